@@ -1,0 +1,217 @@
+"""The ``formsengine`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import Settings
+from .errors import DefinitionError, FormsEngineError
+from .instruments import build_instrument, read_json_file
+
+MAX_ANSWERS_BYTES = 1_000_000
+
+
+class State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .engine import Engine
+
+            self._engine = Engine(self.settings)
+        return self._engine
+
+    def store(self, *, create: bool = False):
+        from .store import Store
+
+        return Store.open(self.settings.database, self.engine, create=create)
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+class FriendlyGroup(click.Group):
+    """Turns our own errors into a clear message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FormsEngineError as exc:
+            fail(str(exc))
+
+
+def _load_plugin_commands(group: click.Group) -> None:
+    """Let plugins add commands (``register_commands``) without loading the engine twice."""
+    from .plugins import make_plugin_manager
+
+    try:
+        pm = make_plugin_manager(load_entrypoints=True)
+    except Exception as exc:  # a broken plugin must not hide the core commands
+        click.echo(f"warning: plugin commands not loaded: {exc}", err=True)
+        return
+    pm.hook.register_commands(cli=group)
+
+
+@click.group(cls=FriendlyGroup)
+@click.version_option(__version__, prog_name="formsengine")
+@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite database file [env FORMSENGINE_DB; default ./formsengine.db]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Organisation configuration (TOML) [env FORMSENGINE_CONFIG]")
+@click.option("--definitions", "definitions_dir",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of local instrument definitions [env FORMSENGINE_DEFINITIONS]")
+@click.pass_context
+def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
+    """formsengine: risk-assessment instruments as plugins, scored on the server,
+    measured repeatedly over time."""
+    ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
+                                      definitions_dir=definitions_dir))
+
+
+# -- plugins and instruments -----------------------------------------------------------------
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def plugins_cmd(state: State, as_json: bool) -> None:
+    """List every plugin with its version and the hooks it implements."""
+    from .plugins import describe_plugins
+
+    infos = describe_plugins(state.engine.pm)
+    if as_json:
+        echo_json([p.__dict__ for p in infos])
+        return
+    for p in infos:
+        kind = "built-in" if p.builtin else (p.distribution or "plugin")
+        click.echo(f"{p.name}  {p.version}  ({kind})")
+        click.echo(f"    hooks: {', '.join(p.hooks) or 'none'}")
+
+
+@cli.group()
+def instruments() -> None:
+    """List, show, validate and test instrument definitions."""
+
+
+@instruments.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def instruments_list(state: State, as_json: bool) -> None:
+    """List registered instruments and the plugin each came from."""
+    rows = [i.summary() for i in state.engine.instruments]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No instruments registered. Install a plugin, or set --definitions.")
+    for r in rows:
+        click.echo(f"{r['id']:<22} v{r['version']:<8} {r['items']:>3} items  "
+                   f"plugin {r['plugin']} {r['plugin_version']}  {r['title']}")
+
+
+@instruments.command("show")
+@click.argument("instrument_id")
+@click.option("--version", "version", help="Instrument version (default: newest).")
+@click.pass_obj
+def instruments_show(state: State, instrument_id: str, version: str | None) -> None:
+    """Print an instrument's definition as JSON."""
+    inst = state.engine.instruments.get(instrument_id, version)
+    echo_json(inst.definition)
+
+
+@instruments.command("validate")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def instruments_validate(paths: tuple[Path, ...]) -> None:
+    """Check definition files against the schema and for meaning, without installing them."""
+    from .instruments import schema_problems
+
+    bad = 0
+    for path in paths:
+        try:
+            data = read_json_file(path)
+            if path.name.endswith(".wording.json"):
+                problems = schema_problems("wording-pack", data)
+                if problems:
+                    raise DefinitionError(str(path), problems)
+            else:
+                if not isinstance(data, dict):
+                    raise DefinitionError(str(path), ["$: must be a JSON object"])
+                build_instrument(data, plugin="(validate)", plugin_version="-", source=str(path))
+            click.echo(f"ok: {path}")
+        except DefinitionError as exc:
+            bad += 1
+            click.echo(f"invalid: {exc}", err=True)
+    if bad:
+        sys.exit(1)
+
+
+@instruments.command("test")
+@click.argument("instrument_id", required=False)
+@click.option("-v", "--verbose", is_flag=True, help="List every vector.")
+@click.pass_obj
+def instruments_test(state: State, instrument_id: str | None, verbose: bool) -> None:
+    """Run the test vectors shipped with each instrument (or one instrument)."""
+    from .vectors import run_vectors
+
+    if instrument_id:
+        state.engine.instruments.get(instrument_id)  # clear error when unknown
+    outcomes = run_vectors(state.engine, instrument_id)
+    failed = [o for o in outcomes if not o.passed]
+    for o in outcomes:
+        if verbose or not o.passed:
+            click.echo(f"{'PASS' if o.passed else 'FAIL'} {o.instrument} v{o.version}: {o.name}")
+            for p in o.problems:
+                click.echo(f"     {p}")
+    counted = {(o.instrument, o.version) for o in outcomes}
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed "
+               f"({len(counted)} instruments)")
+    if failed or not outcomes:
+        sys.exit(1)
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def read_answers_file(path: Path) -> Any:
+    try:
+        return read_json_file(path, max_bytes=MAX_ANSWERS_BYTES)
+    except DefinitionError as exc:
+        fail(f"answers file {path}: {'; '.join(exc.problems)}")
+
+
+@cli.command("score")
+@click.argument("instrument_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def score_cmd(state: State, instrument_id: str, file: Path) -> None:
+    """Score an answers file (schemas/answers.schema.json) and print the whole result as
+    JSON: every score, band, level, criterion and flag by name."""
+    data = read_answers_file(file)
+    if isinstance(data, dict):
+        if data.get("instrument") not in (None, instrument_id):
+            fail(f"answers file {file} is for instrument {str(data['instrument'])[:64]!r}, "
+                 f"not {instrument_id!r}")
+        data.setdefault("instrument", instrument_id)
+    echo_json(state.engine.score_data(data, where=f"answers file {file}"))
+
+
+def main() -> None:
+    _load_plugin_commands(cli)
+    cli(prog_name="formsengine")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

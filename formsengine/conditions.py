@@ -1,0 +1,102 @@
+"""Evaluate definition conditions (``show_when``, flags, criteria).
+
+A condition on something not known (an unanswered item, a missing field, a null score) is
+false: a flag or criterion is raised only on positive information.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+_COMPARE = {
+    "gte": lambda a, b: a >= b,
+    "gt": lambda a, b: a > b,
+    "lte": lambda a, b: a <= b,
+    "lt": lambda a, b: a < b,
+}
+
+
+@dataclass
+class Context:
+    answers: dict[str, Any]
+    fields: dict[str, Any]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+    bands: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+def resolve(value: Any, params: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and "param" in value:
+        return params[value["param"]]
+    return value
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year = day.year + month_index // 12
+    month = month_index % 12 + 1
+    # clamp to the last day of the month (31 Jan + 1 month = 28/29 Feb)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError("unreachable")  # pragma: no cover
+
+
+def _compare(c: dict, actual: Any, params: dict[str, Any]) -> bool:
+    if actual is None:
+        return c.get("answered") is False if "answered" in c else False
+    if "answered" in c:
+        return c["answered"] is True
+    if "equals" in c:
+        return actual == resolve(c["equals"], params)
+    if "in" in c:
+        return actual in c["in"]
+    if "includes" in c:
+        return isinstance(actual, list) and c["includes"] in actual
+    for op, fn in _COMPARE.items():
+        if op in c:
+            if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+                return False
+            return fn(actual, resolve(c[op], params))
+    return False
+
+
+def evaluate(cond: dict, ctx: Context) -> bool:
+    if "all" in cond:
+        return all(evaluate(c, ctx) for c in cond["all"])
+    if "any" in cond:
+        return any(evaluate(c, ctx) for c in cond["any"])
+    if "not" in cond:
+        return not evaluate(cond["not"], ctx)
+    if "item" in cond:
+        return _compare(cond, ctx.answers.get(cond["item"]), ctx.parameters)
+    if "field" in cond:
+        return _compare(cond, ctx.fields.get(cond["field"]), ctx.parameters)
+    if "score" in cond:
+        return _compare(cond, ctx.scores.get(cond["score"]), ctx.parameters)
+    if "band" in cond:
+        return _compare(cond, ctx.bands.get(cond["band"]), ctx.parameters)
+    if "level" in cond:
+        return _compare(cond, ctx.levels.get(cond["level"]), ctx.parameters)
+    if "flag" in cond:
+        return bool(ctx.flags.get(cond["flag"]))
+    if "date_within" in cond:
+        spec = cond["date_within"]
+        start = ctx.fields.get(spec["start"])
+        end = ctx.fields.get(spec["end"])
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+            return False
+        months = int(resolve(spec["months"], ctx.parameters))
+        return start <= end <= add_months(start, months)
+    raise ValueError(f"unknown condition {sorted(cond)}")
+
+
+def evaluate_form_condition(cond: dict, answers: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Conditions used by forms (``show_when``): items and fields only."""
+    return evaluate(cond, Context(answers=answers, fields=fields))

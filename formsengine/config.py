@@ -1,0 +1,166 @@
+"""Settings and the organisation's configuration.
+
+Settings come from the command line, then environment variables, then defaults:
+
+=========================  ===============================  ==============================
+setting                    environment variable             default
+=========================  ===============================  ==============================
+database file              ``FORMSENGINE_DB``               ``formsengine.db`` in the
+                                                            current folder
+organisation config        ``FORMSENGINE_CONFIG``           none (built-in defaults)
+local definitions folder   ``FORMSENGINE_DEFINITIONS``      none
+=========================  ===============================  ==============================
+
+The organisation configuration is a TOML file. It overrides scoring parameters of
+instruments without editing a plugin, for example::
+
+    [organisation]
+    name = "Example Area DA Service"
+
+    [instruments.dash-safelives.parameters]
+    marac_escalation_incidents = 5
+    # or, to change the risk bands as well:
+    [instruments.dash-police.parameters]
+    risk_cutoffs = [{min = 0, band = "none"}, {min = 1, band = "standard"},
+                    {min = 8, band = "medium"}, {min = 12, band = "high"}]
+
+Cut-offs are lists of ``{min, band}`` tables. Every scored result records the
+configuration's name, the parameters applied and a hash of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .definition_checks import cutoff_problems
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .instruments import Instrument
+
+MAX_CONFIG_BYTES = 1_000_000
+
+
+@dataclass
+class OrgConfig:
+    name: str = "defaults"
+    instruments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None) -> "OrgConfig":
+        if path is None:
+            return cls()
+        p = Path(path)
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"configuration {p}: cannot read: {exc.strerror}") from None
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"configuration {p}: larger than {MAX_CONFIG_BYTES} bytes")
+        try:
+            raw = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"configuration {p}: not valid TOML: {exc}") from None
+        return cls.from_dict(raw, where=str(p))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str = "configuration") -> "OrgConfig":
+        unknown = set(raw) - {"organisation", "instruments", "web", "research"}
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown section(s) {', '.join(sorted(unknown))} "
+                "(known: organisation, instruments, web, research)"
+            )
+        org = raw.get("organisation", {})
+        instruments = raw.get("instruments", {})
+        if not isinstance(instruments, dict):
+            raise ConfigError(f"{where}: [instruments] must be a table")
+        for inst_id, spec in instruments.items():
+            if not isinstance(spec, dict) or set(spec) - {"parameters"}:
+                raise ConfigError(
+                    f"{where}: [instruments.{inst_id}] may only hold 'parameters'"
+                )
+        return cls(name=str(org.get("name", "organisation")), instruments=instruments, raw=raw)
+
+    def overrides_for(self, instrument_id: str) -> dict[str, Any]:
+        return dict(self.instruments.get(instrument_id, {}).get("parameters", {}))
+
+
+def resolve_parameters(inst: Instrument, overrides: dict[str, Any],
+                       where: str = "configuration") -> dict[str, Any]:
+    """Defaults of ``inst`` with ``overrides`` applied, each checked against its spec."""
+    params = inst.default_parameters()
+    for name, value in overrides.items():
+        spec = inst.parameters.get(name)
+        if spec is None:
+            raise ConfigError(
+                f"{where}: instrument {inst.id} has no parameter {name!r} "
+                f"(parameters: {', '.join(sorted(inst.parameters)) or 'none'})"
+            )
+        ptype = spec["type"]
+        if ptype == "cutoffs":
+            problems = cutoff_problems(value, f"{inst.id}.{name}")
+            if problems:
+                raise ConfigError(f"{where}: " + "; ".join(problems))
+            default_bands = {c["band"] for c in spec["default"]}
+            bands = {c["band"] for c in value}
+            if bands - default_bands:
+                raise ConfigError(
+                    f"{where}: {inst.id}.{name}: unknown band(s) "
+                    f"{', '.join(sorted(bands - default_bands))} "
+                    f"(bands: {', '.join(sorted(default_bands))})"
+                )
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if ptype == "integer":
+                ok = ok and float(value).is_integer()
+            if not ok:
+                raise ConfigError(f"{where}: {inst.id}.{name} must be a {ptype}, not {value!r}")
+            if "minimum" in spec and value < spec["minimum"]:
+                raise ConfigError(f"{where}: {inst.id}.{name} must be at least {spec['minimum']}")
+            if "maximum" in spec and value > spec["maximum"]:
+                raise ConfigError(f"{where}: {inst.id}.{name} must be at most {spec['maximum']}")
+            if ptype == "integer":
+                value = int(value)
+        params[name] = value
+    return params
+
+
+def configuration_record(inst: Instrument, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    defaults = inst.default_parameters()
+    canonical = json.dumps(
+        {"instrument": inst.id, "version": inst.version, "parameters": params},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return {
+        "name": name,
+        "hash": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),
+        "parameters": params,
+        "overridden": sorted(k for k, v in params.items() if defaults.get(k) != v),
+    }
+
+
+@dataclass
+class Settings:
+    database: Path = Path("formsengine.db")
+    config_file: Path | None = None
+    definitions_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, **given: Any) -> "Settings":
+        env = os.environ
+        db = given.get("database") or env.get("FORMSENGINE_DB") or "formsengine.db"
+        cfg = given.get("config_file") or env.get("FORMSENGINE_CONFIG")
+        defs = given.get("definitions_dir") or env.get("FORMSENGINE_DEFINITIONS")
+        return cls(
+            database=Path(db),
+            config_file=Path(cfg) if cfg else None,
+            definitions_dir=Path(defs) if defs else None,
+        )

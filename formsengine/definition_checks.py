@@ -1,0 +1,248 @@
+"""Checks of meaning that a JSON Schema cannot express.
+
+Every reference in a definition must resolve: item ids in score sets and conditions, answer
+values named in scoring, parameters, scores named by bands, the band named by the level.
+Each problem is returned as 'JSON path: what is wrong (what would be valid)'.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from .instruments import Instrument
+
+
+def _walk_conditions(cond: Any, path: str) -> Iterator[tuple[str, dict]]:
+    if not isinstance(cond, dict):
+        return
+    yield path, cond
+    for key in ("all", "any"):
+        for i, sub in enumerate(cond.get(key, [])):
+            yield from _walk_conditions(sub, f"{path}.{key}[{i}]")
+    if "not" in cond:
+        yield from _walk_conditions(cond["not"], f"{path}.not")
+
+
+def _param_refs(obj: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(obj, dict):
+        if set(obj) == {"param"}:
+            yield path, obj["param"]
+            return
+        for k, v in obj.items():
+            yield from _param_refs(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _param_refs(v, f"{path}[{i}]")
+
+
+def semantic_problems(inst: Instrument) -> list[str]:
+    problems: list[str] = []
+    scoring = inst.scoring
+    items = inst.items
+    fields = inst.fields
+    section_ids = {s.id for s in inst.sections}
+    score_ids: list[str] = []
+    band_ids: list[str] = []
+    flag_ids: list[str] = []
+
+    def one_of(name: str, known) -> str:
+        shown = sorted(known)
+        text = ", ".join(shown[:30]) + (" ..." if len(shown) > 30 else "")
+        return f"(known {name}: {text or 'none'})"
+
+    def check_item_set(spec: Any, path: str) -> list[str]:
+        if spec == "all":
+            return inst.item_set(spec)
+        if isinstance(spec, dict):
+            if spec["section"] not in section_ids:
+                problems.append(
+                    f"{path}.section: unknown section {spec['section']!r} "
+                    f"{one_of('sections', section_ids)}"
+                )
+                return []
+            return inst.item_set(spec)
+        out = []
+        for i, item_id in enumerate(spec):
+            if item_id not in items:
+                problems.append(f"{path}[{i}]: unknown item {item_id!r} {one_of('items', items)}")
+            else:
+                out.append(item_id)
+        return out
+
+    def check_values(item_ids: list[str], values: list[str], path: str) -> None:
+        for value in values:
+            if not any(value in items[i].values for i in item_ids):
+                allowed = sorted({v for i in item_ids for v in items[i].values})
+                problems.append(
+                    f"{path}: value {value!r} is not an answer option of any of these items "
+                    f"(options: {', '.join(allowed)})"
+                )
+
+    # Parameters: references resolve and defaults fit their type.
+    for name, spec in inst.parameters.items():
+        default = spec["default"]
+        ptype = spec["type"]
+        where = f"$.parameters.{name}.default"
+        if ptype == "integer" and not (isinstance(default, int) and not isinstance(default, bool)):
+            problems.append(f"{where}: must be a whole number")
+        elif ptype == "number" and not isinstance(default, (int, float)):
+            problems.append(f"{where}: must be a number")
+        elif ptype == "cutoffs":
+            problems.extend(cutoff_problems(default, where))
+    for path, name in _param_refs(inst.definition.get("scoring", {}), "$.scoring"):
+        if name not in inst.parameters:
+            problems.append(
+                f"{path}: unknown parameter {name!r} {one_of('parameters', inst.parameters)}"
+            )
+
+    # Items: show_when references and numeric limits.
+    for item in items.values():
+        if item.show_when is not None:
+            check_condition(item.show_when, f"$.items[{item.id}].show_when", problems, inst,
+                            [], [], [], form_only=True)
+        if item.type in ("choice", "multi_choice") and len(set(item.values)) != len(item.values):
+            problems.append(f"$.items[{item.id}].options: option values must be unique")
+
+    # Scores.
+    for index, score in enumerate(scoring.get("scores", [])):
+        path = f"$.scoring.scores[{index}]"
+        if score["id"] in score_ids:
+            problems.append(f"{path}.id: score id {score['id']!r} is used twice")
+        score_ids.append(score["id"])
+        if score["type"] == "indicator":
+            item_ids = check_item_set([score["item"]], f"{path}.item")
+        else:
+            item_ids = check_item_set(score["items"], f"{path}.items")
+        if not item_ids:
+            continue
+        for i in item_ids:
+            if items[i].type not in ("choice", "multi_choice"):
+                problems.append(
+                    f"{path}: item {i!r} is of type {items[i].type}; scores use choice items"
+                )
+        if "values" in score:
+            check_values(item_ids, score["values"], f"{path}.values")
+        if score["type"] == "max":
+            check_values(item_ids, score["order"], f"{path}.order")
+        if score["type"] == "sum":
+            for i in item_ids:
+                for opt in items[i].options:
+                    weight = score.get("weights", {}).get(opt.value)
+                    if weight is None and opt.numeric is None and opt.missing is None:
+                        problems.append(
+                            f"{path}: option {opt.value!r} of item {i!r} has no number "
+                            "(give it 'numeric' or add it to 'weights')"
+                        )
+    # Bands.
+    for index, band in enumerate(scoring.get("bands", [])):
+        path = f"$.scoring.bands[{index}]"
+        band_ids.append(band["id"])
+        if band["score"] not in score_ids:
+            problems.append(f"{path}.score: unknown score {band['score']!r} "
+                            f"{one_of('scores', score_ids)}")
+        if isinstance(band["cutoffs"], list):
+            problems.extend(cutoff_problems(band["cutoffs"], f"{path}.cutoffs"))
+    level = scoring.get("level")
+    if level:
+        if level["band"] not in band_ids:
+            problems.append(f"$.scoring.level.band: unknown band {level['band']!r} "
+                            f"{one_of('bands', band_ids)}")
+        else:
+            band = next(b for b in scoring["bands"] if b["id"] == level["band"])
+            cut = band["cutoffs"]
+            if isinstance(cut, dict):
+                cut = inst.parameters.get(cut["param"], {}).get("default", [])
+            names = [c["band"] for c in cut] if isinstance(cut, list) else []
+            for name in names:
+                if name not in level["order"]:
+                    problems.append(
+                        f"$.scoring.level.order: band {name!r} is missing from the order "
+                        f"(order: {', '.join(level['order'])})"
+                    )
+    # Flags, then criteria (criteria may name flags).
+    for kind in ("flags", "criteria"):
+        seen: list[str] = []
+        for index, spec in enumerate(scoring.get(kind, [])):
+            path = f"$.scoring.{kind}[{index}]"
+            if spec["id"] in seen:
+                problems.append(f"{path}.id: {kind[:-1]} id {spec['id']!r} is used twice")
+            seen.append(spec["id"])
+            check_condition(spec["when"], f"{path}.when", problems, inst, score_ids, band_ids,
+                            flag_ids if kind == "criteria" else [])
+            if kind == "criteria":
+                group = spec.get("group")
+                if group and group not in scoring.get("criteria_groups", {}):
+                    problems.append(
+                        f"{path}.group: unknown group {group!r} "
+                        f"{one_of('groups', scoring.get('criteria_groups', {}))}"
+                    )
+        if kind == "flags":
+            flag_ids.extend(seen)
+    for index, offer in enumerate(inst.definition.get("offered_when", [])):
+        check_condition(offer["when"], f"$.offered_when[{index}].when", problems, inst,
+                        [], [], [], form_only=True)
+    return problems
+
+
+def cutoff_problems(cutoffs: Any, where: str) -> list[str]:
+    if not isinstance(cutoffs, list) or not cutoffs:
+        return [f"{where}: cut-offs must be a non-empty list of {{min, band}}"]
+    problems = []
+    previous = None
+    for i, c in enumerate(cutoffs):
+        if not isinstance(c, dict) or "min" not in c or "band" not in c:
+            problems.append(f"{where}[{i}]: each cut-off needs 'min' and 'band'")
+            continue
+        if not isinstance(c["min"], (int, float)) or isinstance(c["min"], bool):
+            problems.append(f"{where}[{i}].min: must be a number")
+            continue
+        if previous is not None and c["min"] <= previous:
+            problems.append(f"{where}[{i}].min: cut-offs must rise ({c['min']} after {previous})")
+        previous = c["min"]
+    return problems
+
+
+def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument,
+                    score_ids: list[str], band_ids: list[str], flag_ids: list[str],
+                    *, form_only: bool = False) -> None:
+    for sub_path, c in _walk_conditions(cond, path):
+        if "item" in c:
+            item = inst.items.get(c["item"])
+            if item is None:
+                problems.append(f"{sub_path}.item: unknown item {c['item']!r}")
+                continue
+            named = []
+            if "equals" in c and isinstance(c["equals"], str):
+                named.append(c["equals"])
+            named += [v for v in c.get("in", []) if isinstance(v, str)]
+            if "includes" in c:
+                named.append(c["includes"])
+            if item.type in ("choice", "multi_choice"):
+                for v in named:
+                    if v not in item.values:
+                        problems.append(
+                            f"{sub_path}: {v!r} is not an answer option of {item.id} "
+                            f"(options: {', '.join(item.values)})"
+                        )
+        elif "field" in c and c["field"] not in inst.fields:
+            problems.append(f"{sub_path}.field: unknown field {c['field']!r} "
+                            f"(fields: {', '.join(inst.fields) or 'none'})")
+        elif "date_within" in c:
+            for end in ("start", "end"):
+                name = c["date_within"][end]
+                f = inst.fields.get(name)
+                if f is None or f.type != "date":
+                    problems.append(f"{sub_path}.date_within.{end}: {name!r} is not a date field")
+        elif form_only and any(k in c for k in ("score", "band", "level", "flag")):
+            problems.append(f"{sub_path}: only items and fields can be tested here")
+        elif "score" in c and c["score"] not in score_ids:
+            problems.append(f"{sub_path}.score: unknown score {c['score']!r} "
+                            f"(scores: {', '.join(score_ids) or 'none'})")
+        elif "band" in c and c["band"] not in band_ids:
+            problems.append(f"{sub_path}.band: unknown band {c['band']!r}")
+        elif "flag" in c and c["flag"] not in flag_ids:
+            problems.append(f"{sub_path}.flag: unknown flag {c['flag']!r} "
+                            f"(flags: {', '.join(flag_ids) or 'none'})")
+        elif "level" in c and not inst.scoring.get("level"):
+            problems.append(f"{sub_path}.level: the instrument declares no level")

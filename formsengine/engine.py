@@ -1,0 +1,170 @@
+"""The engine: one plugin manager, the instruments and wording packs it registered, and the
+organisation's configuration. The command line and the web application each make one.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Iterable
+
+import pluggy
+
+from . import __version__
+from .config import OrgConfig, Settings, configuration_record, resolve_parameters
+from .errors import DefinitionError, FormsEngineError, SubmissionError
+from .instruments import Instrument, InstrumentRegistry, build_instrument, read_json_file
+from .plugins import make_plugin_manager, plugin_version
+from .submission import Submission, check_submission
+from .wording import WordingRegistry
+
+log = logging.getLogger(__name__)
+
+
+class PluginLoadError(FormsEngineError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "plugins registered definitions that cannot be used:\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        load_entrypoints: bool = True,
+        plugins: Iterable[object] = (),
+        org_config: OrgConfig | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.pm: pluggy.PluginManager = make_plugin_manager(
+            load_entrypoints=load_entrypoints,
+            plugins=plugins,
+            definitions_dir=self.settings.definitions_dir,
+        )
+        self.org_config = org_config or OrgConfig.load(self.settings.config_file)
+        self.instruments = InstrumentRegistry()
+        self.wording = WordingRegistry()
+        problems: list[str] = []
+        self._collect_instruments(problems)
+        self._collect_wording(problems)
+        if problems:
+            raise PluginLoadError(problems)
+        # Check the organisation's overrides now, not at the first score.
+        for inst_id in self.org_config.instruments:
+            if inst_id not in self.instruments:
+                raise PluginLoadError(
+                    [f"configuration names instrument {inst_id!r}, which no plugin registered"]
+                )
+            for version in self.instruments.versions(inst_id):
+                self.parameters_for(self.instruments.get(inst_id, version))
+
+    # -- registration -------------------------------------------------------------------
+    def _impls(self, hook_name: str):
+        caller = getattr(self.pm.hook, hook_name)
+        return list(reversed(caller.get_hookimpls()))
+
+    def _plugin_version(self, plugin_name: str) -> str:
+        plugin = self.pm.get_plugin(plugin_name)
+        return plugin_version(self.pm, plugin)[0] if plugin is not None else "unknown"
+
+    def _collect_instruments(self, problems: list[str]) -> None:
+        for impl in self._impls("register_instruments"):
+            name = impl.plugin_name
+            version = self._plugin_version(name)
+
+            def register(definition: dict | str | Path, *, _name=name, _version=version) -> None:
+                source = None
+                try:
+                    if isinstance(definition, (str, Path)):
+                        source = Path(definition).name
+                        data = read_json_file(Path(definition))
+                        if not isinstance(data, dict):
+                            raise DefinitionError(
+                                f"plugin {_name!r} file {source}",
+                                ["$: must be a JSON object"],
+                            )
+                    else:
+                        data = definition
+                    inst = build_instrument(data, plugin=_name, plugin_version=_version,
+                                            source=source)
+                    self.instruments.add(inst)
+                except DefinitionError as exc:
+                    if not exc.where.startswith("plugin"):
+                        exc = DefinitionError(f"plugin {_name!r} file {exc.where}", exc.problems)
+                    problems.append(str(exc))
+                except FormsEngineError as exc:
+                    problems.append(str(exc))
+
+            impl.function(register=register)
+
+    def _collect_wording(self, problems: list[str]) -> None:
+        for impl in self._impls("register_wording_packs"):
+            name = impl.plugin_name
+
+            def register(pack: dict | str | Path, *, _name=name) -> None:
+                try:
+                    self.wording.add(pack, plugin=_name, instruments=self.instruments)
+                except FormsEngineError as exc:
+                    problems.append(str(exc))
+
+            impl.function(register=register)
+
+    # -- scoring --------------------------------------------------------------------------
+    def parameters_for(self, inst: Instrument, extra: dict[str, Any] | None = None,
+                       where: str = "configuration") -> dict[str, Any]:
+        params = resolve_parameters(inst, self.org_config.overrides_for(inst.id),
+                                    where=f"configuration {self.org_config.name!r}")
+        if extra:
+            params = resolve_parameters(inst, {**_changed(inst, params), **extra}, where=where)
+        return params
+
+    def check(self, data: Any, where: str = "answers") -> tuple[Instrument, Submission]:
+        return check_submission(self.instruments, data, where=where)
+
+    def score(self, inst: Instrument, sub: Submission,
+              extra_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Score a checked submission through the ``score_assessment`` hook."""
+        params = self.parameters_for(inst, extra_parameters)
+        result = None
+        scorer = None
+        for impl in self._impls("score_assessment"):
+            result = impl.function(instrument=inst, submission=sub, parameters=params)
+            if result is not None:
+                scorer = impl.plugin_name
+                break
+        if result is None:
+            raise SubmissionError(
+                f"instrument {inst.id} v{inst.version}",
+                ["no plugin can score this instrument (its definition declares no scoring, "
+                 "and no plugin implements score_assessment for it)"],
+            )
+        for impl in self._impls("assessment_flags"):
+            extra = impl.function(instrument=inst, submission=sub, result=result)
+            for flag, raised in (extra or {}).items():
+                result.setdefault("flags", {})
+                result["flags"][flag] = bool(result["flags"].get(flag)) or bool(raised)
+        config_name = self.org_config.name if not extra_parameters else (
+            f"{self.org_config.name}+test-overrides")
+        ordered = {
+            "instrument": {"id": inst.id, "version": inst.version, "title": inst.title,
+                           "plugin": inst.plugin, "plugin_version": inst.plugin_version},
+            "scorer": {"plugin": scorer, "version": self._plugin_version(scorer),
+                       "engine": "formsengine " + __version__},
+            "configuration": configuration_record(inst, config_name, params),
+            "wording": sub.wording,
+        }
+        ordered.update(result)
+        return ordered
+
+    def score_data(self, data: Any, where: str = "answers") -> dict[str, Any]:
+        inst, sub = self.check(data, where)
+        return self.score(inst, sub)
+
+
+def _changed(inst: Instrument, params: dict[str, Any]) -> dict[str, Any]:
+    defaults = inst.default_parameters()
+    return {k: v for k, v in params.items() if defaults.get(k) != v}

@@ -1,0 +1,103 @@
+"""The hooks a formsengine plugin may implement.
+
+Each hook's docstring is its contract: what it receives, what it must return, and what
+``None`` means. Plugins implement hooks with ``@formsengine.hookimpl``. Built-in behaviour is
+itself a set of plugins (see ``formsengine.plugins.DEFAULT_PLUGINS``) registered through the
+same path as an organisation's plugin, with fallbacks marked ``trylast`` so that installed
+plugins win.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import click
+
+    from .instruments import Instrument
+    from .submission import Submission
+
+hookspec = pluggy.HookspecMarker("formsengine")
+hookimpl = pluggy.HookimplMarker("formsengine")
+
+
+@hookspec
+def register_instruments(register: Callable[..., None]) -> None:
+    """Offer instrument definitions to the core.
+
+    Call ``register(definition)`` once per instrument, where ``definition`` is either a
+    ``dict`` following ``schemas/instrument.schema.json`` or a path to a JSON file holding
+    one. The core validates each definition as it arrives and records which plugin sent it;
+    a definition that fails the schema is rejected with the plugin's name, the file and the
+    JSON path of the problem. Registering an ``(id, version)`` that another plugin already
+    registered is an error. Return value is ignored.
+    """
+
+
+@hookspec
+def register_wording_packs(register: Callable[..., None]) -> None:
+    """Offer licensed wording packs (official item wording keyed by item id).
+
+    Call ``register(pack)`` with a ``dict`` following ``schemas/wording-pack.schema.json``
+    or a path to a JSON file. Packs are validated on arrival and must name items that exist
+    in the instrument they target. Return value is ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def score_assessment(
+    instrument: Instrument, submission: Submission, parameters: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Score one validated submission of ``instrument``.
+
+    ``parameters`` are the instrument's scoring parameters after the organisation's
+    configuration has been applied. Return a result ``dict`` with the keys ``scores``,
+    ``bands``, ``level``, ``flags``, ``criteria``, ``criteria_groups``, ``complete`` and
+    ``warnings`` (see ``docs/scoring.md``), or ``None`` to leave the instrument to the next
+    plugin. Stops at the first non-``None`` result. The built-in declarative engine is
+    registered ``trylast`` and scores every instrument whose definition declares ``scoring``;
+    a plugin implements this hook only for what a definition cannot say.
+    The core adds the instrument, scorer and configuration records to the result.
+    """
+
+
+@hookspec
+def assessment_flags(
+    instrument: Instrument, submission: Submission, result: dict[str, Any]
+) -> dict[str, bool] | None:
+    """Add flags to a scored result, for concerns a definition cannot express.
+
+    Return a mapping of flag id to ``True``/``False`` (merged into ``result["flags"]``), or
+    ``None`` for nothing to add. A plugin may not overwrite a flag the scorer already set to
+    ``True``: flags only ever raise concern.
+    """
+
+
+@hookspec
+def register_migrations(register: Callable[..., None]) -> None:
+    """Offer database migrations.
+
+    Call ``register(migrations)`` with one ``sqlite_utils.migrations.Migrations`` set whose
+    name is unique to the plugin. Sets are applied in registration order when a database is
+    opened by ``formsengine db init`` or the application. Return value is ignored.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``formsengine`` command line.
+
+    Use ``@cli.command()`` or ``cli.add_command(...)``. Return value is ignored.
+    """
+
+
+@hookspec
+def assessment_saved(store: Any, assessment_id: int, result: dict[str, Any] | None) -> None:
+    """Called after an assessment and its score row have been committed.
+
+    ``store`` is the open ``formsengine.store.Store``; ``result`` is the score result or
+    ``None`` for a draft that was not scored. Must not raise for ordinary conditions: an
+    exception is logged and does not undo the save. Return value is ignored.
+    """

@@ -1,0 +1,388 @@
+"""Load and validate instrument definitions; the registry keyed by (id, version).
+
+A definition is data (``schemas/instrument.schema.json``). It is checked twice: first
+against the JSON Schema, then for meaning (every reference resolves, every value named in
+scoring is an allowed answer). Each problem is reported with the plugin, the file and the
+JSON path, and what would be valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
+
+MAX_DEFINITION_BYTES = 2_000_000
+MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("formsengine").joinpath("schemas", f"{name}.schema.json").read_text()
+    return json.loads(text)
+
+
+@cache
+def schema_validator(name: str) -> jsonschema.protocols.Validator:
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def json_path(parts: Any) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def _describe(error: ValidationError) -> str:
+    """One schema error as 'path: problem (what would be valid)'."""
+    deepest = best_match([error]) if error.context else error
+    hint = ""
+    schema = deepest.schema if isinstance(deepest.schema, dict) else {}
+    if deepest.validator == "enum":
+        hint = f" (valid: {', '.join(map(str, schema.get('enum', [])))})"
+    elif deepest.validator == "pattern":
+        hint = f" (must match {schema.get('pattern')})"
+    elif deepest.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        if allowed:
+            hint = f" (allowed here: {', '.join(allowed)})"
+    return f"{json_path(deepest.absolute_path)}: {deepest.message}{hint}"
+
+
+def schema_problems(name: str, data: Any) -> list[str]:
+    validator = schema_validator(name)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e) for e in errors]
+
+
+def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
+    """Read a JSON file with a size limit and a clear message for each failure."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DefinitionError(str(path), [f"cannot read file: {exc.strerror}"]) from None
+    if size > max_bytes:
+        raise DefinitionError(
+            str(path), [f"file is {size} bytes; the limit is {max_bytes} bytes"]
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(
+            str(path), [f"not UTF-8 text (bad byte at offset {exc.start})"]
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(
+            str(path), [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+        ) from None
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    hint: str | None = None
+    missing: str | None = None
+    incomplete: bool = False
+    numeric: float | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    type: str
+    label: str
+    section: str
+    help: str | None = None
+    options: tuple[Option, ...] = ()
+    required: bool = True
+    show_when: dict | None = None
+    comment: bool = False
+    source: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(o.value for o in self.options)
+
+    def option(self, value: str) -> Option | None:
+        for o in self.options:
+            if o.value == value:
+                return o
+        return None
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    type: str
+    label: str
+    help: str | None = None
+    required: bool = False
+    options: tuple[Option, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+    identifying: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    description: str | None
+    item_ids: tuple[str, ...]
+
+
+@dataclass
+class Instrument:
+    """A validated instrument definition."""
+
+    id: str
+    version: str
+    title: str
+    definition: dict[str, Any]
+    sections: tuple[Section, ...]
+    items: dict[str, Item]
+    fields: dict[str, Field]
+    plugin: str = "unknown"
+    plugin_version: str = "unknown"
+    source: str | None = None
+    test_vectors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.id, self.version)
+
+    @property
+    def scoring(self) -> dict[str, Any]:
+        return self.definition.get("scoring", {})
+
+    @property
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        return self.definition.get("parameters", {})
+
+    @property
+    def occasions(self) -> list[str]:
+        return list(self.definition["occasions"])
+
+    @property
+    def subject_role(self) -> str:
+        return self.definition["subject_role"]
+
+    def default_parameters(self) -> dict[str, Any]:
+        return {k: v["default"] for k, v in self.parameters.items()}
+
+    def item_set(self, spec: Any) -> list[str]:
+        """Resolve an item-set spec (list, {"section": id} or "all") to item ids."""
+        if spec == "all":
+            return [i.id for i in self.items.values() if i.type == "choice"]
+        if isinstance(spec, dict):
+            sec = next(s for s in self.sections if s.id == spec["section"])
+            return [i for i in sec.item_ids if self.items[i].type == "choice"]
+        return list(spec)
+
+    def completeness_items(self) -> list[str]:
+        spec = self.scoring.get("completeness_items")
+        if spec is not None:
+            return self.item_set(spec)
+        return [i.id for i in self.items.values() if i.type == "choice" and i.required]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "subject_role": self.subject_role,
+            "items": len(self.items),
+            "occasions": self.occasions,
+        }
+
+
+def _options(raw: Any, option_sets: dict[str, Any]) -> tuple[Option, ...]:
+    if isinstance(raw, str):
+        raw = option_sets[raw]
+    return tuple(
+        Option(
+            value=o["value"],
+            label=o["label"],
+            hint=o.get("hint"),
+            missing=o.get("missing"),
+            incomplete=bool(o.get("incomplete", False)),
+            numeric=o.get("numeric"),
+        )
+        for o in raw or ()
+    )
+
+
+def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
+                     source: str | None) -> Instrument:
+    """Validate ``data`` and return an Instrument, or raise DefinitionError."""
+    where = f"plugin {plugin!r}" + (f" file {source}" if source else "")
+    if isinstance(data, dict) and "id" in data:
+        where += f" instrument {data.get('id')!r}"
+    problems = schema_problems("instrument", data)
+    if problems:
+        raise DefinitionError(where, problems)
+    option_sets = data.get("option_sets", {})
+    problems = []
+    for name_path, name in _option_set_refs(data):
+        if name not in option_sets:
+            problems.append(
+                f"{name_path}: option set {name!r} is not defined "
+                f"(defined: {', '.join(sorted(option_sets)) or 'none'})"
+            )
+    if problems:
+        raise DefinitionError(where, problems)
+    items: dict[str, Item] = {}
+    sections = []
+    for s_index, sec in enumerate(data["sections"]):
+        ids = []
+        for i_index, raw in enumerate(sec["items"]):
+            if raw["id"] in items:
+                problems.append(
+                    f"$.sections[{s_index}].items[{i_index}].id: item id {raw['id']!r} "
+                    "is used twice"
+                )
+                continue
+            items[raw["id"]] = Item(
+                id=raw["id"],
+                type=raw["type"],
+                label=raw["label"],
+                section=sec["id"],
+                help=raw.get("help"),
+                options=_options(raw.get("options"), option_sets),
+                required=raw.get("required", True),
+                show_when=raw.get("show_when"),
+                comment=raw.get("comment", False),
+                source=raw.get("source", False),
+                minimum=raw.get("minimum"),
+                maximum=raw.get("maximum"),
+                max_length=raw.get("max_length"),
+            )
+            ids.append(raw["id"])
+        sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids)))
+    fields = {}
+    for f_index, raw in enumerate(data.get("fields", [])):
+        if raw["id"] in fields:
+            problems.append(f"$.fields[{f_index}].id: field id {raw['id']!r} is used twice")
+        fields[raw["id"]] = Field(
+            id=raw["id"],
+            type=raw["type"],
+            label=raw["label"],
+            help=raw.get("help"),
+            required=raw.get("required", False),
+            options=_options(raw.get("options"), option_sets),
+            minimum=raw.get("minimum"),
+            maximum=raw.get("maximum"),
+            max_length=raw.get("max_length"),
+            identifying=raw.get("identifying", False),
+        )
+    section_ids = [s.id for s in sections]
+    if len(set(section_ids)) != len(section_ids):
+        problems.append("$.sections: section ids must be unique")
+    instrument = Instrument(
+        id=data["id"],
+        version=data["version"],
+        title=data["title"],
+        definition=data,
+        sections=tuple(sections),
+        items=items,
+        fields=fields,
+        plugin=plugin,
+        plugin_version=plugin_version,
+        source=source,
+        test_vectors=list(data.get("test_vectors", [])),
+    )
+    if not problems:
+        from .definition_checks import semantic_problems
+
+        problems = semantic_problems(instrument)
+    if problems:
+        raise DefinitionError(where, problems)
+    return instrument
+
+
+def _option_set_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for s, sec in enumerate(data["sections"]):
+        for i, item in enumerate(sec["items"]):
+            if isinstance(item.get("options"), str):
+                yield f"$.sections[{s}].items[{i}].options", item["options"]
+
+
+class InstrumentRegistry:
+    """Every registered instrument, keyed by (id, version)."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], Instrument] = {}
+
+    def add(self, instrument: Instrument) -> None:
+        existing = self._by_key.get(instrument.key)
+        if existing is not None:
+            raise DuplicateInstrumentError(
+                f"instrument {instrument.id} v{instrument.version} is registered twice: "
+                f"by plugin {existing.plugin!r} ({existing.source or 'in code'}) and by "
+                f"plugin {instrument.plugin!r} ({instrument.source or 'in code'}). "
+                "Remove one, or give the local variant its own id or version."
+            )
+        self._by_key[instrument.key] = instrument
+
+    def get(self, instrument_id: str, version: str | None = None) -> Instrument:
+        if version is not None:
+            found = self._by_key.get((instrument_id, version))
+            if found is None:
+                versions = self.versions(instrument_id)
+                if versions:
+                    raise UnknownInstrumentError(
+                        f"instrument {instrument_id!r} has no version {version!r} "
+                        f"(registered: {', '.join(versions)})"
+                    )
+                raise UnknownInstrumentError(self._unknown(instrument_id))
+            return found
+        versions = self.versions(instrument_id)
+        if not versions:
+            raise UnknownInstrumentError(self._unknown(instrument_id))
+        return self._by_key[(instrument_id, versions[-1])]
+
+    def _unknown(self, instrument_id: str) -> str:
+        ids = sorted({k[0] for k in self._by_key})
+        return (
+            f"unknown instrument {instrument_id!r} "
+            f"(registered: {', '.join(ids) or 'none; is a plugin installed?'})"
+        )
+
+    def versions(self, instrument_id: str) -> list[str]:
+        return sorted(
+            (k[1] for k in self._by_key if k[0] == instrument_id),
+            key=lambda v: tuple(int(x) for x in v.split(".")),
+        )
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter(sorted(self._by_key.values(), key=lambda i: (i.id, i.version)))
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, tuple):
+            return key in self._by_key
+        return any(k[0] == key for k in self._by_key)

@@ -1,0 +1,205 @@
+"""Answers to one instrument, checked against its definition.
+
+Everything that reaches scoring or storage passes through ``check_submission``: unknown items,
+answers that are not allowed values, wrong types, oversized text and judgements that name no
+level are refused with one message per problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .conditions import evaluate_form_condition
+from .errors import SubmissionError
+from .instruments import schema_problems
+
+if TYPE_CHECKING:
+    from .instruments import Instrument, InstrumentRegistry
+
+DEFAULT_TEXT_LIMIT = 5000
+
+
+@dataclass
+class Submission:
+    instrument_id: str
+    version: str
+    answers: dict[str, Any]
+    fields: dict[str, Any] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    judgement: dict[str, str] | None = None
+    wording: str = "paraphrase"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "instrument": self.instrument_id,
+            "version": self.version,
+            "answers": self.answers,
+        }
+        if self.fields:
+            out["fields"] = {k: (v.isoformat() if isinstance(v, dt.date) else v)
+                             for k, v in self.fields.items()}
+        if self.comments:
+            out["comments"] = self.comments
+        if self.sources:
+            out["sources"] = self.sources
+        if self.judgement:
+            out["judgement"] = self.judgement
+        out["wording"] = self.wording
+        return out
+
+
+def parse_date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a real date written YYYY-MM-DD") from None
+
+
+def _number(value: Any, kind: str, minimum: float | None, maximum: float | None) -> float | int:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a {'whole number' if kind == 'integer' else 'number'}")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text) if kind == "integer" else float(text)
+        except ValueError:
+            raise ValueError(
+                f"must be a {'whole number' if kind == 'integer' else 'number'}, not {text[:40]!r}"
+            ) from None
+    if kind == "integer":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError("must be a whole number")
+    elif not isinstance(value, (int, float)) or value != value:  # NaN
+        raise ValueError("must be a number")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"must be at least {minimum:g}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"must be at most {maximum:g}")
+    return value
+
+
+def check_value(spec: Any, value: Any) -> Any:
+    """Check one answer or field value against its item/field spec; return it normalised."""
+    kind = spec.type
+    if kind == "choice":
+        if not isinstance(value, str) or value not in spec.values:
+            shown = value if isinstance(value, str) else type(value).__name__
+            raise ValueError(
+                f"answer {str(shown)[:60]!r} is not one of {', '.join(spec.values)}"
+            )
+        return value
+    if kind == "multi_choice":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"must be a list of options from {', '.join(spec.values)}")
+        bad = [v for v in value if v not in spec.values]
+        if bad:
+            raise ValueError(
+                f"{bad[0][:60]!r} is not one of {', '.join(spec.values)}"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("lists an option twice")
+        return [v for v in spec.values if v in value]  # canonical order
+    if kind in ("integer", "number"):
+        return _number(value, kind, spec.minimum, spec.maximum)
+    if kind == "date":
+        return parse_date(value)
+    if kind == "text":
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        limit = spec.max_length or DEFAULT_TEXT_LIMIT
+        if len(value) > limit:
+            raise ValueError(f"is {len(value)} characters long; the limit is {limit}")
+        return value
+    raise ValueError(f"unsupported type {kind}")  # pragma: no cover - schema forbids
+
+
+def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "answers",
+                     require_judgement_reason: bool = True) -> tuple[Instrument, Submission]:
+    """Validate raw answers data; return the instrument and a normalised Submission."""
+    problems = schema_problems("answers", data)
+    if problems:
+        raise SubmissionError(where, problems)
+    from .errors import UnknownInstrumentError
+
+    try:
+        inst = registry.get(data["instrument"], data.get("version"))
+    except UnknownInstrumentError as exc:
+        raise SubmissionError(where, [str(exc)]) from None
+    label = f"instrument {inst.id} v{inst.version}"
+    answers: dict[str, Any] = {}
+    for item_id, value in data["answers"].items():
+        item = inst.items.get(item_id)
+        if item is None:
+            problems.append(f"{label}: unknown item {item_id[:128]!r}")
+            continue
+        if value is None:
+            continue
+        try:
+            answers[item_id] = check_value(item, value)
+        except ValueError as exc:
+            problems.append(f"{label}: item {item_id}: {exc}")
+    fields: dict[str, Any] = {}
+    for name, value in (data.get("fields") or {}).items():
+        spec = inst.fields.get(name)
+        if spec is None:
+            problems.append(
+                f"{label}: unknown field {name[:64]!r} (fields: {', '.join(inst.fields) or 'none'})"
+            )
+            continue
+        if value is None or value == "":
+            continue
+        try:
+            fields[name] = check_value(spec, value)
+        except ValueError as exc:
+            problems.append(f"{label}: field {name}: {exc}")
+    for kind in ("comments", "sources"):
+        for item_id, text in (data.get(kind) or {}).items():
+            item = inst.items.get(item_id)
+            if item is None:
+                problems.append(f"{label}: {kind[:-1]} for unknown item {item_id[:128]!r}")
+            elif not getattr(item, "comment" if kind == "comments" else "source"):
+                problems.append(f"{label}: item {item_id} takes no {kind[:-1]}")
+    judgement = data.get("judgement")
+    if judgement:
+        level = inst.scoring.get("level")
+        if not level or not level.get("judgement", True):
+            problems.append(f"{label}: this instrument takes no professional judgement")
+        elif judgement["level"] not in level["order"]:
+            problems.append(
+                f"{label}: judgement level {judgement['level'][:64]!r} is not one of "
+                f"{', '.join(level['order'])}"
+            )
+        if require_judgement_reason and not judgement["reason"].strip():
+            problems.append(f"{label}: professional judgement needs a reason")
+        if not judgement["by"].strip():
+            problems.append(f"{label}: professional judgement needs the assessor's name")
+    if not problems:
+        for item_id in list(answers):
+            cond = inst.items[item_id].show_when
+            if cond is not None and not evaluate_form_condition(cond, answers, fields):
+                problems.append(
+                    f"{label}: item {item_id} is answered but is only asked when its condition "
+                    "holds; remove the answer or answer the question it depends on"
+                )
+    if problems:
+        raise SubmissionError(where, problems)
+    sub = Submission(
+        instrument_id=inst.id,
+        version=inst.version,
+        answers=answers,
+        fields=fields,
+        comments={k: v for k, v in (data.get("comments") or {}).items() if v},
+        sources={k: v for k, v in (data.get("sources") or {}).items() if v},
+        judgement=dict(judgement) if judgement else None,
+        wording=data.get("wording", "paraphrase"),
+    )
+    return inst, sub

@@ -1,0 +1,109 @@
+"""Wording packs: licensed item wording, keyed by item id, installed by the rights holder's
+licensee. formsengine ships only its own paraphrases; a pack replaces the label, help text
+and option labels shown, and every completed assessment records which wording was shown
+(``paraphrase`` or ``PACK@VERSION``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import DefinitionError
+from .instruments import read_json_file, schema_problems
+
+if TYPE_CHECKING:
+    from .instruments import Instrument, InstrumentRegistry
+
+PARAPHRASE = "paraphrase"
+
+
+@dataclass(frozen=True)
+class WordingPack:
+    id: str
+    version: str
+    instrument: str
+    instrument_versions: tuple[str, ...]
+    language: str
+    licence: str
+    holder: str
+    items: dict[str, dict[str, Any]]
+    plugin: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    def fits(self, inst: Instrument) -> bool:
+        return inst.id == self.instrument and (
+            not self.instrument_versions or inst.version in self.instrument_versions
+        )
+
+
+class WordingRegistry:
+    def __init__(self) -> None:
+        self._packs: dict[str, WordingPack] = {}
+
+    def add(self, pack: dict | str | Path, *, plugin: str,
+            instruments: InstrumentRegistry) -> WordingPack:
+        source = None
+        if isinstance(pack, (str, Path)):
+            source = Path(pack).name
+            pack = read_json_file(Path(pack))
+        where = f"plugin {plugin!r}" + (f" wording pack file {source}" if source else "")
+        problems = schema_problems("wording-pack", pack)
+        if problems:
+            raise DefinitionError(where, problems)
+        if pack["instrument"] not in instruments:
+            raise DefinitionError(where, [f"$.instrument: no instrument {pack['instrument']!r}"])
+        versions = tuple(pack.get("instrument_versions", ()))
+        targets = [i for i in instruments if i.id == pack["instrument"]
+                   and (not versions or i.version in versions)]
+        if not targets:
+            raise DefinitionError(where, ["$.instrument_versions: fits no registered version"])
+        for inst in targets:
+            for item_id, text in pack["items"].items():
+                item = inst.items.get(item_id)
+                if item is None:
+                    problems.append(f"$.items.{item_id}: {inst.id} v{inst.version} has no such item")
+                    continue
+                for value in text.get("options", {}):
+                    if value not in item.values:
+                        problems.append(
+                            f"$.items.{item_id}.options.{value}: not an option of the item "
+                            f"(options: {', '.join(item.values)})"
+                        )
+        if problems:
+            raise DefinitionError(where, problems)
+        obj = WordingPack(
+            id=pack["id"], version=pack["version"], instrument=pack["instrument"],
+            instrument_versions=versions, language=pack["language"], licence=pack["licence"],
+            holder=pack["holder"], items=pack["items"], plugin=plugin,
+        )
+        if obj.ref in self._packs:
+            raise DefinitionError(where, [f"wording pack {obj.ref} is registered twice"])
+        self._packs[obj.ref] = obj
+        return obj
+
+    def for_instrument(self, inst: Instrument) -> list[WordingPack]:
+        return [p for p in self._packs.values() if p.fits(inst)]
+
+    def get(self, ref: str) -> WordingPack | None:
+        return self._packs.get(ref)
+
+    def __iter__(self):
+        return iter(sorted(self._packs.values(), key=lambda p: p.ref))
+
+
+def item_text(inst: Instrument, item_id: str, pack: WordingPack | None) -> dict[str, Any]:
+    """The label, help and option labels to show for an item under a wording choice."""
+    item = inst.items[item_id]
+    text = {"label": item.label, "help": item.help,
+            "options": {o.value: o.label for o in item.options}}
+    if pack is not None and pack.fits(inst) and item_id in pack.items:
+        override = pack.items[item_id]
+        text["label"] = override["label"]
+        text["help"] = override.get("help", text["help"])
+        text["options"] = {**text["options"], **override.get("options", {})}
+    return text
