@@ -208,6 +208,183 @@ def score_cmd(state: State, instrument_id: str, file: Path) -> None:
     echo_json(state.engine.score_data(data, where=f"answers file {file}"))
 
 
+# -- database ------------------------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """Create and check the SQLite database."""
+
+
+@db.command("init")
+@click.pass_obj
+def db_init(state: State) -> None:
+    """Create the database (or bring it up to date) and apply every plugin's migrations."""
+    from .store import Store
+
+    store = Store.open(state.settings.database, state.engine, create=True)
+    try:
+        store.audit("db_init", actor=SYSTEM)
+        version = store.one("SELECT sqlite_version() AS v")["v"]
+    finally:
+        store.close()
+    click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def db_backup(state: State, target: Path) -> None:
+    """Copy the live database to TARGET with SQLite's online backup, then check the copy."""
+    from .store import connect
+
+    if target.exists():
+        fail(f"{target} exists; choose a new file name")
+    store = state.store()
+    try:
+        dest = connect(target)
+        store.conn.backup(dest)
+        check = dest.execute("PRAGMA integrity_check").fetchone()[0]
+        dest.close()
+        store.audit("backup", actor=SYSTEM, details={"integrity": check})
+    finally:
+        store.close()
+    if check != "ok":
+        fail(f"backup written to {target} but integrity check says: {check}", 1)
+    click.echo(f"backup written to {target}; integrity check ok")
+
+
+# -- assessments -----------------------------------------------------------------------------
+SYSTEM = "cli"
+
+
+@cli.group()
+def assessments() -> None:
+    """Import and list stored assessments."""
+
+
+@assessments.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")
+@click.pass_obj
+def assessments_import(state: State, file: Path, actor: str) -> None:
+    """Import assessments from a JSON Lines file: one answers object per line with person,
+    role, occasion (and optionally case, assessor, status). All or nothing: every bad line
+    is reported with its number and nothing is written."""
+    from .importer import import_file
+
+    store = state.store()
+    try:
+        summary = import_file(store, file, actor=actor,
+                              progress=lambda msg: click.echo(msg, err=True))
+    finally:
+        store.close()
+    click.echo(f"imported {summary['imported']} assessments for {summary['people']} people")
+
+
+@cli.command("compare")
+@click.argument("person")
+@click.argument("instrument_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def compare_cmd(state: State, person: str, instrument_id: str, as_json: bool) -> None:
+    """Show how PERSON's scores on INSTRUMENT_ID changed across occasions."""
+    from .compare import history
+
+    store = state.store()
+    try:
+        data = history(store, person, instrument_id)
+        store.audit("view", actor=SYSTEM, object_type="person_history",
+                    object_id=store.get_person(person)["id"],
+                    details={"instrument": instrument_id})
+    finally:
+        store.close()
+    if as_json:
+        echo_json(data)
+        return
+    print_history(data)
+
+
+def print_history(data: dict[str, Any]) -> None:
+    occasions = data["occasions"]
+    if not occasions:
+        click.echo(f"{data['person']}: no final {data['instrument']} assessments")
+        return
+    names = [k for k, v in occasions[0]["scores"].items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    click.echo(f"{data['person']} - {data['instrument']}")
+    header = ["occasion", "date", *names, "level", "change"]
+    click.echo("  ".join(f"{h:<14}" for h in header))
+    for occ in occasions:
+        change = ", ".join(f"{k} {v:+g}" for k, v in occ["change_from_first"].items()
+                           if k in names[:1])
+        cells = [occ["occasion"], occ["date"] or "-", *[occ["scores"].get(n) for n in names],
+                 occ["level"] or "-", change or "-"]
+        click.echo("  ".join(f"{str(c):<14}" for c in cells))
+    for line in data["crossings"]:
+        click.echo(f"  {line}")
+
+
+# -- audit -----------------------------------------------------------------------------------
+@cli.group("audit")
+def audit_group() -> None:
+    """Check the audit trail."""
+
+
+@audit_group.command("verify")
+@click.pass_obj
+def audit_verify(state: State) -> None:
+    """Recompute the audit hash chain; report the first broken row."""
+    from .audit import verify
+
+    store = state.store()
+    try:
+        report = verify(store.conn)
+    finally:
+        store.close()
+    if not report.ok:
+        fail(report.message(), 1)
+    click.echo(report.message())
+
+
+# -- demo ------------------------------------------------------------------------------------
+@cli.command("demo")
+@click.option("--people", default=5, show_default=True, type=click.IntRange(1, 10000),
+              help="Synthetic people per subject role.")
+@click.pass_obj
+def demo(state: State, people: int) -> None:
+    """Create the database with synthetic assessments (no real people) and show how one
+    person's scores changed over time."""
+    import tempfile
+
+    from .importer import import_file
+    from .store import Store
+    from .synthetic import generate
+
+    engine = state.engine
+    if not len(engine.instruments):
+        fail("no instruments are installed; install the plugins first (see README)")
+    store = Store.open(state.settings.database, engine, create=True)
+    try:
+        if store.one("SELECT id FROM people WHERE ref LIKE 'VS-%' OR ref LIKE 'SU-%' LIMIT 1"):
+            click.echo(f"demo data already in {state.settings.database}")
+        else:
+            with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as fh:
+                for record in generate(engine, people=people):
+                    fh.write(json.dumps(record) + "\n")
+            summary = import_file(store, Path(fh.name), actor="demo")
+            Path(fh.name).unlink()
+            click.echo(f"imported {summary['imported']} synthetic assessments into "
+                       f"{state.settings.database}")
+        from .compare import history
+
+        for inst in engine.instruments:
+            if inst.scoring.get("level"):
+                prefix = "VS" if inst.subject_role == "victim_survivor" else "SU"
+                click.echo("")
+                print_history(history(store, f"{prefix}-00001", inst.id))
+    finally:
+        store.close()
+
+
 def main() -> None:
     _load_plugin_commands(cli)
     cli(prog_name="formsengine")

@@ -50,6 +50,7 @@ class Engine:
         self.wording = WordingRegistry()
         problems: list[str] = []
         self._collect_instruments(problems)
+        self._check_offers(problems)
         self._collect_wording(problems)
         if problems:
             raise PluginLoadError(problems)
@@ -100,6 +101,26 @@ class Engine:
                     problems.append(str(exc))
 
             impl.function(register=register)
+
+    def _check_offers(self, problems: list[str]) -> None:
+        """``offered_when`` names another instrument's items: check them against every
+        registered version of that instrument. An offer for an instrument that is not
+        installed is allowed (it never fires)."""
+        from .definition_checks import check_condition
+
+        for inst in self.instruments:
+            for index, offer in enumerate(inst.definition.get("offered_when", [])):
+                if offer["instrument"] not in self.instruments:
+                    continue
+                for version in self.instruments.versions(offer["instrument"]):
+                    target = self.instruments.get(offer["instrument"], version)
+                    found: list[str] = []
+                    check_condition(offer["when"], f"$.offered_when[{index}].when", found,
+                                    target, [], [], [], form_only=True)
+                    problems.extend(
+                        f"plugin {inst.plugin!r} instrument {inst.id} v{inst.version}: {p} "
+                        f"(checked against {target.id} v{target.version})" for p in found
+                    )
 
     def _collect_wording(self, problems: list[str]) -> None:
         for impl in self._impls("register_wording_packs"):

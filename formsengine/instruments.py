@@ -90,6 +90,10 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
         raise DefinitionError(
             str(path), [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
         ) from None
+    except RecursionError:
+        raise DefinitionError(str(path), ["not usable JSON: nested too deeply"]) from None
+    except ValueError as exc:  # for example a number with thousands of digits
+        raise DefinitionError(str(path), [f"not usable JSON: {str(exc)[:120]}"]) from None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""The append-only, hash-chained audit trail.
+
+Each row's hash covers its own fields and the previous row's hash, so changing, inserting or
+removing a row breaks the chain from that row on. Triggers refuse UPDATE and DELETE on the
+table; ``verify`` also reports when those triggers have been dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "request_id", "details")
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace(
+        "+00:00", "Z")
+
+
+def row_hash(row: dict[str, Any], prev_hash: str) -> str:
+    body = json.dumps([row[f] for f in FIELDS] + [prev_hash], ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def append(conn: Any, action: str, *, actor: str, object_type: str | None = None,
+           object_id: Any = None, details: dict[str, Any] | None = None,
+           request_id: str | None = None) -> int:
+    """Append one audit row. Must run inside a write transaction (BEGIN IMMEDIATE), so that
+    reading the last hash and appending are one step for every writer."""
+    if not conn.in_transaction:
+        raise RuntimeError("audit.append must run inside a write transaction")
+    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev_hash = last[1] if last else GENESIS
+    row = {
+        "id": (last[0] + 1) if last else 1,
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "request_id": request_id,
+        "details": json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+    }
+    digest = row_hash(row, prev_hash)
+    conn.execute(
+        "INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id, details,"
+        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [row[f] for f in FIELDS] + [prev_hash, digest],
+    )
+    return row["id"]
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    rows: int
+    first_broken_id: int | None = None
+    problem: str | None = None
+    missing_triggers: tuple[str, ...] = ()
+
+    def message(self) -> str:
+        if self.ok:
+            return f"audit chain intact: {self.rows} rows verified"
+        parts = []
+        if self.first_broken_id is not None:
+            parts.append(f"audit chain broken at row {self.first_broken_id}: {self.problem}")
+        if self.missing_triggers:
+            parts.append("append-only triggers missing: " + ", ".join(self.missing_triggers))
+        return "; ".join(parts)
+
+
+def verify(conn: Any) -> VerifyReport:
+    from .store_schema import AUDIT_TRIGGERS
+
+    present = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+    missing = tuple(t for t in AUDIT_TRIGGERS if t not in present)
+    prev_hash = GENESIS
+    expected_id = None
+    count = 0
+    cursor = conn.execute(
+        "SELECT id, at, actor, action, object_type, object_id, request_id, details, prev_hash,"
+        " hash FROM audit ORDER BY id")
+    for values in cursor:
+        row = dict(zip(FIELDS + ("prev_hash", "hash"), values))
+        count += 1
+        problem = None
+        if expected_id is not None and row["id"] != expected_id:
+            problem = f"row ids jump from {expected_id - 1} to {row['id']} (rows removed)"
+        elif row["prev_hash"] != prev_hash:
+            problem = "does not follow the row before it (a row was changed or removed)"
+        elif row_hash(row, prev_hash) != row["hash"]:
+            problem = "its contents do not match its hash (the row was edited)"
+        if problem:
+            return VerifyReport(False, count, row["id"], problem, missing)
+        prev_hash = row["hash"]
+        expected_id = row["id"] + 1
+    return VerifyReport(not missing, count, None, None, missing)

@@ -1,0 +1,108 @@
+"""Change over time: one person's scores on one instrument at each occasion.
+
+For every final (current-version) assessment, in date order: the numeric scores, bands and
+level; the change of each numeric score from the first occasion; band and level transitions
+between consecutive occasions; and threshold crossings in plain words ("crossed into high at
+review_3m", "fell to standard at closure").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .errors import StorageError
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+def history(store: Store, person_ref: str, instrument_id: str) -> dict[str, Any]:
+    person = store.get_person(person_ref)
+    if person is None:
+        raise StorageError(f"no person with reference {person_ref!r}")
+    store.engine.instruments.get(instrument_id)  # clear error for an unknown instrument
+    rows = store.all(
+        "SELECT a.id, a.uid, a.occasion, a.assessment_date, a.instrument_version, s.result"
+        " FROM assessments a JOIN scores s ON s.assessment_id = a.id"
+        " AND s.seq = (SELECT MAX(seq) FROM scores WHERE assessment_id = a.id)"
+        " WHERE a.person_id = ? AND a.instrument_id = ? AND a.status = 'final'"
+        " ORDER BY a.assessment_date IS NULL, a.assessment_date, a.created_at, a.id",
+        [person["id"], instrument_id])
+    return build_history(store, person_ref, instrument_id, rows)
+
+
+def _order_for(store: Store, instrument_id: str, version: str) -> dict[str, list[str]]:
+    """Band order per band id, from the level order or the cut-off order."""
+    inst = store.engine.instruments.get(instrument_id, version)
+    orders: dict[str, list[str]] = {}
+    params = inst.default_parameters()
+    for band in inst.scoring.get("bands", []):
+        cut = band["cutoffs"]
+        if isinstance(cut, dict):
+            cut = params[cut["param"]]
+        orders[band["id"]] = [c["band"] for c in cut]
+    level = inst.scoring.get("level")
+    if level:
+        orders["__level__"] = list(level["order"])
+    return orders
+
+
+def build_history(store: Store, person_ref: str, instrument_id: str,
+                  rows: list[dict[str, Any]]) -> dict[str, Any]:
+    occasions = []
+    for r in rows:
+        result = json.loads(r["result"])
+        occasions.append({
+            "occasion": r["occasion"],
+            "date": r["assessment_date"],
+            "assessment": r["uid"],
+            "instrument_version": r["instrument_version"],
+            "complete": result.get("complete"),
+            "scores": result.get("scores", {}),
+            "bands": result.get("bands", {}),
+            "level": (result.get("level") or {}).get("final"),
+            "flags": sorted(k for k, v in (result.get("flags") or {}).items() if v),
+            "criteria_met": sorted(k for k, v in (result.get("criteria") or {}).items() if v),
+            "configuration": result.get("configuration", {}).get("hash"),
+        })
+    first = occasions[0] if occasions else None
+    for occ in occasions:
+        occ["change_from_first"] = {
+            name: value - first["scores"][name]
+            for name, value in occ["scores"].items()
+            if _number(value) and _number(first["scores"].get(name))
+        }
+    transitions = []
+    crossings = []
+    orders = _order_for(store, instrument_id, rows[-1]["instrument_version"]) if rows else {}
+    for before, after in zip(occasions, occasions[1:]):
+        pairs = [(b, before["bands"].get(b), after["bands"].get(b)) for b in after["bands"]]
+        pairs.append(("__level__", before["level"], after["level"]))
+        for name, old, new in pairs:
+            if old == new or name not in orders:
+                continue
+            label = "level" if name == "__level__" else name
+            order = orders[name]
+            transitions.append({"what": label, "from": old, "to": new,
+                                "from_occasion": before["occasion"],
+                                "to_occasion": after["occasion"]})
+            if old in order and new in order:
+                rising = order.index(new) > order.index(old)
+                crossings.append(
+                    f"{label}: {'crossed into' if rising else 'fell to'} {new} at "
+                    f"{after['occasion']} (from {old} at {before['occasion']})")
+            else:
+                crossings.append(f"{label}: {old or 'not known'} to {new or 'not known'} at "
+                                 f"{after['occasion']}")
+    return {
+        "person": person_ref,
+        "instrument": instrument_id,
+        "occasions": occasions,
+        "transitions": transitions,
+        "crossings": crossings,
+    }
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

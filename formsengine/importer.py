@@ -1,0 +1,239 @@
+"""Bulk import of assessments from a JSON Lines file, all or nothing.
+
+Each line is an answers object (``schemas/answers.schema.json``) with ``person``,
+``occasion`` and, for a new person, ``role``. Every line is checked and scored before
+anything is written; if any line is bad, every bad line is reported with its number and
+nothing is written. Otherwise all rows go in one ``BEGIN IMMEDIATE`` transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from . import audit
+from .errors import FormsEngineError, SubmissionError
+from .store import encode_value, new_uid, score_value_rows
+
+if TYPE_CHECKING:
+    from .instruments import Instrument
+    from .store import Store
+    from .submission import Submission
+
+MAX_IMPORT_BYTES = 200_000_000
+MAX_LINE_BYTES = 1_000_000
+REPEATABLE_OCCASIONS = {"after_incident"}
+
+
+class ImportRefused(FormsEngineError):
+    def __init__(self, problems: list[str], lines: int):
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:100])
+        more = f"\n  ... and {len(problems) - 100} more" if len(problems) > 100 else ""
+        super().__init__(
+            f"import refused: {len(problems)} problem(s) in {lines} line(s); nothing was "
+            f"written\n{shown}{more}")
+
+
+@dataclass
+class Row:
+    line: int
+    inst: Instrument
+    sub: Submission
+    person: str
+    role: str | None
+    occasion: str
+    assessor: str | None
+    case: str | None
+    status: str
+    result: dict[str, Any] | None
+
+
+def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
+    size = path.stat().st_size
+    if size > MAX_IMPORT_BYTES:
+        raise ImportRefused([f"file is {size} bytes; the limit is {MAX_IMPORT_BYTES}"], 0)
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if len(raw) > MAX_LINE_BYTES:
+                yield number, None, f"line is longer than {MAX_LINE_BYTES} bytes"
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None, "not UTF-8 text"
+                continue
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text), None
+            except json.JSONDecodeError as exc:
+                yield number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
+
+
+def check_rows(store: Store, path: Path,
+               progress: Callable[[int], None] | None = None) -> tuple[list[Row], list[str], int]:
+    rows: list[Row] = []
+    problems: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    count = 0
+    for number, data, error in read_lines(path):
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+        if error:
+            problems.append(f"line {number}: {error}")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"line {number}: must be a JSON object")
+            continue
+        missing = [k for k in ("person", "occasion") if not data.get(k)]
+        if missing:
+            problems.append(f"line {number}: missing {', '.join(missing)}")
+            continue
+        try:
+            inst, sub = store.engine.check(data, where=f"line {number}")
+        except SubmissionError as exc:
+            problems.extend(f"line {number}: {p}" for p in exc.problems)
+            continue
+        occasion = data["occasion"]
+        if occasion not in inst.occasions and occasion not in REPEATABLE_OCCASIONS:
+            problems.append(f"line {number}: instrument {inst.id} is not used at occasion "
+                            f"{occasion!r} (occasions: {', '.join(inst.occasions)})")
+            continue
+        status = data.get("status", "final")
+        key = (data["person"], inst.id, occasion)
+        if status == "final" and occasion not in REPEATABLE_OCCASIONS:
+            if key in seen:
+                problems.append(f"line {number}: person {data['person']!r} already has a "
+                                f"{inst.id} assessment at {occasion} earlier in this file")
+                continue
+            seen.add(key)
+        try:
+            result = store.engine.score(inst, sub) if status == "final" else None
+        except FormsEngineError as exc:
+            problems.append(f"line {number}: {exc}")
+            continue
+        rows.append(Row(number, inst, sub, data["person"], data.get("role"), occasion,
+                        data.get("assessor"), data.get("case"), status, result))
+    return rows, problems, count
+
+
+def import_file(store: Store, path: Path, *, actor: str,
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    rows, problems, count = check_rows(
+        store, path, (lambda n: progress(f"checked {n} lines")) if progress else None)
+    if not count:
+        raise ImportRefused(["the file holds no assessments"], 0)
+    with store.write():
+        problems += _check_against_database(store, rows)
+        if problems:
+            raise ImportRefused(problems, count)
+        people = _people(store, rows, actor)
+        cases = _cases(store, rows, people, actor)
+        ids = _bulk_insert(store, rows, people, cases, actor)
+        store.audit("import", actor=actor, object_type="assessments",
+                    details={"rows": len(rows), "first_id": ids[0], "last_id": ids[-1]})
+    if progress:
+        progress(f"imported {len(rows)} assessments")
+    return {"imported": len(rows), "people": len(people), "first_id": ids[0],
+            "last_id": ids[-1]}
+
+
+def _check_against_database(store: Store, rows: list[Row]) -> list[str]:
+    problems = []
+    for r in rows:
+        person = store.get_person(r.person)
+        if person is None:
+            if r.role not in ("victim_survivor", "service_user"):
+                problems.append(f"line {r.line}: person {r.person!r} is new: give their role")
+            elif r.role != r.inst.subject_role:
+                problems.append(f"line {r.line}: instrument {r.inst.id} is about a "
+                                f"{r.inst.subject_role}, not a {r.role}")
+            continue
+        if r.role and person["role"] != r.role:
+            problems.append(f"line {r.line}: person {r.person!r} is recorded as "
+                            f"{person['role']}, not {r.role}")
+        if r.status == "final" and r.occasion not in REPEATABLE_OCCASIONS:
+            clash = store.one(
+                "SELECT id FROM assessments WHERE person_id = ? AND instrument_id = ?"
+                " AND occasion = ? AND status = 'final'",
+                [person["id"], r.inst.id, r.occasion])
+            if clash:
+                problems.append(f"line {r.line}: person {r.person!r} already has a final "
+                                f"{r.inst.id} assessment at {r.occasion}; amend it instead")
+    return problems
+
+
+def _people(store: Store, rows: list[Row], actor: str) -> dict[str, int]:
+    people: dict[str, int] = {}
+    for r in rows:
+        if r.person not in people:
+            people[r.person] = store.ensure_person(r.person, r.role, actor=actor)
+    return people
+
+
+def _cases(store: Store, rows: list[Row], people: dict[str, int], actor: str) -> dict[str, int]:
+    cases: dict[str, int] = {}
+    for r in rows:
+        if not r.case or r.case in cases:
+            continue
+        found = store.one("SELECT id FROM cases WHERE ref = ?", [r.case])
+        cases[r.case] = found["id"] if found else store.create_case(r.case, actor=actor)
+        store.conn.execute(
+            "INSERT OR IGNORE INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
+            [cases[r.case], people[r.person], r.inst.subject_role])
+    return cases
+
+
+def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
+                 cases: dict[str, int], actor: str) -> list[int]:
+    conn = store.conn
+    next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM assessments").fetchone()[0]
+    next_score = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM scores").fetchone()[0]
+    now = audit.utcnow()
+    assessments, answers, scores, values = [], [], [], []
+    ids = []
+    for r in rows:
+        aid = next_id
+        next_id += 1
+        ids.append(aid)
+        date = r.sub.fields.get("assessment_date")
+        assessments.append((
+            aid, new_uid(), people[r.person], cases.get(r.case) if r.case else None, r.inst.id,
+            r.inst.version, r.occasion, date.isoformat() if date else None, r.assessor,
+            r.status, r.sub.wording, json.dumps(r.sub.to_json().get("fields", {})),
+            json.dumps(r.sub.judgement) if r.sub.judgement else None, now, now,
+            now if r.status == "final" else None))
+        answers.extend((aid, item, encode_value(v), r.sub.comments.get(item),
+                        r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+        if r.result is not None:
+            sid = next_score
+            next_score += 1
+            level = r.result.get("level") or {}
+            scores.append((
+                sid, aid, 1, r.inst.id, r.inst.version, r.result["scorer"]["plugin"],
+                r.result["scorer"]["version"], r.result["configuration"]["name"],
+                r.result["configuration"]["hash"], int(bool(r.result.get("complete"))),
+                level.get("final"), json.dumps(r.result, default=str), now))
+            values.extend(score_value_rows(sid, r.result))
+    conn.executemany(
+        "INSERT INTO assessments (id, uid, person_id, case_id, instrument_id,"
+        " instrument_version, occasion, assessment_date, assessor, status, wording, fields,"
+        " judgement, created_at, updated_at, finalised_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", assessments)
+    conn.executemany("INSERT INTO answers (assessment_id, item_id, value, comment, source)"
+                     " VALUES (?, ?, ?, ?, ?)", answers)
+    conn.executemany(
+        "INSERT INTO scores (id, assessment_id, seq, instrument_id, instrument_version,"
+        " scorer_plugin, scorer_version, config_name, config_hash, complete, level_final,"
+        " result, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", scores)
+    conn.executemany("INSERT INTO score_values (score_id, kind, name, value_num, value_text)"
+                     " VALUES (?, ?, ?, ?, ?)", values)
+    for r, aid in zip(rows, ids):
+        audit.append(conn, "create", actor=actor, object_type="assessment", object_id=aid,
+                     details={"instrument": r.inst.id, "occasion": r.occasion,
+                              "status": r.status, "line": r.line})
+    return ids

@@ -1,0 +1,419 @@
+"""Storage on SQLite through sqlite-utils.
+
+One ``Store`` wraps one connection. Settings: WAL, ``busy_timeout`` 10 s, foreign keys on,
+``synchronous=FULL``, ``secure_delete`` on. Every write runs in ``store.write()``, which
+opens the transaction with ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of
+failing with "database is locked". The SQLite library must be at least 3.51.3 (the
+WAL-reset fix); the bundled ``pysqlite3`` build is used.
+
+Assessments keep their answers at item level. Scores are rows that are only ever added:
+rescoring adds a row with the next sequence number and the scorer and configuration used.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from sqlite_utils import Database
+from sqlite_utils.utils import sqlite3
+
+from . import audit
+from .errors import LockedError, StaleEditError, StorageError
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .instruments import Instrument
+    from .submission import Submission
+
+MIN_SQLITE = (3, 51, 3)
+SYSTEM_ACTOR = "system"
+
+
+def sqlite_version() -> tuple[int, ...]:
+    return tuple(int(x) for x in sqlite3.sqlite_version.split("."))
+
+
+def check_sqlite_version() -> None:
+    if sqlite_version() < MIN_SQLITE:
+        raise StorageError(
+            f"SQLite {sqlite3.sqlite_version} is too old: formsengine needs "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer (earlier versions can lose data in WAL "
+            "mode). Install the bundled build: pip install 'pysqlite3>=0.6.1'"
+        )
+
+
+def connect(path: str | Path) -> Any:
+    check_sqlite_version()
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=10,
+                           check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(path) != ":memory:" and mode.lower() != "wal":
+        raise StorageError(f"database {path}: could not switch to WAL mode (got {mode})")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA secure_delete = ON")
+    return conn
+
+
+def new_uid() -> str:
+    """An opaque identifier for URLs and file names: says nothing about the record."""
+    return secrets.token_urlsafe(12)
+
+
+def encode_value(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        value = value.isoformat()
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Store:
+    def __init__(self, conn: Any, engine: Engine) -> None:
+        self.conn = conn
+        self.db = Database(conn)
+        self.engine = engine
+
+    # -- opening ----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, engine: Engine, *, create: bool = False) -> "Store":
+        p = Path(path)
+        if str(path) != ":memory:" and not create and not p.exists():
+            raise StorageError(
+                f"database {p} does not exist; create it with: formsengine --db {p} db init")
+        store = cls(connect(path), engine)
+        store.migrate()
+        return store
+
+    def migrate(self) -> list[str]:
+        sets = []
+        self.engine.pm.hook.register_migrations(register=sets.append)
+        applied = []
+        names = set()
+        for migrations in sets:
+            if migrations.name in names:
+                raise StorageError(f"two plugins registered migration set {migrations.name!r}")
+            names.add(migrations.name)
+            pending = [m.name for m in migrations.pending(self.db)]
+            migrations.apply(self.db)
+            applied += [f"{migrations.name}:{n}" for n in pending]
+        return applied
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator["Store"]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested calls use savepoints."""
+        if self.conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def audit(self, action: str, *, actor: str, object_type: str | None = None,
+              object_id: Any = None, details: dict[str, Any] | None = None,
+              request_id: str | None = None) -> int:
+        with self.write():
+            return audit.append(self.conn, action, actor=actor, object_type=object_type,
+                                object_id=object_id, details=details, request_id=request_id)
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        cursor = self.conn.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row))
+
+    def all(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, row)) for row in cursor.fetchall()]
+
+    # -- people, teams and cases ------------------------------------------------------------
+    def ensure_team(self, name: str, *, actor: str = SYSTEM_ACTOR) -> int:
+        with self.write():
+            row = self.one("SELECT id FROM teams WHERE name = ?", [name])
+            if row:
+                return row["id"]
+            cur = self.conn.execute("INSERT INTO teams (name, created_at) VALUES (?, ?)",
+                                    [name, audit.utcnow()])
+            self.audit("create", actor=actor, object_type="team", object_id=cur.lastrowid)
+            return cur.lastrowid
+
+    def get_person(self, ref: str) -> dict[str, Any] | None:
+        return self.one("SELECT * FROM people WHERE ref = ?", [ref])
+
+    def ensure_person(self, ref: str, role: str | None, *, actor: str = SYSTEM_ACTOR,
+                      display_name: str | None = None, birth_year: int | None = None) -> int:
+        """The person with this reference, created if new. A known person's role must match."""
+        with self.write():
+            row = self.get_person(ref)
+            if row:
+                if role and row["role"] != role:
+                    raise StorageError(
+                        f"person {ref!r} is recorded as {row['role']}, not {role}")
+                return row["id"]
+            if role not in ("victim_survivor", "service_user"):
+                raise StorageError(
+                    f"person {ref!r} is new: give their role (victim_survivor or service_user)")
+            cur = self.conn.execute(
+                "INSERT INTO people (ref, role, display_name, birth_year, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [ref, role, display_name, birth_year, audit.utcnow()])
+            self.audit("create", actor=actor, object_type="person", object_id=cur.lastrowid)
+            return cur.lastrowid
+
+    def create_case(self, ref: str, *, team_id: int | None = None,
+                    schedule: list[str] | None = None, opened_on: str | None = None,
+                    people: list[tuple[int, str]] = (), actor: str = SYSTEM_ACTOR,
+                    request_id: str | None = None) -> int:
+        with self.write():
+            if self.one("SELECT id FROM cases WHERE ref = ?", [ref]):
+                raise StorageError(f"case reference {ref!r} is already in use")
+            cur = self.conn.execute(
+                "INSERT INTO cases (uid, ref, team_id, schedule, opened_on, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [new_uid(), ref, team_id, json.dumps(schedule or []), opened_on,
+                 audit.utcnow()])
+            case_id = cur.lastrowid
+            for person_id, role in people:
+                self.conn.execute(
+                    "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
+                    [case_id, person_id, role])
+            self.audit("create", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id)
+            return case_id
+
+    # -- assessments ------------------------------------------------------------------------
+    def _insert_answers(self, assessment_id: int, sub: Submission) -> None:
+        rows = [(assessment_id, item_id, encode_value(value), sub.comments.get(item_id),
+                 sub.sources.get(item_id)) for item_id, value in sub.answers.items()]
+        self.conn.executemany(
+            "INSERT INTO answers (assessment_id, item_id, value, comment, source)"
+            " VALUES (?, ?, ?, ?, ?)", rows)
+
+    def create_assessment(self, inst: Instrument, sub: Submission, *, person_id: int,
+                          occasion: str, assessor: str | None = None, status: str = "final",
+                          case_id: int | None = None, actor: str = SYSTEM_ACTOR,
+                          request_id: str | None = None, supersedes: dict | None = None,
+                          amendment_reason: str | None = None, audit_row: bool = True) -> int:
+        """Store a checked submission; a final one is scored on the way in."""
+        if occasion not in inst.occasions and occasion != "after_incident":
+            raise StorageError(
+                f"instrument {inst.id} is not used at occasion {occasion!r} "
+                f"(occasions: {', '.join(inst.occasions)}, after_incident)")
+        result = self.engine.score(inst, sub) if status == "final" else None
+        now = audit.utcnow()
+        date = sub.fields.get("assessment_date")
+        with self.write():
+            cur = self.conn.execute(
+                "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
+                " instrument_version, occasion, assessment_date, assessor, status, wording,"
+                " fields, judgement, version_no, supersedes_id, amendment_reason, created_at,"
+                " updated_at, finalised_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [new_uid(), person_id, case_id, inst.id, inst.version, occasion,
+                 date.isoformat() if date else None, assessor, status, sub.wording,
+                 json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
+                 json.dumps(sub.judgement) if sub.judgement else None,
+                 (supersedes["version_no"] + 1) if supersedes else 1,
+                 supersedes["id"] if supersedes else None, amendment_reason, now, now,
+                 now if status == "final" else None])
+            assessment_id = cur.lastrowid
+            self._insert_answers(assessment_id, sub)
+            if result is not None:
+                self.add_score(assessment_id, result)
+            if audit_row:
+                self.audit("amend" if supersedes else "create", actor=actor,
+                           object_type="assessment", object_id=assessment_id,
+                           request_id=request_id,
+                           details={"instrument": inst.id, "occasion": occasion,
+                                    "status": status, "items": len(sub.answers)})
+        self._saved(assessment_id, result)
+        return assessment_id
+
+    def _saved(self, assessment_id: int, result: dict | None) -> None:
+        import logging
+
+        for impl in reversed(self.engine.pm.hook.assessment_saved.get_hookimpls()):
+            try:
+                impl.function(store=self, assessment_id=assessment_id, result=result)
+            except Exception:  # a plugin's failure must not undo a committed save
+                logging.getLogger(__name__).exception(
+                    "plugin %s failed in assessment_saved", impl.plugin_name)
+
+    def add_score(self, assessment_id: int, result: dict[str, Any]) -> int:
+        """Add a score row (never overwrite): the next sequence number for the assessment."""
+        with self.write():
+            seq = self.conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM scores WHERE assessment_id = ?",
+                [assessment_id]).fetchone()[0]
+            level = result.get("level") or {}
+            cur = self.conn.execute(
+                "INSERT INTO scores (assessment_id, seq, instrument_id, instrument_version,"
+                " scorer_plugin, scorer_version, config_name, config_hash, complete,"
+                " level_final, result, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [assessment_id, seq, result["instrument"]["id"], result["instrument"]["version"],
+                 result["scorer"]["plugin"], result["scorer"]["version"],
+                 result["configuration"]["name"], result["configuration"]["hash"],
+                 int(bool(result.get("complete"))), level.get("final"),
+                 json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()])
+            self.conn.executemany(
+                "INSERT INTO score_values (score_id, kind, name, value_num, value_text)"
+                " VALUES (?, ?, ?, ?, ?)", list(score_value_rows(cur.lastrowid, result)))
+            return cur.lastrowid
+
+    def get_assessment(self, assessment_id: int) -> dict[str, Any] | None:
+        row = self.one("SELECT * FROM assessments WHERE id = ?", [assessment_id])
+        if row is None:
+            return None
+        row["fields"] = json.loads(row["fields"])
+        row["judgement"] = json.loads(row["judgement"]) if row["judgement"] else None
+        row["answers"], row["comments"], row["sources"] = {}, {}, {}
+        for a in self.all("SELECT item_id, value, comment, source FROM answers"
+                          " WHERE assessment_id = ?", [assessment_id]):
+            row["answers"][a["item_id"]] = json.loads(a["value"])
+            if a["comment"]:
+                row["comments"][a["item_id"]] = a["comment"]
+            if a["source"]:
+                row["sources"][a["item_id"]] = a["source"]
+        score = self.one("SELECT result FROM scores WHERE assessment_id = ?"
+                         " ORDER BY seq DESC LIMIT 1", [assessment_id])
+        row["result"] = json.loads(score["result"]) if score else None
+        return row
+
+    def submission_data(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The stored assessment as answers-file data, for rescoring or editing."""
+        data = {"instrument": row["instrument_id"], "version": row["instrument_version"],
+                "answers": row["answers"], "fields": row["fields"], "wording": row["wording"]}
+        for key in ("comments", "sources"):
+            if row.get(key):
+                data[key] = row[key]
+        if row.get("judgement"):
+            data["judgement"] = row["judgement"]
+        return data
+
+    def update_draft(self, assessment_id: int, sub: Submission, *, expected_revision: int,
+                     actor: str, request_id: str | None = None) -> int:
+        """Replace a draft's answers. Fails cleanly when someone else saved first."""
+        with self.write():
+            row = self.one("SELECT status, revision FROM assessments WHERE id = ?",
+                           [assessment_id])
+            if row is None:
+                raise StorageError(f"no assessment {assessment_id}")
+            if row["status"] != "draft":
+                raise LockedError("this assessment is finalised and locked; amend it instead")
+            if row["revision"] != expected_revision:
+                raise StaleEditError(
+                    "this assessment was changed by someone else since you opened it; "
+                    "nothing was saved: reload it to see their changes")
+            before = {a["item_id"]: a["value"] for a in self.all(
+                "SELECT item_id, value FROM answers WHERE assessment_id = ?", [assessment_id])}
+            self.conn.execute("DELETE FROM answers WHERE assessment_id = ?", [assessment_id])
+            self._insert_answers(assessment_id, sub)
+            date = sub.fields.get("assessment_date")
+            self.conn.execute(
+                "UPDATE assessments SET fields = ?, judgement = ?, wording = ?,"
+                " assessment_date = ?, revision = revision + 1, updated_at = ? WHERE id = ?",
+                [json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
+                 json.dumps(sub.judgement) if sub.judgement else None, sub.wording,
+                 date.isoformat() if date else None, audit.utcnow(), assessment_id])
+            after = {k: encode_value(v) for k, v in sub.answers.items()}
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            self.audit("update", actor=actor, object_type="assessment", object_id=assessment_id,
+                       request_id=request_id, details={"changed_items": changed})
+            return expected_revision + 1
+
+    def finalise(self, assessment_id: int, *, expected_revision: int, actor: str,
+                 request_id: str | None = None) -> dict[str, Any]:
+        """Score and lock a draft."""
+        row = self.get_assessment(assessment_id)
+        if row is None:
+            raise StorageError(f"no assessment {assessment_id}")
+        inst, sub = self.engine.check(self.submission_data(row))
+        result = self.engine.score(inst, sub)
+        with self.write():
+            cur = self.conn.execute(
+                "UPDATE assessments SET status = 'final', revision = revision + 1,"
+                " finalised_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'"
+                " AND revision = ?",
+                [audit.utcnow(), audit.utcnow(), assessment_id, expected_revision])
+            if cur.rowcount != 1:
+                raise StaleEditError(
+                    "this assessment was changed or finalised by someone else; nothing was saved")
+            self.add_score(assessment_id, result)
+            self.audit("lock", actor=actor, object_type="assessment", object_id=assessment_id,
+                       request_id=request_id)
+        self._saved(assessment_id, result)
+        return result
+
+    def amend(self, assessment_id: int, sub: Submission, *, reason: str, actor: str,
+              request_id: str | None = None) -> int:
+        """A new final version of a finalised assessment; the old one is kept as superseded."""
+        if not reason or not reason.strip():
+            raise StorageError("an amendment needs a reason")
+        inst = self.engine.instruments.get(sub.instrument_id, sub.version)
+        with self.write():
+            old = self.one("SELECT * FROM assessments WHERE id = ?", [assessment_id])
+            if old is None:
+                raise StorageError(f"no assessment {assessment_id}")
+            if old["status"] != "final":
+                raise StaleEditError(
+                    "only the current final version can be amended; it was amended or is a "
+                    "draft")
+            self.conn.execute("UPDATE assessments SET status = 'superseded', updated_at = ?"
+                              " WHERE id = ?", [audit.utcnow(), assessment_id])
+            return self.create_assessment(
+                inst, sub, person_id=old["person_id"], occasion=old["occasion"],
+                assessor=old["assessor"], status="final", case_id=old["case_id"], actor=actor,
+                request_id=request_id, supersedes=old, amendment_reason=reason.strip())
+
+    def rescore(self, assessment_id: int, *, actor: str = SYSTEM_ACTOR) -> dict[str, Any]:
+        row = self.get_assessment(assessment_id)
+        if row is None or row["status"] == "draft":
+            raise StorageError(f"assessment {assessment_id} is not a final assessment")
+        inst, sub = self.engine.check(self.submission_data(row))
+        result = self.engine.score(inst, sub)
+        with self.write():
+            self.add_score(assessment_id, result)
+            self.audit("rescore", actor=actor, object_type="assessment",
+                       object_id=assessment_id, details={"config": result["configuration"]["hash"]})
+        return result
+
+
+def score_value_rows(score_id: int, result: dict[str, Any]) -> Iterator[tuple]:
+    """A scored result flattened to (kind, name, number, text) rows for queries and exports."""
+
+    def row(kind: str, name: str, value: Any) -> tuple:
+        if isinstance(value, bool):
+            return (score_id, kind, name, float(value), None)
+        if isinstance(value, (int, float)):
+            return (score_id, kind, name, float(value), None)
+        return (score_id, kind, name, None, None if value is None else str(value))
+
+    for name, value in (result.get("scores") or {}).items():
+        yield row("score", name, value)
+    for name, value in (result.get("bands") or {}).items():
+        yield row("band", name, value)
+    level = result.get("level") or {}
+    for name in ("computed", "judged", "final"):
+        if level:
+            yield row("level", name, level.get(name))
+    for name, value in (result.get("flags") or {}).items():
+        yield row("flag", name, value)
+    for name, value in (result.get("criteria") or {}).items():
+        yield row("criterion", name, value)
+    for name, value in (result.get("criteria_groups") or {}).items():
+        yield row("group", name, value.get("met"))

@@ -1,0 +1,142 @@
+"""The core tables, as one named migration set. Plugins add their own sets through the
+``register_migrations`` hook; each set is applied in its own transactions.
+
+Table and column names here are code constants: no SQL in formsengine takes a name from
+input.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+core_migrations = Migrations("formsengine")
+
+AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+
+
+def run_script(db: Database, script: str) -> None:
+    """Run SQL statements one by one inside the caller's transaction.
+
+    (``executescript`` would commit the migration's transaction first.)
+    """
+    from sqlite_utils.utils import sqlite3
+
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            db.execute(pending)
+            pending = ""
+    if pending.strip():
+        raise ValueError("incomplete SQL statement in migration")
+
+
+@core_migrations()
+def m001_core_tables(db: Database) -> None:
+    run_script(db, 
+        """
+        CREATE TABLE teams (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('victim_survivor', 'service_user')),
+            display_name TEXT,
+            birth_year INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            ref TEXT NOT NULL UNIQUE,
+            team_id INTEGER REFERENCES teams(id),
+            schedule TEXT NOT NULL DEFAULT '[]',
+            opened_on TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE case_people (
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            PRIMARY KEY (case_id, person_id)
+        );
+        CREATE TABLE assessments (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            case_id INTEGER REFERENCES cases(id) ON DELETE CASCADE,
+            instrument_id TEXT NOT NULL,
+            instrument_version TEXT NOT NULL,
+            occasion TEXT NOT NULL,
+            assessment_date TEXT,
+            assessor TEXT,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'final', 'superseded')),
+            wording TEXT NOT NULL DEFAULT 'paraphrase',
+            fields TEXT NOT NULL DEFAULT '{}',
+            judgement TEXT,
+            revision INTEGER NOT NULL DEFAULT 1,
+            version_no INTEGER NOT NULL DEFAULT 1,
+            supersedes_id INTEGER REFERENCES assessments(id),
+            amendment_reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finalised_at TEXT
+        );
+        CREATE INDEX assessments_person ON assessments(person_id, instrument_id);
+        CREATE INDEX assessments_case ON assessments(case_id);
+        CREATE TABLE answers (
+            assessment_id INTEGER NOT NULL REFERENCES assessments(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            value TEXT NOT NULL,
+            comment TEXT,
+            source TEXT,
+            PRIMARY KEY (assessment_id, item_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE scores (
+            id INTEGER PRIMARY KEY,
+            assessment_id INTEGER NOT NULL REFERENCES assessments(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            instrument_id TEXT NOT NULL,
+            instrument_version TEXT NOT NULL,
+            scorer_plugin TEXT NOT NULL,
+            scorer_version TEXT NOT NULL,
+            config_name TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            complete INTEGER NOT NULL,
+            level_final TEXT,
+            result TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (assessment_id, seq)
+        );
+        CREATE TABLE score_values (
+            score_id INTEGER NOT NULL REFERENCES scores(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('score', 'band', 'level', 'flag', 'criterion',
+                                               'group')),
+            name TEXT NOT NULL,
+            value_num REAL,
+            value_text TEXT,
+            PRIMARY KEY (score_id, kind, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            object_type TEXT,
+            object_id TEXT,
+            request_id TEXT,
+            details TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+        """
+    )
