@@ -122,7 +122,8 @@ def resolve_parameters(inst: Instrument, overrides: dict[str, Any],
             if ptype == "integer":
                 ok = ok and float(value).is_integer()
             if not ok:
-                raise ConfigError(f"{where}: {inst.id}.{name} must be a {ptype}, not {value!r}")
+                kind = "a whole number" if ptype == "integer" else "a number"
+                raise ConfigError(f"{where}: {inst.id}.{name} must be {kind}, not {value!r}")
             if "minimum" in spec and value < spec["minimum"]:
                 raise ConfigError(f"{where}: {inst.id}.{name} must be at least {spec['minimum']}")
             if "maximum" in spec and value > spec["maximum"]:

@@ -96,6 +96,10 @@ def semantic_problems(inst: Instrument) -> list[str]:
                 f"{path}: unknown parameter {name!r} {one_of('parameters', inst.parameters)}"
             )
 
+    # Completeness: every item named must exist (scoring looks each one up).
+    if "completeness_items" in scoring:
+        check_item_set(scoring["completeness_items"], "$.scoring.completeness_items")
+
     # Items: show_when references and numeric limits.
     for item in items.values():
         if item.show_when is not None:

@@ -71,6 +71,8 @@ def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
                 yield number, json.loads(text), None
             except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
+            except RecursionError:
+                yield number, None, "JSON nested too deeply"
 
 
 def check_rows(store: Store, path: Path,

@@ -38,6 +38,28 @@ def schema_validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+MAX_NESTING = 64
+
+
+def nesting_depth(data: Any) -> int:
+    """How deeply ``data`` nests lists and objects (without recursion)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if isinstance(obj, dict):
+            children = obj.values()
+        elif isinstance(obj, list):
+            children = obj
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
 def json_path(parts: Any) -> str:
     out = "$"
     for p in parts:
@@ -62,6 +84,8 @@ def _describe(error: ValidationError) -> str:
 
 
 def schema_problems(name: str, data: Any) -> list[str]:
+    if nesting_depth(data) > MAX_NESTING:
+        return [f"$: nested more than {MAX_NESTING} levels deep"]
     validator = schema_validator(name)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     return [_describe(e) for e in errors]
@@ -90,6 +114,8 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
         raise DefinitionError(
             str(path), [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
         ) from None
+    except RecursionError:
+        raise DefinitionError(str(path), ["JSON nested too deeply"]) from None
     except RecursionError:
         raise DefinitionError(str(path), ["not usable JSON: nested too deeply"]) from None
     except ValueError as exc:  # for example a number with thousands of digits

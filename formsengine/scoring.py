@@ -35,6 +35,16 @@ def _matches(value: Any, values: list[str]) -> bool:
     return value in values
 
 
+def _max_settled(inst: Instrument, spec: dict[str, Any], answers: dict[str, Any]) -> bool:
+    """A max score is settled, whatever the unknown items hold, once a known answer has the
+    highest value in its order."""
+    if spec["type"] != "max":
+        return False
+    top = spec["order"][-1]
+    return any(_is_known(inst, i, answers.get(i)) and _matches(answers.get(i), [top])
+               for i in inst.item_set(spec["items"]))
+
+
 def compute_score(inst: Instrument, spec: dict[str, Any], answers: dict[str, Any]) -> Any:
     kind = spec["type"]
     if kind == "indicator":
@@ -45,7 +55,7 @@ def compute_score(inst: Instrument, spec: dict[str, Any], answers: dict[str, Any
     item_ids = inst.item_set(spec["items"])
     values = [answers.get(i) for i in item_ids]
     any_unknown = any(not _is_known(inst, i, v) for i, v in zip(item_ids, values))
-    if spec.get("unknown_if_missing") and any_unknown:
+    if spec.get("unknown_if_missing") and any_unknown and not _max_settled(inst, spec, answers):
         return None
     if kind == "count":
         mode = spec.get("missing")
@@ -56,6 +66,8 @@ def compute_score(inst: Instrument, spec: dict[str, Any], answers: dict[str, Any
                        if v is not None and not _is_known(inst, i, v))
         if mode == "unanswered":
             return sum(1 for v in values if v is None)
+        if mode == "not_known_or_unanswered":
+            return sum(1 for i, v in zip(item_ids, values) if not _is_known(inst, i, v))
         return sum(1 for i, v in zip(item_ids, values)
                    if _is_known(inst, i, v) and _matches(v, spec["values"]))
     if kind == "sum":

@@ -1,0 +1,66 @@
+"""The web application's tables, as the migration set ``formsengine_web``.
+
+Users, team memberships, server-side sessions, sign-in attempts, organisation settings and
+which practitioner a case is assigned to. Table and column names are code constants.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from ..store_schema import run_script
+
+web_migrations = Migrations("formsengine_web")
+
+ROLES = ("practitioner", "supervisor", "administrator", "researcher")
+
+
+@web_migrations()
+def m001_accounts_and_sessions(db: Database) -> None:
+    run_script(db, """
+        CREATE TABLE web_users (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN
+                ('practitioner', 'supervisor', 'administrator', 'researcher')),
+            password_hash TEXT NOT NULL,
+            must_change_password INTEGER NOT NULL DEFAULT 1,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            totp_secret TEXT,
+            totp_last_step INTEGER,
+            created_at TEXT NOT NULL,
+            password_changed_at TEXT
+        );
+        CREATE TABLE web_memberships (
+            user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+            team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            PRIMARY KEY (user_id, team_id)
+        );
+        CREATE TABLE web_sessions (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            last_seen REAL NOT NULL
+        );
+        CREATE INDEX web_sessions_user ON web_sessions(user_id);
+        CREATE TABLE web_login_attempts (
+            id INTEGER PRIMARY KEY,
+            username_hash TEXT NOT NULL,
+            at REAL NOT NULL,
+            ok INTEGER NOT NULL
+        );
+        CREATE INDEX web_login_attempts_user ON web_login_attempts(username_hash, at);
+        CREATE TABLE web_settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE web_case_assignments (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES web_users(id)
+        );
+        CREATE INDEX web_case_assignments_user ON web_case_assignments(user_id);
+    """)

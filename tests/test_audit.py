@@ -1,0 +1,70 @@
+"""The audit trail is append-only and hash-chained; verify names the first broken row."""
+
+from __future__ import annotations
+
+import sqlite3 as other_sqlite  # the system library, as an outside tool would use
+
+import pytest
+
+from formsengine.audit import verify
+
+
+def fill(store, n=5):
+    for i in range(n):
+        store.audit("view", actor=f"user{i}", object_type="assessment", object_id=i)
+
+
+def test_chain_verifies(store):
+    fill(store)
+    report = verify(store.conn)
+    assert report.ok and report.rows >= 5
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit SET actor = 'x' WHERE id = 2",
+                                 "DELETE FROM audit WHERE id = 2"])
+def test_update_and_delete_are_refused(store, sql):
+    fill(store)
+    with pytest.raises(Exception, match="append-only"):
+        store.conn.execute(sql)
+
+
+def tamper(path, *statements):
+    conn = other_sqlite.connect(path)
+    for s in statements:
+        conn.execute(s)
+    conn.commit()
+    conn.close()
+
+
+def test_edited_row_is_named(store, tmp_path):
+    fill(store)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    tamper(tmp_path / "test.db", "DROP TRIGGER audit_no_update",
+           "UPDATE audit SET actor = 'someone else' WHERE id = 3")
+    report = verify(store.conn)
+    assert not report.ok
+    assert report.first_broken_id == 3
+    assert "row 3" in report.message() and "edited" in report.message()
+    assert "audit_no_update" in report.message()
+
+
+def test_removed_row_is_detected(store, tmp_path):
+    fill(store)
+    tamper(tmp_path / "test.db", "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE id = 2")
+    report = verify(store.conn)
+    assert not report.ok and report.first_broken_id == 3
+
+
+def test_rewritten_hash_breaks_next_row(store, tmp_path):
+    fill(store)
+    tamper(tmp_path / "test.db", "DROP TRIGGER audit_no_update",
+           "UPDATE audit SET hash = 'f' || substr(hash, 2) WHERE id = 2")
+    report = verify(store.conn)
+    assert report.first_broken_id == 2
+
+
+def test_append_outside_transaction_is_refused(store):
+    from formsengine import audit
+
+    with pytest.raises(RuntimeError):
+        audit.append(store.conn, "view", actor="x")

@@ -1,0 +1,159 @@
+"""Definition validation: schema problems and problems of meaning are reported with the
+plugin, the file, the JSON path and what would be valid; nothing bad is registered."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import formsengine
+from formsengine.engine import PluginLoadError
+from formsengine.errors import DefinitionError, UnknownInstrumentError
+from formsengine.instruments import build_instrument, read_json_file
+
+from .conftest import DefinitionsPlugin, make_engine
+
+
+def problems_of(definition) -> str:
+    with pytest.raises(PluginLoadError) as exc:
+        make_engine(DefinitionsPlugin(definition, name="org-plugin"))
+    return str(exc.value)
+
+
+def test_valid_definition_registers(engine):
+    inst = engine.instruments.get("toy-checklist")
+    assert inst.version == "1.0"
+    assert list(inst.items)[:2] == ["toy.a", "toy.a.what"]
+    assert inst.plugin == "test-plugin"
+    assert [s.id for s in inst.sections] == ["checklist", "behaviour"]
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d.pop("subject_role"), "$: 'subject_role' is a required property"),
+    (lambda d: d.update(subject_role="perpetrator"),
+     "$.subject_role: 'perpetrator' is not one of"),
+    (lambda d: d.update(id="Bad Id!"), "$.id: 'Bad Id!' does not match"),
+    (lambda d: d["sections"][0]["items"][0].update(type="slider"),
+     "$.sections[0].items[0].type"),
+    (lambda d: d["sections"][0]["items"][0].update(colour="red"),
+     "$.sections[0].items[0]: Additional properties are not allowed ('colour'"),
+    (lambda d: d["sections"][0]["items"][0].pop("options"),
+     "$.sections[0].items[0]: 'options' is a required property"),
+    (lambda d: d["sections"][0]["items"][0].update(options="nosuchset"),
+     "$.sections[0].items[0].options: option set 'nosuchset' is not defined"),
+])
+def test_schema_problems_name_plugin_and_path(toy, mutate, expected):
+    mutate(toy)
+    message = problems_of(toy)
+    assert "plugin 'org-plugin'" in message
+    assert expected in message
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["scoring"]["scores"][0].update(items=["toy.a", "toy.zzz"]),
+     "$.scoring.scores[0].items[1]: unknown item 'toy.zzz'"),
+    (lambda d: d["scoring"]["scores"][0].update(values=["maybe"]),
+     "$.scoring.scores[0].values: value 'maybe' is not an answer option"),
+    (lambda d: d["scoring"]["bands"][0].update(cutoffs={"param": "nope"}),
+     "unknown parameter 'nope'"),
+    (lambda d: d["scoring"]["bands"][0].update(score="missing_score"),
+     "$.scoring.bands[0].score: unknown score 'missing_score'"),
+    (lambda d: d["parameters"]["risk_cutoffs"].update(default=[{"min": 2, "band": "low"},
+                                                                {"min": 1, "band": "high"}]),
+     "must rise"),
+    (lambda d: d["scoring"]["flags"][0].update(when={"item": "toy.a", "equals": "perhaps"}),
+     "'perhaps' is not an answer option of toy.a"),
+    (lambda d: d["scoring"]["criteria"][0].update(group="other"), "unknown group 'other'"),
+    (lambda d: d["scoring"]["criteria"][0].update(when={"flag": "nope"}), "unknown flag 'nope'"),
+    (lambda d: d["sections"][1]["items"].append(dict(d["sections"][0]["items"][0])),
+     "item id 'toy.a' is used twice"),
+    (lambda d: d["scoring"]["level"].update(order=["low", "high"]),
+     "band 'medium' is missing from the order"),
+    (lambda d: d["sections"][0]["items"][1].update(show_when={"score": "yes_count", "gte": 1}),
+     "only items and fields can be tested here"),
+    (lambda d: d["scoring"]["criteria"][3]["when"]["date_within"].update(start="incidents"),
+     "'incidents' is not a date field"),
+])
+def test_meaning_problems(toy, mutate, expected):
+    mutate(toy)
+    assert expected in problems_of(toy)
+
+
+def test_all_problems_reported_at_once(toy):
+    toy["scoring"]["scores"][0]["items"] = ["toy.x1"]
+    toy["scoring"]["bands"][0]["score"] = "nothing"
+    message = problems_of(toy)
+    assert "toy.x1" in message and "'nothing'" in message
+
+
+def test_duplicate_id_and_version_from_two_plugins(toy):
+    with pytest.raises(PluginLoadError) as exc:
+        make_engine(DefinitionsPlugin(toy, name="first"), DefinitionsPlugin(toy, name="second"))
+    message = str(exc.value)
+    assert "registered twice" in message
+    assert "'first'" in message and "'second'" in message
+
+
+def test_two_versions_coexist_and_newest_is_default(toy):
+    newer = json.loads(json.dumps(toy))
+    newer["version"] = "1.10"
+    engine = make_engine(DefinitionsPlugin(toy, newer))
+    assert engine.instruments.versions("toy-checklist") == ["1.0", "1.10"]
+    assert engine.instruments.get("toy-checklist").version == "1.10"
+    assert engine.instruments.get("toy-checklist", "1.0").version == "1.0"
+    with pytest.raises(UnknownInstrumentError, match="no version '2.0'"):
+        engine.instruments.get("toy-checklist", "2.0")
+
+
+def test_unknown_instrument_lists_known(engine):
+    with pytest.raises(UnknownInstrumentError, match="registered: toy-checklist"):
+        engine.instruments.get("dash-safelives")
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[1, 2]", "must be a JSON object"),
+])
+def test_bad_definition_files(tmp_path, content, expected):
+    (tmp_path / "bad.json").write_bytes(content)
+
+    class FilePlugin:
+        __name__ = "file-plugin"
+
+        @formsengine.hookimpl
+        def register_instruments(self, register):
+            register(tmp_path / "bad.json")
+
+    with pytest.raises(PluginLoadError) as exc:
+        make_engine(FilePlugin())
+    assert expected in str(exc.value)
+    assert "file-plugin" in str(exc.value) and "bad.json" in str(exc.value)
+
+
+def test_oversized_definition_file(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text('{"x": "' + "a" * 2_100_000 + '"}')
+    with pytest.raises(DefinitionError, match="limit is 2000000 bytes"):
+        read_json_file(big)
+
+
+def test_hostile_deeply_nested_condition_is_refused_cleanly(toy):
+    cond: dict = {"item": "toy.a", "equals": "yes"}
+    for _ in range(3000):
+        cond = {"not": cond}
+    toy["scoring"]["flags"][0]["when"] = cond
+    with pytest.raises(DefinitionError):
+        build_instrument(toy, plugin="p", plugin_version="1", source=None)
+
+
+def test_local_definitions_folder(tmp_path, toy):
+    (tmp_path / "toy.json").write_text(json.dumps(toy))
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+
+    engine = Engine(Settings(definitions_dir=tmp_path), load_entrypoints=False)
+    inst = engine.instruments.get("toy-checklist")
+    assert inst.plugin == "formsengine.default_plugins.local_definitions"
+    assert inst.source == "toy.json"

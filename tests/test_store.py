@@ -1,0 +1,160 @@
+"""Storage on a real SQLite file: settings, versioned scores, drafts, locking, amendments and
+concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from formsengine import store as store_mod
+from formsengine.errors import LockedError, StaleEditError, StorageError
+from formsengine.store import Store
+
+from .conftest import answers
+
+
+def save(store, data, person="P-1", occasion="intake", status="final"):
+    inst, sub = store.engine.check(data)
+    pid = store.ensure_person(person, "victim_survivor")
+    return store.create_assessment(inst, sub, person_id=pid, occasion=occasion,
+                                   assessor="tester", status=status)
+
+
+def test_connection_settings(store):
+    c = store.conn
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert c.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert c.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert c.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    version = tuple(int(x) for x in c.execute("SELECT sqlite_version()").fetchone()[0].split("."))
+    assert version >= (3, 51, 3)
+
+
+def test_old_sqlite_is_refused(monkeypatch):
+    monkeypatch.setattr(store_mod.sqlite3, "sqlite_version", "3.40.1")
+    with pytest.raises(StorageError, match="3.40.1 is too old"):
+        store_mod.check_sqlite_version()
+
+
+def test_missing_database_needs_init(engine, tmp_path):
+    with pytest.raises(StorageError, match="db init"):
+        Store.open(tmp_path / "none.db", engine)
+
+
+def test_migrations_are_recorded_and_idempotent(store):
+    rows = store.all("SELECT migration_set, name FROM _sqlite_migrations")
+    assert {"migration_set": "formsengine", "name": "m001_core_tables"} in rows
+    assert store.migrate() == []
+
+
+def test_final_assessment_is_stored_at_item_level_and_scored(store):
+    data = answers(a="yes", b="dont_know", a__what=["one", "two"])
+    data["comments"] = {"toy.a": "said twice"}
+    aid = save(store, data)
+    row = store.get_assessment(aid)
+    assert row["answers"]["toy.b"] == "dont_know"  # not known is never stored as no
+    assert row["answers"]["toy.a.what"] == ["one", "two"]
+    assert row["comments"] == {"toy.a": "said twice"}
+    assert row["result"]["scores"]["yes_count"] == 1
+    assert row["status"] == "final" and row["assessment_date"] == "2026-01-10"
+    values = {(r["kind"], r["name"]): r for r in store.all(
+        "SELECT kind, name, value_num, value_text FROM score_values")}
+    assert values[("score", "yes_count")]["value_num"] == 1
+    assert values[("band", "risk_band")]["value_text"] == "low"
+    assert values[("score", "strict_count")]["value_num"] is None
+
+
+def test_rescoring_adds_rows(store):
+    aid = save(store, answers(a="yes"))
+    store.rescore(aid)
+    rows = store.all("SELECT seq, config_hash FROM scores WHERE assessment_id = ? ORDER BY seq",
+                     [aid])
+    assert [r["seq"] for r in rows] == [1, 2]
+
+
+def test_unknown_occasion_is_refused(store):
+    with pytest.raises(StorageError, match="not used at occasion 'week_12'"):
+        save(store, answers(), occasion="week_12")
+
+
+def test_draft_edit_finalise_and_lock(store):
+    aid = save(store, answers(), status="draft")
+    assert store.all("SELECT * FROM scores") == []
+    _, sub = store.engine.check(answers(a="yes", b="yes"))
+    revision = store.update_draft(aid, sub, expected_revision=1, actor="u1")
+    assert revision == 2
+    audit = store.one("SELECT details FROM audit WHERE action = 'update'")
+    assert json.loads(audit["details"]) == {"changed_items": ["toy.a", "toy.b"]}
+    result = store.finalise(aid, expected_revision=2, actor="u1")
+    assert result["scores"]["yes_count"] == 2
+    with pytest.raises(LockedError):
+        store.update_draft(aid, sub, expected_revision=3, actor="u1")
+
+
+def test_second_stale_edit_fails_and_loses_nothing(store):
+    aid = save(store, answers(), status="draft")
+    _, first = store.engine.check(answers(a="yes"))
+    _, second = store.engine.check(answers(c="yes"))
+    store.update_draft(aid, first, expected_revision=1, actor="u1")
+    with pytest.raises(StaleEditError, match="changed by someone else"):
+        store.update_draft(aid, second, expected_revision=1, actor="u2")
+    assert store.get_assessment(aid)["answers"]["toy.a"] == "yes"
+    assert store.get_assessment(aid)["answers"]["toy.c"] == "no"
+
+
+def test_amendment_keeps_old_version(store):
+    aid = save(store, answers(a="yes"))
+    _, sub = store.engine.check(answers(a="yes", b="yes", c="yes"))
+    with pytest.raises(StorageError, match="needs a reason"):
+        store.amend(aid, sub, reason="  ", actor="u1")
+    new = store.amend(aid, sub, reason="victim disclosed more", actor="u1")
+    old_row, new_row = store.get_assessment(aid), store.get_assessment(new)
+    assert old_row["status"] == "superseded" and old_row["result"]["scores"]["yes_count"] == 1
+    assert new_row["status"] == "final" and new_row["version_no"] == 2
+    assert new_row["supersedes_id"] == aid
+    assert new_row["amendment_reason"] == "victim disclosed more"
+    with pytest.raises(StaleEditError):
+        store.amend(aid, sub, reason="again", actor="u2")
+
+
+def test_person_role_must_match(store):
+    store.ensure_person("P-9", "service_user")
+    with pytest.raises(StorageError, match="recorded as service_user"):
+        store.ensure_person("P-9", "victim_survivor")
+    with pytest.raises(StorageError, match="give their role"):
+        store.ensure_person("P-10", None)
+
+
+def test_concurrent_writers_lose_nothing(engine, tmp_path):
+    path = tmp_path / "c.db"
+    Store.open(path, engine, create=True).close()
+    errors = []
+
+    def worker(n):
+        s = Store.open(path, engine)
+        try:
+            for k in range(15):
+                inst, sub = engine.check(answers(a="yes"))
+                pid = s.ensure_person(f"W{n}-{k}", "victim_survivor")
+                s.create_assessment(inst, sub, person_id=pid, occasion="intake")
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    s = Store.open(path, engine)
+    assert s.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 90
+    assert s.one("SELECT COUNT(DISTINCT person_id) AS n FROM assessments")["n"] == 90
+    from formsengine.audit import verify
+
+    assert verify(s.conn).ok
+    s.close()
