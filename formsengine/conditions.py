@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 _COMPARE = {
     "gte": lambda a, b: a >= b,
@@ -100,3 +100,41 @@ def evaluate(cond: dict, ctx: Context) -> bool:
 def evaluate_form_condition(cond: dict, answers: dict[str, Any], fields: dict[str, Any]) -> bool:
     """Conditions used by forms (``show_when``): items and fields only."""
     return evaluate(cond, Context(answers=answers, fields=fields))
+
+
+def compile_condition(cond: dict) -> Callable[[Context], bool]:
+    """The condition as a function of a Context: same meaning as ``evaluate``, decided once
+    per definition instead of on every call (the scoring engine's hot path)."""
+    if "all" in cond:
+        parts = [compile_condition(c) for c in cond["all"]]
+        return lambda ctx: all(p(ctx) for p in parts)
+    if "any" in cond:
+        parts = [compile_condition(c) for c in cond["any"]]
+        return lambda ctx: any(p(ctx) for p in parts)
+    if "not" in cond:
+        inner = compile_condition(cond["not"])
+        return lambda ctx: not inner(ctx)
+    if "flag" in cond:
+        name = cond["flag"]
+        return lambda ctx: bool(ctx.flags.get(name))
+    if "date_within" in cond:
+        return lambda ctx: evaluate(cond, ctx)
+    for key, source in _SOURCES.items():
+        if key in cond:
+            name = cond[key]
+            if set(cond) == {key, "equals"} and isinstance(cond["equals"], (str, int, float)):
+                expected = cond["equals"]
+                if key == "item":  # the common case, kept to one call
+                    return lambda ctx: ctx.answers.get(name) == expected
+                return lambda ctx: source(ctx).get(name) == expected
+            return lambda ctx: _compare(cond, source(ctx).get(name), ctx.parameters)
+    raise ValueError(f"unknown condition {sorted(cond)}")
+
+
+_SOURCES: dict[str, Callable[[Context], dict]] = {
+    "item": lambda ctx: ctx.answers,
+    "field": lambda ctx: ctx.fields,
+    "score": lambda ctx: ctx.scores,
+    "band": lambda ctx: ctx.bands,
+    "level": lambda ctx: ctx.levels,
+}

@@ -47,6 +47,7 @@ class Engine:
         )
         self.org_config = org_config or OrgConfig.load(self.settings.config_file)
         self.instruments = InstrumentRegistry()
+        self._config_cache: dict[tuple[str, str], tuple[dict, dict]] = {}
         self.wording = WordingRegistry()
         problems: list[str] = []
         self._collect_instruments(problems)
@@ -149,7 +150,18 @@ class Engine:
     def score(self, inst: Instrument, sub: Submission,
               extra_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
         """Score a checked submission through the ``score_assessment`` hook."""
-        params = self.parameters_for(inst, extra_parameters)
+        if extra_parameters:
+            params = self.parameters_for(inst, extra_parameters)
+            config = configuration_record(inst, f"{self.org_config.name}+test-overrides",
+                                          params)
+        else:
+            cached = self._config_cache.get(inst.key)
+            if cached is None:
+                params = self.parameters_for(inst)
+                cached = (params, configuration_record(inst, self.org_config.name, params))
+                self._config_cache[inst.key] = cached
+            params, config = cached
+            params = dict(params)
         result = None
         scorer = None
         for impl in self._impls("score_assessment"):
@@ -168,14 +180,12 @@ class Engine:
             for flag, raised in (extra or {}).items():
                 result.setdefault("flags", {})
                 result["flags"][flag] = bool(result["flags"].get(flag)) or bool(raised)
-        config_name = self.org_config.name if not extra_parameters else (
-            f"{self.org_config.name}+test-overrides")
         ordered = {
             "instrument": {"id": inst.id, "version": inst.version, "title": inst.title,
                            "plugin": inst.plugin, "plugin_version": inst.plugin_version},
             "scorer": {"plugin": scorer, "version": self._plugin_version(scorer),
                        "engine": "formsengine " + __version__},
-            "configuration": configuration_record(inst, config_name, params),
+            "configuration": {**config, "parameters": dict(config["parameters"])},
             "wording": sub.wording,
         }
         ordered.update(result)

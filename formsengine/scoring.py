@@ -6,91 +6,167 @@ include only positive answers, ``unknown_if_missing`` scores become null, and in
 null rather than false.
 
 Order of evaluation: scores, bands, level (computed, judged, final), flags, criteria.
+
+Each definition is turned once into a ``Plan`` (item sets resolved, the known values of each
+item as a set, conditions compiled to functions) and cached on the instrument, so that
+scoring one submission is a few passes over its answers.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from .conditions import Context, evaluate, evaluate_form_condition, resolve
+from .conditions import Context, compile_condition, evaluate_form_condition, resolve
 
 if TYPE_CHECKING:
     from .instruments import Instrument
     from .submission import Submission
 
-
-def _is_known(inst: Instrument, item_id: str, value: Any) -> bool:
-    if value is None:
-        return False
-    item = inst.items[item_id]
-    if item.type == "choice":
-        opt = item.option(value)
-        return opt is not None and opt.missing is None
-    return True
+Answers = dict[str, Any]
+Known = dict[str, Any]
 
 
-def _matches(value: Any, values: list[str]) -> bool:
+def _matches(value: Any, values: Any) -> bool:
     if isinstance(value, list):
         return any(v in values for v in value)
     return value in values
 
 
-def _max_settled(inst: Instrument, spec: dict[str, Any], answers: dict[str, Any]) -> bool:
-    """A max score is settled, whatever the unknown items hold, once a known answer has the
-    highest value in its order."""
-    if spec["type"] != "max":
-        return False
-    top = spec["order"][-1]
-    return any(_is_known(inst, i, answers.get(i)) and _matches(answers.get(i), [top])
-               for i in inst.item_set(spec["items"]))
+class Plan:
+    """Everything about a definition's scoring that does not depend on the answers."""
+
+    def __init__(self, inst: Instrument) -> None:
+        self.inst = inst
+        scoring = inst.scoring
+        # For choice items: the values that are real answers (not a "not known" kind).
+        self.known_values: dict[str, frozenset[str]] = {
+            item.id: frozenset(o.value for o in item.options if o.missing is None)
+            for item in inst.items.values() if item.type == "choice"
+        }
+        self.incomplete_values: dict[str, frozenset[str]] = {
+            item.id: frozenset(o.value for o in item.options if o.incomplete)
+            for item in inst.items.values() if item.type == "choice"
+        }
+        completeness = inst.completeness_items()
+        self.always_asked = tuple(i for i in completeness if inst.items[i].show_when is None)
+        self.sometimes_asked = [(i, inst.items[i].show_when) for i in completeness
+                                if inst.items[i].show_when is not None]
+        self.scores = [(spec["id"], self._compile_score(spec))
+                       for spec in scoring.get("scores", [])]
+        self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
+        self.flags = [(f["id"], compile_condition(f["when"])) for f in scoring.get("flags", [])]
+        self.criteria = [(c["id"], compile_condition(c["when"]))
+                         for c in scoring.get("criteria", [])]
+        self.groups = {
+            group: [c["id"] for c in scoring.get("criteria", []) if c.get("group") == group]
+            for group in scoring.get("criteria_groups", {})
+        }
+
+    def known(self, answers: Answers) -> Known:
+        """The answers that carry information (not unanswered, not a 'not known' kind)."""
+        kv = self.known_values
+        return {i: v for i, v in answers.items() if i not in kv or v in kv[i]}
+
+    def _compile_score(self, spec: dict[str, Any]) -> Callable[[Answers, Known], Any]:
+        inst = self.inst
+        kind = spec["type"]
+        if kind == "indicator":
+            item, values = spec["item"], frozenset(spec["values"])
+
+            def indicator(answers: Answers, known: Known) -> Any:
+                value = known.get(item)
+                return None if value is None else _matches(value, values)
+
+            return indicator
+        items = tuple(inst.item_set(spec["items"]))
+        strict = bool(spec.get("unknown_if_missing"))
+        value_fn = self._value_fn(kind, spec, items)
+        if not strict:
+            return value_fn
+        top = spec["order"][-1] if kind == "max" else None
+
+        def strict_score(answers: Answers, known: Known) -> Any:
+            if any(i not in known for i in items):
+                # A max is settled by a known answer at the top of its order.
+                if top is None or not any(_matches(known.get(i), (top,)) for i in items
+                                          if i in known):
+                    return None
+            return value_fn(answers, known)
+
+        return strict_score
+
+    def _value_fn(self, kind: str, spec: dict[str, Any],
+                  items: tuple[str, ...]) -> Callable[[Answers, Known], Any]:
+        inst = self.inst
+        if kind == "count":
+            mode = spec.get("missing")
+            # map() over C-level methods: these counts run for every item of every score.
+            n = len(items)
+            if mode == "answered":
+                return lambda answers, known: sum(map(answers.__contains__, items))
+            if mode == "not_known":
+                return lambda answers, known: (sum(map(answers.__contains__, items))
+                                               - sum(map(known.__contains__, items)))
+            if mode == "unanswered":
+                return lambda answers, known: n - sum(map(answers.__contains__, items))
+            if mode == "not_known_or_unanswered":
+                return lambda answers, known: n - sum(map(known.__contains__, items))
+            values = frozenset(spec["values"])
+            if all(inst.items[i].type == "choice" for i in items):
+                return lambda answers, known: sum(map(values.__contains__,
+                                                      map(known.get, items)))
+            return lambda answers, known: sum(
+                1 for i in items if i in known and _matches(known[i], values))
+        if kind == "sum":
+            weights = spec.get("weights", {})
+            numbers = {
+                i: {o.value: weights.get(o.value, o.numeric) for o in inst.items[i].options}
+                for i in items
+            }
+
+            def total(answers: Answers, known: Known) -> Any:
+                result: float = 0
+                for i in items:
+                    if i in known:
+                        result += numbers[i].get(known[i]) or 0
+                return int(result) if float(result).is_integer() else result
+
+            return total
+        if kind == "max":
+            order = spec["order"]
+            rank = {v: n for n, v in enumerate(order)}
+
+            def highest(answers: Answers, known: Known) -> Any:
+                present = [rank[known[i]] for i in items if known.get(i) in rank]
+                return order[max(present)] if present else None
+
+            return highest
+        if kind == "combination":
+            names = spec.get("names", {})
+            labels = [(i, names.get(i, i.split(".")[-1])) for i in items]
+            values = frozenset(spec["values"])
+
+            def combination(answers: Answers, known: Known) -> Any:
+                chosen = [label for i, label in labels
+                          if i in known and _matches(known[i], values)]
+                return "+".join(chosen) if chosen else "none"
+
+            return combination
+        raise ValueError(f"unknown score type {kind}")  # pragma: no cover - schema forbids
 
 
-def compute_score(inst: Instrument, spec: dict[str, Any], answers: dict[str, Any]) -> Any:
-    kind = spec["type"]
-    if kind == "indicator":
-        value = answers.get(spec["item"])
-        if not _is_known(inst, spec["item"], value):
-            return None
-        return _matches(value, spec["values"])
-    item_ids = inst.item_set(spec["items"])
-    values = [answers.get(i) for i in item_ids]
-    any_unknown = any(not _is_known(inst, i, v) for i, v in zip(item_ids, values))
-    if spec.get("unknown_if_missing") and any_unknown and not _max_settled(inst, spec, answers):
-        return None
-    if kind == "count":
-        mode = spec.get("missing")
-        if mode == "answered":
-            return sum(1 for v in values if v is not None)
-        if mode == "not_known":
-            return sum(1 for i, v in zip(item_ids, values)
-                       if v is not None and not _is_known(inst, i, v))
-        if mode == "unanswered":
-            return sum(1 for v in values if v is None)
-        if mode == "not_known_or_unanswered":
-            return sum(1 for i, v in zip(item_ids, values) if not _is_known(inst, i, v))
-        return sum(1 for i, v in zip(item_ids, values)
-                   if _is_known(inst, i, v) and _matches(v, spec["values"]))
-    if kind == "sum":
-        weights = spec.get("weights", {})
-        total: float = 0
-        for i, v in zip(item_ids, values):
-            if not _is_known(inst, i, v):
-                continue
-            opt = inst.items[i].option(v)
-            number = weights.get(v, opt.numeric if opt else None)
-            total += number or 0
-        return int(total) if float(total).is_integer() else total
-    if kind == "max":
-        order = spec["order"]
-        present = [order.index(v) for i, v in zip(item_ids, values)
-                   if _is_known(inst, i, v) and v in order]
-        return order[max(present)] if present else None
-    if kind == "combination":
-        names = spec.get("names", {})
-        chosen = [names.get(i, i.split(".")[-1]) for i, v in zip(item_ids, values)
-                  if _is_known(inst, i, v) and _matches(v, spec["values"])]
-        return "+".join(chosen) if chosen else "none"
-    raise ValueError(f"unknown score type {kind}")  # pragma: no cover - schema forbids
+def plan_for(inst: Instrument) -> Plan:
+    plan = inst.__dict__.get("_scoring_plan")
+    if plan is None:
+        plan = Plan(inst)
+        inst.__dict__["_scoring_plan"] = plan
+    return plan
+
+
+def compute_score(inst: Instrument, spec: dict[str, Any], answers: Answers) -> Any:
+    """One score of ``spec`` over ``answers`` (for tests and tools; scoring uses the plan)."""
+    plan = plan_for(inst)
+    return plan._compile_score(spec)(answers, plan.known(answers))
 
 
 def band_for(value: Any, cutoffs: list[dict[str, Any]]) -> str | None:
@@ -104,34 +180,30 @@ def band_for(value: Any, cutoffs: list[dict[str, Any]]) -> str | None:
 
 
 def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any]) -> dict:
-    scoring = inst.scoring
+    plan = plan_for(inst)
     answers = sub.answers
+    known = plan.known(answers)
     warnings: list[str] = []
     ctx = Context(answers=answers, fields=sub.fields, parameters=params)
 
     # Completeness: every item that is shown must be answered, and not with a value that
     # makes the assessment incomplete (declined, not asked).
-    unanswered, incomplete = [], {}
-    for item_id in inst.completeness_items():
-        item = inst.items[item_id]
-        if item.show_when is not None and not evaluate_form_condition(
-            item.show_when, answers, sub.fields
-        ):
-            continue
-        value = answers.get(item_id)
-        if value is None:
-            unanswered.append(item_id)
-        elif item.type == "choice" and (opt := item.option(value)) and opt.incomplete:
-            incomplete[item_id] = value
+    asked = list(plan.always_asked)
+    asked += [i for i, cond in plan.sometimes_asked
+              if evaluate_form_condition(cond, answers, sub.fields)]
+    unanswered = [i for i in asked if i not in answers]
+    inc = plan.incomplete_values
+    incomplete = {i: answers[i] for i in asked
+                  if i in answers and i in inc and answers[i] in inc[i]}
 
-    for spec in scoring.get("scores", []):
-        ctx.scores[spec["id"]] = compute_score(inst, spec, answers)
-    for spec in scoring.get("bands", []):
-        cutoffs = resolve(spec["cutoffs"], params)
-        ctx.bands[spec["id"]] = band_for(ctx.scores.get(spec["score"]), cutoffs)
+    scores = ctx.scores
+    for score_id, fn in plan.scores:
+        scores[score_id] = fn(answers, known)
+    for band_id, score_id, cutoffs in plan.bands:
+        ctx.bands[band_id] = band_for(scores.get(score_id), resolve(cutoffs, params))
 
     level_result = None
-    level = scoring.get("level")
+    level = inst.scoring.get("level")
     if level:
         order = level["order"]
         computed = ctx.bands.get(level["band"])
@@ -152,14 +224,11 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
         level_result = {"computed": computed, "judged": judged, "final": final,
                         "judgement": judgement}
 
-    for spec in scoring.get("flags", []):
-        ctx.flags[spec["id"]] = evaluate(spec["when"], ctx)
-    criteria: dict[str, bool] = {}
-    for spec in scoring.get("criteria", []):
-        criteria[spec["id"]] = evaluate(spec["when"], ctx)
+    for flag_id, fn in plan.flags:
+        ctx.flags[flag_id] = fn(ctx)
+    criteria = {criterion_id: fn(ctx) for criterion_id, fn in plan.criteria}
     groups = {}
-    for group in scoring.get("criteria_groups", {}):
-        members = [c["id"] for c in scoring.get("criteria", []) if c.get("group") == group]
+    for group, members in plan.groups.items():
         met = [c for c in members if criteria[c]]
         groups[group] = {"met": bool(met), "met_criteria": met}
 
@@ -172,7 +241,7 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
         "complete": not unanswered and not incomplete,
         "unanswered_items": unanswered,
         "incomplete_items": incomplete,
-        "scores": ctx.scores,
+        "scores": scores,
         "bands": ctx.bands,
         "level": level_result,
         "flags": ctx.flags,

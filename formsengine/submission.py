@@ -8,6 +8,7 @@ level are refused with one message per problem.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from .instruments import Instrument, InstrumentRegistry
 
 DEFAULT_TEXT_LIMIT = 5000
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -54,12 +56,12 @@ class Submission:
 def parse_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise ValueError("must be a date written YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be a real date written YYYY-MM-DD") from None
+        raise ValueError(f"{value!r} is not a real date") from None
 
 
 def _number(value: Any, kind: str, minimum: float | None, maximum: float | None) -> float | int:
@@ -92,10 +94,8 @@ def check_value(spec: Any, value: Any) -> Any:
     kind = spec.type
     if kind == "choice":
         if not isinstance(value, str) or value not in spec.values:
-            shown = value if isinstance(value, str) else type(value).__name__
-            raise ValueError(
-                f"answer {str(shown)[:60]!r} is not one of {', '.join(spec.values)}"
-            )
+            shown = repr(value[:60]) if isinstance(value, str) else repr(value)[:60]
+            raise ValueError(f"answer {shown} is not one of {', '.join(spec.values)}")
         return value
     if kind == "multi_choice":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -58,7 +58,7 @@ def test_removed_row_is_detected(store, tmp_path):
 def test_rewritten_hash_breaks_next_row(store, tmp_path):
     fill(store)
     tamper(tmp_path / "test.db", "DROP TRIGGER audit_no_update",
-           "UPDATE audit SET hash = 'f' || substr(hash, 2) WHERE id = 2")
+           "UPDATE audit SET hash = printf('%064d', 0) WHERE id = 2")
     report = verify(store.conn)
     assert report.first_broken_id == 2
 

@@ -1,0 +1,193 @@
+"""Every hook: a contract in its docstring, a test named test_hook_<name>, a documentation
+entry; and a test of each hook's behaviour through the core."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlite_utils.migrations import Migrations
+
+import formsengine
+from formsengine import hookspecs
+from formsengine.engine import PluginLoadError
+from formsengine.store import Store
+
+from .conftest import DefinitionsPlugin, answers, make_engine, toy_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hook_names() -> list[str]:
+    return sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+                  if hasattr(fn, "formsengine_spec"))
+
+
+@pytest.mark.parametrize("name", hook_names())
+def test_every_hook_has_docstring_test_and_documentation(name):
+    fn = getattr(hookspecs, name)
+    assert fn.__doc__ and len(fn.__doc__.strip()) > 80, f"{name} needs a docstring contract"
+    test_sources = "".join(p.read_text() for p in ROOT.glob("tests/**/test_*.py"))
+    assert re.search(rf"def test_hook_{name}\b", test_sources), f"no test_hook_{name}"
+    docs = (ROOT / "docs" / "plugin-hooks.md").read_text()
+    assert f"## {name}" in docs, f"docs/plugin-hooks.md has no section for {name}"
+
+
+def test_hook_register_instruments(toy):
+    engine = make_engine(DefinitionsPlugin(toy, name="org"))
+    assert engine.instruments.get("toy-checklist").plugin == "org"
+
+
+def test_hook_register_wording_packs(toy, tmp_path):
+    pack = {"id": "licensed-wording", "version": "1.0", "instrument": "toy-checklist",
+            "language": "en-GB", "licence": "Licensed to the example organisation",
+            "holder": "Example rights holder",
+            "items": {"toy.a": {"label": "Official wording A", "options": {"yes": "Yes, A"}}}}
+
+    class Packs:
+        __name__ = "packs"
+
+        @formsengine.hookimpl
+        def register_wording_packs(self, register):
+            register(pack)
+
+    engine = make_engine(DefinitionsPlugin(toy), Packs())
+    from formsengine.wording import item_text
+
+    inst = engine.instruments.get("toy-checklist")
+    found = engine.wording.for_instrument(inst)
+    assert [p.ref for p in found] == ["licensed-wording@1.0"]
+    text = item_text(inst, "toy.a", found[0])
+    assert text["label"] == "Official wording A" and text["options"]["yes"] == "Yes, A"
+    assert item_text(inst, "toy.a", None)["label"] == "First indicator"
+    pack["items"] = {"toy.nope": {"label": "x"}}
+    pack["version"] = "1.1"
+    with pytest.raises(PluginLoadError, match="toy.nope: toy-checklist v1.0 has no such item"):
+        make_engine(DefinitionsPlugin(toy), Packs())
+
+
+def test_hook_score_assessment(toy):
+    class Custom:
+        __name__ = "custom-scorer"
+
+        @formsengine.hookimpl
+        def score_assessment(self, instrument, submission, parameters):
+            if instrument.id != "toy-checklist":
+                return None
+            return {"scores": {"custom": len(submission.answers)}, "bands": {}, "level": None,
+                    "flags": {}, "criteria": {}, "criteria_groups": {}, "complete": True,
+                    "warnings": []}
+
+    engine = make_engine(DefinitionsPlugin(toy), Custom())
+    result = engine.score_data(answers())
+    assert result["scores"] == {"custom": 4}
+    assert result["scorer"]["plugin"] == "custom-scorer"
+    # without it, the declarative fallback (trylast) scores
+    plain = make_engine(DefinitionsPlugin(toy)).score_data(answers())
+    assert plain["scorer"]["plugin"].endswith("declarative_scoring")
+
+
+def test_hook_assessment_flags(toy):
+    class Extra:
+        __name__ = "extra-flags"
+
+        @formsengine.hookimpl
+        def assessment_flags(self, instrument, submission, result):
+            return {"note_mentions_weapon": "weapon" in submission.answers.get("toy.note", ""),
+                    "first": False}
+
+    engine = make_engine(DefinitionsPlugin(toy), Extra())
+    data = answers(a="yes")
+    data["answers"]["toy.note"] = "a weapon was shown"
+    flags = engine.score_data(data)["flags"]
+    assert flags["note_mentions_weapon"] is True
+    assert flags["first"] is True  # a plugin cannot lower a flag the scorer raised
+
+
+def test_hook_register_migrations(toy, tmp_path):
+    extra = Migrations("org-extras")
+
+    @extra()
+    def m001_notes(db):
+        db["org_notes"].create({"id": int, "text": str}, pk="id")
+
+    class Plugin:
+        __name__ = "org-db"
+
+        @formsengine.hookimpl
+        def register_migrations(self, register):
+            register(extra)
+
+    engine = make_engine(DefinitionsPlugin(toy), Plugin())
+    store = Store.open(tmp_path / "m.db", engine, create=True)
+    assert store.db["org_notes"].exists()
+    sets = {r["migration_set"] for r in store.all("SELECT migration_set FROM _sqlite_migrations")}
+    assert {"formsengine", "org-extras"} <= sets
+    store.close()
+
+
+def test_hook_register_commands(monkeypatch):
+    from formsengine import cli as cli_module
+
+    class Plugin:
+        __name__ = "org-cli"
+
+        @formsengine.hookimpl
+        def register_commands(self, cli):
+            @cli.command("org-hello")
+            def hello():
+                """Say hello."""
+                click.echo("hello from a plugin")
+
+    group = click.Group(commands=dict(cli_module.cli.commands))
+    pm = formsengine.plugins.make_plugin_manager(load_entrypoints=False, plugins=[Plugin()])
+    pm.hook.register_commands(cli=group)
+    out = CliRunner().invoke(group, ["org-hello"])
+    assert out.output == "hello from a plugin\n"
+
+
+def test_hook_assessment_saved(toy, tmp_path):
+    seen = []
+
+    class Listener:
+        __name__ = "listener"
+
+        @formsengine.hookimpl
+        def assessment_saved(self, store, assessment_id, result):
+            seen.append((assessment_id, result and result["scores"]["yes_count"]))
+            raise RuntimeError("a failing listener must not undo the save")
+
+    engine = make_engine(DefinitionsPlugin(toy), Listener())
+    store = Store.open(tmp_path / "s.db", engine, create=True)
+    inst, sub = engine.check(answers(a="yes"))
+    pid = store.ensure_person("P", "victim_survivor")
+    aid = store.create_assessment(inst, sub, person_id=pid, occasion="intake")
+    assert seen == [(aid, 1)]
+    assert store.get_assessment(aid)["status"] == "final"
+    store.close()
+
+
+def test_default_plugins_are_registered_like_any_other():
+    engine = make_engine()
+    names = {engine.pm.get_name(p) for p in engine.pm.get_plugins()}
+    assert set(formsengine.plugins.DEFAULT_PLUGINS) <= names
+
+
+def test_entry_points_not_loaded_unless_asked(monkeypatch):
+    calls = []
+    monkeypatch.setattr("pluggy.PluginManager.load_setuptools_entrypoints",
+                        lambda self, group, name=None: calls.append(group))
+    make_engine()
+    assert calls == []
+    formsengine.plugins.make_plugin_manager(load_entrypoints=True)
+    assert calls == ["formsengine"]
+
+
+def test_toy_definition_is_valid_json():
+    assert toy_definition()["id"] == "toy-checklist"
+    assert json.dumps(toy_definition())
