@@ -56,6 +56,31 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     return row["id"]
 
 
+def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None:
+    """Append several audit rows in one statement (bulk import). Each entry holds action,
+    object_type, object_id and details. Same chain, same transaction rule as ``append``."""
+    if not conn.in_transaction:
+        raise RuntimeError("audit.append_many must run inside a write transaction")
+    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    next_id, prev_hash = ((last[0] + 1), last[1]) if last else (1, GENESIS)
+    at = utcnow()
+    rows = []
+    for entry in entries:
+        row = {"id": next_id, "at": at, "actor": actor, "action": entry["action"],
+               "object_type": entry.get("object_type"),
+               "object_id": None if entry.get("object_id") is None else str(entry["object_id"]),
+               "request_id": entry.get("request_id"),
+               "details": json.dumps(entry.get("details") or {}, sort_keys=True,
+                                     ensure_ascii=False)}
+        digest = row_hash(row, prev_hash)
+        rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
+        prev_hash = digest
+        next_id += 1
+    conn.executemany(
+        "INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id, details,"
+        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 @dataclass
 class VerifyReport:
     ok: bool

@@ -125,6 +125,11 @@ def semantic_problems(inst: Instrument) -> list[str]:
                 problems.append(
                     f"{path}: item {i!r} is of type {items[i].type}; scores use choice items"
                 )
+        if score["type"] in ("max", "sum"):
+            for i in item_ids:
+                if items[i].type != "choice":
+                    problems.append(f"{path}: {score['type']} scores take single-choice items;"
+                                    f" {i!r} is {items[i].type}")
         if "values" in score:
             check_values(item_ids, score["values"], f"{path}.values")
         if score["type"] == "max":

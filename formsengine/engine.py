@@ -4,6 +4,8 @@ organisation's configuration. The command line and the web application each make
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +21,9 @@ from .submission import Submission, check_submission
 from .wording import WordingRegistry
 
 log = logging.getLogger(__name__)
+
+
+CORE_RESULT_KEYS = ("instrument", "scorer", "wording")
 
 
 class PluginLoadError(FormsEngineError):
@@ -188,6 +193,16 @@ class Engine:
             "configuration": {**config, "parameters": dict(config["parameters"])},
             "wording": sub.wording,
         }
+        scorer_config = result.pop("configuration", None)
+        for key in CORE_RESULT_KEYS:  # a scorer cannot overwrite the core's records
+            result.pop(key, None)
+        if scorer_config:
+            # Configuration the scorer used (for example a ranking's weights): recorded and
+            # folded into the hash, so that the stored hash identifies everything that applied.
+            record = ordered["configuration"]
+            record["scorer"] = scorer_config
+            combined = json.dumps([record["hash"], scorer_config], sort_keys=True, default=str)
+            record["hash"] = "sha256:" + hashlib.sha256(combined.encode()).hexdigest()
         ordered.update(result)
         return ordered
 

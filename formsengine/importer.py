@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from . import audit
 from .errors import FormsEngineError, SubmissionError
-from .store import encode_value, new_uid, score_value_rows
+from .submission import missing_required_fields
+from .store import (ANSWER_COLUMNS, SCORE_VALUE_COLUMNS, encode_value, insert_many, new_uid,
+                    score_value_rows)
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -106,6 +108,12 @@ def check_rows(store: Store, path: Path,
                             f"{occasion!r} (occasions: {', '.join(inst.occasions)})")
             continue
         status = data.get("status", "final")
+        if status == "final":
+            missing = missing_required_fields(inst, sub)
+            if missing:
+                problems.append(f"line {number}: {', '.join(missing)} required for a final "
+                                "assessment")
+                continue
         key = (data["person"], inst.id, occasion)
         if status == "final" and occasion not in REPEATABLE_OCCASIONS:
             if key in seen:
@@ -221,21 +229,19 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                 r.result["configuration"]["hash"], int(bool(r.result.get("complete"))),
                 level.get("final"), json.dumps(r.result, default=str), now))
             values.extend(score_value_rows(sid, r.result))
-    conn.executemany(
-        "INSERT INTO assessments (id, uid, person_id, case_id, instrument_id,"
-        " instrument_version, occasion, assessment_date, assessor, status, wording, fields,"
-        " judgement, created_at, updated_at, finalised_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", assessments)
-    conn.executemany("INSERT INTO answers (assessment_id, item_id, value, comment, source)"
-                     " VALUES (?, ?, ?, ?, ?)", answers)
-    conn.executemany(
-        "INSERT INTO scores (id, assessment_id, seq, instrument_id, instrument_version,"
-        " scorer_plugin, scorer_version, config_name, config_hash, complete, level_final,"
-        " result, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", scores)
-    conn.executemany("INSERT INTO score_values (score_id, kind, name, value_num, value_text)"
-                     " VALUES (?, ?, ?, ?, ?)", values)
-    for r, aid in zip(rows, ids):
-        audit.append(conn, "create", actor=actor, object_type="assessment", object_id=aid,
-                     details={"instrument": r.inst.id, "occasion": r.occasion,
-                              "status": r.status, "line": r.line})
+    insert_many(conn, "assessments", (
+        "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version", "occasion",
+        "assessment_date", "assessor", "status", "wording", "fields", "judgement",
+        "created_at", "updated_at", "finalised_at"), assessments)
+    insert_many(conn, "answers", ANSWER_COLUMNS, answers)
+    insert_many(conn, "scores", (
+        "id", "assessment_id", "seq", "instrument_id", "instrument_version", "scorer_plugin",
+        "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
+        "created_at"), scores)
+    insert_many(conn, "score_values", SCORE_VALUE_COLUMNS, values)
+    audit.append_many(conn, [
+        {"action": "create", "object_type": "assessment", "object_id": aid,
+         "details": {"instrument": r.inst.id, "occasion": r.occasion, "status": r.status,
+                     "line": r.line}}
+        for r, aid in zip(rows, ids)], actor=actor)
     return ids

@@ -16,13 +16,14 @@ import json
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
 
 from . import audit
 from .errors import LockedError, StaleEditError, StorageError
+from .submission import require_fields_for_final
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .submission import Submission
 
 MIN_SQLITE = (3, 51, 3)
+ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
+SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
 SYSTEM_ACTOR = "system"
 
 
@@ -60,15 +63,38 @@ def connect(path: str | Path) -> Any:
     return conn
 
 
+def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """executemany that binds no NULLs: rows are grouped by which columns hold None and each
+    group is inserted naming only its other columns (the rest take NULL by default).
+
+    Binding a None parameter goes through the sqlite3 module's adaptation lookup, which makes
+    it several times slower than binding text or a number; bulk inserts of rows with optional
+    columns spend most of their time there. ``table`` and ``columns`` are code constants."""
+    groups: dict[tuple[bool, ...], list[tuple]] = {}
+    for row in rows:
+        key = tuple(v is not None for v in row)
+        groups.setdefault(key, []).append(row if all(key) else
+                                          tuple(v for v in row if v is not None))
+    for key, group in groups.items():
+        names = [c for c, present in zip(columns, key) if present]
+        marks = ", ".join("?" * len(names))
+        conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",  # nosec B608
+                         group)
+
+
 def new_uid() -> str:
     """An opaque identifier for URLs and file names: says nothing about the record."""
     return secrets.token_urlsafe(12)
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def encode_value(value: Any) -> str:
+    """An answer as stored: JSON text, so that "yes", 3 and ["a", "b"] stay distinct."""
     if hasattr(value, "isoformat"):
         value = value.isoformat()
-    return json.dumps(value, ensure_ascii=False)
+    return _encode(value)
 
 
 class Store:
@@ -201,9 +227,7 @@ class Store:
     def _insert_answers(self, assessment_id: int, sub: Submission) -> None:
         rows = [(assessment_id, item_id, encode_value(value), sub.comments.get(item_id),
                  sub.sources.get(item_id)) for item_id, value in sub.answers.items()]
-        self.conn.executemany(
-            "INSERT INTO answers (assessment_id, item_id, value, comment, source)"
-            " VALUES (?, ?, ?, ?, ?)", rows)
+        insert_many(self.conn, "answers", ANSWER_COLUMNS, rows)
 
     def create_assessment(self, inst: Instrument, sub: Submission, *, person_id: int,
                           occasion: str, assessor: str | None = None, status: str = "final",
@@ -215,6 +239,8 @@ class Store:
             raise StorageError(
                 f"instrument {inst.id} is not used at occasion {occasion!r} "
                 f"(occasions: {', '.join(inst.occasions)}, after_incident)")
+        if status == "final":
+            require_fields_for_final(inst, sub, f"assessment of {inst.id}")
         result = self.engine.score(inst, sub) if status == "final" else None
         now = audit.utcnow()
         date = sub.fields.get("assessment_date")
@@ -270,9 +296,8 @@ class Store:
                  result["configuration"]["name"], result["configuration"]["hash"],
                  int(bool(result.get("complete"))), level.get("final"),
                  json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()])
-            self.conn.executemany(
-                "INSERT INTO score_values (score_id, kind, name, value_num, value_text)"
-                " VALUES (?, ?, ?, ?, ?)", list(score_value_rows(cur.lastrowid, result)))
+            insert_many(self.conn, "score_values", SCORE_VALUE_COLUMNS,
+                        score_value_rows(cur.lastrowid, result))
             return cur.lastrowid
 
     def get_assessment(self, assessment_id: int) -> dict[str, Any] | None:
@@ -343,6 +368,7 @@ class Store:
         if row is None:
             raise StorageError(f"no assessment {assessment_id}")
         inst, sub = self.engine.check(self.submission_data(row))
+        require_fields_for_final(inst, sub, f"assessment of {inst.id}")
         result = self.engine.score(inst, sub)
         with self.write():
             cur = self.conn.execute(

@@ -122,6 +122,19 @@ def check_value(spec: Any, value: Any) -> Any:
     raise ValueError(f"unsupported type {kind}")  # pragma: no cover - schema forbids
 
 
+def missing_required_fields(inst: Instrument, sub: Submission) -> list[str]:
+    """Required fields (for example the assessment date) that a final record lacks."""
+    return [f.id for f in inst.fields.values() if f.required and f.id not in sub.fields]
+
+
+def require_fields_for_final(inst: Instrument, sub: Submission, where: str) -> None:
+    missing = missing_required_fields(inst, sub)
+    if missing:
+        raise SubmissionError(where, [
+            f"instrument {inst.id} v{inst.version}: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} required before the assessment is final"])
+
+
 def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "answers",
                      require_judgement_reason: bool = True) -> tuple[Instrument, Submission]:
     """Validate raw answers data; return the instrument and a normalised Submission."""

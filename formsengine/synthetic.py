@@ -26,8 +26,10 @@ def synthetic_answers(inst: Instrument, rng: random.Random, severity: float,
     answers: dict[str, Any] = {}
     fields: dict[str, Any] = {}
     for f in inst.fields.values():
-        if f.id == "assessment_date":
+        if f.id == "assessment_date" or (f.type == "date" and f.required):
             fields[f.id] = date.isoformat()
+        elif f.type == "text" and f.required:
+            fields[f.id] = "synthetic record"
         elif f.type == "integer" and rng.random() < 0.7:
             top = int(min(f.maximum if f.maximum is not None else 10, 10))
             low = int(f.minimum or 0)

@@ -81,12 +81,17 @@ def test_hook_score_assessment(toy):
                 return None
             return {"scores": {"custom": len(submission.answers)}, "bands": {}, "level": None,
                     "flags": {}, "criteria": {}, "criteria_groups": {}, "complete": True,
-                    "warnings": []}
+                    "warnings": [], "instrument": {"id": "forged"},
+                    "configuration": {"name": "weights-v2", "hash": "abc"}}
 
     engine = make_engine(DefinitionsPlugin(toy), Custom())
     result = engine.score_data(answers())
     assert result["scores"] == {"custom": 4}
     assert result["scorer"]["plugin"] == "custom-scorer"
+    assert result["instrument"]["id"] == "toy-checklist"  # the core's record stands
+    assert result["configuration"]["scorer"] == {"name": "weights-v2", "hash": "abc"}
+    plain_hash = make_engine(DefinitionsPlugin(toy)).score_data(answers())["configuration"]
+    assert result["configuration"]["hash"] != plain_hash["hash"]
     # without it, the declarative fallback (trylast) scores
     plain = make_engine(DefinitionsPlugin(toy)).score_data(answers())
     assert plain["scorer"]["plugin"].endswith("declarative_scoring")

@@ -110,3 +110,14 @@ def test_hostile_text_is_stored_verbatim_not_executed(store, tmp_path):
     row = store.one("SELECT value FROM answers WHERE item_id = 'toy.note'")
     assert json.loads(row["value"]).startswith("'); DROP TABLE")
     assert count(store, "assessments") == 1
+
+
+def test_final_needs_required_fields(store, tmp_path):
+    r = record()
+    del r["fields"]["assessment_date"]
+    draft = record("P-2")
+    del draft["fields"]["assessment_date"]
+    draft["status"] = "draft"
+    with pytest.raises(ImportRefused, match="line 1: assessment_date required for a final"):
+        import_file(store, write(tmp_path / "in.jsonl", [r, draft]), actor="t")
+    assert import_file(store, write(tmp_path / "d.jsonl", [draft]), actor="t")["imported"] == 1

@@ -158,3 +158,15 @@ def test_concurrent_writers_lose_nothing(engine, tmp_path):
 
     assert verify(s.conn).ok
     s.close()
+
+
+def test_final_assessment_needs_required_fields(store):
+    from formsengine.errors import SubmissionError
+
+    data = answers()
+    del data["fields"]["assessment_date"]
+    with pytest.raises(SubmissionError, match="assessment_date is required before"):
+        save(store, data)
+    aid = save(store, data, status="draft")
+    with pytest.raises(SubmissionError, match="assessment_date is required before"):
+        store.finalise(aid, expected_revision=1, actor="u")

@@ -1,0 +1,102 @@
+"""Importing and scoring 10,000 DASH assessments into SQLite vs a raw executemany.
+
+Our side: `formsengine assessments import` on a JSON Lines file (read, check every answer
+against the definition, score, write assessments, answers, score rows and hash-chained audit
+rows in one BEGIN IMMEDIATE transaction). Baseline: `sqlite3.executemany` of the same answer
+rows into a table of the same shape, in a file with the same settings (WAL,
+synchronous=FULL), in one transaction. Both run in the same process, alternately; the script
+prints the ratio (target <= 5x) and checks the row counts.
+
+    python benchmarks/bench_import.py [--quick] [--n 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import formsengine_dash
+
+from formsengine.config import Settings
+from formsengine.engine import Engine
+from formsengine.importer import import_file
+from formsengine.store import Store, connect, encode_value
+from formsengine.synthetic import generate
+
+
+def make_records(engine: Engine, n: int) -> list[dict]:
+    records = []
+    occasions = [o for o in engine.instruments.get("dash-safelives").occasions
+                 if o != "after_incident"]
+    people = n // len(occasions) + 2
+    for record in generate(engine, people=people, instruments=["dash-safelives"], seed=3):
+        if record["occasion"] == "after_incident":
+            continue
+        records.append(record)
+        if len(records) == n:
+            return records
+    raise AssertionError("not enough records generated")
+
+
+def ours(engine: Engine, jsonl: Path, db: Path) -> float:
+    store = Store.open(db, engine, create=True)
+    start = time.perf_counter()
+    summary = import_file(store, jsonl, actor="bench")
+    elapsed = time.perf_counter() - start
+    store.close()
+    return elapsed, summary["imported"]
+
+
+def baseline(records: list[dict], db: Path) -> tuple[float, int]:
+    conn = connect(db)
+    conn.execute("CREATE TABLE answers (assessment_id INTEGER NOT NULL, item_id TEXT NOT NULL,"
+                 " value TEXT NOT NULL, PRIMARY KEY (assessment_id, item_id)) WITHOUT ROWID")
+    start = time.perf_counter()
+    rows = [(n, item, encode_value(v)) for n, r in enumerate(records, 1)
+            for item, v in r["answers"].items()]
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany("INSERT INTO answers VALUES (?, ?, ?)", rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed, len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 assessments, 2 rounds")
+    parser.add_argument("--n", type=int, default=10000)
+    args = parser.parse_args()
+    n, rounds = (2000, 2) if args.quick else (args.n, 3)
+    engine = Engine(Settings(), load_entrypoints=False, plugins=[formsengine_dash])
+    records = make_records(engine, n)
+    answer_rows = sum(len(r["answers"]) for r in records)
+    best_ours = best_base = float("inf")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        jsonl = folder / "in.jsonl"
+        jsonl.write_text("".join(json.dumps(r) + "\n" for r in records))
+        for k in range(rounds):
+            t, imported = ours(engine, jsonl, folder / f"ours{k}.db")
+            assert imported == n
+            best_ours = min(best_ours, t)
+            t, rows = baseline(records, folder / f"base{k}.db")
+            assert rows == answer_rows
+            best_base = min(best_base, t)
+        store = Store.open(folder / "ours0.db", engine)
+        stored = store.one("SELECT COUNT(*) AS n FROM answers")["n"]
+        scores = store.one("SELECT COUNT(*) AS n FROM scores")["n"]
+        store.close()
+    assert stored == answer_rows and scores == n
+    print(f"assessments: {n}, answer rows: {answer_rows}, best of {rounds}")
+    print(f"formsengine import (check, score, store, audit): {best_ours:.2f} s "
+          f"({n / best_ours:,.0f} assessments/s)")
+    print(f"raw executemany of the answer rows:              {best_base:.2f} s")
+    print(f"ratio import / raw executemany: {best_ours / best_base:.2f}x (target <= 5x)")
+
+
+if __name__ == "__main__":
+    main()
