@@ -1,0 +1,331 @@
+"""Save-and-score of a DASH through the real server vs a bare Flask endpoint.
+
+Both are served the same way (waitress, one process, 8 threads, loopback only) in the same
+run, each against a fresh SQLite file with the same settings (WAL, synchronous=FULL,
+BEGIN IMMEDIATE). 8 concurrent clients run for the same time against each:
+
+- formsengine: each client signs in, opens a case and a draft dash-safelives assessment,
+  then repeats one operation: save a section of answers (POST, checked against the
+  definition and stored) and load the task list, which scores the draft. Every client
+  finalises its draft at the end.
+- bare: each request inserts one row.
+
+Prints the latency ratio (median and 95th percentile; target: median <= 4x), the error
+count (must be 0) and checks that no assessment or save was lost or duplicated.
+
+    python benchmarks/bench_web.py [--seconds 30] [--clients 8] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+REVISION = re.compile(r'name="revision" value="(\d+)"')
+PASSWORD = "benchmark passphrase"
+SECTION_ITEMS = ["dash.injury", "dash.very_frightened", "dash.afraid_of", "dash.isolated",
+                 "dash.depressed_suicidal", "dash.separation", "dash.child_contact_conflict",
+                 "dash.stalking_harassment", "dash.pregnant_recent_baby"]
+MAX_OPS_PER_CLIENT = 100_000  # loops are bounded in count as well as time
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the bare endpoint ------------------------------------------------------------------------
+def bare_app(db: str):
+    from flask import Flask
+
+    from formsengine.store import connect
+
+    conn = connect(db)
+    conn.execute("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, client TEXT,"
+                 " n INTEGER, at REAL)")
+    conn.close()
+    app = Flask("bare")
+
+    @app.post("/insert")
+    def insert():
+        from flask import request
+
+        c = connect(db)  # one connection per request, as the application does
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute("INSERT INTO rows (client, n, at) VALUES (?, ?, ?)",
+                      [request.form["client"], int(request.form["n"]), time.time()])
+            c.execute("COMMIT")
+        finally:
+            c.close()
+        return "ok"
+
+    return app
+
+
+def serve_bare(db: str, port: int) -> None:
+    import waitress
+
+    waitress.serve(bare_app(db), host="127.0.0.1", port=port, threads=8, _quiet=True)
+
+
+# -- processes --------------------------------------------------------------------------------
+def wait_ready(port: int, proc: subprocess.Popen, path: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            c.getresponse().read()
+            c.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def prepare_formsengine(folder: Path, clients: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
+    env["FORMSENGINE_DB"] = str(folder / "formsengine.db")
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+    from formsengine.store import Store
+    from formsengine.web import accounts
+
+    engine = Engine(Settings(database=folder / "formsengine.db"))
+    if "dash-safelives" not in engine.instruments:
+        raise SystemExit("the DASH plugin is not installed: pip install -e plugins/dash")
+    store = Store.open(folder / "formsengine.db", engine, create=True)
+    team = store.ensure_team("Bench")
+    params = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
+    for i in range(clients):
+        accounts.create_user(store, f"bench{i}", role="practitioner", password=PASSWORD,
+                             params=params, teams=[team], must_change=False)
+    store.close()
+    return env
+
+
+class Client:
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = ""
+
+    def request(self, method: str, path: str, form: dict | list | None = None):
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read().decode("utf-8", "replace")
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("fe_session="):
+                self.cookie = value.split(";", 1)[0]
+        return response.status, response.getheader("Location") or "", data
+
+    def token(self, path: str) -> str:
+        return TOKEN.search(self.request("GET", path)[2]).group(1)
+
+
+def formsengine_client(port: int, index: int, start, out: dict) -> None:
+    c = Client(port)
+    try:
+        _formsengine_client(c, index, start, out)
+    finally:
+        c.conn.close()
+
+
+def _formsengine_client(c: Client, index: int, start, out: dict) -> None:
+    status, _, _ = c.request("POST", "/sign-in", {"username": f"bench{index}",
+                                                   "password": PASSWORD,
+                                                   "csrf_token": c.token("/sign-in")})
+    assert status == 302, status
+    token = c.token("/cases/new")
+    page = c.request("GET", "/cases/new")[2]
+    team = re.search(r'name="team" value="(\d+)"', page).group(1)
+    me = re.search(r'name="practitioner">\s*<option value="(\d+)"', page).group(1)
+    status, case_url, _ = c.request("POST", "/cases/new", {
+        "csrf_token": token, "team": team, "practitioner": me, "victim_survivor": "y",
+        "opened_on": "2025-01-06", "schedule": ["intake"]})
+    assert status == 302, status
+    status, tasks, _ = c.request("POST", case_url + "/assessments", {
+        "csrf_token": token, "instrument": "dash-safelives", "occasion": "intake"})
+    assert status == 302 and "/assessments/" in tasks, (status, tasks)
+    section = tasks + "/sections/current_situation"
+    revision = int(REVISION.search(c.request("GET", section)[2]).group(1))
+    stop = start()  # every client is set up: the timed part starts together
+    latencies, errors, saves = [], 0, 0
+    n = 0
+    while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
+        n += 1
+        answers = {"q-" + i.replace(".", "-"): ("yes" if (n + k) % 3 else "no")
+                   for k, i in enumerate(SECTION_ITEMS)}
+        start = time.perf_counter()
+        status, location, _ = c.request("POST", section, {
+            "csrf_token": token, "revision": str(revision), **answers,
+            "shown": ",".join(SECTION_ITEMS)})
+        ok = status == 302 and "/sections/" in location
+        if ok:
+            status2, _, body = c.request("GET", tasks)
+            ok = status2 == 200 and "So far:" in body
+        latencies.append(time.perf_counter() - start)
+        if ok:
+            revision += 1
+            saves += 1
+        else:
+            errors += 1
+    status, location, _ = c.request("POST", tasks + "/finalise", {"csrf_token": token})
+    finalised = status == 302 and location.endswith("/result")
+    out[index] = {"latencies": latencies, "errors": errors + (0 if finalised else 1),
+                  "saves": saves, "uid": tasks.rsplit("/", 1)[-1], "revision": revision}
+
+
+def bare_client(port: int, index: int, start, out: dict) -> None:
+    c = Client(port)
+    stop = start()
+    latencies, errors, n = [], 0, 0
+    while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
+        n += 1
+        start = time.perf_counter()
+        status, _, _ = c.request("POST", "/insert", {"client": str(index), "n": str(n)})
+        latencies.append(time.perf_counter() - start)
+        errors += status != 200
+    c.conn.close()
+    out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors}
+
+
+def run_clients(target, port: int, clients: int, seconds: float) -> dict:
+    out: dict = {}
+    barrier = threading.Barrier(clients, timeout=120)
+
+    def start() -> float:
+        barrier.wait()
+        return time.monotonic() + seconds
+
+    threads = [threading.Thread(target=target, args=(port, i, start, out)) for i in
+               range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 120)
+    missing = [i for i in range(clients) if i not in out]
+    if missing:
+        raise RuntimeError(f"clients {missing} did not finish")
+    return out
+
+
+def verify_formsengine(db: Path, results: dict) -> list[str]:
+    """No lost or duplicated assessment, and every acknowledged save stored exactly once."""
+    from formsengine.store import connect
+
+    conn = connect(db)
+    problems = []
+    rows = conn.execute("SELECT uid, status, revision FROM assessments").fetchall()
+    if len(rows) != len(results):
+        problems.append(f"{len(rows)} assessments stored for {len(results)} clients")
+    by_uid = {r[0]: r for r in rows}
+    for r in results.values():
+        row = by_uid.get(r["uid"])
+        # created at revision 1; +1 per save; +1 when finalised
+        if row is None or row[1] != "final" or row[2] != r["revision"] + 1:
+            problems.append(f"assessment {r['uid']}: stored {row}, expected revision "
+                            f"{r['revision'] + 1} after {r['saves']} saves")
+    updates = conn.execute("SELECT COUNT(*) FROM audit WHERE action = 'update'").fetchone()[0]
+    expected = sum(r["saves"] for r in results.values())
+    if updates != expected:
+        problems.append(f"{updates} saves audited, {expected} acknowledged")
+    scores = conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+    if scores != len(results):
+        problems.append(f"{scores} score rows for {len(results)} finalised assessments")
+    conn.close()
+    return problems
+
+
+def verify_bare(db: Path, results: dict) -> list[str]:
+    from formsengine.store import connect
+
+    conn = connect(db)
+    stored = conn.execute("SELECT COUNT(*), COUNT(DISTINCT client || '/' || n) FROM rows"
+                          ).fetchone()
+    conn.close()
+    expected = sum(r["saves"] for r in results.values())
+    return [] if stored == (expected, expected) else [f"bare: stored {stored}, sent {expected}"]
+
+
+def measure(seconds: float, clients: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = prepare_formsengine(folder, clients)
+        fe_port, bare_port = free_port(), free_port()
+        fe = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "serve", "--host",
+                               "127.0.0.1", "--port", str(fe_port), "--threads", "8"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bare = subprocess.Popen([sys.executable, __file__, "--bare-server",
+                                 str(folder / "bare.db"), str(bare_port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_ready(fe_port, fe, "/health")
+            wait_ready(bare_port, bare, "/nothing")
+            fe_results = run_clients(formsengine_client, fe_port, clients, seconds)
+            bare_results = run_clients(bare_client, bare_port, clients, seconds)
+        finally:
+            for proc in (fe, bare):
+                proc.terminate()
+                proc.wait(timeout=30)
+        problems = verify_formsengine(folder / "formsengine.db", fe_results)
+        problems += verify_bare(folder / "bare.db", bare_results)
+    return {"formsengine": fe_results, "bare": bare_results, "problems": problems}
+
+
+def summary(results: dict) -> dict:
+    latencies = sorted(x for r in results.values() for x in r["latencies"])
+    return {"ops": len(latencies), "errors": sum(r["errors"] for r in results.values()),
+            "median": statistics.median(latencies) if latencies else float("nan"),
+            "p95": latencies[int(len(latencies) * 0.95)] if latencies else float("nan")}
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--bare-server":
+        serve_bare(sys.argv[2], int(sys.argv[3]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="5 seconds per side")
+    args = parser.parse_args()
+    seconds = 5.0 if args.quick else args.seconds
+    result = measure(seconds, args.clients)
+    fe, bare = summary(result["formsengine"]), summary(result["bare"])
+    print(f"{args.clients} clients, {seconds:g} s each, loopback, waitress 8 threads")
+    for label, s in (("formsengine save-and-score", fe), ("bare Flask insert", bare)):
+        print(f"  {label:28s} ops {s['ops']:6d}  median {s['median'] * 1000:7.1f} ms"
+              f"  p95 {s['p95'] * 1000:7.1f} ms  errors {s['errors']}")
+    ratio = fe["median"] / bare["median"]
+    print(f"latency ratio (median): {ratio:.2f}x (target <= 4x); "
+          f"p95 ratio {fe['p95'] / bare['p95']:.2f}x")
+    print(f"errors: {fe['errors'] + bare['errors']}")
+    for p in result["problems"]:
+        print(f"PROBLEM: {p}")
+    print("lost or duplicated: " + ("none" if not result["problems"] else "SEE ABOVE"))
+    return 0 if not result["problems"] and fe["errors"] + bare["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The web application: Flask app factory, one blueprint per area.
+
+``create_app(test_config=None)`` builds one Engine per application and opens one database
+connection per request (``get_store()``, kept on ``g``). Served by waitress in one process
+(``formsengine serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, abort, current_app, g, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ..config import Settings
+from ..engine import Engine
+from ..store import Store, connect
+from .settings import default_config, secret_key_for
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    settings = Settings.from_env(database=(test_config or {}).get("DATABASE"))
+    app.config.update(default_config(settings.database))
+    if test_config:
+        app.config.update(test_config)
+    database = Path(app.config["DATABASE"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key_for(database)
+    settings.database = database
+    engine = app.config.get("ENGINE") or Engine(
+        settings, load_entrypoints=app.config["LOAD_ENTRYPOINTS"],
+        plugins=app.config["PLUGINS"])
+    app.extensions["formsengine_engine"] = engine
+    # Create the file and apply every plugin's migrations once, at start-up.
+    Store.open(database, engine, create=True).close()
+
+    app.before_request(_request_id)
+    app.before_request(_readable_form)
+    csrf.init_app(app)
+
+    from . import admin, assessments, auth, cases, headers, sessions
+
+    headers.init_app(app)
+    sessions.init_app(app)
+    for module in (auth, cases, assessments, admin):
+        app.register_blueprint(module.bp)
+    _limit_sign_in(app)
+
+    app.teardown_appcontext(_close_store)
+    _error_pages(app)
+    app.jinja_env.globals.update(app_version=_version())
+    return app
+
+
+def _limit_sign_in(app: Flask) -> None:
+    """Slow repeated failed sign-ins from one address (each account is also slowed on its
+    own, see ``auth``). One limiter per application, kept in memory: one process."""
+    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://",
+                      default_limits=[], headers_enabled=False)
+    app.extensions["formsengine_limiter"] = limiter
+    limited = limiter.limit(app.config["LOGIN_LIMIT"], methods=["POST"],
+                            deduct_when=lambda response: response.status_code != 302)
+    for endpoint in ("auth.login", "auth.totp"):
+        app.view_functions[endpoint] = limited(app.view_functions[endpoint])
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["formsengine_engine"]
+
+
+def get_store() -> Store:
+    """The request's database connection (opened on first use, closed at teardown)."""
+    if "store" not in g:
+        g.store = Store(connect(current_app.config["DATABASE"]), get_engine())
+    return g.store
+
+
+def _request_id() -> None:
+    g.request_id = uuid.uuid4().hex
+
+
+def _readable_form() -> None:
+    """Form text that is not valid UTF-8 is refused, not stored mangled. Runs before the
+    form is parsed; the body (at most MAX_CONTENT_LENGTH) is kept for the parser."""
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return
+    body = request.get_data(cache=True)
+    try:
+        for pair in body.split(b"&"):
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, "The form contained characters that could not be read (the text was not "
+                   "valid UTF-8). Nothing was saved: retype the text and try again.")
+
+
+def _close_store(_exc: BaseException | None) -> None:
+    store = g.pop("store", None)
+    if store is not None:
+        store.close()
+
+
+def _error_pages(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return page(400, "Your form could not be sent",
+                    "The page was open too long or was sent from somewhere else. Go back, "
+                    "reload the page and try again.")
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return page(400, "There is a problem with the request",
+                    getattr(exc, "description", None) or "The request could not be read.")
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return page(403, "You cannot do this",
+                    "Your role does not allow this. Ask an administrator if you need it.")
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return page(404, "Page not found",
+                    "If you typed the web address, check it is correct. The record may not "
+                    "exist or may belong to another team.")
+
+    @app.errorhandler(405)
+    def not_allowed(exc):
+        return page(405, "This page cannot be used that way",
+                    "Use the buttons and links on the pages to make changes.")
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        return page(413, "What you sent is too large",
+                    "The form was larger than the service accepts (1 MB). Shorten long "
+                    "comments and try again.")
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        return page(429, "Too many attempts",
+                    "There have been too many attempts to sign in. Wait a few minutes and "
+                    "try again.")
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return page(500, "Sorry, there is a problem with the service",
+                    f"Nothing was lost that had been saved. Quote reference "
+                    f"{g.get('request_id', '')[:12]} if you contact support.")

@@ -1,0 +1,89 @@
+"""Access control: roles, and records reached only through the user's teams.
+
+A record of another team, a record that does not exist and a malformed id all get the same
+404, and the denial is audited.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from flask import abort, g
+
+CASE_ROLES = ("practitioner", "supervisor")
+
+
+def store():
+    from . import get_store
+
+    return get_store()
+
+
+def roles_required(*roles: str):
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            if g.user["role"] not in roles:
+                audit_denial("role", None, {"needs": list(roles)})
+                abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def audit_denial(object_type: str, uid: str | None, details: dict | None = None) -> None:
+    store().audit("deny", actor=g.user["username"], object_type=object_type,
+                  object_id=uid[:64] if uid else None, request_id=g.request_id,
+                  details=details)
+
+
+def can_see_cases() -> bool:
+    """Administrators and researchers see no case content unless also a practitioner or
+    supervisor; case access is by team membership only."""
+    return g.user["role"] in CASE_ROLES
+
+
+def team_ids() -> list[int]:
+    return list(g.teams) if can_see_cases() else []
+
+
+def _placeholders(ids: list[int]) -> str:
+    return ",".join("?" for _ in ids)
+
+
+def case_or_404(uid: str) -> dict[str, Any]:
+    teams = team_ids()
+    row = None
+    if teams and isinstance(uid, str) and len(uid) <= 64:
+        row = store().one(
+            f"SELECT * FROM cases WHERE uid = ? AND team_id IN ({_placeholders(teams)})",  # nosec B608
+            [uid, *teams])
+    if row is None:
+        audit_denial("case", uid)
+        abort(404)
+    row["schedule"] = json.loads(row["schedule"])
+    return row
+
+
+def assessment_or_404(uid: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(assessment, case) for an assessment of a case in one of the user's teams."""
+    teams = team_ids()
+    row = None
+    if teams and isinstance(uid, str) and len(uid) <= 64:
+        row = store().one(
+            "SELECT a.id, c.uid AS case_uid FROM assessments a JOIN cases c ON c.id = a.case_id"
+            f" WHERE a.uid = ? AND c.team_id IN ({_placeholders(teams)})", [uid, *teams])  # nosec B608
+    if row is None:
+        audit_denial("assessment", uid)
+        abort(404)
+    assessment = store().get_assessment(row["id"])
+    case = store().one("SELECT * FROM cases WHERE uid = ?", [row["case_uid"]])
+    case["schedule"] = json.loads(case["schedule"])
+    return assessment, case
+
+
+def audit_view(object_type: str, object_id: Any, what: str = "view") -> None:
+    store().audit(what, actor=g.user["username"], object_type=object_type,
+                  object_id=object_id, request_id=g.request_id)

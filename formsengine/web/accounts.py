@@ -1,0 +1,255 @@
+"""Accounts: password hashing and policy, users, teams, server-side sessions, settings.
+
+Used by the web application and the command line alike; every function takes an open
+``Store`` and writes inside ``store.write()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .. import audit as audit_mod
+from ..errors import FormsEngineError
+from ..store import new_uid
+from .schema import ROLES
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+USERNAME_MAX = 64
+
+
+class AccountError(FormsEngineError):
+    pass
+
+
+# -- passwords ----------------------------------------------------------------------------
+@cache
+def hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
+                          parallelism=parallelism)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    text = resources.files("formsengine.web").joinpath("data", "common-passwords.txt")
+    return frozenset(line.strip().lower() for line in text.read_text("utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why a new password is refused, or None. Length only: no composition rules."""
+    if len(password) < MIN_PASSWORD:
+        return f"Password must be at least {MIN_PASSWORD} characters long"
+    if len(password) > MAX_PASSWORD:
+        return f"Password must be {MAX_PASSWORD} characters or fewer"
+    lowered = password.lower()
+    if lowered in common_passwords() or (username and lowered == username.lower()):
+        return "This password is too common or easy to guess: choose another"
+    return None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)  # 20 characters
+
+
+# -- users --------------------------------------------------------------------------------
+def username_problem(username: str) -> str | None:
+    if not username or len(username) > USERNAME_MAX:
+        return f"Username must be 1 to {USERNAME_MAX} characters"
+    if not all(c.isalnum() or c in "._-@" for c in username):
+        return "Username may use letters, digits and . _ - @ only"
+    return None
+
+
+def create_user(store: Any, username: str, *, role: str, password: str, params: dict,
+                display_name: str | None = None, teams: list[int] = (),
+                must_change: bool = True, actor: str = "system",
+                request_id: str | None = None) -> int:
+    problem = username_problem(username)
+    if problem:
+        raise AccountError(problem)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(problem)
+    digest = hasher(**params).hash(password)
+    with store.write():
+        if store.one("SELECT id FROM web_users WHERE username = ?", [username]):
+            raise AccountError(f"username {username!r} is already in use")
+        cur = store.conn.execute(
+            "INSERT INTO web_users (uid, username, display_name, role, password_hash,"
+            " must_change_password, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [new_uid(), username, display_name or username, role, digest, int(must_change),
+             audit_mod.utcnow()])
+        user_id = cur.lastrowid
+        for team_id in teams:
+            store.conn.execute("INSERT INTO web_memberships (user_id, team_id) VALUES (?, ?)",
+                               [user_id, team_id])
+        store.audit("create", actor=actor, object_type="user", object_id=user_id,
+                    request_id=request_id, details={"role": role, "teams": list(teams)})
+    return user_id
+
+
+def get_user(store: Any, user_id: int) -> dict[str, Any] | None:
+    return store.one("SELECT * FROM web_users WHERE id = ?", [user_id])
+
+
+def user_teams(store: Any, user_id: int) -> list[int]:
+    return [r["team_id"] for r in store.all(
+        "SELECT team_id FROM web_memberships WHERE user_id = ? ORDER BY team_id", [user_id])]
+
+
+def team_id_by_name(store: Any, name: str) -> int:
+    row = store.one("SELECT id FROM teams WHERE name = ?", [name])
+    if row is None:
+        names = [r["name"] for r in store.all("SELECT name FROM teams ORDER BY name")]
+        raise AccountError(f"no team {name!r} (teams: {', '.join(names) or 'none yet'})")
+    return row["id"]
+
+
+def set_password(store: Any, user_id: int, password: str, *, params: dict,
+                 must_change: bool = False, actor: str, request_id: str | None = None,
+                 keep_session: int | None = None) -> None:
+    """Change a password; ends every session of the user except ``keep_session``."""
+    user = get_user(store, user_id)
+    problem = password_problem(password, user["username"] if user else None)
+    if problem:
+        raise AccountError(problem)
+    digest = hasher(**params).hash(password)
+    with store.write():
+        store.conn.execute(
+            "UPDATE web_users SET password_hash = ?, must_change_password = ?,"
+            " password_changed_at = ? WHERE id = ?",
+            [digest, int(must_change), audit_mod.utcnow(), user_id])
+        store.conn.execute("DELETE FROM web_sessions WHERE user_id = ? AND id IS NOT ?",
+                           [user_id, keep_session])
+        store.audit("password_change", actor=actor, object_type="user", object_id=user_id,
+                    request_id=request_id)
+
+
+def set_disabled(store: Any, user_id: int, disabled: bool, *, actor: str,
+                 request_id: str | None = None) -> None:
+    with store.write():
+        store.conn.execute("UPDATE web_users SET disabled = ? WHERE id = ?",
+                           [int(disabled), user_id])
+        if disabled:
+            store.conn.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
+        store.audit("disable" if disabled else "enable", actor=actor, object_type="user",
+                    object_id=user_id, request_id=request_id)
+
+
+# -- signing in ---------------------------------------------------------------------------
+def _dummy_hash(params: dict) -> str:
+    return _dummy(params["time_cost"], params["memory_cost"], params["parallelism"])
+
+
+@cache
+def _dummy(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    return hasher(time_cost, memory_cost, parallelism).hash(secrets.token_hex(16))
+
+
+def username_key(username: str) -> str:
+    return hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()
+
+
+def recent_failures(store: Any, username: str, window: float) -> int:
+    row = store.one(
+        "SELECT COUNT(*) AS n FROM web_login_attempts WHERE username_hash = ? AND ok = 0"
+        " AND at > ?", [username_key(username), time.time() - window])
+    return row["n"]
+
+
+def check_password(store: Any, username: str, password: str, params: dict) -> dict | None:
+    """The user when the password is right and the account usable, else None. Does the
+    same Argon2 work whether or not the user exists; rehashes when parameters changed."""
+    user = store.one("SELECT * FROM web_users WHERE username = ?", [username.strip()])
+    ph = hasher(**params)
+    stored = user["password_hash"] if user else _dummy_hash(params)
+    try:
+        ph.verify(stored, password)
+        ok = user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and user["disabled"]:
+        ok = False
+    if ok and ph.check_needs_rehash(stored):
+        with store.write():
+            store.conn.execute("UPDATE web_users SET password_hash = ? WHERE id = ?",
+                               [ph.hash(password), user["id"]])
+    return user if ok else None
+
+
+def record_attempt(store: Any, username: str, ok: bool) -> None:
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO web_login_attempts (username_hash, at, ok) VALUES (?, ?, ?)",
+            [username_key(username), time.time(), int(ok)])
+        store.conn.execute("DELETE FROM web_login_attempts WHERE at < ?",
+                           [time.time() - 86400])
+
+
+# -- sessions -----------------------------------------------------------------------------
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def start_session(store: Any, user_id: int) -> tuple[int, str]:
+    token = secrets.token_urlsafe(32)
+    now = time.time()
+    with store.write():
+        cur = store.conn.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, created_at, last_seen)"
+            " VALUES (?, ?, ?, ?)", [_token_hash(token), user_id, now, now])
+    return cur.lastrowid, token
+
+
+def find_session(store: Any, token: str) -> dict[str, Any] | None:
+    return store.one(
+        "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen FROM web_sessions s"
+        " JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = ?", [_token_hash(token)])
+
+
+def touch_session(store: Any, session_id: int) -> None:
+    with store.write():
+        store.conn.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?",
+                           [time.time(), session_id])
+
+
+def end_session(store: Any, session_id: int) -> None:
+    with store.write():
+        store.conn.execute("DELETE FROM web_sessions WHERE id = ?", [session_id])
+
+
+# -- organisation settings ----------------------------------------------------------------
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "require_totp": False,
+    "exit_url": "https://www.bbc.co.uk/weather",
+    "wording": {},  # instrument id -> wording pack ref
+}
+
+
+def get_setting(store: Any, key: str) -> Any:
+    row = store.one("SELECT value FROM web_settings WHERE key = ?", [key])
+    return json.loads(row["value"]) if row else DEFAULT_SETTINGS.get(key)
+
+
+def set_setting(store: Any, key: str, value: Any, *, actor: str,
+                request_id: str | None = None) -> None:
+    if key not in DEFAULT_SETTINGS:
+        raise AccountError(f"unknown setting {key!r} (settings: {', '.join(DEFAULT_SETTINGS)})")
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO web_settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, json.dumps(value)])
+        store.audit("setting", actor=actor, object_type="setting", object_id=key,
+                    request_id=request_id, details={"value": value})

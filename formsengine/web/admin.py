@@ -1,0 +1,187 @@
+"""Administration: teams, accounts (create, disable, reset password, role), organisation
+settings. Administrators manage accounts without reading case content."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from . import access, accounts
+from .schema import ROLES
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TeamForm(FlaskForm):
+    name = StringField("Team name", validators=[InputRequired("Enter a team name"),
+                                                Length(max=100)])
+
+
+class UserForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Enter a username"),
+                                                   Length(max=64)])
+    display_name = StringField("Name shown to colleagues", validators=[Optional(),
+                                                                      Length(max=100)])
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+    teams = MultiCheckbox("Teams", coerce=int)
+
+
+class ActionForm(FlaskForm):
+    pass
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+
+
+class SettingsForm(FlaskForm):
+    require_totp = BooleanField("Require two-factor sign-in (TOTP) for everyone")
+    exit_url = StringField("Where “Exit this page” goes", validators=[
+        InputRequired("Enter the address of a neutral website"), Length(max=300)])
+
+
+def _admin():
+    if g.user["role"] != "administrator":
+        access.audit_denial("admin", None)
+        abort(403)
+
+
+bp.before_request(_admin)
+
+
+def _store():
+    return access.store()
+
+
+def _teams():
+    return _store().all("SELECT id, name FROM teams ORDER BY name")
+
+
+@bp.get("/")
+def index():
+    store = _store()
+    users = store.all("SELECT id, uid, username, display_name, role, disabled, totp_secret"
+                      " IS NOT NULL AS has_totp FROM web_users ORDER BY username")
+    names = {t["id"]: t["name"] for t in _teams()}
+    for u in users:
+        u["teams"] = [names[t] for t in accounts.user_teams(store, u["id"]) if t in names]
+    settings = SettingsForm()
+    settings.require_totp.data = bool(accounts.get_setting(store, "require_totp"))
+    settings.exit_url.data = accounts.get_setting(store, "exit_url")
+    user_form = UserForm()
+    user_form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    access.audit_view("user_list", None, "list")
+    return render_template("admin/index.html", users=users, teams=_teams(),
+                           team_form=TeamForm(), user_form=user_form, settings=settings,
+                           action=ActionForm(), role_form=RoleForm(), errors={})
+
+
+@bp.post("/teams")
+def create_team():
+    form = TeamForm()
+    if form.validate_on_submit():
+        _store().ensure_team(form.name.data.strip(), actor=g.user["username"])
+        flash("Team saved.")
+    else:
+        flash(next(iter(form.errors.values()))[0])
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users")
+def create_user():
+    form = UserForm()
+    form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    if form.validate_on_submit():
+        password = accounts.generate_password()
+        try:
+            accounts.create_user(
+                _store(), form.username.data.strip(), role=form.role.data, password=password,
+                params=current_app.config["PASSWORD_HASH"],
+                display_name=(form.display_name.data or "").strip() or None,
+                teams=form.teams.data, actor=g.user["username"], request_id=g.request_id)
+        except accounts.AccountError as exc:
+            flash(str(exc))
+            return redirect(url_for("admin.index"))
+        return render_template("admin/password.html", username=form.username.data.strip(),
+                               password=password)
+    flash(next(iter(form.errors.values()))[0])
+    return redirect(url_for("admin.index"))
+
+
+def _user_or_404(uid: str) -> dict:
+    user = _store().one("SELECT * FROM web_users WHERE uid = ?", [uid[:64]])
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<uid>/disable")
+def disable(uid: str):
+    user = _user_or_404(uid)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user["id"] == g.user["id"]:
+        flash("You cannot disable your own account.")
+    else:
+        accounts.set_disabled(_store(), user["id"], not user["disabled"],
+                              actor=g.user["username"], request_id=g.request_id)
+        flash("Account updated.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<uid>/reset-password")
+def reset_password(uid: str):
+    user = _user_or_404(uid)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    password = accounts.generate_password()
+    accounts.set_password(_store(), user["id"], password,
+                          params=current_app.config["PASSWORD_HASH"], must_change=True,
+                          actor=g.user["username"], request_id=g.request_id)
+    return render_template("admin/password.html", username=user["username"], password=password)
+
+
+@bp.post("/users/<uid>/role")
+def change_role(uid: str):
+    user = _user_or_404(uid)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    store = _store()
+    with store.write():
+        store.conn.execute("UPDATE web_users SET role = ? WHERE id = ?",
+                           [form.role.data, user["id"]])
+        store.conn.execute("DELETE FROM web_sessions WHERE user_id = ?", [user["id"]])
+        store.audit("role_change", actor=g.user["username"], object_type="user",
+                    object_id=user["id"], request_id=g.request_id,
+                    details={"from": user["role"], "to": form.role.data})
+    flash("Role changed. The user must sign in again.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/settings")
+def settings():
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0])
+        return redirect(url_for("admin.index"))
+    url = form.exit_url.data.strip()
+    if not url.startswith("https://"):
+        flash("The exit address must start with https://")
+        return redirect(url_for("admin.index"))
+    store = _store()
+    accounts.set_setting(store, "require_totp", bool(form.require_totp.data),
+                         actor=g.user["username"], request_id=g.request_id)
+    accounts.set_setting(store, "exit_url", url, actor=g.user["username"],
+                         request_id=g.request_id)
+    flash("Settings saved.")
+    return redirect(url_for("admin.index"))

@@ -1,0 +1,317 @@
+"""Assessments: start a draft, complete it section by section from a task list, check
+answers, add professional judgement (raise only), finalise (locks), see the result, amend
+with a reason (a new version; the old one is kept)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
+from . import access, formbuild, results
+from .schedule import occasion_label
+
+bp = Blueprint("assessments", __name__)
+
+STALE = ("Someone else changed this assessment since you opened it, so nothing you entered "
+         "was saved. Their changes are kept. Your answers are shown below: check them and "
+         "save again.")
+
+
+class StartForm(FlaskForm):
+    instrument = SelectField("Assessment")
+    occasion = SelectField("Occasion")
+
+
+class JudgementForm(FlaskForm):
+    level = SelectField("Raise the risk level to")
+    reason = TextAreaField("Reason for raising the level", validators=[Length(max=5000)])
+
+
+class FinaliseForm(FlaskForm):
+    pass
+
+
+def _engine():
+    from . import get_engine
+
+    return get_engine()
+
+
+def _instrument(row):
+    return _engine().instruments.get(row["instrument_id"], row["instrument_version"])
+
+
+def _pack(row):
+    return _engine().wording.get(row["wording"]) if row["wording"] != "paraphrase" else None
+
+
+def _data(row) -> dict:
+    data = access.store().submission_data(row)
+    data.setdefault("comments", {})
+    data.setdefault("sources", {})
+    return data
+
+
+def _draft_or_redirect(row):
+    if row["status"] != "draft":
+        flash("This assessment is finalised and locked. To change it, amend it.")
+        return redirect(url_for("assessments.result", uid=row["uid"]))
+    return None
+
+
+def _preview(inst, data):
+    try:
+        checked_inst, sub = _engine().check(data)
+        return _engine().score(checked_inst, sub)
+    except SubmissionError:
+        return None
+
+
+@bp.post("/cases/<uid>/assessments")
+@access.roles_required(*access.CASE_ROLES)
+def start(uid: str):
+    case = access.case_or_404(uid)
+    store = access.store()
+    people = store.all(
+        "SELECT p.id, p.role FROM case_people cp JOIN people p ON p.id = cp.person_id"
+        " WHERE cp.case_id = ?", [case["id"]])
+    form = StartForm()
+    engine = _engine()
+    latest = {i.id: i for i in engine.instruments if i.subject_role in {p["role"] for p in people}}
+    form.instrument.choices = [SelectChoice(i.id, i.title) for i in latest.values()]
+    chosen = latest.get(form.instrument.data or "")
+    form.occasion.choices = [SelectChoice(o, o) for o in (chosen.occasions + ["after_incident"]
+                                              if chosen else [])]
+    if not form.validate_on_submit() or chosen is None:
+        flash("Choose an assessment and an occasion it is used at.")
+        return redirect(url_for("cases.view", uid=uid))
+    person = next(p for p in people if p["role"] == chosen.subject_role)
+    wording = (_setting("wording") or {}).get(chosen.id)
+    pack = engine.wording.get(wording) if wording else None
+    fields = {}
+    date_field = chosen.fields.get("assessment_date")
+    if date_field is not None and date_field.type == "date":
+        fields["assessment_date"] = dt.date.today().isoformat()
+    data = {"instrument": chosen.id, "version": chosen.version, "answers": {},
+            "fields": fields, "wording": pack.ref if pack and pack.fits(chosen) else "paraphrase"}
+    inst, sub = engine.check(data)
+    assessment_id = store.create_assessment(
+        inst, sub, person_id=person["id"], occasion=form.occasion.data,
+        assessor=g.user["display_name"], status="draft", case_id=case["id"],
+        actor=g.user["username"], request_id=g.request_id)
+    row = store.one("SELECT uid FROM assessments WHERE id = ?", [assessment_id])
+    return redirect(url_for("assessments.tasks", uid=row["uid"]))
+
+
+def _setting(key):
+    from .accounts import get_setting
+
+    return get_setting(access.store(), key)
+
+
+@bp.get("/assessments/<uid>")
+def tasks(uid: str):
+    row, case = access.assessment_or_404(uid)
+    if (moved := _draft_or_redirect(row)) is not None:
+        return moved
+    access.audit_view("assessment", row["id"])
+    inst = _instrument(row)
+    data = _data(row)
+    sections = []
+    titles = {formbuild.DETAILS: "Assessment details"}
+    titles.update({s.id: s.title for s in inst.sections})
+    for sid in formbuild.section_ids(inst):
+        sections.append({"id": sid, "title": titles[sid],
+                         "status": formbuild.section_status(inst, sid, data)})
+    return render_template("assessments/tasks.html", row=row, case=case, inst=inst,
+                           sections=sections, preview=_preview(inst, data),
+                           occasion=occasion_label(row["occasion"]))
+
+
+@bp.route("/assessments/<uid>/sections/<section_id>", methods=["GET", "POST"])
+def section(uid: str, section_id: str):
+    row, case = access.assessment_or_404(uid)
+    if (moved := _draft_or_redirect(row)) is not None:
+        return moved
+    inst = _instrument(row)
+    order = formbuild.section_ids(inst)
+    if section_id not in order:
+        abort(404)
+    pack = _pack(row)
+    data = _data(row)
+    form = formbuild.section_form(inst, section_id, pack)()
+    errors: list[str] = []
+    status = 200
+    if request.method == "GET":
+        access.audit_view("assessment", row["id"])
+        formbuild.fill(form, inst, section_id, data)
+        form.revision.data = str(row["revision"])
+    elif form.validate_on_submit():
+        merged = formbuild.merge(form, inst, section_id, data)
+        try:
+            _inst, sub = _engine().check(merged)
+            expected = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+            access.store().update_draft(row["id"], sub, expected_revision=expected,
+                                        actor=g.user["username"], request_id=g.request_id)
+        except SubmissionError as exc:
+            errors, status = [_strip(p) for p in exc.problems], 400
+        except StaleEditError:
+            errors, status = [STALE], 409
+            form.revision.data = str(access.store().one(
+                "SELECT revision FROM assessments WHERE id = ?", [row["id"]])["revision"])
+        except LockedError as exc:
+            flash(str(exc))
+            return redirect(url_for("assessments.result", uid=uid))
+        else:
+            before = formbuild.visible_items(inst, data["answers"],
+                                             formbuild.typed_fields(inst, data["fields"]))
+            after = formbuild.visible_items(inst, merged["answers"],
+                                            formbuild.typed_fields(inst, merged["fields"]))
+            if section_id != formbuild.DETAILS:
+                current = next(s for s in inst.sections if s.id == section_id)
+                posted = request.form.get("shown")
+                seen = set(posted.split(",")) if posted is not None else before
+                appeared = [i for i in current.item_ids if i in after and i not in seen
+                            and i not in merged["answers"]]
+                if appeared:
+                    flash("More questions are now shown in this section: answer them or "
+                          "save again to continue.")
+                    return redirect(url_for("assessments.section", uid=uid,
+                                            section_id=section_id) + "#main-content")
+            index = order.index(section_id)
+            if index + 1 < len(order):
+                return redirect(url_for("assessments.section", uid=uid,
+                                        section_id=order[index + 1]))
+            return redirect(url_for("assessments.check", uid=uid))
+    else:
+        status = 400
+    shown = formbuild.visible_items(inst, data["answers"],
+                                    formbuild.typed_fields(inst, data["fields"]))
+    title = "Assessment details" if section_id == formbuild.DETAILS else next(
+        s.title for s in inst.sections if s.id == section_id)
+    description = None if section_id == formbuild.DETAILS else next(
+        s.description for s in inst.sections if s.id == section_id)
+    return render_template(
+        "assessments/section.html", row=row, case=case, inst=inst, form=form,
+        section_id=section_id, title=title, description=description, shown=shown,
+        problems=errors, known=_known_for_conditions(inst, data), formbuild=formbuild,
+        item_ids=_section_items(inst, section_id)), status
+
+
+def _section_items(inst, section_id):
+    if section_id == formbuild.DETAILS:
+        return []
+    return list(next(s for s in inst.sections if s.id == section_id).item_ids)
+
+
+def _known_for_conditions(inst, data):
+    """Stored answers of items that conditions refer to, for the page's script."""
+    return {k: v for k, v in data["answers"].items()
+            if inst.items[k].type in ("choice", "multi_choice")}
+
+
+def _strip(problem: str) -> str:
+    return problem.split(": ", 1)[1] if problem.startswith("instrument ") else problem
+
+
+@bp.route("/assessments/<uid>/check", methods=["GET"])
+def check(uid: str):
+    row, case = access.assessment_or_404(uid)
+    if (moved := _draft_or_redirect(row)) is not None:
+        return moved
+    access.audit_view("assessment", row["id"])
+    inst = _instrument(row)
+    data = _data(row)
+    preview = _preview(inst, data)
+    return render_template(
+        "assessments/check.html", row=row, case=case, inst=inst,
+        summary=results.answer_summary(inst, data, _pack(row)), preview=preview,
+        judgement=_judgement_form(inst, preview), finalise=FinaliseForm(),
+        view=results.result_view(inst, preview) if preview else None)
+
+
+def _judgement_form(inst, preview, formdata=None):
+    form = JudgementForm(formdata=formdata) if formdata is not None else JudgementForm()
+    level = inst.scoring.get("level")
+    if not level or not level.get("judgement", True):
+        return None
+    computed = ((preview or {}).get("level") or {}).get("computed")
+    order = level["order"]
+    above = order[order.index(computed) + 1:] if computed in order else order
+    form.level.choices = [SelectChoice("", "No change (use the score-based level)")] + [
+        SelectChoice(lvl, results.band_label(inst, lvl)) for lvl in above]
+    return form
+
+
+@bp.post("/assessments/<uid>/judgement")
+def judgement(uid: str):
+    row, _case = access.assessment_or_404(uid)
+    if (moved := _draft_or_redirect(row)) is not None:
+        return moved
+    inst = _instrument(row)
+    data = _data(row)
+    form = _judgement_form(inst, _preview(inst, data), formdata=request.form)
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        flash("The level chosen cannot be used: professional judgement can only raise the "
+              "level above the score-based one.")
+        return redirect(url_for("assessments.check", uid=uid))
+    if form.level.data:
+        reason = (form.reason.data or "").strip()
+        if not reason:
+            flash("Give the reason for raising the level.")
+            return redirect(url_for("assessments.check", uid=uid) + "#judgement")
+        data["judgement"] = {"level": form.level.data, "reason": reason,
+                             "by": g.user["display_name"]}
+    else:
+        data.pop("judgement", None)
+    inst, sub = _engine().check(data)
+    try:
+        access.store().update_draft(row["id"], sub, expected_revision=row["revision"],
+                                    actor=g.user["username"], request_id=g.request_id)
+    except StaleEditError:
+        flash(STALE)
+    return redirect(url_for("assessments.check", uid=uid))
+
+
+@bp.post("/assessments/<uid>/finalise")
+def finalise(uid: str):
+    row, _case = access.assessment_or_404(uid)
+    if (moved := _draft_or_redirect(row)) is not None:
+        return moved
+    form = FinaliseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        access.store().finalise(row["id"], expected_revision=row["revision"],
+                                actor=g.user["username"], request_id=g.request_id)
+    except (StaleEditError, StorageError) as exc:
+        flash(str(exc))
+        return redirect(url_for("assessments.check", uid=uid))
+    return redirect(url_for("assessments.result", uid=uid))
+
+
+@bp.get("/assessments/<uid>/result")
+def result(uid: str):
+    row, case = access.assessment_or_404(uid)
+    if row["status"] == "draft":
+        return redirect(url_for("assessments.tasks", uid=uid))
+    access.audit_view("assessment", row["id"])
+    inst = _instrument(row)
+    newer = access.store().one(
+        "SELECT uid FROM assessments WHERE supersedes_id = ?", [row["id"]])
+    return render_template(
+        "assessments/result.html", row=row, case=case, inst=inst,
+        view=results.result_view(inst, row["result"]),
+        summary=results.answer_summary(inst, _data(row), _pack(row)), newer=newer,
+        occasion=occasion_label(row["occasion"]))
+
+
+from . import amend  # noqa: F401  (registers the amend routes on bp)

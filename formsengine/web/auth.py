@@ -1,0 +1,241 @@
+"""Sign in (password, then TOTP when the user has it), sign out, change password, set up
+two-factor sign-in, extend the session, health check."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired, Length
+
+from . import accounts
+from .sessions import safe_next
+
+bp = Blueprint("auth", __name__)
+
+WRONG = "Enter a correct username and password"
+TOO_MANY = "Too many failed attempts for this account. Wait 15 minutes and try again"
+PENDING_SECONDS = 300
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Enter your username"),
+                                                    Length(max=64, message=WRONG)])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password"),
+                                                      Length(max=accounts.MAX_PASSWORD,
+                                                             message=WRONG)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app",
+                       validators=[InputRequired("Enter the 6-digit code"),
+                                   Length(min=6, max=8, message="Enter the 6-digit code")])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password",
+                            validators=[InputRequired("Enter your current password")])
+    new = PasswordField("New password", validators=[InputRequired("Enter a new password")])
+    confirm = PasswordField("Confirm new password",
+                            validators=[InputRequired("Enter the new password again")])
+
+
+def _store():
+    from . import get_store
+
+    return get_store()
+
+
+def _params() -> dict:
+    return current_app.config["PASSWORD_HASH"]
+
+
+def _audit(action: str, actor: str, **details) -> None:
+    user = g.get("user")
+    _store().audit(action, actor=actor, object_type="user",
+                   object_id=user["id"] if user else details.pop("user_id", None),
+                   request_id=g.request_id, details=details or None)
+
+
+@bp.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@bp.route("/sign-in", methods=["GET", "POST"], endpoint="login")
+def login():
+    if g.get("user"):
+        return redirect(url_for("cases.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        store = _store()
+        username = form.username.data.strip()
+        cfg = current_app.config
+        throttled = accounts.recent_failures(
+            store, username, cfg["LOGIN_FAILURE_WINDOW"]) >= cfg["LOGIN_FAILURES_PER_USER"]
+        user = accounts.check_password(store, username, form.password.data, _params())
+        if user is None or throttled:
+            accounts.record_attempt(store, username, False)
+            store.audit("login_failed", actor="anonymous", request_id=g.request_id,
+                        details={"account": accounts.username_key(username)[:16],
+                                 "throttled": throttled})
+            error = TOO_MANY if throttled else WRONG
+        else:
+            accounts.record_attempt(store, username, True)
+            nxt = safe_next(request.args.get("next"), url_for("cases.index"))
+            if user["totp_secret"]:
+                session.clear()
+                session["pending"] = {"user": user["id"], "at": time.time(), "next": nxt}
+                return redirect(url_for("auth.totp"))
+            return _complete(user, nxt)
+    elif request.method == "POST":
+        error = next(iter(form.errors.values()))[0]
+    status = 200 if error is None else 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+def _complete(user: dict, nxt: str):
+    store = _store()
+    session.clear()
+    _session_id, token = accounts.start_session(store, user["id"])
+    session["sid"] = token
+    store.audit("login", actor=user["username"], object_type="user", object_id=user["id"],
+                request_id=g.request_id)
+    return redirect(nxt)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def totp():
+    pending = session.get("pending")
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        session.pop("pending", None)
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        store = _store()
+        user = accounts.get_user(store, pending["user"])
+        step = _matching_step(user["totp_secret"], form.code.data.strip()) if user else None
+        if user and not user["disabled"] and step is not None and step > (
+                user["totp_last_step"] or 0):
+            with store.write():
+                store.conn.execute("UPDATE web_users SET totp_last_step = ? WHERE id = ?",
+                                   [step, user["id"]])
+            return _complete(user, pending["next"])
+        store.audit("login_failed", actor="anonymous", object_type="user",
+                    object_id=pending["user"], request_id=g.request_id,
+                    details={"stage": "totp"})
+        error = "The code is not right or was already used. Enter the current code"
+    elif request.method == "POST":
+        error = next(iter(form.errors.values()))[0]
+    return render_template("auth/totp.html", form=form, error=error), 200 if not error else 400
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    if not secret or not code.isdigit():
+        return None
+    otp = pyotp.TOTP(secret)
+    now = time.time()
+    for offset in (0, -30, 30):
+        if otp.verify(code, for_time=now + offset):
+            return int((now + offset) // otp.interval)
+    return None
+
+
+@bp.post("/sign-out")
+def logout():
+    user = g.get("user")
+    if user:
+        accounts.end_session(_store(), user["session_id"])
+        _store().audit("logout", actor=user["username"], object_type="user",
+                       object_id=user["id"], request_id=g.request_id)
+    session.clear()
+    return redirect(url_for("auth.signed_out"))
+
+
+@bp.get("/signed-out")
+def signed_out():
+    return render_template("auth/signed_out.html")
+
+
+@bp.post("/session/extend")
+def extend():
+    accounts.touch_session(_store(), g.user["session_id"])
+    if request.accept_mimetypes.best == "application/json":
+        return {"extended": True, "idle_timeout": current_app.config["IDLE_TIMEOUT"]}
+    flash("You are still signed in.")
+    return redirect(safe_next(request.form.get("next"), url_for("cases.index")))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = PasswordForm()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        store = _store()
+        user = g.user
+        if accounts.check_password(store, user["username"], form.current.data,
+                                   _params()) is None:
+            errors["current"] = "Your current password is not right"
+        elif form.new.data != form.confirm.data:
+            errors["confirm"] = "The new passwords do not match"
+        elif form.new.data == form.current.data:
+            errors["new"] = "Choose a password different from the current one"
+        else:
+            problem = accounts.password_problem(form.new.data, user["username"])
+            if problem:
+                errors["new"] = problem
+            else:
+                accounts.set_password(store, user["id"], form.new.data, params=_params(),
+                                      actor=user["username"], request_id=g.request_id,
+                                      keep_session=user["session_id"])
+                flash("Your password has been changed. Other sessions have been signed out.")
+                return redirect(url_for("cases.index"))
+    elif request.method == "POST":
+        errors = {k: v[0] for k, v in form.errors.items()}
+    return render_template("auth/password.html", form=form, errors=errors), (
+        400 if errors else 200)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+def totp_setup():
+    form = CodeForm()
+    secret = session.get("totp_new")
+    if not secret:
+        secret = session["totp_new"] = pyotp.random_base32()
+    error = None
+    if form.validate_on_submit():
+        step = _matching_step(secret, form.code.data.strip())
+        if step is None:
+            error = "The code is not right. Check the key and enter the current code"
+        else:
+            store = _store()
+            with store.write():
+                store.conn.execute(
+                    "UPDATE web_users SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
+                    [secret, step, g.user["id"]])
+                store.audit("totp_enabled", actor=g.user["username"], object_type="user",
+                            object_id=g.user["id"], request_id=g.request_id)
+            session.pop("totp_new", None)
+            flash("Two-factor sign-in is on for your account.")
+            return redirect(url_for("cases.index"))
+    elif request.method == "POST":
+        error = next(iter(form.errors.values()))[0]
+    uri = pyotp.TOTP(secret).provisioning_uri(name=g.user["username"],
+                                              issuer_name="formsengine")
+    return render_template("auth/totp_setup.html", form=form, error=error, secret=secret,
+                           uri=uri), 400 if error else 200

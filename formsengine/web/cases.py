@@ -1,0 +1,257 @@
+"""Cases: list (references only, never names), create, view, search by POST, and the due
+and overdue views per practitioner and per team."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from . import access, charts
+from .schedule import case_schedule, occasion_label, schedulable
+
+bp = Blueprint("cases", __name__)
+
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ROLES = {"victim_survivor": "Victim-survivor", "service_user": "Service user"}
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CaseForm(FlaskForm):
+    team = SelectField("Team", coerce=int)
+    victim_survivor = BooleanField("Victim-survivor")
+    vs_name = StringField("Victim-survivor's initials (optional)",
+                          validators=[Optional(), Length(max=20)])
+    service_user = BooleanField("Service user (person using abuse)")
+    su_name = StringField("Service user's initials (optional)",
+                          validators=[Optional(), Length(max=20)])
+    opened_on = DateField("Date the case was opened", validators=[InputRequired(
+        "Enter the date the case was opened, for example 2025-03-27")])
+    schedule = MultiCheckbox("Occasions this case follows")
+    practitioner = SelectField("Practitioner", coerce=int)
+
+    def validate_victim_survivor(self, field):
+        if not field.data and not self.service_user.data:
+            raise ValidationError("Select who the case is about")
+
+
+class SearchForm(FlaskForm):
+    reference = StringField("Case reference", validators=[
+        InputRequired("Enter a case reference"), Length(max=32)])
+
+
+def _all_occasions() -> list[str]:
+    from . import get_engine
+
+    found: set[str] = set()
+    for inst in get_engine().instruments:
+        found.update(inst.occasions)
+    return schedulable(sorted(found))
+
+
+def _team_names() -> dict[int, str]:
+    rows = access.store().all("SELECT id, name FROM teams ORDER BY name")
+    return {r["id"]: r["name"] for r in rows}
+
+
+def _new_ref(store) -> str:
+    for _ in range(20):
+        ref = "C-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+        if not store.one("SELECT 1 AS x FROM cases WHERE ref = ?", [ref]):
+            return ref
+    raise RuntimeError("could not generate a unique case reference")
+
+
+def _team_members(team_ids: list[int]) -> list[dict]:
+    if not team_ids:
+        return []
+    marks = ",".join("?" for _ in team_ids)
+    return access.store().all(
+        "SELECT DISTINCT u.id, u.display_name FROM web_users u JOIN web_memberships m"
+        f" ON m.user_id = u.id WHERE m.team_id IN ({marks}) AND u.disabled = 0"  # nosec B608
+        " AND u.role IN ('practitioner', 'supervisor') ORDER BY u.display_name", team_ids)
+
+
+def _cases(where: str = "", params: list = ()) -> list[dict]:
+    """Cases of the user's teams; ``where`` is a fragment written in this module, never input."""
+    teams = access.team_ids()
+    if not teams:
+        return []
+    marks = ",".join("?" for _ in teams)
+    rows = access.store().all(
+        "SELECT c.*, t.name AS team_name, u.display_name AS practitioner, u.id AS user_id"
+        " FROM cases c JOIN teams t ON t.id = c.team_id"
+        " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
+        " LEFT JOIN web_users u ON u.id = ca.user_id"
+        f" WHERE c.team_id IN ({marks}) {where} ORDER BY c.opened_on DESC, c.id DESC",  # nosec B608
+        [*teams, *params])
+    for r in rows:
+        r["schedule"] = json.loads(r["schedule"])
+    return rows
+
+
+def _done(case_ids: list[int]) -> dict[int, set[str]]:
+    done: dict[int, set[str]] = {i: set() for i in case_ids}
+    if not case_ids:
+        return done
+    marks = ",".join("?" for _ in case_ids)
+    for r in access.store().all(
+            "SELECT DISTINCT case_id, occasion FROM assessments WHERE status = 'final'"
+            f" AND case_id IN ({marks})", case_ids):  # nosec B608
+        done[r["case_id"]].add(r["occasion"])
+    return done
+
+
+@bp.get("/")
+def index():
+    if not access.can_see_cases():
+        return redirect(url_for("admin.index"))
+    rows = _cases()
+    done = _done([r["id"] for r in rows])
+    today = dt.date.today()
+    for r in rows:
+        pending = [s for s in case_schedule(r, done[r["id"]], today) if s["status"] != "done"]
+        r["next"] = pending[0] if pending else None
+    access.audit_view("case_list", None, "list")
+    return render_template("cases/index.html", cases=rows, search=SearchForm(),
+                           mine=g.user["id"])
+
+
+@bp.post("/cases/search")
+def search():
+    form = SearchForm()
+    if not access.can_see_cases():
+        abort(403)
+    if form.validate_on_submit():
+        ref = form.reference.data.strip().upper()
+        found = _cases("AND c.ref = ?", [ref])
+        access.store().audit("search", actor=g.user["username"], object_type="case",
+                             request_id=g.request_id, details={"found": len(found)})
+        if found:
+            return redirect(url_for("cases.view", uid=found[0]["uid"]))
+        flash("No case of your teams has that reference.")
+    else:
+        flash("Enter a case reference to search for.")
+    return redirect(url_for("cases.index"))
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@access.roles_required(*access.CASE_ROLES)
+def new():
+    form = CaseForm()
+    names = _team_names()
+    form.team.choices = [SelectChoice(t, names[t]) for t in g.teams if t in names]
+    form.schedule.choices = [SelectChoice(o, occasion_label(o)) for o in _all_occasions()]
+    members = _team_members(g.teams)
+    if g.user["role"] == "supervisor":
+        form.practitioner.choices = [SelectChoice(m["id"], m["display_name"]) for m in members]
+    else:
+        form.practitioner.choices = [SelectChoice(g.user["id"], g.user["display_name"])]
+    if request.method == "GET":
+        form.opened_on.data = dt.date.today()
+        form.practitioner.data = g.user["id"]
+        form.schedule.data = [o for o in ("intake", "review_3m") if o in {c.value for c in form.schedule.choices}]
+    if not form.team.choices:
+        flash("You are not a member of any team yet: ask an administrator to add you.")
+        return redirect(url_for("cases.index"))
+    if form.validate_on_submit():
+        store = access.store()
+        member_ids = {m["id"] for m in _team_members([form.team.data])}
+        if form.practitioner.data not in member_ids:
+            form.practitioner.errors = ["Choose a practitioner in the case's team"]
+        else:
+            with store.write():
+                ref = _new_ref(store)
+                people = []
+                for role, flag, name in (("victim_survivor", form.victim_survivor.data,
+                                          form.vs_name.data),
+                                         ("service_user", form.service_user.data,
+                                          form.su_name.data)):
+                    if flag:
+                        pid = store.ensure_person(
+                            "P-" + secrets.token_hex(6), role, actor=g.user["username"],
+                            display_name=(name or "").strip() or None)
+                        people.append((pid, role))
+                case_id = store.create_case(
+                    ref, team_id=form.team.data, schedule=form.schedule.data,
+                    opened_on=form.opened_on.data.isoformat(), people=people,
+                    actor=g.user["username"], request_id=g.request_id)
+                store.conn.execute(
+                    "INSERT INTO web_case_assignments (case_id, user_id) VALUES (?, ?)",
+                    [case_id, form.practitioner.data])
+            uid = store.one("SELECT uid FROM cases WHERE id = ?", [case_id])["uid"]
+            flash(f"Case {ref} created.")
+            return redirect(url_for("cases.view", uid=uid))
+    errors = {k: v[0] for k, v in form.errors.items()}
+    return render_template("cases/new.html", form=form, errors=errors), (
+        400 if errors else 200)
+
+
+@bp.get("/cases/<uid>")
+def view(uid: str):
+    from . import get_engine
+
+    case = access.case_or_404(uid)
+    store = access.store()
+    access.audit_view("case", case["id"])
+    people = store.all(
+        "SELECT p.id, p.ref, p.role, p.display_name FROM case_people cp"
+        " JOIN people p ON p.id = cp.person_id WHERE cp.case_id = ? ORDER BY p.role DESC",
+        [case["id"]])
+    assessments = store.all(
+        "SELECT a.uid, a.instrument_id, a.instrument_version, a.occasion, a.status,"
+        " a.assessment_date, a.version_no, a.created_at, s.level_final FROM assessments a"
+        " LEFT JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq)"
+        " FROM scores WHERE assessment_id = a.id) WHERE a.case_id = ?"
+        " ORDER BY a.created_at, a.id", [case["id"]])
+    engine = get_engine()
+    titles = {i.id: i.title for i in engine.instruments}
+    done = _done([case["id"]])[case["id"]]
+    schedule = case_schedule(case, done, dt.date.today())
+    roles = {p["role"] for p in people}
+    offer = [i for i in engine.instruments if i.subject_role in roles]
+    latest = {}
+    for inst in offer:
+        latest[inst.id] = inst
+    changes = [charts.instrument_history(store, case, p, inst)
+               for inst in latest.values() for p in people if p["role"] == inst.subject_role]
+    assigned = store.one(
+        "SELECT u.display_name FROM web_case_assignments ca JOIN web_users u"
+        " ON u.id = ca.user_id WHERE ca.case_id = ?", [case["id"]])
+    team = store.one("SELECT name FROM teams WHERE id = ?", [case["team_id"]])
+    return render_template(
+        "cases/view.html", case=case, people=people, assessments=assessments,
+        titles=titles, schedule=schedule, instruments=list(latest.values()),
+        changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
+        assigned=assigned, team=team)
+
+
+@bp.get("/due")
+def due():
+    if not access.can_see_cases():
+        abort(403)
+    scope = "team" if request.args.get("scope") == "team" else "mine"
+    rows = _cases() if scope == "team" else _cases("AND ca.user_id = ?", [g.user["id"]])
+    done = _done([r["id"] for r in rows])
+    today = dt.date.today()
+    items = []
+    for r in rows:
+        if r["status"] != "open":
+            continue
+        for s in case_schedule(r, done[r["id"]], today):
+            if s["status"] in ("overdue", "due"):
+                items.append({**s, "case": r})
+    items.sort(key=lambda s: (s["due"] is None, s["due"]))
+    access.audit_view("due_list", None, "list")
+    return render_template("cases/due.html", items=items, scope=scope, today=today)

@@ -1,0 +1,108 @@
+"""Change over time for one person and instrument: a table and the geometry of a
+server-rendered SVG chart with the band cut-offs drawn. The template draws the SVG from
+these numbers; no markup is built here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..compare import history
+from .schedule import occasion_label
+
+WIDTH, HEIGHT = 640, 300
+LEFT, RIGHT, TOP, BOTTOM = 56, 120, 20, 48
+
+
+def chart_score(inst) -> tuple[str | None, dict | None]:
+    """The score the risk level is based on (or the first banded score) and its band."""
+    scoring = inst.scoring
+    bands = scoring.get("bands", [])
+    level = scoring.get("level")
+    band = next((b for b in bands if level and b["id"] == level["band"]), None)
+    band = band or (bands[0] if bands else None)
+    if band:
+        return band["score"], band
+    for spec in scoring.get("scores", []):
+        if spec["type"] in ("count", "sum"):
+            return spec["id"], None
+    return None, None
+
+
+def _score_maximum(inst, score_id: str) -> float | None:
+    spec = next((s for s in inst.scoring.get("scores", []) if s["id"] == score_id), None)
+    if spec and spec["type"] == "count" and "values" in spec:
+        return float(len(inst.item_set(spec["items"])))
+    return None
+
+
+def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
+    data = history(store, person["ref"], inst.id)
+    score_id, band = chart_score(inst)
+    rows = []
+    for occ in data["occasions"]:
+        rows.append({
+            "occasion": occasion_label(occ["occasion"]),
+            "date": occ["date"],
+            "assessment": occ["assessment"],
+            "score": occ["scores"].get(score_id) if score_id else None,
+            "band": occ["bands"].get(band["id"]) if band else None,
+            "level": occ["level"],
+            "change": occ["change_from_first"].get(score_id) if score_id else None,
+            "flags": occ["flags"],
+            "criteria": occ["criteria_met"],
+            "complete": occ["complete"],
+        })
+    cutoffs = []
+    if band:
+        params = store.engine.parameters_for(inst)
+        raw = band["cutoffs"]
+        cutoffs = params[raw["param"]] if isinstance(raw, dict) else raw
+    score_label = score_id
+    for spec in inst.scoring.get("scores", []):
+        if spec["id"] == score_id:
+            score_label = spec.get("label", score_id)
+    return {
+        "instrument": inst, "person_role": person["role"], "rows": rows,
+        "score_label": score_label, "crossings": data["crossings"],
+        "chart": _geometry(rows, cutoffs, _score_maximum(inst, score_id) if score_id else None,
+                           inst.title, score_label),
+    }
+
+
+def _geometry(rows, cutoffs, maximum, title, score_label) -> dict[str, Any] | None:
+    values = [r["score"] for r in rows if isinstance(r["score"], (int, float))
+              and not isinstance(r["score"], bool)]
+    if not rows:
+        return None
+    top = maximum or max(values + [c["min"] for c in cutoffs] + [1]) * 1.2
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y(v: float) -> float:
+        return round(TOP + plot_h - (v / top) * plot_h, 1)
+
+    n = len(rows)
+    xs = [round(LEFT + (plot_w * (i + 0.5) / n), 1) for i in range(n)]
+    points = []
+    for x, r in zip(xs, rows):
+        v = r["score"]
+        known = isinstance(v, (int, float)) and not isinstance(v, bool)
+        points.append({"x": x, "y": y(v) if known else None, "value": v if known else None,
+                       "label": r["occasion"]})
+    lines = []
+    for c in cutoffs:
+        if c["min"] <= 0 or c["min"] > top:
+            continue
+        lines.append({"y": y(c["min"]), "label": f"{c.get('label', c['band'])} from {c['min']:g}"})
+    ticks = sorted({0, round(top / 2), round(top)})
+    described = "; ".join(
+        f"{p['label']}: {p['value'] if p['value'] is not None else 'not known'}"
+        for p in points)
+    return {
+        "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
+        "bottom": TOP + plot_h, "points": points, "cutoffs": lines,
+        "path": " ".join(f"{p['x']},{p['y']}" for p in points if p["y"] is not None),
+        "ticks": [{"y": y(t), "value": t} for t in ticks],
+        "title": f"{title}: {score_label} at each occasion",
+        "desc": f"{score_label} by occasion. {described}. Band cut-offs are drawn as dashed "
+                "lines. The same figures are in the table below.",
+    }

@@ -1,0 +1,275 @@
+"""WTForms classes built at run time from instrument definitions (never written by hand
+per instrument), and the step from a posted section back to answers data.
+
+One class per (instrument, version, section, wording): a section's items, each item's
+comment and source-of-information fields when the definition offers them, and a hidden
+revision for stale-edit detection. The details task holds the instrument's fields.
+Every value is checked with the core's ``check_value``, the same check the store applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..conditions import evaluate_form_condition
+from ..submission import DEFAULT_TEXT_LIMIT, check_value
+from ..wording import item_text
+
+DETAILS = "details"
+SOURCE_LIMIT = 1000
+
+
+def answer_name(item_id: str) -> str:
+    return "q-" + item_id.replace(".", "-")
+
+
+def comment_name(item_id: str) -> str:
+    return "c-" + item_id.replace(".", "-")
+
+
+def source_name(item_id: str) -> str:
+    return "s-" + item_id.replace(".", "-")
+
+
+def field_name(field_id: str) -> str:
+    return "f-" + field_id
+
+
+class Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):  # values are checked against the definition instead
+        pass
+
+
+class Radios(RadioField):
+    def pre_validate(self, form):
+        pass
+
+
+def _checked(spec):
+    """A validator that applies the core's check to a non-empty value."""
+    def validate(form, field):
+        value = field.data
+        if value in (None, "", []):
+            return
+        try:
+            check_value(spec, value)
+        except ValueError as exc:
+            raise ValidationError(_plain(str(exc))) from None
+    return validate
+
+
+def _plain(message: str) -> str:
+    if message.startswith("answer ") and "is not one of" in message:
+        return "Choose one of the answers shown"
+    return message[0].upper() + message[1:]
+
+
+def _limit(limit: int, what: str):
+    def validate(form, field):
+        if field.data and len(field.data) > limit:
+            raise ValidationError(f"{what} must be {limit} characters or fewer "
+                                  f"(it is {len(field.data)})")
+    return validate
+
+
+def _input_for(spec, label: str, help_text: str | None, options: dict[str, str]):
+    kw = {"label": label, "description": help_text or "", "validators": [_checked(spec)]}
+    if spec.type == "choice":
+        return Radios(choices=[SelectChoice(o.value, options.get(o.value, o.label))
+                               for o in spec.options],
+                      validate_choice=False, **kw)
+    if spec.type == "multi_choice":
+        return Checkboxes(choices=[SelectChoice(o.value, options.get(o.value, o.label))
+                                   for o in spec.options], **kw)
+    if spec.type == "text":
+        return TextAreaField(**kw)
+    return StringField(**kw)
+
+
+_FORMS: dict[tuple, tuple[Any, type[FlaskForm]]] = {}
+
+
+def section_form(inst, section_id: str, pack) -> type[FlaskForm]:
+    """The form class for one section (cached; the instrument is kept with it so that its
+    id() stays unique while cached)."""
+    key = (id(inst), section_id, pack.ref if pack else None)
+    found = _FORMS.get(key)
+    if found is None:
+        found = _FORMS[key] = (inst, _build(inst, section_id, pack))
+    return found[1]
+
+
+def whole_form(inst, pack) -> type[FlaskForm]:
+    """Every section on one page plus a required reason: for amendments."""
+    key = (id(inst), "__amend__", pack.ref if pack else None)
+    found = _FORMS.get(key)
+    if found is None:
+        attrs: dict[str, Any] = {}
+        for sid in section_ids(inst):
+            attrs.update(_attrs(inst, sid, pack))
+        attrs["reason"] = TextAreaField(
+            "Reason for the amendment", validators=[_required_reason,
+                                                    _limit(DEFAULT_TEXT_LIMIT, "The reason")])
+        name = f"Amend_{inst.id}_{inst.version}".replace("-", "_").replace(".", "_")
+        found = _FORMS[key] = (inst, type(name, (FlaskForm,), attrs))
+    return found[1]
+
+
+def _required_reason(form, field):
+    if not (field.data or "").strip():
+        raise ValidationError("Give the reason for the amendment")
+
+
+def _build(inst, section_id: str, pack) -> type[FlaskForm]:
+    name = f"Form_{inst.id}_{inst.version}_{section_id}".replace("-", "_").replace(".", "_")
+    return type(name, (FlaskForm,), _attrs(inst, section_id, pack))
+
+
+def _attrs(inst, section_id: str, pack) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"revision": HiddenField()}
+    if section_id == DETAILS:
+        for f in inst.fields.values():
+            opts = {o.value: o.label for o in f.options}
+            attrs[field_name(f.id)] = _input_for(f, f.label, f.help, opts)
+    else:
+        section = next(s for s in inst.sections if s.id == section_id)
+        for item_id in section.item_ids:
+            item = inst.items[item_id]
+            text = item_text(inst, item_id, pack)
+            attrs[answer_name(item_id)] = _input_for(item, text["label"], text["help"],
+                                                     text["options"])
+            if item.comment:
+                attrs[comment_name(item_id)] = TextAreaField(
+                    "Comment (optional)",
+                    validators=[_limit(DEFAULT_TEXT_LIMIT, "A comment")])
+            if item.source:
+                attrs[source_name(item_id)] = StringField(
+                    "Source of information, if not the person assessed (optional)",
+                    validators=[_limit(SOURCE_LIMIT, "The source")])
+    return attrs
+
+
+def section_ids(inst) -> list[str]:
+    return ([DETAILS] if inst.fields else []) + [s.id for s in inst.sections]
+
+
+def fill(form, inst, section_id: str, data: dict[str, Any]) -> None:
+    """Put stored answers into a fresh (GET) form."""
+    if section_id == DETAILS:
+        for f in inst.fields.values():
+            value = data.get("fields", {}).get(f.id)
+            getattr(form, field_name(f.id)).data = "" if value is None else str(value)
+        return
+    section = next(s for s in inst.sections if s.id == section_id)
+    for item_id in section.item_ids:
+        value = data["answers"].get(item_id)
+        field = getattr(form, answer_name(item_id))
+        if inst.items[item_id].type in ("integer", "number") and value is not None:
+            value = str(value)
+        field.data = value
+        if inst.items[item_id].comment:
+            getattr(form, comment_name(item_id)).data = data.get("comments", {}).get(item_id, "")
+        if inst.items[item_id].source:
+            getattr(form, source_name(item_id)).data = data.get("sources", {}).get(item_id, "")
+
+
+def merge(form, inst, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The stored answers data with this section's posted values put in; answers to
+    questions that are no longer shown are removed."""
+    out = {**data, "answers": dict(data["answers"]), "fields": dict(data.get("fields", {})),
+           "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {}))}
+    if section_id == DETAILS:
+        for f in inst.fields.values():
+            value = getattr(form, field_name(f.id)).data
+            out["fields"][f.id] = value.strip() if isinstance(value, str) and value.strip() else None
+            if out["fields"][f.id] is None:
+                del out["fields"][f.id]
+    else:
+        section = next(s for s in inst.sections if s.id == section_id)
+        for item_id in section.item_ids:
+            item = inst.items[item_id]
+            value = getattr(form, answer_name(item_id)).data
+            if isinstance(value, str):
+                value = value.strip() if item.type != "text" else value
+            if value in (None, "", []):
+                out["answers"].pop(item_id, None)
+            else:
+                out["answers"][item_id] = value
+            for kind, name_of, on in (("comments", comment_name, item.comment),
+                                      ("sources", source_name, item.source)):
+                if on:
+                    text = (getattr(form, name_of(item_id)).data or "").strip()
+                    if text:
+                        out[kind][item_id] = text
+                    else:
+                        out[kind].pop(item_id, None)
+    prune(inst, out)
+    return out
+
+
+def visible_items(inst, answers: dict[str, Any], fields: dict[str, Any]) -> set[str]:
+    """Items shown for these answers: repeated until stable, because hiding one question
+    can hide another that depends on it."""
+    current = dict(answers)
+    while True:
+        shown = {i.id for i in inst.items.values()
+                 if i.show_when is None or evaluate_form_condition(i.show_when, current, fields)}
+        kept = {k: v for k, v in current.items() if k in shown}
+        if kept == current:
+            return shown
+        current = kept
+
+
+def prune(inst, data: dict[str, Any]) -> None:
+    shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
+    for kind in ("answers", "comments", "sources"):
+        for item_id in [k for k in data.get(kind, {}) if k not in shown]:
+            del data[kind][item_id]
+
+
+def _typed_fields(inst, fields: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in fields.items():
+        spec = inst.fields.get(k)
+        if spec is None:
+            continue
+        try:
+            out[k] = check_value(spec, v)
+        except ValueError:
+            continue
+    return out
+
+
+def section_status(inst, section_id: str, data: dict[str, Any]) -> str:
+    """not_started, in_progress or completed (every shown required item answered)."""
+    if section_id == DETAILS:
+        fields = data.get("fields", {})
+        given = [f for f in inst.fields.values() if fields.get(f.id) not in (None, "")]
+        if not given:
+            return "not_started"
+        needed = [f for f in inst.fields.values() if f.required]
+        return "completed" if all(fields.get(f.id) not in (None, "") for f in needed) else (
+            "in_progress")
+    shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
+    section = next(s for s in inst.sections if s.id == section_id)
+    ids = [i for i in section.item_ids if i in shown]
+    answered = [i for i in ids if i in data["answers"]]
+    required = [i for i in ids if inst.items[i].required]
+    if not answered:
+        return "not_started"
+    if all(i in data["answers"] for i in required):
+        return "completed"
+    return "in_progress"
+
+
+def typed_fields(inst, fields: dict[str, Any]) -> dict[str, Any]:
+    return _typed_fields(inst, fields)

@@ -1,0 +1,176 @@
+"""The web application as a built-in plugin: its migration set and its commands
+(``serve``, ``users``, ``teams``, ``settings``). Flask is imported only when a command runs."""
+
+from __future__ import annotations
+
+import click
+
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_migrations(register) -> None:
+    from .schema import web_migrations
+
+    register(web_migrations)
+
+
+def _store(state):
+    return state.store(create=True)
+
+
+def _params() -> dict:
+    from .settings import default_config
+
+    return default_config(None)["PASSWORD_HASH"]  # type: ignore[arg-type]
+
+
+@hookimpl
+def register_commands(cli) -> None:
+    @cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True,
+                  help="Address to listen on. Keep 127.0.0.1 unless behind a TLS proxy.")
+    @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+    @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+    @click.pass_obj
+    def serve(state, host: str, port: int, threads: int) -> None:
+        """Run the web application (waitress, one process)."""
+        import waitress
+
+        from . import create_app
+
+        app = create_app({"DATABASE": str(state.settings.database)})
+        click.echo(f"formsengine web application on http://{host}:{port}/ "
+                   f"(database {state.settings.database})")
+        waitress.serve(app, host=host, port=port, threads=threads, ident="formsengine",
+                       clear_untrusted_proxy_headers=True, _quiet=True)
+
+    @cli.group("users")
+    def users() -> None:
+        """Create and manage user accounts."""
+
+    @users.command("create-admin")
+    @click.argument("username")
+    @click.pass_obj
+    def create_admin(state, username: str) -> None:
+        """Create an administrator and print a one-time password (changed at first sign-in)."""
+        from . import accounts
+
+        store = _store(state)
+        try:
+            password = accounts.generate_password()
+            accounts.create_user(store, username, role="administrator", password=password,
+                                 params=_params(), actor="cli")
+        finally:
+            store.close()
+        click.echo(f"Administrator {username} created.")
+        click.echo(f"One-time password: {password}")
+        click.echo("It must be changed at first sign-in.")
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", required=True,
+                  type=click.Choice(["practitioner", "supervisor", "administrator",
+                                     "researcher"]))
+    @click.option("--team", "teams", multiple=True, help="Team name (repeat for several).")
+    @click.option("--name", "display_name", help="Name shown to colleagues.")
+    @click.pass_obj
+    def create(state, username: str, role: str, teams: tuple[str, ...],
+               display_name: str | None) -> None:
+        """Create a user and print a one-time password (changed at first sign-in)."""
+        from . import accounts
+
+        store = _store(state)
+        try:
+            team_ids = [accounts.team_id_by_name(store, t) for t in teams]
+            password = accounts.generate_password()
+            accounts.create_user(store, username, role=role, password=password,
+                                 params=_params(), teams=team_ids, display_name=display_name,
+                                 actor="cli")
+        finally:
+            store.close()
+        click.echo(f"User {username} ({role}) created.")
+        click.echo(f"One-time password: {password}")
+
+    @users.command("disable")
+    @click.argument("username")
+    @click.pass_obj
+    def disable(state, username: str) -> None:
+        """Disable a user; their sessions end at once."""
+        from . import accounts
+
+        store = _store(state)
+        try:
+            row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
+            if row is None:
+                raise accounts.AccountError(f"no user {username!r}")
+            accounts.set_disabled(store, row["id"], True, actor="cli")
+        finally:
+            store.close()
+        click.echo(f"User {username} disabled.")
+
+    @cli.group("teams")
+    def teams() -> None:
+        """Create and list teams."""
+
+    @teams.command("create")
+    @click.argument("name")
+    @click.pass_obj
+    def team_create(state, name: str) -> None:
+        """Create a team (cases and users belong to teams)."""
+        store = _store(state)
+        try:
+            store.ensure_team(name, actor="cli")
+        finally:
+            store.close()
+        click.echo(f"Team {name} ready.")
+
+    @teams.command("list")
+    @click.pass_obj
+    def team_list(state) -> None:
+        """List teams."""
+        store = _store(state)
+        try:
+            for row in store.all("SELECT name FROM teams ORDER BY name"):
+                click.echo(row["name"])
+        finally:
+            store.close()
+
+    @cli.group("settings")
+    def settings() -> None:
+        """Organisation settings of the web application."""
+
+    @settings.command("set")
+    @click.argument("key", type=click.Choice(["require_totp", "exit_url", "wording"]))
+    @click.argument("value")
+    @click.pass_obj
+    def settings_set(state, key: str, value: str) -> None:
+        """Set a setting. require_totp: on/off. exit_url: https address. wording:
+        INSTRUMENT=PACK@VERSION (or INSTRUMENT= for the built-in paraphrase)."""
+        from . import accounts
+
+        store = _store(state)
+        try:
+            if key == "require_totp":
+                parsed = value.lower() in ("on", "1", "true", "yes")
+            elif key == "exit_url":
+                if not value.startswith("https://"):
+                    raise accounts.AccountError("exit_url must start with https://")
+                parsed = value
+            else:
+                inst_id, _, ref = value.partition("=")
+                parsed = dict(accounts.get_setting(store, "wording") or {})
+                state.engine.instruments.get(inst_id)
+                if ref:
+                    pack = state.engine.wording.get(ref)
+                    if pack is None or pack.instrument != inst_id:
+                        raise accounts.AccountError(
+                            f"no wording pack {ref!r} for {inst_id} (packs: "
+                            f"{', '.join(p.ref for p in state.engine.wording) or 'none'})")
+                    parsed[inst_id] = ref
+                else:
+                    parsed.pop(inst_id, None)
+            accounts.set_setting(store, key, parsed, actor="cli")
+        finally:
+            store.close()
+        click.echo(f"{key} set.")

@@ -1,0 +1,120 @@
+"""A scored result and the answers, in plain language for the pages: labels and
+explanations come from the instrument definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..wording import item_text
+from . import formbuild
+
+
+def _cutoff_lists(inst) -> list[list[dict]]:
+    params = inst.default_parameters()
+    out = []
+    for band in inst.scoring.get("bands", []):
+        raw = band["cutoffs"]
+        out.append(params[raw["param"]] if isinstance(raw, dict) else raw)
+    return out
+
+
+def band_label(inst, value: str | None) -> str:
+    if value is None:
+        return "Not known"
+    for cutoffs in _cutoff_lists(inst):
+        for c in cutoffs:
+            if c["band"] == value and c.get("label"):
+                return c["label"]
+    return value.replace("_", " ").capitalize()
+
+
+def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not result:
+        return None
+    scoring = inst.scoring
+    score_labels = {s["id"]: s.get("label", s["id"].replace("_", " ").capitalize())
+                    for s in scoring.get("scores", [])}
+    scores = [{"label": score_labels.get(k, k), "value": _shown(v)}
+              for k, v in (result.get("scores") or {}).items()]
+    band_labels = {b["id"]: b.get("label", b["id"].replace("_", " ").capitalize())
+                   for b in scoring.get("bands", [])}
+    bands = [{"label": band_labels.get(k, k), "value": band_label(inst, v)}
+             for k, v in (result.get("bands") or {}).items()]
+    level = result.get("level")
+    level_view = None
+    if level:
+        judgement = level.get("judgement") or {}
+        level_view = {
+            "computed": band_label(inst, level.get("computed")),
+            "judged": band_label(inst, level["judged"]) if level.get("judged") else None,
+            "final": band_label(inst, level.get("final")),
+            "final_value": level.get("final"),
+            "high": level.get("final") is not None and level.get("final") == scoring["level"][
+                "order"][-1],
+            "reason": judgement.get("reason"),
+            "by": judgement.get("by"),
+            "applied": judgement.get("applied"),
+        }
+    criteria_met = result.get("criteria") or {}
+    criteria = [{"id": c["id"], "label": c["label"], "explanation": c.get("explanation"),
+                 "group": c.get("group"), "met": bool(criteria_met.get(c["id"]))}
+                for c in scoring.get("criteria", [])]
+    groups = []
+    for gid, spec in (scoring.get("criteria_groups") or {}).items():
+        met = (result.get("criteria_groups") or {}).get(gid, {}).get("met", False)
+        groups.append({"id": gid, "label": spec["label"], "explanation": spec.get("explanation"),
+                       "met": met, "criteria": [c for c in criteria if c["group"] == gid]})
+    flags_raised = result.get("flags") or {}
+    flag_specs = {f["id"]: f for f in scoring.get("flags", [])}
+    flags = [{"id": k, "label": flag_specs.get(k, {}).get("label", k.replace("_", " ")),
+              "explanation": flag_specs.get(k, {}).get("explanation")}
+             for k, v in flags_raised.items() if v]
+    return {
+        "scores": scores, "bands": bands, "level": level_view, "criteria": criteria,
+        "ungrouped": [c for c in criteria if not c["group"] or c["group"] not in
+                      (scoring.get("criteria_groups") or {})],
+        "groups": groups, "flags": flags, "complete": result.get("complete"),
+        "warnings": result.get("warnings") or [],
+        "unanswered": len(result.get("unanswered_items") or []),
+        "incomplete": len(result.get("incomplete_items") or {}),
+        "wording": result.get("wording"),
+        "configuration": (result.get("configuration") or {}).get("name"),
+    }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "Not known"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
+    """Per section, every shown question with the answer given (or 'Not answered')."""
+    fields = formbuild.typed_fields(inst, data.get("fields", {}))
+    shown = formbuild.visible_items(inst, data["answers"], fields)
+    out = []
+    if inst.fields:
+        rows = [{"question": f.label, "answer": str(data.get("fields", {}).get(f.id, ""))
+                 or "Not given", "comment": None, "source": None}
+                for f in inst.fields.values()]
+        out.append({"id": formbuild.DETAILS, "title": "Assessment details", "rows": rows})
+    for section in inst.sections:
+        rows = []
+        for item_id in section.item_ids:
+            if item_id not in shown:
+                continue
+            text = item_text(inst, item_id, pack)
+            value = data["answers"].get(item_id)
+            if value is None:
+                answer = "Not answered"
+            elif isinstance(value, list):
+                answer = ", ".join(text["options"].get(v, v) for v in value) or "None"
+            else:
+                answer = text["options"].get(value, str(value)) if text["options"] else str(value)
+            rows.append({"question": text["label"], "answer": answer,
+                         "comment": data.get("comments", {}).get(item_id),
+                         "source": data.get("sources", {}).get(item_id)})
+        out.append({"id": section.id, "title": section.title, "rows": rows})
+    return out

@@ -1,0 +1,116 @@
+"""Server-side sessions.
+
+The signed session cookie holds only a random session token (and Flask-WTF's CSRF secret);
+the session itself is a row in ``web_sessions``. Signing out, disabling the user or changing
+the password deletes the row, so a replayed cookie finds nothing. Sessions end after
+``IDLE_TIMEOUT`` seconds without a request and ``ABSOLUTE_TIMEOUT`` seconds after sign-in.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+
+from . import accounts
+
+PUBLIC = {"static", "auth.login", "auth.totp", "auth.health", "auth.signed_out"}
+ALWAYS = {"static", "auth.logout", "auth.health", "auth.signed_out"}
+TOUCH_EVERY = 15  # seconds: do not write the session row on every single request
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(load_user)
+
+    @app.context_processor
+    def user_context():
+        user = g.get("user")
+
+        def exit_url() -> str:
+            from . import get_store
+
+            return accounts.get_setting(get_store(), "exit_url")
+
+        return {
+            "exit_url": exit_url,
+            "current_user": user,
+            "idle_timeout": current_app.config["IDLE_TIMEOUT"],
+            "idle_warning": current_app.config["IDLE_WARNING"],
+        }
+
+
+def _to_login(message: str | None = None):
+    if session.get("sid"):
+        session.clear()  # an ended session: drop its CSRF secret too
+    if message:
+        flash(message)
+    target = request.full_path if request.method == "GET" else None
+    if target and target.endswith("?"):
+        target = target[:-1]
+    return redirect(url_for("auth.login", next=target) if target else url_for("auth.login"))
+
+
+def load_user():
+    from . import get_store
+
+    g.user = None
+    endpoint = request.endpoint or ""
+    if endpoint == "static":
+        return None
+    token = session.get("sid")
+    if token:
+        store = get_store()
+        row = accounts.find_session(store, token)
+        now = time.time()
+        cfg = current_app.config
+        if row is None:
+            session.pop("sid", None)
+            if endpoint not in PUBLIC:
+                return _to_login("You have been signed out. Sign in again to continue.")
+        elif row["disabled"]:
+            accounts.end_session(store, row["session_id"])
+            return _to_login("You have been signed out.")
+        elif now - row["last_seen"] > cfg["IDLE_TIMEOUT"]:
+            accounts.end_session(store, row["session_id"])
+            store.audit("session_timeout", actor=row["username"], object_type="user",
+                        object_id=row["id"], request_id=g.request_id,
+                        details={"kind": "idle"})
+            return _to_login(f"You were signed out after {cfg['IDLE_TIMEOUT'] // 60} minutes "
+                             "without activity, to protect the records.")
+        elif now - row["session_started"] > cfg["ABSOLUTE_TIMEOUT"]:
+            accounts.end_session(store, row["session_id"])
+            store.audit("session_timeout", actor=row["username"], object_type="user",
+                        object_id=row["id"], request_id=g.request_id,
+                        details={"kind": "absolute"})
+            return _to_login("You were signed out because you signed in more than "
+                             f"{cfg['ABSOLUTE_TIMEOUT'] // 3600} hours ago.")
+        else:
+            if now - row["last_seen"] > TOUCH_EVERY:
+                accounts.touch_session(store, row["session_id"])
+            g.user = row
+            g.teams = accounts.user_teams(store, row["id"])
+    if g.user is None:
+        if endpoint in PUBLIC:
+            return None
+        return _to_login()
+    if endpoint in ALWAYS:
+        return None
+    if g.user["must_change_password"] and endpoint != "auth.change_password":
+        return redirect(url_for("auth.change_password"))
+    if (not g.user["totp_secret"] and endpoint not in ("auth.totp_setup", "auth.change_password")
+            and accounts.get_setting(get_store(), "require_totp")):
+        return redirect(url_for("auth.totp_setup"))
+    return None
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a relative path on this host: no scheme, no host, no backslash tricks."""
+    if not target or len(target) > 2000:
+        return default
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return default
+    return target

@@ -1,0 +1,127 @@
+"""A real server process (``formsengine serve``) on a free loopback port with a fresh
+database, and Debian's Chromium driven by Playwright. A missing browser is a failure, not
+a skip: run scripts/setup-browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("FORMSENGINE_CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TEST_DEFINITIONS = ROOT / "tests" / "web" / "definitions"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(env, *args) -> str:
+    result = subprocess.run([sys.executable, "-m", "formsengine.cli", *args], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+def _password(output: str) -> str:
+    return re.search(r"One-time password: (\S+)", output).group(1)
+
+
+def dash_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("formsengine_dash") is not None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Start ``formsengine serve`` on a fresh database; yields its URL and the accounts."""
+    folder = tmp_path_factory.mktemp("server")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
+    env["FORMSENGINE_DB"] = str(folder / "browser.db")
+    if not dash_installed():
+        env["FORMSENGINE_DEFINITIONS"] = str(TEST_DEFINITIONS)
+    accounts = {"admin": _password(_cli(env, "users", "create-admin", "admin"))}
+    _cli(env, "teams", "create", "North")
+    _cli(env, "teams", "create", "South")
+    accounts["ana"] = _password(_cli(env, "users", "create", "ana", "--role", "practitioner",
+                                     "--team", "North", "--name", "Ana Practitioner"))
+    accounts["ben"] = _password(_cli(env, "users", "create", "ben", "--role", "practitioner",
+                                     "--team", "South", "--name", "Ben Practitioner"))
+    port = _free_port()
+    log = open(folder / "server.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "serve", "--host",
+                             "127.0.0.1", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("server did not start: " +
+                                       (folder / "server.log").read_text()) from None
+                time.sleep(0.2)
+        yield {"url": url, "accounts": accounts, "db": folder / "browser.db"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def playwright_instance():
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run scripts/setup-browser "
+                    "(it installs Debian's chromium package)", pytrace=False)
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: run scripts/build-assets", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser_factory(playwright_instance, tmp_path_factory):
+    contexts = []
+
+    def new_context():
+        profile = tmp_path_factory.mktemp("profile")
+        context = playwright_instance.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            service_workers="block")
+        contexts.append(context)
+        return context
+
+    yield new_context
+    for context in contexts:
+        context.close()
+
+
+def axe_check(page, label: str) -> None:
+    """Run axe-core on the page as it is now; fail on any WCAG 2.2 A/AA violation."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;void 0")
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag', values:
+        ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})""")
+    problems = [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+                for v in result["violations"]]
+    assert not problems, f"axe on {label} ({page.url}):\n" + "\n".join(problems)

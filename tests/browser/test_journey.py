@@ -1,0 +1,248 @@
+"""A practitioner's journey in a real browser against a real server process: sign in,
+create a case, complete a DASH at intake with the keyboard alone (high risk, MARAC
+criteria), complete a review with lower risk, see the change in the table and chart;
+another team gets 404; signing out makes the old cookie useless. axe-core checks every
+page visited, error states included."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import axe_check, dash_installed
+
+pytestmark = pytest.mark.browser
+
+if dash_installed():
+    INSTRUMENT = "dash-safelives"
+    MAIN = ["dash.injury", "dash.very_frightened", "dash.afraid_of", "dash.isolated",
+            "dash.depressed_suicidal", "dash.separation", "dash.child_contact_conflict",
+            "dash.stalking_harassment", "dash.pregnant_recent_baby", "dash.more_often",
+            "dash.getting_worse", "dash.control_jealousy", "dash.weapons_objects",
+            "dash.threat_to_kill", "dash.strangle_choke", "dash.sexual_abuse",
+            "dash.other_threat_person", "dash.hurt_others", "dash.animal_cruelty",
+            "dash.financial", "dash.abuser_drugs_alcohol_mh", "dash.abuser_suicide",
+            "dash.breach_bail_orders", "dash.criminal_history"]
+    INTAKE_YES = 16
+    REVIEW_YES = 4
+    INCIDENTS = "f-police_incidents_12m"
+    REVIEW = "review"
+else:
+    INSTRUMENT = "test-risk"
+    MAIN = ["t.injury", "t.frightened", "t.strangle", "t.threat_kill", "t.worse"]
+    INTAKE_YES = 5
+    REVIEW_YES = 1
+    INCIDENTS = "f-incidents_12m"
+    REVIEW = "review_3m"
+
+
+def name(item_id: str) -> str:
+    return "q-" + item_id.replace(".", "-")
+
+
+class Keyboard:
+    """Moves through a page with Tab and answers with the arrow keys, Space and typing."""
+
+    def __init__(self, page):
+        self.page = page
+
+    def active(self) -> dict:
+        return self.page.evaluate("""() => { const e = document.activeElement;
+            return {name: e.name || '', value: e.value || '', type: e.type || '',
+                    tag: e.tagName, text: (e.innerText || '').trim()} }""")
+
+    def tab_to(self, predicate, limit: int = 600) -> dict:
+        seen = []
+        for _ in range(limit):
+            self.page.keyboard.press("Tab")
+            now = self.active()
+            if predicate(now):
+                return now
+            seen.append(now["name"] or now["text"][:30] or now["tag"])
+        raise AssertionError(f"could not reach the element with the Tab key on "
+                             f"{self.page.url}; reached {seen[:60]}")
+
+    def start(self) -> None:
+        self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        self.page.evaluate("() => window.scrollTo(0, 0)")
+
+    def choose(self, field: str, value: str) -> None:
+        now = self.tab_to(lambda a: a["name"] == field)
+        for _ in range(10):
+            if now["value"] == value:
+                break
+            self.page.keyboard.press("ArrowDown")
+            now = self.active()
+        assert now["value"] == value, (field, value, now)
+        self.page.keyboard.press("Space")  # checks the focused radio (no-op if checked)
+
+    def type_into(self, field: str, text: str) -> None:
+        self.tab_to(lambda a: a["name"] == field)
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(text)
+
+    def press_button(self, label: str) -> None:
+        self.tab_to(lambda a: a["tag"] in ("BUTTON", "A") and a["text"] == label)
+        with self.page.expect_navigation():
+            self.page.keyboard.press("Enter")
+
+
+def sign_in(page, base, username, password, new_password=None, check=axe_check):
+    page.goto(base + "/sign-in")
+    check(page, "sign-in")
+    page.fill("#username", username)
+    page.fill("#password", "not the right password")
+    page.click("button:has-text('Sign in')")
+    assert "Enter a correct username and password" in page.content()
+    check(page, "sign-in error")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button:has-text('Sign in')")
+    if new_password:
+        assert "/account/password" in page.url
+        check(page, "change password")
+        page.fill("#current", password)
+        page.fill("#new", "password1234")
+        page.fill("#confirm", "password1234")
+        page.click("button:has-text('Change password')")
+        assert "too common" in page.content()
+        check(page, "change password error")
+        page.fill("#current", password)
+        page.fill("#new", new_password)
+        page.fill("#confirm", new_password)
+        page.click("button:has-text('Change password')")
+    assert "/sign-in" not in page.url
+
+
+def complete_by_keyboard(page, base, uid, yes_count, date, incidents):
+    keys = Keyboard(page)
+    page.goto(f"{base}/assessments/{uid}")
+    axe_check(page, "task list")
+    keys.start()
+    keys.tab_to(lambda a: a["text"] == "Assessment details")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    keys.start()
+    keys.type_into(INCIDENTS, "many")
+    keys.press_button("Save and continue")
+    assert "There is a problem" in page.content()
+    axe_check(page, "details error")
+    keys.start()
+    keys.type_into("f-assessment_date", date)
+    keys.type_into(INCIDENTS, incidents)
+    keys.press_button("Save and continue")
+    answers = {item: ("yes" if i < yes_count else "no") for i, item in enumerate(MAIN)}
+    for _ in range(10):  # one page per section
+        if "/sections/" not in page.url:
+            break
+        axe_check(page, "section " + page.url.rsplit("/", 1)[-1])
+        on_page = page.eval_on_selector_all(
+            "input[type=radio]", "els => [...new Set(els.map(e => e.name))]")
+        keys.start()
+        for item, value in answers.items():
+            if name(item) in on_page:
+                keys.choose(name(item), value)
+        keys.press_button("Save and continue")
+    assert page.url.endswith("/check"), page.url
+    axe_check(page, "check answers")
+    keys.start()
+    keys.press_button("Finalise assessment")
+    assert page.url.endswith("/result")
+    axe_check(page, "result")
+
+
+def test_practitioner_journey(server, browser_factory):
+    base = server["url"]
+    context = browser_factory()
+    page = context.pages[0] if context.pages else context.new_page()
+    errors: list[str] = []
+    # Error pages answer 400/404 on purpose; anything else logged as an error (a script
+    # error, a Content-Security-Policy violation) fails the test.
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not
+            m.text.startswith("Failed to load resource: the server responded") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    sign_in(page, base, "ana", server["accounts"]["ana"], new_password="a calm long passphrase")
+    axe_check(page, "cases")
+    page.click("text=Create a case")
+    axe_check(page, "new case")
+    page.click("button:has-text('Create case')")
+    assert "Select who the case is about" in page.content()
+    axe_check(page, "new case error")
+    page.check("#victim_survivor")
+    page.fill("#vs_name", "AB")
+    page.fill("#opened_on", "2025-01-06")
+    page.click("button:has-text('Create case')")
+    case_url = page.url
+    assert re.search(r"/cases/[A-Za-z0-9_-]{16}$", case_url)
+    axe_check(page, "case")
+    assert "AB" not in page.title()
+
+    # intake, by keyboard: high risk
+    page.select_option("#instrument", INSTRUMENT)
+    page.select_option("#occasion", "intake")
+    page.click("button:has-text('Start assessment')")
+    intake = page.url.rsplit("/", 1)[-1]
+    complete_by_keyboard(page, base, intake, INTAKE_YES, "2025-01-06", "4")
+    text = page.inner_text("main")
+    assert "Risk level: High" in text
+    assert "MARAC" in text and "Criteria met:" in text
+    assert "Visible high risk" in text and "Potential escalation" in text
+    assert page.locator(".app-criterion--met").count() >= 2
+    assert page.locator(".app-flags").count() == 1  # critical flags shown prominently
+    assert page.locator(".govuk-exit-this-page").count() == 1
+
+    # review: lower risk
+    page.goto(case_url)
+    page.select_option("#instrument", INSTRUMENT)
+    page.select_option("#occasion", REVIEW)
+    page.click("button:has-text('Start assessment')")
+    review = page.url.rsplit("/", 1)[-1]
+    complete_by_keyboard(page, base, review, REVIEW_YES, "2025-04-07", "0")
+    assert "Risk level: High" not in page.inner_text("main")
+
+    # change over time: table and chart
+    page.goto(case_url)
+    axe_check(page, "case with history")
+    table = page.locator("table", has_text="at each occasion")
+    assert table.count() == 1
+    cells = table.locator("tbody tr").all_inner_texts()
+    assert len(cells) == 2
+    assert f"\t{INTAKE_YES}\t" in cells[0] and f"\t{REVIEW_YES}\t" in cells[1]
+    assert f"{REVIEW_YES - INTAKE_YES:+d}" in cells[1]
+    svg = page.locator("svg[role=img]")
+    assert svg.count() == 1
+    assert svg.locator("polyline").count() == 1 and svg.locator("circle").count() == 2
+    assert svg.locator("line[stroke-dasharray]").count() >= 2  # band cut-offs drawn
+    assert "fell to" in page.inner_text("main")
+
+    # the due view shows the case's next scheduled occasion (none due: both done)
+    page.goto(base + "/due")
+    axe_check(page, "due")
+
+    # another team: 404 for the case and both assessments
+    other = browser_factory()
+    other_page = other.pages[0] if other.pages else other.new_page()
+    sign_in(other_page, base, "ben", server["accounts"]["ben"],
+            new_password="another calm passphrase")
+    for url in (case_url, f"{base}/assessments/{intake}/result",
+                f"{base}/assessments/{review}", f"{base}/assessments/{intake}/amend"):
+        response = other_page.goto(url)
+        assert response.status == 404, url
+        assert "Page not found" in other_page.content()
+    axe_check(other_page, "not found")
+
+    # sign out: the old session cookie no longer works
+    old_cookies = context.cookies()
+    assert any(c["name"] == "fe_session" for c in old_cookies)
+    page.goto(case_url)
+    page.click("button:has-text('Sign out')")
+    assert page.url.endswith("/signed-out")
+    axe_check(page, "signed out")
+    context.clear_cookies()
+    context.add_cookies(old_cookies)
+    response = page.goto(case_url)
+    assert "/sign-in" in page.url and response.status == 200
+    assert "Sign in" in page.title()
+    assert not errors, errors

@@ -1,0 +1,152 @@
+"""Fixtures for the web application: a real SQLite file in tmp_path, CSRF left on, cheap
+Argon2 parameters, and a small instrument definition of the tests' own."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from formsengine.config import Settings
+from formsengine.engine import Engine
+from formsengine.web import accounts, create_app
+
+DEFINITIONS = Path(__file__).parent / "definitions"
+FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def engine():
+    return Engine(Settings(definitions_dir=DEFINITIONS), load_entrypoints=False)
+
+
+@pytest.fixture
+def app(tmp_path, engine):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "web.db"),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
+        "ENGINE": engine,
+        "PASSWORD_HASH": FAST_HASH,
+    })
+    yield app
+
+
+@pytest.fixture
+def store(app):
+    from formsengine.store import Store
+
+    s = Store.open(app.config["DATABASE"], app.extensions["formsengine_engine"])
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def make_user(store, username, role="practitioner", teams=("Team A",), password=PASSWORD,
+              must_change=False):
+    team_ids = [store.ensure_team(t) for t in teams]
+    return accounts.create_user(store, username, role=role, password=password,
+                                params=FAST_HASH, teams=team_ids, must_change=must_change)
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client, path="/sign-in"):
+    response = client.get(path)
+    match = TOKEN.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({response.status_code})"
+    return match.group(1)
+
+
+def post(client, path, data=None, *, token_from=None, **kw):
+    """POST with a CSRF token taken from a page, as a browser would."""
+    data = dict(data or {})
+    data.setdefault("csrf_token", csrf(client, token_from or _token_page(client)))
+    return client.post(path, data=data, **kw)
+
+
+def _token_page(client):
+    return "/account/password"
+
+
+def login(client, username, password=PASSWORD):
+    token = csrf(client, "/sign-in")
+    return client.post("/sign-in", data={"username": username, "password": password,
+                                         "csrf_token": token})
+
+
+@pytest.fixture
+def users(store):
+    """Two practitioners in different teams, a supervisor, an administrator, a researcher."""
+    return {
+        "alice": make_user(store, "alice", teams=("Team A",)),
+        "bob": make_user(store, "bob", teams=("Team B",)),
+        "sue": make_user(store, "sue", role="supervisor", teams=("Team A",)),
+        "admin": make_user(store, "admin", role="administrator", teams=()),
+        "rita": make_user(store, "rita", role="researcher", teams=()),
+    }
+
+
+@pytest.fixture
+def alice(client, users):
+    assert login(client, "alice").status_code == 302
+    return client
+
+
+def create_case(client, **extra):
+    data = {"victim_survivor": "y", "opened_on": "2025-01-06", "schedule": ["intake",
+                                                                           "review_3m"]}
+    page = client.get("/cases/new").get_data(as_text=True)
+    team = re.search(r'name="team" value="(\d+)"', page) or re.search(
+        r'<option value="(\d+)"', page)
+    data["team"] = team.group(1)
+    practitioner = re.search(r'id="practitioner" name="practitioner">\s*<option value="(\d+)"',
+                             page)
+    data["practitioner"] = practitioner.group(1)
+    data.update(extra)
+    response = post(client, "/cases/new", data, token_from="/cases/new")
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def start_assessment(client, case_uid, occasion="intake", instrument="test-risk"):
+    response = post(client, f"/cases/{case_uid}/assessments",
+                     {"instrument": instrument, "occasion": occasion},
+                     token_from=f"/cases/{case_uid}")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+REV = re.compile(r'name="revision" value="(\d+)"')
+
+
+def save_section(client, uid, section, answers, expect=302):
+    page = client.get(f"/assessments/{uid}/sections/{section}").get_data(as_text=True)
+    revision = REV.search(page).group(1)
+    data = {"revision": revision, **answers}
+    response = post(client, f"/assessments/{uid}/sections/{section}", data,
+                    token_from=f"/assessments/{uid}/sections/{section}")
+    assert response.status_code == expect, response.get_data(as_text=True)[:3000]
+    return response
+
+
+HIGH = {"q-t-injury": "yes", "q-t-frightened": "yes", "q-t-fears": ["killed"]}
+HIGH2 = {"q-t-strangle": "yes", "q-t-threat_kill": "yes", "q-t-worse": "yes"}
+
+
+def complete(client, uid, now=HIGH, history=HIGH2, details=None):
+    save_section(client, uid, "details", details or {"f-assessment_date": "2025-01-06",
+                                                     "f-incidents_12m": "1"})
+    save_section(client, uid, "now", now)
+    save_section(client, uid, "history", history)
+    response = post(client, f"/assessments/{uid}/finalise", {},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response

@@ -1,0 +1,230 @@
+"""Accounts and sign-in: Argon2id, password policy, first administrator, equal answers for
+unknown users, slowing and auditing failed sign-ins, TOTP."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+from click.testing import CliRunner
+
+from formsengine.web import accounts
+
+from .conftest import FAST_HASH, PASSWORD, csrf, login, make_user, post
+
+
+def test_passwords_are_argon2id(store, users):
+    row = store.one("SELECT password_hash FROM web_users WHERE username = 'alice'")
+    assert row["password_hash"].startswith("$argon2id$")
+    assert PASSWORD not in row["password_hash"]
+
+
+def test_rehash_on_login_when_parameters_change(app, client, store, users):
+    before = store.one("SELECT password_hash FROM web_users WHERE username = 'alice'")
+    assert "m=1024,t=1" in before["password_hash"]
+    app.config["PASSWORD_HASH"] = {"time_cost": 2, "memory_cost": 2048, "parallelism": 1}
+    assert login(client, "alice").status_code == 302
+    after = store.one("SELECT password_hash FROM web_users WHERE username = 'alice'")
+    assert "m=2048,t=2" in after["password_hash"]
+
+
+@pytest.mark.parametrize("length", [64, 128, 256])
+def test_long_passwords_work_unchanged(client, store, length):
+    password = ("a long passphrase with words " * 20)[:length]
+    make_user(store, "longpw", password=password)
+    assert login(client, "longpw", password).status_code == 302
+
+
+def test_password_too_long_for_policy_refused():
+    assert "256 characters or fewer" in accounts.password_problem("x" * 257)
+
+
+@pytest.mark.parametrize("password,problem", [
+    ("short", "at least 12"),
+    ("elevenchars", "at least 12"),
+    ("password1234", "too common"),
+    ("QWERTYUIOP123", "too common"),
+    ("correct horse battery", None),
+    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", None),  # no composition rules
+])
+def test_password_policy(password, problem):
+    found = accounts.password_problem(password)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_password_equal_to_username_refused():
+    assert accounts.password_problem("practitioner01", "Practitioner01")
+
+
+def test_fresh_database_has_no_usable_account(client, store):
+    assert store.one("SELECT COUNT(*) AS n FROM web_users")["n"] == 0
+    for username in ("admin", "administrator", "root"):
+        response = login(client, username, "admin")
+        assert response.status_code == 400
+
+
+def test_create_admin_command_prints_one_time_password(tmp_path, monkeypatch, engine):
+    from formsengine.cli import _load_plugin_commands, cli
+
+    monkeypatch.setenv("FORMSENGINE_DB", str(tmp_path / "cli.db"))
+    _load_plugin_commands(cli)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["users", "create-admin", "chief"])
+    assert result.exit_code == 0, result.output
+    password = result.output.split("One-time password: ")[1].split()[0]
+    assert len(password) >= 12
+    result = runner.invoke(cli, ["teams", "create", "North"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["users", "create", "pat", "--role", "practitioner",
+                                 "--team", "North"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["users", "create", "pat2", "--role", "practitioner",
+                                 "--team", "Nowhere"])
+    assert result.exit_code != 0 and "no team 'Nowhere'" in result.output
+
+    from formsengine.web import create_app
+
+    app = create_app({"DATABASE": str(tmp_path / "cli.db"), "ENGINE": engine,
+                      "SECRET_KEY": "k" * 40})
+    client = app.test_client()
+    response = login(client, "chief", password)
+    assert response.status_code == 302
+    # the one-time password must be changed before anything else
+    assert client.get("/admin/").headers["Location"].endswith("/account/password")
+    response = post(client, "/account/password", {
+        "current": password, "new": "a brand new passphrase", "confirm":
+        "a brand new passphrase"})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_secret_key_file_is_private(tmp_path, monkeypatch, engine):
+    from formsengine.web import create_app
+
+    monkeypatch.delenv("FORMSENGINE_SECRET_KEY", raising=False)
+    db = tmp_path / "k.db"
+    app = create_app({"DATABASE": str(db), "ENGINE": engine})
+    key_file = tmp_path / "k.db.secret-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert app.config["SECRET_KEY"] == key_file.read_text().strip()
+    again = create_app({"DATABASE": str(db), "ENGINE": engine})
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
+def test_unknown_user_and_wrong_password_same_answer_and_time(app, client, store):
+    params = {"time_cost": 2, "memory_cost": 16384, "parallelism": 1}
+    app.config["PASSWORD_HASH"] = params
+    store.ensure_team("Team A")
+    accounts.create_user(store, "sue", role="practitioner", password=PASSWORD, params=params,
+                         must_change=False)
+
+    def attempt(username):
+        token = csrf(client)
+        start = time.perf_counter()
+        response = client.post("/sign-in", data={"username": username,
+                                                 "password": "wrong password here",
+                                                 "csrf_token": token})
+        return response, time.perf_counter() - start
+
+    attempt("sue")  # warm up both paths
+    attempt("nobody")
+    wrong = [attempt("sue") for _ in range(3)]
+    unknown = [attempt(f"ghost{i}") for i in range(3)]
+    body = {r.get_data(as_text=True).replace(csrf(client), "") for r, _ in wrong + unknown}
+    statuses = {r.status_code for r, _ in wrong + unknown}
+    assert statuses == {400}
+    assert all("Enter a correct username and password" in b for b in body)
+    t_wrong = sorted(t for _, t in wrong)[1]
+    t_unknown = sorted(t for _, t in unknown)[1]
+    assert 0.5 < t_wrong / t_unknown < 2.0, (t_wrong, t_unknown)
+
+
+def test_failed_sign_ins_are_slowed_and_audited(app, client, store, users):
+    for _ in range(app.config["LOGIN_FAILURES_PER_USER"]):
+        assert login(client, "alice", "not the password!").status_code == 400
+    # now even the right password is refused for a while, with the same kind of answer
+    response = login(client, "alice")
+    assert response.status_code == 400
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    rows = store.all("SELECT actor, details FROM audit WHERE action = 'login_failed'")
+    assert len(rows) == app.config["LOGIN_FAILURES_PER_USER"] + 1
+    assert all("alice" not in r["details"] for r in rows)  # no typed usernames in the trail
+    # another account is not affected
+    assert login(client, "sue").status_code == 302
+
+
+def test_failed_sign_ins_from_one_address_hit_the_rate_limit(app, client, users):
+    app.config["LOGIN_FAILURES_PER_USER"] = 1000
+    statuses = [login(client, f"ghost{i}", "wrong wrong wrong").status_code
+                for i in range(22)]
+    assert statuses[:20] == [400] * 20
+    assert statuses[-1] == 429
+
+
+def test_successful_sign_in_is_audited_and_not_rate_limited(client, store, users):
+    for _ in range(25):
+        assert login(client, "alice").status_code == 302
+        client.post("/sign-out", data={"csrf_token": csrf(client, "/account/password")})
+    assert login(client, "alice").status_code == 302
+    rows = store.all("SELECT actor FROM audit WHERE action = 'login'")
+    assert len(rows) == 26 and {r["actor"] for r in rows} == {"alice"}
+    assert len(store.all("SELECT id FROM audit WHERE action = 'logout'")) == 25
+
+
+def _enable_totp(store, username):
+    secret = pyotp.random_base32()
+    with store.write():
+        store.conn.execute("UPDATE web_users SET totp_secret = ? WHERE username = ?",
+                           [secret, username])
+    return secret
+
+
+def test_totp_sign_in(client, store, users):
+    secret = _enable_totp(store, "alice")
+    response = login(client, "alice")
+    assert response.headers["Location"].endswith("/sign-in/code")
+    assert client.get("/").status_code == 302  # not signed in yet
+    token = csrf(client, "/sign-in/code")
+    bad = client.post("/sign-in/code", data={"code": "000000", "csrf_token": token})
+    assert bad.status_code == 400
+    code = pyotp.TOTP(secret).now()
+    good = client.post("/sign-in/code", data={"code": code, "csrf_token": token})
+    assert good.status_code == 302
+    assert client.get("/").status_code == 200
+    # the same code cannot be used twice
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/account/password")})
+    login(client, "alice")
+    token = csrf(client, "/sign-in/code")
+    replay = client.post("/sign-in/code", data={"code": code, "csrf_token": token})
+    assert replay.status_code == 400
+
+
+def test_organisation_can_require_totp(client, store, users):
+    accounts.set_setting(store, "require_totp", True, actor="test")
+    assert login(client, "alice").status_code == 302
+    response = client.get("/")
+    assert response.headers["Location"].endswith("/account/two-factor")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = page.split('id="totp-key">')[1].split("<")[0]
+    response = post(client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()},
+                    token_from="/account/two-factor")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+        "totp_secret"] == secret
+
+
+def test_change_password_checks_policy(alice):
+    response = post(alice, "/account/password", {"current": PASSWORD, "new": "password1234",
+                                                 "confirm": "password1234"})
+    assert response.status_code == 400
+    assert "too common" in response.get_data(as_text=True)
+    response = post(alice, "/account/password", {"current": "wrong one entirely",
+                                                 "new": "another fine passphrase",
+                                                 "confirm": "another fine passphrase"})
+    assert response.status_code == 400
+
+
+def test_fast_hash_fixture_is_used(store, users):
+    assert FAST_HASH["memory_cost"] == 1024

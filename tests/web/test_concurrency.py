@@ -1,0 +1,32 @@
+"""8 clients saving DASH answers at once against a real server process on loopback for a
+few seconds: zero errors, exactly one assessment per client, every acknowledged save stored
+once (the benchmark's check, not timed here)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_web.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_web", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_eight_concurrent_clients_lose_and_duplicate_nothing():
+    bench = _bench()
+    result = bench.measure(seconds=3.0, clients=8)
+    fe = bench.summary(result["formsengine"])
+    bare = bench.summary(result["bare"])
+    assert result["problems"] == []
+    assert fe["errors"] == 0 and bare["errors"] == 0
+    assert all(r["saves"] > 0 for r in result["formsengine"].values())
+    assert fe["ops"] >= 8

@@ -1,0 +1,188 @@
+"""Forms built from definitions; show-when without JavaScript; not-known answers; comments
+and sources; wording packs; check answers; judgement; results; cases, schedule and change
+over time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from formsengine.web import accounts, formbuild
+from formsengine.web.schedule import due_date
+
+from .conftest import complete, create_case, post, save_section, start_assessment
+
+
+def test_form_classes_are_built_from_the_definition(engine):
+    inst = engine.instruments.get("test-risk")
+    cls = formbuild.section_form(inst, "now", None)
+    assert cls.__name__ == "Form_test_risk_1_0_now"
+    assert formbuild.section_form(inst, "now", None) is cls  # cached
+    names = {name for name in dir(cls) if name.startswith(("q-", "c-", "s-"))}
+    assert names == {"q-t-injury", "q-t-injury-detail", "q-t-frightened", "q-t-fears",
+                     "c-t-injury", "s-t-injury", "c-t-frightened"}
+
+
+def test_not_known_answers_are_always_offered(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
+    for value in ("dont_know", "declined", "not_asked"):
+        assert f'name="q-t-injury" type="radio" value="{value}"' in page
+    assert 'class="govuk-radios__divider">or<' in page
+
+
+def test_show_when_works_without_javascript(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
+    detail = page.split('id="question-q-t-injury-detail"')[1].split(">")[0]
+    assert "hidden" in detail  # not shown until the injury question says yes
+    response = save_section(alice, uid, "now", {"q-t-injury": "yes"})
+    assert response.headers["Location"].endswith("/sections/now#main-content")
+    page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
+    assert "More questions are now shown" in page
+    detail = page.split('id="question-q-t-injury-detail"')[1].split(">")[0]
+    assert "hidden" not in detail
+    response = save_section(alice, uid, "now", {"q-t-injury": "yes",
+                                                "q-t-injury-detail": "bruising"})
+    assert response.headers["Location"].endswith("/sections/history")
+    # answering no removes the dependent answer instead of failing
+    save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-injury-detail": "bruising"})
+    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    assert "t.injury.detail" not in row["answers"]
+
+
+def test_comments_and_sources_are_saved(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {"q-t-injury": "dont_know", "c-t-injury": "unclear",
+                                     "s-t-injury": "police report"})
+    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    assert row["answers"]["t.injury"] == "dont_know"
+    assert row["comments"]["t.injury"] == "unclear"
+    assert row["sources"]["t.injury"] == "police report"
+    check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    assert "Comment: unclear" in check and "Source: police report" in check
+
+
+def test_task_list_shows_section_status(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    page = alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "govuk-task-list" in page and "Not yet started" in page
+    save_section(alice, uid, "now", {"q-t-injury": "no"})
+    page = alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "In progress" in page
+    save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-frightened": "no"})
+    assert "Completed" in alice.get(f"/assessments/{uid}").get_data(as_text=True)
+
+
+def test_result_shows_level_criteria_and_flags(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    complete(alice, uid)
+    page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    assert "Risk level: High" in page
+    assert "Critical risk factors present" in page
+    assert "Strangulation or choking" in page and "Serious whatever the total score." in page
+    assert "MARAC referral</h2>" in page and "Criteria met: 1 of 3" in page
+    assert page.count("app-criterion--met") == 1 and page.count("app-criterion--not-met") == 2
+    assert "Exit this page" in page
+
+
+def test_judgement_raises_only_and_needs_a_reason(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
+    check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    assert '<option value="none"' not in check and '<option value="high"' in check
+    response = post(alice, f"/assessments/{uid}/judgement", {"level": "none", "reason": "x"},
+                    token_from=f"/assessments/{uid}/check")
+    assert "can only raise" in alice.get(response.headers["Location"]).get_data(as_text=True)
+    response = post(alice, f"/assessments/{uid}/judgement", {"level": "high", "reason": " "},
+                    token_from=f"/assessments/{uid}/check")
+    assert "Give the reason" in alice.get(response.headers["Location"]).get_data(as_text=True)
+    post(alice, f"/assessments/{uid}/judgement",
+         {"level": "high", "reason": "Recent escalation reported by police"},
+         token_from=f"/assessments/{uid}/check")
+    post(alice, f"/assessments/{uid}/finalise", {}, token_from=f"/assessments/{uid}/check")
+    result = store.get_assessment(store.one("SELECT id FROM assessments")["id"])["result"]
+    assert result["level"]["computed"] == "standard"
+    assert result["level"]["judged"] == "high" and result["level"]["final"] == "high"
+    assert result["criteria"]["professional_judgement"] is True
+    page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    assert "Recent escalation reported by police" in page
+
+
+def test_wording_pack_is_shown_and_recorded(tmp_path, store, alice, app):
+    pack = {"id": "test-pack", "version": "1.0", "instrument": "test-risk", "language": "en-GB",
+            "licence": "test", "holder": "test",
+            "items": {"t.injury": {"label": "Licensed wording for the injury question",
+                                   "options": {"yes": "Yes, injured"}}}}
+    engine = app.extensions["formsengine_engine"]
+    if engine.wording.get("test-pack@1.0") is None:
+        engine.wording.add(pack, plugin="tests", instruments=engine.instruments)
+    accounts.set_setting(store, "wording", {"test-risk": "test-pack@1.0"}, actor="test")
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
+    assert "Licensed wording for the injury question" in page and "Yes, injured" in page
+    complete(alice, uid)
+    row = store.one("SELECT wording FROM assessments WHERE uid = ?", [uid])
+    assert row["wording"] == "test-pack@1.0"
+    assert "test-pack@1.0" in alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    accounts.set_setting(store, "wording", {}, actor="test")
+
+
+def test_due_dates_from_open_date_and_occasion():
+    assert due_date("2025-01-31", "review_3m") == dt.date(2025, 4, 30)
+    assert due_date("2025-01-06", "intake") == dt.date(2025, 1, 6)
+    assert due_date("2025-01-06", "week_12") == dt.date(2025, 3, 31)
+    assert due_date("2025-01-06", "after_incident") is None
+
+
+def test_due_and_overdue_views(app, alice, store):
+    old = create_case(alice, opened_on="2024-01-01", schedule=["intake", "review_3m"])
+    soon = (dt.date.today() - dt.timedelta(days=85)).isoformat()
+    create_case(alice, opened_on=soon, schedule=["intake", "review_3m"])
+    page = alice.get("/due").get_data(as_text=True)
+    assert page.count("Overdue") >= 3 and "Due soon" in page
+    # completing the intake takes it off the list
+    uid = start_assessment(alice, old)
+    complete(alice, uid)
+    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [old])["ref"]
+    page = alice.get("/due").get_data(as_text=True)
+    assert page.count(ref) == 1  # only the 3-month review remains
+    from .conftest import login
+
+    sue = app.test_client()
+    login(sue, "sue")
+    assert "Nothing is due" in sue.get("/due").get_data(as_text=True)  # none assigned to sue
+    assert ref in sue.get("/due?scope=team").get_data(as_text=True)
+
+
+def test_case_list_shows_references_never_names(alice, store):
+    case = create_case(alice, vs_name="QZ")
+    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
+    page = alice.get("/").get_data(as_text=True)
+    assert ref in page and "QZ" not in page
+    assert "QZ" in alice.get(f"/cases/{case}").get_data(as_text=True)
+
+
+def test_change_over_time_table_and_chart(alice, store):
+    case = create_case(alice)
+    intake = start_assessment(alice, case, "intake")
+    complete(alice, intake)
+    review = start_assessment(alice, case, "review_3m")
+    complete(alice, review, now={"q-t-injury": "no", "q-t-frightened": "yes"},
+             history={"q-t-strangle": "no", "q-t-threat_kill": "no", "q-t-worse": "no"})
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Change over time: Test risk checklist" in page
+    svg = page.split("<svg")[1].split("</svg>")[0]
+    assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
+    assert svg.count('stroke-dasharray="6 4"') == 3  # cut-offs at 1, 3 and 4
+    assert "High from 4" in svg and "Medium from 3" in svg
+    assert "Intake: 5; Review at 3 months: 1" in svg
+    table = page.split("Test risk checklist at each occasion")[1].split("</table>")[0]
+    assert ">5<" in table and ">1<" in table and "-4" in table
+    assert "fell to standard" in page

@@ -1,0 +1,263 @@
+"""Requests and output: CSRF, no change by GET, security headers, no inline script,
+escaping of hostile text, safe redirects, oversized and malformed input."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from .conftest import (
+    HIGH,
+    HIGH2,
+    complete,
+    create_case,
+    csrf,
+    login,
+    post,
+    save_section,
+    start_assessment,
+)
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&{{7*7}}'
+
+
+def test_csrf_is_required_on_state_changing_forms(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    before = store.one("SELECT revision FROM assessments WHERE uid = ?", [uid])
+    for path, data in [
+        ("/cases/new", {"victim_survivor": "y", "opened_on": "2025-01-01"}),
+        (f"/cases/{case}/assessments", {"instrument": "test-risk", "occasion": "intake"}),
+        (f"/assessments/{uid}/sections/now", {"q-t-injury": "yes", "revision": "1"}),
+        (f"/assessments/{uid}/finalise", {}),
+        ("/sign-out", {}),
+        ("/account/password", {"current": "x", "new": "y", "confirm": "y"}),
+    ]:
+        response = alice.post(path, data=data)
+        assert response.status_code == 400, path
+        assert "Your form could not be sent" in response.get_data(as_text=True)
+        bad = alice.post(path, data={**data, "csrf_token": "forged.token"})
+        assert bad.status_code == 400, path
+    assert store.one("SELECT revision FROM assessments WHERE uid = ?", [uid]) == before
+    assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 1
+    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
+    assert alice.get("/").status_code == 200  # still signed in: sign-out was refused
+
+
+def test_sign_in_form_needs_csrf(client, users):
+    response = client.post("/sign-in", data={"username": "alice",
+                                             "password": "correct horse battery"})
+    assert response.status_code == 400
+
+
+def _content_digest(store):
+    digest = hashlib.sha256()
+    for table in ("teams", "people", "cases", "case_people", "assessments", "answers",
+                  "scores", "score_values", "web_users", "web_memberships", "web_settings",
+                  "web_case_assignments"):
+        for row in store.all(f"SELECT * FROM {table} ORDER BY 1"):
+            digest.update(repr(sorted(row.items())).encode())
+    return digest.hexdigest()
+
+
+def test_no_get_request_changes_data(app, alice, store):
+    case = create_case(alice)
+    draft = start_assessment(alice, case)
+    final = start_assessment(alice, case)
+    complete(alice, final)
+    before = _content_digest(store)
+    urls = ["/", "/due", "/due?scope=team", "/cases/new", f"/cases/{case}",
+            f"/assessments/{draft}", f"/assessments/{draft}/sections/details",
+            f"/assessments/{draft}/sections/now", f"/assessments/{draft}/check",
+            f"/assessments/{final}/result", f"/assessments/{final}/amend",
+            "/account/password", "/account/two-factor", "/signed-out", "/health",
+            f"/assessments/{draft}/finalise?x=1", "/sign-out", "/session/extend"]
+    for url in urls:
+        alice.get(url)
+    assert _content_digest(store) == before
+
+
+PAGES = ["/", "/due", "/cases/new", "/account/password"]
+
+
+def _pages(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    return PAGES + [f"/cases/{case}", f"/assessments/{uid}", f"/assessments/{uid}/check",
+                    f"/assessments/{uid}/sections/now", "/no-such-page"]
+
+
+def test_security_headers_on_every_response(alice, client):
+    responses = [alice.get(p) for p in _pages(alice)]
+    responses += [client.get("/sign-in"), client.get("/health")]
+    with client.get("/static/app.js") as static:
+        responses.append(static)
+        for r in responses:
+            csp = r.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+            assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+            assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+            assert r.headers["Referrer-Policy"] == "same-origin"
+            assert r.headers["X-Frame-Options"] == "DENY"
+        assert static.headers["Cache-Control"].startswith("public")
+
+
+def test_no_store_on_authenticated_pages(alice):
+    for path in _pages(alice):
+        assert alice.get(path).headers["Cache-Control"] == "no-store", path
+
+
+def test_no_inline_script_or_style(alice, client):
+    bodies = [alice.get(p).get_data(as_text=True) for p in _pages(alice)]
+    bodies.append(client.get("/sign-in").get_data(as_text=True))
+    for body in bodies:
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body)
+        assert not re.search(r"\son[a-z]+\s*=", body)
+        assert not re.search(r'\sstyle\s*=\s*"', body)
+        assert "<style" not in body
+        assert "http://" not in body.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_hostile_free_text_is_escaped(alice, store):
+    case = create_case(alice, vs_name="<b>x</b>")
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {**HIGH, "c-t-injury": HOSTILE, "s-t-injury": HOSTILE,
+                                     "q-t-injury.detail": HOSTILE})
+    save_section(alice, uid, "now", {**HIGH, "c-t-injury": HOSTILE, "s-t-injury": HOSTILE,
+                                     "q-t-injury-detail": HOSTILE})
+    for path in (f"/assessments/{uid}/sections/now", f"/assessments/{uid}/check"):
+        body = alice.get(path).get_data(as_text=True)
+        assert HOSTILE not in body
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body
+        assert "<img src=x" not in body
+    body = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "<b>x</b>" not in body and "&lt;b&gt;x&lt;/b&gt;" in body
+    # and it is stored exactly as typed
+    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
+                                         [uid])["id"])
+    assert row["comments"]["t.injury"] == HOSTILE.strip()
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("/due", "/due"),
+    ("/cases/new?x=1", "/cases/new?x=1"),
+    ("https://evil.example/", "/"),
+    ("//evil.example/", "/"),
+    ("/\\evil.example", "/"),
+    ("http:/evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+    ("evil.example", "/"),
+    ("/%0d%0aSet-Cookie:x=1", "/%0d%0aSet-Cookie:x=1"),
+])
+def test_next_only_relative_paths(client, users, target, expected):
+    token = csrf(client)
+    response = client.post("/sign-in", query_string={"next": target},
+                           data={"username": "alice", "password": "correct horse battery",
+                                 "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_oversized_request_gets_a_clear_error(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    token = csrf(alice, f"/assessments/{uid}/sections/now")
+    response = alice.post(f"/assessments/{uid}/sections/now",
+                          data={"csrf_token": token, "c-t-injury": "x" * 2_000_000})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_huge_field_gets_a_clear_error_and_changes_nothing(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    response = save_section(alice, uid, "now", {"q-t-injury": "yes",
+                                                "c-t-injury": "y" * 6000}, expect=400)
+    text = response.get_data(as_text=True)
+    assert "A comment must be 5000 characters or fewer" in text
+    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+
+
+def test_broken_utf8_gets_a_clear_error(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    token = csrf(alice, f"/assessments/{uid}/sections/now")
+    body = (f"csrf_token={token}&revision=1&q-t-injury=yes&c-t-injury=%C3%28%FF%FE").encode()
+    response = alice.post(f"/assessments/{uid}/sections/now", data=body,
+                          content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.get_data(as_text=True)
+    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+
+
+def test_answers_must_be_allowed_values(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    response = save_section(alice, uid, "now", {"q-t-injury": "maybe",
+                                                "q-t-fears": ["killed", "aliens"]}, expect=400)
+    text = response.get_data(as_text=True)
+    assert "Choose one of the answers shown" in text
+    assert "aliens" in text and "is not one of" in text
+    response = save_section(alice, uid, "details", {"f-incidents_12m": "lots",
+                                                    "f-assessment_date": "2025-02-30"},
+                            expect=400)
+    text = response.get_data(as_text=True)
+    assert "Must be a whole number" in text and "real date" in text
+    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+
+
+def test_client_sent_scores_are_ignored(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {"q-t-injury": "no", "yes_count": "24",
+                                     "scores": "{\"yes_count\": 24}", "level": "high"})
+    complete(alice, uid, now={"q-t-injury": "no", "q-t-frightened": "no",
+                              "yes_count": "24"},
+             history={"q-t-strangle": "no", "q-t-threat_kill": "no", "q-t-worse": "no"})
+    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
+                                         [uid])["id"])
+    assert row["result"]["scores"]["yes_count"] == 0
+    assert row["result"]["level"]["final"] == "none"
+
+
+def test_unknown_section_and_instrument_get_clear_answers(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    assert alice.get(f"/assessments/{uid}/sections/nope").status_code == 404
+    response = post(alice, f"/cases/{case}/assessments",
+                    {"instrument": "no-such-thing", "occasion": "intake"},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302
+    follow = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Choose an assessment and an occasion" in follow
+    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
+
+
+def test_search_is_by_post_and_finds_only_own_team(app, alice, store):
+    case = create_case(alice)
+    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
+    assert alice.get("/cases/search").status_code in (404, 405)  # never a GET search
+    response = post(alice, "/cases/search", {"reference": ref.lower()})
+    assert response.headers["Location"] == f"/cases/{case}"
+    bob = app.test_client()
+    login(bob, "bob")
+    response = post(bob, "/cases/search", {"reference": ref})
+    assert response.headers["Location"] == "/"
+    assert "No case of your teams" in bob.get("/").get_data(as_text=True)
+
+
+def test_page_titles_and_urls_carry_no_names(alice, store):
+    case = create_case(alice, vs_name="JQ")
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {**HIGH, "c-t-injury": "Jane Quinn said"})
+    save_section(alice, uid, "history", HIGH2)
+    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
+    for path in _pages(alice) + [f"/cases/{case}", f"/assessments/{uid}/check"]:
+        body = alice.get(path).get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", body, re.DOTALL).group(1)
+        assert "JQ" not in title and "Jane" not in title and ref not in title
+        for href in re.findall(r'href="([^"]+)"', body):
+            assert "JQ" not in href and "Jane" not in href and ref not in href
