@@ -18,7 +18,7 @@ FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "request_id
 
 
 def utcnow() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace(
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace(
         "+00:00", "Z")
 
 

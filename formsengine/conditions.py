@@ -7,8 +7,9 @@ false: a flag or criterion is raised only on positive information.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 _COMPARE = {
     "gte": lambda a, b: a >= b,

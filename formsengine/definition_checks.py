@@ -7,7 +7,8 @@ Each problem is returned as 'JSON path: what is wrong (what would be valid)'.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -40,7 +41,6 @@ def semantic_problems(inst: Instrument) -> list[str]:
     problems: list[str] = []
     scoring = inst.scoring
     items = inst.items
-    fields = inst.fields
     section_ids = {s.id for s in inst.sections}
     score_ids: list[str] = []
     band_ids: list[str] = []

@@ -9,15 +9,22 @@ nothing is written. Otherwise all rows go in one ``BEGIN IMMEDIATE`` transaction
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import audit
 from .errors import FormsEngineError, SubmissionError
+from .store import (
+    ANSWER_COLUMNS,
+    SCORE_VALUE_COLUMNS,
+    encode_value,
+    insert_many,
+    new_uid,
+    score_value_rows,
+)
 from .submission import missing_required_fields
-from .store import (ANSWER_COLUMNS, SCORE_VALUE_COLUMNS, encode_value, insert_many, new_uid,
-                    score_value_rows)
 
 if TYPE_CHECKING:
     from .instruments import Instrument

@@ -9,11 +9,12 @@ JSON path, and what would be valid.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import fastjsonschema
 import jsonschema
@@ -171,6 +172,12 @@ class Item:
     def values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
 
+    @property
+    def detail(self) -> bool:
+        """An optional follow-up question: not required, and asked only when its
+        ``show_when`` holds (for example what the injuries are, after an injury item)."""
+        return not self.required and self.show_when is not None
+
     def option(self, value: str) -> Option | None:
         for o in self.options:
             if o.value == value:
@@ -255,6 +262,9 @@ class Instrument:
         return [i.id for i in self.items.values() if i.type == "choice" and i.required]
 
     def summary(self) -> dict[str, Any]:
+        """What ``formsengine instruments list`` shows: ``items`` counts the questions
+        everyone is asked, ``details`` the optional follow-up questions."""
+        details = sum(1 for i in self.items.values() if i.detail)
         return {
             "id": self.id,
             "version": self.version,
@@ -262,7 +272,8 @@ class Instrument:
             "plugin": self.plugin,
             "plugin_version": self.plugin_version,
             "subject_role": self.subject_role,
-            "items": len(self.items),
+            "items": len(self.items) - details,
+            "details": details,
             "occasions": self.occasions,
         }
 

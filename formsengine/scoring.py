@@ -14,7 +14,8 @@ scoring one submission is a few passes over its answers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .conditions import Context, compile_condition, evaluate_form_condition, resolve
 

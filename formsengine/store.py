@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
@@ -105,7 +106,7 @@ class Store:
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, engine: Engine, *, create: bool = False) -> "Store":
+    def open(cls, path: str | Path, engine: Engine, *, create: bool = False) -> Store:
         p = Path(path)
         if str(path) != ":memory:" and not create and not p.exists():
             raise StorageError(
@@ -133,7 +134,7 @@ class Store:
 
     # -- transactions -----------------------------------------------------------------------
     @contextmanager
-    def write(self) -> Iterator["Store"]:
+    def write(self) -> Iterator[Store]:
         """A write transaction (``BEGIN IMMEDIATE``); nested calls use savepoints."""
         if self.conn.in_transaction:
             with self.db.atomic():

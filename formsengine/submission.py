@@ -175,7 +175,7 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         except ValueError as exc:
             problems.append(f"{label}: field {name}: {exc}")
     for kind in ("comments", "sources"):
-        for item_id, text in (data.get(kind) or {}).items():
+        for item_id in data.get(kind) or {}:
             item = inst.items.get(item_id)
             if item is None:
                 problems.append(f"{label}: {kind[:-1]} for unknown item {item_id[:128]!r}")

@@ -66,7 +66,8 @@ class WordingRegistry:
             for item_id, text in pack["items"].items():
                 item = inst.items.get(item_id)
                 if item is None:
-                    problems.append(f"$.items.{item_id}: {inst.id} v{inst.version} has no such item")
+                    problems.append(
+                        f"$.items.{item_id}: {inst.id} v{inst.version} has no such item")
                     continue
                 for value in text.get("options", {}):
                     if value not in item.values:

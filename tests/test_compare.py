@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from formsengine.compare import history
 
-from .test_store import save
 from .conftest import answers
+from .test_store import save
 
 
 def dated(date, **items):

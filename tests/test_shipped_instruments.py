@@ -42,8 +42,9 @@ def test_every_shipped_vector_passes(installed):
 
 def test_every_instrument_is_compared_across_occasions(installed, tmp_path):
     store = Store.open(tmp_path / "all.db", installed, create=True)
-    from formsengine.importer import import_file
     import json
+
+    from formsengine.importer import import_file
 
     form_instruments = [i for i in SHIPPED if i != "rfg-ranking"]
     path = tmp_path / "synthetic.jsonl"

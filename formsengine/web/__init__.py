@@ -8,6 +8,7 @@ connection per request (``get_store()``, kept on ``g``). Served by waitress in o
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.bp)
     _limit_sign_in(app)
 
+    app.extensions["formsengine_connections"] = threading.local()
     app.teardown_appcontext(_close_store)
     _error_pages(app)
     app.jinja_env.globals.update(app_version=_version())
@@ -86,9 +88,19 @@ def get_engine() -> Engine:
 
 
 def get_store() -> Store:
-    """The request's database connection (opened on first use, closed at teardown)."""
+    """The request's database connection.
+
+    Each server thread keeps one connection open and reuses it for the requests it serves:
+    opening a connection costs the settings pragmas, and closing the last one makes SQLite
+    checkpoint the WAL, which would otherwise happen on almost every request. Teardown
+    rolls back anything a failed request left open, so no state passes between requests."""
     if "store" not in g:
-        g.store = Store(connect(current_app.config["DATABASE"]), get_engine())
+        local = current_app.extensions["formsengine_connections"]
+        store = getattr(local, "store", None)
+        if store is None:
+            store = Store(connect(current_app.config["DATABASE"]), get_engine())
+            local.store = store
+        g.store = store
     return g.store
 
 
@@ -112,8 +124,8 @@ def _readable_form() -> None:
 
 def _close_store(_exc: BaseException | None) -> None:
     store = g.pop("store", None)
-    if store is not None:
-        store.close()
+    if store is not None and store.conn.in_transaction:
+        store.conn.execute("ROLLBACK")
 
 
 def _error_pages(app: Flask) -> None:

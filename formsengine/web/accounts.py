@@ -215,8 +215,9 @@ def start_session(store: Any, user_id: int) -> tuple[int, str]:
 
 def find_session(store: Any, token: str) -> dict[str, Any] | None:
     return store.one(
-        "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen FROM web_sessions s"
-        " JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = ?", [_token_hash(token)])
+        "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen"
+        " FROM web_sessions s JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        [_token_hash(token)])
 
 
 def touch_session(store: Any, session_id: int) -> None:

@@ -314,4 +314,4 @@ def result(uid: str):
         occasion=occasion_label(row["occasion"]))
 
 
-from . import amend  # noqa: F401  (registers the amend routes on bp)
+from . import amend  # noqa: E402, F401  (registers the amend routes on bp)

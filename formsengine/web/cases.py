@@ -161,7 +161,8 @@ def new():
     if request.method == "GET":
         form.opened_on.data = dt.date.today()
         form.practitioner.data = g.user["id"]
-        form.schedule.data = [o for o in ("intake", "review_3m") if o in {c.value for c in form.schedule.choices}]
+        offered = {c.value for c in form.schedule.choices}
+        form.schedule.data = [o for o in ("intake", "review_3m") if o in offered]
     if not form.team.choices:
         flash("You are not a member of any team yet: ask an administrator to add you.")
         return redirect(url_for("cases.index"))

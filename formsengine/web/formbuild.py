@@ -190,7 +190,8 @@ def merge(form, inst, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
     if section_id == DETAILS:
         for f in inst.fields.values():
             value = getattr(form, field_name(f.id)).data
-            out["fields"][f.id] = value.strip() if isinstance(value, str) and value.strip() else None
+            text = value.strip() if isinstance(value, str) else ""
+            out["fields"][f.id] = text or None
             if out["fields"][f.id] is None:
                 del out["fields"][f.id]
     else:

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import formsengine_rfg
-from formsengine.engine import Engine
+import pytest
 from formsengine_rfg.config import load_config
 from formsengine_rfg.incidents import read_incidents
-
 from rfg_helpers import write_config, write_incidents
+
+from formsengine.engine import Engine
 
 
 @pytest.fixture
@@ -83,10 +82,10 @@ def run(tmp_path: Path, monkeypatch):
     The group is a copy of the real one, so the core's ``cli`` object is not changed.
     """
     from click.testing import CliRunner
+    from formsengine_rfg.commands import rfg
 
     from formsengine.cli import FriendlyGroup
     from formsengine.cli import cli as core
-    from formsengine_rfg.commands import rfg
 
     group = FriendlyGroup(name="formsengine", callback=core.callback, params=core.params,
                           commands={**core.commands, "rfg": rfg})

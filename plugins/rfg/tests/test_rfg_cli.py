@@ -9,9 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-
 from rfg_helpers import write_config, write_incidents
-
 
 ROWS = [
     ["=cmd()", "2024-12-20", "strangulation", "true", "V1"],

@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from formsengine_rfg.config import load_config
 
 from formsengine.errors import ConfigError
-from formsengine_rfg.config import load_config
 
 
 def write(path, text):

@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-
 from formsengine_rfg.dates import add_months, months_since, parse_iso_date
 
 D = dt.date.fromisoformat

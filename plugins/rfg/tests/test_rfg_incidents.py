@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-
 from formsengine_rfg import csvfile
 from formsengine_rfg.csvfile import CsvFileError
 from formsengine_rfg.incidents import read_incidents, read_reference_dates

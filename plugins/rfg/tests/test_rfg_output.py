@@ -3,7 +3,6 @@
 import csv
 
 import pytest
-
 from formsengine_rfg.csvfile import safe_cell, write_csv
 
 

@@ -2,9 +2,9 @@
 
 import datetime as dt
 
+import formsengine_rfg
 import pytest
 
-import formsengine_rfg
 from formsengine.errors import SubmissionError
 from formsengine.vectors import run_vectors
 
