@@ -158,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perpetrators", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--baseline", choices=["auto", "pandas", "plain"], default="auto")
+    parser.add_argument("--quick", action="store_true",
+                        help="10,000 incidents for 2,000 perpetrators, 3 repeats")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.incidents, args.perpetrators, args.repeat = 10_000, 2_000, 3
     kind = args.baseline
     if kind == "auto":
         try:

@@ -54,7 +54,7 @@ class OrgConfig:
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None) -> "OrgConfig":
+    def load(cls, path: str | os.PathLike | None) -> OrgConfig:
         if path is None:
             return cls()
         p = Path(path)
@@ -71,12 +71,12 @@ class OrgConfig:
         return cls.from_dict(raw, where=str(p))
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], where: str = "configuration") -> "OrgConfig":
-        unknown = set(raw) - {"organisation", "instruments", "web", "research"}
+    def from_dict(cls, raw: dict[str, Any], where: str = "configuration") -> OrgConfig:
+        unknown = set(raw) - {"organisation", "instruments", "web", "research", "retention"}
         if unknown:
             raise ConfigError(
                 f"{where}: unknown section(s) {', '.join(sorted(unknown))} "
-                "(known: organisation, instruments, web, research)"
+                "(known: organisation, instruments, web, research, retention)"
             )
         org = raw.get("organisation", {})
         instruments = raw.get("instruments", {})
@@ -155,7 +155,7 @@ class Settings:
     definitions_dir: Path | None = None
 
     @classmethod
-    def from_env(cls, **given: Any) -> "Settings":
+    def from_env(cls, **given: Any) -> Settings:
         env = os.environ
         db = given.get("database") or env.get("FORMSENGINE_DB") or "formsengine.db"
         cfg = given.get("config_file") or env.get("FORMSENGINE_CONFIG")

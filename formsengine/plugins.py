@@ -23,6 +23,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "formsengine.default_plugins.declarative_scoring",
     "formsengine.default_plugins.core_migrations",
     "formsengine.default_plugins.local_definitions",
+    "formsengine.default_plugins.data_protection",
     "formsengine.web.plugin",
 )
 LOCAL_DEFINITIONS = "formsengine.default_plugins.local_definitions"

@@ -34,7 +34,7 @@ def run_script(db: Database, script: str) -> None:
 
 @core_migrations()
 def m001_core_tables(db: Database) -> None:
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE teams (
             id INTEGER PRIMARY KEY,

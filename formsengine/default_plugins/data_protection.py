@@ -1,0 +1,117 @@
+"""Commands for erasure and retention (see ``formsengine.erasure``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(erase)
+    cli.add_command(retention)
+
+
+@click.group()
+def erase() -> None:
+    """Erase a person or one assessment record, leaving an audit tombstone."""
+
+
+def _store(ctx: click.Context):
+    return ctx.find_root().obj.store()
+
+
+@erase.command("person")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why (for example the request it answers).")
+@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def erase_person_cmd(ctx: click.Context, ref: str, reason: str, actor: str, yes: bool) -> None:
+    """Erase person REF with every assessment and score of theirs."""
+    from ..erasure import erase_person
+
+    if not yes:
+        click.confirm(f"Erase person {ref} and all their assessments? This cannot be undone",
+                      abort=True)
+    store = _store(ctx)
+    try:
+        counts = erase_person(store, ref, actor=actor, reason=reason)
+    finally:
+        store.close()
+    click.echo(f"erased person {ref}: {counts['assessments']} assessment(s), "
+               f"{counts['cases_removed']} empty case(s); the audit keeps a tombstone")
+
+
+@erase.command("assessment")
+@click.argument("uid")
+@click.option("--reason", required=True, help="Why the record is erased.")
+@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, actor: str,
+                         yes: bool) -> None:
+    """Erase one assessment record (all its versions) by its opaque id."""
+    from ..erasure import erase_assessment
+    from ..errors import StorageError
+
+    store = _store(ctx)
+    try:
+        row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
+        if row is None:
+            raise StorageError(f"no assessment {uid!r}")
+        if not yes:
+            click.confirm(f"Erase assessment {uid} and every version of it?", abort=True)
+        erase_assessment(store, row["id"], actor=actor, reason=reason)
+    finally:
+        store.close()
+    click.echo(f"erased assessment {uid}; the audit keeps a tombstone")
+
+
+@erase.command("checkpoint")
+@click.pass_context
+def checkpoint_cmd(ctx: click.Context) -> None:
+    """Copy everything into the database file and empty the write-ahead log."""
+    from ..erasure import checkpoint
+
+    store = _store(ctx)
+    try:
+        checkpoint(store)
+    finally:
+        store.close()
+    click.echo("write-ahead log emptied")
+
+
+@click.group()
+def retention() -> None:
+    """Apply the retention periods of the organisation's configuration."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only report what would be removed.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Date to measure from (default: today).")
+@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit.")
+@click.pass_context
+def purge_cmd(ctx: click.Context, dry_run: bool, today, actor: str) -> None:
+    """Remove drafts and people past their retention period ([retention] in the config)."""
+    from ..erasure import plan_purge, purge, retention_settings
+
+    state = ctx.find_root().obj
+    settings = retention_settings(state.engine.org_config.raw)
+    if not settings:
+        click.echo("no retention periods are configured ([retention] in the configuration)")
+        return
+    store = state.store()
+    try:
+        plan = plan_purge(store, settings, (today.date() if today else dt.date.today()))
+        click.echo(f"{len(plan.drafts)} draft(s) and {len(plan.people)} person(s) are past "
+                   "their retention period")
+        if not dry_run and (plan.drafts or plan.people):
+            purge(store, plan, actor=actor)
+            click.echo("removed; the audit keeps a tombstone for each")
+    finally:
+        store.close()

@@ -1,0 +1,132 @@
+"""Erasure leaves no copy of the person on disk (database file or write-ahead log) and an
+audit tombstone; retention purges what is past its period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from formsengine.audit import verify
+from formsengine.erasure import erase_assessment, erase_person, plan_purge, purge
+from formsengine.errors import ConfigError, StorageError
+
+from .conftest import DATA, answers
+
+MARKER = "QUOKKA-7731-UNIQUE-COMMENT"
+
+
+def save(store, ref, comment=None, status="final", occasion="intake"):
+    data = answers(a="yes")
+    if comment:
+        data["comments"] = {"toy.a": comment}
+    inst, sub = store.engine.check(data)
+    pid = store.ensure_person(ref, "victim_survivor")
+    case_id = store.create_case(f"case-{ref}-{occasion}", people=[(pid, "victim_survivor")])
+    return store.create_assessment(inst, sub, person_id=pid, occasion=occasion,
+                                   status=status, case_id=case_id)
+
+
+def disk_bytes(path) -> bytes:
+    out = b""
+    for suffix in ("", "-wal"):
+        if os.path.exists(f"{path}{suffix}"):
+            with open(f"{path}{suffix}", "rb") as fh:
+                out += fh.read()
+    return out
+
+
+def test_erased_person_leaves_no_trace_on_disk(store, tmp_path):
+    keep = save(store, "KEEP-1", comment="an ordinary note")
+    save(store, "GONE-1", comment=MARKER)
+    store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    path = tmp_path / "test.db"
+    assert MARKER.encode() in disk_bytes(path)
+    counts = erase_person(store, "GONE-1", actor="dpo", reason="erasure request 42")
+    assert counts == {"assessments": 1, "cases_removed": 1}
+    assert MARKER.encode() not in disk_bytes(path)
+    assert b"GONE-1" not in disk_bytes(path)
+    assert store.get_person("GONE-1") is None
+    assert store.get_assessment(keep)["answers"]["toy.a"] == "yes"
+    tomb = store.one("SELECT actor, object_type, details FROM audit WHERE action = 'erase'")
+    assert tomb["actor"] == "dpo" and tomb["object_type"] == "person"
+    assert json.loads(tomb["details"])["reason"] == "erasure request 42"
+    assert verify(store.conn).ok
+    for table in ("answers", "scores", "score_values", "case_people"):
+        assert store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"] > 0  # the other person's
+
+
+def test_erasure_needs_reason_and_known_person(store):
+    save(store, "P-1")
+    with pytest.raises(StorageError, match="needs a reason"):
+        erase_person(store, "P-1", actor="x", reason=" ")
+    with pytest.raises(StorageError, match="no person"):
+        erase_person(store, "nobody", actor="x", reason="r")
+    assert store.get_person("P-1") is not None
+
+
+def test_erase_one_assessment_with_its_versions(store):
+    first = save(store, "P-1", comment=MARKER)
+    _, sub = store.engine.check(answers(a="yes", b="yes"))
+    second = store.amend(first, sub, reason="more disclosed", actor="u")
+    other = save(store, "P-1", occasion="review")
+    erase_assessment(store, second, actor="dpo", reason="recorded against the wrong person")
+    assert store.get_assessment(first) is None and store.get_assessment(second) is None
+    assert store.get_assessment(other) is not None
+    assert store.get_person("P-1") is not None
+
+
+def test_retention_plan_and_purge(store):
+    old_draft = save(store, "P-OLD", status="draft")
+    fresh_draft = save(store, "P-NEW", status="draft")
+    store.conn.execute("UPDATE assessments SET updated_at = '2020-01-01T00:00:00Z' WHERE id = ?",
+                       [old_draft])
+    plan = plan_purge(store, {"draft_days": 90}, dt.date.today())
+    assert plan.drafts == [old_draft] and plan.people == []
+    purge(store, plan, actor="retention")
+    assert store.get_assessment(old_draft) is None
+    assert store.get_assessment(fresh_draft) is not None
+    later = dt.date.today() + dt.timedelta(days=4000)
+    plan = plan_purge(store, {"inactive_person_days": 2555}, later)
+    assert sorted(plan.people) == ["P-NEW", "P-OLD"]
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"retention": {"draft_days": 0}}, "at least 1"),
+    ({"retention": {"forever": 3}}, "unknown key"),
+    ({"retention": {"draft_days": "90"}}, "whole number"),
+])
+def test_bad_retention_settings(section, message):
+    from formsengine.erasure import retention_settings
+
+    with pytest.raises(ConfigError, match=message):
+        retention_settings(section)
+
+
+def test_cli_erase_and_purge(tmp_path):
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA),
+           "FORMSENGINE_DB": str(tmp_path / "e.db")}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "formsengine.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("db", "init").returncode == 0
+    r = answers()
+    r.update(person="VS-9", role="victim_survivor", occasion="intake")
+    (tmp_path / "in.jsonl").write_text(json.dumps(r) + "\n")
+    assert run("assessments", "import", str(tmp_path / "in.jsonl")).returncode == 0
+    out = run("erase", "person", "VS-9", "--yes")
+    assert out.returncode == 2 and "--reason" in out.stderr
+    out = run("erase", "person", "VS-9", "--reason", "request 7", "--yes")
+    assert out.returncode == 0, out.stderr
+    assert "erased person VS-9: 1 assessment(s)" in out.stdout
+    assert run("audit", "verify").returncode == 0
+    cfg = tmp_path / "org.toml"
+    cfg.write_text("[retention]\ndraft_days = 30\n")
+    out = run("--config", str(cfg), "retention", "purge", "--dry-run")
+    assert out.returncode == 0 and "0 draft(s) and 0 person(s)" in out.stdout
