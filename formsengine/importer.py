@@ -184,24 +184,53 @@ def _check_against_database(store: Store, rows: list[Row]) -> list[str]:
     return problems
 
 
+def _existing(store: Store, table: str, refs: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i in range(0, len(refs), 500):
+        part = refs[i:i + 500]
+        marks = ", ".join("?" * len(part))
+        sql = f"SELECT id, ref FROM {table} WHERE ref IN ({marks})"  # nosec B608: constants
+        found.update((ref, pid) for pid, ref in store.conn.execute(sql, part))
+    return found
+
+
 def _people(store: Store, rows: list[Row], actor: str) -> dict[str, int]:
-    people: dict[str, int] = {}
+    """Every person named in the file: known ones looked up, new ones added in one go."""
+    roles = {}
     for r in rows:
-        if r.person not in people:
-            people[r.person] = store.ensure_person(r.person, r.role, actor=actor)
+        roles.setdefault(r.person, r.role)
+    people = _existing(store, "people", list(roles))
+    new = [ref for ref in roles if ref not in people]
+    if new:
+        next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM people").fetchone()[0]
+        now = audit.utcnow()
+        for offset, ref in enumerate(new):
+            people[ref] = next_id + offset
+        insert_many(store.conn, "people", ("id", "ref", "role", "created_at"),
+                    [(people[ref], ref, roles[ref], now) for ref in new])
+        audit.append_many(store.conn, [{"action": "create", "object_type": "person",
+                                        "object_id": people[ref]} for ref in new], actor=actor)
     return people
 
 
 def _cases(store: Store, rows: list[Row], people: dict[str, int], actor: str) -> dict[str, int]:
-    cases: dict[str, int] = {}
-    for r in rows:
-        if not r.case or r.case in cases:
-            continue
-        found = store.one("SELECT id FROM cases WHERE ref = ?", [r.case])
-        cases[r.case] = found["id"] if found else store.create_case(r.case, actor=actor)
-        store.conn.execute(
-            "INSERT OR IGNORE INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
-            [cases[r.case], people[r.person], r.inst.subject_role])
+    """Every case named in the file, and a link from it to each of its people."""
+    refs = list(dict.fromkeys(r.case for r in rows if r.case))
+    cases = _existing(store, "cases", refs)
+    new = [ref for ref in refs if ref not in cases]
+    if new:
+        next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
+        now = audit.utcnow()
+        for offset, ref in enumerate(new):
+            cases[ref] = next_id + offset
+        insert_many(store.conn, "cases", ("id", "uid", "ref", "schedule", "created_at"),
+                    [(cases[ref], new_uid(), ref, "[]", now) for ref in new])
+        audit.append_many(store.conn, [{"action": "create", "object_type": "case",
+                                        "object_id": cases[ref]} for ref in new], actor=actor)
+    links = {(cases[r.case], people[r.person]): r.inst.subject_role for r in rows if r.case}
+    store.conn.executemany(
+        "INSERT OR IGNORE INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
+        [(case_id, person_id, role) for (case_id, person_id), role in links.items()])
     return cases
 
 

@@ -121,3 +121,15 @@ def test_final_needs_required_fields(store, tmp_path):
     with pytest.raises(ImportRefused, match="line 1: assessment_date required for a final"):
         import_file(store, write(tmp_path / "in.jsonl", [r, draft]), actor="t")
     assert import_file(store, write(tmp_path / "d.jsonl", [draft]), actor="t")["imported"] == 1
+
+
+def test_one_case_links_every_person_in_it(store, tmp_path):
+    vs = record("VS-1", case="C-9")
+    su = record("SU-1", case="C-9")
+    su["role"] = "victim_survivor"
+    import_file(store, write(tmp_path / "in.jsonl", [vs, su]), actor="t")
+    links = store.all("SELECT p.ref FROM case_people cp JOIN people p ON p.id = cp.person_id"
+                      " JOIN cases c ON c.id = cp.case_id WHERE c.ref = 'C-9' ORDER BY p.ref")
+    assert [r["ref"] for r in links] == ["SU-1", "VS-1"]
+    audit_kinds = {r["object_type"] for r in store.all("SELECT object_type FROM audit")}
+    assert {"person", "case", "assessment", "assessments"} <= audit_kinds
