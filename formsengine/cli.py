@@ -119,8 +119,18 @@ def instruments_list(state: State, as_json: bool) -> None:
     if not rows:
         click.echo("No instruments registered. Install a plugin, or set --definitions.")
     for r in rows:
-        click.echo(f"{r['id']:<22} v{r['version']:<8} {r['items']:>3} items  "
+        click.echo(f"{r['id']:<22} v{r['version']:<8} {count_text(r):<24} "
                    f"plugin {r['plugin']} {r['plugin_version']}  {r['title']}")
+
+
+def count_text(summary: dict[str, Any]) -> str:
+    """' 24 items + 6 details': details are the optional follow-up questions, asked only
+    when their condition holds."""
+    items, details = summary["items"], summary["details"]
+    text = f"{items:>3} item{'' if items == 1 else 's'}"
+    if details:
+        text += f" + {details} detail{'' if details == 1 else 's'}"
+    return text
 
 
 @instruments.command("show")
@@ -158,6 +168,57 @@ def instruments_validate(paths: tuple[Path, ...]) -> None:
             click.echo(f"invalid: {exc}", err=True)
     if bad:
         sys.exit(1)
+
+
+@instruments.command("scaffold")
+@click.argument("instrument_id")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="Folder to write into.")
+@click.option("--plugin", "as_plugin", is_flag=True,
+              help="Write a whole plugin distribution (in OUT/formsengine-ID) instead of a "
+                   "definition file alone.")
+@click.pass_obj
+def instruments_scaffold(state: State, instrument_id: str, out: Path, as_plugin: bool) -> None:
+    """Write a starting definition for a new local instrument: a yes / no / not known
+    checklist with a count, risk bands, a flag and test vectors that pass. Existing files are
+    never overwritten."""
+    from . import scaffold
+
+    scaffold.check_instrument_id(instrument_id)
+    registered, plugin_names = _names_in_use(state)
+    if instrument_id in registered:
+        fail(f"instrument id {instrument_id!r} is already registered by plugin "
+             f"{registered[instrument_id]!r}; choose another id (a local variant needs its "
+             "own id)")
+    names = scaffold.names_for(instrument_id)
+    if as_plugin and names["entry_point"] in plugin_names:
+        fail(f"a plugin named {names['entry_point']!r} is already installed; choose another id")
+    files = (scaffold.plugin_files(instrument_id) if as_plugin
+             else scaffold.definition_files(instrument_id))
+    for path in scaffold.write_files(out, files):
+        click.echo(f"wrote {path}")
+    if as_plugin:
+        root = out / names["distribution"]
+        definition = root / names["package"] / "definitions" / f"{instrument_id}.json"
+        click.echo(f"next: edit {definition}, then\n"
+                   f"  pip install -e {root}\n"
+                   f"  formsengine instruments test {instrument_id} -v")
+    else:
+        definition = out / f"{instrument_id}.json"
+        click.echo(f"next: edit {definition}, then\n"
+                   f"  formsengine instruments validate {definition}\n"
+                   f"  formsengine --definitions {out} instruments test {instrument_id} -v")
+
+
+def _names_in_use(state: State) -> tuple[dict[str, str], set[str]]:
+    """Registered instrument ids (with the plugin of each) and plugin names; nothing when the
+    engine cannot start, so that a broken definition elsewhere does not stop the scaffold."""
+    try:
+        engine = state.engine
+    except FormsEngineError:
+        return {}, set()
+    return ({i.id: i.plugin for i in engine.instruments},
+            {name for name, _ in engine.pm.list_name_plugin()})
 
 
 @instruments.command("test")

@@ -262,8 +262,8 @@ class Instrument:
         return [i.id for i in self.items.values() if i.type == "choice" and i.required]
 
     def summary(self) -> dict[str, Any]:
-        """What ``formsengine instruments list`` shows: ``items`` counts the questions
-        everyone is asked, ``details`` the optional follow-up questions."""
+        """What ``formsengine instruments list`` shows: ``details`` counts the optional
+        follow-up questions (see ``Item.detail``), ``items`` every other item."""
         details = sum(1 for i in self.items.values() if i.detail)
         return {
             "id": self.id,

@@ -37,6 +37,15 @@ def test_instruments_list_and_test(tmp_path):
     assert "2 passed, 0 failed" in out.stdout
 
 
+def test_instruments_list_counts_items_and_details_apart(tmp_path):
+    """Details (optional follow-up questions with a show_when) are not counted as items."""
+    rows = {r["id"]: r for r in json.loads(run(tmp_path, "instruments", "list", "--json").stdout)}
+    assert (rows["toy-checklist"]["items"], rows["toy-checklist"]["details"]) == (7, 1)
+    out = run(tmp_path, "instruments", "list")
+    line = next(x for x in out.stdout.splitlines() if x.startswith("toy-checklist "))
+    assert "  7 items + 1 detail " in line
+
+
 def test_failing_vector_fails_the_command(tmp_path, toy):
     toy["test_vectors"][0]["expect"]["scores"]["yes_count"] = 7
     folder = tmp_path / "defs"

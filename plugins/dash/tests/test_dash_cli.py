@@ -154,3 +154,14 @@ def test_instruments_list_shows_the_plugin(cli):
     for inst_id in ("dash-safelives", "dash-police", "sdash"):
         assert rows[inst_id]["plugin"] == "dash"
         assert rows[inst_id]["plugin_version"] == "1.0.0"
+
+
+def test_instruments_list_counts_the_checklist_items_apart_from_the_details(cli):
+    rows = {r["id"]: r for r in cli("instruments", "list", "--json").json()}
+    assert {i: (rows[i]["items"], rows[i]["details"])
+            for i in ("dash-safelives", "dash-police", "sdash")} == {
+        "dash-safelives": (24, 6), "dash-police": (27, 6), "sdash": (11, 0)}
+    lines = {line.split()[0]: line for line in cli("instruments", "list").stdout.splitlines()}
+    assert " 24 items + 6 details " in lines["dash-safelives"]
+    assert " 27 items + 6 details " in lines["dash-police"]
+    assert " 11 items " in lines["sdash"] and "detail" not in lines["sdash"]
