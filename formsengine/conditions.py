@@ -50,22 +50,24 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _compare(c: dict, actual: Any, params: dict[str, Any]) -> bool:
+    """Every test given in ``c`` must hold (``{"field": "n", "gte": 1, "lte": 5}`` is a
+    range); a value that is not known satisfies only ``answered: false``."""
     if actual is None:
-        return c.get("answered") is False if "answered" in c else False
+        return c.get("answered") is False
+    tests = []
     if "answered" in c:
-        return c["answered"] is True
+        tests.append(c["answered"] is True)
     if "equals" in c:
-        return actual == resolve(c["equals"], params)
+        tests.append(actual == resolve(c["equals"], params))
     if "in" in c:
-        return actual in c["in"]
+        tests.append(actual in c["in"])
     if "includes" in c:
-        return isinstance(actual, list) and c["includes"] in actual
+        tests.append(isinstance(actual, list) and c["includes"] in actual)
     for op, fn in _COMPARE.items():
         if op in c:
-            if isinstance(actual, bool) or not isinstance(actual, (int, float)):
-                return False
-            return fn(actual, resolve(c[op], params))
-    return False
+            numeric = isinstance(actual, (int, float)) and not isinstance(actual, bool)
+            tests.append(numeric and fn(actual, resolve(c[op], params)))
+    return bool(tests) and all(tests)
 
 
 def evaluate(cond: dict, ctx: Context) -> bool:

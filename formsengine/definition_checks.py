@@ -132,6 +132,13 @@ def semantic_problems(inst: Instrument) -> list[str]:
                                     f" {i!r} is {items[i].type}")
         if "values" in score:
             check_values(item_ids, score["values"], f"{path}.values")
+            not_known = sorted({o.value for i in item_ids for o in items[i].options
+                                if o.missing and o.value in score["values"]})
+            if not_known:
+                problems.append(
+                    f"{path}.values: {', '.join(not_known)} say(s) the answer is not known, "
+                    "and scores count only known answers; count them with "
+                    "\"missing\": \"not_known\" instead")
         if score["type"] == "max":
             check_values(item_ids, score["order"], f"{path}.order")
         if score["type"] == "sum":

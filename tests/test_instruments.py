@@ -157,3 +157,8 @@ def test_local_definitions_folder(tmp_path, toy):
     inst = engine.instruments.get("toy-checklist")
     assert inst.plugin == "formsengine.default_plugins.local_definitions"
     assert inst.source == "toy.json"
+
+
+def test_counting_a_not_known_value_is_refused(toy):
+    toy["scoring"]["scores"][0]["values"] = ["yes", "dont_know"]
+    assert "scores count only known answers" in problems_of(toy)

@@ -182,3 +182,14 @@ def test_client_sent_scores_are_refused(engine):
     with pytest.raises(SubmissionError) as exc:
         score(engine, data)
     assert "Additional properties are not allowed ('scores'" in str(exc.value)
+
+
+@pytest.mark.parametrize("incidents, met", [(0, False), (1, True), (5, True), (6, False)])
+def test_condition_with_two_tests_is_a_range(toy, incidents, met):
+    from .conftest import DefinitionsPlugin, make_engine
+
+    toy["scoring"]["criteria"][2]["when"] = {"field": "incidents", "gte": 1, "lte": 5}
+    engine = make_engine(DefinitionsPlugin(toy))
+    data = answers()
+    data["fields"]["incidents"] = incidents
+    assert score(engine, data)["criteria"]["escalation"] is met
