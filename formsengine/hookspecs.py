@@ -9,7 +9,8 @@ plugins win.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -100,4 +101,40 @@ def assessment_saved(store: Any, assessment_id: int, result: dict[str, Any] | No
     ``store`` is the open ``formsengine.store.Store``; ``result`` is the score result or
     ``None`` for a draft that was not scored. Must not raise for ordinary conditions: an
     exception is logged and does not undo the save. Return value is ignored.
+    """
+
+
+@hookspec
+def report_sections(kind: str, context: dict[str, Any]) -> list[dict[str, str]] | None:
+    """Add sections to a PDF report.
+
+    ``kind`` is the report being built: ``"assessment"``, ``"marac"`` or ``"case"``.
+    ``context`` is the report's data (read it, do not change it): for ``assessment`` and
+    ``marac`` the keys ``assessment`` (the stored assessment with ``answers``, ``fields``,
+    ``result``, ``instrument_id`` and ``occasion``) and ``instrument`` (the ``Instrument``);
+    for ``case`` the keys ``case``, ``people`` and ``blocks`` (one per person and instrument,
+    each with ``instrument`` and ``history``, the change over time of ``compare.history``).
+
+    Return a list of sections, each a ``dict`` with ``title`` (plain text; it is escaped) and
+    ``html`` (an HTML fragment inserted as it is), or ``None`` for nothing to add. The
+    plugin is responsible for escaping every value it puts in ``html``
+    (``markupsafe.escape``). Resources the fragment refers to are subject to the report's URL
+    fetcher, which serves only formsengine's own static files: no network, no local files.
+    Sections from all plugins appear in registration order after the built-in sections.
+    """
+
+
+@hookspec
+def register_export_formats(register: Callable[..., None]) -> None:
+    """Offer file formats for research exports.
+
+    Call ``register(fmt)`` with a ``formsengine.exports.formats.ExportFormat``: an ``id``
+    (used by ``--format``), a file ``suffix``, a ``description`` and a ``write(frame,
+    variables, path, title)`` function that writes one table (a pandas ``DataFrame``) to
+    ``path``. ``variables`` describe every column (``formsengine.exports.coding.Variable``:
+    name, label, type, value labels, whether it may hold the labelled missing codes); a
+    writer must keep them as far as the format allows, must not write free text of its own
+    and must not write outside ``path``. Registering an id twice is an error. The built-in
+    formats ``csv``, ``parquet``, ``sav`` and ``dta`` are registered the same way. Return
+    value is ignored.
     """

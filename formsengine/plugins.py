@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
 
 import pluggy
 
@@ -25,6 +25,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "formsengine.default_plugins.local_definitions",
     "formsengine.default_plugins.data_protection",
     "formsengine.web.plugin",
+    "formsengine.exports.plugin",
+    "formsengine.analysis.plugin",
+    "formsengine.reports.plugin",
+    "formsengine.interop.plugin",
 )
 LOCAL_DEFINITIONS = "formsengine.default_plugins.local_definitions"
 

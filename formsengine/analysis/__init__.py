@@ -1,0 +1,2 @@
+"""Analyses that evaluations of these programmes report: paired comparisons between
+occasions (``paired``) and crime harm between groups (``harm``)."""

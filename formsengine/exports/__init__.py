@@ -1,0 +1,3 @@
+"""Pseudonymised research exports: long, wide and item-level files in CSV, Parquet, SPSS and
+Stata, with a data package, a codebook and a manifest (see ``research.export_research`` and
+docs/research.md)."""

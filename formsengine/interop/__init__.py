@@ -1,0 +1,1 @@
+"""Interoperability: instruments and assessments as FHIR resources."""

@@ -1,0 +1,86 @@
+"""PDF reports: an assessment report, a MARAC referral summary and a case progress report.
+
+Each ``render_*_pdf(store, id)`` returns the PDF bytes and writes one audit row (action
+``pdf``). Ids are the database ids; the command line and the web application look them up
+from the opaque ``uid`` first. The PDF title is generic and no names are written to the PDF
+metadata; file names come from ``opaque_filename``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from .. import __version__
+from .context import assessment_context, case_context, marac_context
+from .pdf import html_to_pdf, opaque_filename
+from .templating import render
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["render_assessment_pdf", "render_marac_pdf", "render_case_pdf",
+           "render_assessment_html", "render_marac_html", "render_case_html",
+           "opaque_filename"]
+
+TITLES = {"assessment": "Assessment report", "marac": "MARAC referral summary",
+          "case": "Case progress report"}
+
+
+def plugin_sections(store: Store, kind: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Sections from the ``report_sections`` hook. The hook's contract makes each plugin
+    responsible for escaping its HTML; titles are escaped here."""
+    sections = []
+    for impl in reversed(store.engine.pm.hook.report_sections.get_hookimpls()):
+        for section in impl.function(kind=kind, context=context) or []:
+            sections.append({"title": str(section["title"]),
+                             # the hook's contract: the plugin escapes its own HTML
+                             "html": Markup(section["html"])})  # nosec B704
+    return sections
+
+
+def _html(store: Store, kind: str, context: dict[str, Any]) -> str:
+    produced = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    return render(f"{kind}.html", doc_title=TITLES[kind], produced=produced,
+                  version=__version__, plugin_sections=plugin_sections(store, kind, context),
+                  **context)
+
+
+def _pdf(store: Store, kind: str, object_type: str, object_id: int, html: str, actor: str,
+         request_id: str | None) -> bytes:
+    pdf = html_to_pdf(html)
+    store.audit("pdf", actor=actor, object_type=object_type, object_id=object_id,
+                request_id=request_id, details={"report": kind, "bytes": len(pdf)})
+    return pdf
+
+
+def render_assessment_html(store: Store, assessment_id: int) -> str:
+    return _html(store, "assessment", assessment_context(store, assessment_id))
+
+
+def render_marac_html(store: Store, assessment_id: int) -> str:
+    return _html(store, "marac", marac_context(store, assessment_id))
+
+
+def render_case_html(store: Store, case_id: int) -> str:
+    return _html(store, "case", case_context(store, case_id))
+
+
+def render_assessment_pdf(store: Store, assessment_id: int, *, actor: str = "system",
+                          request_id: str | None = None) -> bytes:
+    return _pdf(store, "assessment", "assessment", assessment_id,
+                render_assessment_html(store, assessment_id), actor, request_id)
+
+
+def render_marac_pdf(store: Store, assessment_id: int, *, actor: str = "system",
+                     request_id: str | None = None) -> bytes:
+    return _pdf(store, "marac", "assessment", assessment_id,
+                render_marac_html(store, assessment_id), actor, request_id)
+
+
+def render_case_pdf(store: Store, case_id: int, *, actor: str = "system",
+                    request_id: str | None = None) -> bytes:
+    return _pdf(store, "case", "case", case_id, render_case_html(store, case_id), actor,
+                request_id)

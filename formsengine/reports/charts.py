@@ -1,0 +1,81 @@
+"""Change charts for the case progress report: the geometry of an SVG line chart of one
+score across occasions, with the band cut-offs drawn as shaded bands. The template draws
+the SVG from these numbers (``templates/_chart.html``); no markup is built here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..instruments import Instrument
+    from ..store import Store
+
+WIDTH, HEIGHT = 640, 260
+LEFT, RIGHT, TOP, BOTTOM = 44, 150, 16, 40
+SHADES = ["#ffffff", "#f3f2f1", "#fff2d6", "#f6d7d2", "#eed2d0"]
+
+
+def chart_score(inst: Instrument) -> tuple[str | None, dict | None]:
+    """The score the risk level is based on (or the first banded score, or the first count
+    or sum) and its band definition."""
+    scoring = inst.scoring
+    bands = scoring.get("bands", [])
+    level = scoring.get("level")
+    band = next((b for b in bands if level and b["id"] == level["band"]), None) or (
+        bands[0] if bands else None)
+    if band:
+        return band["score"], band
+    spec = next((s for s in scoring.get("scores", []) if s["type"] in ("count", "sum")), None)
+    return (spec["id"], None) if spec else (None, None)
+
+
+def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str, Any] | None:
+    score_id, band = chart_score(inst)
+    occasions = data["occasions"]
+    if score_id is None or not occasions:
+        return None
+    cutoffs = []
+    if band:
+        raw = band["cutoffs"]
+        cutoffs = store.engine.parameters_for(inst)[raw["param"]] if isinstance(raw, dict) \
+            else raw
+    values = [o["scores"].get(score_id) for o in occasions]
+    known = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    spec = next(s for s in inst.scoring["scores"] if s["id"] == score_id)
+    maximum = len(inst.item_set(spec["items"])) if spec["type"] == "count" else None
+    top = float(maximum or max(known + [c["min"] for c in cutoffs] + [1]) * 1.15)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y(v: float) -> float:
+        return round(TOP + plot_h - (min(v, top) / top) * plot_h, 1)
+
+    regions = []
+    for i, c in enumerate(cutoffs):
+        upper = cutoffs[i + 1]["min"] if i + 1 < len(cutoffs) else top
+        if c["min"] >= top:
+            continue
+        height = round(y(c["min"]) - y(upper), 1)
+        regions.append({"y": y(upper), "height": height,
+                        "fill": SHADES[min(i, len(SHADES) - 1)],
+                        "label": f"{c['band'].replace('_', ' ')} ({c['min']:g}+)"
+                        if height >= 10 else "",
+                        "label_y": round((y(upper) + y(c["min"])) / 2 + 4, 1)})
+    n = len(occasions)
+    points = []
+    for i, (occ, v) in enumerate(zip(occasions, values)):
+        x = round(LEFT + plot_w * (i + 0.5) / n, 1)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        points.append({"x": x, "y": y(v) if ok else None, "value": v if ok else None,
+                       "label": occ["occasion"].replace("_", " ")})
+    label = spec.get("label", score_id)
+    described = "; ".join(f"{p['label']}: {p['value'] if p['value'] is not None else 'not known'}"
+                          for p in points)
+    return {
+        "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
+        "bottom": TOP + plot_h, "regions": regions, "points": points,
+        "path": " ".join(f"{p['x']},{p['y']}" for p in points if p["y"] is not None),
+        "ticks": [{"y": y(t), "value": f"{t:g}"} for t in sorted({0, round(top / 2),
+                                                                   round(top)})],
+        "title": f"{inst.title}: {label} at each occasion",
+        "desc": f"{label} by occasion. {described}.",
+    }

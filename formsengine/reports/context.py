@@ -1,0 +1,200 @@
+"""The data each report shows, read from the store: plain dicts for the templates.
+
+Answers are shown in the wording that was shown when the assessment was completed: the
+instrument's paraphrase, or the licensed wording pack recorded on the assessment (when that
+pack is still installed; otherwise the paraphrase, with a note saying so).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StorageError
+from ..wording import PARAPHRASE, item_text
+
+if TYPE_CHECKING:
+    from ..instruments import Instrument
+    from ..store import Store
+
+MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
+
+
+def assessment_id_for(store: Store, uid: str) -> int:
+    row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
+    if row is None:
+        raise StorageError("no assessment with that id")
+    return row["id"]
+
+
+def case_id_for(store: Store, uid: str) -> int:
+    row = store.one("SELECT id FROM cases WHERE uid = ?", [uid])
+    if row is None:
+        raise StorageError("no case with that id")
+    return row["id"]
+
+
+def _wording(store: Store, inst: Instrument, ref: str) -> tuple[Any, str]:
+    if not ref or ref == PARAPHRASE:
+        return None, "the instrument's own paraphrased wording"
+    pack = store.engine.wording.get(ref)
+    if pack is None or not pack.fits(inst):
+        return None, (f"licensed wording pack {ref}, which is not installed here: the "
+                      "paraphrased wording is shown instead")
+    return pack, f"licensed wording pack {ref} ({pack.holder}; {pack.licence})"
+
+
+def _answer_text(item, text: dict[str, Any], value: Any) -> tuple[str, str]:
+    """(shown answer, css class)."""
+    if value is None:
+        return "Not answered", "answer-missing"
+    if item.type == "choice":
+        option = item.option(value)
+        css = "answer-missing" if option and option.missing else (
+            "answer-yes" if value == "yes" else "")
+        return text["options"].get(value, value), css
+    if item.type == "multi_choice":
+        return "; ".join(text["options"].get(v, v) for v in value) or "None chosen", ""
+    return str(value), ""
+
+
+def _field_text(field, value: Any) -> str:
+    if value is None or value == "":
+        return "Not recorded"
+    if field.type == "choice":
+        option = next((o for o in field.options if o.value == value), None)
+        return option.label if option else str(value)
+    return str(value)
+
+
+def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
+    row = store.get_assessment(assessment_id)
+    if row is None:
+        raise StorageError("no assessment with that id")
+    inst = store.engine.instruments.get(row["instrument_id"], row["instrument_version"])
+    pack, wording_note = _wording(store, inst, row["wording"])
+    person = store.one("SELECT ref, role, display_name FROM people WHERE id = ?",
+                       [row["person_id"]])
+    case = store.one("SELECT uid, ref FROM cases WHERE id = ?", [row["case_id"]]) \
+        if row["case_id"] else None
+    sections = []
+    for section in inst.sections:
+        items = []
+        for item_id in section.item_ids:
+            item = inst.items[item_id]
+            value = row["answers"].get(item_id)
+            if value is None and item.show_when is not None:
+                continue  # a follow-up question that was not asked
+            text = item_text(inst, item_id, pack)
+            shown, css = _answer_text(item, text, value)
+            items.append({"id": item_id, "label": text["label"], "answer": shown, "css": css,
+                          "comment": row["comments"].get(item_id),
+                          "source": row["sources"].get(item_id)})
+        sections.append({"title": section.title, "items": items})
+    fields = [{"label": f.label, "value": _field_text(f, row["fields"].get(f.id))}
+              for f in inst.fields.values()]
+    return {
+        "assessment": row, "instrument": inst, "person": person, "case": case,
+        "sections": sections, "fields": fields, "wording_note": wording_note,
+        "result": result_context(inst, row.get("result")),
+    }
+
+
+def result_context(inst: Instrument, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not result:
+        return None
+    scoring = inst.scoring
+    labels = {s["id"]: s.get("label", s["id"]) for s in scoring.get("scores", [])}
+    band_labels = {b["id"]: b.get("label", b["id"]) for b in scoring.get("bands", [])}
+    flags = {f["id"]: f for f in scoring.get("flags", [])}
+    criteria = {c["id"]: c for c in scoring.get("criteria", [])}
+    groups = []
+    for gid, spec in scoring.get("criteria_groups", {}).items():
+        members = [c for c in scoring.get("criteria", []) if c.get("group") == gid]
+        groups.append({
+            "id": gid, "label": spec["label"], "explanation": spec.get("explanation"),
+            "met": (result.get("criteria_groups") or {}).get(gid, {}).get("met", False),
+            "criteria": [{"label": c["label"], "explanation": c.get("explanation"),
+                          "met": bool((result.get("criteria") or {}).get(c["id"]))}
+                         for c in members]})
+    return {
+        "complete": result.get("complete"),
+        "scores": [{"label": labels.get(k, k), "value": v}
+                   for k, v in (result.get("scores") or {}).items()],
+        "bands": [{"label": band_labels.get(k, k), "value": v}
+                  for k, v in (result.get("bands") or {}).items()],
+        "level": result.get("level"),
+        "flags": [{"label": flags.get(k, {}).get("label", k),
+                   "explanation": flags.get(k, {}).get("explanation")}
+                  for k, v in (result.get("flags") or {}).items() if v],
+        "criteria_groups": groups,
+        "other_criteria": [{"label": criteria[k]["label"], "met": bool(v)}
+                           for k, v in (result.get("criteria") or {}).items()
+                           if k in criteria and not criteria[k].get("group")],
+        "warnings": result.get("warnings") or [],
+        "scorer": result.get("scorer"), "configuration": result.get("configuration"),
+        "wording": result.get("wording"),
+    }
+
+
+def has_marac(inst: Instrument) -> bool:
+    return "marac" in inst.scoring.get("criteria_groups", {})
+
+
+def marac_context(store: Store, assessment_id: int) -> dict[str, Any]:
+    context = assessment_context(store, assessment_id)
+    inst = context["instrument"]
+    if not has_marac(inst):
+        raise StorageError(f"instrument {inst.id} has no MARAC criteria: a MARAC referral "
+                           "summary needs a DASH-type assessment")
+    result = context["result"] or {}
+    context["marac"] = next((g for g in result.get("criteria_groups", [])
+                             if g["id"] == "marac"), None)
+    context["yes_items"] = [i for s in context["sections"] for i in s["items"]
+                            if i["css"] == "answer-yes"]
+    context["not_known_items"] = [i for s in context["sections"] for i in s["items"]
+                                  if i["css"] == "answer-missing"]
+    return context
+
+
+def case_context(store: Store, case_id: int) -> dict[str, Any]:
+    from ..compare import history
+    from .charts import chart_for
+
+    case = store.one("SELECT id, uid, ref, opened_on, status, schedule FROM cases WHERE id = ?",
+                     [case_id])
+    if case is None:
+        raise StorageError("no case with that id")
+    case["schedule"] = json.loads(case["schedule"] or "[]")
+    people = store.all(
+        "SELECT p.id, p.ref, p.role, p.display_name FROM case_people cp JOIN people p"
+        " ON p.id = cp.person_id WHERE cp.case_id = ? ORDER BY p.role, p.ref", [case_id])
+    blocks = []
+    for person in people:
+        instruments = [r["instrument_id"] for r in store.all(
+            "SELECT DISTINCT instrument_id FROM assessments WHERE person_id = ?"
+            " AND status = 'final' ORDER BY instrument_id", [person["id"]])]
+        for inst_id in instruments:
+            if inst_id not in store.engine.instruments:
+                continue
+            inst = store.engine.instruments.get(inst_id)
+            data = history(store, person["ref"], inst_id)
+            blocks.append({"person": person, "instrument": inst, "history": data,
+                           "chart": chart_for(store, inst, data),
+                           "columns": _history_columns(inst, data)})
+    return {"case": case, "people": people, "blocks": blocks}
+
+
+def _history_columns(inst: Instrument, data: dict[str, Any]) -> list[dict[str, str]]:
+    """The score charted (the one the level is based on), or else the first two numeric
+    scores, with their labels."""
+    from .charts import chart_score
+
+    labels = {s["id"]: s.get("label", s["id"]) for s in inst.scoring.get("scores", [])}
+    score_id, _ = chart_score(inst)
+    names: list[str] = [score_id] if score_id else []
+    for occ in data["occasions"]:
+        for k, v in occ["scores"].items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in names:
+                names.append(k)
+    return [{"id": n, "label": labels.get(n, n)} for n in names[:1 if score_id else 2]]

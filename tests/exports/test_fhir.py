@@ -1,0 +1,78 @@
+"""Instrument definitions as FHIR R4 Questionnaires and assessments as
+QuestionnaireResponses, parsed back with fhir.resources (its R4B models: fhir.resources
+8.x has R5 at the top level, R4B in fhir.resources.R4B and no separate R4 module)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from formsengine.interop.fhir import questionnaire, questionnaire_response, validate
+from tests.research_data import invoke_cli, research_engine
+
+ALL_SHIPPED = ["dash-safelives", "dash-police", "sdash", "drive-dash", "drive-behaviours",
+               "drive-closure", "needs-su", "needs-vs", "dvip-inventory", "dvip-risk-factors",
+               "idva-intake", "idva-exit", "rfg-ranking"]
+
+
+def every_plugin_engine():
+    import formsengine_dvip
+    import formsengine_outcomes
+    import formsengine_rfg
+
+    return research_engine(formsengine_dvip, formsengine_outcomes, formsengine_rfg)
+
+
+@pytest.mark.parametrize("instrument_id", ALL_SHIPPED)
+def test_every_shipped_instrument_is_a_valid_questionnaire(instrument_id):
+    inst = every_plugin_engine().instruments.get(instrument_id)
+    resource = questionnaire(inst)
+    parsed = validate(resource)
+    assert parsed.url == f"urn:formsengine:questionnaire:{instrument_id}"
+    link_ids = [i.linkId for g in parsed.item for i in (g.item or [])]
+    assert set(inst.items) <= set(link_ids)
+    assert len(link_ids) == len(set(link_ids))
+
+
+def test_choice_items_keep_not_known_distinct_and_follow_ups_use_enable_when():
+    inst = research_engine().instruments.get("dash-safelives")
+    items = {i["linkId"]: i for g in questionnaire(inst)["item"] for i in g["item"]}
+    codes = [o["valueCoding"]["code"] for o in items["dash.isolated"]["answerOption"]]
+    assert codes == ["yes", "no", "dont_know", "declined", "not_asked"]
+    what = items["dash.afraid_of.what"]
+    assert what["repeats"] is True
+    assert what["enableWhen"][0]["question"] == "dash.afraid_of"
+    assert what["enableWhen"][0]["answerCoding"]["code"] == "yes"
+    assert items["dash.injury"]["item"][0]["linkId"] == "dash.injury.comment"
+
+
+def test_assessments_are_valid_questionnaire_responses(exported):
+    store = exported["store"]
+    rows = store.all("SELECT id, uid, instrument_id FROM assessments")
+    for row in rows:
+        resource = questionnaire_response(store, row["id"])
+        parsed = validate(resource)
+        assert parsed.id == row["uid"].replace("_", ".") and parsed.status == "completed"
+        assert parsed.identifier.value == row["uid"]
+        assert parsed.questionnaire.startswith(
+            f"urn:formsengine:questionnaire:{row['instrument_id']}|")
+    first = store.one("SELECT id FROM assessments WHERE instrument_id = 'dash-safelives'"
+                      " ORDER BY id LIMIT 1")["id"]
+    resource = questionnaire_response(store, first)
+    answers = {i["linkId"]: i for g in resource["item"] for i in g["item"]}
+    assert answers["dash.isolated"]["answer"][0]["valueCoding"]["code"] == "declined"
+    assert answers["score.yes_count"]["answer"] == [{"valueInteger": 3}]
+    assert answers["dash.very_frightened"]["item"][0]["linkId"] == "dash.very_frightened.comment"
+
+
+def test_cli_fhir_commands(exported, monkeypatch):
+    store = exported["store"]
+    db = store.conn.execute("PRAGMA database_list").fetchone()[2]
+    run = invoke_cli(monkeypatch, store.engine, ["fhir", "questionnaire", "drive-behaviours"])
+    assert run.exit_code == 0 and validate(json.loads(run.output)).title
+    uid = store.one("SELECT uid FROM assessments LIMIT 1")["uid"]
+    run = invoke_cli(monkeypatch, store.engine, ["--db", db, "fhir", "response", "--", uid])
+    assert run.exit_code == 0, run.output
+    assert validate(json.loads(run.output)).identifier.value == uid
+    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'fhir_export'")["n"] >= 1
