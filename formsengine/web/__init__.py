@@ -50,11 +50,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_readable_form)
     csrf.init_app(app)
 
-    from . import admin, assessments, auth, cases, headers, sessions
+    from . import admin, assessments, auth, cases, headers, reports, sessions
 
     headers.init_app(app)
     sessions.init_app(app)
-    for module in (auth, cases, assessments, admin):
+    for module in (auth, cases, assessments, admin, reports):
         app.register_blueprint(module.bp)
     _limit_sign_in(app)
 

@@ -1,0 +1,55 @@
+"""PDF downloads: an assessment report, a MARAC referral summary and a case progress report.
+
+Access is checked as for the pages themselves (another team's ids give 404); each PDF is
+audited by the report module; the file name is opaque and the response is not stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, abort, g
+
+from . import access
+
+bp = Blueprint("reports", __name__)
+
+
+def _pdf_response(pdf: bytes) -> Response:
+    name = f"report-{secrets.token_hex(6)}.pdf"  # says nothing about the person or case
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/assessments/<uid>/report.pdf")
+def assessment_pdf(uid: str):
+    from ..reports import render_assessment_pdf
+
+    row, _case = access.assessment_or_404(uid)
+    if row["status"] == "draft":
+        abort(404)
+    return _pdf_response(render_assessment_pdf(
+        access.store(), row["id"], actor=g.user["username"], request_id=g.request_id))
+
+
+@bp.get("/assessments/<uid>/marac.pdf")
+def marac_pdf(uid: str):
+    from ..reports import render_marac_pdf
+
+    row, _case = access.assessment_or_404(uid)
+    if row["status"] == "draft" or not (row.get("result") or {}).get("criteria_groups", {}).get(
+            "marac"):
+        abort(404)
+    return _pdf_response(render_marac_pdf(
+        access.store(), row["id"], actor=g.user["username"], request_id=g.request_id))
+
+
+@bp.get("/cases/<uid>/progress.pdf")
+def case_pdf(uid: str):
+    from ..reports import render_case_pdf
+
+    case = access.case_or_404(uid)
+    return _pdf_response(render_case_pdf(
+        access.store(), case["id"], actor=g.user["username"], request_id=g.request_id))

@@ -1,0 +1,51 @@
+"""PDF downloads from the web application: team-checked, audited, opaque file names, not
+stored by the browser, and real PDFs."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from pypdf import PdfReader
+
+from .conftest import complete, create_case, login, start_assessment
+
+
+def test_assessment_marac_and_case_pdfs(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    complete(alice, uid)
+    page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    assert f"/assessments/{uid}/report.pdf" in page and f"/assessments/{uid}/marac.pdf" in page
+    for path in (f"/assessments/{uid}/report.pdf", f"/assessments/{uid}/marac.pdf",
+                 f"/cases/{case}/progress.pdf"):
+        response = alice.get(path)
+        assert response.status_code == 200, path
+        assert response.mimetype == "application/pdf"
+        assert "no-store" in response.headers["Cache-Control"]
+        disposition = response.headers["Content-Disposition"]
+        assert re.fullmatch(r'attachment; filename="report-[0-9a-f]{12}\.pdf"', disposition)
+        reader = PdfReader(io.BytesIO(response.data))
+        assert len(reader.pages) >= 1
+        meta = reader.metadata or {}
+        assert "alice" not in str(meta).lower()
+    audited = store.all("SELECT actor, details FROM audit WHERE action = 'pdf'")
+    assert len(audited) == 3 and {a["actor"] for a in audited} == {"alice"}
+
+
+def test_other_team_gets_404_for_pdfs(app, alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    complete(alice, uid)
+    client = app.test_client()
+    assert login(client, "bob").status_code == 302
+    for path in (f"/assessments/{uid}/report.pdf", f"/assessments/{uid}/marac.pdf",
+                 f"/cases/{case}/progress.pdf", "/assessments/unknown-id/report.pdf"):
+        assert client.get(path).status_code == 404, path
+    assert store.all("SELECT id FROM audit WHERE action = 'pdf'") == []
+
+
+def test_draft_has_no_pdf(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    assert alice.get(f"/assessments/{uid}/report.pdf").status_code == 404
