@@ -246,3 +246,29 @@ def test_practitioner_journey(server, browser_factory):
     assert "/sign-in" in page.url and response.status == 200
     assert "Sign in" in page.title()
     assert not errors, errors
+
+
+def test_administrator_pages(server, browser_factory):
+    """The administrator's pages, their error states and the account pages pass axe too."""
+    base = server["url"]
+    context = browser_factory()
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, base, "admin", server["accounts"]["admin"],
+            new_password="an administrator passphrase")
+    page.goto(base + "/admin/")
+    axe_check(page, "administration")
+    page.click("button:has-text('Add team')")  # empty name: an error message
+    assert "/admin" in page.url
+    axe_check(page, "administration error")
+    page.fill("#username", "carla")
+    page.click("button:has-text('Add account')")
+    assert "carla" in page.content()
+    axe_check(page, "new account password")
+    page.goto(base + "/account/password")
+    axe_check(page, "account password")
+    page.goto(base + "/account/two-factor")
+    axe_check(page, "two-factor set-up")
+    # An administrator sees no case content: the case list sends them to administration.
+    page.goto(base + "/")
+    assert page.url.rstrip("/").endswith("/admin")
+    axe_check(page, "administrator's start page")
