@@ -204,3 +204,12 @@ def test_help_and_version(tmp_path):
     out = run(tmp_path, "--help")
     assert out.returncode == 0 and "instruments" in out.stdout and "compare" in out.stdout
     assert "0.1.0" in run(tmp_path, "--version").stdout
+
+
+def test_installed_console_script(tmp_path):
+    script = Path(sys.executable).with_name("formsengine")
+    assert script.exists(), "the formsengine console script is not installed"
+    out = subprocess.run([str(script), "instruments", "list"], capture_output=True, text=True,
+                         env={**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "toy-checklist" in out.stdout

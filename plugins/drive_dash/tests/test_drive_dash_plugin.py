@@ -1,25 +1,22 @@
 """formsengine-drive-dash: item ids, test vectors, and scoring through the real command line.
 
 Engines under test load only this plugin (no installed entry points), so results do not
-depend on what else is installed. The command-line tests run the installed ``formsengine``
-script, which finds this plugin through its entry point, as an organisation's would be.
+depend on what else is installed. The command-line tests run the real ``formsengine`` command
+in a subprocess, which finds this plugin through its entry point, as an organisation's would be.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import formsengine_drive_dash
 import pytest
 
-from formsengine.config import OrgConfig, Settings
+from formsengine.config import OrgConfig
 from formsengine.engine import Engine
+from formsengine.testing import plugin_engine, require_entry_point, run_cli
 from formsengine.vectors import run_vector
 
 HERE = Path(__file__).parent
@@ -57,8 +54,7 @@ DRIVE_OCCASIONS = ["intake", "review_3m", "review_6m", "review_9m", "closure"]
 
 
 def make_engine(org_config: OrgConfig | None = None) -> Engine:
-    return Engine(Settings(), load_entrypoints=False, plugins=[formsengine_drive_dash],
-                  org_config=org_config)
+    return plugin_engine(formsengine_drive_dash, org_config=org_config)
 
 
 @pytest.fixture(scope="module")
@@ -184,25 +180,9 @@ def test_organisation_cutoffs_change_the_band():
 
 
 # -- the real command line ---------------------------------------------------------------------
-def formsengine_command() -> list[str]:
-    script = Path(sys.executable).with_name("formsengine")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("formsengine")
-    assert found, "the formsengine command is not installed"
-    return [found]
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
-    return subprocess.run([*formsengine_command(), *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=60, check=False)
-
-
 def score_file(instrument_id: str, name: str, cwd: Path, *options: str) -> dict:
-    done = run_cli(*options, "score", instrument_id, str(ANSWERS / name), cwd=cwd)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    require_entry_point("drive_dash", "formsengine_drive_dash")
+    return run_cli(*options, "score", instrument_id, str(ANSWERS / name), cwd=cwd).json()
 
 
 def test_cli_scores_an_intake_checklist(tmp_path):
@@ -275,7 +255,7 @@ def test_cli_scores_a_closure_record(tmp_path):
 )
 def test_cli_refuses_a_malformed_answers_file(tmp_path, name, message):
     done = run_cli("score", "drive-dash", str(ANSWERS / name), cwd=tmp_path)
-    assert done.returncode == 2
+    assert done.code == 2
     assert message in done.stderr
     assert done.stdout == ""
 
@@ -283,5 +263,5 @@ def test_cli_refuses_a_malformed_answers_file(tmp_path, name, message):
 def test_cli_refuses_answers_for_another_instrument(tmp_path):
     done = run_cli("score", "drive-closure", str(ANSWERS / "drive-dash-intake.json"),
                    cwd=tmp_path)
-    assert done.returncode == 2
+    assert done.code == 2
     assert "is for instrument 'drive-dash'" in done.stderr

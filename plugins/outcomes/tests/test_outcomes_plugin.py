@@ -1,24 +1,21 @@
 """formsengine-outcomes: item ids, test vectors, and scoring through the real command line.
 
 Engines under test load only this plugin (no installed entry points). The command-line tests
-run the installed ``formsengine`` script, which finds this plugin through its entry point.
+run the real ``formsengine`` command in a subprocess, which finds this plugin through its entry
+point.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import formsengine_outcomes
 import pytest
 
-from formsengine.config import Settings
 from formsengine.engine import Engine
+from formsengine.testing import plugin_engine, require_entry_point, run_cli
 from formsengine.vectors import run_vector
 
 HERE = Path(__file__).parent
@@ -33,7 +30,7 @@ SEVERITY_SCORES = [f"using_{t}" for t in TYPES] + ["types_used", "types_not_know
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(Settings(), load_entrypoints=False, plugins=[formsengine_outcomes])
+    return plugin_engine(formsengine_outcomes)
 
 
 def shipped_vectors() -> list[tuple[str, str]]:
@@ -120,25 +117,9 @@ def test_a_type_not_known_is_never_scored_as_no_abuse(engine, abuse_type, missin
 
 
 # -- the real command line ---------------------------------------------------------------------
-def formsengine_command() -> list[str]:
-    script = Path(sys.executable).with_name("formsengine")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("formsengine")
-    assert found, "the formsengine command is not installed"
-    return [found]
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
-    return subprocess.run([*formsengine_command(), *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=60, check=False)
-
-
 def score_file(instrument_id: str, name: str, cwd: Path) -> dict:
-    done = run_cli("score", instrument_id, str(ANSWERS / name), cwd=cwd)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    require_entry_point("outcomes", "formsengine_outcomes")
+    return run_cli("score", instrument_id, str(ANSWERS / name), cwd=cwd).json()
 
 
 def test_cli_intake_with_a_declined_type(tmp_path):
@@ -179,6 +160,6 @@ def test_cli_exit_record(tmp_path):
 )
 def test_cli_refuses_a_malformed_answers_file(tmp_path, name, message):
     done = run_cli("score", "idva-exit", str(ANSWERS / name), cwd=tmp_path)
-    assert done.returncode == 2
+    assert done.code == 2
     assert message in done.stderr
     assert done.stdout == ""

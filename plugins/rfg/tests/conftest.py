@@ -10,12 +10,7 @@ installed (``pip install -e plugins/rfg``).
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
-import json
 import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +21,7 @@ from formsengine_rfg.incidents import read_incidents
 from rfg_helpers import write_config, write_incidents
 
 from formsengine.engine import Engine
+from formsengine.testing import CliResult, plugin_engine, require_entry_point, run_cli
 
 
 @pytest.fixture
@@ -54,25 +50,12 @@ def ranked(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    return Engine(load_entrypoints=False, plugins=[formsengine_rfg])
-
-
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        assert self.code == 0, f"exit code {self.code}: {self.stderr}"
-        return json.loads(self.stdout)
+    return plugin_engine(formsengine_rfg)
 
 
 @pytest.fixture(scope="session")
 def plugin_installed() -> None:
-    names = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="formsengine")}
-    if names.get("rfg") != "formsengine_rfg":
-        pytest.fail("formsengine-rfg is not installed: run `pip install -e plugins/rfg`")
+    require_entry_point("rfg", "formsengine_rfg")
 
 
 @pytest.fixture
@@ -103,13 +86,8 @@ def run(tmp_path: Path, monkeypatch):
 @pytest.fixture
 def cli(tmp_path: Path, plugin_installed):
     """Run the real command line in a clean folder, without settings from the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
 
     def run(*args: str | Path) -> CliResult:
-        proc = subprocess.run(
-            [sys.executable, "-m", "formsengine.cli", *map(str, args)],
-            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
-        )
-        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+        return run_cli(*args, cwd=tmp_path, timeout=300)
 
     return run
