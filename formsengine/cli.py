@@ -322,6 +322,38 @@ def assessments() -> None:
     """Import and list stored assessments."""
 
 
+@assessments.command("rescore")
+@click.option("--instrument", "instrument_id", help="Only assessments of this instrument.")
+@click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")
+@click.pass_obj
+def assessments_rescore(state: State, instrument_id: str | None, actor: str) -> None:
+    """Score every final assessment again with the current plugins and configuration (for
+    example after the organisation changed a threshold). Adds score rows; earlier rows are
+    kept, so every result stays traceable to the configuration that produced it."""
+    store = state.store()
+    try:
+        if instrument_id:
+            state.engine.instruments.get(instrument_id)  # clear error when unknown
+        sql = "SELECT id FROM assessments WHERE status = 'final'"
+        params: list[str] = []
+        if instrument_id:
+            sql += " AND instrument_id = ?"
+            params.append(instrument_id)
+        ids = [r["id"] for r in store.all(sql + " ORDER BY id", params)]
+        changed = 0
+        for n, assessment_id in enumerate(ids, start=1):
+            before = store.one("SELECT config_hash FROM scores WHERE assessment_id = ?"
+                               " ORDER BY seq DESC LIMIT 1", [assessment_id])
+            result = store.rescore(assessment_id, actor=actor)
+            if before is None or before["config_hash"] != result["configuration"]["hash"]:
+                changed += 1
+            if n % 1000 == 0:
+                click.echo(f"rescored {n} of {len(ids)}", err=True)
+    finally:
+        store.close()
+    click.echo(f"rescored {len(ids)} assessments ({changed} under a different configuration)")
+
+
 @assessments.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")

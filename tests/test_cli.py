@@ -213,3 +213,26 @@ def test_installed_console_script(tmp_path):
                          env={**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA)}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "toy-checklist" in out.stdout
+
+
+def test_rescore_after_configuration_change(tmp_path):
+    assert run(tmp_path, "db", "init").returncode == 0
+    r = answers()
+    r["fields"]["incidents"] = 4
+    r.update(person="VS-1", role="victim_survivor", occasion="intake")
+    (tmp_path / "in.jsonl").write_text(json.dumps(r) + "\n")
+    assert run(tmp_path, "assessments", "import", str(tmp_path / "in.jsonl")).returncode == 0
+    cfg = tmp_path / "org.toml"
+    cfg.write_text('[organisation]\nname = "Area"\n'
+                   '[instruments.toy-checklist.parameters]\nescalation = 5\n')
+    out = run(tmp_path, "--config", str(cfg), "assessments", "rescore")
+    assert out.returncode == 0, out.stderr
+    assert "rescored 1 assessments (1 under a different configuration)" in out.stdout
+    conn = system_sqlite.connect(tmp_path / "cli.db")
+    rows = conn.execute("SELECT seq, config_name, result FROM scores ORDER BY seq").fetchall()
+    conn.close()
+    assert [(seq, name) for seq, name, _ in rows] == [(1, "defaults"), (2, "Area")]
+    assert json.loads(rows[0][2])["criteria"]["escalation"] is True
+    assert json.loads(rows[1][2])["criteria"]["escalation"] is False
+    out = run(tmp_path, "assessments", "rescore", "--instrument", "nope")
+    assert out.returncode == 2 and "unknown instrument 'nope'" in out.stderr
