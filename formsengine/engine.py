@@ -207,6 +207,23 @@ class Engine:
         ordered.update(result)
         return ordered
 
+    def offers_for(self, inst: Instrument, answers: dict[str, Any],
+                   fields: dict[str, Any] | None = None) -> list[Instrument]:
+        """Instruments whose ``offered_when`` names ``inst`` and holds for these answers
+        (for example the stalking supplement after a DASH with item 8 answered yes)."""
+        from .conditions import evaluate_form_condition
+
+        offered = []
+        for other in self.instruments:
+            if other.key == inst.key or (offered and offered[-1].id == other.id):
+                continue
+            for offer in other.definition.get("offered_when", []):
+                if offer["instrument"] == inst.id and evaluate_form_condition(
+                        offer["when"], answers, fields or {}):
+                    offered.append(self.instruments.get(other.id))  # newest version
+                    break
+        return offered
+
     def score_data(self, data: Any, where: str = "answers") -> dict[str, Any]:
         inst, sub = self.check(data, where)
         return self.score(inst, sub)

@@ -196,3 +196,19 @@ def test_entry_points_not_loaded_unless_asked(monkeypatch):
 def test_toy_definition_is_valid_json():
     assert toy_definition()["id"] == "toy-checklist"
     assert json.dumps(toy_definition())
+
+
+def test_offered_when_suggests_a_supplement(toy):
+    supplement = json.loads(json.dumps(toy))
+    supplement.update(id="toy-supplement", title="Supplement",
+                      offered_when=[{"instrument": "toy-checklist",
+                                     "when": {"item": "toy.b", "equals": "yes"}}])
+    engine = make_engine(DefinitionsPlugin(toy, supplement))
+    inst = engine.instruments.get("toy-checklist")
+    assert [i.id for i in engine.offers_for(inst, {"toy.b": "yes"})] == ["toy-supplement"]
+    assert engine.offers_for(inst, {"toy.b": "no"}) == []
+    assert engine.offers_for(inst, {"toy.b": "dont_know"}) == []
+    bad = json.loads(json.dumps(supplement))
+    bad["offered_when"][0]["when"] = {"item": "toy.nope", "equals": "yes"}
+    with pytest.raises(PluginLoadError, match="toy.nope"):
+        make_engine(DefinitionsPlugin(toy, bad))

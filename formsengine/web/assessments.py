@@ -307,8 +307,9 @@ def result(uid: str):
     inst = _instrument(row)
     newer = access.store().one(
         "SELECT uid FROM assessments WHERE supersedes_id = ?", [row["id"]])
+    offers = _engine().offers_for(inst, row["answers"]) if row["status"] == "final" else []
     return render_template(
-        "assessments/result.html", row=row, case=case, inst=inst,
+        "assessments/result.html", row=row, case=case, inst=inst, offers=offers,
         view=results.result_view(inst, row["result"]),
         summary=results.answer_summary(inst, _data(row), _pack(row)), newer=newer,
         occasion=occasion_label(row["occasion"]))
