@@ -10,6 +10,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
@@ -103,3 +104,20 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
 def installed_plugin_distributions() -> list[str]:
     eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     return sorted({ep.dist.name for ep in eps if ep.dist is not None})
+
+
+def packaged_definition_names(package: str, folder: str = "definitions") -> list[str]:
+    """Names of the instrument definition files (``*.json``, wording packs excepted) that
+    ``package`` ships in its ``folder``, sorted."""
+    root = resources.files(package).joinpath(folder)
+    return sorted(e.name for e in root.iterdir()
+                  if e.name.endswith(".json") and not e.name.endswith(".wording.json"))
+
+
+def register_packaged_definitions(register, package: str, folder: str = "definitions") -> None:
+    """For a plugin's ``register_instruments``: register every instrument definition file
+    ``package`` ships in ``folder``. Works for installed and editable packages alike."""
+    root = resources.files(package).joinpath(folder)
+    for name in packaged_definition_names(package, folder):
+        with resources.as_file(root.joinpath(name)) as path:
+            register(path)

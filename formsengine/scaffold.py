@@ -208,6 +208,7 @@ from __future__ import annotations
 from importlib import resources
 
 import formsengine
+from formsengine.plugins import register_packaged_definitions
 
 __version__ = "0.1.0"
 
@@ -220,10 +221,7 @@ def _files(suffix: str) -> list:
 
 @formsengine.hookimpl
 def register_instruments(register) -> None:
-    for entry in _files(".json"):
-        if not entry.name.endswith(".wording.json"):
-            with resources.as_file(entry) as path:
-                register(path)
+    register_packaged_definitions(register, __name__)
 
 
 @formsengine.hookimpl

@@ -98,3 +98,15 @@ def test_the_docs_mention_the_helpers():
     assert "## Testing a plugin" in text
     for name in ("plugin_engine", "require_entry_point", "run_cli", "CliResult"):
         assert f"`{name}" in text
+
+
+def test_packaged_definitions_helpers():
+    import formsengine_dash
+
+    from formsengine.plugins import packaged_definition_names, register_packaged_definitions
+
+    names = packaged_definition_names("formsengine_dash")
+    assert names == ["dash-police.json", "dash-safelives.json", "sdash.json"]
+    seen = []
+    register_packaged_definitions(lambda path: seen.append(path.name), formsengine_dash.__name__)
+    assert seen == names

@@ -13,24 +13,17 @@ Used at assessment, week 12 and week 32 (programme completion).
 
 from __future__ import annotations
 
-from importlib import resources
-
 import formsengine
+from formsengine.plugins import packaged_definition_names, register_packaged_definitions
 
 __version__ = "1.0.0"
-
-DEFINITIONS_FOLDER = "definitions"
 
 
 def definition_files() -> list[str]:
     """Names of the definition files this plugin ships, in registration order."""
-    folder = resources.files(__name__).joinpath(DEFINITIONS_FOLDER)
-    return sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".json"))
+    return packaged_definition_names(__name__)
 
 
 @formsengine.hookimpl
 def register_instruments(register) -> None:
-    folder = resources.files(__name__).joinpath(DEFINITIONS_FOLDER)
-    for name in definition_files():
-        with resources.as_file(folder.joinpath(name)) as path:
-            register(path)
+    register_packaged_definitions(register, __name__)

@@ -13,19 +13,17 @@ Python (``scoring.py``) because the components come from incident histories, not
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 import formsengine
+from formsengine.plugins import register_packaged_definitions
 
 __version__ = "1.0.0"
 
 
 @formsengine.hookimpl
 def register_instruments(register) -> None:
-    folder = resources.files(__name__).joinpath("definitions")
-    with resources.as_file(folder.joinpath("rfg-ranking.json")) as path:
-        register(path)
+    register_packaged_definitions(register, __name__)
 
 
 @formsengine.hookimpl
