@@ -106,3 +106,34 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# -- which score a change chart shows (shared by the web pages and the PDF reports) ---------
+def charted_score(inst: Any) -> tuple[str | None, dict | None]:
+    """The score the risk level is based on (or the first banded score, or the first count or
+    sum) and its band definition, or (None, None) when nothing numeric can be charted."""
+    scoring = inst.scoring
+    bands = scoring.get("bands", [])
+    level = scoring.get("level")
+    band = next((b for b in bands if level and b["id"] == level["band"]), None) or (
+        bands[0] if bands else None)
+    if band:
+        return band["score"], band
+    spec = next((s for s in scoring.get("scores", []) if s["type"] in ("count", "sum")), None)
+    return (spec["id"], None) if spec else (None, None)
+
+
+def band_cutoffs(engine: Any, inst: Any, band: dict | None) -> list[dict[str, Any]]:
+    """A band's cut-offs as they apply here: the organisation's configuration included."""
+    if not band:
+        return []
+    raw = band["cutoffs"]
+    return engine.parameters_for(inst)[raw["param"]] if isinstance(raw, dict) else raw
+
+
+def score_maximum(inst: Any, score_id: str) -> int | None:
+    """The highest value a count of answers can take (its number of items), else None."""
+    spec = next((s for s in inst.scoring.get("scores", []) if s["id"] == score_id), None)
+    if spec and spec["type"] == "count" and "values" in spec:
+        return len(inst.item_set(spec["items"]))
+    return None

@@ -44,3 +44,27 @@ def test_unknown_person(store):
 
     with pytest.raises(StorageError, match="no person with reference 'nobody'"):
         history(store, "nobody", "toy-checklist")
+
+
+def test_charted_score_and_cutoffs_follow_the_configuration(toy):
+    from formsengine.compare import band_cutoffs, charted_score, score_maximum
+    from formsengine.config import OrgConfig
+
+    from .conftest import DefinitionsPlugin, make_engine
+
+    cutoffs = [{"min": 0, "band": "low"}, {"min": 3, "band": "medium"},
+               {"min": 4, "band": "high"}]
+    org = OrgConfig.from_dict({"instruments": {"toy-checklist": {
+        "parameters": {"risk_cutoffs": cutoffs}}}})
+    engine = make_engine(DefinitionsPlugin(toy), org_config=org)
+    inst = engine.instruments.get("toy-checklist")
+    score_id, band = charted_score(inst)
+    assert score_id == "yes_count" and band["id"] == "risk_band"
+    assert band_cutoffs(engine, inst, band) == cutoffs
+    assert score_maximum(inst, "yes_count") == 4
+    assert score_maximum(inst, "answered") is None
+    del toy["scoring"]["bands"], toy["scoring"]["level"]
+    toy["scoring"]["criteria"] = [c for c in toy["scoring"]["criteria"]
+                                  if c["id"] != "judged_high"]
+    plain = make_engine(DefinitionsPlugin(toy)).instruments.get("toy-checklist")
+    assert charted_score(plain) == ("yes_count", None)

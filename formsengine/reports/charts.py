@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..compare import band_cutoffs, charted_score, score_maximum
+
 if TYPE_CHECKING:
     from ..instruments import Instrument
     from ..store import Store
@@ -15,34 +17,16 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 150, 16, 40
 SHADES = ["#ffffff", "#f3f2f1", "#fff2d6", "#f6d7d2", "#eed2d0"]
 
 
-def chart_score(inst: Instrument) -> tuple[str | None, dict | None]:
-    """The score the risk level is based on (or the first banded score, or the first count
-    or sum) and its band definition."""
-    scoring = inst.scoring
-    bands = scoring.get("bands", [])
-    level = scoring.get("level")
-    band = next((b for b in bands if level and b["id"] == level["band"]), None) or (
-        bands[0] if bands else None)
-    if band:
-        return band["score"], band
-    spec = next((s for s in scoring.get("scores", []) if s["type"] in ("count", "sum")), None)
-    return (spec["id"], None) if spec else (None, None)
-
-
 def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str, Any] | None:
-    score_id, band = chart_score(inst)
+    score_id, band = charted_score(inst)
     occasions = data["occasions"]
     if score_id is None or not occasions:
         return None
-    cutoffs = []
-    if band:
-        raw = band["cutoffs"]
-        cutoffs = store.engine.parameters_for(inst)[raw["param"]] if isinstance(raw, dict) \
-            else raw
+    cutoffs = band_cutoffs(store.engine, inst, band)
     values = [o["scores"].get(score_id) for o in occasions]
     known = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     spec = next(s for s in inst.scoring["scores"] if s["id"] == score_id)
-    maximum = len(inst.item_set(spec["items"])) if spec["type"] == "count" else None
+    maximum = score_maximum(inst, score_id)
     top = float(maximum or max(known + [c["min"] for c in cutoffs] + [1]) * 1.15)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 

@@ -188,10 +188,10 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
 def _history_columns(inst: Instrument, data: dict[str, Any]) -> list[dict[str, str]]:
     """The score charted (the one the level is based on), or else the first two numeric
     scores, with their labels."""
-    from .charts import chart_score
+    from ..compare import charted_score
 
     labels = {s["id"]: s.get("label", s["id"]) for s in inst.scoring.get("scores", [])}
-    score_id, _ = chart_score(inst)
+    score_id, _ = charted_score(inst)
     names: list[str] = [score_id] if score_id else []
     for occ in data["occasions"]:
         for k, v in occ["scores"].items():

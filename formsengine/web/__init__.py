@@ -128,6 +128,22 @@ def _close_store(_exc: BaseException | None) -> None:
         store.conn.execute("ROLLBACK")
 
 
+ERROR_PAGES: dict[int, tuple[str, str]] = {
+    403: ("You cannot do this",
+          "Your role does not allow this. Ask an administrator if you need it."),
+    404: ("Page not found",
+          "If you typed the web address, check it is correct. The record may not exist or "
+          "may belong to another team."),
+    405: ("This page cannot be used that way",
+          "Use the buttons and links on the pages to make changes."),
+    413: ("What you sent is too large",
+          "The form was larger than the service accepts (1 MB). Shorten long comments and "
+          "try again."),
+    429: ("Too many attempts",
+          "There have been too many attempts to sign in. Wait a few minutes and try again."),
+}
+
+
 def _error_pages(app: Flask) -> None:
     def page(status: int, title: str, message: str):
         return render_template("error.html", title=title, message=message), status
@@ -143,33 +159,9 @@ def _error_pages(app: Flask) -> None:
         return page(400, "There is a problem with the request",
                     getattr(exc, "description", None) or "The request could not be read.")
 
-    @app.errorhandler(403)
-    def forbidden(exc):
-        return page(403, "You cannot do this",
-                    "Your role does not allow this. Ask an administrator if you need it.")
-
-    @app.errorhandler(404)
-    def not_found(exc):
-        return page(404, "Page not found",
-                    "If you typed the web address, check it is correct. The record may not "
-                    "exist or may belong to another team.")
-
-    @app.errorhandler(405)
-    def not_allowed(exc):
-        return page(405, "This page cannot be used that way",
-                    "Use the buttons and links on the pages to make changes.")
-
-    @app.errorhandler(413)
-    def too_large(exc):
-        return page(413, "What you sent is too large",
-                    "The form was larger than the service accepts (1 MB). Shorten long "
-                    "comments and try again.")
-
-    @app.errorhandler(429)
-    def too_many(exc):
-        return page(429, "Too many attempts",
-                    "There have been too many attempts to sign in. Wait a few minutes and "
-                    "try again.")
+    for status, (title, message) in ERROR_PAGES.items():
+        app.register_error_handler(
+            status, lambda exc, s=status, t=title, m=message: page(s, t, m))
 
     @app.errorhandler(500)
     def server_error(exc):

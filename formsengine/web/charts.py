@@ -6,38 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compare import history
+from ..compare import band_cutoffs, charted_score, history, score_maximum
 from .schedule import occasion_label
 
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 120, 20, 48
 
 
-def chart_score(inst) -> tuple[str | None, dict | None]:
-    """The score the risk level is based on (or the first banded score) and its band."""
-    scoring = inst.scoring
-    bands = scoring.get("bands", [])
-    level = scoring.get("level")
-    band = next((b for b in bands if level and b["id"] == level["band"]), None)
-    band = band or (bands[0] if bands else None)
-    if band:
-        return band["score"], band
-    for spec in scoring.get("scores", []):
-        if spec["type"] in ("count", "sum"):
-            return spec["id"], None
-    return None, None
-
-
-def _score_maximum(inst, score_id: str) -> float | None:
-    spec = next((s for s in inst.scoring.get("scores", []) if s["id"] == score_id), None)
-    if spec and spec["type"] == "count" and "values" in spec:
-        return float(len(inst.item_set(spec["items"])))
-    return None
-
-
 def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
     data = history(store, person["ref"], inst.id)
-    score_id, band = chart_score(inst)
+    score_id, band = charted_score(inst)
     rows = []
     for occ in data["occasions"]:
         rows.append({
@@ -52,11 +30,7 @@ def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
             "criteria": occ["criteria_met"],
             "complete": occ["complete"],
         })
-    cutoffs = []
-    if band:
-        params = store.engine.parameters_for(inst)
-        raw = band["cutoffs"]
-        cutoffs = params[raw["param"]] if isinstance(raw, dict) else raw
+    cutoffs = band_cutoffs(store.engine, inst, band)
     score_label = score_id
     for spec in inst.scoring.get("scores", []):
         if spec["id"] == score_id:
@@ -64,7 +38,7 @@ def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
     return {
         "instrument": inst, "person_role": person["role"], "rows": rows,
         "score_label": score_label, "crossings": data["crossings"],
-        "chart": _geometry(rows, cutoffs, _score_maximum(inst, score_id) if score_id else None,
+        "chart": _geometry(rows, cutoffs, score_maximum(inst, score_id) if score_id else None,
                            inst.title, score_label),
     }
 

@@ -261,3 +261,17 @@ def test_page_titles_and_urls_carry_no_names(alice, store):
         assert "JQ" not in title and "Jane" not in title and ref not in title
         for href in re.findall(r'href="([^"]+)"', body):
             assert "JQ" not in href and "Jane" not in href and ref not in href
+
+
+def test_error_pages_say_what_happened(app, client, users):
+    from .conftest import login
+
+    assert login(client, "rita").status_code == 302  # a researcher
+    for path, method, status, title in [
+            ("/no-such-page", "get", 404, "Page not found"),
+            ("/sign-out", "get", 405, "This page cannot be used that way"),
+            ("/admin/", "get", 403, "You cannot do this")]:
+        response = getattr(client, method)(path)
+        assert response.status_code == status, path
+        page = response.get_data(as_text=True)
+        assert title in page and "no-store" in response.headers["Cache-Control"]
