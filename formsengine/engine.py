@@ -161,12 +161,7 @@ class Engine:
             config = configuration_record(inst, f"{self.org_config.name}+test-overrides",
                                           params)
         else:
-            cached = self._config_cache.get(inst.key)
-            if cached is None:
-                params = self.parameters_for(inst)
-                cached = (params, configuration_record(inst, self.org_config.name, params))
-                self._config_cache[inst.key] = cached
-            params, config = cached
+            params, config = self._configuration(inst)
             params = dict(params)
         result = None
         scorer = None
@@ -206,6 +201,32 @@ class Engine:
             record["hash"] = "sha256:" + hashlib.sha256(combined.encode()).hexdigest()
         ordered.update(result)
         return ordered
+
+    def _configuration(self, inst: Instrument) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(parameters, configuration record) of the organisation's configuration."""
+        cached = self._config_cache.get(inst.key)
+        if cached is None:
+            params = self.parameters_for(inst)
+            cached = (params, configuration_record(inst, self.org_config.name, params))
+            self._config_cache[inst.key] = cached
+        return cached
+
+    def is_current(self, inst: Instrument, result: dict[str, Any] | None) -> bool:
+        """Whether a stored result is what scoring now would record: the same instrument
+        version, scorer plugin version, engine and configuration. A result whose scorer
+        folded its own configuration into the hash is never taken as current."""
+        if not result:
+            return False
+        try:
+            scorer = result["scorer"]
+            return (result["instrument"]["version"] == inst.version
+                    and result["instrument"]["id"] == inst.id
+                    and scorer["engine"] == "formsengine " + __version__
+                    and scorer["version"] == self._plugin_version(scorer["plugin"])
+                    and "scorer" not in result["configuration"]
+                    and result["configuration"]["hash"] == self._configuration(inst)[1]["hash"])
+        except (KeyError, TypeError):
+            return False
 
     def offers_for(self, inst: Instrument, answers: dict[str, Any],
                    fields: dict[str, Any] | None = None) -> list[Instrument]:

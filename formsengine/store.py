@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
 
 from . import audit
-from .errors import LockedError, StaleEditError, StorageError
+from .errors import LockedError, StaleEditError, StorageError, SubmissionError
 from .submission import require_fields_for_final
 
 if TYPE_CHECKING:
@@ -64,9 +64,14 @@ def connect(path: str | Path) -> Any:
     return conn
 
 
+SMALL_INSERT = 100  # rows; 100 x 5 columns is well inside SQLite's limit on parameters
+
+
 def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     """executemany that binds no NULLs: rows are grouped by which columns hold None and each
-    group is inserted naming only its other columns (the rest take NULL by default).
+    group is inserted naming only its other columns (the rest take NULL by default). A small
+    group (one assessment's answers) goes in as one multi-row INSERT: one step into SQLite
+    instead of one per row.
 
     Binding a None parameter goes through the sqlite3 module's adaptation lookup, which makes
     it several times slower than binding text or a number; bulk inserts of rows with optional
@@ -78,9 +83,13 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
                                           tuple(v for v in row if v is not None))
     for key, group in groups.items():
         names = [c for c, present in zip(columns, key) if present]
-        marks = ", ".join("?" * len(names))
-        conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",  # nosec B608
-                         group)
+        marks = "(" + ", ".join("?" * len(names)) + ")"
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES "  # nosec B608
+        if len(group) <= SMALL_INSERT:
+            conn.execute(sql + ", ".join([marks] * len(group)),
+                         [v for row in group for v in row])
+        else:
+            conn.executemany(sql + marks, group)
 
 
 def new_uid() -> str:
@@ -153,6 +162,9 @@ class Store:
     def audit(self, action: str, *, actor: str, object_type: str | None = None,
               object_id: Any = None, details: dict[str, Any] | None = None,
               request_id: str | None = None) -> int:
+        if self.conn.in_transaction:  # part of the caller's write: stands or falls with it
+            return audit.append(self.conn, action, actor=actor, object_type=object_type,
+                                object_id=object_id, details=details, request_id=request_id)
         with self.write():
             return audit.append(self.conn, action, actor=actor, object_type=object_type,
                                 object_id=object_id, details=details, request_id=request_id)
@@ -225,10 +237,13 @@ class Store:
             return case_id
 
     # -- assessments ------------------------------------------------------------------------
-    def _insert_answers(self, assessment_id: int, sub: Submission) -> None:
-        rows = [(assessment_id, item_id, encode_value(value), sub.comments.get(item_id),
+    @staticmethod
+    def _answer_rows(assessment_id: int, sub: Submission) -> list[tuple]:
+        return [(assessment_id, item_id, encode_value(value), sub.comments.get(item_id),
                  sub.sources.get(item_id)) for item_id, value in sub.answers.items()]
-        insert_many(self.conn, "answers", ANSWER_COLUMNS, rows)
+
+    def _insert_answers(self, assessment_id: int, sub: Submission) -> None:
+        insert_many(self.conn, "answers", ANSWER_COLUMNS, self._answer_rows(assessment_id, sub))
 
     def create_assessment(self, inst: Instrument, sub: Submission, *, person_id: int,
                           occasion: str, assessor: str | None = None, status: str = "final",
@@ -308,16 +323,22 @@ class Store:
         row["fields"] = json.loads(row["fields"])
         row["judgement"] = json.loads(row["judgement"]) if row["judgement"] else None
         row["answers"], row["comments"], row["sources"] = {}, {}, {}
-        for a in self.all("SELECT item_id, value, comment, source FROM answers"
-                          " WHERE assessment_id = ?", [assessment_id]):
-            row["answers"][a["item_id"]] = json.loads(a["value"])
-            if a["comment"]:
-                row["comments"][a["item_id"]] = a["comment"]
-            if a["source"]:
-                row["sources"][a["item_id"]] = a["source"]
-        score = self.one("SELECT result FROM scores WHERE assessment_id = ?"
-                         " ORDER BY seq DESC LIMIT 1", [assessment_id])
+        # One row holding every answer: each row fetched is a step into SQLite (which lets
+        # other server threads run and then waits to get back in).
+        packed = self.conn.execute(
+            "SELECT json_group_array(json_array(item_id, value, comment, source))"
+            " FROM answers WHERE assessment_id = ?", [assessment_id]).fetchone()[0]
+        for item_id, value, comment, source in json.loads(packed):
+            row["answers"][item_id] = json.loads(value)
+            if comment:
+                row["comments"][item_id] = comment
+            if source:
+                row["sources"][item_id] = source
+        score = None if row["status"] == "draft" else self.one(  # drafts have no score rows
+            "SELECT result FROM scores WHERE assessment_id = ? ORDER BY seq DESC LIMIT 1",
+            [assessment_id])
         row["result"] = json.loads(score["result"]) if score else None
+        row["draft_result"] = json.loads(row["draft_result"]) if row["draft_result"] else None
         return row
 
     def submission_data(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -331,9 +352,33 @@ class Store:
             data["judgement"] = row["judgement"]
         return data
 
+    def draft_score(self, sub: Submission) -> dict[str, Any] | None:
+        """The provisional result of a checked draft (None when no plugin can score it)."""
+        try:
+            return self.engine.score(
+                self.engine.instruments.get(sub.instrument_id, sub.version), sub)
+        except SubmissionError:
+            return None
+
     def update_draft(self, assessment_id: int, sub: Submission, *, expected_revision: int,
-                     actor: str, request_id: str | None = None) -> int:
-        """Replace a draft's answers. Fails cleanly when someone else saved first."""
+                     actor: str, request_id: str | None = None,
+                     previous: dict[str, Any] | None = None) -> int:
+        """Replace a draft's answers and its provisional result (scored here, on the
+        server, at every save). Fails cleanly when someone else saved first.
+
+        ``previous``: the answers the caller read at ``expected_revision`` (every change of
+        answers moves the revision on, so they are still the stored ones when the revision
+        matches); saves reading them again for the audit row's list of changed items."""
+        draft_result = self.draft_score(sub)
+        # Everything that can be prepared is prepared before the write lock is taken.
+        date = sub.fields.get("assessment_date")
+        values = [json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
+                  json.dumps(sub.judgement) if sub.judgement else None, sub.wording,
+                  date.isoformat() if date else None,
+                  json.dumps(draft_result, ensure_ascii=False, default=str)
+                  if draft_result else None, audit.utcnow(), assessment_id]
+        after = {k: encode_value(v) for k, v in sub.answers.items()}
+        answer_rows = self._answer_rows(assessment_id, sub)
         with self.write():
             row = self.one("SELECT status, revision FROM assessments WHERE id = ?",
                            [assessment_id])
@@ -345,18 +390,16 @@ class Store:
                 raise StaleEditError(
                     "this assessment was changed by someone else since you opened it; "
                     "nothing was saved: reload it to see their changes")
-            before = {a["item_id"]: a["value"] for a in self.all(
-                "SELECT item_id, value FROM answers WHERE assessment_id = ?", [assessment_id])}
+            before = ({k: encode_value(v) for k, v in previous.items()} if previous is not None
+                      else {a["item_id"]: a["value"] for a in self.all(
+                          "SELECT item_id, value FROM answers WHERE assessment_id = ?",
+                          [assessment_id])})
             self.conn.execute("DELETE FROM answers WHERE assessment_id = ?", [assessment_id])
-            self._insert_answers(assessment_id, sub)
-            date = sub.fields.get("assessment_date")
+            insert_many(self.conn, "answers", ANSWER_COLUMNS, answer_rows)
             self.conn.execute(
                 "UPDATE assessments SET fields = ?, judgement = ?, wording = ?,"
-                " assessment_date = ?, revision = revision + 1, updated_at = ? WHERE id = ?",
-                [json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
-                 json.dumps(sub.judgement) if sub.judgement else None, sub.wording,
-                 date.isoformat() if date else None, audit.utcnow(), assessment_id])
-            after = {k: encode_value(v) for k, v in sub.answers.items()}
+                " assessment_date = ?, draft_result = ?, revision = revision + 1,"
+                " updated_at = ? WHERE id = ?", values)
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             self.audit("update", actor=actor, object_type="assessment", object_id=assessment_id,
                        request_id=request_id, details={"changed_items": changed})
@@ -374,7 +417,8 @@ class Store:
         with self.write():
             cur = self.conn.execute(
                 "UPDATE assessments SET status = 'final', revision = revision + 1,"
-                " finalised_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'"
+                " draft_result = NULL, finalised_at = ?, updated_at = ? WHERE id = ?"
+                " AND status = 'draft'"
                 " AND revision = ?",
                 [audit.utcnow(), audit.utcnow(), assessment_id, expected_revision])
             if cur.rowcount != 1:

@@ -140,3 +140,11 @@ def m001_core_tables(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
         """
     )
+
+
+@core_migrations()
+def m002_draft_result(db: Database) -> None:
+    """The provisional result of a draft, scored on the server at each save and shown while
+    the assessment is completed. Cleared when the draft is finalised (the score rows then
+    hold the result)."""
+    run_script(db, "ALTER TABLE assessments ADD COLUMN draft_result TEXT;")

@@ -47,6 +47,9 @@ def test_missing_database_needs_init(engine, tmp_path):
 def test_migrations_are_recorded_and_idempotent(store):
     rows = store.all("SELECT migration_set, name FROM _sqlite_migrations")
     assert {"migration_set": "formsengine", "name": "m001_core_tables"} in rows
+    assert {"migration_set": "formsengine", "name": "m002_draft_result"} in rows
+    columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
+    assert "draft_result" in columns
     assert store.migrate() == []
 
 
@@ -170,3 +173,55 @@ def test_final_assessment_needs_required_fields(store):
     aid = save(store, data, status="draft")
     with pytest.raises(SubmissionError, match="assessment_date is required before"):
         store.finalise(aid, expected_revision=1, actor="u")
+
+
+def test_drafts_carry_their_provisional_result_until_finalised(store):
+    aid = save(store, answers(), status="draft")
+    assert store.get_assessment(aid)["draft_result"] is None
+    _, sub = store.engine.check(answers(a="yes", b="yes", c="dont_know"))
+    store.update_draft(aid, sub, expected_revision=1, actor="u1")
+    draft = store.get_assessment(aid)["draft_result"]
+    assert draft["scores"]["yes_count"] == 2
+    assert draft["configuration"]["hash"].startswith("sha256:")
+    assert store.all("SELECT * FROM scores") == []  # provisional: no score rows
+    store.finalise(aid, expected_revision=2, actor="u1")
+    row = store.get_assessment(aid)
+    assert row["draft_result"] is None and row["result"]["scores"]["yes_count"] == 2
+
+
+def test_previous_answers_give_the_same_audit_as_reading_them_again(store):
+    details = []
+    for previous in (False, True):
+        aid = save(store, answers(a="yes", d="dont_know"), status="draft",
+                   person=f"P-{previous}")
+        row = store.get_assessment(aid)
+        _, sub = store.engine.check(answers(a="no", b="yes", d="dont_know"))
+        store.update_draft(aid, sub, expected_revision=row["revision"], actor="u1",
+                           previous=row["answers"] if previous else None)
+        details.append(json.loads(store.one(
+            "SELECT details FROM audit WHERE action = 'update' AND object_id = ?",
+            [str(aid)])["details"]))
+    assert details[0] == details[1] == {"changed_items": ["toy.a", "toy.b"]}
+
+
+@pytest.mark.parametrize("count", [3, store_mod.SMALL_INSERT, store_mod.SMALL_INSERT + 1, 250])
+def test_insert_many_small_and_large_groups_with_nulls(store, count):
+    store.conn.execute("CREATE TABLE t (a INTEGER, b TEXT, c TEXT)")
+    rows = [(i, None if i % 3 == 0 else f"b{i}", None if i % 2 else "c'\"; --")
+            for i in range(count)]
+    with store.write():
+        store_mod.insert_many(store.conn, "t", ("a", "b", "c"), rows)
+    assert store.conn.execute("SELECT a, b, c FROM t ORDER BY a").fetchall() == rows
+
+
+def test_answers_text_survives_the_round_trip(store):
+    comment = 'quoted "text", a backslash \\ , a newline\n, \u00e9\u4e2d\U0001f600 and \u0000?'
+    data = answers(a="yes", a__what=["one", "two"])
+    data["comments"] = {"toy.a": comment}
+    data["sources"] = {"toy.a": "[1, 2]"}
+    aid = save(store, data)
+    row = store.get_assessment(aid)
+    inst, sub = store.engine.check(data)
+    assert row["comments"] == sub.comments
+    assert row["sources"] == {"toy.a": "[1, 2]"}
+    assert row["answers"]["toy.a.what"] == ["one", "two"] and row["answers"]["toy.a"] == "yes"

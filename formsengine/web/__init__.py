@@ -7,6 +7,7 @@ connection per request (``get_store()``, kept on ``g``). Served by waitress in o
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, abort, current_app, g, render_template, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, abort, current_app, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from ..config import Settings
 from ..engine import Engine
@@ -67,12 +69,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _limit_sign_in(app: Flask) -> None:
     """Slow repeated failed sign-ins from one address (each account is also slowed on its
-    own, see ``auth``). One limiter per application, kept in memory: one process."""
-    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri="memory://",
-                      default_limits=[], headers_enabled=False)
+    own, see ``auth``). Only POSTs that do not sign in (no redirect) count; once the limit
+    is reached the address gets 429 until the window moves on. One limiter per application,
+    kept in memory: one process. Only the two sign-in views are wrapped, so no other
+    request pays for the check."""
+    limit = parse(app.config["LOGIN_LIMIT"])
+    limiter = MovingWindowRateLimiter(MemoryStorage())
     app.extensions["formsengine_limiter"] = limiter
-    limited = limiter.limit(app.config["LOGIN_LIMIT"], methods=["POST"],
-                            deduct_when=lambda response: response.status_code != 302)
+
+    def limited(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            if request.method != "POST":
+                return view(*args, **kwargs)
+            key = request.remote_addr or "unknown"
+            if not limiter.test(limit, key):
+                abort(429)
+            response = make_response(view(*args, **kwargs))
+            if response.status_code != 302:
+                limiter.hit(limit, key)
+            return response
+        return inner
+
     for endpoint in ("auth.login", "auth.totp"):
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])
 

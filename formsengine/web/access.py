@@ -70,16 +70,15 @@ def case_or_404(uid: str) -> dict[str, Any]:
 def assessment_or_404(uid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(assessment, case) for an assessment of a case in one of the user's teams."""
     teams = team_ids()
-    row = None
+    case = None
     if teams and isinstance(uid, str) and len(uid) <= 64:
-        row = store().one(
-            "SELECT a.id, c.uid AS case_uid FROM assessments a JOIN cases c ON c.id = a.case_id"
+        case = store().one(
+            "SELECT a.id AS assessment_id, c.* FROM assessments a JOIN cases c ON c.id = a.case_id"
             f" WHERE a.uid = ? AND c.team_id IN ({_placeholders(teams)})", [uid, *teams])  # nosec B608
-    if row is None:
+    if case is None:
         audit_denial("assessment", uid)
         abort(404)
-    assessment = store().get_assessment(row["id"])
-    case = store().one("SELECT * FROM cases WHERE uid = ?", [row["case_uid"]])
+    assessment = store().get_assessment(case.pop("assessment_id"))
     case["schedule"] = json.loads(case["schedule"])
     return assessment, case
 

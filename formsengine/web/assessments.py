@@ -73,6 +73,14 @@ def _preview(inst, data):
         return None
 
 
+def _so_far(inst, row, data):
+    """The draft's result as stored at its last save, scored again only when the
+    configuration, scorer or engine changed since."""
+    if _engine().is_current(inst, row.get("draft_result")):
+        return row["draft_result"]
+    return _preview(inst, data)
+
+
 @bp.post("/cases/<uid>/assessments")
 @access.roles_required(*access.CASE_ROLES)
 def start(uid: str):
@@ -130,7 +138,7 @@ def tasks(uid: str):
         sections.append({"id": sid, "title": titles[sid],
                          "status": formbuild.section_status(inst, sid, data)})
     return render_template("assessments/tasks.html", row=row, case=case, inst=inst,
-                           sections=sections, preview=_preview(inst, data),
+                           sections=sections, preview=_so_far(inst, row, data),
                            occasion=occasion_label(row["occasion"]))
 
 
@@ -153,12 +161,14 @@ def section(uid: str, section_id: str):
         formbuild.fill(form, inst, section_id, data)
         form.revision.data = str(row["revision"])
     elif form.validate_on_submit():
-        merged = formbuild.merge(form, inst, section_id, data)
+        merged, after = formbuild.merge_section(form, inst, section_id, data)
         try:
             _inst, sub = _engine().check(merged)
             expected = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
-            access.store().update_draft(row["id"], sub, expected_revision=expected,
-                                        actor=g.user["username"], request_id=g.request_id)
+            access.store().update_draft(
+                row["id"], sub, expected_revision=expected, actor=g.user["username"],
+                request_id=g.request_id,
+                previous=row["answers"] if expected == row["revision"] else None)
         except SubmissionError as exc:
             errors, status = [_strip(p) for p in exc.problems], 400
         except StaleEditError:
@@ -169,14 +179,12 @@ def section(uid: str, section_id: str):
             flash(str(exc))
             return redirect(url_for("assessments.result", uid=uid))
         else:
-            before = formbuild.visible_items(inst, data["answers"],
-                                             formbuild.typed_fields(inst, data["fields"]))
-            after = formbuild.visible_items(inst, merged["answers"],
-                                            formbuild.typed_fields(inst, merged["fields"]))
             if section_id != formbuild.DETAILS:
                 current = next(s for s in inst.sections if s.id == section_id)
                 posted = request.form.get("shown")
-                seen = set(posted.split(",")) if posted is not None else before
+                seen = set(posted.split(",")) if posted is not None else (
+                    formbuild.visible_items(inst, data["answers"],
+                                            formbuild.typed_fields(inst, data["fields"])))
                 appeared = [i for i in current.item_ids if i in after and i not in seen
                             and i not in merged["answers"]]
                 if appeared:

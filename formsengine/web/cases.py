@@ -212,7 +212,8 @@ def view(uid: str):
         [case["id"]])
     assessments = store.all(
         "SELECT a.uid, a.instrument_id, a.instrument_version, a.occasion, a.status,"
-        " a.assessment_date, a.version_no, a.created_at, s.level_final FROM assessments a"
+        " a.assessment_date, a.version_no, a.created_at, s.level_final,"
+        " json_extract(a.draft_result, '$.level.final') AS level_so_far FROM assessments a"
         " LEFT JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq)"
         " FROM scores WHERE assessment_id = a.id) WHERE a.case_id = ?"
         " ORDER BY a.created_at, a.id", [case["id"]])

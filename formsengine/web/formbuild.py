@@ -95,6 +95,38 @@ def _input_for(spec, label: str, help_text: str | None, options: dict[str, str])
     return StringField(**kw)
 
 
+class _GeneratedMeta(FlaskForm.Meta):
+    """Binding for the generated forms.
+
+    CSRF is checked for every POST by the application's CSRFProtect before any view runs,
+    so these forms do not check it a second time (their pages send the same token).
+
+    A section form has dozens of fields (each question with its comment and source), and
+    WTForms builds every field again for each request. The first binding of each field is
+    kept as a prototype; later requests get a copy of its attributes with this form set
+    in. What processing and validation write (data, raw_data, errors) lives on the copy.
+    """
+
+    csrf = False
+
+    def bind_field(self, form, unbound_field, options):
+        protos = unbound_field.__dict__.setdefault("_prototypes", {})
+        key = (options["name"], options["prefix"], id(options["translations"]))
+        proto = protos.get(key)
+        if proto is None:
+            proto = protos[key] = unbound_field.bind(form=form, **options)
+            proto.__dict__.pop("_form", None)
+        field = object.__new__(type(proto))
+        field.__dict__.update(proto.__dict__)
+        field._form = form
+        field.meta = self
+        return field
+
+
+class GeneratedForm(FlaskForm):
+    Meta = _GeneratedMeta
+
+
 _FORMS: dict[tuple, tuple[Any, type[FlaskForm]]] = {}
 
 
@@ -120,7 +152,7 @@ def whole_form(inst, pack) -> type[FlaskForm]:
             "Reason for the amendment", validators=[_required_reason,
                                                     _limit(DEFAULT_TEXT_LIMIT, "The reason")])
         name = f"Amend_{inst.id}_{inst.version}".replace("-", "_").replace(".", "_")
-        found = _FORMS[key] = (inst, type(name, (FlaskForm,), attrs))
+        found = _FORMS[key] = (inst, type(name, (GeneratedForm,), attrs))
     return found[1]
 
 
@@ -131,7 +163,7 @@ def _required_reason(form, field):
 
 def _build(inst, section_id: str, pack) -> type[FlaskForm]:
     name = f"Form_{inst.id}_{inst.version}_{section_id}".replace("-", "_").replace(".", "_")
-    return type(name, (FlaskForm,), _attrs(inst, section_id, pack))
+    return type(name, (GeneratedForm,), _attrs(inst, section_id, pack))
 
 
 def _attrs(inst, section_id: str, pack) -> dict[str, Any]:
@@ -185,6 +217,12 @@ def fill(form, inst, section_id: str, data: dict[str, Any]) -> None:
 def merge(form, inst, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """The stored answers data with this section's posted values put in; answers to
     questions that are no longer shown are removed."""
+    return merge_section(form, inst, section_id, data)[0]
+
+
+def merge_section(form, inst, section_id: str,
+                  data: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """``merge``, and the items shown for the merged answers."""
     out = {**data, "answers": dict(data["answers"]), "fields": dict(data.get("fields", {})),
            "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {}))}
     if section_id == DETAILS:
@@ -213,8 +251,7 @@ def merge(form, inst, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
                         out[kind][item_id] = text
                     else:
                         out[kind].pop(item_id, None)
-    prune(inst, out)
-    return out
+    return out, prune(inst, out)
 
 
 def visible_items(inst, answers: dict[str, Any], fields: dict[str, Any]) -> set[str]:
@@ -230,11 +267,14 @@ def visible_items(inst, answers: dict[str, Any], fields: dict[str, Any]) -> set[
         current = kept
 
 
-def prune(inst, data: dict[str, Any]) -> None:
+def prune(inst, data: dict[str, Any]) -> set[str]:
+    """Remove answers, comments and sources of items not shown; returns the items shown
+    (the same for the pruned answers)."""
     shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
     for kind in ("answers", "comments", "sources"):
         for item_id in [k for k in data.get(kind, {}) if k not in shown]:
             del data[kind][item_id]
+    return shown
 
 
 def _typed_fields(inst, fields: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,9 @@ def register_commands(cli) -> None:
     @click.option("--host", default="127.0.0.1", show_default=True,
                   help="Address to listen on. Keep 127.0.0.1 unless behind a TLS proxy.")
     @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-    @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+    @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+                  help="Worker threads. Requests share one interpreter, so more threads add "
+                  "waiting, not speed.")
     @click.pass_obj
     def serve(state, host: str, port: int, threads: int) -> None:
         """Run the web application (waitress, one process)."""

@@ -89,7 +89,7 @@ def load_user():
             if now - row["last_seen"] > TOUCH_EVERY:
                 accounts.touch_session(store, row["session_id"])
             g.user = row
-            g.teams = accounts.user_teams(store, row["id"])
+            g.teams = row["team_ids"]
     if g.user is None:
         if endpoint in PUBLIC:
             return None
