@@ -97,7 +97,7 @@ def test_is_current(engine):
     folded = dict(result, configuration=dict(result["configuration"], scorer={"w": 1}))
     assert not engine.is_current(inst, folded)
     # another organisation configuration: other cut-offs, another hash
-    from formsengine.config import OrgConfig, Settings
+    from formsengine.config import OrgConfig
 
     cutoffs = [{"min": 0, "band": "none", "label": "None"},
                {"min": 1, "band": "standard", "label": "Standard"},
