@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..errors import UnknownInstrumentError
 from . import access, charts
 from .schedule import case_schedule, occasion_label, schedulable
 
@@ -199,6 +200,18 @@ def new():
         400 if errors else 200)
 
 
+def _level_so_far(engine, row) -> str | None:
+    """A draft's level so far, when its stored result still holds (as on the task list)."""
+    draft = json.loads(row.pop("draft_result") or "null")
+    if not draft:
+        return None
+    try:
+        inst = engine.instruments.get(row["instrument_id"], row["instrument_version"])
+    except UnknownInstrumentError:
+        return None
+    return (draft.get("level") or {}).get("final") if engine.is_current(inst, draft) else None
+
+
 @bp.get("/cases/<uid>")
 def view(uid: str):
     from . import get_engine
@@ -212,12 +225,14 @@ def view(uid: str):
         [case["id"]])
     assessments = store.all(
         "SELECT a.uid, a.instrument_id, a.instrument_version, a.occasion, a.status,"
-        " a.assessment_date, a.version_no, a.created_at, s.level_final,"
-        " json_extract(a.draft_result, '$.level.final') AS level_so_far FROM assessments a"
+        " a.assessment_date, a.version_no, a.created_at, s.level_final, a.draft_result"
+        " FROM assessments a"
         " LEFT JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq)"
         " FROM scores WHERE assessment_id = a.id) WHERE a.case_id = ?"
         " ORDER BY a.created_at, a.id", [case["id"]])
     engine = get_engine()
+    for a in assessments:
+        a["level_so_far"] = _level_so_far(engine, a)
     titles = {i.id: i.title for i in engine.instruments}
     done = _done([case["id"]])[case["id"]]
     schedule = case_schedule(case, done, dt.date.today())

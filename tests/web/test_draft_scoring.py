@@ -48,7 +48,8 @@ def test_task_list_and_case_page_show_the_provisional_result(alice, store):
 
 
 def test_stored_result_is_shown_while_current_and_rescored_when_not(alice, store):
-    uid = start_assessment(alice, create_case(alice))
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-injury-detail": "cut",
                                      "q-t-frightened": "yes"})
     row = _draft(store)
@@ -59,13 +60,16 @@ def test_stored_result_is_shown_while_current_and_rescored_when_not(alice, store
                                [json.dumps(result), row["id"]])
 
     # the task list reads the stored result: a changed number in it shows through
-    shown = dict(row["draft_result"], scores={"yes_count": 5})
+    shown = dict(row["draft_result"], scores={"yes_count": 5},
+                 level=dict(row["draft_result"]["level"], final="high"))
     tamper(shown)
     assert "So far: yes count 5" in alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "High so far" in alice.get(f"/cases/{case}").get_data(as_text=True)
     # a result recorded under another configuration is not used: the answers are scored again
     other = dict(shown, configuration=dict(shown["configuration"], hash="sha256:" + "0" * 64))
     tamper(other)
     assert "So far: yes count 2" in alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "so far (not final)" not in alice.get(f"/cases/{case}").get_data(as_text=True)
     # nor one from another version of the scoring plugin
     older = dict(shown, scorer=dict(shown["scorer"], version="0.0.1"))
     tamper(older)
