@@ -182,6 +182,7 @@ def test_drafts_carry_their_provisional_result_until_finalised(store):
     store.update_draft(aid, sub, expected_revision=1, actor="u1")
     draft = store.get_assessment(aid)["draft_result"]
     assert draft["scores"]["yes_count"] == 2
+    assert draft["scores"]["not_known_count"] == 1  # "not known" kept, not counted as no
     assert draft["configuration"]["hash"].startswith("sha256:")
     assert store.all("SELECT * FROM scores") == []  # provisional: no score rows
     store.finalise(aid, expected_revision=2, actor="u1")

@@ -66,11 +66,12 @@ def _draft_or_redirect(row):
 
 
 def _preview(inst, data):
+    """The result of scoring the answers as they stand (None when they cannot be scored)."""
     try:
-        checked_inst, sub = _engine().check(data)
-        return _engine().score(checked_inst, sub)
+        _checked, sub = _engine().check(data)
     except SubmissionError:
         return None
+    return access.store().draft_score(sub)
 
 
 def _so_far(inst, row, data):

@@ -202,7 +202,7 @@ def new():
 
 def _level_so_far(engine, row) -> str | None:
     """A draft's level so far, when its stored result still holds (as on the task list)."""
-    draft = json.loads(row.pop("draft_result") or "null")
+    draft = json.loads(row["draft_result"] or "null")
     if not draft:
         return None
     try:

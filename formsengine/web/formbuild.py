@@ -41,19 +41,9 @@ def field_name(field_id: str) -> str:
     return "f-" + field_id
 
 
-def _nothing():
-    return None
-
-
 class Checkboxes(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-    def process_data(self, value):
-        if value is None:  # nothing stored: no exception to raise and catch
-            self.data = None
-        else:
-            super().process_data(value)
 
     def pre_validate(self, form):  # values are checked against the definition instead
         pass
@@ -124,11 +114,8 @@ class _GeneratedMeta(FlaskForm.Meta):
         key = (options["name"], options["prefix"], id(options["translations"]))
         proto = protos.get(key)
         if proto is None:
-            proto = unbound_field.bind(form=form, **options)
+            proto = protos[key] = unbound_field.bind(form=form, **options)
             proto.__dict__.pop("_form", None)
-            if proto.default is None:  # WTForms calls the default, and catches the TypeError
-                proto.default = _nothing
-            protos[key] = proto
         field = object.__new__(type(proto))
         field.__dict__.update(proto.__dict__)
         field._form = form

@@ -25,10 +25,8 @@ HEADERS = {
 def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
-        headers = response.headers
         for name, value in HEADERS.items():
-            if name not in headers:
-                headers.add(name, value)
+            response.headers.setdefault(name, value)
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
