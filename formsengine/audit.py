@@ -28,17 +28,28 @@ def row_hash(row: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+# The last row this process appended to each database file: (id, hash). Lets the next
+# append be one statement (an insert that only happens if that row is still the last one)
+# instead of reading the last row first. Anything else that appended meanwhile (another
+# process, a bulk import, a rolled-back transaction) makes the condition fail, and the row
+# is appended the long way.
+_HEADS: dict[str, tuple[int, str]] = {}
+
+_INSERT = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id,"
+           " details, prev_hash, hash)")
+
+
 def append(conn: Any, action: str, *, actor: str, object_type: str | None = None,
            object_id: Any = None, details: dict[str, Any] | None = None,
-           request_id: str | None = None) -> int:
+           request_id: str | None = None, head_key: str | None = None) -> int:
     """Append one audit row. Must run inside a write transaction (BEGIN IMMEDIATE), so that
-    reading the last hash and appending are one step for every writer."""
+    reading the last hash and appending are one step for every writer.
+
+    ``head_key``: the database file's name, to remember the row appended (see _HEADS)."""
     if not conn.in_transaction:
         raise RuntimeError("audit.append must run inside a write transaction")
-    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    prev_hash = last[1] if last else GENESIS
     row = {
-        "id": (last[0] + 1) if last else 1,
+        "id": 0,
         "at": utcnow(),
         "actor": actor,
         "action": action,
@@ -47,12 +58,25 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "request_id": request_id,
         "details": json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
     }
+    head = _HEADS.get(head_key) if head_key else None
+    if head is not None:
+        row["id"] = head[0] + 1
+        digest = row_hash(row, head[1])
+        cur = conn.execute(
+            _INSERT + " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+            " WHERE (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) = ?",
+            [row[f] for f in FIELDS] + [head[1], digest, head[1]])
+        if cur.rowcount == 1:
+            _HEADS[head_key] = (row["id"], digest)
+            return row["id"]
+    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev_hash = last[1] if last else GENESIS
+    row["id"] = (last[0] + 1) if last else 1
     digest = row_hash(row, prev_hash)
-    conn.execute(
-        "INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id, details,"
-        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [row[f] for f in FIELDS] + [prev_hash, digest],
-    )
+    conn.execute(_INSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 [row[f] for f in FIELDS] + [prev_hash, digest])
+    if head_key:
+        _HEADS[head_key] = (row["id"], digest)
     return row["id"]
 
 
@@ -76,9 +100,7 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
         rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
         prev_hash = digest
         next_id += 1
-    conn.executemany(
-        "INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id, details,"
-        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany(_INSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .errors import FormsEngineError, SubmissionError
 from .store import (
     ANSWER_COLUMNS,
     SCORE_VALUE_COLUMNS,
+    draft_document,
     encode_value,
     insert_many,
     new_uid,
@@ -252,9 +253,11 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
             r.inst.version, r.occasion, date.isoformat() if date else None, r.assessor,
             r.status, r.sub.wording, json.dumps(r.sub.to_json().get("fields", {})),
             json.dumps(r.sub.judgement) if r.sub.judgement else None, now, now,
-            now if r.status == "final" else None))
-        answers.extend((aid, item, encode_value(v), r.sub.comments.get(item),
-                        r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+            now if r.status == "final" else None,
+            draft_document(r.sub) if r.status == "draft" else None))
+        if r.status != "draft":  # a draft's answers are in its draft_answers document
+            answers.extend((aid, item, encode_value(v), r.sub.comments.get(item),
+                            r.sub.sources.get(item)) for item, v in r.sub.answers.items())
         if r.result is not None:
             sid = next_score
             next_score += 1
@@ -268,7 +271,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     insert_many(conn, "assessments", (
         "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version", "occasion",
         "assessment_date", "assessor", "status", "wording", "fields", "judgement",
-        "created_at", "updated_at", "finalised_at"), assessments)
+        "created_at", "updated_at", "finalised_at", "draft_answers"), assessments)
     insert_many(conn, "answers", ANSWER_COLUMNS, answers)
     insert_many(conn, "scores", (
         "id", "assessment_id", "seq", "instrument_id", "instrument_version", "scorer_plugin",

@@ -107,11 +107,27 @@ def encode_value(value: Any) -> str:
     return _encode(value)
 
 
+def draft_document(sub: Submission) -> str:
+    """A draft's answers, comments and sources as the JSON text kept on its row."""
+    return json.dumps({"answers": {k: v.isoformat() if hasattr(v, "isoformat") else v
+                                   for k, v in sub.answers.items()},
+                       "comments": sub.comments, "sources": sub.sources}, ensure_ascii=False)
+
+
+def read_draft_document(text: str | None) -> tuple[dict, dict, dict]:
+    """(answers, comments, sources) of a draft document (a new draft has none)."""
+    doc = json.loads(text) if text else {}
+    return doc.get("answers") or {}, doc.get("comments") or {}, doc.get("sources") or {}
+
+
 class Store:
     def __init__(self, conn: Any, engine: Engine) -> None:
         self.conn = conn
         self.db = Database(conn)
         self.engine = engine
+        # the database's file name ("" for a database in memory)
+        self.file = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
+                         "") or None
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -162,12 +178,12 @@ class Store:
     def audit(self, action: str, *, actor: str, object_type: str | None = None,
               object_id: Any = None, details: dict[str, Any] | None = None,
               request_id: str | None = None) -> int:
+        kw = {"actor": actor, "object_type": object_type, "object_id": object_id,
+              "details": details, "request_id": request_id, "head_key": self.file}
         if self.conn.in_transaction:  # part of the caller's write: stands or falls with it
-            return audit.append(self.conn, action, actor=actor, object_type=object_type,
-                                object_id=object_id, details=details, request_id=request_id)
+            return audit.append(self.conn, action, **kw)
         with self.write():
-            return audit.append(self.conn, action, actor=actor, object_type=object_type,
-                                object_id=object_id, details=details, request_id=request_id)
+            return audit.append(self.conn, action, **kw)
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         cursor = self.conn.execute(sql, params)
@@ -265,16 +281,19 @@ class Store:
                 "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
                 " instrument_version, occasion, assessment_date, assessor, status, wording,"
                 " fields, judgement, version_no, supersedes_id, amendment_reason, created_at,"
-                " updated_at, finalised_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " updated_at, finalised_at, draft_answers)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [new_uid(), person_id, case_id, inst.id, inst.version, occasion,
                  date.isoformat() if date else None, assessor, status, sub.wording,
                  json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
                  json.dumps(sub.judgement) if sub.judgement else None,
                  (supersedes["version_no"] + 1) if supersedes else 1,
                  supersedes["id"] if supersedes else None, amendment_reason, now, now,
-                 now if status == "final" else None])
+                 now if status == "final" else None,
+                 draft_document(sub) if status == "draft" else None])
             assessment_id = cur.lastrowid
-            self._insert_answers(assessment_id, sub)
+            if status != "draft":  # a draft's answers are in its draft_answers document
+                self._insert_answers(assessment_id, sub)
             if result is not None:
                 self.add_score(assessment_id, result)
             if audit_row:
@@ -317,23 +336,29 @@ class Store:
             return cur.lastrowid
 
     def get_assessment(self, assessment_id: int) -> dict[str, Any] | None:
-        row = self.one("SELECT * FROM assessments WHERE id = ?", [assessment_id])
+        # The assessment and every answer in one row: each statement and each row fetched is
+        # a step into SQLite (which lets other server threads run and then waits to get back
+        # in).
+        row = self.one(
+            "SELECT a.*, CASE WHEN a.status = 'draft' THEN NULL ELSE"
+            " (SELECT json_group_array(json_array(item_id, value, comment, source))"
+            " FROM answers WHERE assessment_id = a.id) END AS packed_answers"
+            " FROM assessments a WHERE a.id = ?", [assessment_id])
         if row is None:
             return None
         row["fields"] = json.loads(row["fields"])
         row["judgement"] = json.loads(row["judgement"]) if row["judgement"] else None
-        row["answers"], row["comments"], row["sources"] = {}, {}, {}
-        # One row holding every answer: each row fetched is a step into SQLite (which lets
-        # other server threads run and then waits to get back in).
-        packed = self.conn.execute(
-            "SELECT json_group_array(json_array(item_id, value, comment, source))"
-            " FROM answers WHERE assessment_id = ?", [assessment_id]).fetchone()[0]
-        for item_id, value, comment, source in json.loads(packed):
-            row["answers"][item_id] = json.loads(value)
-            if comment:
-                row["comments"][item_id] = comment
-            if source:
-                row["sources"][item_id] = source
+        draft, packed = row.pop("draft_answers"), row.pop("packed_answers")
+        if row["status"] == "draft":
+            row["answers"], row["comments"], row["sources"] = read_draft_document(draft)
+        else:
+            row["answers"], row["comments"], row["sources"] = {}, {}, {}
+            for item_id, value, comment, source in json.loads(packed):
+                row["answers"][item_id] = json.loads(value)
+                if comment:
+                    row["comments"][item_id] = comment
+                if source:
+                    row["sources"][item_id] = source
         score = None if row["status"] == "draft" else self.one(  # drafts have no score rows
             "SELECT result FROM scores WHERE assessment_id = ? ORDER BY seq DESC LIMIT 1",
             [assessment_id])
@@ -378,28 +403,28 @@ class Store:
                   json.dumps(draft_result, ensure_ascii=False, default=str)
                   if draft_result else None, audit.utcnow(), assessment_id]
         after = {k: encode_value(v) for k, v in sub.answers.items()}
-        answer_rows = self._answer_rows(assessment_id, sub)
         with self.write():
-            row = self.one("SELECT status, revision FROM assessments WHERE id = ?",
-                           [assessment_id])
-            if row is None:
-                raise StorageError(f"no assessment {assessment_id}")
-            if row["status"] != "draft":
-                raise LockedError("this assessment is finalised and locked; amend it instead")
-            if row["revision"] != expected_revision:
+            if previous is None:  # read them (before they are replaced)
+                stored = self.one("SELECT draft_answers FROM assessments WHERE id = ?",
+                                  [assessment_id])
+                previous = read_draft_document(stored["draft_answers"])[0] if stored else {}
+            # The revision check is the update's own condition: one statement, not two.
+            updated = self.conn.execute(
+                "UPDATE assessments SET draft_answers = ?, fields = ?, judgement = ?,"
+                " wording = ?, assessment_date = ?, draft_result = ?, revision = revision + 1,"
+                " updated_at = ? WHERE id = ? AND status = 'draft' AND revision = ?",
+                [draft_document(sub), *values, expected_revision]).rowcount
+            if updated != 1:
+                row = self.one("SELECT status FROM assessments WHERE id = ?", [assessment_id])
+                if row is None:
+                    raise StorageError(f"no assessment {assessment_id}")
+                if row["status"] != "draft":
+                    raise LockedError("this assessment is finalised and locked; amend it "
+                                      "instead")
                 raise StaleEditError(
                     "this assessment was changed by someone else since you opened it; "
                     "nothing was saved: reload it to see their changes")
-            before = ({k: encode_value(v) for k, v in previous.items()} if previous is not None
-                      else {a["item_id"]: a["value"] for a in self.all(
-                          "SELECT item_id, value FROM answers WHERE assessment_id = ?",
-                          [assessment_id])})
-            self.conn.execute("DELETE FROM answers WHERE assessment_id = ?", [assessment_id])
-            insert_many(self.conn, "answers", ANSWER_COLUMNS, answer_rows)
-            self.conn.execute(
-                "UPDATE assessments SET fields = ?, judgement = ?, wording = ?,"
-                " assessment_date = ?, draft_result = ?, revision = revision + 1,"
-                " updated_at = ? WHERE id = ?", values)
+            before = {k: encode_value(v) for k, v in previous.items()}
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             self.audit("update", actor=actor, object_type="assessment", object_id=assessment_id,
                        request_id=request_id, details={"changed_items": changed})
@@ -411,19 +436,24 @@ class Store:
         row = self.get_assessment(assessment_id)
         if row is None:
             raise StorageError(f"no assessment {assessment_id}")
+        if row["status"] == "draft" and row["revision"] != expected_revision:
+            # what was read is not the version the caller means: score nothing from it
+            raise StaleEditError(
+                "this assessment was changed or finalised by someone else; nothing was saved")
         inst, sub = self.engine.check(self.submission_data(row))
         require_fields_for_final(inst, sub, f"assessment of {inst.id}")
         result = self.engine.score(inst, sub)
         with self.write():
             cur = self.conn.execute(
                 "UPDATE assessments SET status = 'final', revision = revision + 1,"
-                " draft_result = NULL, finalised_at = ?, updated_at = ? WHERE id = ?"
-                " AND status = 'draft'"
-                " AND revision = ?",
+                " draft_result = NULL, draft_answers = NULL, finalised_at = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'draft' AND revision = ?",
                 [audit.utcnow(), audit.utcnow(), assessment_id, expected_revision])
             if cur.rowcount != 1:
                 raise StaleEditError(
                     "this assessment was changed or finalised by someone else; nothing was saved")
+            # the answers read above are the draft's at this revision: now stored as rows
+            self._insert_answers(assessment_id, sub)
             self.add_score(assessment_id, result)
             self.audit("lock", actor=actor, object_type="assessment", object_id=assessment_id,
                        request_id=request_id)

@@ -148,3 +148,24 @@ def m002_draft_result(db: Database) -> None:
     the assessment is completed. Cleared when the draft is finalised (the score rows then
     hold the result)."""
     run_script(db, "ALTER TABLE assessments ADD COLUMN draft_result TEXT;")
+
+
+@core_migrations()
+def m003_draft_answers(db: Database) -> None:
+    """A draft's answers, comments and sources as one JSON document on its assessment row,
+    rewritten at each save; the answers table holds the answers of final (and superseded)
+    assessments, written once when the draft is finalised. A save then changes one row
+    instead of deleting and inserting a row per answer. Existing drafts move over."""
+    run_script(db, """
+        ALTER TABLE assessments ADD COLUMN draft_answers TEXT;
+        UPDATE assessments SET draft_answers = json_object(
+            'answers', (SELECT json_group_object(item_id, json(value)) FROM answers
+                        WHERE assessment_id = assessments.id),
+            'comments', (SELECT json_group_object(item_id, comment) FROM answers
+                         WHERE assessment_id = assessments.id AND comment IS NOT NULL),
+            'sources', (SELECT json_group_object(item_id, source) FROM answers
+                        WHERE assessment_id = assessments.id AND source IS NOT NULL))
+        WHERE status = 'draft';
+        DELETE FROM answers WHERE assessment_id IN
+            (SELECT id FROM assessments WHERE status = 'draft');
+    """)

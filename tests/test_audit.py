@@ -68,3 +68,51 @@ def test_append_outside_transaction_is_refused(store):
 
     with pytest.raises(RuntimeError):
         audit.append(store.conn, "view", actor="x")
+
+
+def statements(store, action):
+    """The SQL statements that ``action`` sends on the store's connection."""
+    sent = []
+    store.conn.set_trace_callback(sent.append)
+    try:
+        action()
+    finally:
+        store.conn.set_trace_callback(None)
+    return [s for s in sent if not s.startswith(("BEGIN", "COMMIT"))]
+
+
+def test_chain_holds_when_writers_interleave_roll_back_and_write_elsewhere(store, tmp_path):
+    """Appends remember the last row per database file; whatever else happened to the table
+    (another connection, another process, a rolled-back append, a bulk append) must not
+    fork or break the chain."""
+    from formsengine import audit
+    from formsengine.store import Store
+
+    second = Store.open(tmp_path / "test.db", store.engine)
+    try:
+        fill(store, 2)
+        # the next append is a single conditional insert
+        sent = statements(store, lambda: store.audit("view", actor="a"))
+        assert len(sent) == 1 and sent[0].startswith("INSERT INTO audit")
+        second.audit("view", actor="second connection")
+        store.audit("view", actor="first again")
+        with pytest.raises(LookupError), store.write():  # appended, then rolled back:
+            store.audit("view", actor="rolled back")       # the remembered row is gone
+            raise LookupError("the request failed after its audit row")
+        sent = statements(store, lambda: store.audit("view", actor="after the rollback"))
+        assert len(sent) == 3  # the condition failed: the last row was read and used
+        with second.write():  # as another process would append: nothing remembered
+            audit.append(second.conn, "view", actor="another process")
+        store.audit("view", actor="after the other process")
+        with store.write():
+            audit.append_many(store.conn, [{"action": "view"}] * 3, actor="bulk")
+        store.audit("view", actor="after the bulk append")
+        report = verify(store.conn)
+        assert report.ok, report.message()
+        actors = [r[0] for r in store.conn.execute("SELECT actor FROM audit ORDER BY id")]
+        assert "rolled back" not in actors
+        assert actors[-10:] == ["a", "second connection", "first again", "after the rollback",
+                                "another process", "after the other process", "bulk", "bulk",
+                                "bulk", "after the bulk append"]
+    finally:
+        second.close()

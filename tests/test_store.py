@@ -48,8 +48,9 @@ def test_migrations_are_recorded_and_idempotent(store):
     rows = store.all("SELECT migration_set, name FROM _sqlite_migrations")
     assert {"migration_set": "formsengine", "name": "m001_core_tables"} in rows
     assert {"migration_set": "formsengine", "name": "m002_draft_result"} in rows
+    assert {"migration_set": "formsengine", "name": "m003_draft_answers"} in rows
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
-    assert "draft_result" in columns
+    assert {"draft_result", "draft_answers"} <= columns
     assert store.migrate() == []
 
 
@@ -215,14 +216,72 @@ def test_insert_many_small_and_large_groups_with_nulls(store, count):
     assert store.conn.execute("SELECT a, b, c FROM t ORDER BY a").fetchall() == rows
 
 
-def test_answers_text_survives_the_round_trip(store):
+@pytest.mark.parametrize("status", ["final", "draft"])
+def test_answers_text_survives_the_round_trip(store, status):
     comment = 'quoted "text", a backslash \\ , a newline\n, \u00e9\u4e2d\U0001f600 and \u0000?'
     data = answers(a="yes", a__what=["one", "two"])
     data["comments"] = {"toy.a": comment}
     data["sources"] = {"toy.a": "[1, 2]"}
-    aid = save(store, data)
+    aid = save(store, data, status=status)
     row = store.get_assessment(aid)
     inst, sub = store.engine.check(data)
     assert row["comments"] == sub.comments
     assert row["sources"] == {"toy.a": "[1, 2]"}
     assert row["answers"]["toy.a.what"] == ["one", "two"] and row["answers"]["toy.a"] == "yes"
+
+
+def test_a_drafts_answers_are_one_document_until_it_is_final(store):
+    data = answers(a="yes", b="dont_know", a__what=["one"])
+    data["comments"] = {"toy.a": "said so at the second visit"}
+    data["sources"] = {"toy.a": "police report"}
+    aid = save(store, data, status="draft")
+    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0  # no rows for a draft
+    row = store.get_assessment(aid)
+    _, sub = store.engine.check(data)
+    assert (row["answers"], row["comments"], row["sources"]) == (
+        sub.answers, sub.comments, sub.sources)
+    assert row["answers"]["toy.b"] == "dont_know"  # not known stays not known
+    _, sub = store.engine.check(answers(a="no", c="yes"))
+    store.update_draft(aid, sub, expected_revision=1, actor="u1", previous=row["answers"])
+    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+    assert store.get_assessment(aid)["answers"] == sub.answers
+    assert "draft_answers" not in store.get_assessment(aid)
+    store.finalise(aid, expected_revision=2, actor="u1")
+    stored = store.all("SELECT item_id, value FROM answers WHERE assessment_id = ?"
+                       " ORDER BY item_id", [aid])
+    assert {r["item_id"]: json.loads(r["value"]) for r in stored} == sub.answers
+    assert store.one("SELECT draft_answers FROM assessments WHERE id = ?",
+                     [aid])["draft_answers"] is None
+    assert store.get_assessment(aid)["answers"] == sub.answers
+
+
+def test_finalise_refuses_a_revision_it_did_not_read(store):
+    aid = save(store, answers(a="yes"), status="draft")
+    with pytest.raises(StaleEditError):
+        store.finalise(aid, expected_revision=2, actor="u1")  # the draft is at revision 1
+    assert store.get_assessment(aid)["status"] == "draft"
+    assert store.all("SELECT * FROM scores") == []
+
+
+def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
+    final = save(store, answers(a="yes"), person="P-1")
+    draft = save(store, answers(), status="draft", person="P-2")
+    # the layout before m003: a draft's answers as rows, no document column
+    with store.write():
+        store.conn.execute("ALTER TABLE assessments DROP COLUMN draft_answers")
+        store.conn.executemany(
+            "INSERT INTO answers (assessment_id, item_id, value, comment, source)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(draft, "toy.a", '"yes"', "a comment", None),
+             (draft, "toy.a.what", '["one", "two"]', None, "a source"),
+             (draft, "toy.b", '"dont_know"', None, None)])
+        store.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_draft_answers'")
+    assert store.migrate() == ["formsengine:m003_draft_answers"]
+    row = store.get_assessment(draft)
+    assert row["answers"] == {"toy.a": "yes", "toy.a.what": ["one", "two"],
+                              "toy.b": "dont_know"}
+    assert row["comments"] == {"toy.a": "a comment"}
+    assert row["sources"] == {"toy.a.what": "a source"}
+    assert store.one("SELECT COUNT(*) AS n FROM answers WHERE assessment_id = ?",
+                     [draft])["n"] == 0
+    assert store.get_assessment(final)["answers"]["toy.a"] == "yes"  # finals keep their rows

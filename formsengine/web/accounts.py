@@ -214,16 +214,20 @@ def start_session(store: Any, user_id: int) -> tuple[int, str]:
 
 
 def find_session(store: Any, token: str) -> dict[str, Any] | None:
-    """The signed-in user of a session token, with the session's times and, as
-    ``team_ids``, the user's teams (one query: this runs on every request)."""
+    """The signed-in user of a session token, with the session's times, as ``team_ids``
+    the user's teams and as ``require_totp`` the organisation's setting (one query: this
+    runs on every request)."""
     row = store.one(
         "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen,"
         " (SELECT json_group_array(team_id) FROM (SELECT team_id FROM web_memberships"
-        " WHERE user_id = u.id ORDER BY team_id)) AS team_ids"
+        " WHERE user_id = u.id ORDER BY team_id)) AS team_ids,"
+        " (SELECT value FROM web_settings WHERE key = 'require_totp') AS require_totp"
         " FROM web_sessions s JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = ?",
         [_token_hash(token)])
     if row is not None:
         row["team_ids"] = json.loads(row["team_ids"])
+        row["require_totp"] = (json.loads(row["require_totp"]) if row["require_totp"]
+                               is not None else DEFAULT_SETTINGS["require_totp"])
     return row
 
 

@@ -99,7 +99,7 @@ def load_user():
     if g.user["must_change_password"] and endpoint != "auth.change_password":
         return redirect(url_for("auth.change_password"))
     if (not g.user["totp_secret"] and endpoint not in ("auth.totp_setup", "auth.change_password")
-            and accounts.get_setting(get_store(), "require_totp")):
+            and g.user["require_totp"]):
         return redirect(url_for("auth.totp_setup"))
     return None
 

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from formsengine.store import read_draft_document
+
 from .conftest import (
     HIGH,
     HIGH2,
@@ -171,6 +173,14 @@ def test_oversized_request_gets_a_clear_error(alice):
     assert "too large" in response.get_data(as_text=True)
 
 
+def assert_nothing_saved(store):
+    """The draft is as it was created: no answers in its document or as rows, revision 1."""
+    row = store.one("SELECT revision, draft_answers FROM assessments")
+    assert row["revision"] == 1
+    assert read_draft_document(row["draft_answers"]) == ({}, {}, {})
+    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+
+
 def test_huge_field_gets_a_clear_error_and_changes_nothing(alice, store):
     case = create_case(alice)
     uid = start_assessment(alice, case)
@@ -178,7 +188,7 @@ def test_huge_field_gets_a_clear_error_and_changes_nothing(alice, store):
                                                 "c-t-injury": "y" * 6000}, expect=400)
     text = response.get_data(as_text=True)
     assert "A comment must be 5000 characters or fewer" in text
-    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+    assert_nothing_saved(store)
 
 
 def test_broken_utf8_gets_a_clear_error(alice, store):
@@ -190,7 +200,7 @@ def test_broken_utf8_gets_a_clear_error(alice, store):
                           content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert "not valid UTF-8" in response.get_data(as_text=True)
-    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+    assert_nothing_saved(store)
 
 
 def test_answers_must_be_allowed_values(alice, store):
@@ -206,7 +216,7 @@ def test_answers_must_be_allowed_values(alice, store):
                             expect=400)
     text = response.get_data(as_text=True)
     assert "Must be a whole number" in text and "real date" in text
-    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+    assert_nothing_saved(store)
 
 
 def test_client_sent_scores_are_ignored(alice, store):
