@@ -169,12 +169,26 @@ def page_client(port: int, index: int, start, out: dict) -> None:
     formsengine_client(port, index, start, out, follow=True)
 
 
-def section_answers(n: int) -> dict:
-    """The section's answers for save number n (they change from save to save), and the
-    questions a browser shows for them: the follow-up questions of a "yes" appear on the
-    page, as the page's script shows them, and one of them is answered."""
-    answers = {"q-" + i.replace(".", "-"): ("yes" if (n + k) % 3 else "no")
-               for k, i in enumerate(SECTION_ITEMS)}
+def text_controls(page: str) -> list[str]:
+    """The names of the text boxes in the page's form that has the revision field: a
+    browser sends every one of them, empty or not (comments, sources, text follow-ups)."""
+    form = next(f for f in re.findall(r"<form\b.*?</form>", page, re.S)
+                if 'name="revision"' in f)
+    names = re.findall(r'<textarea\b[^>]*\bname="([^"]+)"', form)
+    for tag in re.findall(r"<input\b[^>]*>", form):
+        if re.search(r'\btype="(?:text|number|date)"', tag):
+            names.append(re.search(r'\bname="([^"]+)"', tag).group(1))
+    return names
+
+
+def section_answers(n: int, blanks: list[str] = ()) -> dict:
+    """What a browser posts for save number n: the section's answers (they change from
+    save to save), every text box (``blanks``; left empty), and the questions shown for
+    the answers: the follow-up questions of a "yes" appear on the page, as the page's
+    script shows them, and one of them is answered."""
+    answers = {name: "" for name in blanks}
+    answers.update({"q-" + i.replace(".", "-"): ("yes" if (n + k) % 3 else "no")
+                    for k, i in enumerate(SECTION_ITEMS)})
     shown = list(SECTION_ITEMS)
     for item, follow_ups in FOLLOW_UPS.items():
         if answers["q-" + item.replace(".", "-")] == "yes":
@@ -201,13 +215,16 @@ def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -
         "csrf_token": token, "instrument": "dash-safelives", "occasion": "intake"})
     assert status == 302 and "/assessments/" in tasks, (status, tasks)
     section = tasks + "/sections/current_situation"
-    revision = int(REVISION.search(c.request("GET", section)[2]).group(1))
+    page = c.request("GET", section)[2]
+    revision = int(REVISION.search(page).group(1))
+    blanks = text_controls(page)
+    assert len(blanks) >= 2 * len(SECTION_ITEMS), blanks  # a comment and a source each
     stop = start()  # every client is set up: the timed part starts together
     latencies, errors, saves = [], 0, 0
     n = 0
     while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
         n += 1
-        form = {"csrf_token": token, "revision": str(revision), **section_answers(n)}
+        form = {"csrf_token": token, "revision": str(revision), **section_answers(n, blanks)}
         began = time.perf_counter()
         status, location, _ = c.request("POST", section, form)
         # saved, scored and sent on to the next section (not back: nothing was refused)

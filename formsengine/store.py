@@ -125,7 +125,7 @@ class Store:
         self.conn = conn
         self.db = Database(conn)
         self.engine = engine
-        # the database's file name ("" for a database in memory)
+        # the database's file name (None for a database in memory)
         self.file = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
                          "") or None
 

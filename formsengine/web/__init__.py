@@ -133,8 +133,9 @@ def _readable_form() -> None:
         return
     body = request.get_data(cache=True)
     try:
-        for pair in body.split(b"&"):
-            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        # The whole body at once: "&", "=" and "+" are ASCII and can never be part of a
+        # longer UTF-8 sequence, so the body decodes exactly when every name and value does.
+        unquote_to_bytes(body).decode("utf-8")
     except UnicodeDecodeError:
         abort(400, "The form contained characters that could not be read (the text was not "
                    "valid UTF-8). Nothing was saved: retype the text and try again.")

@@ -25,12 +25,8 @@ HEADERS = {
 def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
-        # A view may set its own; the rest are added (without Headers.setdefault, which
-        # raises and catches an exception for each header that is missing).
-        present = {name.lower() for name, _ in response.headers}
         for name, value in HEADERS.items():
-            if name.lower() not in present:
-                response.headers.add(name, value)
+            response.headers.setdefault(name, value)
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"

@@ -191,11 +191,18 @@ def test_huge_field_gets_a_clear_error_and_changes_nothing(alice, store):
     assert_nothing_saved(store)
 
 
-def test_broken_utf8_gets_a_clear_error(alice, store):
+@pytest.mark.parametrize("broken", [
+    "c-t-injury=%C3%28%FF%FE",           # in a value
+    "c-t-inj%FFury=text",                # in a name
+    "c-t-injury=%C3&s-t-injury=%A9",     # one character's bytes split over two fields
+    "c-t-injury=caf\xe9",                # a raw byte, not percent-encoded
+])
+def test_broken_utf8_gets_a_clear_error(alice, store, broken):
     case = create_case(alice)
     uid = start_assessment(alice, case)
     token = csrf(alice, f"/assessments/{uid}/sections/now")
-    body = (f"csrf_token={token}&revision=1&q-t-injury=yes&c-t-injury=%C3%28%FF%FE").encode()
+    body = (f"csrf_token={token}&revision=1&q-t-injury=yes&").encode() + broken.encode(
+        "latin-1")
     response = alice.post(f"/assessments/{uid}/sections/now", data=body,
                           content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
