@@ -36,7 +36,10 @@ def row_hash(row: dict[str, Any], prev_hash: str) -> str:
 _HEADS: dict[str, tuple[int, str]] = {}
 
 _INSERT = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id,"
-           " details, prev_hash, hash)")
+           " details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_AFTER = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id,"
+                 " details, prev_hash, hash) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                 " WHERE (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) = ?")
 
 
 def append(conn: Any, action: str, *, actor: str, object_type: str | None = None,
@@ -62,10 +65,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     if head is not None:
         row["id"] = head[0] + 1
         digest = row_hash(row, head[1])
-        cur = conn.execute(
-            _INSERT + " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-            " WHERE (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) = ?",
-            [row[f] for f in FIELDS] + [head[1], digest, head[1]])
+        cur = conn.execute(_INSERT_AFTER, [row[f] for f in FIELDS] + [head[1], digest, head[1]])
         if cur.rowcount == 1:
             _HEADS[head_key] = (row["id"], digest)
             return row["id"]
@@ -73,8 +73,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     prev_hash = last[1] if last else GENESIS
     row["id"] = (last[0] + 1) if last else 1
     digest = row_hash(row, prev_hash)
-    conn.execute(_INSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 [row[f] for f in FIELDS] + [prev_hash, digest])
+    conn.execute(_INSERT, [row[f] for f in FIELDS] + [prev_hash, digest])
     if head_key:
         _HEADS[head_key] = (row["id"], digest)
     return row["id"]
@@ -100,7 +99,7 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
         rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
         prev_hash = digest
         next_id += 1
-    conn.executemany(_INSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany(_INSERT, rows)
 
 
 @dataclass

@@ -3,6 +3,8 @@ unknown users, slowing and auditing failed sign-ins, TOTP."""
 
 from __future__ import annotations
 
+import html
+import re
 import time
 
 import pyotp
@@ -10,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from formsengine.web import accounts
+from formsengine.web.auth import qr_svg
 
 from .conftest import FAST_HASH, PASSWORD, csrf, login, make_user, post
 
@@ -211,6 +214,13 @@ def test_organisation_can_require_totp(client, store, users):
     assert response.headers["Location"].endswith("/account/two-factor")
     page = client.get("/account/two-factor").get_data(as_text=True)
     secret = page.split('id="totp-key">')[1].split("<")[0]
+    # the QR code holds the set-up address shown beside it, which holds the key shown
+    uri = html.unescape(page.split('class="govuk-details__text app-break">')[1].split("<")[0])
+    assert pyotp.parse_uri(uri).secret == secret
+    svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
+    assert svg == str(qr_svg(uri))
+    assert svg.startswith('<svg role="img" aria-label="QR code of the set-up key"')
+    assert "style=" not in svg and "alice" not in svg  # CSP-safe; nothing identifying
     response = post(client, "/account/two-factor", {"code": pyotp.TOTP(secret).now()},
                     token_from="/account/two-factor")
     assert response.status_code == 302
