@@ -1,25 +1,25 @@
 """Save-and-score of a DASH through the real server vs a bare Flask endpoint.
 
-Both are served the same way (waitress, one process, 8 threads, loopback only) in the same
-run, each against a fresh SQLite file with the same settings (WAL, synchronous=FULL,
-BEGIN IMMEDIATE, one connection per server thread). 8 concurrent clients run for the same
-time in each of three runs:
+Both are served the same way (waitress, one process, 4 threads unless --threads says
+otherwise, loopback only) in the same run, each against a fresh SQLite file with the same
+settings (WAL, synchronous=FULL, BEGIN IMMEDIATE, one connection per server thread). 8
+concurrent clients run for the same time in each of three runs:
 
 - save: each client signs in, opens a case and a draft dash-safelives assessment, then
-  repeats one request, the save-and-score: POST a section of answers (with its comments
-  and sources fields, the CSRF token and the revision), which checks them against the
-  definition, stores them with an audit row, scores the draft on the server and stores
-  its provisional result, then redirects to the next section. At the end each client
-  loads the task list (which must show the stored score) and finalises.
+  repeats one request, the save-and-score: POST a section as a browser does (its answers,
+  every comment and source box, the CSRF token and the revision), which checks them
+  against the definition, stores them with an audit row, scores the draft on the server
+  and stores its provisional result, then redirects to the next section. At the end each
+  client loads the task list (which must show the stored score) and finalises.
 - bare: each request inserts one row.
 - page: as save, but each operation also loads the page the browser is sent to (the next
   section's form): what a person waits for. Reported beside the target, not instead of it.
 
-Prints the latency ratios (median and 95th percentile; target: save-and-score median <= 4x
-the bare insert), the server's CPU time per operation, the error count (must be 0) and
+Prints the latency ratios (median, mean and 95th percentile; target: save-and-score at most
+4x the bare insert), the server's CPU time per operation, the error count (must be 0) and
 checks that no assessment or save was lost or duplicated.
 
-    python benchmarks/bench_web.py [--seconds 30] [--clients 8] [--quick]
+    python benchmarks/bench_web.py [--seconds 30] [--clients 8] [--threads 4] [--quick]
 """
 
 from __future__ import annotations
