@@ -295,7 +295,9 @@ def run_clients(target, port: int, clients: int, seconds: float,
 
 
 def verify_formsengine(db: Path, *runs: dict) -> list[str]:
-    """No lost or duplicated assessment, and every acknowledged save stored exactly once."""
+    """No lost or duplicated assessment, every acknowledged save stored exactly once, and
+    the audit chain intact."""
+    from formsengine.audit import verify
     from formsengine.store import connect
 
     results = {(n, i): r for n, run in enumerate(runs) for i, r in run.items()}
@@ -318,6 +320,9 @@ def verify_formsengine(db: Path, *runs: dict) -> list[str]:
     scores = conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
     if scores != len(results):
         problems.append(f"{scores} score rows for {len(results)} finalised assessments")
+    chain = verify(conn)  # every server thread appended to the one hash chain
+    if not chain.ok:
+        problems.append(chain.message())
     conn.close()
     return problems
 
