@@ -133,3 +133,20 @@ def test_one_case_links_every_person_in_it(store, tmp_path):
     assert [r["ref"] for r in links] == ["SU-1", "VS-1"]
     audit_kinds = {r["object_type"] for r in store.all("SELECT object_type FROM audit")}
     assert {"person", "case", "assessment", "assessments"} <= audit_kinds
+
+
+def test_imported_draft_keeps_its_answers_in_its_document_until_final(store, tmp_path):
+    draft = record("P-2", a="yes", b="dont_know")
+    draft["status"] = "draft"
+    draft["comments"] = {"toy.a": "from the referral"}
+    import_file(store, write(tmp_path / "d.jsonl", [draft, record("P-3", c="yes")]), actor="t")
+    row = store.one("SELECT id FROM assessments WHERE status = 'draft'")
+    stored = store.get_assessment(row["id"])
+    assert stored["answers"] == draft["answers"]  # "dont_know" kept, not turned into "no"
+    assert stored["comments"] == {"toy.a": "from the referral"}
+    assert store.one("SELECT COUNT(*) AS n FROM answers WHERE assessment_id = ?",
+                     [row["id"]])["n"] == 0
+    assert count(store, "answers") == 4  # the final record's answers, as rows
+    store.finalise(row["id"], expected_revision=stored["revision"], actor="t")
+    assert count(store, "answers") == 8
+    assert store.get_assessment(row["id"])["answers"] == draft["answers"]

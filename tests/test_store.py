@@ -285,3 +285,10 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
     assert store.one("SELECT COUNT(*) AS n FROM answers WHERE assessment_id = ?",
                      [draft])["n"] == 0
     assert store.get_assessment(final)["answers"]["toy.a"] == "yes"  # finals keep their rows
+
+
+def test_saving_a_missing_assessment_is_a_clear_error(store):
+    _, sub = store.engine.check(answers(a="yes"))
+    with pytest.raises(StorageError, match="no assessment 999"):
+        store.update_draft(999, sub, expected_revision=1, actor="u1")
+    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'update'")["n"] == 0
