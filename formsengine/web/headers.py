@@ -22,15 +22,38 @@ HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """WSGI middleware adding ``HEADERS`` to every response that does not set them itself:
+    one pass over the response's header list, where setting each through Flask's header
+    object would search the list once per header."""
+
+    def __init__(self, app):
+        self.app = app
+        self.headers = [(name, value) for name, value in HEADERS.items()]
+        self.names = {name.lower() for name in HEADERS}
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            own = {name.lower() for name, _ in headers} & self.names
+            extra = ([h for h in self.headers if h[0].lower() not in own] if own
+                     else self.headers)
+            return start_response(status, headers + extra, exc_info)
+
+        return self.app(environ, start)
+
+
 def init_app(app: Flask) -> None:
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+
     @app.after_request
     def security_headers(response):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
-            response.vary.add("Cookie")
+            if "Vary" in response.headers:
+                response.vary.add("Cookie")
+            else:
+                response.headers["Vary"] = "Cookie"
         else:
             response.headers["Cache-Control"] = "public, max-age=3600"
         if g.get("request_id"):

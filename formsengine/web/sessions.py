@@ -12,6 +12,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from . import accounts
 
@@ -20,7 +21,21 @@ ALWAYS = {"static", "auth.logout", "auth.health", "auth.signed_out"}
 TOUCH_EVERY = 15  # seconds: do not write the session row on every single request
 
 
+class CookieInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, with its signing serializer made once per set of keys rather
+    than on every request and every response (the keys are read each time, so a changed
+    secret key or fallback list takes effect at once)."""
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieInterface()
     app.before_request(load_user)
 
     @app.context_processor

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from formsengine.store import read_draft_document
+from formsengine.web.headers import HEADERS, SecurityHeaders
 
 from .conftest import (
     HIGH,
@@ -105,6 +106,33 @@ def test_security_headers_on_every_response(alice, client):
             assert r.headers["Referrer-Policy"] == "same-origin"
             assert r.headers["X-Frame-Options"] == "DENY"
         assert static.headers["Cache-Control"].startswith("public")
+
+
+def test_each_security_header_is_sent_once(alice, client):
+    for r in [alice.get(p) for p in _pages(alice)] + [client.get("/sign-in")]:
+        names = [name.lower() for name, _ in r.headers]
+        for name in HEADERS:
+            assert names.count(name.lower()) == 1, (name, r.request.path)
+
+
+def test_a_response_that_sets_a_security_header_keeps_its_own():
+    """The middleware adds what a response leaves out and never overrides or repeats what
+    it sets (names compared without regard to case)."""
+    def inner(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("content-security-policy", "default-src 'none'")])
+        return [b"ok"]
+
+    sent = {}
+
+    def start_response(status, headers, exc_info=None):
+        sent["headers"] = headers
+
+    SecurityHeaders(inner)({}, start_response)
+    names = [name.lower() for name, _ in sent["headers"]]
+    assert names.count("content-security-policy") == 1
+    assert ("content-security-policy", "default-src 'none'") in sent["headers"]
+    assert all(names.count(name.lower()) == 1 for name in HEADERS)
 
 
 def test_no_store_on_authenticated_pages(alice):

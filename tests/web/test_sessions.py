@@ -159,3 +159,19 @@ def test_cookie_holds_no_personal_data(alice, path):
     if value.startswith("."):
         raw = zlib.decompress(raw)
     assert b"alice" not in raw and b"practitioner" not in raw
+
+
+def test_a_new_secret_key_ends_sessions_signed_with_the_old_one(app, alice):
+    """The cookie's signing serializer is kept between requests, but made again when the
+    keys change: a cookie signed with a retired key is refused at once, and accepted again
+    only while that key is listed as a fallback."""
+    old = _cookie(alice)
+    assert _replay(app, old).status_code == 200
+    previous_key = app.secret_key
+    app.secret_key = "a-different-secret-key-of-enough-length-0001"
+    refused = _replay(app, old)
+    assert refused.status_code == 302 and "/sign-in" in refused.headers["Location"]
+    app.config["SECRET_KEY_FALLBACKS"] = [previous_key]
+    assert _replay(app, old).status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert _replay(app, old).status_code == 302
