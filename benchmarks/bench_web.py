@@ -209,7 +209,8 @@ def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -
     me = re.search(r'name="practitioner">\s*<option value="(\d+)"', page).group(1)
     status, case_url, _ = c.request("POST", "/cases/new", {
         "csrf_token": token, "team": team, "practitioner": me, "victim_survivor": "y",
-        "opened_on": "2025-01-06", "schedule": ["intake"]})
+        "opened_on-day": "6", "opened_on-month": "1", "opened_on-year": "2025",
+        "schedule": ["intake"]})
     assert status == 302, status
     status, tasks, _ = c.request("POST", case_url + "/assessments", {
         "csrf_token": token, "instrument": "dash-safelives", "occasion": "intake"})

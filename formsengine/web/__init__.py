@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_readable_form)
     csrf.init_app(app)
 
-    from . import admin, assessments, auth, cases, headers, reports, sessions
+    from . import admin, assessments, auth, cases, dates, headers, reports, sessions
 
     headers.init_app(app)
     sessions.init_app(app)
@@ -63,7 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["formsengine_connections"] = threading.local()
     app.teardown_appcontext(_close_store)
     _error_pages(app)
-    app.jinja_env.globals.update(app_version=_version())
+    app.jinja_env.globals.update(app_version=_version(), date_parts=dates.parts_of,
+                                 date_example=dates.EXAMPLE)
     return app
 
 

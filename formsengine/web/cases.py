@@ -9,13 +9,14 @@ import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..errors import UnknownInstrumentError
 from . import access, charts
+from .dates import DatePartsField
 from .schedule import case_schedule, occasion_label, schedulable
 
 bp = Blueprint("cases", __name__)
@@ -37,8 +38,8 @@ class CaseForm(FlaskForm):
     service_user = BooleanField("Service user (person using abuse)")
     su_name = StringField("Service user's initials (optional)",
                           validators=[Optional(), Length(max=20)])
-    opened_on = DateField("Date the case was opened", validators=[InputRequired(
-        "Enter the date the case was opened, for example 2025-03-27")])
+    opened_on = DatePartsField("Date the case was opened", validators=[InputRequired(
+        "Enter the date the case was opened")])
     schedule = MultiCheckbox("Occasions this case follows")
     practitioner = SelectField("Practitioner", coerce=int)
 

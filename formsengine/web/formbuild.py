@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..conditions import evaluate_form_condition
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
 from ..wording import item_text
+from .dates import DatePartsText
 
 DETAILS = "details"
 SOURCE_LIMIT = 1000
@@ -92,6 +93,8 @@ def _input_for(spec, label: str, help_text: str | None, options: dict[str, str])
                                    for o in spec.options], **kw)
     if spec.type == "text":
         return TextAreaField(**kw)
+    if spec.type == "date":
+        return DatePartsText(**kw)
     return StringField(**kw)
 
 

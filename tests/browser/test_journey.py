@@ -129,7 +129,9 @@ def complete_by_keyboard(page, base, uid, yes_count, date, incidents):
     assert "There is a problem" in page.content()
     axe_check(page, "details error")
     keys.start()
-    keys.type_into("f-assessment_date", date)
+    year, month, day = date.split("-")
+    for part, value in (("day", day), ("month", month), ("year", year)):
+        keys.type_into(f"f-assessment_date-{part}", value)
     keys.type_into(INCIDENTS, incidents)
     keys.press_button("Save and continue")
     answers = {item: ("yes" if i < yes_count else "no") for i, item in enumerate(MAIN)}
@@ -172,7 +174,14 @@ def test_practitioner_journey(server, browser_factory):
     axe_check(page, "new case error")
     page.check("#victim_survivor")
     page.fill("#vs_name", "AB")
-    page.fill("#opened_on", "2025-01-06")
+    page.fill("#opened_on", "")  # today's date is filled in: clear the day and month
+    page.fill("#opened_on-month", "")
+    page.fill("#opened_on-year", "2025")
+    page.click("button:has-text('Create case')")
+    assert "Date the case was opened must include a day and a month" in page.content()
+    axe_check(page, "new case date error")
+    page.fill("#opened_on", "6")  # the day box, where the error summary's link lands
+    page.fill("#opened_on-month", "1")
     page.click("button:has-text('Create case')")
     case_url = page.url
     assert re.search(r"/cases/[A-Za-z0-9_-]{16}$", case_url)
