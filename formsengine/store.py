@@ -64,6 +64,17 @@ def connect(path: str | Path) -> Any:
     return conn
 
 
+# Why a case was closed: a fixed list, so that no free text (which could identify someone)
+# is kept with the case.
+CASE_CLOSE_REASONS: dict[str, str] = {
+    "support_completed": "Support completed",
+    "declined": "The person declined or ended support",
+    "moved": "Moved out of the area",
+    "referred": "Referred to another service",
+    "no_contact": "No contact could be made",
+    "other": "Another reason",
+}
+
 SMALL_INSERT = 100  # rows: 100 rows of any table here stay far below SQLite's 32,766 parameters
 
 
@@ -251,6 +262,32 @@ class Store:
             self.audit("create", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id)
             return case_id
+
+    def close_case(self, case_id: int, *, closed_on: str, reason: str, actor: str = SYSTEM_ACTOR,
+                   request_id: str | None = None) -> None:
+        """Close an open case (its schedule stops being due). ``reason`` is one of
+        ``CASE_CLOSE_REASONS``."""
+        if reason not in CASE_CLOSE_REASONS:
+            raise StorageError(f"unknown reason for closing a case: {reason!r}")
+        with self.write():
+            cur = self.conn.execute(
+                "UPDATE cases SET status = 'closed', closed_on = ?, closed_reason = ?"
+                " WHERE id = ? AND status = 'open'", [closed_on, reason, case_id])
+            if cur.rowcount != 1:
+                raise StorageError(f"case {case_id} is not open")
+            self.audit("close", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id, details={"reason": reason})
+
+    def reopen_case(self, case_id: int, *, actor: str = SYSTEM_ACTOR,
+                    request_id: str | None = None) -> None:
+        with self.write():
+            cur = self.conn.execute(
+                "UPDATE cases SET status = 'open', closed_on = NULL, closed_reason = NULL"
+                " WHERE id = ? AND status = 'closed'", [case_id])
+            if cur.rowcount != 1:
+                raise StorageError(f"case {case_id} is not closed")
+            self.audit("reopen", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id)
 
     # -- assessments ------------------------------------------------------------------------
     @staticmethod

@@ -169,3 +169,13 @@ def m003_draft_answers(db: Database) -> None:
         DELETE FROM answers WHERE assessment_id IN
             (SELECT id FROM assessments WHERE status = 'draft');
     """)
+
+
+@core_migrations()
+def m004_case_closure(db: Database) -> None:
+    """When a case was closed and why (one of a fixed list of reasons, never free text, so
+    that nothing identifying is kept with it). Reopening clears both."""
+    run_script(db, """
+        ALTER TABLE cases ADD COLUMN closed_on TEXT;
+        ALTER TABLE cases ADD COLUMN closed_reason TEXT;
+    """)

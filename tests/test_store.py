@@ -49,8 +49,11 @@ def test_migrations_are_recorded_and_idempotent(store):
     assert {"migration_set": "formsengine", "name": "m001_core_tables"} in rows
     assert {"migration_set": "formsengine", "name": "m002_draft_result"} in rows
     assert {"migration_set": "formsengine", "name": "m003_draft_answers"} in rows
+    assert {"migration_set": "formsengine", "name": "m004_case_closure"} in rows
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
     assert {"draft_result", "draft_answers"} <= columns
+    columns = {r["name"] for r in store.all("PRAGMA table_info(cases)")}
+    assert {"closed_on", "closed_reason"} <= columns
     assert store.migrate() == []
 
 
@@ -292,3 +295,22 @@ def test_saving_a_missing_assessment_is_a_clear_error(store):
     with pytest.raises(StorageError, match="no assessment 999"):
         store.update_draft(999, sub, expected_revision=1, actor="u1")
     assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'update'")["n"] == 0
+
+
+def test_closing_and_reopening_a_case(store):
+    case = store.create_case("C-CLOSE1", opened_on="2025-01-06")
+    with pytest.raises(StorageError, match="unknown reason"):
+        store.close_case(case, closed_on="2025-02-01", reason="free text about someone")
+    with pytest.raises(StorageError, match="is not closed"):
+        store.reopen_case(case)
+    store.close_case(case, closed_on="2025-02-01", reason="declined", actor="alice")
+    with pytest.raises(StorageError, match="is not open"):
+        store.close_case(case, closed_on="2025-02-02", reason="moved")
+    row = store.one("SELECT status, closed_on, closed_reason FROM cases WHERE id = ?", [case])
+    assert row == {"status": "closed", "closed_on": "2025-02-01", "closed_reason": "declined"}
+    store.reopen_case(case, actor="alice")
+    row = store.one("SELECT status, closed_on, closed_reason FROM cases WHERE id = ?", [case])
+    assert row == {"status": "open", "closed_on": None, "closed_reason": None}
+    actions = [r["action"] for r in store.all(
+        "SELECT action FROM audit WHERE object_type = 'case' ORDER BY id")]
+    assert actions == ["create", "close", "reopen"]

@@ -86,6 +86,9 @@ def _so_far(inst, row, data):
 @access.roles_required(*access.CASE_ROLES)
 def start(uid: str):
     case = access.case_or_404(uid)
+    if case["status"] != "open":
+        flash("This case is closed. Reopen it to start an assessment.")
+        return redirect(url_for("cases.view", uid=uid))
     store = access.store()
     people = store.all(
         "SELECT p.id, p.role FROM case_people cp JOIN people p ON p.id = cp.person_id"

@@ -9,12 +9,13 @@ import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..errors import UnknownInstrumentError
+from ..store import CASE_CLOSE_REASONS
 from . import access, charts
 from .dates import DatePartsField
 from .schedule import case_schedule, occasion_label, schedulable
@@ -46,6 +47,20 @@ class CaseForm(FlaskForm):
     def validate_victim_survivor(self, field):
         if not field.data and not self.service_user.data:
             raise ValidationError("Select who the case is about")
+
+
+class CloseForm(FlaskForm):
+    reason = RadioField("Why is the case being closed?", validate_choice=False,
+                        choices=[SelectChoice(k, v) for k, v in CASE_CLOSE_REASONS.items()],
+                        validators=[InputRequired("Choose why the case is being closed"),
+                                    AnyOf(list(CASE_CLOSE_REASONS),
+                                          "Choose one of the reasons shown")])
+    closed_on = DatePartsField("Date the case was closed", validators=[InputRequired(
+        "Enter the date the case was closed")])
+
+
+class AssignForm(FlaskForm):
+    practitioner = SelectField("Practitioner for this case", coerce=int)
 
 
 class SearchForm(FlaskForm):
@@ -215,9 +230,14 @@ def _level_so_far(engine, row) -> str | None:
 
 @bp.get("/cases/<uid>")
 def view(uid: str):
+    return _case_page(access.case_or_404(uid))
+
+
+def _case_page(case: dict, close_form: CloseForm | None = None,
+               assign_form: AssignForm | None = None, status: int = 200):
+    """The case page; with forms of a refused change, their problems and what was typed."""
     from . import get_engine
 
-    case = access.case_or_404(uid)
     store = access.store()
     access.audit_view("case", case["id"])
     people = store.all(
@@ -245,14 +265,88 @@ def view(uid: str):
     changes = [charts.instrument_history(store, case, p, inst)
                for inst in latest.values() for p in people if p["role"] == inst.subject_role]
     assigned = store.one(
-        "SELECT u.display_name FROM web_case_assignments ca JOIN web_users u"
+        "SELECT u.id, u.display_name FROM web_case_assignments ca JOIN web_users u"
         " ON u.id = ca.user_id WHERE ca.case_id = ?", [case["id"]])
     team = store.one("SELECT name FROM teams WHERE id = ?", [case["team_id"]])
+    if close_form is None and case["status"] == "open":
+        close_form = CloseForm(formdata=None)
+        close_form.closed_on.data = dt.date.today()
+    if assign_form is None and g.user["role"] == "supervisor":
+        assign_form = _assign_form(case, formdata=None)
+        assign_form.practitioner.data = assigned["id"] if assigned else None
     return render_template(
         "cases/view.html", case=case, people=people, assessments=assessments,
         titles=titles, schedule=schedule, instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
-        assigned=assigned, team=team)
+        assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
+        close_reasons=CASE_CLOSE_REASONS), status
+
+
+def _assign_form(case: dict, **kw) -> AssignForm:
+    form = AssignForm(**kw)
+    form.practitioner.choices = [SelectChoice(m["id"], m["display_name"])
+                                 for m in _team_members([case["team_id"]])]
+    return form
+
+
+@bp.post("/cases/<uid>/close")
+@access.roles_required(*access.CASE_ROLES)
+def close(uid: str):
+    case = access.case_or_404(uid)
+    if case["status"] != "open":
+        flash("This case is already closed.")
+        return redirect(url_for("cases.view", uid=uid))
+    form = CloseForm()
+    if form.validate_on_submit():
+        day = form.closed_on.data
+        opened = dt.date.fromisoformat(case["opened_on"]) if case["opened_on"] else None
+        if day > dt.date.today():
+            form.closed_on.errors.append("The date the case was closed must be today or "
+                                         "in the past")
+        elif opened and day < opened:
+            form.closed_on.errors.append("The date the case was closed must be on or after "
+                                         f"the date it was opened ({opened.isoformat()})")
+        else:
+            access.store().close_case(case["id"], closed_on=day.isoformat(),
+                                      reason=form.reason.data, actor=g.user["username"],
+                                      request_id=g.request_id)
+            flash(f"Case {case['ref']} closed. Its assessments are no longer shown as due.")
+            return redirect(url_for("cases.view", uid=uid))
+    case_now = access.case_or_404(uid)
+    return _case_page(case_now, close_form=form, status=400)
+
+
+@bp.post("/cases/<uid>/reopen")
+@access.roles_required(*access.CASE_ROLES)
+def reopen(uid: str):
+    case = access.case_or_404(uid)
+    if case["status"] == "closed":
+        access.store().reopen_case(case["id"], actor=g.user["username"],
+                                   request_id=g.request_id)
+        flash(f"Case {case['ref']} reopened.")
+    return redirect(url_for("cases.view", uid=uid))
+
+
+@bp.post("/cases/<uid>/practitioner")
+@access.roles_required("supervisor")
+def assign(uid: str):
+    case = access.case_or_404(uid)
+    form = _assign_form(case)
+    if not form.validate_on_submit():
+        form.practitioner.errors = ["Choose a practitioner in the case's team"]
+        return _case_page(case, assign_form=form, status=400)
+    store = access.store()
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO web_case_assignments (case_id, user_id) VALUES (?, ?)"
+            " ON CONFLICT (case_id) DO UPDATE SET user_id = excluded.user_id",
+            [case["id"], form.practitioner.data])
+        store.audit("assign", actor=g.user["username"], object_type="case",
+                    object_id=case["id"], request_id=g.request_id,
+                    details={"user_id": form.practitioner.data})
+    name = next(c.label for c in form.practitioner.choices if c.value == form.practitioner.data)
+    flash(f"Case {case['ref']} is now assigned to {name}.")
+    return redirect(url_for("cases.view", uid=uid))
 
 
 @bp.get("/due")

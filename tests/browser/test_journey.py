@@ -230,6 +230,17 @@ def test_practitioner_journey(server, browser_factory):
     page.goto(base + "/due")
     axe_check(page, "due")
 
+    # closing the case: refused without a reason (axe on the error), then closed
+    page.goto(case_url)
+    page.click("button:has-text('Close case')")
+    assert "Choose why the case is being closed" in page.content()
+    axe_check(page, "close case error")
+    page.check("text=Support completed")
+    page.click("button:has-text('Close case')")
+    assert "Closed on" in page.inner_text("main")
+    assert page.locator("button:has-text('Start assessment')").count() == 0
+    axe_check(page, "closed case")
+
     # another team: 404 for the case and both assessments
     other = browser_factory()
     other_page = other.pages[0] if other.pages else other.new_page()

@@ -1,0 +1,180 @@
+"""Closing, reopening and reassigning a case: a fixed list of reasons, a real closing date,
+closed cases drop out of the due lists and take no new assessments, supervisors reassign
+within the case's team, every change audited, other teams get 404 and nothing changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from formsengine.store import CASE_CLOSE_REASONS
+
+from .conftest import create_case, login, post, start_assessment
+from .test_requests import HOSTILE
+
+
+def _close(client, case, reason="support_completed", day=None, expect=302):
+    day = day or dt.date.today()
+    response = post(client, f"/cases/{case}/close", {
+        "reason": reason, "closed_on-day": str(day.day), "closed_on-month": str(day.month),
+        "closed_on-year": str(day.year)}, token_from=f"/cases/{case}")
+    assert response.status_code == expect, response.get_data(as_text=True)[:2000]
+    return response
+
+
+def _case_row(store):
+    return store.one("SELECT * FROM cases")
+
+
+def _audit(store, action):
+    return store.all("SELECT * FROM audit WHERE action = ? AND object_type = 'case'", [action])
+
+
+def _sign_in(app, name):
+    client = app.test_client()
+    assert login(client, name).status_code == 302
+    return client
+
+
+def test_closing_a_case(alice, store):
+    case = create_case(alice, opened_on="2025-01-06")
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Manage this case" in page and "Close case" in page
+    for label in CASE_CLOSE_REASONS.values():
+        assert label in page
+    _close(alice, case, "moved", dt.date(2025, 6, 30))
+    row = _case_row(store)
+    assert (row["status"], row["closed_on"], row["closed_reason"]) == (
+        "closed", "2025-06-30", "moved")
+    [entry] = _audit(store, "close")
+    assert entry["actor"] == "alice" and json.loads(entry["details"]) == {"reason": "moved"}
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Closed on 2025-06-30: moved out of the area" in page
+    assert "Reopen case" in page and "Start an assessment" not in page
+
+
+def test_a_closed_case_is_not_due_and_takes_no_new_assessment(alice, store):
+    case = create_case(alice, opened_on="2024-01-01", schedule=["intake", "review_3m"])
+    ref = _case_row(store)["ref"]
+    assert ref in alice.get("/due").get_data(as_text=True)  # long overdue while open
+    _close(alice, case)
+    alice.get(f"/cases/{case}")  # shows (and so clears) the message naming the case
+    assert ref not in alice.get("/due").get_data(as_text=True)
+    assert ref not in alice.get("/due?scope=team").get_data(as_text=True)
+    response = post(alice, f"/cases/{case}/assessments",
+                    {"instrument": "test-risk", "occasion": "intake"},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(case)
+    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 0
+    assert "This case is closed" in alice.get(f"/cases/{case}").get_data(as_text=True)
+
+
+def test_reopening_a_case(alice, store):
+    case = create_case(alice, opened_on="2024-01-01")
+    _close(alice, case)
+    response = post(alice, f"/cases/{case}/reopen", {}, token_from=f"/cases/{case}")
+    assert response.status_code == 302
+    row = _case_row(store)
+    assert (row["status"], row["closed_on"], row["closed_reason"]) == ("open", None, None)
+    assert len(_audit(store, "reopen")) == 1
+    assert row["ref"] in alice.get("/due").get_data(as_text=True)
+    start_assessment(alice, case)  # open again: assessments can start
+
+
+@pytest.mark.parametrize("reason, day, message", [
+    ("", None, "Choose why the case is being closed"),
+    ("because", None, "Choose one of the reasons shown"),
+    (HOSTILE, None, "Choose one of the reasons shown"),
+    ("x" * 100_000, None, "Choose one of the reasons shown"),
+    ("moved", dt.date.today() + dt.timedelta(days=1), "must be today or in the past"),
+    ("moved", dt.date(2024, 12, 31), "must be on or after the date it was opened (2025-01-06)"),
+])
+def test_a_close_that_is_refused_changes_nothing(alice, store, reason, day, message):
+    case = create_case(alice, opened_on="2025-01-06")
+    response = _close(alice, case, reason, day, expect=400)
+    page = response.get_data(as_text=True)
+    assert message in page and "There is a problem" in page
+    assert "<script>alert" not in page
+    row = _case_row(store)
+    assert (row["status"], row["closed_on"], row["closed_reason"]) == ("open", None, None)
+    assert _audit(store, "close") == []
+
+
+def test_a_closing_date_that_is_not_real_is_refused(alice, store):
+    case = create_case(alice, opened_on="2025-01-06")
+    response = post(alice, f"/cases/{case}/close", {
+        "reason": "moved", "closed_on-day": "31", "closed_on-month": "6",
+        "closed_on-year": "2025"}, token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    assert "Date the case was closed must be a real date" in response.get_data(as_text=True)
+    assert _case_row(store)["status"] == "open"
+
+
+def test_a_supervisor_reassigns_within_the_team(app, alice, store, users):
+    case = create_case(alice)
+    ref = _case_row(store)["ref"]
+    alice.get(f"/cases/{case}")  # shows (and so clears) the message naming the case
+    assert ref in alice.get("/due").get_data(as_text=True)
+    sue = _sign_in(app, "sue")
+    page = sue.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Change practitioner" in page
+    response = post(sue, f"/cases/{case}/practitioner", {"practitioner": str(users["sue"])},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302
+    assert store.one("SELECT user_id FROM web_case_assignments")["user_id"] == users["sue"]
+    [entry] = _audit(store, "assign")
+    assert entry["actor"] == "sue" and json.loads(entry["details"]) == {"user_id": users["sue"]}
+    alice.get(f"/cases/{case}")  # shows (and so clears) the message naming the case
+    sue.get(f"/cases/{case}")
+    assert ref not in alice.get("/due").get_data(as_text=True)  # no longer alice's
+    assert ref in sue.get("/due").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["bob", "admin", "nobody", "hostile"])
+def test_reassigning_outside_the_team_is_refused(app, alice, store, users, target):
+    case = create_case(alice)
+    sue = _sign_in(app, "sue")
+    value = {"nobody": "999999", "hostile": HOSTILE}.get(target) or str(users[target])
+    response = post(sue, f"/cases/{case}/practitioner", {"practitioner": value},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    assert "Choose a practitioner in the case&#39;s team" in response.get_data(as_text=True)
+    assert store.one("SELECT user_id FROM web_case_assignments")["user_id"] == users["alice"]
+    assert _audit(store, "assign") == []
+
+
+def test_a_practitioner_cannot_reassign(alice, store, users):
+    case = create_case(alice)
+    assert "Change practitioner" not in alice.get(f"/cases/{case}").get_data(as_text=True)
+    response = post(alice, f"/cases/{case}/practitioner", {"practitioner": str(users["alice"])},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 403
+    assert _audit(store, "assign") == []
+
+
+def test_another_team_gets_404_and_changes_nothing(app, alice, store, users):
+    case = create_case(alice, opened_on="2025-01-06")
+    bob = _sign_in(app, "bob")
+    assert _close(bob, case, expect=404)
+    assert post(bob, f"/cases/{case}/reopen", {}).status_code == 404
+    row = _case_row(store)
+    assert row["status"] == "open"
+    _close(alice, case)
+    assert post(bob, f"/cases/{case}/reopen", {}).status_code == 404
+    assert _case_row(store)["status"] == "closed"
+    assert _audit(store, "reopen") == []
+
+
+def test_closing_and_reopening_need_a_csrf_token(alice, store):
+    case = create_case(alice, opened_on="2025-01-06")
+    today = dt.date.today()
+    response = alice.post(f"/cases/{case}/close", data={
+        "reason": "moved", "closed_on-day": str(today.day),
+        "closed_on-month": str(today.month), "closed_on-year": str(today.year)})
+    assert response.status_code == 400
+    assert _case_row(store)["status"] == "open"
+    _close(alice, case)
+    assert alice.post(f"/cases/{case}/reopen").status_code == 400
+    assert _case_row(store)["status"] == "closed"
