@@ -139,7 +139,7 @@ def index():
     today = dt.date.today()
     for r in rows:
         pending = [s for s in case_schedule(r, done[r["id"]], today) if s["status"] != "done"]
-        r["next"] = pending[0] if pending else None
+        r["next"] = pending[0] if pending and r["status"] == "open" else None
     access.audit_view("case_list", None, "list")
     return render_template("cases/index.html", cases=rows, search=SearchForm(),
                            mine=g.user["id"])
@@ -257,6 +257,10 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     titles = {i.id: i.title for i in engine.instruments}
     done = _done([case["id"]])[case["id"]]
     schedule = case_schedule(case, done, dt.date.today())
+    if case["status"] == "closed":  # nothing is due or overdue on a closed case
+        for s in schedule:
+            if s["status"] != "done":
+                s["status"] = "closed"
     roles = {p["role"] for p in people}
     offer = [i for i in engine.instruments if i.subject_role in roles]
     latest = {}

@@ -53,6 +53,9 @@ def test_closing_a_case(alice, store):
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
     assert "Closed on 2025-06-30: moved out of the area" in page
     assert "Reopen case" in page and "Start an assessment" not in page
+    assert "Overdue" not in page and "Case closed" in page  # in the schedule table
+    listing = alice.get("/").get_data(as_text=True)
+    assert "Case closed" in listing and "Overdue" not in listing
 
 
 def test_a_closed_case_is_not_due_and_takes_no_new_assessment(alice, store):
