@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _error_pages(app)
     app.jinja_env.globals.update(app_version=_version(), date_parts=dates.parts_of,
                                  date_example=dates.EXAMPLE)
+    app.jinja_env.filters["date_text"] = dates.date_text
     return app
 
 

@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..errors import UnknownInstrumentError
 from ..store import CASE_CLOSE_REASONS
 from . import access, charts
-from .dates import DatePartsField
+from .dates import DatePartsField, date_text
 from .schedule import case_schedule, occasion_label, schedulable
 
 bp = Blueprint("cases", __name__)
@@ -309,7 +309,7 @@ def close(uid: str):
                                          "in the past")
         elif opened and day < opened:
             form.closed_on.errors.append("The date the case was closed must be on or after "
-                                         f"the date it was opened ({opened.isoformat()})")
+                                         f"the date it was opened ({date_text(opened)})")
         else:
             access.store().close_case(case["id"], closed_on=day.isoformat(),
                                       reason=form.reason.data, actor=g.user["username"],

@@ -51,7 +51,7 @@ def test_closing_a_case(alice, store):
     [entry] = _audit(store, "close")
     assert entry["actor"] == "alice" and json.loads(entry["details"]) == {"reason": "moved"}
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
-    assert "Closed on 2025-06-30: moved out of the area" in page
+    assert "Closed on 30 June 2025: moved out of the area" in page
     assert "Reopen case" in page and "Start an assessment" not in page
     assert "Overdue" not in page and "Case closed" in page  # in the schedule table
     listing = alice.get("/").get_data(as_text=True)
@@ -92,7 +92,7 @@ def test_reopening_a_case(alice, store):
     (HOSTILE, None, "Choose one of the reasons shown"),
     ("x" * 100_000, None, "Choose one of the reasons shown"),
     ("moved", dt.date.today() + dt.timedelta(days=1), "must be today or in the past"),
-    ("moved", dt.date(2024, 12, 31), "must be on or after the date it was opened (2025-01-06)"),
+    ("moved", dt.date(2024, 12, 31), "must be on or after the date it was opened (6 January 2025)"),
 ])
 def test_a_close_that_is_refused_changes_nothing(alice, store, reason, day, message):
     case = create_case(alice, opened_on="2025-01-06")

@@ -4,11 +4,12 @@ nothing is saved."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
-from formsengine.web.dates import read_parts
+from formsengine.web.dates import date_text, read_parts
 
 from .conftest import create_case, post, save_section, start_assessment
 from .test_requests import assert_nothing_saved
@@ -36,6 +37,26 @@ from .test_requests import assert_nothing_saved
 ])
 def test_reading_the_three_boxes(typed, expected):
     assert read_parts(typed, "Opened") == expected
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("2025-01-06", "6 January 2025"),
+    (dt.date(2024, 12, 31), "31 December 2024"),
+    (dt.datetime(2025, 3, 1, 23, 59), "1 March 2025"),
+    ("2025-11-22T10:00:00Z", "22 November 2025"),
+    ("", ""),
+    (None, ""),
+    ("not known", "not known"),
+    ("2025-02-30", "2025-02-30"),
+])
+def test_dates_are_shown_as_gov_uk_style_writes_them(value, shown):
+    assert date_text(value) == shown
+
+
+def test_case_pages_show_dates_in_words(alice):
+    case = create_case(alice, opened_on="2025-01-06")
+    assert "6 January 2025" in alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "6 January 2025" in alice.get("/").get_data(as_text=True)
 
 
 def _new_case_form(client):
