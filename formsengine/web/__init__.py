@@ -52,11 +52,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_readable_form)
     csrf.init_app(app)
 
-    from . import admin, assessments, auth, cases, dates, headers, reports, sessions
+    from . import admin, assessments, auth, cases, dates, headers, reports, research, sessions
 
     headers.init_app(app)
     sessions.init_app(app)
-    for module in (auth, cases, assessments, admin, reports):
+    for module in (auth, cases, assessments, admin, reports, research):
         app.register_blueprint(module.bp)
     _limit_sign_in(app)
 

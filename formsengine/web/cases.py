@@ -133,7 +133,8 @@ def _done(case_ids: list[int]) -> dict[int, set[str]]:
 @bp.get("/")
 def index():
     if not access.can_see_cases():
-        return redirect(url_for("admin.index"))
+        return redirect(url_for("research.index" if g.user["role"] == "researcher"
+                                else "admin.index"))
     rows = _cases()
     done = _done([r["id"] for r in rows])
     today = dt.date.today()

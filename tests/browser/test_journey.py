@@ -292,3 +292,8 @@ def test_administrator_pages(server, browser_factory):
     page.goto(base + "/")
     assert page.url.rstrip("/").endswith("/admin")
     axe_check(page, "administrator's start page")
+    # The research data page: counts only (the journey's assessments are too few to show).
+    page.click("text=Research data")
+    assert page.url.endswith("/research")
+    assert "fewer than" in page.inner_text("main") or "no final assessments" in page.content()
+    axe_check(page, "research data")
