@@ -7,6 +7,7 @@ from typing import Any
 
 from ..wording import item_text
 from . import formbuild
+from .dates import date_text
 
 
 def _cutoff_lists(inst) -> list[list[dict]]:
@@ -96,9 +97,10 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
     shown = formbuild.visible_items(inst, data["answers"], fields)
     out = []
     if inst.fields:
-        rows = [{"question": f.label, "answer": str(data.get("fields", {}).get(f.id, ""))
-                 or "Not given", "comment": None, "source": None}
-                for f in inst.fields.values()]
+        given = data.get("fields", {})
+        rows = [{"question": f.label, "answer": (date_text(given.get(f.id)) if f.type == "date"
+                                                 else str(given.get(f.id, ""))) or "Not given",
+                 "comment": None, "source": None} for f in inst.fields.values()]
         out.append({"id": formbuild.DETAILS, "title": "Assessment details", "rows": rows})
     for section in inst.sections:
         rows = []
@@ -111,6 +113,8 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
                 answer = "Not answered"
             elif isinstance(value, list):
                 answer = ", ".join(text["options"].get(v, v) for v in value) or "None"
+            elif inst.items[item_id].type == "date":
+                answer = date_text(value)
             else:
                 answer = text["options"].get(value, str(value)) if text["options"] else str(value)
             rows.append({"question": text["label"], "answer": answer,

@@ -53,6 +53,15 @@ def test_dates_are_shown_as_gov_uk_style_writes_them(value, shown):
     assert date_text(value) == shown
 
 
+def test_check_your_answers_shows_dates_in_words(alice):
+    uid = start_assessment(alice, create_case(alice))
+    save_section(alice, uid, "details", {"f-assessment_date-day": "6",
+                                         "f-assessment_date-month": "1",
+                                         "f-assessment_date-year": "2025"})
+    page = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    assert "6 January 2025" in page and "2025-01-06" not in page
+
+
 def test_case_pages_show_dates_in_words(alice):
     case = create_case(alice, opened_on="2025-01-06")
     assert "6 January 2025" in alice.get(f"/cases/{case}").get_data(as_text=True)
