@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..errors import UnknownInstrumentError
+from ..errors import StorageError, UnknownInstrumentError
 from ..store import CASE_CLOSE_REASONS
 from . import access, charts
 from .dates import DatePartsField, date_text
@@ -312,13 +312,16 @@ def close(uid: str):
             form.closed_on.errors.append("The date the case was closed must be on or after "
                                          f"the date it was opened ({date_text(opened)})")
         else:
-            access.store().close_case(case["id"], closed_on=day.isoformat(),
-                                      reason=form.reason.data, actor=g.user["username"],
-                                      request_id=g.request_id)
-            flash(f"Case {case['ref']} closed. Its assessments are no longer shown as due.")
+            try:
+                access.store().close_case(case["id"], closed_on=day.isoformat(),
+                                          reason=form.reason.data, actor=g.user["username"],
+                                          request_id=g.request_id)
+            except StorageError:  # closed by someone else since this request read it
+                flash("This case is already closed.")
+            else:
+                flash(f"Case {case['ref']} closed. Its assessments are no longer shown as due.")
             return redirect(url_for("cases.view", uid=uid))
-    case_now = access.case_or_404(uid)
-    return _case_page(case_now, close_form=form, status=400)
+    return _case_page(case, close_form=form, status=400)
 
 
 @bp.post("/cases/<uid>/reopen")
@@ -326,9 +329,12 @@ def close(uid: str):
 def reopen(uid: str):
     case = access.case_or_404(uid)
     if case["status"] == "closed":
-        access.store().reopen_case(case["id"], actor=g.user["username"],
-                                   request_id=g.request_id)
-        flash(f"Case {case['ref']} reopened.")
+        try:
+            access.store().reopen_case(case["id"], actor=g.user["username"],
+                                       request_id=g.request_id)
+        except StorageError:  # reopened by someone else since this request read it
+            pass
+        flash(f"Case {case['ref']} is open.")
     return redirect(url_for("cases.view", uid=uid))
 
 

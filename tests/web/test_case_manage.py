@@ -181,3 +181,25 @@ def test_closing_and_reopening_need_a_csrf_token(alice, store):
     _close(alice, case)
     assert alice.post(f"/cases/{case}/reopen").status_code == 400
     assert _case_row(store)["status"] == "closed"
+
+
+def test_closing_a_case_twice_or_after_someone_else_did(alice, store, monkeypatch):
+    """A second close is told the case is already closed; so is a close whose read of the
+    case came before another user's close (the store's update is conditional)."""
+    case = create_case(alice, opened_on="2025-01-06")
+    _close(alice, case)
+    assert "Reopen case" in alice.get(f"/cases/{case}").get_data(as_text=True)
+    _close(alice, case, "moved")
+    assert "This case is already closed" in alice.get(f"/cases/{case}").get_data(as_text=True)
+    row = _case_row(store)
+    assert row["closed_reason"] == "support_completed"
+    assert len(_audit(store, "close")) == 1
+    # the race: this request read the case while it was still open
+    from formsengine.web import access
+
+    stale = {**row, "status": "open", "schedule": []}
+    monkeypatch.setattr(access, "case_or_404", lambda uid: dict(stale))
+    _close(alice, case, "moved")
+    assert "This case is already closed" in alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert _case_row(store)["closed_reason"] == "support_completed"
+    assert len(_audit(store, "close")) == 1
