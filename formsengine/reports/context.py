@@ -161,8 +161,8 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
     from ..compare import history
     from .charts import chart_for
 
-    case = store.one("SELECT id, uid, ref, opened_on, status, schedule FROM cases WHERE id = ?",
-                     [case_id])
+    case = store.one("SELECT id, uid, ref, opened_on, status, closed_on, schedule FROM cases"
+                     " WHERE id = ?", [case_id])
     if case is None:
         raise StorageError("no case with that id")
     case["schedule"] = json.loads(case["schedule"] or "[]")

@@ -142,6 +142,14 @@ def test_case_progress_report_has_the_change_chart(records):
     assert len(reader.pages) >= 1
 
 
+def test_case_progress_report_says_when_the_case_was_closed(records):
+    store = records["store"]
+    assert "closed" not in squash(text_of(render_case_pdf(store, records["case"])))
+    store.close_case(records["case"], closed_on="2025-09-30", reason="support_completed")
+    assert "(closed on 2025-09-30)" in squash(text_of(render_case_pdf(store,
+                                                                            records["case"])))
+
+
 @pytest.mark.parametrize("kind", ["assessment", "marac", "case"])
 def test_metadata_is_generic_and_the_pdf_is_tagged(records, kind):
     store = records["store"]
