@@ -255,6 +255,24 @@ def get_setting(store: Any, key: str) -> Any:
     return json.loads(row["value"]) if row else DEFAULT_SETTINGS.get(key)
 
 
+def set_wording(store: Any, engine: Any, instrument_id: str, ref: str | None, *, actor: str,
+                request_id: str | None = None) -> None:
+    """Choose the wording new assessments of an instrument show: an installed wording pack
+    (by its ref, ``id@version``) or, with no ref, the built-in paraphrase."""
+    engine.instruments.get(instrument_id)  # an unknown instrument is an error
+    chosen = dict(get_setting(store, "wording") or {})
+    if ref:
+        pack = engine.wording.get(ref)
+        if pack is None or pack.instrument != instrument_id:
+            offered = [p.ref for p in engine.wording if p.instrument == instrument_id]
+            raise AccountError(f"no wording pack {ref!r} for {instrument_id} (packs: "
+                               f"{', '.join(offered) or 'none'})")
+        chosen[instrument_id] = ref
+    else:
+        chosen.pop(instrument_id, None)
+    set_setting(store, "wording", chosen, actor=actor, request_id=request_id)
+
+
 def set_setting(store: Any, key: str, value: Any, *, actor: str,
                 request_id: str | None = None) -> None:
     if key not in DEFAULT_SETTINGS:

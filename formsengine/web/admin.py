@@ -3,7 +3,17 @@ settings. Administrators manage accounts without reading case content."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -82,7 +92,46 @@ def index():
     access.audit_view("user_list", None, "list")
     return render_template("admin/index.html", users=users, teams=_teams(),
                            team_form=TeamForm(), user_form=user_form, settings=settings,
-                           action=ActionForm(), role_form=RoleForm(), errors={})
+                           action=ActionForm(), role_form=RoleForm(), errors={},
+                           wording_choices=_wording_choices(),
+                           wording=accounts.get_setting(store, "wording") or {})
+
+
+def _wording_choices() -> list[tuple]:
+    """(instrument, its installed wording packs) for every instrument that has one."""
+    from . import get_engine
+
+    engine = get_engine()
+    latest = {i.id: i for i in engine.instruments}
+    out = []
+    for inst in sorted(latest.values(), key=lambda i: i.title):
+        packs = [p for p in engine.wording if p.instrument == inst.id]
+        if packs:
+            out.append((inst, packs))
+    return out
+
+
+@bp.post("/wording")
+def wording():
+    """Which wording new assessments show, per instrument (the paraphrase, or a licensed
+    wording pack); assessments already started keep the wording they recorded."""
+    from . import get_engine
+
+    store = _store()
+    current = accounts.get_setting(store, "wording") or {}
+    changes = []
+    for inst, packs in _wording_choices():
+        ref = request.form.get(f"wording-{inst.id}", "")
+        if ref not in {"", *(p.ref for p in packs)}:  # checked before anything is saved
+            flash(f"Choose one of the wordings offered for {inst.title}. Nothing was changed.")
+            return redirect(url_for("admin.index"))
+        if ref != current.get(inst.id, ""):
+            changes.append((inst.id, ref))
+    for inst_id, ref in changes:
+        accounts.set_wording(store, get_engine(), inst_id, ref or None,
+                             actor=g.user["username"], request_id=g.request_id)
+    flash("Question wording saved. Assessments started from now on use it.")
+    return redirect(url_for("admin.index"))
 
 
 @bp.post("/teams")

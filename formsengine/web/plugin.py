@@ -153,26 +153,16 @@ def register_commands(cli) -> None:
 
         store = _store(state)
         try:
-            if key == "require_totp":
-                parsed = value.lower() in ("on", "1", "true", "yes")
-            elif key == "exit_url":
+            if key == "wording":
+                inst_id, _, ref = value.partition("=")
+                accounts.set_wording(store, state.engine, inst_id, ref or None, actor="cli")
+            elif key == "require_totp":
+                accounts.set_setting(store, key, value.lower() in ("on", "1", "true", "yes"),
+                                     actor="cli")
+            else:
                 if not value.startswith("https://"):
                     raise accounts.AccountError("exit_url must start with https://")
-                parsed = value
-            else:
-                inst_id, _, ref = value.partition("=")
-                parsed = dict(accounts.get_setting(store, "wording") or {})
-                state.engine.instruments.get(inst_id)
-                if ref:
-                    pack = state.engine.wording.get(ref)
-                    if pack is None or pack.instrument != inst_id:
-                        raise accounts.AccountError(
-                            f"no wording pack {ref!r} for {inst_id} (packs: "
-                            f"{', '.join(p.ref for p in state.engine.wording) or 'none'})")
-                    parsed[inst_id] = ref
-                else:
-                    parsed.pop(inst_id, None)
-            accounts.set_setting(store, key, parsed, actor="cli")
+                accounts.set_setting(store, key, value, actor="cli")
         finally:
             store.close()
         click.echo(f"{key} set.")
