@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import FormsEngineError
@@ -84,11 +85,37 @@ def refusal_message(result: KAnonymity) -> str:
         "agreement) lower --k.")
 
 
-def suppress_counts(counts: pd.Series, threshold: int) -> tuple[pd.Series, pd.Series]:
-    """Counts with 1..threshold-1 blanked; returns (shown counts, suppressed flags)."""
-    suppressed = (counts > 0) & (counts < threshold)
-    shown = counts.astype("Float64").mask(suppressed)
-    return shown, suppressed
+def suppress_counts(counts: pd.Series, threshold: int, groups: pd.Series | None = None
+                    ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Blank small counts; returns (shown counts, primary flags, secondary flags).
+
+    Primary: counts from 1 to threshold-1. Secondary, when ``groups`` says which cells add up
+    to a total that a reader may know (the people with any value of one result at one
+    occasion, say): in a group with a blanked cell, the smallest shown non-zero cells are
+    blanked too, until the group's blanked cells are at least two and hold at least
+    ``threshold`` people between them (or every non-zero cell is blanked). Otherwise a single
+    blanked count could be worked out by subtracting the shown ones from the total. Zeros
+    are shown."""
+    primary = (counts > 0) & (counts < threshold)
+    secondary = pd.Series(False, index=counts.index)
+    if groups is not None:
+        values = counts.to_numpy()
+        for members in pd.Series(np.arange(len(counts))).groupby(
+                groups.to_numpy(), sort=False).groups.values():
+            members = np.asarray(members)
+            blanked = primary.to_numpy()[members]
+            if not blanked.any():
+                continue
+            order = members[np.argsort(values[members], kind="stable")]
+            hidden = set(members[blanked].tolist())
+            for i in order:
+                if len(hidden) >= 2 and values[list(hidden)].sum() >= threshold:
+                    break
+                if i not in hidden and values[i] > 0:
+                    hidden.add(int(i))
+                    secondary.iloc[i] = True
+    shown = counts.astype("Float64").mask(primary | secondary)
+    return shown, primary, secondary
 
 
 def neutralise_cell(value: Any) -> Any:

@@ -169,7 +169,9 @@ def export_research(store: Store, opts: ResearchOptions,
                     out_tables.append(table)
             table = Table("aggregates", "Aggregate counts", "People at each value of each "
                           "categorical result, per instrument and occasion; counts from 1 "
-                          f"to {threshold - 1} suppressed.", aggregates, agg_vars)
+                          f"to {threshold - 1} suppressed, and further cells of the same "
+                          "result where one could otherwise be worked out by subtraction.",
+                          aggregates, agg_vars)
             writer.add(table, ["csv"])
             out_tables.append(table)
             extra = write_codebook(staging, out_tables, _results(coded.specs), info,
@@ -240,7 +242,8 @@ def _results(specs) -> list[dict[str, Any]]:
 
 
 def _manifest(opts: ResearchOptions, info: dict[str, Any], out_tables: list[Table],
-              files: list[dict[str, Any]], suppressed: int, people: int, assessments: int,
+              files: list[dict[str, Any]], suppressed: tuple[int, int], people: int,
+              assessments: int,
               formats: list[str]) -> dict[str, Any]:
     return {
         "manifest_version": 1,
@@ -260,7 +263,8 @@ def _manifest(opts: ResearchOptions, info: dict[str, Any], out_tables: list[Tabl
         },
         "k_anonymity": {"quasi_identifiers": info["quasi_identifiers"],
                         "k_required": info["k_required"], "k_achieved": info["k_achieved"]},
-        "suppression": {"threshold": info["threshold"], "suppressed_cells": suppressed},
+        "suppression": {"threshold": info["threshold"], "suppressed_cells": suppressed[0],
+                        "secondary_cells": suppressed[1]},
         "instruments": info["instruments"],
         "occasions": opts.occasions or "all",
         "formats": formats,

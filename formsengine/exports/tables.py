@@ -317,9 +317,11 @@ def _wide_variable(col: str, inst_id: str, occ: str, kind: str | None, name: str
 
 
 def build_aggregates(a: pd.DataFrame, coded: Coded, threshold: int
-                     ) -> tuple[pd.DataFrame, list[Variable], int]:
+                     ) -> tuple[pd.DataFrame, list[Variable], tuple[int, int]]:
     """People per instrument x occasion x categorical result x value (latest assessment at
-    each occasion); counts from 1 to threshold-1 are suppressed."""
+    each occasion); counts from 1 to threshold-1 are suppressed, and further cells of the
+    same result and occasion where needed (see ``privacy.suppress_counts``). Returns the
+    table, its variables and (cells suppressed in all, of which secondary)."""
     occ_cats = list(a["occasion"].cat.categories)
     occ_code = _codes(a["occasion"]).astype(np.int64)
     occ_rank = dict(zip(zip(a["instrument"].astype(object), a["occasion"].astype(object)),
@@ -344,7 +346,10 @@ def build_aggregates(a: pd.DataFrame, coded: Coded, threshold: int
                           "people", "occ_rank", "spec"])
     counts_frame = counts_frame.sort_values(["instrument", "occ_rank", "occasion", "spec",
                                              "value"], kind="stable").reset_index(drop=True)
-    shown, suppressed = suppress_counts(counts_frame["people"], threshold)
+    groups = (counts_frame["instrument"] + "\x1f" + counts_frame["occasion"] + "\x1f"
+              + counts_frame["kind"] + "\x1f" + counts_frame["name"])
+    shown, primary, secondary = suppress_counts(counts_frame["people"], threshold, groups)
+    suppressed = primary | secondary
     counts_frame["people"] = shown
     counts_frame["suppressed"] = suppressed.astype("int64")
     counts_frame = counts_frame.drop(columns=["occ_rank", "spec"])
@@ -357,8 +362,9 @@ def build_aggregates(a: pd.DataFrame, coded: Coded, threshold: int
                  missing=True),
         Variable("value_label", "Value label", "string", "value"),
         Variable("people", f"People with this value; empty when suppressed (1 to "
-                 f"{threshold - 1})", "integer", "count"),
+                 f"{threshold - 1}, or a further cell blanked so that a suppressed count "
+                 "cannot be worked out from the others)", "integer", "count"),
         Variable("suppressed", "The count was suppressed", "integer", "count",
                  value_labels=dict(YES_NO_LABELS)),
     ]
-    return counts_frame, variables, int(suppressed.sum())
+    return counts_frame, variables, (int(suppressed.sum()), int(secondary.sum()))

@@ -17,7 +17,13 @@ from pypdf import PdfReader
 
 from formsengine.errors import FormsEngineError
 from formsengine.exports.keys import KeyFileError, create_key_file, load_key_file
-from formsengine.exports.privacy import ExportRefused, age_band, neutralise_cell, neutralise_frame
+from formsengine.exports.privacy import (
+    ExportRefused,
+    age_band,
+    neutralise_cell,
+    neutralise_frame,
+    suppress_counts,
+)
 from formsengine.exports.research import ResearchOptions, export_research
 from formsengine.store import Store
 from tests.research_data import (
@@ -133,6 +139,46 @@ def test_small_counts_are_suppressed_in_the_aggregate_table(exported):
     suppressed = agg[agg["suppressed"] == 1]
     assert len(suppressed) > 0 and suppressed["people"].isna().all()
     assert exported["manifest"]["suppression"]["suppressed_cells"] == len(suppressed)
+    # no suppressed count can be worked out from its result's other counts and their total
+    for _, group in agg.groupby(["instrument", "occasion", "kind", "name"]):
+        hidden = group[group["suppressed"] == 1]
+        nonzero = group[(group["people"] != 0)]
+        assert len(hidden) != 1 or len(nonzero) == 1, group
+
+
+def _suppress(counts, groups, threshold=5):
+    shown, primary, secondary = suppress_counts(pd.Series(counts), threshold,
+                                                pd.Series(groups))
+    return ([None if pd.isna(v) else int(v) for v in shown], primary.tolist(),
+            secondary.tolist())
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ([1, 10, 20], [None, None, 20]),      # one small cell: the next smallest goes too
+    ([1, 1, 30], [None, None, None]),     # two small cells holding fewer than 5: the rest too
+    ([0, 3, 8, 9], [0, None, None, 9]),   # zeros are shown and never counted as hidden
+    ([2, 3, 40], [None, None, 40]),       # two small cells holding 5: enough
+    ([5, 6, 7], [5, 6, 7]),               # nothing small: nothing hidden
+    ([4], [None]),                        # the only cell
+])
+def test_secondary_suppression_within_a_group(counts, expected):
+    shown, primary, secondary = _suppress(counts, ["g"] * len(counts))
+    assert shown == expected
+    assert all(p != s or not p for p, s in zip(primary, secondary))  # never both
+    assert [v is None for v in shown] == [p or s for p, s in zip(primary, secondary)]
+
+
+def test_groups_are_suppressed_independently():
+    shown, _, secondary = _suppress([1, 10, 20, 10, 20], ["a", "a", "a", "b", "b"])
+    assert shown == [None, None, 20, 10, 20]
+    assert secondary == [False, True, False, False, False]
+    shown, _, _ = _suppress([1, 10, 20], ["a", "a", "a"], threshold=2)  # lower threshold
+    assert shown == [None, None, 20]
+
+
+def test_without_groups_only_small_counts_are_hidden():
+    shown, primary, secondary = suppress_counts(pd.Series([1, 10, 20]), 5)
+    assert shown.isna().tolist() == [True, False, False] and not secondary.any()
 
 
 @pytest.mark.parametrize("text", ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)",
@@ -224,3 +270,12 @@ def test_drafts_and_superseded_versions_are_not_exported(tmp_path):
     wide = pd.read_csv(tmp_path / "out" / "scores_wide.csv")
     assert 20 in set(wide["dash_safelives__yes_count__intake"])
     store.close()
+
+
+def test_the_manifest_counts_secondary_suppression(exported):
+    agg = pd.read_csv(exported["out"] / "aggregates.csv")
+    small = agg[agg["suppressed"] == 1]
+    suppression = exported["manifest"]["suppression"]
+    assert suppression["secondary_cells"] <= suppression["suppressed_cells"] == len(small)
+    # the test cohort has results where one small count would otherwise stand alone
+    assert suppression["secondary_cells"] > 0
