@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from markupsafe import escape
 
 from formsengine.web.dates import date_text, read_parts
 
@@ -100,6 +101,8 @@ def test_a_case_is_created_from_the_three_boxes(alice, store):
 
 
 @pytest.mark.parametrize("parts, message", [
+    (('"><script>alert(1)</script>', "2", "2025"),
+     "Date the case was opened must be a real date, written in numbers"),
     (("31", "2", "2025"), "Date the case was opened must be a real date"),
     (("", "2", "2025"), "Date the case was opened must include a day"),
     (("1", "2", "25"), "Year must include 4 numbers"),
@@ -113,8 +116,10 @@ def test_a_case_with_a_date_that_is_not_real_is_refused(alice, store, parts, mes
     assert response.status_code == 400
     assert page.count(message) >= 2  # in the error summary and at the boxes
     assert '<a href="#opened_on">' in page  # the summary links to the day box
+    assert "<script>alert(1)" not in page  # what was typed is escaped when shown again
     for part, value in zip(("day", "month", "year"), parts):  # shown as typed
-        assert re.search(rf'name="opened_on-{part}"[^>]*value="{value}"', page)
+        assert re.search(rf'name="opened_on-{part}"[^>]*value="{re.escape(escape(value))}"',
+                         page)
     assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 0
 
 
