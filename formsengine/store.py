@@ -278,6 +278,17 @@ class Store:
             self.audit("close", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"reason": reason})
 
+    def set_case_schedule(self, case_id: int, schedule: list[str], *,
+                          actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
+        """The occasions a case follows (their due dates count from its opening date)."""
+        with self.write():
+            cur = self.conn.execute("UPDATE cases SET schedule = ? WHERE id = ?",
+                                    [json.dumps(list(schedule)), case_id])
+            if cur.rowcount != 1:
+                raise StorageError(f"no case {case_id}")
+            self.audit("schedule", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id, details={"schedule": list(schedule)})
+
     def reopen_case(self, case_id: int, *, actor: str = SYSTEM_ACTOR,
                     request_id: str | None = None) -> None:
         with self.write():

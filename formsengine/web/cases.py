@@ -59,6 +59,11 @@ class CloseForm(FlaskForm):
         "Enter the date the case was closed")])
 
 
+class ScheduleForm(FlaskForm):
+    schedule = MultiCheckbox("Occasions this case follows",
+                             description="Due dates count from the date the case was opened.")
+
+
 class AssignForm(FlaskForm):
     practitioner = SelectField("Practitioner for this case", coerce=int)
 
@@ -235,7 +240,8 @@ def view(uid: str):
 
 
 def _case_page(case: dict, close_form: CloseForm | None = None,
-               assign_form: AssignForm | None = None, status: int = 200):
+               assign_form: AssignForm | None = None,
+               schedule_form: ScheduleForm | None = None, status: int = 200):
     """The case page; with forms of a refused change, their problems and what was typed."""
     from . import get_engine
 
@@ -276,6 +282,9 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     if close_form is None and case["status"] == "open":
         close_form = CloseForm(formdata=None)
         close_form.closed_on.data = dt.date.today()
+    if schedule_form is None:
+        schedule_form = _schedule_form(formdata=None)
+        schedule_form.schedule.data = list(case["schedule"])
     if assign_form is None and g.user["role"] == "supervisor":
         assign_form = _assign_form(case, formdata=None)
         assign_form.practitioner.data = assigned["id"] if assigned else None
@@ -284,7 +293,28 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         titles=titles, schedule=schedule, instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
         assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
-        close_reasons=CASE_CLOSE_REASONS), status
+        schedule_form=schedule_form, close_reasons=CASE_CLOSE_REASONS), status
+
+
+def _schedule_form(**kw) -> ScheduleForm:
+    form = ScheduleForm(**kw)
+    form.schedule.choices = [SelectChoice(o, occasion_label(o)) for o in _all_occasions()]
+    return form
+
+
+@bp.post("/cases/<uid>/schedule")
+@access.roles_required(*access.CASE_ROLES)
+def schedule(uid: str):
+    case = access.case_or_404(uid)
+    form = _schedule_form()
+    if not form.validate_on_submit():
+        form.schedule.errors = ["Choose occasions from the list"]
+        return _case_page(case, schedule_form=form, status=400)
+    chosen = [c.value for c in form.schedule.choices if c.value in (form.schedule.data or [])]
+    access.store().set_case_schedule(case["id"], chosen, actor=g.user["username"],
+                                     request_id=g.request_id)
+    flash("The occasions this case follows were changed.")
+    return redirect(url_for("cases.view", uid=uid))
 
 
 def _assign_form(case: dict, **kw) -> AssignForm:

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from formsengine.store import CASE_CLOSE_REASONS
+from formsengine.web.schedule import occasion_label
 
 from .conftest import create_case, login, post, start_assessment
 from .test_requests import HOSTILE
@@ -203,3 +204,43 @@ def test_closing_a_case_twice_or_after_someone_else_did(alice, store, monkeypatc
     assert "This case is already closed" in alice.get(f"/cases/{case}").get_data(as_text=True)
     assert _case_row(store)["closed_reason"] == "support_completed"
     assert len(_audit(store, "close")) == 1
+
+
+def test_changing_the_occasions_a_case_follows(alice, store):
+    case = create_case(alice, opened_on="2024-01-01", schedule=["intake"])
+    ref = _case_row(store)["ref"]
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Change occasions" in page
+    response = post(alice, f"/cases/{case}/schedule", {"schedule": ["intake", "review_3m"]},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302
+    assert json.loads(_case_row(store)["schedule"]) == ["intake", "review_3m"]
+    [entry] = _audit(store, "schedule")
+    assert json.loads(entry["details"]) == {"schedule": ["intake", "review_3m"]}
+    alice.get(f"/cases/{case}")  # shows (and so clears) the message
+    due = alice.get("/due").get_data(as_text=True)
+    assert ref in due and occasion_label("review_3m") in due  # overdue since 2024
+    post(alice, f"/cases/{case}/schedule", {}, token_from=f"/cases/{case}")  # none at all
+    assert json.loads(_case_row(store)["schedule"]) == []
+    alice.get(f"/cases/{case}")
+    assert ref not in alice.get("/due").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["never", HOSTILE, "x" * 100_000])
+def test_an_occasion_not_offered_is_refused(alice, store, value):
+    case = create_case(alice, schedule=["intake"])
+    response = post(alice, f"/cases/{case}/schedule", {"schedule": ["intake", value]},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Choose occasions from the list" in page and "<script>alert" not in page
+    assert json.loads(_case_row(store)["schedule"]) == ["intake"]
+    assert _audit(store, "schedule") == []
+
+
+def test_another_team_cannot_change_the_occasions(app, alice, store):
+    case = create_case(alice, schedule=["intake"])
+    bob = _sign_in(app, "bob")
+    response = post(bob, f"/cases/{case}/schedule", {"schedule": ["review_3m"]})
+    assert response.status_code == 404
+    assert json.loads(_case_row(store)["schedule"]) == ["intake"]
