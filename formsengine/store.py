@@ -278,6 +278,19 @@ class Store:
             self.audit("close", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"reason": reason})
 
+    def add_case_person(self, case_id: int, person_id: int, role: str, *,
+                        actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
+        """Add a person to a case that has nobody in that role yet."""
+        with self.write():
+            if self.one("SELECT 1 AS x FROM case_people WHERE case_id = ? AND role = ?",
+                        [case_id, role]):
+                raise StorageError(f"case {case_id} already has a {role}")
+            self.conn.execute(
+                "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
+                [case_id, person_id, role])
+            self.audit("add_person", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id, details={"role": role})
+
     def set_case_schedule(self, case_id: int, schedule: list[str], *,
                           actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
         """The occasions a case follows (their due dates count from its opening date)."""

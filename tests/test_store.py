@@ -314,3 +314,16 @@ def test_closing_and_reopening_a_case(store):
     actions = [r["action"] for r in store.all(
         "SELECT action FROM audit WHERE object_type = 'case' ORDER BY id")]
     assert actions == ["create", "close", "reopen"]
+
+
+def test_a_case_takes_one_person_per_role(store):
+    first = store.ensure_person("VS-ROLE1", "victim_survivor")
+    case = store.create_case("C-ROLE1", people=[(first, "victim_survivor")])
+    second = store.ensure_person("VS-ROLE2", "victim_survivor")
+    with pytest.raises(StorageError, match="already has a victim_survivor"):
+        store.add_case_person(case, second, "victim_survivor")
+    su = store.ensure_person("SU-ROLE1", "service_user")
+    store.add_case_person(case, su, "service_user", actor="alice")
+    roles = [r["role"] for r in store.all(
+        "SELECT role FROM case_people WHERE case_id = ? ORDER BY role", [case])]
+    assert roles == ["service_user", "victim_survivor"]

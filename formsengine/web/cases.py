@@ -59,6 +59,12 @@ class CloseForm(FlaskForm):
         "Enter the date the case was closed")])
 
 
+class PersonForm(FlaskForm):
+    role = SelectField("Who to add", choices=[SelectChoice(k, v) for k, v in ROLES.items()])
+    initials = StringField("Their initials (optional)", validators=[Optional(), Length(
+        max=20, message="Initials must be 20 characters or fewer")])
+
+
 class ScheduleForm(FlaskForm):
     schedule = MultiCheckbox("Occasions this case follows",
                              description="Due dates count from the date the case was opened.")
@@ -241,7 +247,8 @@ def view(uid: str):
 
 def _case_page(case: dict, close_form: CloseForm | None = None,
                assign_form: AssignForm | None = None,
-               schedule_form: ScheduleForm | None = None, status: int = 200):
+               schedule_form: ScheduleForm | None = None,
+               person_form: PersonForm | None = None, status: int = 200):
     """The case page; with forms of a refused change, their problems and what was typed."""
     from . import get_engine
 
@@ -282,6 +289,12 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     if close_form is None and case["status"] == "open":
         close_form = CloseForm(formdata=None)
         close_form.closed_on.data = dt.date.today()
+    missing = [r for r in ROLES if r not in {p["role"] for p in people}]
+    if person_form is None and missing:
+        person_form = PersonForm(formdata=None)
+    if person_form is not None:
+        person_form.role.choices = [SelectChoice(r, ROLES[r]) for r in missing] or \
+            person_form.role.choices
     if schedule_form is None:
         schedule_form = _schedule_form(formdata=None)
         schedule_form.schedule.data = list(case["schedule"])
@@ -293,7 +306,30 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         titles=titles, schedule=schedule, instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
         assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
-        schedule_form=schedule_form, close_reasons=CASE_CLOSE_REASONS), status
+        schedule_form=schedule_form, person_form=person_form,
+        close_reasons=CASE_CLOSE_REASONS), status
+
+
+@bp.post("/cases/<uid>/people")
+@access.roles_required(*access.CASE_ROLES)
+def add_person(uid: str):
+    case = access.case_or_404(uid)
+    form = PersonForm()
+    store = access.store()
+    present = {r["role"] for r in store.all("SELECT role FROM case_people WHERE case_id = ?",
+                                            [case["id"]])}
+    if form.validate_on_submit() and form.role.data not in present:
+        with store.write():
+            person = store.ensure_person("P-" + secrets.token_hex(6), form.role.data,
+                                         actor=g.user["username"],
+                                         display_name=(form.initials.data or "").strip() or None)
+            store.add_case_person(case["id"], person, form.role.data,
+                                  actor=g.user["username"], request_id=g.request_id)
+        flash(f"{ROLES[form.role.data]} added to the case.")
+        return redirect(url_for("cases.view", uid=uid))
+    if not form.errors:
+        form.role.errors = ["This case already has one: choose who is missing"]
+    return _case_page(case, person_form=form, status=400)
 
 
 def _schedule_form(**kw) -> ScheduleForm:

@@ -244,3 +244,54 @@ def test_another_team_cannot_change_the_occasions(app, alice, store):
     response = post(bob, f"/cases/{case}/schedule", {"schedule": ["review_3m"]})
     assert response.status_code == 404
     assert json.loads(_case_row(store)["schedule"]) == ["intake"]
+
+
+def test_adding_the_other_person_to_a_case(alice, store):
+    case = create_case(alice)  # a victim-survivor only
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Add to the case" in page and '<option value="service_user">' in page
+    assert '<option value="victim_survivor">' not in page  # already there
+    response = post(alice, f"/cases/{case}/people", {"role": "service_user", "initials": "CD"},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302
+    people = store.all("SELECT p.role, p.display_name, p.ref FROM case_people cp"
+                       " JOIN people p ON p.id = cp.person_id ORDER BY p.role DESC")
+    assert [(p["role"], p["display_name"]) for p in people] == [
+        ("victim_survivor", None), ("service_user", "CD")]
+    [entry] = _audit(store, "add_person")
+    assert json.loads(entry["details"]) == {"role": "service_user"}  # no initials in the audit
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Add to the case" not in page  # nobody is missing now
+    assert people[1]["ref"] not in page  # the person's reference is not shown
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"role": "victim_survivor"}, "This case already has one"),
+    ({"role": "perpetrator"}, "Not a valid choice"),
+    ({"role": HOSTILE}, "Not a valid choice"),
+    ({"role": "service_user", "initials": "x" * 21}, "Initials must be 20 characters or fewer"),
+])
+def test_adding_a_person_that_is_refused_changes_nothing(alice, store, data, message):
+    case = create_case(alice)
+    response = post(alice, f"/cases/{case}/people", data, token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and "<script>alert" not in page
+    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
+    assert store.one("SELECT COUNT(*) AS n FROM people")["n"] == 1
+    assert _audit(store, "add_person") == []
+
+
+def test_hostile_initials_are_escaped(alice, store):
+    case = create_case(alice)
+    post(alice, f"/cases/{case}/people", {"role": "service_user", "initials": "<b>x</b>"},
+         token_from=f"/cases/{case}")
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+
+
+def test_another_team_cannot_add_a_person(app, alice, store):
+    case = create_case(alice)
+    bob = _sign_in(app, "bob")
+    assert post(bob, f"/cases/{case}/people", {"role": "service_user"}).status_code == 404
+    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
