@@ -232,8 +232,11 @@ def test_practitioner_journey(server, browser_factory):
 
     # closing the case: refused without a reason (axe on the error), then closed
     page.goto(case_url)
+    assert not page.locator("button:has-text('Close case')").is_visible()  # folded away
+    page.click("text=Close this case")
     page.click("button:has-text('Close case')")
     assert "Choose why the case is being closed" in page.content()
+    assert page.locator("button:has-text('Close case')").is_visible()  # open on a problem
     axe_check(page, "close case error")
     page.check("text=Support completed")
     page.click("button:has-text('Close case')")
