@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..dates import date_text
 from ..errors import StorageError
 from ..wording import PARAPHRASE, item_text
 
@@ -55,6 +56,8 @@ def _answer_text(item, text: dict[str, Any], value: Any) -> tuple[str, str]:
         return text["options"].get(value, value), css
     if item.type == "multi_choice":
         return "; ".join(text["options"].get(v, v) for v in value) or "None chosen", ""
+    if item.type == "date":
+        return date_text(value), ""
     return str(value), ""
 
 
@@ -64,6 +67,8 @@ def _field_text(field, value: Any) -> str:
     if field.type == "choice":
         option = next((o for o in field.options if o.value == value), None)
         return option.label if option else str(value)
+    if field.type == "date":
+        return date_text(value)
     return str(value)
 
 

@@ -11,6 +11,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ..dates import date_text
 from .pdf import STATIC_URL
 
 
@@ -27,6 +28,7 @@ def environment(package: str = "formsengine.reports") -> Environment:
     env.filters["yesno"] = lambda v: "yes" if v else ("no" if v is not None else "not known")
     env.filters["pvalue"] = pvalue
     env.filters["num"] = number
+    env.filters["date_text"] = date_text
     return env
 
 

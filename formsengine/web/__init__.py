@@ -22,6 +22,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ..config import Settings
+from ..dates import date_text
 from ..engine import Engine
 from ..store import Store, connect
 from .settings import default_config, secret_key_for
@@ -65,7 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _error_pages(app)
     app.jinja_env.globals.update(app_version=_version(), date_parts=dates.parts_of,
                                  date_example=dates.EXAMPLE)
-    app.jinja_env.filters["date_text"] = dates.date_text
+    app.jinja_env.filters["date_text"] = date_text
     return app
 
 

@@ -14,10 +14,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..dates import date_text
 from ..errors import StorageError, UnknownInstrumentError
 from ..store import CASE_CLOSE_REASONS
 from . import access, charts
-from .dates import DatePartsField, date_text
+from .dates import DatePartsField
 from .schedule import case_schedule, occasion_label, schedulable
 
 bp = Blueprint("cases", __name__)

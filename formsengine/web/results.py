@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..dates import date_text
 from ..wording import item_text
 from . import formbuild
-from .dates import date_text
 
 
 def _cutoff_lists(inst) -> list[list[dict]]:

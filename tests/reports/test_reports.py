@@ -142,11 +142,21 @@ def test_case_progress_report_has_the_change_chart(records):
     assert len(reader.pages) >= 1
 
 
+def test_report_dates_are_written_in_words(records):
+    from formsengine.dates import date_text
+
+    date = records["store"].one("SELECT assessment_date FROM assessments WHERE id = ?",
+                                [records["first"]])["assessment_date"]
+    for render in (render_assessment_pdf, render_marac_pdf):
+        text = squash(text_of(render(records["store"], records["first"])))
+        assert date_text(date) in text and date not in text
+
+
 def test_case_progress_report_says_when_the_case_was_closed(records):
     store = records["store"]
     assert "closed" not in squash(text_of(render_case_pdf(store, records["case"])))
     store.close_case(records["case"], closed_on="2025-09-30", reason="support_completed")
-    assert "(closed on 2025-09-30)" in squash(text_of(render_case_pdf(store,
+    assert "(closed on 30 September 2025)" in squash(text_of(render_case_pdf(store,
                                                                             records["case"])))
 
 

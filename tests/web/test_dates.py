@@ -10,7 +10,8 @@ import re
 import pytest
 from markupsafe import escape
 
-from formsengine.web.dates import date_text, read_parts
+from formsengine.dates import date_text
+from formsengine.web.dates import read_parts
 
 from .conftest import create_case, post, save_section, start_assessment
 from .test_requests import assert_nothing_saved
