@@ -153,3 +153,21 @@ def test_an_instrument_date_that_is_not_real_saves_nothing(alice, store):
     assert "Date of this assessment must be a real date" in page
     assert re.search(r'name="f-assessment_date-day"[^>]*value="30"', page)
     assert_nothing_saved(store)
+
+
+def test_an_amendment_takes_its_date_from_the_three_boxes(alice, store):
+    from .conftest import complete
+
+    uid = start_assessment(alice, create_case(alice))
+    complete(alice, uid)
+    page = alice.get(f"/assessments/{uid}/amend").get_data(as_text=True)
+    assert re.search(r'name="f-assessment_date-day"[^>]*value="6"', page)  # as stored
+    form = {"f-assessment_date-day": "7", "f-assessment_date-month": "1",
+            "f-assessment_date-year": "2025", "q-t-injury": "no", "q-t-frightened": "no",
+            "q-t-strangle": "no", "q-t-threat_kill": "no", "q-t-worse": "no",
+            "reason": "The date was entered wrongly"}
+    response = post(alice, f"/assessments/{uid}/amend", form,
+                    token_from=f"/assessments/{uid}/amend")
+    assert response.status_code == 302
+    row = store.one("SELECT assessment_date FROM assessments WHERE status = 'final'")
+    assert row["assessment_date"] == "2025-01-07"
