@@ -443,5 +443,26 @@ def due():
             if s["status"] in ("overdue", "due"):
                 items.append({**s, "case": r})
     items.sort(key=lambda s: (s["due"] is None, s["due"]))
+    drafts = _drafts({r["id"]: r for r in rows})
     access.audit_view("due_list", None, "list")
-    return render_template("cases/due.html", items=items, scope=scope, today=today)
+    return render_template("cases/due.html", items=items, scope=scope, today=today,
+                           drafts=drafts)
+
+
+def _drafts(cases: dict[int, dict]) -> list[dict]:
+    """Assessments started and not yet finalised in these cases, oldest first."""
+    if not cases:
+        return []
+    from . import get_engine
+
+    titles = {i.id: i.title for i in get_engine().instruments}
+    marks = ",".join("?" for _ in cases)
+    rows = access.store().all(
+        "SELECT uid, case_id, instrument_id, occasion, created_at FROM assessments"
+        f" WHERE status = 'draft' AND case_id IN ({marks}) ORDER BY created_at, id",  # nosec B608
+        list(cases))
+    for r in rows:
+        r["case"] = cases[r["case_id"]]
+        r["title"] = titles.get(r["instrument_id"], r["instrument_id"])
+        r["occasion_label"] = occasion_label(r["occasion"])
+    return rows

@@ -295,3 +295,22 @@ def test_another_team_cannot_add_a_person(app, alice, store):
     bob = _sign_in(app, "bob")
     assert post(bob, f"/cases/{case}/people", {"role": "service_user"}).status_code == 404
     assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
+
+
+def test_the_due_page_lists_assessments_in_progress(app, alice, store):
+    mine = create_case(alice)
+    draft = start_assessment(alice, mine)
+    done = start_assessment(alice, mine, occasion="review_3m")
+    from .conftest import complete
+
+    complete(alice, done)
+    page = alice.get("/due").get_data(as_text=True)
+    section = page.split("Assessments in progress", 1)[1]
+    assert f"/assessments/{draft}\"" in section and f"/assessments/{done}\"" not in section
+    sue = _sign_in(app, "sue")  # same team: sees it under the team's cases only
+    assert f"/assessments/{draft}\"" not in sue.get("/due").get_data(as_text=True)
+    assert f"/assessments/{draft}\"" in sue.get("/due?scope=team").get_data(as_text=True)
+    bob = _sign_in(app, "bob")  # another team: never
+    for scope in ("", "?scope=team"):
+        text = bob.get("/due" + scope).get_data(as_text=True)
+        assert draft not in text and "No assessment is in progress" in text
