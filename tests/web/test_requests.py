@@ -320,3 +320,18 @@ def test_error_pages_say_what_happened(app, client, users):
         assert response.status_code == status, path
         page = response.get_data(as_text=True)
         assert title in page and "no-store" in response.headers["Cache-Control"]
+
+
+def test_tables_scroll_inside_a_labelled_region_on_narrow_screens(alice):
+    """Wide tables scroll in their own region rather than widening the page on a phone;
+    the region can be reached with the keyboard and is named by the table's caption."""
+    case = create_case(alice)
+    start_assessment(alice, case)
+    for path in ("/", "/due", f"/cases/{case}"):
+        page = alice.get(path).get_data(as_text=True)
+        tables = page.count('<table class="govuk-table">')
+        regions = re.findall(r'<div class="app-table-scroll" role="region" '
+                             r'aria-labelledby="([^"]+)" tabindex="0">\s*<table', page)
+        assert tables and len(regions) == tables, path
+        for name in regions:
+            assert page.count(f'id="{name}"') == 1 and '<caption' in page, (path, name)
