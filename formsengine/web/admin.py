@@ -31,6 +31,17 @@ class MultiCheckbox(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class AuditFilterForm(FlaskForm):
+    actor = StringField("Username", validators=[Optional(), Length(
+        max=100, message="A username is 100 characters or fewer")])
+    action = StringField("Action", description="For example: view, update, lock, login_failed",
+                         validators=[Optional(), Length(
+                             max=50, message="An action is 50 characters or fewer")])
+
+
+AUDIT_PAGE = 100
+
+
 class TeamForm(FlaskForm):
     name = StringField("Team name", validators=[InputRequired("Enter a team name"),
                                                 Length(max=100)])
@@ -234,3 +245,30 @@ def settings():
                          request_id=g.request_id)
     flash("Settings saved.")
     return redirect(url_for("admin.index"))
+
+
+@bp.route("/audit", methods=["GET", "POST"])
+def audit_log():
+    """The audit trail, newest first: who did what to which record, and when. Records are
+    named by their internal ids only; filtering is by POST, so usernames stay out of
+    addresses."""
+    form = AuditFilterForm()
+    where, params = [], []
+    if form.validate_on_submit():
+        for column, value in (("actor", form.actor.data), ("action", form.action.data)):
+            if value and value.strip():
+                where.append(f"{column} = ?")  # column names from this tuple, never input
+                params.append(value.strip())
+    before = request.args.get("before", type=int)
+    if before and request.method == "GET":
+        where.append("id < ?")
+        params.append(before)
+    sql = ("SELECT id, at, actor, action, object_type, object_id, details FROM audit"  # nosec B608
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
+    rows = _store().all(sql, [*params, AUDIT_PAGE])  # the fragments above are constants
+    access.audit_view("audit", None, "list")
+    more = len(rows) == AUDIT_PAGE and request.method == "GET"
+    return render_template("admin/audit.html", rows=rows, form=form,
+                           older=rows[-1]["id"] if more else None,
+                           filtered=bool(where) and request.method == "POST"), (
+        400 if form.errors else 200)

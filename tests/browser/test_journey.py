@@ -280,6 +280,14 @@ def test_administrator_pages(server, browser_factory):
             new_password="an administrator passphrase")
     page.goto(base + "/admin/")
     axe_check(page, "administration")
+    page.click("text=See the audit trail")
+    assert "/admin/audit" in page.url and "login" in page.inner_text("main")
+    axe_check(page, "audit trail")
+    page.fill("#actor", "x" * 101)
+    page.click("button:has-text('Show matching entries')")
+    assert "A username is 100 characters or fewer" in page.content()
+    axe_check(page, "audit trail error")
+    page.goto(base + "/admin/")
     page.click("button:has-text('Add team')")  # empty name: an error message
     assert "/admin" in page.url
     axe_check(page, "administration error")
