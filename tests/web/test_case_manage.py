@@ -314,3 +314,13 @@ def test_the_due_page_lists_assessments_in_progress(app, alice, store):
     for scope in ("", "?scope=team"):
         text = bob.get("/due" + scope).get_data(as_text=True)
         assert draft not in text and "No assessment is in progress" in text
+
+
+def test_closing_warns_about_scheduled_assessments_not_done(alice):
+    case = create_case(alice, schedule=["intake", "review_3m"])
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    warning = page.split("Close this case", 1)[1].split("</strong>", 1)[0]
+    assert f"Not done yet: {occasion_label('intake')}, {occasion_label('review_3m')}" in warning
+    bare = create_case(alice, schedule=[])
+    page = alice.get(f"/cases/{bare}").get_data(as_text=True)
+    assert "Not done yet" not in page
