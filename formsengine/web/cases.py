@@ -147,7 +147,8 @@ def index():
     if not access.can_see_cases():
         return redirect(url_for("research.index" if g.user["role"] == "researcher"
                                 else "admin.index"))
-    rows = _cases()
+    show_closed = request.args.get("show") == "all"
+    rows = _cases() if show_closed else _cases("AND c.status = 'open'")
     done = _done([r["id"] for r in rows])
     today = dt.date.today()
     for r in rows:
@@ -155,7 +156,7 @@ def index():
         r["next"] = pending[0] if pending and r["status"] == "open" else None
     access.audit_view("case_list", None, "list")
     return render_template("cases/index.html", cases=rows, search=SearchForm(),
-                           mine=g.user["id"])
+                           mine=g.user["id"], show_closed=show_closed)
 
 
 @bp.post("/cases/search")

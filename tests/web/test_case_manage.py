@@ -55,8 +55,10 @@ def test_closing_a_case(alice, store):
     assert "Closed on 30 June 2025: moved out of the area" in page
     assert "Reopen case" in page and "Start an assessment" not in page
     assert "Overdue" not in page and "Case closed" in page  # in the schedule table
-    listing = alice.get("/").get_data(as_text=True)
-    assert "Case closed" in listing and "Overdue" not in listing
+    ref = _case_row(store)["ref"]
+    assert ref not in alice.get("/").get_data(as_text=True)  # open cases by default
+    listing = alice.get("/?show=all").get_data(as_text=True)
+    assert ref in listing and "Case closed" in listing and "Overdue" not in listing
 
 
 def test_a_closed_case_is_not_due_and_takes_no_new_assessment(alice, store):
