@@ -326,3 +326,11 @@ def test_closing_warns_about_scheduled_assessments_not_done(alice):
     bare = create_case(alice, schedule=[])
     page = alice.get(f"/cases/{bare}").get_data(as_text=True)
     assert "Not done yet" not in page
+
+
+def test_a_closed_case_is_still_found_by_its_reference(alice, store):
+    case = create_case(alice)
+    _close(alice, case)
+    ref = _case_row(store)["ref"]
+    response = post(alice, "/cases/search", {"reference": ref.lower()}, token_from="/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(case)
