@@ -318,19 +318,19 @@ def add_person(uid: str):
     case = access.case_or_404(uid)
     form = PersonForm()
     store = access.store()
-    present = {r["role"] for r in store.all("SELECT role FROM case_people WHERE case_id = ?",
-                                            [case["id"]])}
-    if form.validate_on_submit() and form.role.data not in present:
-        with store.write():
-            person = store.ensure_person("P-" + secrets.token_hex(6), form.role.data,
-                                         actor=g.user["username"],
-                                         display_name=(form.initials.data or "").strip() or None)
-            store.add_case_person(case["id"], person, form.role.data,
-                                  actor=g.user["username"], request_id=g.request_id)
-        flash(f"{ROLES[form.role.data]} added to the case.")
-        return redirect(url_for("cases.view", uid=uid))
-    if not form.errors:
-        form.role.errors = ["This case already has one: choose who is missing"]
+    if form.validate_on_submit():
+        try:
+            with store.write():  # the new person is rolled back if the case has one already
+                person = store.ensure_person(
+                    "P-" + secrets.token_hex(6), form.role.data, actor=g.user["username"],
+                    display_name=(form.initials.data or "").strip() or None)
+                store.add_case_person(case["id"], person, form.role.data,
+                                      actor=g.user["username"], request_id=g.request_id)
+        except StorageError:  # already there, or added by someone else meanwhile
+            form.role.errors = ["This case already has one: choose who is missing"]
+        else:
+            flash(f"{ROLES[form.role.data]} added to the case.")
+            return redirect(url_for("cases.view", uid=uid))
     return _case_page(case, person_form=form, status=400)
 
 
