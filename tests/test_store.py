@@ -167,6 +167,43 @@ def test_concurrent_writers_lose_nothing(engine, tmp_path):
     s.close()
 
 
+def test_writers_in_one_process_queue_on_one_lock_per_file(engine, tmp_path, monkeypatch):
+    """A writer waits for the one before it (no busy polling); one that waits too long gets
+    a plain error and writes nothing."""
+    path = tmp_path / "q.db"
+    first, second = Store.open(path, engine, create=True), Store.open(path, engine)
+    other = Store.open(tmp_path / "other.db", engine, create=True)
+    assert first._write_lock is second._write_lock
+    assert other._write_lock is not first._write_lock
+    monkeypatch.setattr(store_mod, "WRITE_WAIT", 0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with first.write():
+            first.audit("hold", actor="test")
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(StorageError, match="busy"):
+            with second.write():
+                second.audit("never", actor="test")
+        with other.write():  # another file is not held up
+            other.audit("elsewhere", actor="test")
+    finally:
+        release.set()
+        holder.join()
+    with second.write():
+        second.audit("after", actor="test")
+    actions = [r[0] for r in second.conn.execute("SELECT action FROM audit ORDER BY id")]
+    assert "never" not in actions and actions[-2:] == ["hold", "after"]
+    for s in (first, second, other):
+        s.close()
+
+
 def test_final_assessment_needs_required_fields(store):
     from formsengine.errors import SubmissionError
 
