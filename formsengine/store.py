@@ -332,6 +332,23 @@ class Store:
             self.audit("schedule", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"schedule": list(schedule)})
 
+    def move_case(self, case_id: int, team_id: int, *, actor: str = SYSTEM_ACTOR,
+                  request_id: str | None = None) -> int | None:
+        """Give a case to another team; returns the team it had."""
+        with self.write():
+            row = self.one("SELECT team_id FROM cases WHERE id = ?", [case_id])
+            if row is None:
+                raise StorageError(f"no case {case_id}")
+            if not self.one("SELECT 1 AS x FROM teams WHERE id = ?", [team_id]):
+                raise StorageError(f"no team {team_id}")
+            if row["team_id"] == team_id:
+                raise StorageError(f"case {case_id} is already in team {team_id}")
+            self.conn.execute("UPDATE cases SET team_id = ? WHERE id = ?", [team_id, case_id])
+            self.audit("move", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id,
+                       details={"from_team": row["team_id"], "to_team": team_id})
+            return row["team_id"]
+
     def reopen_case(self, case_id: int, *, actor: str = SYSTEM_ACTOR,
                     request_id: str | None = None) -> None:
         with self.write():

@@ -364,3 +364,19 @@ def test_a_case_takes_one_person_per_role(store):
     roles = [r["role"] for r in store.all(
         "SELECT role FROM case_people WHERE case_id = ? ORDER BY role", [case])]
     assert roles == ["service_user", "victim_survivor"]
+
+
+def test_moving_a_case_to_another_team(store):
+    a, b = store.ensure_team("Team A"), store.ensure_team("Team B")
+    case = store.create_case("C-MOVE1", team_id=a)
+    for team, message in ((a, "already in team"), (9999, "no team 9999")):
+        with pytest.raises(StorageError, match=message):
+            store.move_case(case, team)
+    with pytest.raises(StorageError, match="no case 9999"):
+        store.move_case(9999, b)
+    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'move'")["n"] == 0
+    assert store.move_case(case, b, actor="sam") == a
+    assert store.one("SELECT team_id FROM cases WHERE id = ?", [case])["team_id"] == b
+    row = store.one("SELECT actor, details FROM audit WHERE action = 'move'")
+    assert row["actor"] == "sam"
+    assert json.loads(row["details"]) == {"from_team": a, "to_team": b}

@@ -75,6 +75,10 @@ class AssignForm(FlaskForm):
     practitioner = SelectField("Practitioner for this case", coerce=int)
 
 
+class MoveForm(FlaskForm):
+    team = SelectField("Team to move the case to", coerce=int)
+
+
 class SearchForm(FlaskForm):
     reference = StringField("Case reference", validators=[
         InputRequired("Enter a case reference"), Length(max=32)])
@@ -250,7 +254,8 @@ def view(uid: str):
 def _case_page(case: dict, close_form: CloseForm | None = None,
                assign_form: AssignForm | None = None,
                schedule_form: ScheduleForm | None = None,
-               person_form: PersonForm | None = None, status: int = 200):
+               person_form: PersonForm | None = None, move_form: MoveForm | None = None,
+               status: int = 200):
     """The case page; with forms of a refused change, their problems and what was typed."""
     from . import get_engine
 
@@ -303,12 +308,16 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     if assign_form is None and g.user["role"] == "supervisor":
         assign_form = _assign_form(case, formdata=None)
         assign_form.practitioner.data = assigned["id"] if assigned else None
+    if move_form is None and g.user["role"] == "supervisor":
+        move_form = _move_form(case, formdata=None)
+        if not move_form.team.choices:
+            move_form = None  # a supervisor of this team only: nowhere to move it
     return render_template(
         "cases/view.html", case=case, people=people, assessments=assessments,
         titles=titles, schedule=schedule, instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
         assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
-        schedule_form=schedule_form, person_form=person_form,
+        schedule_form=schedule_form, person_form=person_form, move_form=move_form,
         close_reasons=CASE_CLOSE_REASONS), status
 
 
@@ -425,6 +434,42 @@ def assign(uid: str):
                     details={"user_id": form.practitioner.data})
     name = next(c.label for c in form.practitioner.choices if c.value == form.practitioner.data)
     flash(f"Case {case['ref']} is now assigned to {name}.")
+    return redirect(url_for("cases.view", uid=uid))
+
+
+def _move_form(case: dict, **kw) -> MoveForm:
+    """The supervisor's other teams: a case moves only between teams its mover belongs to,
+    so nobody hands a record to a team they cannot see into."""
+    form = MoveForm(**kw)
+    names = _team_names()
+    form.team.choices = [SelectChoice(t, names[t]) for t in sorted(g.teams, key=names.get)
+                         if t != case["team_id"] and t in names]
+    return form
+
+
+@bp.post("/cases/<uid>/team")
+@access.roles_required("supervisor")
+def move(uid: str):
+    case = access.case_or_404(uid)
+    form = _move_form(case)
+    if not form.validate_on_submit():
+        form.team.errors = ["Choose another of your teams"]
+        return _case_page(case, move_form=form, status=400)
+    store = access.store()
+    try:
+        with store.write():
+            store.move_case(case["id"], form.team.data, actor=g.user["username"],
+                            request_id=g.request_id)
+            # the practitioner stays only if they are in the new team too
+            dropped = store.conn.execute(
+                "DELETE FROM web_case_assignments WHERE case_id = ? AND user_id NOT IN"
+                " (SELECT user_id FROM web_memberships WHERE team_id = ?)",
+                [case["id"], form.team.data]).rowcount
+    except StorageError:  # moved there by someone else since this request read it
+        dropped = 0
+    name = next(c.label for c in form.team.choices if c.value == form.team.data)
+    flash(f"Case {case['ref']} moved to {name}."
+          + (" Its practitioner is not in that team: choose one." if dropped else ""))
     return redirect(url_for("cases.view", uid=uid))
 
 

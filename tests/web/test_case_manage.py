@@ -1,18 +1,20 @@
-"""Closing, reopening and reassigning a case: a fixed list of reasons, a real closing date,
-closed cases drop out of the due lists and take no new assessments, supervisors reassign
-within the case's team, every change audited, other teams get 404 and nothing changes."""
+"""Closing, reopening, reassigning and moving a case: a fixed list of reasons, a real closing
+date, closed cases drop out of the due lists and take no new assessments, supervisors
+reassign within the case's team and move cases only between their own teams, every change
+audited, other teams get 404 and nothing changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
 from formsengine.store import CASE_CLOSE_REASONS
 from formsengine.web.schedule import occasion_label
 
-from .conftest import create_case, login, post, start_assessment
+from .conftest import create_case, login, make_user, post, start_assessment
 from .test_requests import HOSTILE
 
 
@@ -334,3 +336,78 @@ def test_a_closed_case_is_still_found_by_its_reference(alice, store):
     ref = _case_row(store)["ref"]
     response = post(alice, "/cases/search", {"reference": ref.lower()}, token_from="/")
     assert response.status_code == 302 and response.headers["Location"].endswith(case)
+
+
+def _teams(store):
+    return {r["name"]: r["id"] for r in store.all("SELECT id, name FROM teams")}
+
+
+def test_a_supervisor_of_two_teams_moves_a_case(app, alice, store, users):
+    make_user(store, "sam", role="supervisor", teams=("Team A", "Team B"))
+    case = create_case(alice)
+    ref = _case_row(store)["ref"]
+    teams = _teams(store)
+    sam = _sign_in(app, "sam")
+    page = sam.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Move this case to another team" in page
+    choices = re.search(r'name="team">(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option value="(\d+)"', choices) == [str(teams["Team B"])]
+    response = post(sam, f"/cases/{case}/team", {"team": str(teams["Team B"])},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(case)
+    assert _case_row(store)["team_id"] == teams["Team B"]
+    [entry] = _audit(store, "move")
+    assert entry["actor"] == "sam" and json.loads(entry["details"]) == {
+        "from_team": teams["Team A"], "to_team": teams["Team B"]}
+    # alice is not in Team B: her assignment goes, and so does her access
+    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 0
+    assert "Its practitioner is not in that team" in sam.get(f"/cases/{case}").get_data(
+        as_text=True)
+    assert alice.get(f"/cases/{case}").status_code == 404
+    assert ref not in alice.get("/?show=all").get_data(as_text=True)
+    bob = _sign_in(app, "bob")
+    assert bob.get(f"/cases/{case}").status_code == 200
+    assert ref in bob.get("/due?scope=team").get_data(as_text=True)
+
+
+def test_a_moved_case_keeps_a_practitioner_who_is_in_both_teams(app, store):
+    make_user(store, "sam", role="supervisor", teams=("Team A", "Team B"))
+    pat_id = make_user(store, "pat", teams=("Team A", "Team B"))
+    pat = _sign_in(app, "pat")
+    teams = _teams(store)
+    case = create_case(pat, team=str(teams["Team A"]), practitioner=str(pat_id))
+    sam = _sign_in(app, "sam")
+    assert post(sam, f"/cases/{case}/team", {"team": str(teams["Team B"])},
+                token_from=f"/cases/{case}").status_code == 302
+    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 1
+    assert "Its practitioner" not in sam.get(f"/cases/{case}").get_data(as_text=True)
+    assert pat.get(f"/cases/{case}").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["team b", "own", "999999", "", "hostile"])
+def test_a_move_that_is_refused_changes_nothing(app, alice, store, users, value):
+    """sue supervises Team A only: Team B is not one of her teams."""
+    case = create_case(alice)
+    teams = _teams(store)
+    sue = _sign_in(app, "sue")
+    assert "Move this case" not in sue.get(f"/cases/{case}").get_data(as_text=True)
+    data = {"team": {"team b": str(teams["Team B"]), "own": str(teams["Team A"]),
+                     "hostile": HOSTILE}.get(value, value)}
+    response = post(sue, f"/cases/{case}/team", data, token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    assert "Choose another of your teams" in response.get_data(as_text=True)
+    assert _case_row(store)["team_id"] == teams["Team A"]
+    assert _audit(store, "move") == []
+
+
+def test_only_supervisors_of_the_case_can_move_it(app, alice, store, users):
+    case = create_case(alice)
+    team_b = str(_teams(store)["Team B"])
+    assert post(alice, f"/cases/{case}/team", {"team": team_b},
+                token_from=f"/cases/{case}").status_code == 403
+    make_user(store, "tom", role="supervisor", teams=("Team B", "Team C"))
+    tom = _sign_in(app, "tom")
+    assert post(tom, f"/cases/{case}/team", {"team": team_b},
+                token_from="/").status_code == 404
+    assert _audit(store, "move") == []
+    assert _case_row(store)["team_id"] == _teams(store)["Team A"]
