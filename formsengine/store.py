@@ -321,6 +321,32 @@ class Store:
             self.audit("add_person", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"role": role})
 
+    def remove_case_person(self, case_id: int, role: str, *, actor: str = SYSTEM_ACTOR,
+                           request_id: str | None = None) -> None:
+        """Take off a case a person recorded by mistake: only someone with no assessment
+        on it, and never the case's only person. The person's row goes too unless another
+        case or assessment refers to it."""
+        with self.write():
+            people = self.all("SELECT person_id, role FROM case_people WHERE case_id = ?",
+                              [case_id])
+            person = next((p["person_id"] for p in people if p["role"] == role), None)
+            if person is None:
+                raise StorageError(f"case {case_id} has no {role}")
+            if len(people) == 1:
+                raise StorageError(f"the {role} is the only person on case {case_id}")
+            if self.one("SELECT 1 AS x FROM assessments WHERE case_id = ? AND person_id = ?",
+                        [case_id, person]):
+                raise StorageError(f"the {role} on case {case_id} has assessments")
+            self.conn.execute("DELETE FROM case_people WHERE case_id = ? AND person_id = ?",
+                              [case_id, person])
+            self.conn.execute(
+                "DELETE FROM people WHERE id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM case_people WHERE person_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM assessments WHERE person_id = ?)",
+                [person, person, person])
+            self.audit("remove_person", actor=actor, object_type="case", object_id=case_id,
+                       request_id=request_id, details={"role": role})
+
     def set_case_schedule(self, case_id: int, schedule: list[str], *,
                           actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
         """The occasions a case follows (their due dates count from its opening date)."""

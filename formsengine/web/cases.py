@@ -66,6 +66,10 @@ class PersonForm(FlaskForm):
         max=20, message="Initials must be 20 characters or fewer")])
 
 
+class RemovePersonForm(FlaskForm):
+    who = SelectField("Who to remove", choices=[SelectChoice(k, v) for k, v in ROLES.items()])
+
+
 class ScheduleForm(FlaskForm):
     schedule = MultiCheckbox("Occasions this case follows",
                              description="Due dates count from the date the case was opened.")
@@ -255,7 +259,7 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
                assign_form: AssignForm | None = None,
                schedule_form: ScheduleForm | None = None,
                person_form: PersonForm | None = None, move_form: MoveForm | None = None,
-               status: int = 200):
+               remove_form: RemovePersonForm | None = None, status: int = 200):
     """The case page; with forms of a refused change, their problems and what was typed."""
     from . import get_engine
 
@@ -266,7 +270,7 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         " JOIN people p ON p.id = cp.person_id WHERE cp.case_id = ? ORDER BY p.role DESC",
         [case["id"]])
     assessments = store.all(
-        "SELECT a.uid, a.instrument_id, a.instrument_version, a.occasion, a.status,"
+        "SELECT a.uid, a.person_id, a.instrument_id, a.instrument_version, a.occasion, a.status,"
         " a.assessment_date, a.version_no, a.created_at, s.level_final, a.draft_result"
         " FROM assessments a"
         " LEFT JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq)"
@@ -302,6 +306,15 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     if person_form is not None:
         person_form.role.choices = [SelectChoice(r, ROLES[r]) for r in missing] or \
             person_form.role.choices
+    # someone recorded by mistake can be taken off while the case has another person and
+    # nothing has been assessed about them here
+    assessed = {a["person_id"] for a in assessments}
+    removable = [p for p in people if p["id"] not in assessed] if len(people) > 1 else []
+    if remove_form is None and removable:
+        remove_form = RemovePersonForm(formdata=None)
+    if remove_form is not None:
+        remove_form.who.choices = [SelectChoice(p["role"], ROLES[p["role"]])
+                                   for p in removable] or remove_form.who.choices
     if schedule_form is None:
         schedule_form = _schedule_form(formdata=None)
         schedule_form.schedule.data = list(case["schedule"])
@@ -318,6 +331,7 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
         assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
         schedule_form=schedule_form, person_form=person_form, move_form=move_form,
+        remove_form=remove_form,
         close_reasons=CASE_CLOSE_REASONS), status
 
 
@@ -341,6 +355,24 @@ def add_person(uid: str):
             flash(f"{ROLES[form.role.data]} added to the case.")
             return redirect(url_for("cases.view", uid=uid))
     return _case_page(case, person_form=form, status=400)
+
+
+@bp.post("/cases/<uid>/people/remove")
+@access.roles_required(*access.CASE_ROLES)
+def remove_person(uid: str):
+    case = access.case_or_404(uid)
+    form = RemovePersonForm()
+    if form.validate_on_submit():
+        try:
+            access.store().remove_case_person(case["id"], form.who.data,
+                                              actor=g.user["username"], request_id=g.request_id)
+        except StorageError:  # assessed, the only person, or removed meanwhile
+            form.who.errors = ["Only someone with no assessments on this case can be "
+                               "removed, and a case keeps at least one person"]
+        else:
+            flash(f"{ROLES[form.who.data]} removed from the case.")
+            return redirect(url_for("cases.view", uid=uid))
+    return _case_page(case, remove_form=form, status=400)
 
 
 def _schedule_form(**kw) -> ScheduleForm:

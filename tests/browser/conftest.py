@@ -61,6 +61,8 @@ def server(tmp_path_factory):
                                      "--team", "North", "--name", "Ana Practitioner"))
     accounts["ben"] = _password(_cli(env, "users", "create", "ben", "--role", "practitioner",
                                      "--team", "South", "--name", "Ben Practitioner"))
+    accounts["sol"] = _password(_cli(env, "users", "create", "sol", "--role", "supervisor",
+                                     "--team", "North", "--team", "South"))
     port = _free_port()
     log = open(folder / "server.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "serve", "--host",

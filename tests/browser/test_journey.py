@@ -271,6 +271,39 @@ def test_practitioner_journey(server, browser_factory):
     assert not errors, errors
 
 
+def test_supervisor_manages_a_case(server, browser_factory):
+    """A supervisor of two teams: a person recorded by mistake is removed, the case moves to
+    the other team; the case page passes axe at each step, with every section open."""
+    base = server["url"]
+    context = browser_factory()
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, base, "sol", server["accounts"]["sol"],
+            new_password="a supervisor's passphrase")
+    page.goto(base + "/cases/new")
+    page.select_option("#team", label="North")
+    page.check("#victim_survivor")
+    page.check("#service_user")
+    page.fill("#opened_on-year", "2025")
+    page.click("button:has-text('Create case')")
+    case_url = page.url
+    assert re.search(r"/cases/[A-Za-z0-9_-]{16}$", case_url)
+    for summary in page.locator("summary").all():
+        summary.click()  # every management section open, so that axe sees them all
+    axe_check(page, "case, supervisor's sections")
+    page.select_option("#who", "service_user")
+    page.click("button:has-text('Remove from the case')")
+    assert "Service user removed from the case." in page.content()
+    assert "Remove a person recorded by mistake" not in page.content()
+    axe_check(page, "case after removing a person")
+    page.click("text=Move this case to another team")
+    page.select_option("#team", label="South")
+    page.click("button:has-text('Move case')")
+    assert page.url == case_url
+    assert "moved to South" in page.content()
+    assert "South" in page.locator(".govuk-summary-list").inner_text()
+    axe_check(page, "case after moving it")
+
+
 def test_administrator_pages(server, browser_factory):
     """The administrator's pages, their error states and the account pages pass axe too."""
     base = server["url"]

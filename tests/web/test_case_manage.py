@@ -411,3 +411,62 @@ def test_only_supervisors_of_the_case_can_move_it(app, alice, store, users):
                 token_from="/").status_code == 404
     assert _audit(store, "move") == []
     assert _case_row(store)["team_id"] == _teams(store)["Team A"]
+
+
+def test_removing_a_person_recorded_by_mistake(alice, store):
+    case = create_case(alice, service_user="y", su_name="XY")
+    start_assessment(alice, case)  # about the victim-survivor
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    choices = re.search(r'name="who">(.*?)</select>', page, re.S)
+    assert "Remove a person recorded by mistake" in page
+    assert '<option value="service_user">Service user</option>' in choices.group(1)
+    assert "victim_survivor" not in choices.group(1)  # assessed here: not offered
+    response = post(alice, f"/cases/{case}/people/remove", {"who": "service_user"},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 302
+    assert [r["role"] for r in store.all("SELECT role FROM case_people")] == ["victim_survivor"]
+    assert store.one("SELECT COUNT(*) AS n FROM people")["n"] == 1  # the row went too
+    [entry] = _audit(store, "remove_person")
+    assert entry["actor"] == "alice" and json.loads(entry["details"]) == {
+        "role": "service_user"}
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)
+    assert "Service user removed from the case." in page
+    assert "Remove a person recorded by mistake" not in page  # one person left
+    assert "Add to the case" in page
+
+
+@pytest.mark.parametrize("data", [
+    {"who": "victim_survivor"},  # has an assessment on the case
+    {"who": "perpetrator"}, {"who": HOSTILE}, {},
+])
+def test_removing_a_person_that_is_refused_changes_nothing(alice, store, data):
+    case = create_case(alice, service_user="y")
+    start_assessment(alice, case)
+    response = post(alice, f"/cases/{case}/people/remove", data, token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert ("Only someone with no assessments" in page or "Not a valid choice" in page)
+    assert "<script>alert" not in page
+    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 2
+    assert _audit(store, "remove_person") == []
+
+
+def test_a_case_keeps_its_only_person(alice, store):
+    case = create_case(alice)  # a victim-survivor only, nothing assessed
+    assert "Remove a person" not in alice.get(f"/cases/{case}").get_data(as_text=True)
+    response = post(alice, f"/cases/{case}/people/remove", {"who": "victim_survivor"},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    assert "a case keeps at least one person" in response.get_data(as_text=True)
+    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
+
+
+def test_another_team_cannot_remove_a_person(app, alice, store):
+    case = create_case(alice, service_user="y")
+    bob = _sign_in(app, "bob")
+    assert post(bob, f"/cases/{case}/people/remove", {"who": "service_user"},
+                token_from="/").status_code == 404
+    rita = _sign_in(app, "rita")
+    assert post(rita, f"/cases/{case}/people/remove", {"who": "service_user"},
+                token_from="/research").status_code == 403
+    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 2
