@@ -54,3 +54,9 @@ class StaleEditError(StorageError):
 
 class LockedError(StorageError):
     """A finalised assessment cannot be edited; amend it instead."""
+
+
+class BusyError(FormsEngineError):
+    """The database stayed busy with other writers for longer than a writer may wait; nothing
+    was written. Not a ``StorageError``: callers that read a ``StorageError`` as "someone
+    else changed it first" must not read this one that way."""

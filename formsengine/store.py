@@ -26,7 +26,7 @@ from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
 
 from . import audit
-from .errors import LockedError, StaleEditError, StorageError, SubmissionError
+from .errors import BusyError, LockedError, StaleEditError, StorageError, SubmissionError
 from .submission import require_fields_for_final
 
 if TYPE_CHECKING:
@@ -201,7 +201,8 @@ class Store:
             return
         lock = self._write_lock
         if lock is not None and not lock.acquire(timeout=WRITE_WAIT):
-            raise StorageError("the database is busy; try again in a moment")
+            raise BusyError("the database is busy with other changes; nothing was saved: "
+                            "try again in a moment")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:

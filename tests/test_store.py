@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from formsengine import store as store_mod
-from formsengine.errors import LockedError, StaleEditError, StorageError
+from formsengine.errors import BusyError, LockedError, StaleEditError, StorageError
 from formsengine.store import Store
 
 from .conftest import answers
@@ -188,7 +188,7 @@ def test_writers_in_one_process_queue_on_one_lock_per_file(engine, tmp_path, mon
     holder.start()
     try:
         assert holding.wait(10)
-        with pytest.raises(StorageError, match="busy"):
+        with pytest.raises(BusyError, match="busy"):
             with second.write():
                 second.audit("never", actor="test")
         with other.write():  # another file is not held up

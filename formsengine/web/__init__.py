@@ -20,10 +20,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from sqlite_utils.utils import sqlite3
 
 from ..config import Settings
 from ..dates import date_text
 from ..engine import Engine
+from ..errors import BusyError
 from ..store import Store, connect
 from .settings import default_config, secret_key_for
 
@@ -184,6 +186,22 @@ def _error_pages(app: Flask) -> None:
     for status, (title, message) in ERROR_PAGES.items():
         app.register_error_handler(
             status, lambda exc, s=status, t=title, m=message: page(s, t, m))
+
+    @app.errorhandler(BusyError)
+    @app.errorhandler(sqlite3.OperationalError)
+    def busy(exc):
+        # Another writer held the database longer than a request may wait ("database is
+        # locked" from another process). Nothing was written; going back keeps what was typed.
+        if isinstance(exc, sqlite3.OperationalError) and not any(
+                word in str(exc) for word in ("locked", "busy")):
+            raise exc  # any other database error: logged, and the 500 page
+        log.warning("request %s: database busy, nothing written", g.get("request_id", ""))
+        response = make_response(page(
+            503, "The service is busy",
+            "Nothing was saved from this page. Go back (what you typed is still there) and "
+            "send it again in a moment."))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(500)
     def server_error(exc):

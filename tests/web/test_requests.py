@@ -14,6 +14,7 @@ from formsengine.web.headers import HEADERS, SecurityHeaders
 from .conftest import (
     HIGH,
     HIGH2,
+    REV,
     complete,
     create_case,
     csrf,
@@ -335,3 +336,69 @@ def test_tables_scroll_inside_a_labelled_region_on_narrow_screens(alice):
         assert tables and len(regions) == tables, path
         for name in regions:
             assert page.count(f'id="{name}"') == 1 and '<caption' in page, (path, name)
+
+
+def test_a_save_while_the_database_stays_busy_gets_503_and_writes_nothing(
+        app, alice, store, monkeypatch):
+    """Another writer of this process holds the database longer than a request may wait:
+    the page says nothing was saved; the same form sent again afterwards is saved."""
+    import threading
+
+    from formsengine import store as store_mod
+
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    path = f"/assessments/{uid}/sections/now"
+    page = alice.get(path).get_data(as_text=True)
+    data = {"revision": REV.search(page).group(1), **HIGH}
+    monkeypatch.setattr(store_mod, "WRITE_WAIT", 0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        other = store_mod.Store.open(app.config["DATABASE"], store.engine)
+        with other.write():
+            holding.set()
+            release.wait(10)
+        other.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        response = post(alice, path, data, token_from=path)
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    text = response.get_data(as_text=True)
+    assert "The service is busy" in text and "Nothing was saved from this page" in text
+    row = store.one("SELECT revision, draft_answers FROM assessments WHERE uid = ?", [uid])
+    assert read_draft_document(row["draft_answers"])[0] == {}
+    assert post(alice, path, data, token_from=path).status_code == 302  # sent again
+    saved = store.one("SELECT revision, draft_answers FROM assessments WHERE uid = ?", [uid])
+    assert saved["revision"] == row["revision"] + 1
+    assert read_draft_document(saved["draft_answers"])[0]["t.injury"] == "yes"
+
+
+@pytest.mark.parametrize("message, status", [("database is locked", 503),
+                                             ("disk I/O error", 500)])
+def test_database_errors_from_elsewhere_get_a_plain_page(app, alice, store, monkeypatch,
+                                                         message, status):
+    """SQLite's own "locked" (another process held it past the busy timeout) is the busy
+    page; any other database error is the 500 page."""
+    from sqlite_utils.utils import sqlite3
+
+    from formsengine.store import Store
+
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+
+    def fail(*args, **kwargs):
+        raise sqlite3.OperationalError(message)
+
+    monkeypatch.setattr(Store, "update_draft", fail)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as served: the error page, not a traceback
+    response = save_section(alice, uid, "now", HIGH, expect=status)
+    text = response.get_data(as_text=True)
+    assert ("The service is busy" in text) == (status == 503)
+    assert ("Sorry, there is a problem with the service" in text) == (status == 500)
