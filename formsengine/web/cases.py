@@ -474,8 +474,8 @@ def _move_form(case: dict, **kw) -> MoveForm:
     so nobody hands a record to a team they cannot see into."""
     form = MoveForm(**kw)
     names = _team_names()
-    form.team.choices = [SelectChoice(t, names[t]) for t in sorted(g.teams, key=names.get)
-                         if t != case["team_id"] and t in names]
+    others = [t for t in g.teams if t != case["team_id"] and t in names]
+    form.team.choices = [SelectChoice(t, names[t]) for t in sorted(others, key=names.__getitem__)]
     return form
 
 
