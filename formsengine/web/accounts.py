@@ -109,6 +109,32 @@ def user_teams(store: Any, user_id: int) -> list[int]:
         "SELECT team_id FROM web_memberships WHERE user_id = ? ORDER BY team_id", [user_id])]
 
 
+def set_teams(store: Any, user_id: int, team_ids: list[int], *, actor: str,
+              request_id: str | None = None) -> int:
+    """Replace a user's teams. The user is unassigned from cases of teams they leave (they
+    can no longer open them; a supervisor assigns someone else). Returns how many."""
+    wanted = sorted(set(team_ids))
+    with store.write():
+        known = {r["id"] for r in store.all("SELECT id FROM teams")}
+        unknown = [t for t in wanted if t not in known]
+        if unknown:
+            raise AccountError(f"no team with id {unknown[0]}")
+        before = user_teams(store, user_id)
+        store.conn.execute("DELETE FROM web_memberships WHERE user_id = ?", [user_id])
+        store.conn.executemany("INSERT INTO web_memberships (user_id, team_id) VALUES (?, ?)",
+                               [(user_id, t) for t in wanted])
+        sql = "DELETE FROM web_case_assignments WHERE user_id = ?"
+        if wanted:  # only the cases of teams they leave
+            marks = ",".join("?" for _ in wanted)
+            sql += (" AND case_id IN (SELECT id FROM cases WHERE team_id IS NULL"
+                    f" OR team_id NOT IN ({marks}))")  # nosec B608 (placeholders only)
+        unassigned = store.conn.execute(sql, [user_id, *wanted]).rowcount
+        store.audit("teams", actor=actor, object_type="user", object_id=user_id,
+                    request_id=request_id,
+                    details={"from": before, "to": wanted, "unassigned_cases": unassigned})
+    return unassigned
+
+
 def team_id_by_name(store: Any, name: str) -> int:
     row = store.one("SELECT id FROM teams WHERE name = ?", [name])
     if row is None:

@@ -64,6 +64,12 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
 
 
+class TeamsForm(FlaskForm):
+    teams = MultiCheckbox("Teams", coerce=int,
+                          description="Cases belong to teams: the account sees the cases of "
+                                      "the teams ticked here.")
+
+
 class SettingsForm(FlaskForm):
     require_totp = BooleanField("Require two-factor sign-in (TOTP) for everyone")
     exit_url = StringField("Where “Exit this page” goes", validators=[
@@ -226,6 +232,31 @@ def change_role(uid: str):
                     details={"from": user["role"], "to": form.role.data})
     flash("Role changed. The user must sign in again.")
     return redirect(url_for("admin.index"))
+
+
+@bp.route("/users/<uid>/teams", methods=["GET", "POST"])
+def user_teams(uid: str):
+    user = _user_or_404(uid)
+    store = _store()
+    form = TeamsForm()
+    form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    if request.method == "GET":
+        form.teams.data = accounts.user_teams(store, user["id"])
+    elif form.validate_on_submit():
+        try:
+            unassigned = accounts.set_teams(store, user["id"], form.teams.data or [],
+                                            actor=g.user["username"], request_id=g.request_id)
+        except accounts.AccountError:  # a team removed since the page was read
+            form.teams.errors = ["Choose teams from the list"]
+        else:
+            flash(f"Teams of {user['username']} changed."
+                  + (f" They were unassigned from {unassigned} case(s) of teams they left: "
+                     "a supervisor can assign someone else." if unassigned else ""))
+            return redirect(url_for("admin.index"))
+    else:
+        form.teams.errors = ["Choose teams from the list"]
+    return render_template("admin/teams.html", user=user, form=form), (
+        400 if form.teams.errors else 200)
 
 
 @bp.post("/settings")

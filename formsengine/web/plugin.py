@@ -111,6 +111,31 @@ def register_commands(cli) -> None:
             store.close()
         click.echo(f"User {username} disabled.")
 
+    @users.command("teams")
+    @click.argument("username")
+    @click.option("--team", "teams", multiple=True,
+                  help="Team name (repeat for several); the user's teams become exactly these.")
+    @click.option("--none", "no_teams", is_flag=True, help="Take the user out of every team.")
+    @click.pass_obj
+    def set_user_teams(state, username: str, teams: tuple[str, ...], no_teams: bool) -> None:
+        """Set the teams a user belongs to (cases of teams they leave are unassigned)."""
+        from . import accounts
+
+        if bool(teams) == no_teams:
+            raise click.UsageError("give --team (one or more) or --none")
+        store = _store(state)
+        try:
+            row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
+            if row is None:
+                raise accounts.AccountError(f"no user {username!r}")
+            team_ids = [accounts.team_id_by_name(store, t) for t in teams]
+            unassigned = accounts.set_teams(store, row["id"], team_ids, actor="cli")
+        finally:
+            store.close()
+        click.echo(f"User {username}: teams {', '.join(teams) if teams else 'none'}."
+                   + (f" Unassigned from {unassigned} case(s) of teams they left."
+                      if unassigned else ""))
+
     @cli.group("teams")
     def teams() -> None:
         """Create and list teams."""

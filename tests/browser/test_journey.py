@@ -328,6 +328,12 @@ def test_administrator_pages(server, browser_factory):
     page.click("button:has-text('Add account')")
     assert "carla" in page.content()
     axe_check(page, "new account password")
+    page.goto(base + "/admin/")
+    page.get_by_role("link", name="Change teams of ana").click()
+    assert "/teams" in page.url and page.is_checked("label:has-text('North')")
+    axe_check(page, "change teams")
+    page.click("button:has-text('Save teams')")  # unchanged: North only
+    assert page.url.rstrip("/").endswith("/admin") and "Teams of ana changed." in page.content()
     page.goto(base + "/account/password")
     axe_check(page, "account password")
     page.goto(base + "/account/two-factor")

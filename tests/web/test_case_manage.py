@@ -396,6 +396,9 @@ def test_a_move_that_is_refused_changes_nothing(app, alice, store, users, value)
     response = post(sue, f"/cases/{case}/team", data, token_from=f"/cases/{case}")
     assert response.status_code == 400
     assert "Choose another of your teams" in response.get_data(as_text=True)
+    assert "<title>Error: Case – formsengine</title>" in response.get_data(as_text=True)
+    assert "<title>Case – formsengine</title>" in sue.get(f"/cases/{case}").get_data(
+        as_text=True)
     assert _case_row(store)["team_id"] == teams["Team A"]
     assert _audit(store, "move") == []
 
