@@ -229,6 +229,21 @@ def test_organisation_can_require_totp(client, store, users):
         "totp_secret"] == secret
 
 
+def test_anyone_can_turn_on_two_factor_from_their_account_page(alice, store):
+    """Not required by the organisation: offered on the account page, and shown as on."""
+    page = alice.get("/account/password").get_data(as_text=True)
+    assert 'href="/account/two-factor">Set up two-factor sign-in</a>' in page
+    setup = alice.get("/account/two-factor").get_data(as_text=True)
+    secret = setup.split('id="totp-key">')[1].split("<")[0]
+    response = post(alice, "/account/two-factor", {"code": pyotp.TOTP(secret).now()},
+                    token_from="/account/two-factor")
+    assert response.status_code == 302
+    page = alice.get("/account/password").get_data(as_text=True)
+    assert "Two-factor sign-in is on for your account" in page
+    assert "Set up two-factor sign-in</a>" not in page
+    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'totp_enabled'")["n"] == 1
+
+
 def test_change_password_checks_policy(alice):
     response = post(alice, "/account/password", {"current": PASSWORD, "new": "password1234",
                                                  "confirm": "password1234"})
