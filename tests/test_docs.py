@@ -106,3 +106,19 @@ def test_the_configuration_example_is_what_the_command_prints(cli):
     result = cli("--config", "docs/examples/organisation.toml", "score", "dash-safelives",
                  "docs/examples/dash-safelives-answers.json")
     assert shown == {"configuration": result["configuration"], "criteria": result["criteria"]}
+
+
+def test_the_user_guide_names_only_labels_the_pages_show():
+    """Every **bold** label in the guide is a button, link, heading or message of the web
+    application, so that the guide cannot drift from the pages without a test failing."""
+    import re
+
+    guide = (ROOT / "docs" / "using-the-application.md").read_text(encoding="utf-8")
+    web = ROOT / "formsengine" / "web"
+    shown = " ".join(p.read_text(encoding="utf-8") for p in
+                     [*web.rglob("*.html"), *web.glob("*.py")])
+    shown = re.sub(r"\s+", " ", shown)
+    labels = {re.sub(r"\s+", " ", m) for m in re.findall(r"\*\*(.+?)\*\*", guide, re.S)}
+    assert len(labels) > 30
+    missing = sorted(label for label in labels if label not in shown)
+    assert missing == [], missing
