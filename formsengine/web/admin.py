@@ -216,6 +216,19 @@ def reset_password(uid: str):
     return render_template("admin/password.html", username=user["username"], password=password)
 
 
+@bp.post("/users/<uid>/two-factor-off")
+def two_factor_off(uid: str):
+    user = _user_or_404(uid)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user["totp_secret"]:
+        accounts.turn_off_totp(_store(), user["id"], actor=g.user["username"],
+                               request_id=g.request_id)
+    flash(f"Two-factor sign-in is off for {user['username']}, who must sign in again"
+          " (and set it up again where the organisation requires it).")
+    return redirect(url_for("admin.index"))
+
+
 @bp.post("/users/<uid>/role")
 def change_role(uid: str):
     user = _user_or_404(uid)

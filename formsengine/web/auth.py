@@ -47,6 +47,13 @@ class CodeForm(FlaskForm):
                                    Length(min=6, max=8, message="Enter the 6-digit code")])
 
 
+class ReplaceCodeForm(CodeForm):
+    """Setting two-factor sign-in up again (a new phone) also takes the password, so that a
+    session left open is not enough to move the second factor to another device."""
+    current = PasswordField("Your password",
+                            validators=[InputRequired("Enter your password")])
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password",
                             validators=[InputRequired("Enter your current password")])
@@ -215,14 +222,18 @@ def change_password():
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 def totp_setup():
-    form = CodeForm()
+    replacing = bool(g.user["totp_secret"])
+    form = ReplaceCodeForm() if replacing else CodeForm()
     secret = session.get("totp_new")
     if not secret:
         secret = session["totp_new"] = pyotp.random_base32()
-    error = None
+    error, error_field = None, "code"
     if form.validate_on_submit():
         step = _matching_step(secret, form.code.data.strip())
-        if step is None:
+        if replacing and accounts.check_password(_store(), g.user["username"],
+                                                 form.current.data, _params()) is None:
+            error, error_field = "Your password is not right", "current"
+        elif step is None:
             error = "The code is not right. Check the key and enter the current code"
         else:
             store = _store()
@@ -236,11 +247,13 @@ def totp_setup():
             flash("Two-factor sign-in is on for your account.")
             return redirect(url_for("cases.index"))
     elif request.method == "POST":
-        error = next(iter(form.errors.values()))[0]
+        error_field, messages = next(iter(form.errors.items()))
+        error = messages[0]
     uri = pyotp.TOTP(secret).provisioning_uri(name=g.user["username"],
                                               issuer_name="formsengine")
     return render_template("auth/totp_setup.html", form=form, error=error, secret=secret,
-                           uri=uri, qr=qr_svg(uri)), 400 if error else 200
+                           uri=uri, qr=qr_svg(uri), replacing=replacing,
+                           error_field=error_field), 400 if error else 200
 
 
 def qr_svg(text: str) -> Markup:

@@ -111,6 +111,23 @@ def register_commands(cli) -> None:
             store.close()
         click.echo(f"User {username} disabled.")
 
+    @users.command("two-factor-off")
+    @click.argument("username")
+    @click.pass_obj
+    def two_factor_off(state, username: str) -> None:
+        """Turn off a user's two-factor sign-in (a lost phone); their sessions end."""
+        from . import accounts
+
+        store = _store(state)
+        try:
+            row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
+            if row is None:
+                raise accounts.AccountError(f"no user {username!r}")
+            accounts.turn_off_totp(store, row["id"], actor="cli")
+        finally:
+            store.close()
+        click.echo(f"Two-factor sign-in is off for {username}.")
+
     @users.command("teams")
     @click.argument("username")
     @click.option("--team", "teams", multiple=True,

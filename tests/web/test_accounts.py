@@ -244,6 +244,72 @@ def test_anyone_can_turn_on_two_factor_from_their_account_page(alice, store):
     assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'totp_enabled'")["n"] == 1
 
 
+def _sign_in_with_code(client, secret, username="alice"):
+    assert login(client, username).headers["Location"].endswith("/sign-in/code")
+    # a fresh step: the last code used may not be used again
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    response = post(client, "/sign-in/code", {"code": code}, token_from="/sign-in/code")
+    return response
+
+
+def test_moving_two_factor_to_a_new_app_needs_the_password(client, store, users):
+    old = _enable_totp(store, "alice")
+    _sign_in_with_code(client, old)
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert "already on for your account" in page and 'id="current"' in page
+    new = page.split('id="totp-key">')[1].split("<")[0]
+    code = pyotp.TOTP(new).now()
+    for password, message in (("", "Enter your password"),
+                              ("not the password at all", "Your password is not right")):
+        response = post(client, "/account/two-factor", {"code": code, "current": password},
+                        token_from="/account/two-factor")
+        assert response.status_code == 400 and message in response.get_data(as_text=True)
+        assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+            "totp_secret"] == old
+    response = post(client, "/account/two-factor", {"code": code, "current": PASSWORD},
+                    token_from="/account/two-factor")
+    assert response.status_code == 302
+    assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+        "totp_secret"] == new
+
+
+def test_an_administrator_turns_off_two_factor_for_a_lost_phone(app, client, store, users):
+    secret = _enable_totp(store, "alice")
+    assert _sign_in_with_code(client, secret).status_code == 302
+    admin = app.test_client()
+    assert login(admin, "admin").status_code == 302
+    page = admin.get("/admin/").get_data(as_text=True)
+    assert page.count("Turn off two-factor") == 1  # only alice has it on
+    uid = store.one("SELECT uid FROM web_users WHERE username = 'alice'")["uid"]
+    response = post(admin, f"/admin/users/{uid}/two-factor-off", {}, token_from="/admin/")
+    assert response.status_code == 302
+    row = store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")
+    assert row["totp_secret"] is None
+    assert client.get("/").status_code == 302  # her session ended
+    assert login(client, "alice").headers["Location"].endswith("/")  # no code asked
+    [entry] = store.all("SELECT actor, object_id FROM audit WHERE action = 'totp_disabled'")
+    assert entry["actor"] == "admin"
+    # practitioners cannot; the request needs its CSRF token
+    assert post(client, f"/admin/users/{uid}/two-factor-off", {},
+                token_from="/account/password").status_code == 403
+    assert admin.post(f"/admin/users/{uid}/two-factor-off").status_code == 400
+
+
+def test_two_factor_off_from_the_command_line(tmp_path, monkeypatch, app, store, users):
+    from formsengine.cli import _load_plugin_commands, cli
+
+    _enable_totp(store, "alice")
+    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
+    _load_plugin_commands(cli)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["users", "two-factor-off", "nobody"])
+    assert result.exit_code != 0 and "no user 'nobody'" in result.output
+    result = runner.invoke(cli, ["users", "two-factor-off", "alice"])
+    assert result.exit_code == 0 and "off for alice" in result.output
+    assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+        "totp_secret"] is None
+
+
 def test_change_password_checks_policy(alice):
     response = post(alice, "/account/password", {"current": PASSWORD, "new": "password1234",
                                                  "confirm": "password1234"})
