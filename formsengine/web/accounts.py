@@ -241,10 +241,16 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def start_session(store: Any, user_id: int) -> tuple[int, str]:
+def start_session(store: Any, user_id: int, *, idle: float | None = None,
+                  absolute: float | None = None) -> tuple[int, str]:
+    """A new session. With the timeouts given, sessions of anyone that have expired without
+    a sign-out (a browser closed) are deleted on the way."""
     token = secrets.token_urlsafe(32)
     now = time.time()
     with store.write():
+        if idle is not None and absolute is not None:
+            store.conn.execute("DELETE FROM web_sessions WHERE last_seen < ? OR created_at < ?",
+                               [now - idle, now - absolute])
         cur = store.conn.execute(
             "INSERT INTO web_sessions (token_hash, user_id, created_at, last_seen)"
             " VALUES (?, ?, ?, ?)", [_token_hash(token), user_id, now, now])

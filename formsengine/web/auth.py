@@ -120,7 +120,9 @@ def login():
 def _complete(user: dict, nxt: str):
     store = _store()
     session.clear()
-    _session_id, token = accounts.start_session(store, user["id"])
+    _session_id, token = accounts.start_session(
+        store, user["id"], idle=current_app.config["IDLE_TIMEOUT"],
+        absolute=current_app.config["ABSOLUTE_TIMEOUT"])
     session["sid"] = token
     store.audit("login", actor=user["username"], object_type="user", object_id=user["id"],
                 request_id=g.request_id)

@@ -93,6 +93,25 @@ def test_absolute_timeout(app, alice, store):
     assert store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"] == 0
 
 
+def test_sessions_left_to_expire_are_cleared_at_the_next_sign_in(app, alice, store, users):
+    """Browsers closed without signing out leave sessions behind; a sign-in deletes those
+    that have expired (anyone's), and keeps live ones."""
+    from .conftest import login
+
+    bob = app.test_client()
+    assert login(bob, "bob").status_code == 302
+    with store.write():  # alice's session idle past the timeout, bob's still live
+        store.conn.execute(
+            "UPDATE web_sessions SET last_seen = last_seen - ? WHERE user_id = ?",
+            [app.config["IDLE_TIMEOUT"] + 5, users["alice"]])
+    assert store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"] == 2
+    sue = app.test_client()
+    assert login(sue, "sue").status_code == 302
+    left = sorted(r["user_id"] for r in store.all("SELECT user_id FROM web_sessions"))
+    assert left == sorted([users["bob"], users["sue"]])
+    assert bob.get("/").status_code == 200
+
+
 def test_timeout_defaults(app):
     assert app.config["IDLE_TIMEOUT"] == 30 * 60
     assert app.config["ABSOLUTE_TIMEOUT"] == 12 * 3600
