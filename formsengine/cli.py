@@ -439,6 +439,31 @@ def audit_verify(state: State) -> None:
 
 
 # -- demo ------------------------------------------------------------------------------------
+DEMO_TEAM = "Demo"
+
+
+def _demo_team(store) -> int:
+    """Give the synthetic cases (refs C-nnnnn, no team yet) to a team of their own, with the
+    date of their first assessment as their opening date and their occasions as their
+    schedule, so that the web application shows them to that team's members."""
+    with store.write():
+        team = store.ensure_team(DEMO_TEAM, actor="demo")
+        cases = [r["id"] for r in store.all(
+            "SELECT id FROM cases WHERE team_id IS NULL"
+            " AND ref GLOB 'C-[0-9][0-9][0-9][0-9][0-9]'")]
+        store.conn.executemany(
+            "UPDATE cases SET team_id = ?,"
+            " opened_on = COALESCE(opened_on, (SELECT MIN(assessment_date) FROM assessments"
+            " WHERE case_id = cases.id)),"
+            " schedule = (SELECT json_group_array(occasion) FROM (SELECT DISTINCT occasion"
+            " FROM assessments WHERE case_id = cases.id AND occasion != 'after_incident'))"
+            " WHERE id = ?", [(team, case_id) for case_id in cases])
+        if cases:
+            store.audit("demo_team", actor="demo", object_type="team", object_id=team,
+                        details={"cases": len(cases)})
+    return len(cases)
+
+
 @cli.command("demo")
 @click.option("--people", default=5, show_default=True, type=click.IntRange(1, 10000),
               help="Synthetic people per subject role.")
@@ -467,6 +492,11 @@ def demo(state: State, people: int) -> None:
             Path(fh.name).unlink()
             click.echo(f"imported {summary['imported']} synthetic assessments into "
                        f"{state.settings.database}")
+        moved = _demo_team(store)
+        if moved:
+            click.echo(f"{moved} synthetic cases belong to the team {DEMO_TEAM!r}: to see them "
+                       "in the web application, create an account in that team, e.g.\n"
+                       f"  formsengine users create demo --role practitioner --team {DEMO_TEAM}")
         from .compare import history
 
         for inst in engine.instruments:

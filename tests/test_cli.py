@@ -198,6 +198,21 @@ def test_demo(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "synthetic assessments" in out.stdout
     assert "VS-00001 - toy-checklist" in out.stdout
+    # the synthetic cases belong to a team of their own, so that the web application shows
+    # them to its members; the command says how to make one
+    assert "--role practitioner --team Demo" in out.stdout
+    conn = system_sqlite.connect(tmp_path / "cli.db")
+    rows = conn.execute("SELECT c.ref, t.name, c.opened_on, c.schedule FROM cases c"
+                        " JOIN teams t ON t.id = c.team_id ORDER BY c.ref").fetchall()
+    assert [r[:2] for r in rows] == [("C-00001", "Demo"), ("C-00002", "Demo")]
+    assert all(r[2] and "intake" in json.loads(r[3]) for r in rows)
+    conn.close()
+    again = run(tmp_path, "demo", "--people", "2")
+    assert again.returncode == 0 and "already in" in again.stdout
+    assert "team 'Demo'" not in again.stdout  # nothing left to give it
+    conn = system_sqlite.connect(tmp_path / "cli.db")
+    assert conn.execute("SELECT COUNT(*) FROM teams").fetchone()[0] == 1
+    conn.close()
 
 
 def test_help_and_version(tmp_path):
