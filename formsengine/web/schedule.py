@@ -65,4 +65,6 @@ def case_schedule(case: dict[str, Any], done: set[str], today: dt.date) -> list[
             status = "upcoming"
         rows.append({"occasion": occasion, "label": occasion_label(occasion), "due": due,
                      "status": status})
-    return rows
+    # in the order they fall due (those without a due date last), whatever order the
+    # occasions were chosen in
+    return sorted(rows, key=lambda r: (r["due"] is None, r["due"] or dt.date.min))

@@ -186,3 +186,15 @@ def test_change_over_time_table_and_chart(alice, store):
     table = page.split("Test risk checklist at each occasion")[1].split("</table>")[0]
     assert ">5<" in table and ">1<" in table and "-4" in table
     assert "fell to standard" in page
+
+
+def test_a_schedule_is_listed_in_the_order_it_falls_due():
+    from formsengine.web.schedule import case_schedule
+
+    case = {"opened_on": "2025-01-06",
+            "schedule": ["exit", "review_3m", "own_occasion", "intake", "week_12"]}
+    rows = case_schedule(case, {"intake"}, dt.date(2025, 3, 25))
+    assert [r["occasion"] for r in rows] == ["intake", "week_12", "review_3m", "exit",
+                                             "own_occasion"]
+    assert [r["status"] for r in rows] == ["done", "due", "due", "upcoming", "upcoming"]
+    assert rows[-1]["due"] is None  # no known offset: last, without a date
