@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
+from wtforms.validators import Length, ValidationError
 
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from . import access, formbuild, results
@@ -29,8 +29,20 @@ class StartForm(FlaskForm):
 
 
 class JudgementForm(FlaskForm):
-    level = SelectField("Raise the risk level to")
-    reason = TextAreaField("Reason for raising the level", validators=[Length(max=5000)])
+    level = SelectField("Raise the risk level to", validate_choice=False)
+    reason = TextAreaField("Reason for raising the level",
+                           description="Required when you raise the level.",
+                           validators=[Length(max=5000, message="The reason must be 5000 "
+                                                                "characters or fewer")])
+
+    def validate_level(self, field):
+        if field.data not in {c.value for c in field.choices}:
+            raise ValidationError("Choose a level from the list: professional judgement can "
+                                  "only raise the level above the score-based one")
+
+    def validate_reason(self, field):
+        if self.level.data and not (field.data or "").strip():
+            raise ValidationError("Give the reason for raising the level")
 
 
 class FinaliseForm(FlaskForm):
@@ -237,19 +249,31 @@ def check(uid: str):
     row, case = access.assessment_or_404(uid)
     if (moved := _draft_or_redirect(row)) is not None:
         return moved
+    return _check_page(row, case)
+
+
+def _check_page(row, case, judgement=None, status: int = 200):
+    """The check-your-answers page; with a refused judgement, its problems and what was
+    typed."""
     access.audit_view("assessment", row["id"])
     inst = _instrument(row)
     data = _data(row)
     preview = _preview(inst, data)
+    if judgement is None:
+        judgement = _judgement_form(inst, preview)
+        if judgement is not None and row["judgement"]:
+            judgement.level.data = row["judgement"].get("level") or ""
+            judgement.reason.data = row["judgement"].get("reason") or ""
     return render_template(
         "assessments/check.html", row=row, case=case, inst=inst,
         summary=results.answer_summary(inst, data, _pack(row)), preview=preview,
-        judgement=_judgement_form(inst, preview), finalise=FinaliseForm(),
-        view=results.result_view(inst, preview) if preview else None)
+        judgement=judgement, finalise=FinaliseForm(),
+        view=results.result_view(inst, preview) if preview else None), status
 
 
 def _judgement_form(inst, preview, formdata=None):
-    form = JudgementForm(formdata=formdata) if formdata is not None else JudgementForm()
+    form = JudgementForm(formdata=formdata) if formdata is not None else JudgementForm(
+        formdata=None)
     level = inst.scoring.get("level")
     if not level or not level.get("judgement", True):
         return None
@@ -263,7 +287,7 @@ def _judgement_form(inst, preview, formdata=None):
 
 @bp.post("/assessments/<uid>/judgement")
 def judgement(uid: str):
-    row, _case = access.assessment_or_404(uid)
+    row, case = access.assessment_or_404(uid)
     if (moved := _draft_or_redirect(row)) is not None:
         return moved
     inst = _instrument(row)
@@ -272,15 +296,9 @@ def judgement(uid: str):
     if form is None:
         abort(404)
     if not form.validate_on_submit():
-        flash("The level chosen cannot be used: professional judgement can only raise the "
-              "level above the score-based one.")
-        return redirect(url_for("assessments.check", uid=uid))
+        return _check_page(row, case, judgement=form, status=400)
     if form.level.data:
-        reason = (form.reason.data or "").strip()
-        if not reason:
-            flash("Give the reason for raising the level.")
-            return redirect(url_for("assessments.check", uid=uid) + "#judgement")
-        data["judgement"] = {"level": form.level.data, "reason": reason,
+        data["judgement"] = {"level": form.level.data, "reason": form.reason.data.strip(),
                              "by": g.user["display_name"]}
     else:
         data.pop("judgement", None)

@@ -115,7 +115,7 @@ def sign_in(page, base, username, password, new_password=None, check=axe_check):
     assert "/sign-in" not in page.url
 
 
-def complete_by_keyboard(page, base, uid, yes_count, date, incidents):
+def complete_by_keyboard(page, base, uid, yes_count, date, incidents, judgement_error=False):
     keys = Keyboard(page)
     page.goto(f"{base}/assessments/{uid}")
     axe_check(page, "task list")
@@ -148,6 +148,13 @@ def complete_by_keyboard(page, base, uid, yes_count, date, incidents):
         keys.press_button("Save and continue")
     assert page.url.endswith("/check"), page.url
     axe_check(page, "check answers")
+    if judgement_error:  # a raised level without its reason: refused on the page
+        page.select_option("#level", index=1)
+        page.click("button:has-text('Save judgement')")
+        assert "Give the reason for raising the level" in page.content()
+        assert page.locator("#level").input_value() != ""  # the choice is kept
+        axe_check(page, "check answers, judgement error")
+        page.select_option("#level", index=0)  # no change after all
     keys.start()
     keys.press_button("Finalise assessment")
     assert page.url.endswith("/result")
@@ -208,7 +215,8 @@ def test_practitioner_journey(server, browser_factory):
     page.select_option("#occasion", REVIEW)
     page.click("button:has-text('Start assessment')")
     review = page.url.rsplit("/", 1)[-1]
-    complete_by_keyboard(page, base, review, REVIEW_YES, "2025-04-07", "0")
+    complete_by_keyboard(page, base, review, REVIEW_YES, "2025-04-07", "0",
+                         judgement_error=True)
     assert "Risk level: High" not in page.inner_text("main")
 
     # change over time: table and chart

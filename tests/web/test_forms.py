@@ -96,12 +96,20 @@ def test_judgement_raises_only_and_needs_a_reason(alice, store):
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
     check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
     assert '<option value="none"' not in check and '<option value="high"' in check
-    response = post(alice, f"/assessments/{uid}/judgement", {"level": "none", "reason": "x"},
-                    token_from=f"/assessments/{uid}/check")
-    assert "can only raise" in alice.get(response.headers["Location"]).get_data(as_text=True)
-    response = post(alice, f"/assessments/{uid}/judgement", {"level": "high", "reason": " "},
-                    token_from=f"/assessments/{uid}/check")
-    assert "Give the reason" in alice.get(response.headers["Location"]).get_data(as_text=True)
+    # refused on the page itself, with what was typed kept and nothing stored
+    for data, message, kept in (
+            ({"level": "none", "reason": "kept words"}, "can only raise", "kept words"),
+            ({"level": "high", "reason": " "}, "Give the reason for raising the level",
+             '<option value="high" selected>'),
+            ({"level": "high", "reason": "x" * 5001},
+             "The reason must be 5000 characters or fewer", "x" * 5001)):
+        response = post(alice, f"/assessments/{uid}/judgement", data,
+                        token_from=f"/assessments/{uid}/check")
+        assert response.status_code == 400
+        page = response.get_data(as_text=True)
+        assert message in page and kept in page and "<title>Error: Check your answers" in page
+        assert 'class="govuk-error-summary"' in page
+        assert store.one("SELECT judgement FROM assessments")["judgement"] is None
     post(alice, f"/assessments/{uid}/judgement",
          {"level": "high", "reason": "Recent escalation reported by police"},
          token_from=f"/assessments/{uid}/check")
@@ -112,6 +120,19 @@ def test_judgement_raises_only_and_needs_a_reason(alice, store):
     assert result["criteria"]["professional_judgement"] is True
     page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
     assert "Recent escalation reported by police" in page
+
+
+def test_a_saved_judgement_is_shown_when_the_check_page_is_opened_again(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
+    response = post(alice, f"/assessments/{uid}/judgement",
+                    {"level": "high", "reason": "Police report <b>escalation</b>"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.status_code == 302
+    page = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    assert '<option value="high" selected>' in page
+    assert "Police report &lt;b&gt;escalation&lt;/b&gt;</textarea>" in page
 
 
 def test_wording_pack_is_shown_and_recorded(tmp_path, store, alice, app):
