@@ -17,7 +17,7 @@ from flask import (
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import access, accounts
@@ -26,9 +26,25 @@ from .schema import ROLES
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-class MultiCheckbox(SelectMultipleField):
+class TeamCheckboxes(SelectMultipleField):
+    """Teams as checkboxes; anything but the teams offered gets one plain message."""
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+    MESSAGE = "Choose teams from the list"
+
+    def __init__(self, label=None, **kw):
+        super().__init__(label, coerce=int, **kw)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:  # not a number
+            raise ValueError(self.MESSAGE) from None
+
+    def pre_validate(self, form):
+        offered = {c.value for c in self.choices}
+        if any(v not in offered for v in self.data or []):
+            raise ValidationError(self.MESSAGE)
 
 
 class AuditFilterForm(FlaskForm):
@@ -43,17 +59,21 @@ AUDIT_PAGE = 100
 
 
 class TeamForm(FlaskForm):
-    name = StringField("Team name", validators=[InputRequired("Enter a team name"),
-                                                Length(max=100)])
+    name = StringField("Team name", validators=[
+        InputRequired("Enter a team name"),
+        Length(max=100, message="A team name must be 100 characters or fewer")])
 
 
 class UserForm(FlaskForm):
-    username = StringField("Username", validators=[InputRequired("Enter a username"),
-                                                   Length(max=64)])
-    display_name = StringField("Name shown to colleagues", validators=[Optional(),
-                                                                      Length(max=100)])
-    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
-    teams = MultiCheckbox("Teams", coerce=int)
+    username = StringField("Username", validators=[
+        InputRequired("Enter a username"),
+        Length(max=64, message="A username must be 64 characters or fewer")])
+    display_name = StringField("Name shown to colleagues", validators=[
+        Optional(), Length(max=100, message="A name must be 100 characters or fewer")])
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES],
+                       validate_choice=False,
+                       validators=[AnyOf(ROLES, message="Choose a role from the list")])
+    teams = TeamCheckboxes("Teams")
 
 
 class ActionForm(FlaskForm):
@@ -65,15 +85,20 @@ class RoleForm(FlaskForm):
 
 
 class TeamsForm(FlaskForm):
-    teams = MultiCheckbox("Teams", coerce=int,
-                          description="Cases belong to teams: the account sees the cases of "
-                                      "the teams ticked here.")
+    teams = TeamCheckboxes("Teams",
+                            description="Cases belong to teams: the account sees the cases of "
+                                       "the teams ticked here.")
 
 
 class SettingsForm(FlaskForm):
     require_totp = BooleanField("Require two-factor sign-in (TOTP) for everyone")
     exit_url = StringField("Where “Exit this page” goes", validators=[
-        InputRequired("Enter the address of a neutral website"), Length(max=300)])
+        InputRequired("Enter the address of a neutral website"),
+        Length(max=300, message="The address must be 300 characters or fewer")])
+
+    def validate_exit_url(self, field):
+        if not field.data.strip().startswith("https://"):
+            raise ValidationError("The exit address must start with https://")
 
 
 def _admin():
@@ -93,25 +118,38 @@ def _teams():
     return _store().all("SELECT id, name FROM teams ORDER BY name")
 
 
+def _user_form(**kw) -> UserForm:
+    form = UserForm(**kw)
+    form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    return form
+
+
 @bp.get("/")
 def index():
+    return _index()
+
+
+def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
+           settings: SettingsForm | None = None, status: int = 200):
+    """The administration page; with the form of a refused change, its problems and what
+    was typed."""
     store = _store()
     users = store.all("SELECT id, uid, username, display_name, role, disabled, totp_secret"
                       " IS NOT NULL AS has_totp FROM web_users ORDER BY username")
     names = {t["id"]: t["name"] for t in _teams()}
     for u in users:
         u["teams"] = [names[t] for t in accounts.user_teams(store, u["id"]) if t in names]
-    settings = SettingsForm()
-    settings.require_totp.data = bool(accounts.get_setting(store, "require_totp"))
-    settings.exit_url.data = accounts.get_setting(store, "exit_url")
-    user_form = UserForm()
-    user_form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    if settings is None:
+        settings = SettingsForm(formdata=None)
+        settings.require_totp.data = bool(accounts.get_setting(store, "require_totp"))
+        settings.exit_url.data = accounts.get_setting(store, "exit_url")
     access.audit_view("user_list", None, "list")
     return render_template("admin/index.html", users=users, teams=_teams(),
-                           team_form=TeamForm(), user_form=user_form, settings=settings,
-                           action=ActionForm(), role_form=RoleForm(), errors={},
+                           team_form=team_form or TeamForm(formdata=None),
+                           user_form=user_form or _user_form(formdata=None),
+                           settings=settings, action=ActionForm(), role_form=RoleForm(),
                            wording_choices=_wording_choices(),
-                           wording=accounts.get_setting(store, "wording") or {})
+                           wording=accounts.get_setting(store, "wording") or {}), status
 
 
 def _wording_choices() -> list[tuple]:
@@ -154,33 +192,30 @@ def wording():
 @bp.post("/teams")
 def create_team():
     form = TeamForm()
-    if form.validate_on_submit():
-        _store().ensure_team(form.name.data.strip(), actor=g.user["username"])
-        flash("Team saved.")
-    else:
-        flash(next(iter(form.errors.values()))[0])
+    if not form.validate_on_submit():
+        return _index(team_form=form, status=400)
+    _store().ensure_team(form.name.data.strip(), actor=g.user["username"])
+    flash("Team saved.")
     return redirect(url_for("admin.index"))
 
 
 @bp.post("/users")
 def create_user():
-    form = UserForm()
-    form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
-    if form.validate_on_submit():
-        password = accounts.generate_password()
-        try:
-            accounts.create_user(
-                _store(), form.username.data.strip(), role=form.role.data, password=password,
-                params=current_app.config["PASSWORD_HASH"],
-                display_name=(form.display_name.data or "").strip() or None,
-                teams=form.teams.data, actor=g.user["username"], request_id=g.request_id)
-        except accounts.AccountError as exc:
-            flash(str(exc))
-            return redirect(url_for("admin.index"))
-        return render_template("admin/password.html", username=form.username.data.strip(),
-                               password=password)
-    flash(next(iter(form.errors.values()))[0])
-    return redirect(url_for("admin.index"))
+    form = _user_form()
+    if not form.validate_on_submit():
+        return _index(user_form=form, status=400)
+    password = accounts.generate_password()
+    try:
+        accounts.create_user(
+            _store(), form.username.data.strip(), role=form.role.data, password=password,
+            params=current_app.config["PASSWORD_HASH"],
+            display_name=(form.display_name.data or "").strip() or None,
+            teams=form.teams.data, actor=g.user["username"], request_id=g.request_id)
+    except accounts.AccountError as exc:  # the username's form or it is taken
+        form.username.errors = [str(exc)]
+        return _index(user_form=form, status=400)
+    return render_template("admin/password.html", username=form.username.data.strip(),
+                           password=password)
 
 
 def _user_or_404(uid: str) -> dict:
@@ -260,14 +295,12 @@ def user_teams(uid: str):
             unassigned = accounts.set_teams(store, user["id"], form.teams.data or [],
                                             actor=g.user["username"], request_id=g.request_id)
         except accounts.AccountError:  # a team removed since the page was read
-            form.teams.errors = ["Choose teams from the list"]
+            form.teams.errors = [TeamCheckboxes.MESSAGE]
         else:
             flash(f"Teams of {user['username']} changed."
                   + (f" They were unassigned from {unassigned} case(s) of teams they left: "
                      "a supervisor can assign someone else." if unassigned else ""))
             return redirect(url_for("admin.index"))
-    else:
-        form.teams.errors = ["Choose teams from the list"]
     return render_template("admin/teams.html", user=user, form=form), (
         400 if form.teams.errors else 200)
 
@@ -276,12 +309,8 @@ def user_teams(uid: str):
 def settings():
     form = SettingsForm()
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0])
-        return redirect(url_for("admin.index"))
+        return _index(settings=form, status=400)
     url = form.exit_url.data.strip()
-    if not url.startswith("https://"):
-        flash("The exit address must start with https://")
-        return redirect(url_for("admin.index"))
     store = _store()
     accounts.set_setting(store, "require_totp", bool(form.require_totp.data),
                          actor=g.user["username"], request_id=g.request_id)

@@ -95,6 +95,14 @@ def users(store):
 
 
 @pytest.fixture
+def admin(app, users):
+    """The administrator, signed in (a client of its own)."""
+    client = app.test_client()
+    assert login(client, "admin").status_code == 302
+    return client
+
+
+@pytest.fixture
 def alice(client, users):
     assert login(client, "alice").status_code == 302
     return client

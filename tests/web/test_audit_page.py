@@ -13,13 +13,6 @@ from .conftest import create_case, login, post, start_assessment
 from .test_requests import HOSTILE
 
 
-@pytest.fixture
-def admin(app, users):
-    client = app.test_client()
-    assert login(client, "admin").status_code == 302
-    return client
-
-
 def _rows(page):
     body = page.split("<tbody", 1)[1].split("</tbody>", 1)[0] if "<tbody" in page else ""
     return re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", body, re.S)

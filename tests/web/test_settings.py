@@ -19,13 +19,6 @@ PACK = {"id": "settings-pack", "version": "1.0", "instrument": "test-risk", "lan
 
 
 @pytest.fixture
-def admin(app, users):
-    client = app.test_client()
-    assert login(client, "admin").status_code == 302
-    return client
-
-
-@pytest.fixture
 def pack(app, store):
     engine = app.extensions["formsengine_engine"]
     if engine.wording.get("settings-pack@1.0") is None:
