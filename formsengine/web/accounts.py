@@ -147,6 +147,13 @@ def set_teams(store: Any, user_id: int, team_ids: list[int], *, actor: str,
     return unassigned
 
 
+def user_id_by_name(store: Any, username: str) -> int:
+    row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
+    if row is None:
+        raise AccountError(f"no user {username!r}")
+    return row["id"]
+
+
 def team_id_by_name(store: Any, name: str) -> int:
     row = store.one("SELECT id FROM teams WHERE name = ?", [name])
     if row is None:

@@ -103,10 +103,8 @@ def register_commands(cli) -> None:
 
         store = _store(state)
         try:
-            row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
-            if row is None:
-                raise accounts.AccountError(f"no user {username!r}")
-            accounts.set_disabled(store, row["id"], True, actor="cli")
+            accounts.set_disabled(store, accounts.user_id_by_name(store, username), True,
+                                  actor="cli")
         finally:
             store.close()
         click.echo(f"User {username} disabled.")
@@ -120,10 +118,8 @@ def register_commands(cli) -> None:
 
         store = _store(state)
         try:
-            row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
-            if row is None:
-                raise accounts.AccountError(f"no user {username!r}")
-            accounts.turn_off_totp(store, row["id"], actor="cli")
+            accounts.turn_off_totp(store, accounts.user_id_by_name(store, username),
+                                   actor="cli")
         finally:
             store.close()
         click.echo(f"Two-factor sign-in is off for {username}.")
@@ -142,11 +138,9 @@ def register_commands(cli) -> None:
             raise click.UsageError("give --team (one or more) or --none")
         store = _store(state)
         try:
-            row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
-            if row is None:
-                raise accounts.AccountError(f"no user {username!r}")
+            user_id = accounts.user_id_by_name(store, username)
             team_ids = [accounts.team_id_by_name(store, t) for t in teams]
-            unassigned = accounts.set_teams(store, row["id"], team_ids, actor="cli")
+            unassigned = accounts.set_teams(store, user_id, team_ids, actor="cli")
         finally:
             store.close()
         click.echo(f"User {username}: teams {', '.join(teams) if teams else 'none'}."
