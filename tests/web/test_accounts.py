@@ -310,6 +310,21 @@ def test_two_factor_off_from_the_command_line(tmp_path, monkeypatch, app, store,
         "totp_secret"] is None
 
 
+def test_disabling_a_user_from_the_command_line(monkeypatch, app, client, store, users):
+    from formsengine.cli import _load_plugin_commands, cli
+
+    assert login(client, "alice").status_code == 302
+    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
+    _load_plugin_commands(cli)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["users", "disable", "nobody"])
+    assert result.exit_code != 0 and "no user 'nobody'" in result.output
+    result = runner.invoke(cli, ["users", "disable", "alice"])
+    assert result.exit_code == 0 and "User alice disabled." in result.output
+    assert client.get("/").status_code == 302  # her session ended at once
+    assert login(client, "alice").status_code == 400
+
+
 def test_change_password_checks_policy(alice):
     response = post(alice, "/account/password", {"current": PASSWORD, "new": "password1234",
                                                  "confirm": "password1234"})
