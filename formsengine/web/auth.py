@@ -192,6 +192,22 @@ def extend():
     return redirect(safe_next(request.form.get("next"), url_for("cases.index")))
 
 
+def _recheck_password(password: str, wrong: str) -> str | None:
+    """None when the signed-in user's password is right, else what to say. Wrong answers
+    count towards the same per-account limit as failed sign-ins (and are audited), so that
+    a session left open is no way to guess the password."""
+    store, cfg, user = _store(), current_app.config, g.user
+    if accounts.recent_failures(store, user["username"], cfg["LOGIN_FAILURE_WINDOW"]) >= \
+            cfg["LOGIN_FAILURES_PER_USER"]:
+        return TOO_MANY
+    if accounts.check_password(store, user["username"], password, _params()) is None:
+        accounts.record_attempt(store, user["username"], False)
+        store.audit("password_check_failed", actor=user["username"], object_type="user",
+                    object_id=user["id"], request_id=g.request_id)
+        return wrong
+    return None
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
     form = PasswordForm()
@@ -199,9 +215,9 @@ def change_password():
     if form.validate_on_submit():
         store = _store()
         user = g.user
-        if accounts.check_password(store, user["username"], form.current.data,
-                                   _params()) is None:
-            errors["current"] = "Your current password is not right"
+        problem = _recheck_password(form.current.data, "Your current password is not right")
+        if problem:
+            errors["current"] = problem
         elif form.new.data != form.confirm.data:
             errors["confirm"] = "The new passwords do not match"
         elif form.new.data == form.current.data:
@@ -232,9 +248,10 @@ def totp_setup():
     error, error_field = None, "code"
     if form.validate_on_submit():
         step = _matching_step(secret, form.code.data.strip())
-        if replacing and accounts.check_password(_store(), g.user["username"],
-                                                 form.current.data, _params()) is None:
-            error, error_field = "Your password is not right", "current"
+        problem = replacing and _recheck_password(form.current.data,
+                                                  "Your password is not right")
+        if problem:
+            error, error_field = problem, "current"
         elif step is None:
             error = "The code is not right. Check the key and enter the current code"
         else:

@@ -325,6 +325,29 @@ def test_disabling_a_user_from_the_command_line(monkeypatch, app, client, store,
     assert login(client, "alice").status_code == 400
 
 
+@pytest.mark.parametrize("path", ["/account/password", "/account/two-factor"])
+def test_guessing_the_password_from_a_session_left_open_is_stopped(app, alice, store, path):
+    """Wrong passwords on the account pages count as failed sign-ins: after the limit, even
+    the right one is refused for a while."""
+    if path.endswith("two-factor"):
+        _enable_totp(store, "alice")  # setting it up again is what asks for the password
+    new = "a completely new passphrase"
+
+    def attempt(password):
+        return post(alice, path, {"current": password, "new": new, "confirm": new,
+                                  "code": "000000"}, token_from=path)
+
+    for _ in range(app.config["LOGIN_FAILURES_PER_USER"]):
+        response = attempt("a wrong guess here")
+        assert response.status_code == 400 and "not right" in response.get_data(as_text=True)
+    response = attempt(PASSWORD)
+    assert response.status_code == 400
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'password_check_failed'"
+                     )["n"] == app.config["LOGIN_FAILURES_PER_USER"]
+    assert accounts.check_password(store, "alice", PASSWORD, FAST_HASH) is not None  # unchanged
+
+
 def test_change_password_checks_policy(alice):
     response = post(alice, "/account/password", {"current": PASSWORD, "new": "password1234",
                                                  "confirm": "password1234"})
