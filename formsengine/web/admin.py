@@ -118,9 +118,13 @@ def _teams():
     return _store().all("SELECT id, name FROM teams ORDER BY name")
 
 
+def _team_choices() -> list[SelectChoice]:
+    return [SelectChoice(t["id"], t["name"]) for t in _teams()]
+
+
 def _user_form(**kw) -> UserForm:
     form = UserForm(**kw)
-    form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    form.teams.choices = _team_choices()
     return form
 
 
@@ -287,8 +291,9 @@ def user_teams(uid: str):
     user = _user_or_404(uid)
     store = _store()
     form = TeamsForm()
-    form.teams.choices = [SelectChoice(t["id"], t["name"]) for t in _teams()]
+    form.teams.choices = _team_choices()
     if request.method == "GET":
+        access.audit_view("user", user["id"])
         form.teams.data = accounts.user_teams(store, user["id"])
     elif form.validate_on_submit():
         try:
