@@ -95,6 +95,19 @@ def users(store):
 
 
 @pytest.fixture
+def cli_run(app, monkeypatch):
+    """Run a ``formsengine`` command against the application's database."""
+    from click.testing import CliRunner
+
+    from formsengine.cli import _load_plugin_commands, cli
+
+    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
+    _load_plugin_commands(cli)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args))
+
+
+@pytest.fixture
 def admin(app, users):
     """The administrator, signed in (a client of its own)."""
     client = app.test_client()

@@ -295,31 +295,21 @@ def test_an_administrator_turns_off_two_factor_for_a_lost_phone(app, client, sto
     assert admin.post(f"/admin/users/{uid}/two-factor-off").status_code == 400
 
 
-def test_two_factor_off_from_the_command_line(tmp_path, monkeypatch, app, store, users):
-    from formsengine.cli import _load_plugin_commands, cli
-
+def test_two_factor_off_from_the_command_line(cli_run, store, users):
     _enable_totp(store, "alice")
-    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
-    _load_plugin_commands(cli)
-    runner = CliRunner()
-    result = runner.invoke(cli, ["users", "two-factor-off", "nobody"])
+    result = cli_run("users", "two-factor-off", "nobody")
     assert result.exit_code != 0 and "no user 'nobody'" in result.output
-    result = runner.invoke(cli, ["users", "two-factor-off", "alice"])
+    result = cli_run("users", "two-factor-off", "alice")
     assert result.exit_code == 0 and "off for alice" in result.output
     assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
         "totp_secret"] is None
 
 
-def test_disabling_a_user_from_the_command_line(monkeypatch, app, client, store, users):
-    from formsengine.cli import _load_plugin_commands, cli
-
+def test_disabling_a_user_from_the_command_line(cli_run, client, store, users):
     assert login(client, "alice").status_code == 302
-    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
-    _load_plugin_commands(cli)
-    runner = CliRunner()
-    result = runner.invoke(cli, ["users", "disable", "nobody"])
+    result = cli_run("users", "disable", "nobody")
     assert result.exit_code != 0 and "no user 'nobody'" in result.output
-    result = runner.invoke(cli, ["users", "disable", "alice"])
+    result = cli_run("users", "disable", "alice")
     assert result.exit_code == 0 and "User alice disabled." in result.output
     assert client.get("/").status_code == 302  # her session ended at once
     assert login(client, "alice").status_code == 400

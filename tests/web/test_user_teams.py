@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 
 from .conftest import create_case, login, make_user, post
 from .test_requests import HOSTILE
@@ -100,16 +99,10 @@ def test_only_administrators_change_teams(app, alice, store, users):
     assert _memberships(store, users["alice"]) == [_teams(store)["Team A"]]
 
 
-def test_changing_teams_from_the_command_line(tmp_path, monkeypatch, app, store, users):
-    from formsengine.cli import _load_plugin_commands, cli
-
-    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
-    _load_plugin_commands(cli)
-    runner = CliRunner()
+def test_changing_teams_from_the_command_line(cli_run, store, users):
     make_user(store, "pat", teams=("Team A",))
     pat = store.one("SELECT id FROM web_users WHERE username = 'pat'")["id"]
-    result = runner.invoke(cli, ["users", "teams", "pat", "--team", "Team A", "--team",
-                                 "Team B"])
+    result = cli_run("users", "teams", "pat", "--team", "Team A", "--team", "Team B")
     assert result.exit_code == 0, result.output
     assert "User pat: teams Team A, Team B." in result.output
     teams = _teams(store)
@@ -119,10 +112,10 @@ def test_changing_teams_from_the_command_line(tmp_path, monkeypatch, app, store,
                           (["users", "teams", "pat"], "give --team (one or more) or --none"),
                           (["users", "teams", "pat", "--none", "--team", "Team A"],
                            "give --team (one or more) or --none")):
-        result = runner.invoke(cli, args)
+        result = cli_run(*args)
         assert result.exit_code != 0 and message in result.output, (args, result.output)
     assert _memberships(store, pat) == sorted([teams["Team A"], teams["Team B"]])
-    result = runner.invoke(cli, ["users", "teams", "pat", "--none"])
+    result = cli_run("users", "teams", "pat", "--none")
     assert result.exit_code == 0 and "teams none" in result.output
     assert _memberships(store, pat) == []
     actors = [r["actor"] for r in store.all("SELECT actor FROM audit WHERE action = 'teams'")]
