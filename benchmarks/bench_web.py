@@ -12,14 +12,21 @@ concurrent clients run for the same time in each of three runs:
   and stores its provisional result, then redirects to the next section. At the end each
   client loads the task list (which must show the stored score) and finalises.
 - bare: each request inserts one row.
+- floor: the application's own request stack around one inserted row: the same server and
+  application (session and sign-in checks, CSRF, the security headers), the same form body
+  as the save, and one row written through the store's write, then a redirect. Nothing of
+  the save's own work (form, checks, scoring, audit). It shows how much of the ratio the
+  request stack alone takes.
 - page: as save, but each operation also loads the page the browser is sent to (the next
   section's form): what a person waits for. Reported beside the target, not instead of it.
 
 Prints the latency ratios (median, mean and 95th percentile; target: save-and-score at most
-4x the bare insert), the server's CPU time per operation, the error count (must be 0) and
-checks that no assessment or save was lost or duplicated.
+4x the bare insert; the floor and the page are printed beside it), the server's CPU time per
+operation, the error count (must be 0) and checks that no assessment, save or inserted row
+was lost or duplicated.
 
     python benchmarks/bench_web.py [--seconds 30] [--clients 8] [--threads 4] [--quick]
+                                   [--no-floor]
 """
 
 from __future__ import annotations
@@ -94,6 +101,33 @@ def serve_bare(db: str, port: int, threads: int) -> None:
     import waitress
 
     waitress.serve(bare_app(db), host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+
+# -- the floor: the application's request stack around one insert -----------------------------
+def floor_app(db: str):
+    from flask import g, redirect, request
+
+    from formsengine.web import create_app, get_store
+
+    app = create_app({"DATABASE": db})
+
+    @app.post("/bench-floor")
+    def floor():
+        store = get_store()
+        with store.write():
+            store.conn.execute("INSERT INTO bench_floor (client, n, at) VALUES (?, ?, ?)",
+                               [g.user["username"], int(request.form["revision"]), time.time()])
+        return redirect("/")
+
+    return app
+
+
+def serve_floor(db: str, port: int, threads: int) -> None:
+    import waitress
+
+    # as `formsengine serve` does
+    waitress.serve(floor_app(db), host="127.0.0.1", port=port, threads=threads,
+                   ident="formsengine", clear_untrusted_proxy_headers=True, _quiet=True)
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -198,7 +232,8 @@ def section_answers(n: int, blanks: list[str] = ()) -> dict:
     return {**answers, "shown": ",".join(shown)}
 
 
-def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -> None:
+def _open_section(c: Client, index: int) -> dict:
+    """Sign in, open a case and a draft DASH, and read its first section's page."""
     status, _, _ = c.request("POST", "/sign-in", {"username": f"bench{index}",
                                                    "password": PASSWORD,
                                                    "csrf_token": c.token("/sign-in")})
@@ -217,9 +252,16 @@ def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -
     assert status == 302 and "/assessments/" in tasks, (status, tasks)
     section = tasks + "/sections/current_situation"
     page = c.request("GET", section)[2]
-    revision = int(REVISION.search(page).group(1))
     blanks = text_controls(page)
     assert len(blanks) >= 2 * len(SECTION_ITEMS), blanks  # a comment and a source each
+    return {"token": token, "tasks": tasks, "section": section, "blanks": blanks,
+            "revision": int(REVISION.search(page).group(1))}
+
+
+def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -> None:
+    opened = _open_section(c, index)
+    token, tasks, section, blanks = (opened[k] for k in ("token", "tasks", "section", "blanks"))
+    revision = opened["revision"]
     stop = start()  # every client is set up: the timed part starts together
     latencies, errors, saves = [], 0, 0
     n = 0
@@ -246,6 +288,26 @@ def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -
     out[index] = {"latencies": latencies, "saves": saves, "uid": tasks.rsplit("/", 1)[-1],
                   "revision": revision,
                   "errors": errors + (0 if finalised else 1) + (0 if shown_score else 1)}
+
+
+def floor_client(port: int, index: int, start, out: dict) -> None:
+    """Posts what the save posts, to the floor endpoint."""
+    c = Client(port)
+    try:
+        opened = _open_section(c, index)
+        stop = start()
+        latencies, errors, n = [], 0, 0
+        while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
+            n += 1
+            form = {"csrf_token": opened["token"], "revision": str(n),
+                    **section_answers(n, opened["blanks"])}
+            began = time.perf_counter()
+            status, location, _ = c.request("POST", "/bench-floor", form)
+            latencies.append(time.perf_counter() - began)
+            errors += not (status == 302 and location.endswith("/"))
+    finally:
+        c.conn.close()
+    out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors}
 
 
 def bare_client(port: int, index: int, start, out: dict) -> None:
@@ -328,45 +390,68 @@ def verify_formsengine(db: Path, *runs: dict) -> list[str]:
     return problems
 
 
-def verify_bare(db: Path, results: dict) -> list[str]:
+def verify_rows(db: Path, table: str, results: dict) -> list[str]:
+    """Every acknowledged insert of the bare or floor run stored once."""
     from formsengine.store import connect
 
     conn = connect(db)
-    stored = conn.execute("SELECT COUNT(*), COUNT(DISTINCT client || '/' || n) FROM rows"
+    stored = conn.execute(f"SELECT COUNT(*), COUNT(DISTINCT client || '/' || n) FROM {table}"
                           ).fetchone()
     conn.close()
     expected = sum(r["saves"] for r in results.values())
-    return [] if stored == (expected, expected) else [f"bare: stored {stored}, sent {expected}"]
+    return [] if stored == (expected, expected) else [f"{table}: stored {stored}, "
+                                                      f"sent {expected}"]
 
 
-def measure(seconds: float, clients: int, threads: int) -> dict:
+def measure(seconds: float, clients: int, threads: int, floor: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = prepare_formsengine(folder, clients)
-        fe_port, bare_port = free_port(), free_port()
-        fe = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "serve", "--host",
-                               "127.0.0.1", "--port", str(fe_port), "--threads", str(threads)],
-                              env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        bare = subprocess.Popen([sys.executable, __file__, "--bare-server",
-                                 str(folder / "bare.db"), str(bare_port), str(threads)],
-                                env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        floor_db = folder / "floor" / "formsengine.db"
+        if floor:  # its own file, with the same accounts
+            floor_db.parent.mkdir()
+            prepare_formsengine(floor_db.parent, clients)
+            from formsengine.store import connect
+
+            conn = connect(floor_db)
+            conn.execute("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, client TEXT,"
+                         " n INTEGER, at REAL)")
+            conn.close()
+        servers = {
+            "formsengine": [sys.executable, "-m", "formsengine.cli", "serve", "--host",
+                            "127.0.0.1", "--port", "{port}", "--threads", str(threads)],
+            "bare": [sys.executable, __file__, "--bare-server", str(folder / "bare.db"),
+                     "{port}", str(threads)],
+        }
+        if floor:
+            servers["floor"] = [sys.executable, __file__, "--floor-server", str(floor_db),
+                                "{port}", str(threads)]
+        procs: dict[str, tuple[subprocess.Popen, int]] = {}
         runs, cpu = {}, {}
         try:
-            wait_ready(fe_port, fe, "/health")
-            wait_ready(bare_port, bare, "/nothing")
-            for name, target, port, proc in (("save", formsengine_client, fe_port, fe),
-                                             ("bare", bare_client, bare_port, bare),
-                                             ("page", page_client, fe_port, fe)):
+            for name, command in servers.items():
+                port = free_port()
+                procs[name] = (subprocess.Popen([a.replace("{port}", str(port)) for a in command],
+                                                env=env, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL), port)
+            for name, (proc, port) in procs.items():
+                wait_ready(port, proc, "/nothing" if name == "bare" else "/health")
+            plan = [("save", formsengine_client, "formsengine"), ("bare", bare_client, "bare"),
+                    ("page", page_client, "formsengine")]
+            if floor:
+                plan.insert(2, ("floor", floor_client, "floor"))
+            for name, target, server in plan:
                 print(f"  running {name} ({seconds:g} s)...", file=sys.stderr, flush=True)
+                proc, port = procs[server]
                 runs[name], cpu[name] = run_clients(target, port, clients, seconds, proc.pid)
         finally:
-            for proc in (fe, bare):
+            for proc, _ in procs.values():
                 proc.terminate()
                 proc.wait(timeout=30)
         problems = verify_formsengine(folder / "formsengine.db", runs["save"], runs["page"])
-        problems += verify_bare(folder / "bare.db", runs["bare"])
+        problems += verify_rows(folder / "bare.db", "rows", runs["bare"])
+        if floor:
+            problems += verify_rows(floor_db, "bench_floor", runs["floor"])
     return {"runs": runs, "problems": problems, "cpu": cpu}
 
 
@@ -379,8 +464,9 @@ def summary(results: dict) -> dict:
 
 
 def main() -> int:
-    if len(sys.argv) == 5 and sys.argv[1] == "--bare-server":
-        serve_bare(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) == 5 and sys.argv[1] in ("--bare-server", "--floor-server"):
+        serve = serve_bare if sys.argv[1] == "--bare-server" else serve_floor
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -388,20 +474,28 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4,
                         help="server threads, the same for both servers (waitress's default)")
     parser.add_argument("--quick", action="store_true", help="5 seconds per side")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="leave out the floor run (the request stack around one insert)")
     args = parser.parse_args()
     seconds = 5.0 if args.quick else args.seconds
-    result = measure(seconds, args.clients, args.threads)
+    result = measure(seconds, args.clients, args.threads, floor=not args.no_floor)
     stats = {name: summary(run) for name, run in result["runs"].items()}
     print(f"{args.clients} clients, {seconds:g} s each, loopback, waitress {args.threads} threads")
     for name, label in (("save", "formsengine save-and-score"), ("bare", "bare Flask insert"),
+                        ("floor", "floor: app stack + insert"),
                         ("page", "save, then the next page")):
+        if name not in stats:
+            continue
         s = stats[name]
         print(f"  {label:28s} ops {s['ops']:6d}  median {s['median'] * 1000:6.1f} ms"
               f"  mean {s['mean'] * 1000:6.1f} ms  p95 {s['p95'] * 1000:6.1f} ms"
               f"  errors {s['errors']}"
               f"  server CPU {result['cpu'][name] / max(s['ops'], 1) * 1000:5.2f} ms/op")
     bare = stats["bare"]
-    for name, what in (("save", "save-and-score vs bare"), ("page", "save + next page vs bare")):
+    for name, what in (("save", "save-and-score vs bare"), ("floor", "floor vs bare"),
+                       ("page", "save + next page vs bare")):
+        if name not in stats:
+            continue
         print(f"latency ratio, {what}: median {stats[name]['median'] / bare['median']:.2f}x"
               f"{' (target <= 4x)' if name == 'save' else ''}, mean "
               f"{stats[name]['mean'] / bare['mean']:.2f}x, p95 "
