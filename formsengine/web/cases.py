@@ -362,13 +362,19 @@ def add_person(uid: str):
 def remove_person(uid: str):
     case = access.case_or_404(uid)
     form = RemovePersonForm()
+    store = access.store()
     if form.validate_on_submit():
         try:
-            access.store().remove_case_person(case["id"], form.who.data,
-                                              actor=g.user["username"], request_id=g.request_id)
-        except StorageError:  # assessed, the only person, or removed meanwhile
-            form.who.errors = ["Only someone with no assessments on this case can be "
-                               "removed, and a case keeps at least one person"]
+            store.remove_case_person(case["id"], form.who.data, actor=g.user["username"],
+                                     request_id=g.request_id)
+        except StorageError:  # not on the case (or removed meanwhile), assessed, the only one
+            if store.one("SELECT 1 AS x FROM case_people WHERE case_id = ? AND role = ?",
+                         [case["id"], form.who.data]):
+                form.who.errors = ["Only someone with no assessments on this case can be "
+                                   "removed, and a case keeps at least one person"]
+            else:
+                form.who.errors = [f"There is no {ROLES[form.who.data].lower()} on this case "
+                                   "(they may have been removed already)"]
         else:
             flash(f"{ROLES[form.who.data]} removed from the case.")
             return redirect(url_for("cases.view", uid=uid))

@@ -473,3 +473,43 @@ def test_another_team_cannot_remove_a_person(app, alice, store):
     assert post(rita, f"/cases/{case}/people/remove", {"who": "service_user"},
                 token_from="/research").status_code == 403
     assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 2
+
+
+def test_a_move_after_someone_else_moved_it(app, alice, store, users, monkeypatch):
+    """The move's read of the case came before another supervisor's move to the same team:
+    the store refuses the second move, nothing is audited twice and the page says where
+    the case is."""
+    make_user(store, "sam", role="supervisor", teams=("Team A", "Team B"))
+    case = create_case(alice)
+    teams = _teams(store)
+    sam = _sign_in(app, "sam")
+    stale = _case_row(store)  # read while the case was still in Team A
+    assert post(sam, f"/cases/{case}/team", {"team": str(teams["Team B"])},
+                token_from=f"/cases/{case}").status_code == 302
+    assert "moved to Team B" in sam.get(f"/cases/{case}").get_data(as_text=True)
+    from formsengine.web import access
+
+    monkeypatch.setattr(access, "case_or_404", lambda uid: dict(stale))
+    response = post(sam, f"/cases/{case}/team", {"team": str(teams["Team B"])},
+                    token_from="/")
+    assert response.status_code == 302
+    monkeypatch.undo()
+    assert "moved to Team B" in sam.get(f"/cases/{case}").get_data(as_text=True)
+    assert _case_row(store)["team_id"] == teams["Team B"]
+    assert len(_audit(store, "move")) == 1
+
+
+def test_removing_a_person_twice(alice, store):
+    """A second removal (a double submit, or someone else removed them meanwhile) is told
+    the person is not on the case; nothing else changes."""
+    case = create_case(alice, service_user="y")
+    start_assessment(alice, case)
+    remove = {"who": "service_user"}
+    assert post(alice, f"/cases/{case}/people/remove", remove,
+                token_from=f"/cases/{case}").status_code == 302
+    response = post(alice, f"/cases/{case}/people/remove", remove, token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    assert ("There is no service user on this case (they may have been removed already)"
+            in response.get_data(as_text=True))
+    assert [r["role"] for r in store.all("SELECT role FROM case_people")] == ["victim_survivor"]
+    assert len(_audit(store, "remove_person")) == 1
