@@ -232,12 +232,15 @@ def section_answers(n: int, blanks: list[str] = ()) -> dict:
     return {**answers, "shown": ",".join(shown)}
 
 
-def _open_section(c: Client, index: int) -> dict:
-    """Sign in, open a case and a draft DASH, and read its first section's page."""
+def sign_in(c: Client, index: int) -> None:
     status, _, _ = c.request("POST", "/sign-in", {"username": f"bench{index}",
                                                    "password": PASSWORD,
                                                    "csrf_token": c.token("/sign-in")})
     assert status == 302, status
+
+
+def open_section(c: Client) -> dict:
+    """Open a case and a draft DASH (signed in), and read its first section's page."""
     token = c.token("/cases/new")
     page = c.request("GET", "/cases/new")[2]
     team = re.search(r'name="team" value="(\d+)"', page).group(1)
@@ -259,7 +262,8 @@ def _open_section(c: Client, index: int) -> dict:
 
 
 def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -> None:
-    opened = _open_section(c, index)
+    sign_in(c, index)
+    opened = open_section(c)
     token, tasks, section, blanks = (opened[k] for k in ("token", "tasks", "section", "blanks"))
     revision = opened["revision"]
     stop = start()  # every client is set up: the timed part starts together
@@ -294,7 +298,8 @@ def floor_client(port: int, index: int, start, out: dict) -> None:
     """Posts what the save posts, to the floor endpoint."""
     c = Client(port)
     try:
-        opened = _open_section(c, index)
+        sign_in(c, index)
+        opened = open_section(c)
         stop = start()
         latencies, errors, n = [], 0, 0
         while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:

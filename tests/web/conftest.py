@@ -3,6 +3,7 @@ Argon2 parameters, and a small instrument definition of the tests' own."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -171,3 +172,13 @@ def complete(client, uid, now=HIGH, history=HIGH2, details=None):
                     token_from=f"/assessments/{uid}/check")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response
+
+
+def load_bench():
+    """The web benchmark's module: its server set-up and browser-like client, reused by the
+    tests that run the real server under load."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_web.py"
+    spec = importlib.util.spec_from_file_location("bench_web", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,25 +4,15 @@ once (the benchmark's check, not timed here)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from .conftest import load_bench
 
 pytestmark = pytest.mark.slow
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_web.py"
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_web", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_eight_concurrent_clients_lose_and_duplicate_nothing():
-    bench = _bench()
+    bench = load_bench()
     result = bench.measure(seconds=2.0, clients=8, threads=8)
     stats = {name: bench.summary(run) for name, run in result["runs"].items()}
     assert result["problems"] == []
