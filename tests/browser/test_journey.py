@@ -88,30 +88,38 @@ class Keyboard:
             self.page.keyboard.press("Enter")
 
 
+def go(page, selector: str) -> None:
+    """Click a button or link that loads another page, and wait until that page has loaded:
+    a click returns as soon as the navigation starts, and reading the page earlier can see
+    an empty document."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def sign_in(page, base, username, password, new_password=None, check=axe_check):
     page.goto(base + "/sign-in")
     check(page, "sign-in")
     page.fill("#username", username)
     page.fill("#password", "not the right password")
-    page.click("button:has-text('Sign in')")
+    go(page, "button:has-text('Sign in')")
     assert "Enter a correct username and password" in page.content()
     check(page, "sign-in error")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button:has-text('Sign in')")
+    go(page, "button:has-text('Sign in')")
     if new_password:
         assert "/account/password" in page.url
         check(page, "change password")
         page.fill("#current", password)
         page.fill("#new", "password1234")
         page.fill("#confirm", "password1234")
-        page.click("button:has-text('Change password')")
+        go(page, "button:has-text('Change password')")
         assert "too common" in page.content()
         check(page, "change password error")
         page.fill("#current", password)
         page.fill("#new", new_password)
         page.fill("#confirm", new_password)
-        page.click("button:has-text('Change password')")
+        go(page, "button:has-text('Change password')")
     assert "/sign-in" not in page.url
 
 
@@ -150,7 +158,7 @@ def complete_by_keyboard(page, base, uid, yes_count, date, incidents, judgement_
     axe_check(page, "check answers")
     if judgement_error:  # a raised level without its reason: refused on the page
         page.select_option("#level", index=1)
-        page.click("button:has-text('Save judgement')")
+        go(page, "button:has-text('Save judgement')")
         assert "Give the reason for raising the level" in page.content()
         assert page.locator("#level").input_value() != ""  # the choice is kept
         axe_check(page, "check answers, judgement error")
@@ -174,9 +182,9 @@ def test_practitioner_journey(server, browser_factory):
 
     sign_in(page, base, "ana", server["accounts"]["ana"], new_password="a calm long passphrase")
     axe_check(page, "cases")
-    page.click("text=Create a case")
+    go(page, "text=Create a case")
     axe_check(page, "new case")
-    page.click("button:has-text('Create case')")
+    go(page, "button:has-text('Create case')")
     assert "Select who the case is about" in page.content()
     axe_check(page, "new case error")
     page.check("#victim_survivor")
@@ -184,12 +192,12 @@ def test_practitioner_journey(server, browser_factory):
     page.fill("#opened_on", "")  # today's date is filled in: clear the day and month
     page.fill("#opened_on-month", "")
     page.fill("#opened_on-year", "2025")
-    page.click("button:has-text('Create case')")
+    go(page, "button:has-text('Create case')")
     assert "Date the case was opened must include a day and a month" in page.content()
     axe_check(page, "new case date error")
     page.fill("#opened_on", "6")  # the day box, where the error summary's link lands
     page.fill("#opened_on-month", "1")
-    page.click("button:has-text('Create case')")
+    go(page, "button:has-text('Create case')")
     case_url = page.url
     assert re.search(r"/cases/[A-Za-z0-9_-]{16}$", case_url)
     axe_check(page, "case")
@@ -198,7 +206,7 @@ def test_practitioner_journey(server, browser_factory):
     # intake, by keyboard: high risk
     page.select_option("#instrument", INSTRUMENT)
     page.select_option("#occasion", "intake")
-    page.click("button:has-text('Start assessment')")
+    go(page, "button:has-text('Start assessment')")
     intake = page.url.rsplit("/", 1)[-1]
     complete_by_keyboard(page, base, intake, INTAKE_YES, "2025-01-06", "4")
     text = page.inner_text("main")
@@ -213,7 +221,7 @@ def test_practitioner_journey(server, browser_factory):
     page.goto(case_url)
     page.select_option("#instrument", INSTRUMENT)
     page.select_option("#occasion", REVIEW)
-    page.click("button:has-text('Start assessment')")
+    go(page, "button:has-text('Start assessment')")
     review = page.url.rsplit("/", 1)[-1]
     complete_by_keyboard(page, base, review, REVIEW_YES, "2025-04-07", "0",
                          judgement_error=True)
@@ -242,12 +250,12 @@ def test_practitioner_journey(server, browser_factory):
     page.goto(case_url)
     assert not page.locator("button:has-text('Close case')").is_visible()  # folded away
     page.click("text=Close this case")
-    page.click("button:has-text('Close case')")
+    go(page, "button:has-text('Close case')")
     assert "Choose why the case is being closed" in page.content()
     assert page.locator("button:has-text('Close case')").is_visible()  # open on a problem
     axe_check(page, "close case error")
     page.check("text=Support completed")
-    page.click("button:has-text('Close case')")
+    go(page, "button:has-text('Close case')")
     assert "Closed on" in page.inner_text("main")
     assert page.locator("button:has-text('Start assessment')").count() == 0
     axe_check(page, "closed case")
@@ -268,7 +276,7 @@ def test_practitioner_journey(server, browser_factory):
     old_cookies = context.cookies()
     assert any(c["name"] == "fe_session" for c in old_cookies)
     page.goto(case_url)
-    page.click("button:has-text('Sign out')")
+    go(page, "button:has-text('Sign out')")
     assert page.url.endswith("/signed-out")
     axe_check(page, "signed out")
     context.clear_cookies()
@@ -292,20 +300,20 @@ def test_supervisor_manages_a_case(server, browser_factory):
     page.check("#victim_survivor")
     page.check("#service_user")
     page.fill("#opened_on-year", "2025")
-    page.click("button:has-text('Create case')")
+    go(page, "button:has-text('Create case')")
     case_url = page.url
     assert re.search(r"/cases/[A-Za-z0-9_-]{16}$", case_url)
     for summary in page.locator("summary").all():
         summary.click()  # every management section open, so that axe sees them all
     axe_check(page, "case, supervisor's sections")
     page.select_option("#who", "service_user")
-    page.click("button:has-text('Remove from the case')")
+    go(page, "button:has-text('Remove from the case')")
     assert "Service user removed from the case." in page.content()
     assert "Remove a person recorded by mistake" not in page.content()
     axe_check(page, "case after removing a person")
     page.click("text=Move this case to another team")
     page.select_option("#team", label="South")
-    page.click("button:has-text('Move case')")
+    go(page, "button:has-text('Move case')")
     assert page.url == case_url
     assert "moved to South" in page.content()
     assert "South" in page.locator(".govuk-summary-list").inner_text()
@@ -321,26 +329,27 @@ def test_administrator_pages(server, browser_factory):
             new_password="an administrator passphrase")
     page.goto(base + "/admin/")
     axe_check(page, "administration")
-    page.click("text=See the audit trail")
+    go(page, "text=See the audit trail")
     assert "/admin/audit" in page.url and "login" in page.inner_text("main")
     axe_check(page, "audit trail")
     page.fill("#actor", "x" * 101)
-    page.click("button:has-text('Show matching entries')")
+    go(page, "button:has-text('Show matching entries')")
     assert "A username is 100 characters or fewer" in page.content()
     axe_check(page, "audit trail error")
     page.goto(base + "/admin/")
-    page.click("button:has-text('Add team')")  # empty name: an error message
+    go(page, "button:has-text('Add team')")  # empty name: an error message
     assert "/admin" in page.url
     axe_check(page, "administration error")
     page.fill("#username", "carla")
-    page.click("button:has-text('Add account')")
+    go(page, "button:has-text('Add account')")
     assert "carla" in page.content()
     axe_check(page, "new account password")
     page.goto(base + "/admin/")
-    page.get_by_role("link", name="Change teams of ana").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Change teams of ana").click()
     assert "/teams" in page.url and page.is_checked("label:has-text('North')")
     axe_check(page, "change teams")
-    page.click("button:has-text('Save teams')")  # unchanged: North only
+    go(page, "button:has-text('Save teams')")  # unchanged: North only
     assert page.url.rstrip("/").endswith("/admin") and "Teams of ana changed." in page.content()
     page.goto(base + "/account/password")
     axe_check(page, "account password")
@@ -351,7 +360,7 @@ def test_administrator_pages(server, browser_factory):
     assert page.url.rstrip("/").endswith("/admin")
     axe_check(page, "administrator's start page")
     # The research data page: counts only (the journey's assessments are too few to show).
-    page.click("text=Research data")
+    go(page, "text=Research data")
     assert page.url.endswith("/research")
     assert "fewer than" in page.inner_text("main") or "no final assessments" in page.content()
     axe_check(page, "research data")
