@@ -198,6 +198,27 @@ def write_sav(frame: pd.DataFrame, variables: list[Variable], path: Path, title:
                           for v in variables})
 
 
+def _stata_frame(data: pd.DataFrame, variables: list[Variable], tagged: set[str]):
+    """The table as a polars frame with every column's type stated: numbers Float64 (NaN
+    as null), text String, and the columns holding extended missing values as Object
+    (numbers, ``None`` and the missing letters). pyreadstat otherwise guesses a pandas
+    object column's type from its first 100 values, and a column starting with 100 empty
+    or missing cells was taken for text and could not be written."""
+    import polars as pl
+
+    columns = []
+    for var in variables:
+        values = data[var.name]
+        if var.name in tagged:
+            columns.append(pl.Series(var.name, values.tolist(), dtype=pl.Object))
+        elif var.type == "string":
+            columns.append(pl.Series(var.name, values.tolist(), dtype=pl.String))
+        else:
+            columns.append(pl.Series(var.name, values.to_numpy(dtype="float64"),
+                                     dtype=pl.Float64, nan_to_null=True))
+    return pl.DataFrame(columns)
+
+
 def write_dta(frame: pd.DataFrame, variables: list[Variable], path: Path, title: str) -> None:
     import pyreadstat
 
@@ -207,15 +228,17 @@ def write_dta(frame: pd.DataFrame, variables: list[Variable], path: Path, title:
     whole = {v.name: _integral(data[v.name].to_numpy(dtype="float64", na_value=np.nan))
              for v in variables if v.type != "string"}
     labels = {}
+    tagged = set()
     for var in variables:
-        if not var.missing:
+        if not var.missing or var.type == "string":
             continue
-        values = data[var.name].to_numpy()
+        values = data[var.name].to_numpy(dtype="float64")
         column = values.astype(object)
         column[np.isnan(values)] = None
         for code, letter in letters.items():
             column[values == code] = letter
         data[var.name] = pd.Series(column, dtype=object, copy=False)
+        tagged.add(var.name)
     for var in variables:
         if var.type == "string" or not (var.value_labels or var.missing):
             continue
@@ -226,12 +249,13 @@ def write_dta(frame: pd.DataFrame, variables: list[Variable], path: Path, title:
             mapped.update({STATA_MISSING[CODE_TO_KIND[c]]: lab
                            for c, lab in var.all_labels().items() if c in CODE_TO_KIND})
         labels[names[var.name]] = mapped
+    table = _stata_frame(data, variables, tagged).rename(names)
     pyreadstat.write_dta(
-        data.rename(columns=names), str(path), file_label=title[:80],
+        table, str(path), file_label=title[:80],
         column_labels={names[v.name]: v.label[:STATA_LABEL_LIMIT] for v in variables},
         variable_value_labels=labels,
         missing_user_values={names[v.name]: sorted(STATA_MISSING.values())
-                             for v in variables if v.missing})
+                             for v in variables if v.name in tagged})
 
 
 BUILTIN_FORMATS = (
