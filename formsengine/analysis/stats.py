@@ -2,7 +2,10 @@
 
 * ``exact_mcnemar(b, c)``: the exact (binomial) McNemar test on the discordant pairs of a
   2x2 table: two-sided p = min(1, 2 * P(X <= min(b, c))) with X ~ Binomial(b + c, 1/2),
-  computed in exact rational arithmetic. With no discordant pairs p = 1.
+  the binomial tail computed in floating point by scipy's ``binomtest`` (the same value
+  as the exact rational sum to about 1e-14, in constant time: the exact big-integer sum
+  took seconds for one test at 16,000 discordant pairs; the tests keep the rational sum
+  as their oracle). With no discordant pairs p = 1.
 * ``wilcoxon(changes)``: the Wilcoxon signed-rank test (scipy), zero changes dropped; with no
   non-zero change p = 1.
 * ``fisher(table)``: Fisher's exact test of a 2x2 table (scipy), for differences between
@@ -11,20 +14,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from fractions import Fraction
 
 
 def exact_mcnemar(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs."""
     if b < 0 or c < 0:
         raise ValueError("counts cannot be negative")
+    from scipy.stats import binomtest
+
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
-    return float(min(Fraction(1), Fraction(2 * tail, 2 ** n)))
+    return min(1.0, float(binomtest(min(b, c), n, 0.5).pvalue))
 
 
 def wilcoxon(changes: Sequence[float]) -> dict[str, float | int | None]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+from fractions import Fraction
 
 import pytest
 from scipy.stats import binomtest
@@ -30,6 +32,30 @@ def test_exact_mcnemar_with_large_counts_is_exact():
     p = exact_mcnemar(85, 3)
     assert p == pytest.approx(2 * 113653 / 2 ** 88, rel=1e-12)
     assert p == pytest.approx(binomtest(3, 88, 0.5).pvalue, rel=1e-9)
+
+
+def rational_mcnemar(b: int, c: int) -> float:
+    """The exact test in rational arithmetic: the oracle for the floating-point one."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
+    return float(min(Fraction(1), Fraction(2 * tail, 2 ** n)))
+
+
+def test_exact_mcnemar_agrees_with_the_rational_sum():
+    rng = random.Random(20261206)
+    pairs = [(b, c) for b in range(0, 41) for c in range(0, 41)]
+    pairs += [(rng.randint(0, 600), rng.randint(0, 600)) for _ in range(400)]
+    for b, c in pairs:
+        oracle = rational_mcnemar(b, c)
+        assert exact_mcnemar(b, c) == pytest.approx(oracle, rel=1e-13, abs=0), (b, c)
+
+
+def test_exact_mcnemar_at_sixteen_thousand_discordant_pairs():
+    # Far in the tail the float agrees with the rational sum; at the centre it is 1.
+    assert exact_mcnemar(7600, 8400) == pytest.approx(rational_mcnemar(7600, 8400), rel=1e-10)
+    assert exact_mcnemar(8000, 8000) == 1.0
 
 
 def test_exact_mcnemar_refuses_negative_counts():
