@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bounded import TooLarge, read_bounded
 from .definition_checks import cutoff_problems
 from .errors import ConfigError
 
@@ -59,11 +60,11 @@ class OrgConfig:
             return cls()
         p = Path(path)
         try:
-            data = p.read_bytes()
+            data = read_bounded(p, MAX_CONFIG_BYTES)
+        except TooLarge:
+            raise ConfigError(f"configuration {p}: larger than {MAX_CONFIG_BYTES} bytes") from None
         except OSError as exc:
             raise ConfigError(f"configuration {p}: cannot read: {exc.strerror}") from None
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"configuration {p}: larger than {MAX_CONFIG_BYTES} bytes")
         try:
             raw = tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
+from .bounded import TooLarge, bounded_lines
 from .errors import FormsEngineError, SubmissionError
 from .store import (
     ANSWER_COLUMNS,
@@ -62,12 +63,23 @@ class Row:
 
 
 def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
     if size > MAX_IMPORT_BYTES:
         raise ImportRefused([f"file is {size} bytes; the limit is {MAX_IMPORT_BYTES}"], 0)
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if len(raw) > MAX_LINE_BYTES:
+        lines = bounded_lines(fh, max_line=MAX_LINE_BYTES, max_total=MAX_IMPORT_BYTES)
+        while True:
+            try:
+                number, raw = next(lines)
+            except StopIteration:
+                return
+            except TooLarge:  # a pipe or device: its size was not known before reading
+                raise ImportRefused([f"input is larger than the limit of {MAX_IMPORT_BYTES} "
+                                     "bytes"], 0) from None
+            if raw is None:
                 yield number, None, f"line is longer than {MAX_LINE_BYTES} bytes"
                 continue
             try:

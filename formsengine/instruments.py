@@ -20,6 +20,7 @@ import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
+from .bounded import TooLarge, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
 
 MAX_DEFINITION_BYTES = 2_000_000
@@ -116,14 +117,13 @@ def schema_problems(name: str, data: Any) -> list[str]:
 def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
     """Read a JSON file with a size limit and a clear message for each failure."""
     try:
-        size = path.stat().st_size
+        raw = read_bounded(path, max_bytes)
+    except TooLarge:
+        raise DefinitionError(
+            str(path), [f"file is too large: the limit is {max_bytes} bytes"]
+        ) from None
     except OSError as exc:
         raise DefinitionError(str(path), [f"cannot read file: {exc.strerror}"]) from None
-    if size > max_bytes:
-        raise DefinitionError(
-            str(path), [f"file is {size} bytes; the limit is {max_bytes} bytes"]
-        )
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -251,3 +251,40 @@ def test_rescore_after_configuration_change(tmp_path):
     assert json.loads(rows[1][2])["criteria"]["escalation"] is False
     out = run(tmp_path, "assessments", "rescore", "--instrument", "nope")
     assert out.returncode == 2 and "unknown instrument 'nope'" in out.stderr
+
+
+@pytest.mark.parametrize("source", ["/dev/urandom", "/dev/zero"])
+def test_score_reads_at_most_its_limit_from_a_device(tmp_path, source):
+    """A device has no size to check beforehand: the limit applies to what is read."""
+    out = run(tmp_path, "score", "toy-checklist", source)
+    assert out.returncode == 2, out.stderr
+    assert "too large: the limit is 1000000 bytes" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_score_reads_at_most_its_limit_from_a_pipe(tmp_path):
+    fifo = tmp_path / "answers.pipe"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "score", "toy-checklist",
+                             str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA)})
+    written = 0
+    try:
+        with open(fifo, "wb") as fh:
+            for _ in range(50):  # up to 50 MB, far past the limit: the reader stops early
+                fh.write(b" " * 1_000_000)
+                written += 1
+    except BrokenPipeError:
+        pass
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert "too large: the limit is 1000000 bytes" in err
+    assert written < 50
+
+
+def test_import_from_an_endless_device_is_refused(tmp_path):
+    assert run(tmp_path, "db", "init").returncode == 0
+    out = run(tmp_path, "assessments", "import", "/dev/zero")
+    assert out.returncode != 0
+    assert "larger than the limit of 200000000 bytes" in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr
