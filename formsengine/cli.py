@@ -45,14 +45,50 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def _database_problem(exc: Exception, database: Path | None) -> str:
+    """One plain line for SQLite's own errors about the database file."""
+    text = str(exc)
+    where = f"database {database}" if database else "the database"
+    if "unable to open database file" in text and database is not None:
+        folder = database.resolve().parent
+        if not folder.is_dir():
+            return f"{where}: cannot be created, the folder {folder} does not exist"
+        return f"{where}: cannot be opened or created (check the folder's permissions)"
+    if "file is not a database" in text:
+        return f"{where}: this file is not a SQLite database"
+    return f"{where}: {text[:200]}"
+
+
+def _os_problem(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return ("the address is already in use: another server is listening on that port "
+                "(choose another with --port)")
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{(exc.strerror or str(exc)).lower()}{where}"
+
+
 class FriendlyGroup(click.Group):
-    """Turns our own errors into a clear message and exit code 2, never a traceback."""
+    """Turns errors a user can act on into one plain line on stderr and exit code 2, never a
+    traceback: our own refusals, SQLite's errors about the database file and operating-system
+    errors (a port in use, a folder that cannot be written). Click's own usage errors keep
+    click's usage message (also exit code 2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except FormsEngineError as exc:
             fail(str(exc))
+        except OSError as exc:
+            fail(_os_problem(exc))
+        except Exception as exc:
+            from sqlite_utils.utils import sqlite3
+
+            if not isinstance(exc, sqlite3.DatabaseError):
+                raise
+            state = ctx.obj if isinstance(ctx.obj, State) else None
+            fail(_database_problem(exc, state.settings.database if state else None))
 
 
 def _load_plugin_commands(group: click.Group) -> None:

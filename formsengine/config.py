@@ -149,6 +149,26 @@ def configuration_record(inst: Instrument, name: str, params: dict[str, Any]) ->
     }
 
 
+SWITCH_WORDS = {"on": True, "true": True, "1": True, "yes": True,
+                "off": False, "false": False, "0": False, "no": False}
+
+
+def parse_switch(value: str, name: str) -> bool:
+    """An on/off setting: on, true, 1, yes or off, false, 0, no (any case); anything else
+    is refused, so a typo never switches a protection off."""
+    word = value.strip().lower()
+    if word not in SWITCH_WORDS:
+        raise ConfigError(f"{name} must be on or off (on/off, true/false, 1/0, yes/no), "
+                          f"not {value[:80]!r}")
+    return SWITCH_WORDS[word]
+
+
+def env_switch(name: str, *, default: bool) -> bool:
+    """An on/off environment variable (see ``parse_switch``); unset or empty: ``default``."""
+    raw = os.environ.get(name, "")
+    return default if not raw.strip() else parse_switch(raw, name)
+
+
 @dataclass
 class Settings:
     database: Path = Path("formsengine.db")

@@ -185,6 +185,7 @@ def register_commands(cli) -> None:
     def settings_set(state, key: str, value: str) -> None:
         """Set a setting. require_totp: on/off. exit_url: https address. wording:
         INSTRUMENT=PACK@VERSION (or INSTRUMENT= for the built-in paraphrase)."""
+        from ..config import parse_switch
         from . import accounts
 
         store = _store(state)
@@ -193,8 +194,7 @@ def register_commands(cli) -> None:
                 inst_id, _, ref = value.partition("=")
                 accounts.set_wording(store, state.engine, inst_id, ref or None, actor="cli")
             elif key == "require_totp":
-                accounts.set_setting(store, key, value.lower() in ("on", "1", "true", "yes"),
-                                     actor="cli")
+                accounts.set_setting(store, key, parse_switch(value, key), actor="cli")
             else:
                 if not value.startswith("https://"):
                     raise accounts.AccountError("exit_url must start with https://")

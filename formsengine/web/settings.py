@@ -25,6 +25,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ..config import env_switch
+from ..errors import ConfigError
+
 SECRET_SUFFIX = ".secret-key"
 
 
@@ -34,7 +37,7 @@ def secret_key_for(database: Path) -> str:
     from_env = os.environ.get("FORMSENGINE_SECRET_KEY")
     if from_env:
         if len(from_env) < 32:
-            raise RuntimeError("FORMSENGINE_SECRET_KEY must be at least 32 characters long")
+            raise ConfigError("FORMSENGINE_SECRET_KEY must be at least 32 characters long")
         return from_env
     path = Path(str(database) + SECRET_SUFFIX)
     try:
@@ -42,7 +45,7 @@ def secret_key_for(database: Path) -> str:
     except FileExistsError:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise RuntimeError(
+            raise ConfigError(
                 f"secret key file {path.name} can be read by other users; "
                 "run: chmod 600 on it") from None
         return path.read_text(encoding="ascii").strip()
@@ -58,14 +61,14 @@ def _int_env(name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise RuntimeError(f"{name} must be a whole number, not {raw!r}") from None
+        raise ConfigError(f"{name} must be a whole number, not {raw[:80]!r}") from None
     if value <= 0:
-        raise RuntimeError(f"{name} must be more than 0")
+        raise ConfigError(f"{name} must be more than 0")
     return value
 
 
 def default_config(database: Path) -> dict[str, Any]:
-    https = os.environ.get("FORMSENGINE_HTTPS", "") in ("1", "true", "yes")
+    https = env_switch("FORMSENGINE_HTTPS", default=False)
     return {
         "DATABASE": str(database),
         "SESSION_COOKIE_NAME": "fe_session",
