@@ -433,23 +433,38 @@ def compare_cmd(state: State, person: str, instrument_id: str, as_json: bool) ->
 
 
 def print_history(data: dict[str, Any]) -> None:
+    """The history as a table whose columns line up (numbers to the right), with the
+    critical flags raised at each occasion, then the threshold crossings."""
     occasions = data["occasions"]
     if not occasions:
         click.echo(f"{data['person']}: no final {data['instrument']} assessments")
         return
     names = [k for k, v in occasions[0]["scores"].items()
              if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    click.echo(f"{data['person']} - {data['instrument']}")
-    header = ["occasion", "date", *names, "level", "change"]
-    click.echo("  ".join(f"{h:<14}" for h in header))
+    labels = data.get("flag_labels", {})
+    header = ["occasion", "date", *names, "level", "change", "critical flags"]
+    numeric = {2 + i for i in range(len(names))}
+    rows = []
     for occ in occasions:
         change = ", ".join(f"{k} {v:+g}" for k, v in occ["change_from_first"].items()
                            if k in names[:1])
-        cells = [occ["occasion"], occ["date"] or "-", *[occ["scores"].get(n) for n in names],
-                 occ["level"] or "-", change or "-"]
-        click.echo("  ".join(f"{str(c):<14}" for c in cells))
-    for line in data["crossings"]:
-        click.echo(f"  {line}")
+        scores = [occ["scores"].get(n) for n in names]
+        flags = "; ".join(labels.get(f, f) for f in occ["flags"])
+        rows.append([occ["occasion"], occ["date"] or "-",
+                     *["not known" if v is None else f"{v:g}" for v in scores],
+                     occ["level"] or "-", change or "-", flags or "none"])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).rjust(w) if i in numeric else str(c).ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    click.echo(f"{data['person']} - {data['instrument']}")
+    click.echo(line(header))
+    for row in rows:
+        click.echo(line(row))
+    for text in data["crossings"]:
+        click.echo(f"  {text}")
 
 
 # -- audit -----------------------------------------------------------------------------------

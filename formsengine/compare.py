@@ -95,9 +95,14 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
             else:
                 crossings.append(f"{label}: {old or 'not known'} to {new or 'not known'} at "
                                  f"{after['occasion']}")
+    flag_labels = {}
+    if rows:
+        inst = store.engine.instruments.get(instrument_id, rows[-1]["instrument_version"])
+        flag_labels = {f["id"]: f["label"] for f in inst.scoring.get("flags", [])}
     return {
         "person": person_ref,
         "instrument": instrument_id,
+        "flag_labels": {f: flag_labels.get(f, f) for occ in occasions for f in occ["flags"]},
         "occasions": occasions,
         "transitions": transitions,
         "crossings": crossings,

@@ -159,6 +159,16 @@ def test_database_import_compare_and_audit_verify(tmp_path):
     assert "risk_band: crossed into high at review (from low at intake)" in out.stdout
     data = json.loads(run(tmp_path, "compare", "VS-1", "toy-checklist", "--json").stdout)
     assert [o["scores"]["yes_count"] for o in data["occasions"]] == [1, 3]
+    # The text table names the critical flags raised, and its columns line up.
+    table = out.stdout.splitlines()[1:4]
+    assert table[0].split()[-2:] == ["critical", "flags"]
+    assert table[1].endswith("  First indicator present")
+    assert table[2].endswith("  B and C with A or D; First indicator present")
+    for heading in ("date", "level", "critical flags"):
+        start = table[0].index(heading)
+        assert all(row[start - 2:start] == "  " and row[start] != " " for row in table[1:])
+    count_end = table[0].index("yes_count") + len("yes_count")
+    assert [row[count_end - 1] for row in table[1:]] == ["1", "3"]  # numbers to the right
 
     out = run(tmp_path, "audit", "verify")
     assert out.returncode == 0 and "audit chain intact" in out.stdout
