@@ -45,6 +45,17 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def echo_table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()
+               ) -> None:
+    """Rows under a header, each column as wide as its widest cell (columns in ``numeric``
+    to the right); ``None`` shows as ``-``."""
+    cells = [[("-" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+    for row in [header, *cells]:
+        click.echo("  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+
+
 def _database_problem(exc: Exception, database: Path | None) -> str:
     """One plain line for SQLite's own errors about the database file."""
     text = str(exc)
@@ -80,6 +91,11 @@ class FriendlyGroup(click.Group):
             return super().invoke(ctx)
         except FormsEngineError as exc:
             fail(str(exc))
+        except BrokenPipeError:  # the reader stopped early (| head): no message
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except OSError as exc:
             fail(_os_problem(exc))
         except Exception as exc:
@@ -349,6 +365,36 @@ def db_backup(state: State, target: Path) -> None:
     click.echo(f"backup written to {target}; integrity check ok")
 
 
+# -- cases -----------------------------------------------------------------------------------
+@cli.group("cases")
+def cases_group() -> None:
+    """List cases and give them a team."""
+
+
+@cases_group.command("list")
+@click.option("--team", help="A team's name ('-' for cases with no team).")
+@click.option("--status", type=click.Choice(["open", "closed"]))
+@click.option("--person", help="Only cases of the person with this reference.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def cases_list(state: State, team: str | None, status: str | None, person: str | None,
+               limit: int, as_json: bool) -> None:
+    """List cases, newest first: uid, reference, team, status, people and assessments."""
+    store = state.store()
+    try:
+        rows = store.list_cases(team=team, status=status, person=person, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        echo_json([{k: v for k, v in r.items() if k != "id"} for r in rows])
+        return
+    echo_table(["uid", "reference", "team", "status", "opened", "people", "final", "drafts"],
+               [[r["uid"], r["ref"], r["team"], r["status"], r["opened_on"], r["people"],
+                 r["final"], r["drafts"]] for r in rows], numeric={6, 7})
+    click.echo(f"{len(rows)} case(s)" + (" (limit reached)" if len(rows) == limit else ""))
+
+
 # -- assessments -----------------------------------------------------------------------------
 SYSTEM = "cli"
 
@@ -356,6 +402,35 @@ SYSTEM = "cli"
 @cli.group()
 def assessments() -> None:
     """Import and list stored assessments."""
+
+
+@assessments.command("list")
+@click.option("--case", "case_ref", help="A case's uid or reference.")
+@click.option("--person", help="A person's reference.")
+@click.option("--instrument", "instrument_id", help="An instrument id.")
+@click.option("--occasion", help="An occasion id (intake, review, exit, ...).")
+@click.option("--status", type=click.Choice(["draft", "final", "superseded"]))
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def assessments_list(state: State, case_ref: str | None, person: str | None,
+                     instrument_id: str | None, occasion: str | None, status: str | None,
+                     limit: int, as_json: bool) -> None:
+    """List assessments, newest first, with the uid that `report` and `fhir response`
+    take."""
+    store = state.store()
+    try:
+        rows = store.list_assessments(case=case_ref, person=person, instrument=instrument_id,
+                                      occasion=occasion, status=status, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(["uid", "case", "person", "instrument", "occasion", "date", "status", "level"],
+               [[r["uid"], r["case_ref"], r["person"], f"{r['instrument']} v{r['version']}",
+                 r["occasion"], r["assessment_date"], r["status"], r["level"]] for r in rows])
+    click.echo(f"{len(rows)} assessment(s)" + (" (limit reached)" if len(rows) == limit else ""))
 
 
 @assessments.command("rescore")
@@ -453,16 +528,8 @@ def print_history(data: dict[str, Any]) -> None:
         rows.append([occ["occasion"], occ["date"] or "-",
                      *["not known" if v is None else f"{v:g}" for v in scores],
                      occ["level"] or "-", change or "-", flags or "none"])
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in numeric else str(c).ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
     click.echo(f"{data['person']} - {data['instrument']}")
-    click.echo(line(header))
-    for row in rows:
-        click.echo(line(row))
+    echo_table(header, rows, numeric)
     for text in data["crossings"]:
         click.echo(f"  {text}")
 

@@ -253,6 +253,69 @@ class Store:
     def get_person(self, ref: str) -> dict[str, Any] | None:
         return self.one("SELECT * FROM people WHERE ref = ?", [ref])
 
+    # -- listings for the command line ------------------------------------------------------
+    def find_case(self, ref_or_uid: str) -> dict[str, Any] | None:
+        """The case with this uid, or else with this reference (any letter case)."""
+        return (self.one("SELECT * FROM cases WHERE uid = ?", [ref_or_uid])
+                or self.one("SELECT * FROM cases WHERE ref = ? COLLATE NOCASE", [ref_or_uid]))
+
+    def list_cases(self, *, team: str | None = None, status: str | None = None,
+                   person: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Cases with their team, people and counts of assessments, newest first. ``team``
+        ``"-"`` lists the cases that have no team."""
+        where, params = [], []
+        if team == "-":
+            where.append("c.team_id IS NULL")
+        elif team is not None:
+            where.append("t.name = ?")
+            params.append(team)
+        if status is not None:
+            where.append("c.status = ?")
+            params.append(status)
+        if person is not None:
+            where.append("c.id IN (SELECT cp.case_id FROM case_people cp JOIN people p"
+                         " ON p.id = cp.person_id WHERE p.ref = ?)")
+            params.append(person)
+        sql = ("SELECT c.id, c.uid, c.ref, t.name AS team, c.status, c.opened_on, c.closed_on,"
+               " (SELECT group_concat(p.ref, ' ') FROM case_people cp JOIN people p"
+               "  ON p.id = cp.person_id WHERE cp.case_id = c.id) AS people,"
+               " (SELECT COUNT(*) FROM assessments a WHERE a.case_id = c.id"
+               "  AND a.status = 'final') AS final,"
+               " (SELECT COUNT(*) FROM assessments a WHERE a.case_id = c.id"
+               "  AND a.status = 'draft') AS drafts"
+               " FROM cases c LEFT JOIN teams t ON t.id = c.team_id"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY c.id DESC LIMIT ?")
+        return self.all(sql, [*params, limit])
+
+    def list_assessments(self, *, case: str | None = None, person: str | None = None,
+                         instrument: str | None = None, occasion: str | None = None,
+                         status: str | None = None, limit: int = 1000
+                         ) -> list[dict[str, Any]]:
+        """Assessments with their case, person and latest level, newest first. ``case`` is a
+        case's uid or reference."""
+        where, params = [], []
+        if case is not None:
+            found = self.find_case(case)
+            if found is None:
+                raise StorageError(f"no case with the uid or reference {case[:80]!r}")
+            where.append("a.case_id = ?")
+            params.append(found["id"])
+        for column, value in (("p.ref", person), ("a.instrument_id", instrument),
+                              ("a.occasion", occasion), ("a.status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")  # nosec B608: column names are constants above
+                params.append(value)
+        sql = ("SELECT a.uid, c.ref AS case_ref, p.ref AS person, a.instrument_id AS instrument,"
+               " a.instrument_version AS version, a.occasion, a.assessment_date, a.status,"
+               " (SELECT s.level_final FROM scores s WHERE s.assessment_id = a.id"
+               "  ORDER BY s.seq DESC LIMIT 1) AS level"
+               " FROM assessments a JOIN people p ON p.id = a.person_id"
+               " LEFT JOIN cases c ON c.id = a.case_id"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY a.id DESC LIMIT ?")
+        return self.all(sql, [*params, limit])
+
     def ensure_person(self, ref: str, role: str | None, *, actor: str = SYSTEM_ACTOR,
                       display_name: str | None = None, birth_year: int | None = None) -> int:
         """The person with this reference, created if new. A known person's role must match."""

@@ -298,3 +298,45 @@ def test_import_from_an_endless_device_is_refused(tmp_path):
     assert out.returncode != 0
     assert "larger than the limit of 200000000 bytes" in out.stderr + out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_cases_and_assessments_are_listed_and_a_case_is_found_by_reference(tmp_path):
+    assert run(tmp_path, "db", "init").returncode == 0
+    lines = []
+    for occasion, date in [("intake", "2026-01-05"), ("review", "2026-04-05")]:
+        r = answers(a="yes")
+        r["fields"]["assessment_date"] = date
+        r.update(person="VS-7", role="victim_survivor", occasion=occasion, case="C-77")
+        lines.append(json.dumps(r))
+    f = tmp_path / "in.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    assert run(tmp_path, "assessments", "import", str(f)).returncode == 0
+
+    cases = json.loads(run(tmp_path, "cases", "list", "--json").stdout)
+    assert [(c["ref"], c["people"], c["final"], c["drafts"]) for c in cases] == [
+        ("C-77", "VS-7", 2, 0)]
+    assert json.loads(run(tmp_path, "cases", "list", "--team", "-", "--json").stdout)
+    assert json.loads(run(tmp_path, "cases", "list", "--status", "closed", "--json").stdout) == []
+    text = run(tmp_path, "cases", "list").stdout
+    assert text.splitlines()[0].split() == ["uid", "reference", "team", "status", "opened",
+                                            "people", "final", "drafts"]
+    assert "1 case(s)" in text
+
+    listed = json.loads(run(tmp_path, "assessments", "list", "--case", "c-77", "--json").stdout)
+    assert [(a["occasion"], a["person"], a["status"]) for a in listed] == [
+        ("review", "VS-7", "final"), ("intake", "VS-7", "final")]
+    only = json.loads(run(tmp_path, "assessments", "list", "--occasion", "intake",
+                          "--instrument", "toy-checklist", "--json").stdout)
+    assert [a["uid"] for a in only] == [listed[1]["uid"]]
+    assert json.loads(run(tmp_path, "assessments", "list", "--status", "draft",
+                          "--json").stdout) == []
+    out = run(tmp_path, "assessments", "list", "--case", "C-404")
+    assert out.returncode == 2 and "no case with the uid or reference 'C-404'" in out.stderr
+
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    out = run(tmp_path, "report", "case", "C-77", "--out-dir", str(folder))
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()).read_bytes().startswith(b"%PDF")
+    uid = cases[0]["uid"]
+    assert run(tmp_path, "report", "case", uid, "--out-dir", str(folder)).returncode == 0

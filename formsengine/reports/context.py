@@ -29,9 +29,10 @@ def assessment_id_for(store: Store, uid: str) -> int:
 
 
 def case_id_for(store: Store, uid: str) -> int:
-    row = store.one("SELECT id FROM cases WHERE uid = ?", [uid])
+    """The case with this uid or reference."""
+    row = store.find_case(uid)
     if row is None:
-        raise StorageError("no case with that id")
+        raise StorageError("no case with that id or reference")
     return row["id"]
 
 

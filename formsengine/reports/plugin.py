@@ -75,6 +75,6 @@ def register_commands(cli: click.Group) -> None:
     @actor
     @click.pass_obj
     def case_cmd(state, uid: str, out_dir: Path, actor: str) -> None:
-        """Case progress report for the case with this UID: every instrument across
+        """Case progress report for the case with this UID or reference: every instrument across
         occasions, with change charts."""
         run(state, "case", uid, out_dir, actor)
