@@ -7,7 +7,6 @@ connection per request (``get_store()``, kept on ``g``). Served by waitress in o
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import uuid
@@ -17,9 +16,6 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, current_app, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from sqlite_utils.utils import sqlite3
 
 from ..config import Settings
@@ -55,13 +51,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_readable_form)
     csrf.init_app(app)
 
-    from . import admin, assessments, auth, cases, dates, headers, reports, research, sessions
+    from . import (
+        admin,
+        assessments,
+        auth,
+        cases,
+        dates,
+        headers,
+        reports,
+        research,
+        sessions,
+        throttle,
+    )
 
     headers.init_app(app)
     sessions.init_app(app)
     for module in (auth, cases, assessments, admin, reports, research):
         app.register_blueprint(module.bp)
-    _limit_sign_in(app)
+    throttle.init_app(app)
 
     app.extensions["formsengine_connections"] = threading.local()
     app.teardown_appcontext(_close_store)
@@ -70,34 +77,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                  date_example=dates.EXAMPLE)
     app.jinja_env.filters["date_text"] = date_text
     return app
-
-
-def _limit_sign_in(app: Flask) -> None:
-    """Slow repeated failed sign-ins from one address (each account is also slowed on its
-    own, see ``auth``). Only POSTs that do not sign in (no redirect) count; once the limit
-    is reached the address gets 429 until the window moves on. One limiter per application,
-    kept in memory: one process. Only the two sign-in views are wrapped, so no other
-    request pays for the check."""
-    limit = parse(app.config["LOGIN_LIMIT"])
-    limiter = MovingWindowRateLimiter(MemoryStorage())
-    app.extensions["formsengine_limiter"] = limiter
-
-    def limited(view):
-        @functools.wraps(view)
-        def inner(*args, **kwargs):
-            if request.method != "POST":
-                return view(*args, **kwargs)
-            key = request.remote_addr or "unknown"
-            if not limiter.test(limit, key):
-                abort(429)
-            response = make_response(view(*args, **kwargs))
-            if response.status_code != 302:
-                limiter.hit(limit, key)
-            return response
-        return inner
-
-    for endpoint in ("auth.login", "auth.totp"):
-        app.view_functions[endpoint] = limited(app.view_functions[endpoint])
 
 
 def _version() -> str:
