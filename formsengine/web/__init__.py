@@ -113,16 +113,49 @@ def _request_id() -> None:
 def _readable_form() -> None:
     """Form text that is not valid UTF-8 is refused, not stored mangled. Runs before the
     form is parsed; the body (at most MAX_CONTENT_LENGTH) is kept for the parser."""
-    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+    if request.method != "POST" or request.mimetype not in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
         return
     body = request.get_data(cache=True)
     try:
-        # The whole body at once: "&", "=" and "+" are ASCII and can never be part of a
-        # longer UTF-8 sequence, so the body decodes exactly when every name and value does.
-        unquote_to_bytes(body).decode("utf-8")
+        if request.mimetype == "multipart/form-data":
+            _decode_multipart_fields(body, request.mimetype_params.get("boundary", ""))
+        else:
+            # The whole body at once: "&", "=" and "+" are ASCII and can never be part of
+            # a longer UTF-8 sequence, so it decodes exactly when every name and value does.
+            unquote_to_bytes(body).decode("utf-8")
     except UnicodeDecodeError:
         abort(400, "The form contained characters that could not be read (the text was not "
                    "valid UTF-8). Nothing was saved: retype the text and try again.")
+
+
+def _decode_multipart_fields(body: bytes, boundary: str) -> None:
+    """Decode every text field of a multipart body as UTF-8 (UnicodeDecodeError when one is
+    not), where werkzeug's parser would put U+FFFD in its place. Field names are decoded
+    strictly by the parser itself; file contents are bytes and are not checked. A malformed
+    body is left to the parser, which refuses it."""
+    from werkzeug.sansio.multipart import Data, Epilogue, Field, MultipartDecoder, NeedData
+
+    if not boundary:
+        return
+    decoder = MultipartDecoder(boundary.encode("latin-1"),
+                               max_form_memory_size=current_app.config["MAX_FORM_MEMORY_SIZE"])
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    text, chunks = False, []
+    try:
+        while not isinstance(event := decoder.next_event(), (Epilogue, NeedData)):
+            if isinstance(event, Data):
+                if text:
+                    chunks.append(event.data)
+                    if not event.more_data:
+                        b"".join(chunks).decode("utf-8")
+            else:  # a new part: a text field, or a file
+                text, chunks = isinstance(event, Field), []
+    except UnicodeDecodeError:
+        raise
+    except ValueError:
+        return
 
 
 def _close_store(_exc: BaseException | None) -> None:

@@ -21,6 +21,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional, Validatio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import access, accounts
+from .params import int_arg
 from .schema import ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -337,7 +338,7 @@ def audit_log():
             if value and value.strip():
                 where.append(f"{column} = ?")  # column names from this tuple, never input
                 params.append(value.strip())
-    before = request.args.get("before", type=int)
+    before = int_arg("before")
     if before and request.method == "GET":
         where.append("id < ?")
         params.append(before)

@@ -180,7 +180,10 @@ def section(uid: str, section_id: str):
         merged, after = formbuild.merge_section(form, inst, section_id, data)
         try:
             _inst, sub = _engine().check(merged)
-            expected = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+            revision = form.revision.data or ""
+            # a revision that is no number the database can hold is a stale page's
+            expected = (int(revision) if revision.isascii() and revision.isdigit()
+                        and len(revision) <= 18 else -1)
             access.store().update_draft(
                 row["id"], sub, expected_revision=expected, actor=g.user["username"],
                 request_id=g.request_id,

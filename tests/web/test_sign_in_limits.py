@@ -17,7 +17,7 @@ from limits.storage import MemoryStorage
 
 from formsengine.web import accounts, create_app
 
-from .conftest import FAST_HASH, PASSWORD, csrf, login
+from .conftest import FAST_HASH, csrf, login
 
 WRONG = "not the password at all"
 
