@@ -56,6 +56,17 @@ def password_problem(password: str, username: str | None = None) -> str | None:
     lowered = password.lower()
     if lowered in common_passwords() or (username and lowered == username.lower()):
         return "This password is too common or easy to guess: choose another"
+    return _guessable(password, username)
+
+
+def _guessable(password: str, username: str | None) -> str | None:
+    """The two easy guesses a length rule lets through: the username inside the password
+    (usernames of 3 characters or more), and one character repeated."""
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and name in password.lower():
+        return "Your password must not contain your username: choose another"
+    if len(set(password)) == 1:
+        return "Your password must not be one character repeated: choose another"
     return None
 
 

@@ -49,11 +49,33 @@ def test_password_too_long_for_policy_refused():
     ("password1234", "too common"),
     ("QWERTYUIOP123", "too common"),
     ("correct horse battery", None),
-    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", None),  # no composition rules
+    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "one character repeated"),
+    ("            ", "one character repeated"),
+    ("ababababababab", None),  # no composition rules
+    ("Practitioner01 is me", "contain your username"),
+    ("my name is PRACTITIONER01!", "contain your username"),
+    ("a passphrase of words", None),
 ])
 def test_password_policy(password, problem):
-    found = accounts.password_problem(password)
+    found = accounts.password_problem(password, "practitioner01")
     assert (found is None) if problem is None else (problem in found)
+
+
+def test_a_short_username_inside_a_password_is_allowed():
+    assert accounts.password_problem("jo's long passphrase", "jo") is None
+
+
+def test_a_password_with_the_username_is_refused_on_the_page(alice):
+    new = "alice in wonderland"
+    response = post(alice, "/account/password", {"current": PASSWORD, "new": new,
+                                                 "confirm": new})
+    assert response.status_code == 400
+    assert "must not contain your username" in response.get_data(as_text=True)
+    new = "z" * 20
+    response = post(alice, "/account/password", {"current": PASSWORD, "new": new,
+                                                 "confirm": new})
+    assert response.status_code == 400
+    assert "one character repeated" in response.get_data(as_text=True)
 
 
 def test_password_equal_to_username_refused():
