@@ -348,6 +348,19 @@ def end_session(store: Any, session_id: int) -> None:
         store.conn.execute("DELETE FROM web_sessions WHERE id = ?", [session_id])
 
 
+def pending_totp(store: Any, session_id: int) -> str | None:
+    """The two-factor key being set up in a session, until it is confirmed: kept with the
+    server-side session, never in the (signed, readable) cookie."""
+    row = store.one("SELECT totp_pending FROM web_sessions WHERE id = ?", [session_id])
+    return row["totp_pending"] if row else None
+
+
+def set_pending_totp(store: Any, session_id: int, secret: str | None) -> None:
+    with store.write():
+        store.conn.execute("UPDATE web_sessions SET totp_pending = ? WHERE id = ?",
+                           [secret, session_id])
+
+
 # -- organisation settings ----------------------------------------------------------------
 DEFAULT_SETTINGS: dict[str, Any] = {
     "require_totp": False,

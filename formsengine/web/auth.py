@@ -321,9 +321,7 @@ def change_password():
 def totp_setup():
     replacing = bool(g.user["totp_secret"])
     form = ReplaceCodeForm() if replacing else CodeForm()
-    secret = session.get("totp_new")
-    if not secret:
-        secret = session["totp_new"] = pyotp.random_base32()
+    secret = _setup_secret()
     error, error_field = None, "code"
     if form.validate_on_submit():
         step = _matching_step(secret, form.code.data.strip())
@@ -341,7 +339,7 @@ def totp_setup():
                     [secret, step, g.user["id"]])
                 store.audit("totp_enabled", actor=g.user["username"], object_type="user",
                             object_id=g.user["id"], request_id=g.request_id)
-            session.pop("totp_new", None)
+            accounts.set_pending_totp(store, g.user["session_id"], None)
             flash("Two-factor sign-in is on for your account.")
             return redirect(url_for("cases.index"))
     elif request.method == "POST":
@@ -352,6 +350,16 @@ def totp_setup():
     return render_template("auth/totp_setup.html", form=form, error=error, secret=secret,
                            uri=uri, qr=qr_svg(uri), replacing=replacing,
                            error_field=error_field), 400 if error else 200
+
+
+def _setup_secret() -> str:
+    """The key being set up: made once per session and kept server-side with it."""
+    store, session_id = _store(), g.user["session_id"]
+    secret = accounts.pending_totp(store, session_id)
+    if not secret:
+        secret = pyotp.random_base32()
+        accounts.set_pending_totp(store, session_id, secret)
+    return secret
 
 
 def qr_svg(text: str) -> Markup:

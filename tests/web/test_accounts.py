@@ -373,3 +373,29 @@ def test_change_password_checks_policy(alice):
 
 def test_fast_hash_fixture_is_used(store, users):
     assert FAST_HASH["memory_cost"] == 1024
+
+
+def _cookie_payload(client) -> bytes:
+    import base64
+    import zlib
+
+    value = client.get_cookie("fe_session").value
+    payload = value.split(".")[1]  # compressed payloads start with "."
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return zlib.decompress(raw) if value.startswith(".") else raw
+
+
+def test_the_key_being_set_up_stays_on_the_server(alice, store):
+    page = alice.get("/account/two-factor").get_data(as_text=True)
+    secret = page.split('id="totp-key">')[1].split("<")[0]
+    assert secret.encode() not in _cookie_payload(alice)
+    [row] = store.all("SELECT totp_pending FROM web_sessions")
+    assert row["totp_pending"] == secret
+    # the same key while the page is opened again, until it is confirmed
+    again = alice.get("/account/two-factor").get_data(as_text=True)
+    assert again.split('id="totp-key">')[1].split("<")[0] == secret
+    response = post(alice, "/account/two-factor", {"code": pyotp.TOTP(secret).now()},
+                    token_from="/account/two-factor")
+    assert response.status_code == 302
+    assert store.one("SELECT totp_pending FROM web_sessions")["totp_pending"] is None
+    assert secret.encode() not in _cookie_payload(alice)
