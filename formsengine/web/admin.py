@@ -269,12 +269,28 @@ def two_factor_off(uid: str):
     return redirect(url_for("admin.index"))
 
 
+OWN = ("You cannot change your own role or teams: another administrator must make the "
+       "change, so that no one gives themselves access to case records.")
+
+
+def _own_account(user: dict, change: str) -> bool:
+    """True (and the attempt audited as a denial) when ``user`` is the administrator
+    signed in: their own role and teams are changed by another administrator."""
+    if user["id"] != g.user["id"]:
+        return False
+    access.audit_denial("user", user["uid"], {"change": f"own {change}"})
+    return True
+
+
 @bp.post("/users/<uid>/role")
 def change_role(uid: str):
     user = _user_or_404(uid)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
+    if _own_account(user, "role"):
+        flash(OWN)
+        return redirect(url_for("admin.index"))
     store = _store()
     with store.write():
         store.conn.execute("UPDATE web_users SET role = ? WHERE id = ?",
@@ -296,6 +312,9 @@ def user_teams(uid: str):
     if request.method == "GET":
         access.audit_view("user", user["id"])
         form.teams.data = accounts.user_teams(store, user["id"])
+    elif _own_account(user, "teams"):
+        form.teams.errors = [OWN]
+        return render_template("admin/teams.html", user=user, form=form), 403
     elif form.validate_on_submit():
         try:
             unassigned = accounts.set_teams(store, user["id"], form.teams.data or [],
