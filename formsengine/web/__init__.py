@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cases,
         dates,
         headers,
+        once,
         reports,
         research,
         sessions,
@@ -74,7 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(_close_store)
     _error_pages(app)
     app.jinja_env.globals.update(app_version=_version(), date_parts=dates.parts_of,
-                                 date_example=dates.EXAMPLE)
+                                 date_example=dates.EXAMPLE, once_token=once.token)
     app.jinja_env.filters["date_text"] = date_text
     return app
 

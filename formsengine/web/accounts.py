@@ -361,11 +361,36 @@ def set_pending_totp(store: Any, session_id: int, secret: str | None) -> None:
                            [secret, session_id])
 
 
+def sent_before(store: Any, key: str) -> str | None:
+    """Where the create form with this token went when it was sent before (see ``once``)."""
+    row = store.one("SELECT location FROM web_idempotency WHERE token_hash = ?", [key])
+    return row["location"] if row else None
+
+
+def remember_send(store: Any, key: str, user_id: int, location: str, *, keep: float) -> None:
+    now = time.time()
+    with store.write():
+        store.conn.execute("DELETE FROM web_idempotency WHERE created_at < ?", [now - keep])
+        store.conn.execute(
+            "INSERT INTO web_idempotency (token_hash, user_id, created_at, location)"
+            " VALUES (?, ?, ?, ?)", [key, user_id, now, location])
+
+
+def end_sessions(store: Any, user_id: int, *, keep: int = 0) -> int:
+    """End a user's sessions but the ``keep`` newest (all of them with 0); how many."""
+    with store.write():
+        return store.conn.execute(
+            "DELETE FROM web_sessions WHERE user_id = ? AND id NOT IN (SELECT id FROM"
+            " web_sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)",
+            [user_id, user_id, keep]).rowcount
+
+
 # -- organisation settings ----------------------------------------------------------------
 DEFAULT_SETTINGS: dict[str, Any] = {
     "require_totp": False,
     "exit_url": "https://www.bbc.co.uk/weather",
     "wording": {},  # instrument id -> wording pack ref
+    "max_sessions": 0,  # sessions one account may have at once; 0: no limit
 }
 
 

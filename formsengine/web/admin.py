@@ -15,9 +15,22 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import access, accounts
@@ -91,8 +104,22 @@ class TeamsForm(FlaskForm):
                                        "the teams ticked here.")
 
 
+class SessionsField(IntegerField):
+    MESSAGE = "Enter a number of sessions from 0 to 20"
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:  # not a whole number
+            raise ValueError(self.MESSAGE) from None
+
+
 class SettingsForm(FlaskForm):
     require_totp = BooleanField("Require two-factor sign-in (TOTP) for everyone")
+    max_sessions = SessionsField(
+        "Sessions one account may have at once",
+        description="A sign-in beyond it ends the account's oldest session. 0 for no limit.",
+        validators=[Optional(), NumberRange(0, 20, SessionsField.MESSAGE)])
     exit_url = StringField("Where “Exit this page” goes", validators=[
         InputRequired("Enter the address of a neutral website"),
         Length(max=300, message="The address must be 300 characters or fewer")])
@@ -148,6 +175,7 @@ def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
         settings = SettingsForm(formdata=None)
         settings.require_totp.data = bool(accounts.get_setting(store, "require_totp"))
         settings.exit_url.data = accounts.get_setting(store, "exit_url")
+        settings.max_sessions.data = accounts.get_setting(store, "max_sessions")
     access.audit_view("user_list", None, "list")
     return render_template("admin/index.html", users=users, teams=_teams(),
                            team_form=team_form or TeamForm(formdata=None),
@@ -341,6 +369,10 @@ def settings():
                          actor=g.user["username"], request_id=g.request_id)
     accounts.set_setting(store, "exit_url", url, actor=g.user["username"],
                          request_id=g.request_id)
+    sessions = form.max_sessions.data or 0
+    if sessions != accounts.get_setting(store, "max_sessions"):
+        accounts.set_setting(store, "max_sessions", sessions, actor=g.user["username"],
+                             request_id=g.request_id)
     flash("Settings saved.")
     return redirect(url_for("admin.index"))
 

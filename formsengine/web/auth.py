@@ -143,9 +143,35 @@ def _signed_in(user: dict, nxt: str, key: str, device: str | None):
                                 keep=max(86400, cfg["LOGIN_FAILURE_WINDOW"]))
     accounts.remember_device(store, key, token[:100])
     response = _complete(user, nxt)
+    _limit_sessions(user)
     response.set_cookie(DEVICE_COOKIE, token[:100], max_age=accounts.DEVICE_DAYS * 86400,
                         httponly=True, samesite="Lax", secure=cfg["SESSION_COOKIE_SECURE"])
     return response
+
+
+def _limit_sessions(user: dict) -> None:
+    """Where the organisation limits sessions per account, a sign-in ends the oldest ones
+    beyond the limit (the one just started stays)."""
+    store = _store()
+    limit = accounts.get_setting(store, "max_sessions")
+    if limit:
+        ended = accounts.end_sessions(store, user["id"], keep=int(limit))
+        if ended:
+            store.audit("session_limit", actor=user["username"], object_type="user",
+                        object_id=user["id"], request_id=g.request_id,
+                        details={"ended": ended, "limit": limit})
+
+
+@bp.post("/account/sign-out-everywhere")
+def sign_out_everywhere():
+    """End every session of the signed-in user, this one included (a phone lost, a
+    computer left signed in somewhere)."""
+    user, store = g.user, _store()
+    ended = accounts.end_sessions(store, user["id"])
+    store.audit("logout", actor=user["username"], object_type="user", object_id=user["id"],
+                request_id=g.request_id, details={"everywhere": True, "sessions": ended})
+    session.clear()
+    return redirect(url_for("auth.signed_out"))
 
 
 @bp.get("/health")
