@@ -70,8 +70,13 @@ def _guessable(password: str, username: str | None) -> str | None:
     return None
 
 
-def generate_password() -> str:
-    return secrets.token_urlsafe(15)  # 20 characters
+def generate_password(username: str | None = None) -> str:
+    """A one-time password of 20 characters that the policy accepts for ``username`` (a
+    random one could, rarely, contain a short username)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        if password_problem(password, username) is None:
+            return password
 
 
 # -- users --------------------------------------------------------------------------------

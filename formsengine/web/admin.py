@@ -237,7 +237,7 @@ def create_user():
     form = _user_form()
     if not form.validate_on_submit():
         return _index(user_form=form, status=400)
-    password = accounts.generate_password()
+    password = accounts.generate_password(form.username.data.strip())
     try:
         accounts.create_user(
             _store(), form.username.data.strip(), role=form.role.data, password=password,
@@ -277,7 +277,7 @@ def reset_password(uid: str):
     user = _user_or_404(uid)
     if not ActionForm().validate_on_submit():
         abort(400)
-    password = accounts.generate_password()
+    password = accounts.generate_password(user["username"])
     accounts.set_password(_store(), user["id"], password,
                           params=current_app.config["PASSWORD_HASH"], must_change=True,
                           actor=g.user["username"], request_id=g.request_id)

@@ -85,7 +85,7 @@ def register_commands(cli) -> None:
 
         store = _store(state)
         try:
-            password = accounts.generate_password()
+            password = accounts.generate_password(username)
             accounts.create_user(store, username, role="administrator", password=password,
                                  params=_params(), actor="cli")
         finally:
@@ -110,7 +110,7 @@ def register_commands(cli) -> None:
         store = _store(state)
         try:
             team_ids = [accounts.team_id_by_name(store, t) for t in teams]
-            password = accounts.generate_password()
+            password = accounts.generate_password(username)
             accounts.create_user(store, username, role=role, password=password,
                                  params=_params(), teams=team_ids, display_name=display_name,
                                  actor="cli")
