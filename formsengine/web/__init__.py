@@ -7,7 +7,6 @@ connection per request (``get_store()``, kept on ``g``). Served by waitress in o
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import uuid
@@ -17,9 +16,6 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, current_app, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from sqlite_utils.utils import sqlite3
 
 from ..config import Settings
@@ -55,49 +51,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_readable_form)
     csrf.init_app(app)
 
-    from . import admin, assessments, auth, cases, dates, headers, reports, research, sessions
+    from . import (
+        admin,
+        assessments,
+        auth,
+        cases,
+        dates,
+        headers,
+        once,
+        reports,
+        research,
+        sessions,
+        throttle,
+    )
 
     headers.init_app(app)
     sessions.init_app(app)
     for module in (auth, cases, assessments, admin, reports, research):
         app.register_blueprint(module.bp)
-    _limit_sign_in(app)
+    throttle.init_app(app)
 
     app.extensions["formsengine_connections"] = threading.local()
     app.teardown_appcontext(_close_store)
     _error_pages(app)
     app.jinja_env.globals.update(app_version=_version(), date_parts=dates.parts_of,
-                                 date_example=dates.EXAMPLE)
+                                 date_example=dates.EXAMPLE, once_token=once.token)
     app.jinja_env.filters["date_text"] = date_text
     return app
-
-
-def _limit_sign_in(app: Flask) -> None:
-    """Slow repeated failed sign-ins from one address (each account is also slowed on its
-    own, see ``auth``). Only POSTs that do not sign in (no redirect) count; once the limit
-    is reached the address gets 429 until the window moves on. One limiter per application,
-    kept in memory: one process. Only the two sign-in views are wrapped, so no other
-    request pays for the check."""
-    limit = parse(app.config["LOGIN_LIMIT"])
-    limiter = MovingWindowRateLimiter(MemoryStorage())
-    app.extensions["formsengine_limiter"] = limiter
-
-    def limited(view):
-        @functools.wraps(view)
-        def inner(*args, **kwargs):
-            if request.method != "POST":
-                return view(*args, **kwargs)
-            key = request.remote_addr or "unknown"
-            if not limiter.test(limit, key):
-                abort(429)
-            response = make_response(view(*args, **kwargs))
-            if response.status_code != 302:
-                limiter.hit(limit, key)
-            return response
-        return inner
-
-    for endpoint in ("auth.login", "auth.totp"):
-        app.view_functions[endpoint] = limited(app.view_functions[endpoint])
 
 
 def _version() -> str:
@@ -134,16 +114,49 @@ def _request_id() -> None:
 def _readable_form() -> None:
     """Form text that is not valid UTF-8 is refused, not stored mangled. Runs before the
     form is parsed; the body (at most MAX_CONTENT_LENGTH) is kept for the parser."""
-    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+    if request.method != "POST" or request.mimetype not in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
         return
     body = request.get_data(cache=True)
     try:
-        # The whole body at once: "&", "=" and "+" are ASCII and can never be part of a
-        # longer UTF-8 sequence, so the body decodes exactly when every name and value does.
-        unquote_to_bytes(body).decode("utf-8")
+        if request.mimetype == "multipart/form-data":
+            _decode_multipart_fields(body, request.mimetype_params.get("boundary", ""))
+        else:
+            # The whole body at once: "&", "=" and "+" are ASCII and can never be part of
+            # a longer UTF-8 sequence, so it decodes exactly when every name and value does.
+            unquote_to_bytes(body).decode("utf-8")
     except UnicodeDecodeError:
         abort(400, "The form contained characters that could not be read (the text was not "
                    "valid UTF-8). Nothing was saved: retype the text and try again.")
+
+
+def _decode_multipart_fields(body: bytes, boundary: str) -> None:
+    """Decode every text field of a multipart body as UTF-8 (UnicodeDecodeError when one is
+    not), where werkzeug's parser would put U+FFFD in its place. Field names are decoded
+    strictly by the parser itself; file contents are bytes and are not checked. A malformed
+    body is left to the parser, which refuses it."""
+    from werkzeug.sansio.multipart import Data, Epilogue, Field, MultipartDecoder, NeedData
+
+    if not boundary:
+        return
+    decoder = MultipartDecoder(boundary.encode("latin-1"),
+                               max_form_memory_size=current_app.config["MAX_FORM_MEMORY_SIZE"])
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    text, chunks = False, []
+    try:
+        while not isinstance(event := decoder.next_event(), (Epilogue, NeedData)):
+            if isinstance(event, Data):
+                if text:
+                    chunks.append(event.data)
+                    if not event.more_data:
+                        b"".join(chunks).decode("utf-8")
+            else:  # a new part: a text field, or a file
+                text, chunks = isinstance(event, Field), []
+    except UnicodeDecodeError:
+        raise
+    except ValueError:
+        return
 
 
 def _close_store(_exc: BaseException | None) -> None:

@@ -7,6 +7,7 @@ Used by the web application and the command line alike; every function takes an 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -25,6 +26,7 @@ from .schema import ROLES
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 USERNAME_MAX = 64
+DEVICE_DAYS = 365  # a browser not signed in from for this long is forgotten
 
 
 class AccountError(FormsEngineError):
@@ -54,11 +56,27 @@ def password_problem(password: str, username: str | None = None) -> str | None:
     lowered = password.lower()
     if lowered in common_passwords() or (username and lowered == username.lower()):
         return "This password is too common or easy to guess: choose another"
+    return _guessable(password, username)
+
+
+def _guessable(password: str, username: str | None) -> str | None:
+    """The two easy guesses a length rule lets through: the username inside the password
+    (usernames of 3 characters or more), and one character repeated."""
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and name in password.lower():
+        return "Your password must not contain your username: choose another"
+    if len(set(password)) == 1:
+        return "Your password must not be one character repeated: choose another"
     return None
 
 
-def generate_password() -> str:
-    return secrets.token_urlsafe(15)  # 20 characters
+def generate_password(username: str | None = None) -> str:
+    """A one-time password of 20 characters that the policy accepts for ``username`` (a
+    random one could, rarely, contain a short username)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        if password_problem(password, username) is None:
+            return password
 
 
 # -- users --------------------------------------------------------------------------------
@@ -203,15 +221,66 @@ def _dummy(time_cost: int, memory_cost: int, parallelism: int) -> str:
     return hasher(time_cost, memory_cost, parallelism).hash(secrets.token_hex(16))
 
 
-def username_key(username: str) -> str:
-    return hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()
+def account_key(secret: str | bytes, username: str) -> str:
+    """What the sign-in limits know of a typed username: an HMAC under the server's secret
+    key (what is typed there is often a password, so nothing weaker is kept)."""
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    sub = hmac.new(key, b"formsengine sign-in attempts", hashlib.sha256).digest()
+    return hmac.new(sub, username.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def recent_failures(store: Any, username: str, window: float) -> int:
+def device_hash(token: str | None) -> str | None:
+    return _token_hash(token) if token else None
+
+
+def known_device(store: Any, key: str, token: str | None) -> str | None:
+    """The device pool of a browser's device cookie when the account has signed in from
+    that browser before, else None (the pool of every other browser)."""
+    digest = device_hash(token)
+    if digest and store.one("SELECT 1 AS ok FROM web_known_devices WHERE account_key = ?"
+                            " AND device_hash = ?", [key, digest]):
+        return digest
+    return None
+
+
+def sign_in_wait(store: Any, key: str, device: str | None, *, free: int, base: float,
+                 cap: float, window: float) -> float:
+    """Seconds before the next attempt for an account (from one device pool) is checked:
+    0 for the first ``free`` failures since the pool's last success, then ``base`` doubled
+    at each further failure, at most ``cap``, counted from the last failure. Attempts
+    refused while waiting are not failures: naming an account can slow it, not lock it."""
+    now = time.time()
     row = store.one(
-        "SELECT COUNT(*) AS n FROM web_login_attempts WHERE username_hash = ? AND ok = 0"
-        " AND at > ?", [username_key(username), time.time() - window])
-    return row["n"]
+        "SELECT COUNT(*) AS n, MAX(at) AS last FROM web_login_attempts"
+        " WHERE username_hash = ? AND device IS ? AND ok = 0 AND at > ? AND at > COALESCE("
+        " (SELECT MAX(at) FROM web_login_attempts WHERE username_hash = ? AND device IS ?"
+        " AND ok = 1), 0)", [key, device, now - window, key, device])
+    if row["n"] < free:
+        return 0.0
+    delay = min(cap, base * 2 ** min(row["n"] - free, 32))
+    return max(0.0, row["last"] + delay - now)
+
+
+def record_sign_in(store: Any, key: str, ok: bool, device: str | None = None, *,
+                   keep: float = 86400) -> None:
+    """One attempt (a password, a two-factor code or a password asked again) of an account
+    in a device pool. A success starts the pool's count again and makes the device known."""
+    now = time.time()
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO web_login_attempts (username_hash, at, ok, device) VALUES (?, ?, ?, ?)",
+            [key, now, int(ok), device])
+        store.conn.execute("DELETE FROM web_login_attempts WHERE at < ?", [now - keep])
+
+
+def remember_device(store: Any, key: str, token: str) -> None:
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO web_known_devices (account_key, device_hash, last_used)"
+            " VALUES (?, ?, ?) ON CONFLICT (account_key, device_hash)"
+            " DO UPDATE SET last_used = excluded.last_used", [key, device_hash(token), time.time()])
+        store.conn.execute("DELETE FROM web_known_devices WHERE last_used < ?",
+                           [time.time() - DEVICE_DAYS * 86400])
 
 
 def check_password(store: Any, username: str, password: str, params: dict) -> dict | None:
@@ -232,15 +301,6 @@ def check_password(store: Any, username: str, password: str, params: dict) -> di
             store.conn.execute("UPDATE web_users SET password_hash = ? WHERE id = ?",
                                [ph.hash(password), user["id"]])
     return user if ok else None
-
-
-def record_attempt(store: Any, username: str, ok: bool) -> None:
-    with store.write():
-        store.conn.execute(
-            "INSERT INTO web_login_attempts (username_hash, at, ok) VALUES (?, ?, ?)",
-            [username_key(username), time.time(), int(ok)])
-        store.conn.execute("DELETE FROM web_login_attempts WHERE at < ?",
-                           [time.time() - 86400])
 
 
 # -- sessions -----------------------------------------------------------------------------
@@ -293,11 +353,49 @@ def end_session(store: Any, session_id: int) -> None:
         store.conn.execute("DELETE FROM web_sessions WHERE id = ?", [session_id])
 
 
+def pending_totp(store: Any, session_id: int) -> str | None:
+    """The two-factor key being set up in a session, until it is confirmed: kept with the
+    server-side session, never in the (signed, readable) cookie."""
+    row = store.one("SELECT totp_pending FROM web_sessions WHERE id = ?", [session_id])
+    return row["totp_pending"] if row else None
+
+
+def set_pending_totp(store: Any, session_id: int, secret: str | None) -> None:
+    with store.write():
+        store.conn.execute("UPDATE web_sessions SET totp_pending = ? WHERE id = ?",
+                           [secret, session_id])
+
+
+def sent_before(store: Any, key: str) -> str | None:
+    """Where the create form with this token went when it was sent before (see ``once``)."""
+    row = store.one("SELECT location FROM web_idempotency WHERE token_hash = ?", [key])
+    return row["location"] if row else None
+
+
+def remember_send(store: Any, key: str, user_id: int, location: str, *, keep: float) -> None:
+    now = time.time()
+    with store.write():
+        store.conn.execute("DELETE FROM web_idempotency WHERE created_at < ?", [now - keep])
+        store.conn.execute(
+            "INSERT INTO web_idempotency (token_hash, user_id, created_at, location)"
+            " VALUES (?, ?, ?, ?)", [key, user_id, now, location])
+
+
+def end_sessions(store: Any, user_id: int, *, keep: int = 0) -> int:
+    """End a user's sessions but the ``keep`` newest (all of them with 0); how many."""
+    with store.write():
+        return store.conn.execute(
+            "DELETE FROM web_sessions WHERE user_id = ? AND id NOT IN (SELECT id FROM"
+            " web_sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)",
+            [user_id, user_id, keep]).rowcount
+
+
 # -- organisation settings ----------------------------------------------------------------
 DEFAULT_SETTINGS: dict[str, Any] = {
     "require_totp": False,
     "exit_url": "https://www.bbc.co.uk/weather",
     "wording": {},  # instrument id -> wording pack ref
+    "max_sessions": 0,  # sessions one account may have at once; 0: no limit
 }
 
 

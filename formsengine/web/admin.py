@@ -15,12 +15,26 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import access, accounts
+from .params import int_arg
 from .schema import ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -90,8 +104,22 @@ class TeamsForm(FlaskForm):
                                        "the teams ticked here.")
 
 
+class SessionsField(IntegerField):
+    MESSAGE = "Enter a number of sessions from 0 to 20"
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:  # not a whole number
+            raise ValueError(self.MESSAGE) from None
+
+
 class SettingsForm(FlaskForm):
     require_totp = BooleanField("Require two-factor sign-in (TOTP) for everyone")
+    max_sessions = SessionsField(
+        "Sessions one account may have at once",
+        description="A sign-in beyond it ends the account's oldest session. 0 for no limit.",
+        validators=[Optional(), NumberRange(0, 20, SessionsField.MESSAGE)])
     exit_url = StringField("Where “Exit this page” goes", validators=[
         InputRequired("Enter the address of a neutral website"),
         Length(max=300, message="The address must be 300 characters or fewer")])
@@ -147,6 +175,7 @@ def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
         settings = SettingsForm(formdata=None)
         settings.require_totp.data = bool(accounts.get_setting(store, "require_totp"))
         settings.exit_url.data = accounts.get_setting(store, "exit_url")
+        settings.max_sessions.data = accounts.get_setting(store, "max_sessions")
     access.audit_view("user_list", None, "list")
     return render_template("admin/index.html", users=users, teams=_teams(),
                            team_form=team_form or TeamForm(formdata=None),
@@ -208,7 +237,7 @@ def create_user():
     form = _user_form()
     if not form.validate_on_submit():
         return _index(user_form=form, status=400)
-    password = accounts.generate_password()
+    password = accounts.generate_password(form.username.data.strip())
     try:
         accounts.create_user(
             _store(), form.username.data.strip(), role=form.role.data, password=password,
@@ -248,7 +277,7 @@ def reset_password(uid: str):
     user = _user_or_404(uid)
     if not ActionForm().validate_on_submit():
         abort(400)
-    password = accounts.generate_password()
+    password = accounts.generate_password(user["username"])
     accounts.set_password(_store(), user["id"], password,
                           params=current_app.config["PASSWORD_HASH"], must_change=True,
                           actor=g.user["username"], request_id=g.request_id)
@@ -268,12 +297,28 @@ def two_factor_off(uid: str):
     return redirect(url_for("admin.index"))
 
 
+OWN = ("You cannot change your own role or teams: another administrator must make the "
+       "change, so that no one gives themselves access to case records.")
+
+
+def _own_account(user: dict, change: str) -> bool:
+    """True (and the attempt audited as a denial) when ``user`` is the administrator
+    signed in: their own role and teams are changed by another administrator."""
+    if user["id"] != g.user["id"]:
+        return False
+    access.audit_denial("user", user["uid"], {"change": f"own {change}"})
+    return True
+
+
 @bp.post("/users/<uid>/role")
 def change_role(uid: str):
     user = _user_or_404(uid)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
+    if _own_account(user, "role"):
+        flash(OWN)
+        return redirect(url_for("admin.index"))
     store = _store()
     with store.write():
         store.conn.execute("UPDATE web_users SET role = ? WHERE id = ?",
@@ -295,6 +340,9 @@ def user_teams(uid: str):
     if request.method == "GET":
         access.audit_view("user", user["id"])
         form.teams.data = accounts.user_teams(store, user["id"])
+    elif _own_account(user, "teams"):
+        form.teams.errors = [OWN]
+        return render_template("admin/teams.html", user=user, form=form), 403
     elif form.validate_on_submit():
         try:
             unassigned = accounts.set_teams(store, user["id"], form.teams.data or [],
@@ -321,6 +369,10 @@ def settings():
                          actor=g.user["username"], request_id=g.request_id)
     accounts.set_setting(store, "exit_url", url, actor=g.user["username"],
                          request_id=g.request_id)
+    sessions = form.max_sessions.data or 0
+    if sessions != accounts.get_setting(store, "max_sessions"):
+        accounts.set_setting(store, "max_sessions", sessions, actor=g.user["username"],
+                             request_id=g.request_id)
     flash("Settings saved.")
     return redirect(url_for("admin.index"))
 
@@ -337,7 +389,7 @@ def audit_log():
             if value and value.strip():
                 where.append(f"{column} = ?")  # column names from this tuple, never input
                 params.append(value.strip())
-    before = request.args.get("before", type=int)
+    before = int_arg("before")
     if before and request.method == "GET":
         where.append("id < ?")
         params.append(before)

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
-from . import access, formbuild, results
+from . import access, formbuild, once, results
 from .schedule import occasion_label
 
 bp = Blueprint("assessments", __name__)
@@ -125,12 +125,18 @@ def start(uid: str):
     data = {"instrument": chosen.id, "version": chosen.version, "answers": {},
             "fields": fields, "wording": pack.ref if pack and pack.fits(chosen) else "paraphrase"}
     inst, sub = engine.check(data)
-    assessment_id = store.create_assessment(
-        inst, sub, person_id=person["id"], occasion=form.occasion.data,
-        assessor=g.user["display_name"], status="draft", case_id=case["id"],
-        actor=g.user["username"], request_id=g.request_id)
-    row = store.one("SELECT uid FROM assessments WHERE id = ?", [assessment_id])
-    return redirect(url_for("assessments.tasks", uid=row["uid"]))
+    with store.write():
+        sent = once.earlier(store)
+        if sent:  # the same form sent again: one draft
+            return redirect(sent)
+        assessment_id = store.create_assessment(
+            inst, sub, person_id=person["id"], occasion=form.occasion.data,
+            assessor=g.user["display_name"], status="draft", case_id=case["id"],
+            actor=g.user["username"], request_id=g.request_id)
+        row = store.one("SELECT uid FROM assessments WHERE id = ?", [assessment_id])
+        location = url_for("assessments.tasks", uid=row["uid"])
+        once.remember(store, location)
+    return redirect(location)
 
 
 def _setting(key):
@@ -180,7 +186,10 @@ def section(uid: str, section_id: str):
         merged, after = formbuild.merge_section(form, inst, section_id, data)
         try:
             _inst, sub = _engine().check(merged)
-            expected = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+            revision = form.revision.data or ""
+            # a revision that is no number the database can hold is a stale page's
+            expected = (int(revision) if revision.isascii() and revision.isdigit()
+                        and len(revision) <= 18 else -1)
             access.store().update_draft(
                 row["id"], sub, expected_revision=expected, actor=g.user["username"],
                 request_id=g.request_id,

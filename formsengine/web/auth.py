@@ -3,6 +3,8 @@ two-factor sign-in, extend the session, health check."""
 
 from __future__ import annotations
 
+import math
+import secrets
 import time
 
 import pyotp
@@ -29,7 +31,8 @@ from .sessions import safe_next
 bp = Blueprint("auth", __name__)
 
 WRONG = "Enter a correct username and password"
-TOO_MANY = "Too many failed attempts for this account. Wait 15 minutes and try again"
+TOO_MANY = "Too many failed attempts for this account. Wait {wait} and try again"
+DEVICE_COOKIE = "fe_device"
 PENDING_SECONDS = 300
 
 
@@ -79,6 +82,98 @@ def _audit(action: str, actor: str, **details) -> None:
                    request_id=g.request_id, details=details or None)
 
 
+# -- per-account slowing of failed attempts ----------------------------------------------
+def _account(username: str) -> str:
+    return accounts.account_key(current_app.secret_key, username)
+
+
+def _device(key: str) -> str | None:
+    """The device pool of this browser for the account: a browser the account has signed in
+    from before (its device cookie) keeps its own count, so that failures of someone who
+    only names the account do not slow the person at their own computer."""
+    return accounts.known_device(_store(), key, request.cookies.get(DEVICE_COOKIE))
+
+
+def _wait(key: str, device: str | None) -> float:
+    cfg = current_app.config
+    return accounts.sign_in_wait(_store(), key, device, free=cfg["LOGIN_FAILURES_PER_USER"],
+                                 base=cfg["LOGIN_DELAY_BASE"], cap=cfg["LOGIN_DELAY_MAX"],
+                                 window=cfg["LOGIN_FAILURE_WINDOW"])
+
+
+def _wait_text(seconds: float) -> str:
+    if seconds <= 60:
+        wait = f"{max(1, math.ceil(seconds))} seconds"
+    else:
+        minutes = math.ceil(seconds / 60)
+        wait = f"{minutes} minute{'' if minutes == 1 else 's'}"
+    return TOO_MANY.format(wait=wait)
+
+
+def _failed(key: str, device: str | None, *, audit: bool = True) -> None:
+    """A wrong password or code: counted for the account's pool; audited without anything
+    of what was typed."""
+    accounts.record_sign_in(_store(), key, False, device,
+                            keep=max(86400, current_app.config["LOGIN_FAILURE_WINDOW"]))
+    if audit:
+        _store().audit("login_failed", actor="anonymous", request_id=g.request_id,
+                       details={"throttled": False})
+
+
+def _refused_while_waiting(key: str, wait: float) -> str:
+    """An attempt refused unchecked while the account waits: not counted, audited once a
+    minute per account."""
+    from .throttle import once_a_minute
+
+    if once_a_minute("account", key):
+        _store().audit("login_failed", actor="anonymous", request_id=g.request_id,
+                       details={"throttled": True})
+    return _wait_text(wait)
+
+
+def _signed_in(user: dict, nxt: str, key: str, device: str | None):
+    """Complete a sign-in; the pool's count starts again and this browser becomes known to
+    the account (its device cookie)."""
+    store, cfg = _store(), current_app.config
+    token = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
+    accounts.record_sign_in(store, key, True, accounts.device_hash(token),
+                            keep=max(86400, cfg["LOGIN_FAILURE_WINDOW"]))
+    if device is None:  # also a success of the pool it failed in
+        accounts.record_sign_in(store, key, True, None,
+                                keep=max(86400, cfg["LOGIN_FAILURE_WINDOW"]))
+    accounts.remember_device(store, key, token[:100])
+    response = _complete(user, nxt)
+    _limit_sessions(user)
+    response.set_cookie(DEVICE_COOKIE, token[:100], max_age=accounts.DEVICE_DAYS * 86400,
+                        httponly=True, samesite="Lax", secure=cfg["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def _limit_sessions(user: dict) -> None:
+    """Where the organisation limits sessions per account, a sign-in ends the oldest ones
+    beyond the limit (the one just started stays)."""
+    store = _store()
+    limit = accounts.get_setting(store, "max_sessions")
+    if limit:
+        ended = accounts.end_sessions(store, user["id"], keep=int(limit))
+        if ended:
+            store.audit("session_limit", actor=user["username"], object_type="user",
+                        object_id=user["id"], request_id=g.request_id,
+                        details={"ended": ended, "limit": limit})
+
+
+@bp.post("/account/sign-out-everywhere")
+def sign_out_everywhere():
+    """End every session of the signed-in user, this one included (a phone lost, a
+    computer left signed in somewhere)."""
+    user, store = g.user, _store()
+    ended = accounts.end_sessions(store, user["id"])
+    store.audit("logout", actor=user["username"], object_type="user", object_id=user["id"],
+                request_id=g.request_id, details={"everywhere": True, "sessions": ended})
+    session.clear()
+    return redirect(url_for("auth.signed_out"))
+
+
 @bp.get("/health")
 def health():
     return {"status": "ok"}
@@ -93,24 +188,24 @@ def login():
     if form.validate_on_submit():
         store = _store()
         username = form.username.data.strip()
-        cfg = current_app.config
-        throttled = accounts.recent_failures(
-            store, username, cfg["LOGIN_FAILURE_WINDOW"]) >= cfg["LOGIN_FAILURES_PER_USER"]
-        user = accounts.check_password(store, username, form.password.data, _params())
-        if user is None or throttled:
-            accounts.record_attempt(store, username, False)
-            store.audit("login_failed", actor="anonymous", request_id=g.request_id,
-                        details={"account": accounts.username_key(username)[:16],
-                                 "throttled": throttled})
-            error = TOO_MANY if throttled else WRONG
+        key = _account(username)
+        device = _device(key)
+        wait = _wait(key, device)
+        user = None if wait else accounts.check_password(store, username, form.password.data,
+                                                         _params())
+        if wait:
+            error = _refused_while_waiting(key, wait)
+        elif user is None:
+            _failed(key, device)
+            error = WRONG
         else:
-            accounts.record_attempt(store, username, True)
             nxt = safe_next(request.args.get("next"), url_for("cases.index"))
             if user["totp_secret"]:
+                # the password alone is no success: the pool's count goes on until the code
                 session.clear()
                 session["pending"] = {"user": user["id"], "at": time.time(), "next": nxt}
                 return redirect(url_for("auth.totp"))
-            return _complete(user, nxt)
+            return _signed_in(user, nxt, key, device)
     elif request.method == "POST":
         error = next(iter(form.errors.values()))[0]
     status = 200 if error is None else 400
@@ -140,13 +235,21 @@ def totp():
     if form.validate_on_submit():
         store = _store()
         user = accounts.get_user(store, pending["user"])
+        key = _account(user["username"]) if user else None
+        device = _device(key) if key else None
+        wait = _wait(key, device) if key else 0
+        if wait:
+            error = _refused_while_waiting(key, wait)
+            return render_template("auth/totp.html", form=form, error=error), 400
         step = _matching_step(user["totp_secret"], form.code.data.strip()) if user else None
         if user and not user["disabled"] and step is not None and step > (
                 user["totp_last_step"] or 0):
             with store.write():
                 store.conn.execute("UPDATE web_users SET totp_last_step = ? WHERE id = ?",
                                    [step, user["id"]])
-            return _complete(user, pending["next"])
+            return _signed_in(user, pending["next"], key, device)
+        if key:  # wrong codes count with wrong passwords, per account
+            _failed(key, device, audit=False)
         store.audit("login_failed", actor="anonymous", object_type="user",
                     object_id=pending["user"], request_id=g.request_id,
                     details={"stage": "totp"})
@@ -196,12 +299,14 @@ def _recheck_password(password: str, wrong: str) -> str | None:
     """None when the signed-in user's password is right, else what to say. Wrong answers
     count towards the same per-account limit as failed sign-ins (and are audited), so that
     a session left open is no way to guess the password."""
-    store, cfg, user = _store(), current_app.config, g.user
-    if accounts.recent_failures(store, user["username"], cfg["LOGIN_FAILURE_WINDOW"]) >= \
-            cfg["LOGIN_FAILURES_PER_USER"]:
-        return TOO_MANY
+    store, user = _store(), g.user
+    key = _account(user["username"])
+    device = _device(key)
+    wait = _wait(key, device)
+    if wait:
+        return _wait_text(wait)
     if accounts.check_password(store, user["username"], password, _params()) is None:
-        accounts.record_attempt(store, user["username"], False)
+        _failed(key, device, audit=False)
         store.audit("password_check_failed", actor=user["username"], object_type="user",
                     object_id=user["id"], request_id=g.request_id)
         return wrong
@@ -242,9 +347,7 @@ def change_password():
 def totp_setup():
     replacing = bool(g.user["totp_secret"])
     form = ReplaceCodeForm() if replacing else CodeForm()
-    secret = session.get("totp_new")
-    if not secret:
-        secret = session["totp_new"] = pyotp.random_base32()
+    secret = _setup_secret()
     error, error_field = None, "code"
     if form.validate_on_submit():
         step = _matching_step(secret, form.code.data.strip())
@@ -262,7 +365,7 @@ def totp_setup():
                     [secret, step, g.user["id"]])
                 store.audit("totp_enabled", actor=g.user["username"], object_type="user",
                             object_id=g.user["id"], request_id=g.request_id)
-            session.pop("totp_new", None)
+            accounts.set_pending_totp(store, g.user["session_id"], None)
             flash("Two-factor sign-in is on for your account.")
             return redirect(url_for("cases.index"))
     elif request.method == "POST":
@@ -273,6 +376,16 @@ def totp_setup():
     return render_template("auth/totp_setup.html", form=form, error=error, secret=secret,
                            uri=uri, qr=qr_svg(uri), replacing=replacing,
                            error_field=error_field), 400 if error else 200
+
+
+def _setup_secret() -> str:
+    """The key being set up: made once per session and kept server-side with it."""
+    store, session_id = _store(), g.user["session_id"]
+    secret = accounts.pending_totp(store, session_id)
+    if not secret:
+        secret = pyotp.random_base32()
+        accounts.set_pending_totp(store, session_id, secret)
+    return secret
 
 
 def qr_svg(text: str) -> Markup:

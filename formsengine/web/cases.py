@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..dates import date_text
 from ..errors import StorageError, UnknownInstrumentError
 from ..store import CASE_CLOSE_REASONS
-from . import access, charts
+from . import access, charts, once
 from .dates import DatePartsField
 from .schedule import case_schedule, occasion_label, schedulable
 
@@ -212,6 +212,9 @@ def new():
             form.practitioner.errors = ["Choose a practitioner in the case's team"]
         else:
             with store.write():
+                sent = once.earlier(store)
+                if sent:  # the same form sent again: one case
+                    return redirect(sent)
                 ref = _new_ref(store)
                 people = []
                 for role, flag, name in (("victim_survivor", form.victim_survivor.data,
@@ -230,7 +233,8 @@ def new():
                 store.conn.execute(
                     "INSERT INTO web_case_assignments (case_id, user_id) VALUES (?, ?)",
                     [case_id, form.practitioner.data])
-            uid = store.one("SELECT uid FROM cases WHERE id = ?", [case_id])["uid"]
+                uid = store.one("SELECT uid FROM cases WHERE id = ?", [case_id])["uid"]
+                once.remember(store, url_for("cases.view", uid=uid))
             flash(f"Case {ref} created.")
             return redirect(url_for("cases.view", uid=uid))
     errors = {k: v[0] for k, v in form.errors.items()}

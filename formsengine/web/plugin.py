@@ -34,18 +34,43 @@ def register_commands(cli) -> None:
     @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
                   help="Worker threads. Requests share one interpreter, so more threads add "
                   "waiting, not speed.")
+    @click.option("--connection-limit", default=500, show_default=True,
+                  type=click.IntRange(10, 10000),
+                  help="Open connections accepted at once (unfinished requests included).")
+    @click.option("--channel-timeout", default=30, show_default=True,
+                  type=click.IntRange(5, 3600),
+                  help="Seconds without activity before a connection is closed.")
+    @click.option("--max-request-body-size", default=1_000_000, show_default=True,
+                  type=click.IntRange(10_000, 100_000_000),
+                  help="Bytes; a larger request body is refused (413) unread.")
+    @click.option("--trusted-proxy", envvar="FORMSENGINE_TRUSTED_PROXY", metavar="ADDRESS",
+                  help="Address of the reverse proxy in front (for example 127.0.0.1): "
+                  "the client's own address, for the sign-in limits, is then taken from "
+                  "its X-Forwarded-For. [env: FORMSENGINE_TRUSTED_PROXY]")
     @click.pass_obj
-    def serve(state, host: str, port: int, threads: int) -> None:
+    def serve(state, host: str, port: int, threads: int, connection_limit: int,
+              channel_timeout: int, max_request_body_size: int,
+              trusted_proxy: str | None) -> None:
         """Run the web application (waitress, one process)."""
-        import waitress
-
         from . import create_app
+        from .server import make_server
 
         app = create_app({"DATABASE": str(state.settings.database)})
+        server = make_server(app, host=host, port=port, threads=threads,
+                             connection_limit=connection_limit,
+                             channel_timeout=channel_timeout,
+                             max_request_body_size=max_request_body_size,
+                             trusted_proxy=trusted_proxy or None)
         click.echo(f"formsengine web application on http://{host}:{port}/ "
                    f"(database {state.settings.database})")
-        waitress.serve(app, host=host, port=port, threads=threads, ident="formsengine",
-                       clear_untrusted_proxy_headers=True, _quiet=True)
+        if trusted_proxy:
+            click.echo(f"client addresses from X-Forwarded-For of {trusted_proxy}")
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
 
     @cli.group("users")
     def users() -> None:
@@ -60,7 +85,7 @@ def register_commands(cli) -> None:
 
         store = _store(state)
         try:
-            password = accounts.generate_password()
+            password = accounts.generate_password(username)
             accounts.create_user(store, username, role="administrator", password=password,
                                  params=_params(), actor="cli")
         finally:
@@ -85,7 +110,7 @@ def register_commands(cli) -> None:
         store = _store(state)
         try:
             team_ids = [accounts.team_id_by_name(store, t) for t in teams]
-            password = accounts.generate_password()
+            password = accounts.generate_password(username)
             accounts.create_user(store, username, role=role, password=password,
                                  params=_params(), teams=team_ids, display_name=display_name,
                                  actor="cli")

@@ -64,3 +64,28 @@ def m001_accounts_and_sessions(db: Database) -> None:
         );
         CREATE INDEX web_case_assignments_user ON web_case_assignments(user_id);
     """)
+
+
+@web_migrations()
+def m002_sign_in_limits_and_pending_secrets(db: Database) -> None:
+    """Sign-in attempts keyed by an HMAC under the server key (the unsalted SHA-256 of
+    whatever was typed is deleted), with the browser's device pool; browsers an account has
+    signed in from; the two-factor key being set up, kept with the session; tokens that
+    make a create form's double submit create one record."""
+    run_script(db, """
+        DELETE FROM web_login_attempts;
+        ALTER TABLE web_login_attempts ADD COLUMN device TEXT;
+        CREATE TABLE web_known_devices (
+            account_key TEXT NOT NULL,
+            device_hash TEXT NOT NULL,
+            last_used REAL NOT NULL,
+            PRIMARY KEY (account_key, device_hash)
+        );
+        ALTER TABLE web_sessions ADD COLUMN totp_pending TEXT;
+        CREATE TABLE web_idempotency (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            location TEXT
+        );
+    """)

@@ -12,6 +12,10 @@ served over HTTPS           ``FORMSENGINE_HTTPS`` (``1``)       off: cookies are
                                                                 only when on
 idle timeout (minutes)      ``FORMSENGINE_IDLE_MINUTES``        30
 absolute timeout (hours)    ``FORMSENGINE_ABSOLUTE_HOURS``      12
+sign-in limit storage       ``FORMSENGINE_LIMITER_STORAGE``     ``memory://`` (one process);
+                                                                ``redis://host:6379`` shared
+trusted proxy (``serve``)   ``FORMSENGINE_TRUSTED_PROXY``       none: the connecting address
+                                                                is the client's
 ==========================  ==================================  ===============================
 
 The organisation configuration (``FORMSENGINE_CONFIG``) and local definitions folder
@@ -84,8 +88,11 @@ def default_config(database: Path) -> dict[str, Any]:
         # Argon2id parameters (argon2-cffi defaults: RFC 9106 low-memory profile).
         "PASSWORD_HASH": {"time_cost": 3, "memory_cost": 65536, "parallelism": 4},
         "LOGIN_LIMIT": "20 per minute",
-        "LOGIN_FAILURES_PER_USER": 5,
-        "LOGIN_FAILURE_WINDOW": 15 * 60,
+        "LOGIN_FAILURES_PER_USER": 5,  # failures before an account's attempts wait
+        "LOGIN_DELAY_BASE": 30,  # seconds; doubled at each further failure
+        "LOGIN_DELAY_MAX": 15 * 60,
+        "LOGIN_FAILURE_WINDOW": 24 * 3600,
+        "LIMITER_STORAGE": os.environ.get("FORMSENGINE_LIMITER_STORAGE") or "memory://",
         "LOAD_ENTRYPOINTS": True,
         "PLUGINS": (),
     }

@@ -326,7 +326,7 @@ def test_administrator_pages(server, browser_factory):
     context = browser_factory()
     page = context.pages[0] if context.pages else context.new_page()
     sign_in(page, base, "admin", server["accounts"]["admin"],
-            new_password="an administrator passphrase")
+            new_password="the office manager passphrase")
     page.goto(base + "/admin/")
     axe_check(page, "administration")
     go(page, "text=See the audit trail")

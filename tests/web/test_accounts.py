@@ -49,11 +49,33 @@ def test_password_too_long_for_policy_refused():
     ("password1234", "too common"),
     ("QWERTYUIOP123", "too common"),
     ("correct horse battery", None),
-    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", None),  # no composition rules
+    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "one character repeated"),
+    ("            ", "one character repeated"),
+    ("ababababababab", None),  # no composition rules
+    ("Practitioner01 is me", "contain your username"),
+    ("my name is PRACTITIONER01!", "contain your username"),
+    ("a passphrase of words", None),
 ])
 def test_password_policy(password, problem):
-    found = accounts.password_problem(password)
+    found = accounts.password_problem(password, "practitioner01")
     assert (found is None) if problem is None else (problem in found)
+
+
+def test_a_short_username_inside_a_password_is_allowed():
+    assert accounts.password_problem("jo's long passphrase", "jo") is None
+
+
+def test_a_password_with_the_username_is_refused_on_the_page(alice):
+    new = "alice in wonderland"
+    response = post(alice, "/account/password", {"current": PASSWORD, "new": new,
+                                                 "confirm": new})
+    assert response.status_code == 400
+    assert "must not contain your username" in response.get_data(as_text=True)
+    new = "z" * 20
+    response = post(alice, "/account/password", {"current": PASSWORD, "new": new,
+                                                 "confirm": new})
+    assert response.status_code == 400
+    assert "one character repeated" in response.get_data(as_text=True)
 
 
 def test_password_equal_to_username_refused():
@@ -351,3 +373,36 @@ def test_change_password_checks_policy(alice):
 
 def test_fast_hash_fixture_is_used(store, users):
     assert FAST_HASH["memory_cost"] == 1024
+
+
+def _cookie_payload(client) -> bytes:
+    import base64
+    import zlib
+
+    value = client.get_cookie("fe_session").value
+    payload = value.split(".")[1]  # compressed payloads start with "."
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return zlib.decompress(raw) if value.startswith(".") else raw
+
+
+def test_the_key_being_set_up_stays_on_the_server(alice, store):
+    page = alice.get("/account/two-factor").get_data(as_text=True)
+    secret = page.split('id="totp-key">')[1].split("<")[0]
+    assert secret.encode() not in _cookie_payload(alice)
+    [row] = store.all("SELECT totp_pending FROM web_sessions")
+    assert row["totp_pending"] == secret
+    # the same key while the page is opened again, until it is confirmed
+    again = alice.get("/account/two-factor").get_data(as_text=True)
+    assert again.split('id="totp-key">')[1].split("<")[0] == secret
+    response = post(alice, "/account/two-factor", {"code": pyotp.TOTP(secret).now()},
+                    token_from="/account/two-factor")
+    assert response.status_code == 302
+    assert store.one("SELECT totp_pending FROM web_sessions")["totp_pending"] is None
+    assert secret.encode() not in _cookie_payload(alice)
+
+
+def test_one_time_passwords_always_pass_the_policy(monkeypatch):
+    """A random password that happens to contain the username is drawn again."""
+    draws = iter(["xxabcxxxxxxxxxxxxxxx", "k7Qm2pLw9ZrT4vNb8sYd"])
+    monkeypatch.setattr(accounts.secrets, "token_urlsafe", lambda n: next(draws))
+    assert accounts.generate_password("abc") == "k7Qm2pLw9ZrT4vNb8sYd"

@@ -120,3 +120,40 @@ def test_changing_teams_from_the_command_line(cli_run, store, users):
     assert _memberships(store, pat) == []
     actors = [r["actor"] for r in store.all("SELECT actor FROM audit WHERE action = 'teams'")]
     assert actors == ["cli", "cli"]
+
+
+def test_an_administrator_cannot_change_their_own_teams_or_role(app, alice, store, users):
+    """Else they could join a team, make themselves a practitioner and read its cases:
+    another administrator must make such a change, and administrators see no case."""
+    case = create_case(alice)
+    admin = _sign_in(app, "admin")
+    own = _uid(store, users["admin"])
+    team_a = _teams(store)["Team A"]
+    page = admin.get("/admin/").get_data(as_text=True)
+    assert "teams of admin" not in page and "role of admin" not in page
+    assert "teams of alice" in page  # others' are offered
+    response = post(admin, f"/admin/users/{own}/teams", {"teams": [str(team_a)]},
+                    token_from="/admin/")
+    assert response.status_code == 403
+    assert "another administrator must" in response.get_data(as_text=True)
+    assert _memberships(store, users["admin"]) == []
+    response = post(admin, f"/admin/users/{own}/role", {"role": "practitioner"},
+                    token_from="/admin/")
+    assert response.status_code == 302
+    assert store.one("SELECT role FROM web_users WHERE id = ?",
+                     [users["admin"]])["role"] == "administrator"
+    assert "another administrator must" in admin.get("/admin/").get_data(as_text=True)
+    assert admin.get(f"/cases/{case}").status_code == 404  # no case content
+    denials = store.all("SELECT details FROM audit WHERE action = 'deny' AND object_type ="
+                        " 'user'")
+    assert [json.loads(d["details"])["change"] for d in denials] == ["own teams", "own role"]
+    # another administrator may make the change
+    make_user(store, "chief", role="administrator", teams=())
+    chief = _sign_in(app, "chief")
+    response = post(chief, f"/admin/users/{own}/teams", {"teams": [str(team_a)]},
+                    token_from="/admin/")
+    assert response.status_code == 302
+    assert _memberships(store, users["admin"]) == [team_a]
+    # an administrator in a team still sees none of its cases
+    admin = _sign_in(app, "admin")
+    assert admin.get(f"/cases/{case}").status_code == 404
