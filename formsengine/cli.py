@@ -395,6 +395,55 @@ def cases_list(state: State, team: str | None, status: str | None, person: str |
     click.echo(f"{len(rows)} case(s)" + (" (limit reached)" if len(rows) == limit else ""))
 
 
+@cases_group.command("assign")
+@click.argument("cases", nargs=-1)
+@click.option("--team", required=True, help="The team the cases go to (an existing team).")
+@click.option("--practitioner", help="Username of the practitioner who holds them "
+              "(a member of the team).")
+@click.option("--without-team", is_flag=True, help="Every case that has no team yet (for "
+              "example imported ones), besides any named.")
+@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit.")
+@click.pass_obj
+def cases_assign(state: State, cases: tuple[str, ...], team: str, practitioner: str | None,
+                 without_team: bool, actor: str) -> None:
+    """Give cases (uids or references) a team, and optionally a practitioner, so that the
+    team sees them in the web application. A practitioner outside the new team stops
+    holding a case. Audited; all or nothing."""
+    from .errors import StorageError
+
+    if not cases and not without_team:
+        fail("name the cases (uids or references), or give --without-team")
+    store = state.store()
+    moved = 0
+    try:
+        team_id = store.team_id(team)
+        if team_id is None:
+            fail(f"no team {team[:80]!r} (create it first: formsengine teams create NAME)")
+        if practitioner:
+            problem = store.practitioner_problem(practitioner, team_id)
+            if problem:
+                fail(problem)
+        ids = []
+        for ref in cases:
+            found = store.find_case(ref)
+            if found is None:
+                fail(f"no case with the uid or reference {ref[:80]!r}")
+            ids.append(found["id"])
+        with store.write():
+            if without_team:
+                ids += [r["id"] for r in store.list_cases(team="-", limit=10_000_000)]
+            for case_id in dict.fromkeys(ids):
+                moved += store.assign_case_team(case_id, team_id, actor=actor)
+                if practitioner:
+                    store.assign_case_practitioner(case_id, practitioner, actor=actor)
+    except StorageError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    click.echo(f"{len(dict.fromkeys(ids))} case(s) in team {team}; {moved} moved"
+               + (f"; held by {practitioner}" if practitioner else ""))
+
+
 # -- assessments -----------------------------------------------------------------------------
 SYSTEM = "cli"
 

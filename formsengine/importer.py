@@ -60,6 +60,8 @@ class Row:
     case: str | None
     status: str
     result: dict[str, Any] | None
+    team: str | None = None
+    practitioner: str | None = None
 
 
 def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
@@ -146,8 +148,13 @@ def check_rows(store: Store, path: Path,
         except FormsEngineError as exc:
             problems.append(f"line {number}: {exc}")
             continue
+        if (data.get("team") or data.get("practitioner")) and not data.get("case"):
+            problems.append(f"line {number}: team and practitioner belong to a case: give "
+                            "the case too")
+            continue
         rows.append(Row(number, inst, sub, data["person"], data.get("role"), occasion,
-                        data.get("assessor"), data.get("case"), status, result))
+                        data.get("assessor"), data.get("case"), status, result,
+                        data.get("team"), data.get("practitioner")))
     return rows, problems, count
 
 
@@ -172,8 +179,44 @@ def import_file(store: Store, path: Path, *, actor: str,
             "last_id": ids[-1]}
 
 
+def _check_cases(store: Store, rows: list[Row]) -> list[str]:
+    """Teams and practitioners named for cases: known, consistent within the file, and the
+    same as an existing case's (moving a case is ``formsengine cases assign``)."""
+    problems: list[str] = []
+    wanted: dict[str, tuple[str | None, str | None, int]] = {}
+    for r in rows:
+        if not r.case:
+            continue
+        first = wanted.setdefault(r.case, (r.team, r.practitioner, r.line))
+        if (r.team, r.practitioner) != first[:2] and (r.team or r.practitioner):
+            if first[0] is None and first[1] is None:
+                wanted[r.case] = (r.team, r.practitioner, r.line)
+            else:
+                problems.append(f"line {r.line}: case {r.case!r} is given another team or "
+                                f"practitioner than on line {first[2]}")
+    for ref, (team, practitioner, line) in wanted.items():
+        if team is None and practitioner is None:
+            continue
+        known = store.find_case_team(ref)
+        team_id = store.team_id(team) if team else None
+        if team and team_id is None:
+            problems.append(f"line {line}: no team {team[:80]!r} (create it first: "
+                            "formsengine teams create NAME)")
+            continue
+        if known is not None and team and known["team"] not in (None, team):
+            problems.append(f"line {line}: case {ref!r} is in team {known['team']!r}; move it "
+                            "with: formsengine cases assign")
+            continue
+        if practitioner:
+            target = team_id if team else (known or {}).get("team_id")
+            problem = store.practitioner_problem(practitioner, target)
+            if problem:
+                problems.append(f"line {line}: {problem}")
+    return problems
+
+
 def _check_against_database(store: Store, rows: list[Row]) -> list[str]:
-    problems = []
+    problems = _check_cases(store, rows)
     for r in rows:
         person = store.get_person(r.person)
         if person is None:
@@ -236,10 +279,21 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], actor: str) ->
         now = audit.utcnow()
         for offset, ref in enumerate(new):
             cases[ref] = next_id + offset
-        insert_many(store.conn, "cases", ("id", "uid", "ref", "schedule", "created_at"),
-                    [(cases[ref], new_uid(), ref, "[]", now) for ref in new])
+        teams = {r.case: store.team_id(r.team) for r in rows if r.case and r.team}
+        insert_many(store.conn, "cases", ("id", "uid", "ref", "team_id", "schedule",
+                                          "created_at"),
+                    [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now) for ref in new])
         audit.append_many(store.conn, [{"action": "create", "object_type": "case",
-                                        "object_id": cases[ref]} for ref in new], actor=actor)
+                                        "object_id": cases[ref],
+                                        "details": {"team": teams[ref]} if ref in teams else {}}
+                                       for ref in new], actor=actor)
+    for r in rows:  # an existing case with no team takes the one named for it
+        if r.case and r.team and r.case not in new:
+            store.assign_case_team(cases[r.case], store.team_id(r.team), actor=actor,
+                                   only_if_none=True)
+    practitioners = {cases[r.case]: r.practitioner for r in rows if r.case and r.practitioner}
+    for case_id, username in practitioners.items():
+        store.assign_case_practitioner(case_id, username, actor=actor)
     links = {(cases[r.case], people[r.person]): r.inst.subject_role for r in rows if r.case}
     store.conn.executemany(
         "INSERT OR IGNORE INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",

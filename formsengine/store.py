@@ -288,6 +288,74 @@ class Store:
                + " ORDER BY c.id DESC LIMIT ?")
         return self.all(sql, [*params, limit])
 
+    def team_id(self, name: str) -> int | None:
+        row = self.one("SELECT id FROM teams WHERE name = ?", [name])
+        return row["id"] if row else None
+
+    def find_case_team(self, ref: str) -> dict[str, Any] | None:
+        """An existing case's id, team id and team name, by reference."""
+        return self.one("SELECT c.id, c.team_id, t.name AS team FROM cases c"
+                        " LEFT JOIN teams t ON t.id = c.team_id WHERE c.ref = ?", [ref])
+
+    def _has_accounts(self) -> bool:
+        return self.one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table'"
+                        " AND name = 'web_users'") is not None
+
+    def practitioner_problem(self, username: str, team_id: int | None) -> str | None:
+        """Why this account cannot be a case's practitioner in that team, or None."""
+        if not self._has_accounts():
+            return "practitioner: this database has no user accounts"
+        user = self.one("SELECT id, role, disabled FROM web_users WHERE username = ?",
+                        [username])
+        if user is None:
+            return f"no user {username[:80]!r}"
+        if user["disabled"] or user["role"] not in ("practitioner", "supervisor"):
+            return f"user {username[:80]!r} cannot hold cases (disabled, or not a practitioner)"
+        if team_id is None:
+            return "a practitioner needs the case's team: give the team too"
+        if not self.one("SELECT 1 AS x FROM web_memberships WHERE user_id = ? AND team_id = ?",
+                        [user["id"], team_id]):
+            return f"user {username[:80]!r} is not in the case's team"
+        return None
+
+    def assign_case_team(self, case_id: int, team_id: int, *, actor: str = SYSTEM_ACTOR,
+                         only_if_none: bool = False) -> bool:
+        """Give a case a team (``only_if_none``: only when it has none); a practitioner
+        outside the new team stops holding it. True when the case changed."""
+        with self.write():
+            row = self.one("SELECT team_id FROM cases WHERE id = ?", [case_id])
+            if row is None:
+                raise StorageError(f"no case {case_id}")
+            if row["team_id"] == team_id or (only_if_none and row["team_id"] is not None):
+                return False
+            self.conn.execute("UPDATE cases SET team_id = ? WHERE id = ?", [team_id, case_id])
+            self.audit("move", actor=actor, object_type="case", object_id=case_id,
+                       details={"from_team": row["team_id"], "to_team": team_id})
+            self.drop_assignment_outside_team(case_id, team_id)
+            return True
+
+    def drop_assignment_outside_team(self, case_id: int, team_id: int) -> bool:
+        """A case's practitioner who is not in ``team_id`` stops holding it; True if so."""
+        if not self._has_accounts():
+            return False
+        return self.conn.execute(
+            "DELETE FROM web_case_assignments WHERE case_id = ? AND user_id NOT IN"
+            " (SELECT user_id FROM web_memberships WHERE team_id = ?)",
+            [case_id, team_id]).rowcount > 0
+
+    def assign_case_practitioner(self, case_id: int, username: str, *,
+                                 actor: str = SYSTEM_ACTOR) -> None:
+        with self.write():
+            user = self.one("SELECT id FROM web_users WHERE username = ?", [username])
+            if user is None:
+                raise StorageError(f"no user {username[:80]!r}")
+            self.conn.execute(
+                "INSERT INTO web_case_assignments (case_id, user_id) VALUES (?, ?)"
+                " ON CONFLICT (case_id) DO UPDATE SET user_id = excluded.user_id",
+                [case_id, user["id"]])
+            self.audit("assign", actor=actor, object_type="case", object_id=case_id,
+                       details={"user_id": user["id"]})
+
     def list_assessments(self, *, case: str | None = None, person: str | None = None,
                          instrument: str | None = None, occasion: str | None = None,
                          status: str | None = None, limit: int = 1000

@@ -340,3 +340,73 @@ def test_cases_and_assessments_are_listed_and_a_case_is_found_by_reference(tmp_p
     assert Path(out.stdout.strip()).read_bytes().startswith(b"%PDF")
     uid = cases[0]["uid"]
     assert run(tmp_path, "report", "case", uid, "--out-dir", str(folder)).returncode == 0
+
+
+def _import_lines(tmp_path, name, records):
+    lines = []
+    for i, extra in enumerate(records):
+        r = answers(a="yes")
+        r["fields"]["assessment_date"] = f"2026-0{1 + i % 9}-05"
+        r.update(role="victim_survivor", **extra)
+        lines.append(json.dumps(r))
+    f = tmp_path / name
+    f.write_text("\n".join(lines) + "\n")
+    return run(tmp_path, "assessments", "import", str(f))
+
+
+def test_import_gives_cases_a_team_and_practitioner_and_refuses_unknown_ones(tmp_path):
+    assert run(tmp_path, "db", "init").returncode == 0
+    assert run(tmp_path, "teams", "create", "North").returncode == 0
+    assert run(tmp_path, "teams", "create", "South").returncode == 0
+    assert run(tmp_path, "users", "create", "ana", "--role", "practitioner",
+               "--team", "North").returncode == 0
+
+    refused = _import_lines(tmp_path, "bad.jsonl", [
+        {"person": "VS-1", "occasion": "intake", "case": "C-1", "team": "Nowhere"},
+        {"person": "VS-2", "occasion": "intake", "case": "C-2", "team": "South",
+         "practitioner": "ana"},
+        {"person": "VS-3", "occasion": "intake", "case": "C-3", "team": "North",
+         "practitioner": "nobody"},
+        {"person": "VS-4", "occasion": "intake", "team": "North"},
+        {"person": "VS-5", "occasion": "intake", "case": "C-5", "team": "North"},
+        {"person": "VS-5", "occasion": "review", "case": "C-5", "team": "South"},
+    ])
+    assert refused.returncode == 2
+    err = refused.stderr
+    assert "line 1: no team 'Nowhere'" in err
+    assert "line 2: user 'ana' is not in the case's team" in err
+    assert "line 3: no user 'nobody'" in err
+    assert "line 4: team and practitioner belong to a case" in err
+    assert "line 6: case 'C-5' is given another team or practitioner than on line 5" in err
+    assert json.loads(run(tmp_path, "cases", "list", "--json").stdout) == []
+
+    done = _import_lines(tmp_path, "good.jsonl", [
+        {"person": "VS-1", "occasion": "intake", "case": "C-1", "team": "North",
+         "practitioner": "ana"},
+        {"person": "VS-1", "occasion": "review", "case": "C-1"},
+        {"person": "VS-2", "occasion": "intake", "case": "C-2"},
+    ])
+    assert done.returncode == 0, done.stderr
+    cases = {c["ref"]: c for c in json.loads(run(tmp_path, "cases", "list", "--json").stdout)}
+    assert cases["C-1"]["team"] == "North" and cases["C-2"]["team"] is None
+
+    # An existing case keeps its team: moving it is 'cases assign'.
+    moved = _import_lines(tmp_path, "move.jsonl", [
+        {"person": "VS-1", "occasion": "exit", "case": "C-1", "team": "South"}])
+    assert moved.returncode == 2 and "case 'C-1' is in team 'North'" in moved.stderr
+
+    out = run(tmp_path, "cases", "assign", "--without-team", "--team", "South")
+    assert out.returncode == 0, out.stderr
+    assert "1 case(s) in team South; 1 moved" in out.stdout
+    out = run(tmp_path, "cases", "assign", "C-1", "--team", "South")
+    assert out.returncode == 0 and "1 moved" in out.stdout
+    teams = {c["ref"]: c["team"] for c in json.loads(run(tmp_path, "cases", "list",
+                                                          "--json").stdout)}
+    assert teams == {"C-1": "South", "C-2": "South"}
+    out = run(tmp_path, "cases", "assign", "C-2", "--team", "South", "--practitioner", "ana")
+    assert out.returncode == 2 and "not in the case's team" in out.stderr
+    out = run(tmp_path, "cases", "assign", "C-404", "--team", "South")
+    assert out.returncode == 2 and "no case with the uid or reference 'C-404'" in out.stderr
+    out = run(tmp_path, "cases", "assign", "--team", "South")
+    assert out.returncode == 2 and "--without-team" in out.stderr
+    assert run(tmp_path, "audit", "verify").returncode == 0

@@ -503,10 +503,7 @@ def move(uid: str):
             store.move_case(case["id"], form.team.data, actor=g.user["username"],
                             request_id=g.request_id)
             # the practitioner stays only if they are in the new team too
-            dropped = store.conn.execute(
-                "DELETE FROM web_case_assignments WHERE case_id = ? AND user_id NOT IN"
-                " (SELECT user_id FROM web_memberships WHERE team_id = ?)",
-                [case["id"], form.team.data]).rowcount
+            dropped = store.drop_assignment_outside_team(case["id"], form.team.data)
     except StorageError:  # moved there by someone else since this request read it
         dropped = 0
     name = next(c.label for c in form.team.choices if c.value == form.team.data)
