@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from .context import assessment_context, case_context, marac_context
-from .pdf import html_to_pdf, opaque_filename
+from .names import opaque_filename
 from .templating import render
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ def _html(store: Store, kind: str, context: dict[str, Any]) -> str:
 
 def _pdf(store: Store, kind: str, object_type: str, object_id: int, html: str, actor: str,
          request_id: str | None) -> bytes:
+    from .pdf import html_to_pdf  # WeasyPrint is loaded only when a PDF is made
+
     pdf = html_to_pdf(html)
     store.audit("pdf", actor=actor, object_type=object_type, object_id=object_id,
                 request_id=request_id, details={"report": kind, "bytes": len(pdf)})

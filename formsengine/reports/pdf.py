@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import secrets
 from importlib import resources
 
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-STATIC_URL = "https://static.formsengine.invalid/"
+from .names import STATIC_URL, opaque_filename
+
+__all__ = ["STATIC_URL", "StaticOnlyFetcher", "html_to_pdf", "opaque_filename"]
+
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True, "custom_metadata": False}
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,3 @@ def html_to_pdf(html: str, *, fetcher: StaticOnlyFetcher | None = None) -> bytes
         log.warning("report rendering refused %d resource(s)", len(fetcher.refused))
     return pdf
 
-
-def opaque_filename(kind: str) -> str:
-    """A download name that says nothing about the person: ``report-<random>.pdf``."""
-    return f"{kind}-{secrets.token_hex(8)}.pdf"

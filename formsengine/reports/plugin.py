@@ -12,7 +12,7 @@ from ..hookspecs import hookimpl
 
 def write_private(folder: Path, kind: str, pdf: bytes) -> Path:
     """Write ``pdf`` under an opaque name, readable by its owner only."""
-    from .pdf import opaque_filename
+    from .names import opaque_filename
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / opaque_filename(kind)

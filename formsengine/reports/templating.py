@@ -12,7 +12,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..dates import date_text
-from .pdf import STATIC_URL
+from .names import STATIC_URL
 
 
 @cache
