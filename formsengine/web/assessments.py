@@ -174,6 +174,8 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
+    # opened by "Change" on the check page: saving returns there (the only place offered)
+    to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
     status = 200
     if request.method == "GET":
@@ -211,7 +213,11 @@ def section(uid: str, section_id: str):
                     flash("More questions are now shown in this section: answer them or "
                           "save again to continue.")
                     return redirect(url_for("assessments.section", uid=uid,
-                                            section_id=section_id) + "#main-content")
+                                            section_id=section_id,
+                                            back="check" if to_check else None)
+                                    + "#main-content")
+            if to_check:
+                return redirect(url_for("assessments.check", uid=uid))
             index = order.index(section_id)
             if index + 1 < len(order):
                 return redirect(url_for("assessments.section", uid=uid,
@@ -227,7 +233,9 @@ def section(uid: str, section_id: str):
         s.description for s in inst.sections if s.id == section_id)
     return render_template(
         "assessments/section.html", row=row, case=case, inst=inst, form=form,
-        section_id=section_id, title=title, description=description, shown=shown,
+        section_id=section_id, heading=title, number=order.index(section_id) + 1,
+        to_check=to_check,
+        total=len(order), description=description, shown=shown,
         problems=errors, known=_known_for_conditions(inst, data), formbuild=formbuild,
         item_ids=_section_items(inst, section_id)), status
 

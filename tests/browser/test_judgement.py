@@ -1,10 +1,13 @@
 """Professional judgement and finalising in a real browser, at a laptop's and a phone's
-width: a judgement typed on the check page is finalised with the assessment by the
+width: "Change" on the check page opens the section titled with its place and saving comes
+back; a judgement typed on the check page is finalised with the assessment by the
 "Finalise assessment" button; answers a colleague saves after the check page was opened
 are not finalised unseen (the page refuses, shows them, and the assessment stays a draft);
 an amendment adds a judgement. axe-core checks every page visited."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -49,6 +52,19 @@ def test_a_typed_judgement_is_finalised_with_the_assessment(server, pages, width
     uid = start_assessment(ana, new_case(ana, base))
     answer_sections(ana, base, uid, yes=[MAIN[0]])  # one yes: standard
     axe_check(ana, "check answers")
+    # "Change" opens the question's section, titled with its place; saving comes back here
+    change = ana.locator(".govuk-summary-list__actions a[href*='back=check']").filter(
+        has_not_text="date").nth(3)
+    hidden = change.locator(".govuk-visually-hidden").inner_text().strip()
+    go(ana, f"a[href='{change.get_attribute('href')}']")
+    assert re.search(r"\(Section [2-9] of [3-9]\)", ana.title()), ana.title()
+    assert ana.inner_text("h1") not in ("Assessment section", "")
+    assert hidden in ana.inner_text("main")  # the question the link named
+    axe_check(ana, "section opened from check answers")
+    go(ana, "button:has-text('Save and return to check your answers')")
+    assert ana.url.split("#")[0].endswith(f"/assessments/{uid}/check")
+    anchor = ana.url.split("#")[1]  # back at the row that was changed
+    assert hidden in ana.locator(f"[id='{anchor}']").inner_text()
     # a raised level without its reason: refused on the page, the choice kept
     ana.select_option("#level", "high")
     go(ana, "button:has-text('Finalise assessment')")

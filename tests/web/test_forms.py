@@ -5,11 +5,20 @@ over time."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from formsengine.web import accounts, formbuild
 from formsengine.web.schedule import due_date
 
-from .conftest import complete, create_case, finalise, save_section, start_assessment
+from .conftest import (
+    REV,
+    complete,
+    create_case,
+    finalise,
+    post,
+    save_section,
+    start_assessment,
+)
 
 
 def test_form_classes_are_built_from_the_definition(engine):
@@ -257,3 +266,51 @@ def test_a_schedule_is_listed_in_the_order_it_falls_due():
                                              "own_occasion"]
     assert [r["status"] for r in rows] == ["done", "due", "due", "upcoming", "upcoming"]
     assert rows[-1]["due"] is None  # no known offset: last, without a date
+
+
+def test_a_section_page_is_titled_with_its_section_and_place(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    for section, title, number in (("details", "Assessment details", 1),
+                                   ("now", "The current situation", 2),
+                                   ("history", "History of abuse", 3)):
+        page = alice.get(f"/assessments/{uid}/sections/{section}").get_data(as_text=True)
+        assert f"<title>{title} (Section {number} of 3) – formsengine</title>" in page
+        assert f'<h1 class="govuk-heading-l">{title}</h1>' in page
+        assert f"Section {number} of 3, Test risk checklist" in page
+    assert "Assessment section" not in page
+
+
+def test_change_on_check_answers_returns_there_after_saving(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-frightened": "no"})
+    check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    hidden = re.findall(r'>Change<span class="govuk-visually-hidden"> ([^<]+)</span>', check)
+    assert len(hidden) == len(set(hidden)) >= 8  # one per row, each naming its question
+    assert "The latest incident caused an injury" in hidden
+    link = re.search(r'href="([^"]+)">Change<span class="govuk-visually-hidden"> The latest '
+                     r'incident caused an injury<', check).group(1).replace("&amp;", "&")
+    assert link.endswith("/sections/now?back=check#question-q-t-injury")
+    page = alice.get(link.split("#")[0]).get_data(as_text=True)
+    assert "Back to check your answers" in page
+    assert "Save and return to check your answers" in page
+    revision = REV.search(page).group(1)
+    # a newly shown question keeps the way back; then saving returns to check answers
+    response = post(alice, link.split("#")[0], {"revision": revision, "back": "check",
+                                                "q-t-injury": "yes", "q-t-frightened": "no"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.headers["Location"].endswith("/sections/now?back=check#main-content")
+    page = alice.get(response.headers["Location"]).get_data(as_text=True)
+    response = post(alice, f"/assessments/{uid}/sections/now",
+                    {"revision": REV.search(page).group(1), "back": "check",
+                     "q-t-injury": "yes", "q-t-frightened": "no"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/check")
+    # only the check page is a way back: anything else goes on to the next section
+    page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
+    response = post(alice, f"/assessments/{uid}/sections/now",
+                    {"revision": REV.search(page).group(1), "back": "https://example.org",
+                     "q-t-injury": "yes", "q-t-frightened": "no"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.headers["Location"].endswith("/sections/history")
