@@ -118,7 +118,7 @@ def amend(uid: str):
         chosen = _judgement(judgement, row["judgement"])
         if chosen:
             merged["judgement"] = chosen
-        if (problem := _raises(inst, chosen, merged)) is not None:
+        if judgement is not None and (problem := _raises(inst, chosen, merged)) is not None:
             judgement.level.errors = [problem]
             status = 400
         else:

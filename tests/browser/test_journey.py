@@ -61,7 +61,7 @@ def complete_by_keyboard(page, base, uid, yes_count, date, incidents, judgement_
     axe_check(page, "check answers")
     if judgement_error:  # a raised level without its reason: refused on the page
         page.select_option("#level", index=1)
-        go(page, "button:has-text('Save judgement')")
+        go(page, "button:has-text('Save judgement without finalising')")
         assert "Give the reason for raising the level" in page.content()
         assert page.locator("#level").input_value() != ""  # the choice is kept
         axe_check(page, "check answers, judgement error")
