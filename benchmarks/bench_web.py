@@ -287,7 +287,8 @@ def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -
             errors += 1
     status, _, body = c.request("GET", tasks)  # the score stored at the last save is shown
     shown_score = status == 200 and "So far:" in body and "risk level" in body
-    status, location, _ = c.request("POST", tasks + "/finalise", {"csrf_token": token})
+    status, location, _ = c.request("POST", tasks + "/finalise",  # the revision last saved
+                                    {"csrf_token": token, "revision": str(revision)})
     finalised = status == 302 and location.endswith("/result")
     out[index] = {"latencies": latencies, "saves": saves, "uid": tasks.rsplit("/", 1)[-1],
                   "revision": revision,

@@ -38,6 +38,7 @@ MIN_SQLITE = (3, 51, 3)
 ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
 SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
 SYSTEM_ACTOR = "system"
+KEEP = object()  # an argument left as it is stored
 
 
 def sqlite_version() -> tuple[int, ...]:
@@ -531,7 +532,8 @@ class Store:
                           occasion: str, assessor: str | None = None, status: str = "final",
                           case_id: int | None = None, actor: str = SYSTEM_ACTOR,
                           request_id: str | None = None, supersedes: dict | None = None,
-                          amendment_reason: str | None = None, audit_row: bool = True) -> int:
+                          amendment_reason: str | None = None, audit_row: bool = True,
+                          audit_details: dict[str, Any] | None = None) -> int:
         """Store a checked submission; a final one is scored on the way in."""
         if occasion not in inst.occasions and occasion != "after_incident":
             raise StorageError(
@@ -567,7 +569,8 @@ class Store:
                            object_type="assessment", object_id=assessment_id,
                            request_id=request_id,
                            details={"instrument": inst.id, "occasion": occasion,
-                                    "status": status, "items": len(sub.answers)})
+                                    "status": status, "items": len(sub.answers),
+                                    **(audit_details or {})})
         self._saved(assessment_id, result)
         return assessment_id
 
@@ -653,13 +656,16 @@ class Store:
 
     def update_draft(self, assessment_id: int, sub: Submission, *, expected_revision: int,
                      actor: str, request_id: str | None = None,
-                     previous: dict[str, Any] | None = None) -> int:
+                     previous: dict[str, Any] | None = None,
+                     judgement_before: dict[str, str] | None | object = KEEP) -> int:
         """Replace a draft's answers and its provisional result (scored here, on the
         server, at every save). Fails cleanly when someone else saved first.
 
         ``previous``: the answers the caller read at ``expected_revision`` (every change of
         answers moves the revision on, so they are still the stored ones when the revision
-        matches); saves reading them again for the audit row's list of changed items."""
+        matches); saves reading them again for the audit row's list of changed items.
+        ``judgement_before``: the judgement the caller read, when the save may change it (the
+        audit row then says how it changed)."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
         date = sub.fields.get("assessment_date")
@@ -692,13 +698,22 @@ class Store:
                     "nothing was saved: reload it to see their changes")
             before = {k: encode_value(v) for k, v in previous.items()}
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            details = {"changed_items": changed}
+            if judgement_before is not KEEP:
+                details.update(judgement_details(judgement_before, sub.judgement) or {})
             self.audit("update", actor=actor, object_type="assessment", object_id=assessment_id,
-                       request_id=request_id, details={"changed_items": changed})
+                       request_id=request_id, details=details)
             return expected_revision + 1
 
     def finalise(self, assessment_id: int, *, expected_revision: int, actor: str,
-                 request_id: str | None = None) -> dict[str, Any]:
-        """Score and lock a draft."""
+                 request_id: str | None = None,
+                 judgement: dict[str, str] | None | object = KEEP) -> dict[str, Any]:
+        """Score and lock a draft, exactly as it stood at ``expected_revision`` (the version
+        the finaliser checked); any later save makes this fail with nothing changed.
+
+        ``judgement``: the professional judgement to lock with it (``None``: none), checked
+        and stored in the same statement as the lock; by default the one saved on the
+        draft."""
         row = self.get_assessment(assessment_id)
         if row is None:
             raise StorageError(f"no assessment {assessment_id}")
@@ -706,15 +721,21 @@ class Store:
             # what was read is not the version the caller means: score nothing from it
             raise StaleEditError(
                 "this assessment was changed or finalised by someone else; nothing was saved")
-        inst, sub = self.engine.check(self.submission_data(row))
+        data = self.submission_data(row)
+        if judgement is not KEEP:
+            data.pop("judgement", None)
+            if judgement:
+                data["judgement"] = judgement
+        inst, sub = self.engine.check(data)
         require_fields_for_final(inst, sub, f"assessment of {inst.id}")
         result = self.engine.score(inst, sub)
         with self.write():
             cur = self.conn.execute(
                 "UPDATE assessments SET status = 'final', revision = revision + 1,"
-                " draft_result = NULL, draft_answers = NULL, finalised_at = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'draft' AND revision = ?",
-                [audit.utcnow(), audit.utcnow(), assessment_id, expected_revision])
+                " judgement = ?, draft_result = NULL, draft_answers = NULL, finalised_at = ?,"
+                " updated_at = ? WHERE id = ? AND status = 'draft' AND revision = ?",
+                [json.dumps(sub.judgement) if sub.judgement else None, audit.utcnow(),
+                 audit.utcnow(), assessment_id, expected_revision])
             if cur.rowcount != 1:
                 raise StaleEditError(
                     "this assessment was changed or finalised by someone else; nothing was saved")
@@ -722,7 +743,8 @@ class Store:
             self._insert_answers(assessment_id, sub)
             self.add_score(assessment_id, result)
             self.audit("lock", actor=actor, object_type="assessment", object_id=assessment_id,
-                       request_id=request_id)
+                       request_id=request_id, details=judgement_details(row["judgement"],
+                                                                        sub.judgement))
         self._saved(assessment_id, result)
         return result
 
@@ -742,10 +764,12 @@ class Store:
                     "draft")
             self.conn.execute("UPDATE assessments SET status = 'superseded', updated_at = ?"
                               " WHERE id = ?", [audit.utcnow(), assessment_id])
+            before = json.loads(old["judgement"]) if old["judgement"] else None
             return self.create_assessment(
                 inst, sub, person_id=old["person_id"], occasion=old["occasion"],
                 assessor=old["assessor"], status="final", case_id=old["case_id"], actor=actor,
-                request_id=request_id, supersedes=old, amendment_reason=reason.strip())
+                request_id=request_id, supersedes=old, amendment_reason=reason.strip(),
+                audit_details=judgement_details(before, sub.judgement))
 
     def rescore(self, assessment_id: int, *, actor: str = SYSTEM_ACTOR) -> dict[str, Any]:
         row = self.get_assessment(assessment_id)
@@ -758,6 +782,17 @@ class Store:
             self.audit("rescore", actor=actor, object_type="assessment",
                        object_id=assessment_id, details={"config": result["configuration"]["hash"]})
         return result
+
+
+def judgement_details(before: dict | None, after: dict | None) -> dict[str, Any] | None:
+    """For an audit row: how a professional judgement changed (its levels, never its
+    reason's words; None when it did not change)."""
+    if (before or None) == (after or None):
+        return None
+    return {"judgement": {"from": (before or {}).get("level"),
+                          "to": (after or {}).get("level"),
+                          "reason_changed": (before or {}).get("reason") !=
+                          (after or {}).get("reason")}}
 
 
 def score_value_rows(score_id: int, result: dict[str, Any]) -> Iterator[tuple]:

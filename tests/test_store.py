@@ -380,3 +380,33 @@ def test_moving_a_case_to_another_team(store):
     row = store.one("SELECT actor, details FROM audit WHERE action = 'move'")
     assert row["actor"] == "sam"
     assert json.loads(row["details"]) == {"from_team": a, "to_team": b}
+
+
+def test_finalise_locks_the_judgement_given_in_the_same_statement(store):
+    aid = save(store, answers(a="yes"), status="draft")
+    saved = {"level": "medium", "reason": "saved earlier", "by": "u1"}
+    data = answers(a="yes")
+    data["judgement"] = saved
+    _, sub = store.engine.check(data)
+    store.update_draft(aid, sub, expected_revision=1, actor="u1", judgement_before=None)
+    update = json.loads(store.one("SELECT details FROM audit WHERE action = 'update'")["details"])
+    assert update["judgement"] == {"from": None, "to": "medium", "reason_changed": True}
+    given = {"level": "high", "reason": "typed at finalising", "by": "u2"}
+    with pytest.raises(StaleEditError):  # not the revision checked: nothing of it stored
+        store.finalise(aid, expected_revision=1, actor="u2", judgement=given)
+    assert store.get_assessment(aid)["judgement"] == saved
+    result = store.finalise(aid, expected_revision=2, actor="u2", judgement=given)
+    assert result["level"]["judged"] == "high" and result["level"]["final"] == "high"
+    row = store.get_assessment(aid)
+    assert row["judgement"] == given and row["status"] == "final"
+    lock = json.loads(store.one("SELECT details FROM audit WHERE action = 'lock'")["details"])
+    assert lock == {"judgement": {"from": "medium", "to": "high", "reason_changed": True}}
+
+
+def test_finalise_with_no_judgement_removes_a_saved_one(store):
+    data = answers(a="yes")
+    data["judgement"] = {"level": "high", "reason": "saved", "by": "u1"}
+    aid = save(store, data, status="draft")
+    result = store.finalise(aid, expected_revision=1, actor="u1", judgement=None)
+    assert result["level"]["judged"] is None
+    assert store.get_assessment(aid)["judgement"] is None

@@ -1,13 +1,96 @@
-"""Amend a finalised assessment: every question on one page, a required reason, and a new
-final version stored by ``store.amend`` (the old version is kept as superseded)."""
+"""Amend a finalised assessment: every question on one page, the professional judgement
+(added, changed or removed; raise only), a required reason, and a new final version stored
+by ``store.amend`` (the old version is kept as superseded; the audit row says how the
+judgement changed)."""
 
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Length, ValidationError
 
 from ..errors import StaleEditError, StorageError, SubmissionError
-from . import access, formbuild
-from .assessments import _data, _engine, _instrument, _known_for_conditions, _pack, _strip, bp
+from . import access, formbuild, results
+from .assessments import (
+    _data,
+    _engine,
+    _instrument,
+    _known_for_conditions,
+    _offer_levels,
+    _pack,
+    _preview,
+    _strip,
+    _takes_judgement,
+    bp,
+)
+
+
+class AmendJudgementForm(FlaskForm):
+    """The judgement part of the amendment page (the page's CSRF token is checked for the
+    whole request)."""
+
+    class Meta:
+        csrf = False
+
+    level = SelectField("Professional judgement: raise the risk level to",
+                        validate_choice=False, default="")
+    reason = TextAreaField("Reason for the professional judgement",
+                           description="Required when you raise the level.",
+                           validators=[Length(max=5000, message="The reason for the "
+                                              "professional judgement must be 5000 "
+                                              "characters or fewer")])
+
+    def validate_level(self, field):
+        if field.data not in {c.value for c in field.choices}:
+            raise ValidationError("Choose a level from the list: professional judgement can "
+                                  "only raise the level above the score-based one")
+        if not field.data and (self.reason.data or "").strip():
+            raise ValidationError("Choose the level to raise the risk to, or delete the "
+                                  "reason for the professional judgement")
+
+    def validate_reason(self, field):
+        if self.level.data and not (field.data or "").strip():
+            raise ValidationError("Give the reason for the professional judgement")
+
+
+def _judgement_form(inst, row, formdata=None):
+    if not _takes_judgement(inst):
+        return None
+    form = AmendJudgementForm(formdata=formdata, prefix="judgement")
+    _offer_levels(form, inst, row["result"],
+                  none="No professional judgement (use the score-based level)")
+    if formdata is None and row["judgement"]:
+        form.level.data = row["judgement"].get("level") or ""
+        form.reason.data = row["judgement"].get("reason") or ""
+    return form
+
+
+def _judgement(form, old):
+    """The judgement the form asks for (None: none); who made it stays recorded when it is
+    unchanged."""
+    if form is None:
+        return old
+    if not form.level.data:
+        return None
+    new = {"level": form.level.data, "reason": form.reason.data.strip(),
+           "by": g.user["display_name"]}
+    if old and (old.get("level"), old.get("reason")) == (new["level"], new["reason"]):
+        new["by"] = old.get("by") or new["by"]
+    return new
+
+
+def _raises(inst, judgement, merged):
+    """A problem when the amended answers already give the judged level or a higher one."""
+    if not judgement:
+        return None
+    computed = ((_preview(inst, merged) or {}).get("level") or {}).get("computed")
+    order = inst.scoring["level"]["order"]
+    if computed in order and order.index(judgement["level"]) <= order.index(computed):
+        return ("The amended answers give a score-based level of "
+                f"{results.band_label(inst, computed)}: professional judgement can only raise "
+                "the level above it, so choose a higher level or none")
+    return None
 
 
 @bp.route("/assessments/<uid>/amend", methods=["GET", "POST"])
@@ -20,33 +103,43 @@ def amend(uid: str):
     inst = _instrument(row)
     data = _data(row)
     form = formbuild.whole_form(inst, _pack(row))()
+    judgement = _judgement_form(inst, row, request.form if request.method == "POST" else None)
     problems: list[str] = []
     status = 200
     if request.method == "GET":
         access.audit_view("assessment", row["id"])
         for sid in formbuild.section_ids(inst):
             formbuild.fill(form, inst, sid, data)
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() & (judgement is None or judgement.validate()):
         merged = data
         for sid in formbuild.section_ids(inst):
             merged = formbuild.merge(form, inst, sid, merged)
-        try:
-            _inst, sub = _engine().check(merged)
-            new_id = access.store().amend(row["id"], sub, reason=form.reason.data,
-                                          actor=g.user["username"], request_id=g.request_id)
-        except SubmissionError as exc:
-            problems, status = [_strip(p) for p in exc.problems], 400
-        except (StaleEditError, StorageError) as exc:
-            problems, status = [str(exc)], 409
+        merged.pop("judgement", None)
+        chosen = _judgement(judgement, row["judgement"])
+        if chosen:
+            merged["judgement"] = chosen
+        if judgement is not None and (problem := _raises(inst, chosen, merged)) is not None:
+            judgement.level.errors = [problem]
+            status = 400
         else:
-            new_uid = access.store().one("SELECT uid FROM assessments WHERE id = ?",
-                                         [new_id])["uid"]
-            flash("The assessment was amended. The earlier version is kept.")
-            return redirect(url_for("assessments.result", uid=new_uid))
+            try:
+                _inst, sub = _engine().check(merged)
+                new_id = access.store().amend(row["id"], sub, reason=form.reason.data,
+                                              actor=g.user["username"],
+                                              request_id=g.request_id)
+            except SubmissionError as exc:
+                problems, status = [_strip(p) for p in exc.problems], 400
+            except (StaleEditError, StorageError) as exc:
+                problems, status = [str(exc)], 409
+            else:
+                new_uid = access.store().one("SELECT uid FROM assessments WHERE id = ?",
+                                             [new_id])["uid"]
+                flash("The assessment was amended. The earlier version is kept.")
+                return redirect(url_for("assessments.result", uid=new_uid))
     else:
         status = 400
     shown = formbuild.visible_items(inst, data["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
     return render_template("assessments/amend.html", row=row, case=case, inst=inst, form=form,
-                           shown=shown, problems=problems, formbuild=formbuild,
-                           known=_known_for_conditions(inst, data)), status
+                           judgement=judgement, shown=shown, problems=problems,
+                           formbuild=formbuild, known=_known_for_conditions(inst, data)), status

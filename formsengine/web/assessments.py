@@ -8,11 +8,12 @@ import datetime as dt
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
+from ..store import KEEP
 from . import access, formbuild, once, results
 from .schedule import occasion_label
 
@@ -28,8 +29,12 @@ class StartForm(FlaskForm):
     occasion = SelectField("Occasion")
 
 
-class JudgementForm(FlaskForm):
-    level = SelectField("Raise the risk level to", validate_choice=False)
+class FinaliseForm(FlaskForm):
+    revision = HiddenField()
+
+
+class JudgementForm(FinaliseForm):
+    level = SelectField("Raise the risk level to", validate_choice=False, default="")
     reason = TextAreaField("Reason for raising the level",
                            description="Required when you raise the level.",
                            validators=[Length(max=5000, message="The reason must be 5000 "
@@ -39,14 +44,13 @@ class JudgementForm(FlaskForm):
         if field.data not in {c.value for c in field.choices}:
             raise ValidationError("Choose a level from the list: professional judgement can "
                                   "only raise the level above the score-based one")
+        if not field.data and (self.reason.data or "").strip():
+            raise ValidationError("Choose the level to raise the risk to, or delete the "
+                                  "reason if you are not raising it")
 
     def validate_reason(self, field):
         if self.level.data and not (field.data or "").strip():
             raise ValidationError("Give the reason for raising the level")
-
-
-class FinaliseForm(FlaskForm):
-    pass
 
 
 def _engine():
@@ -176,6 +180,8 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
+    # opened by "Change" on the check page: saving returns there (the only place offered)
+    to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
     status = 200
     if request.method == "GET":
@@ -216,7 +222,11 @@ def section(uid: str, section_id: str):
                     flash("More questions are now shown in this section: answer them or "
                           "save again to continue.")
                     return redirect(url_for("assessments.section", uid=uid,
-                                            section_id=section_id) + "#main-content")
+                                            section_id=section_id,
+                                            back="check" if to_check else None)
+                                    + "#main-content")
+            if to_check:
+                return redirect(url_for("assessments.check", uid=uid))
             index = order.index(section_id)
             if index + 1 < len(order):
                 return redirect(url_for("assessments.section", uid=uid,
@@ -232,7 +242,9 @@ def section(uid: str, section_id: str):
         s.description for s in inst.sections if s.id == section_id)
     return render_template(
         "assessments/section.html", row=row, case=case, inst=inst, form=form,
-        section_id=section_id, title=title, description=description, shown=shown,
+        section_id=section_id, heading=title, number=order.index(section_id) + 1,
+        to_check=to_check,
+        total=len(order), description=description, shown=shown,
         problems=errors, known=_known_for_conditions(inst, data), formbuild=formbuild,
         item_ids=_section_items(inst, section_id)), status
 
@@ -261,80 +273,126 @@ def check(uid: str):
     return _check_page(row, case)
 
 
-def _check_page(row, case, judgement=None, status: int = 200):
-    """The check-your-answers page; with a refused judgement, its problems and what was
-    typed."""
+def _check_page(row, case, form=None, status: int = 200, problems=(), changed=False):
+    """The check-your-answers page: the answers as stored now, and one form that carries
+    their revision, the professional judgement and the buttons that finalise or save it.
+    With a refused form: its problems and what was typed."""
     access.audit_view("assessment", row["id"])
     inst = _instrument(row)
     data = _data(row)
     preview = _preview(inst, data)
-    if judgement is None:
-        judgement = _judgement_form(inst, preview)
-        if judgement is not None and row["judgement"]:
-            judgement.level.data = row["judgement"].get("level") or ""
-            judgement.reason.data = row["judgement"].get("reason") or ""
+    if form is None:
+        form = _check_form(inst, preview)
+        if "level" in form and row["judgement"]:
+            form.level.data = row["judgement"].get("level") or ""
+            form.reason.data = row["judgement"].get("reason") or ""
+    else:
+        _offer_levels(form, inst, preview)
+    form.revision.data = str(row["revision"])  # the answers this page shows
+    saved = row["judgement"]
     return render_template(
         "assessments/check.html", row=row, case=case, inst=inst,
-        summary=results.answer_summary(inst, data, _pack(row)), preview=preview,
-        judgement=judgement, finalise=FinaliseForm(),
+        summary=results.answer_summary(inst, data, _pack(row)), preview=preview, form=form,
+        problems=list(problems), changed=changed,
+        stranded=saved if saved and "level" in form and saved.get("level") not in {
+            c.value for c in form.level.choices} else None,
+        stranded_label=results.band_label(inst, saved.get("level")) if saved else None,
         view=results.result_view(inst, preview) if preview else None), status
 
 
-def _judgement_form(inst, preview, formdata=None):
-    form = JudgementForm(formdata=formdata) if formdata is not None else JudgementForm(
-        formdata=None)
+def _takes_judgement(inst) -> bool:
     level = inst.scoring.get("level")
-    if not level or not level.get("judgement", True):
-        return None
-    computed = ((preview or {}).get("level") or {}).get("computed")
-    order = level["order"]
-    above = order[order.index(computed) + 1:] if computed in order else order
-    form.level.choices = [SelectChoice("", "No change (use the score-based level)")] + [
-        SelectChoice(lvl, results.band_label(inst, lvl)) for lvl in above]
+    return bool(level) and level.get("judgement", True)
+
+
+def _check_form(inst, preview, formdata=None):
+    """The check page's form: a judgement form when the instrument takes one."""
+    cls = JudgementForm if _takes_judgement(inst) else FinaliseForm
+    form = cls(formdata=formdata)
+    _offer_levels(form, inst, preview)
     return form
 
 
-@bp.post("/assessments/<uid>/judgement")
-def judgement(uid: str):
-    row, case = access.assessment_or_404(uid)
-    if (moved := _draft_or_redirect(row)) is not None:
-        return moved
-    inst = _instrument(row)
-    data = _data(row)
-    form = _judgement_form(inst, _preview(inst, data), formdata=request.form)
-    if form is None:
-        abort(404)
-    if not form.validate_on_submit():
-        return _check_page(row, case, judgement=form, status=400)
-    if form.level.data:
-        data["judgement"] = {"level": form.level.data, "reason": form.reason.data.strip(),
-                             "by": g.user["display_name"]}
-    else:
-        data.pop("judgement", None)
-    inst, sub = _engine().check(data)
-    try:
-        access.store().update_draft(row["id"], sub, expected_revision=row["revision"],
-                                    actor=g.user["username"], request_id=g.request_id)
-    except StaleEditError:
-        flash(STALE)
-    return redirect(url_for("assessments.check", uid=uid))
+def _offer_levels(form, inst, preview, none="No change (use the score-based level)"):
+    """Judgement only raises: offer the levels above the score-based one."""
+    if "level" not in form:
+        return
+    order = inst.scoring["level"]["order"]
+    computed = ((preview or {}).get("level") or {}).get("computed")
+    above = order[order.index(computed) + 1:] if computed in order else order
+    form.level.choices = [SelectChoice("", none)] + [
+        SelectChoice(lvl, results.band_label(inst, lvl)) for lvl in above]
+
+
+def _posted_revision(form) -> int:
+    text = form.revision.data or ""
+    return int(text) if text.isdigit() and len(text) < 12 else -1
 
 
 @bp.post("/assessments/<uid>/finalise")
 def finalise(uid: str):
-    row, _case = access.assessment_or_404(uid)
+    """Finalise (or, with the other button, only save the judgement) at the revision the
+    check page showed. Whatever judgement is typed is finalised with the assessment or
+    refused on the page with what was typed kept; answers saved by someone else since the
+    page was opened refuse it, and the page shows them."""
+    row, case = access.assessment_or_404(uid)
     if (moved := _draft_or_redirect(row)) is not None:
         return moved
-    form = FinaliseForm()
+    inst = _instrument(row)
+    form = _check_form(inst, _preview(inst, _data(row)), formdata=request.form)
+    if _posted_revision(form) != row["revision"]:
+        return _changed(row, case, form)
     if not form.validate_on_submit():
-        abort(400)
+        return _check_page(row, case, form=form, status=400)
+    judgement = None
+    if "level" in form and form.level.data:
+        judgement = {"level": form.level.data, "reason": form.reason.data.strip(),
+                     "by": g.user["display_name"]}
+        if row["judgement"] and (row["judgement"].get("level"), row["judgement"].get(
+                "reason")) == (judgement["level"], judgement["reason"]):
+            judgement["by"] = row["judgement"].get("by") or judgement["by"]
+    store = access.store()
     try:
-        access.store().finalise(row["id"], expected_revision=row["revision"],
-                                actor=g.user["username"], request_id=g.request_id)
-    except (StaleEditError, StorageError) as exc:
-        flash(str(exc))
-        return redirect(url_for("assessments.check", uid=uid))
+        if request.form.get("action") == "save":
+            if "level" not in form:
+                abort(404)
+            data = _data(row)
+            data.pop("judgement", None)
+            if judgement:
+                data["judgement"] = judgement
+            _inst, sub = _engine().check(data)
+            store.update_draft(row["id"], sub, expected_revision=row["revision"],
+                               actor=g.user["username"], request_id=g.request_id,
+                               previous=row["answers"], judgement_before=row["judgement"])
+            flash("Professional judgement saved. The assessment is not finalised yet."
+                  if judgement else "No professional judgement is saved. The assessment is "
+                  "not finalised yet.")
+            return redirect(url_for("assessments.check", uid=uid))
+        store.finalise(row["id"], expected_revision=row["revision"], actor=g.user["username"],
+                       request_id=g.request_id,
+                       judgement=judgement if "level" in form else KEEP)
+    except StaleEditError:
+        row, case = access.assessment_or_404(uid)
+        if (moved := _draft_or_redirect(row)) is not None:
+            return moved
+        return _changed(row, case, form)
+    except LockedError:
+        return redirect(url_for("assessments.result", uid=uid))
+    except (StorageError, SubmissionError) as exc:
+        problems = exc.problems if isinstance(exc, SubmissionError) else [str(exc)]
+        return _check_page(row, case, form=form, status=400,
+                           problems=[_strip(p) for p in problems])
     return redirect(url_for("assessments.result", uid=uid))
+
+
+CHANGED = ("These answers changed since you checked them, so nothing was finalised or "
+           "saved. The answers as they are now are shown below: check them again.")
+
+
+def _changed(row, case, form):
+    """Refuse a finalise or judgement made on answers other than the stored ones: the page
+    again, with the answers as they are now, what was typed in the judgement kept."""
+    return _check_page(row, case, form=form, status=409, problems=[CHANGED], changed=True)
 
 
 @bp.get("/assessments/<uid>/result")

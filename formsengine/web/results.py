@@ -100,7 +100,8 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
         given = data.get("fields", {})
         rows = [{"question": f.label, "answer": (date_text(given.get(f.id)) if f.type == "date"
                                                  else str(given.get(f.id, ""))) or "Not given",
-                 "comment": None, "source": None} for f in inst.fields.values()]
+                 "comment": None, "source": None, "anchor": formbuild.field_name(f.id)}
+                for f in inst.fields.values()]
         out.append({"id": formbuild.DETAILS, "title": "Assessment details", "rows": rows})
     for section in inst.sections:
         rows = []
@@ -119,6 +120,7 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
                 answer = text["options"].get(value, str(value)) if text["options"] else str(value)
             rows.append({"question": text["label"], "answer": answer,
                          "comment": data.get("comments", {}).get(item_id),
-                         "source": data.get("sources", {}).get(item_id)})
+                         "source": data.get("sources", {}).get(item_id),
+                         "anchor": "question-" + formbuild.answer_name(item_id)})
         out.append({"id": section.id, "title": section.title, "rows": rows})
     return out

@@ -10,118 +10,21 @@ import re
 
 import pytest
 
-from .conftest import axe_check, dash_installed
+from .conftest import axe_check
+from .journey import (
+    INCIDENTS,
+    INSTRUMENT,
+    INTAKE_YES,
+    MAIN,
+    REVIEW,
+    REVIEW_YES,
+    Keyboard,
+    go,
+    name,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
-
-if dash_installed():
-    INSTRUMENT = "dash-safelives"
-    MAIN = ["dash.injury", "dash.very_frightened", "dash.afraid_of", "dash.isolated",
-            "dash.depressed_suicidal", "dash.separation", "dash.child_contact_conflict",
-            "dash.stalking_harassment", "dash.pregnant_recent_baby", "dash.more_often",
-            "dash.getting_worse", "dash.control_jealousy", "dash.weapons_objects",
-            "dash.threat_to_kill", "dash.strangle_choke", "dash.sexual_abuse",
-            "dash.other_threat_person", "dash.hurt_others", "dash.animal_cruelty",
-            "dash.financial", "dash.abuser_drugs_alcohol_mh", "dash.abuser_suicide",
-            "dash.breach_bail_orders", "dash.criminal_history"]
-    INTAKE_YES = 16
-    REVIEW_YES = 4
-    INCIDENTS = "f-police_incidents_12m"
-    REVIEW = "review"
-else:
-    INSTRUMENT = "test-risk"
-    MAIN = ["t.injury", "t.frightened", "t.strangle", "t.threat_kill", "t.worse"]
-    INTAKE_YES = 5
-    REVIEW_YES = 1
-    INCIDENTS = "f-incidents_12m"
-    REVIEW = "review_3m"
-
-
-def name(item_id: str) -> str:
-    return "q-" + item_id.replace(".", "-")
-
-
-class Keyboard:
-    """Moves through a page with Tab and answers with the arrow keys, Space and typing."""
-
-    def __init__(self, page):
-        self.page = page
-
-    def active(self) -> dict:
-        return self.page.evaluate("""() => { const e = document.activeElement;
-            return {name: e.name || '', value: e.value || '', type: e.type || '',
-                    tag: e.tagName, text: (e.innerText || '').trim()} }""")
-
-    def tab_to(self, predicate, limit: int = 600) -> dict:
-        seen = []
-        for _ in range(limit):
-            self.page.keyboard.press("Tab")
-            now = self.active()
-            if predicate(now):
-                return now
-            seen.append(now["name"] or now["text"][:30] or now["tag"])
-        raise AssertionError(f"could not reach the element with the Tab key on "
-                             f"{self.page.url}; reached {seen[:60]}")
-
-    def start(self) -> None:
-        self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
-        self.page.evaluate("() => window.scrollTo(0, 0)")
-
-    def choose(self, field: str, value: str) -> None:
-        now = self.tab_to(lambda a: a["name"] == field)
-        for _ in range(10):
-            if now["value"] == value:
-                break
-            self.page.keyboard.press("ArrowDown")
-            now = self.active()
-        assert now["value"] == value, (field, value, now)
-        self.page.keyboard.press("Space")  # checks the focused radio (no-op if checked)
-
-    def type_into(self, field: str, text: str) -> None:
-        self.tab_to(lambda a: a["name"] == field)
-        self.page.keyboard.press("Control+A")
-        self.page.keyboard.type(text)
-
-    def press_button(self, label: str) -> None:
-        self.tab_to(lambda a: a["tag"] in ("BUTTON", "A") and a["text"] == label)
-        with self.page.expect_navigation():
-            self.page.keyboard.press("Enter")
-
-
-def go(page, selector: str) -> None:
-    """Click a button or link that loads another page, and wait until that page has loaded:
-    a click returns as soon as the navigation starts, and reading the page earlier can see
-    an empty document."""
-    with page.expect_navigation():
-        page.click(selector)
-
-
-def sign_in(page, base, username, password, new_password=None, check=axe_check):
-    page.goto(base + "/sign-in")
-    check(page, "sign-in")
-    page.fill("#username", username)
-    page.fill("#password", "not the right password")
-    go(page, "button:has-text('Sign in')")
-    assert "Enter a correct username and password" in page.content()
-    check(page, "sign-in error")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    go(page, "button:has-text('Sign in')")
-    if new_password:
-        assert "/account/password" in page.url
-        check(page, "change password")
-        page.fill("#current", password)
-        page.fill("#new", "password1234")
-        page.fill("#confirm", "password1234")
-        go(page, "button:has-text('Change password')")
-        assert "too common" in page.content()
-        check(page, "change password error")
-        page.fill("#current", password)
-        page.fill("#new", new_password)
-        page.fill("#confirm", new_password)
-        go(page, "button:has-text('Change password')")
-    assert "/sign-in" not in page.url
-
 
 def complete_by_keyboard(page, base, uid, yes_count, date, incidents, judgement_error=False):
     keys = Keyboard(page)
@@ -158,7 +61,7 @@ def complete_by_keyboard(page, base, uid, yes_count, date, incidents, judgement_
     axe_check(page, "check answers")
     if judgement_error:  # a raised level without its reason: refused on the page
         page.select_option("#level", index=1)
-        go(page, "button:has-text('Save judgement')")
+        go(page, "button:has-text('Save judgement without finalising')")
         assert "Give the reason for raising the level" in page.content()
         assert page.locator("#level").input_value() != ""  # the choice is kept
         axe_check(page, "check answers, judgement error")

@@ -3,6 +3,7 @@ Argon2 parameters, and a small instrument definition of the tests' own."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 from pathlib import Path
@@ -168,10 +169,26 @@ def complete(client, uid, now=HIGH, history=HIGH2, details=None):
                                                      "f-incidents_12m": "1"})
     save_section(client, uid, "now", now)
     save_section(client, uid, "history", history)
-    response = post(client, f"/assessments/{uid}/finalise", {},
-                    token_from=f"/assessments/{uid}/check")
+    response = finalise(client, uid)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response
+
+
+def finalise(client, uid, data=None, *, page=None):
+    """Press a button of the check page's form as a browser would: with the revision and
+    the judgement the page showed (``page``: a check page read earlier), and ``data``
+    typed over them."""
+    page = page or client.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    form = {"csrf_token": TOKEN.search(page).group(1), "revision": REV.search(page).group(1),
+            "action": "finalise"}
+    level = re.search(r'<option value="([^"]*)" selected>', page)
+    if level:
+        form["level"] = level.group(1)
+    reason = re.search(r'name="reason"[^>]*>([^<]*)</textarea>', page)
+    if reason:
+        form["reason"] = html.unescape(reason.group(1))
+    form.update(data or {})
+    return client.post(f"/assessments/{uid}/finalise", data=form)
 
 
 def load_bench():

@@ -15,6 +15,7 @@ from .conftest import (
     HIGH2,
     complete,
     create_case,
+    finalise,
     login,
     post,
     save_section,
@@ -88,7 +89,6 @@ def test_other_team_gets_404_for_every_record_url(app, store, team_a_records):
         assert bob.get(url).status_code == 404, url
     posts = [f"/cases/{team_a_records['case']}/assessments",
              f"/assessments/{team_a_records['draft']}/sections/now",
-             f"/assessments/{team_a_records['draft']}/judgement",
              f"/assessments/{team_a_records['draft']}/finalise",
              f"/assessments/{team_a_records['final']}/amend"]
     for url in posts:
@@ -160,8 +160,7 @@ def test_extra_posted_fields_change_nothing(app, alice, store, users):
     row = store.one("SELECT status, case_id FROM assessments WHERE uid = ?", [uid])
     assert row["status"] == "draft"
     save_section(alice, uid, "history", HIGH2)
-    post(alice, f"/assessments/{uid}/finalise", {"score": "0", "level_final": "none"},
-         token_from=f"/assessments/{uid}/check")
+    finalise(alice, uid, {"score": "0", "level_final": "none"})
     result = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
                                             [uid])["id"])["result"]
     assert result["scores"]["yes_count"] == 5 and result["level"]["final"] == "high"

@@ -5,11 +5,20 @@ over time."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from formsengine.web import accounts, formbuild
 from formsengine.web.schedule import due_date
 
-from .conftest import complete, create_case, post, save_section, start_assessment
+from .conftest import (
+    REV,
+    complete,
+    create_case,
+    finalise,
+    post,
+    save_section,
+    start_assessment,
+)
 
 
 def test_form_classes_are_built_from_the_definition(engine):
@@ -96,24 +105,27 @@ def test_judgement_raises_only_and_needs_a_reason(alice, store):
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
     check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
     assert '<option value="none"' not in check and '<option value="high"' in check
-    # refused on the page itself, with what was typed kept and nothing stored
-    for data, message, kept in (
-            ({"level": "none", "reason": "kept words"}, "can only raise", "kept words"),
-            ({"level": "high", "reason": " "}, "Give the reason for raising the level",
-             '<option value="high" selected>'),
-            ({"level": "high", "reason": "x" * 5001},
-             "The reason must be 5000 characters or fewer", "x" * 5001)):
-        response = post(alice, f"/assessments/{uid}/judgement", data,
-                        token_from=f"/assessments/{uid}/check")
-        assert response.status_code == 400
-        page = response.get_data(as_text=True)
-        assert message in page and kept in page and "<title>Error: Check your answers" in page
-        assert 'class="govuk-error-summary"' in page
-        assert store.one("SELECT judgement FROM assessments")["judgement"] is None
-    post(alice, f"/assessments/{uid}/judgement",
-         {"level": "high", "reason": "Recent escalation reported by police"},
-         token_from=f"/assessments/{uid}/check")
-    post(alice, f"/assessments/{uid}/finalise", {}, token_from=f"/assessments/{uid}/check")
+    # refused on the page itself, with what was typed kept and nothing stored, whichever
+    # button was pressed
+    for action in ("save", "finalise"):
+        for data, message, kept in (
+                ({"level": "none", "reason": "kept words"}, "can only raise", "kept words"),
+                ({"level": "high", "reason": " "}, "Give the reason for raising the level",
+                 '<option value="high" selected>'),
+                ({"level": "", "reason": "typed but no level"}, "Choose the level to raise",
+                 "typed but no level</textarea>"),
+                ({"level": "high", "reason": "x" * 5001},
+                 "The reason must be 5000 characters or fewer", "x" * 5001)):
+            response = finalise(alice, uid, {**data, "action": action})
+            assert response.status_code == 400
+            page = response.get_data(as_text=True)
+            assert message in page and kept in page and "<title>Error: Check your answers" in page
+            assert 'class="govuk-error-summary"' in page
+            row = store.one("SELECT judgement, status FROM assessments")
+            assert row == {"judgement": None, "status": "draft"}
+    finalise(alice, uid, {"level": "high", "reason": "Recent escalation reported by police",
+                          "action": "save"})
+    finalise(alice, uid)  # the saved judgement fills the form: finalised with it
     result = store.get_assessment(store.one("SELECT id FROM assessments")["id"])["result"]
     assert result["level"]["computed"] == "standard"
     assert result["level"]["judged"] == "high" and result["level"]["final"] == "high"
@@ -122,17 +134,52 @@ def test_judgement_raises_only_and_needs_a_reason(alice, store):
     assert "Recent escalation reported by police" in page
 
 
+def test_a_judgement_typed_and_finalised_is_finalised_with_the_assessment(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "details", {"f-assessment_date": "2025-01-06",
+                                         "f-incidents_12m": "1"})
+    save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
+    response = finalise(alice, uid, {"level": "high", "reason": "Disclosed threats today"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/result")
+    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    assert row["status"] == "final"
+    assert row["judgement"]["level"] == "high"
+    assert row["judgement"]["reason"] == "Disclosed threats today"
+    assert row["result"]["level"]["final"] == "high"
+    page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    assert "Disclosed threats today" in page and "None recorded" not in page
+    lock = store.one("SELECT details FROM audit WHERE action = 'lock'")
+    assert '"to": "high"' in lock["details"] and "Disclosed" not in lock["details"]
+
+
+def test_a_saved_judgement_can_be_cleared_before_finalising(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "details", {"f-assessment_date": "2025-01-06",
+                                         "f-incidents_12m": "1"})
+    save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
+    finalise(alice, uid, {"level": "high", "reason": "At first", "action": "save"})
+    response = finalise(alice, uid, {"level": "", "reason": ""})
+    assert response.status_code == 302
+    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    assert row["judgement"] is None and row["result"]["level"]["final"] == "standard"
+
+
 def test_a_saved_judgement_is_shown_when_the_check_page_is_opened_again(alice, store):
     case = create_case(alice)
     uid = start_assessment(alice, case)
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
-    response = post(alice, f"/assessments/{uid}/judgement",
-                    {"level": "high", "reason": "Police report <b>escalation</b>"},
-                    token_from=f"/assessments/{uid}/check")
-    assert response.status_code == 302
+    response = finalise(alice, uid, {"level": "high", "action": "save",
+                                     "reason": "Police report <b>escalation</b>"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/check")
     page = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    assert "Professional judgement saved. The assessment is not finalised yet." in page
     assert '<option value="high" selected>' in page
     assert "Police report &lt;b&gt;escalation&lt;/b&gt;</textarea>" in page
+    assert store.one("SELECT status FROM assessments")["status"] == "draft"
+    update = store.all("SELECT details FROM audit WHERE action = 'update'")[-1]
+    assert '"to": "high"' in update["details"]
 
 
 def test_wording_pack_is_shown_and_recorded(tmp_path, store, alice, app):
@@ -219,3 +266,51 @@ def test_a_schedule_is_listed_in_the_order_it_falls_due():
                                              "own_occasion"]
     assert [r["status"] for r in rows] == ["done", "due", "due", "upcoming", "upcoming"]
     assert rows[-1]["due"] is None  # no known offset: last, without a date
+
+
+def test_a_section_page_is_titled_with_its_section_and_place(alice):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    for section, title, number in (("details", "Assessment details", 1),
+                                   ("now", "The current situation", 2),
+                                   ("history", "History of abuse", 3)):
+        page = alice.get(f"/assessments/{uid}/sections/{section}").get_data(as_text=True)
+        assert f"<title>{title} (Section {number} of 3) – formsengine</title>" in page
+        assert f'<h1 class="govuk-heading-l">{title}</h1>' in page
+        assert f"Section {number} of 3, Test risk checklist" in page
+    assert "Assessment section" not in page
+
+
+def test_change_on_check_answers_returns_there_after_saving(alice, store):
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-frightened": "no"})
+    check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    hidden = re.findall(r'>Change<span class="govuk-visually-hidden"> ([^<]+)</span>', check)
+    assert len(hidden) == len(set(hidden)) >= 8  # one per row, each naming its question
+    assert "The latest incident caused an injury" in hidden
+    link = re.search(r'href="([^"]+)">Change<span class="govuk-visually-hidden"> The latest '
+                     r'incident caused an injury<', check).group(1).replace("&amp;", "&")
+    assert link.endswith("/sections/now?back=check#question-q-t-injury")
+    page = alice.get(link.split("#")[0]).get_data(as_text=True)
+    assert "Back to check your answers" in page
+    assert "Save and return to check your answers" in page
+    revision = REV.search(page).group(1)
+    # a newly shown question keeps the way back; then saving returns to check answers
+    response = post(alice, link.split("#")[0], {"revision": revision, "back": "check",
+                                                "q-t-injury": "yes", "q-t-frightened": "no"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.headers["Location"].endswith("/sections/now?back=check#main-content")
+    page = alice.get(response.headers["Location"]).get_data(as_text=True)
+    response = post(alice, f"/assessments/{uid}/sections/now",
+                    {"revision": REV.search(page).group(1), "back": "check",
+                     "q-t-injury": "yes", "q-t-frightened": "no"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/check")
+    # only the check page is a way back: anything else goes on to the next section
+    page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
+    response = post(alice, f"/assessments/{uid}/sections/now",
+                    {"revision": REV.search(page).group(1), "back": "https://example.org",
+                     "q-t-injury": "yes", "q-t-frightened": "no"},
+                    token_from=f"/assessments/{uid}/check")
+    assert response.headers["Location"].endswith("/sections/history")
