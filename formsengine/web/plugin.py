@@ -39,9 +39,11 @@ def register_commands(cli) -> None:
         """Run the web application (waitress, one process)."""
         import waitress
 
+        from ..cli import before_serving
         from . import create_app
 
         app = create_app({"DATABASE": str(state.settings.database)})
+        before_serving(state)
         click.echo(f"formsengine web application on http://{host}:{port}/ "
                    f"(database {state.settings.database})")
         waitress.serve(app, host=host, port=port, threads=threads, ident="formsengine",
