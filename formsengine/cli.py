@@ -81,6 +81,8 @@ def _load_plugin_commands(group: click.Group) -> None:
 def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
     """formsengine: risk-assessment instruments as plugins, scored on the server,
     measured repeatedly over time."""
+    # every file a command creates (database, backup, export, report) is the owner's only
+    os.umask(os.umask(0o077) | 0o077)
     ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
                                       definitions_dir=definitions_dir))
 
@@ -282,6 +284,7 @@ def db_init(state: State) -> None:
     """Create the database (or bring it up to date) and apply every plugin's migrations."""
     from .store import Store
 
+    warn_if_readable(state.settings.database)
     store = Store.open(state.settings.database, state.engine, create=True)
     try:
         store.audit("db_init", actor=SYSTEM)
@@ -289,6 +292,17 @@ def db_init(state: State) -> None:
     finally:
         store.close()
     click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
+
+
+def warn_if_readable(database: Path) -> None:
+    """Warn (on stderr) when an existing database's files can be read by other users."""
+    from .store import readable_by_others
+
+    exposed = readable_by_others(database)
+    if exposed:
+        click.echo(f"warning: {', '.join(f.name for f in exposed)} can be read by other "
+                   "users of this computer; make it the owner's only: chmod 600 "
+                   + " ".join(str(f) for f in exposed), err=True)
 
 
 @db.command("backup")
@@ -497,10 +511,12 @@ def audit_anchor(state: State, anchor_file: Path | None) -> None:
 
 
 def before_serving(state: State) -> None:
-    """What ``serve`` does first: anchor the audit chain periodically when an anchor file is
+    """What ``serve`` does first: warn when the database can be read by other users, and
+    anchor the audit chain periodically when an anchor file is
     configured (FORMSENGINE_AUDIT_ANCHOR, every FORMSENGINE_AUDIT_ANCHOR_MINUTES)."""
     from .audit import start_anchoring
 
+    warn_if_readable(state.settings.database)
     anchorer = start_anchoring(state.settings.database)
     if anchorer is not None:
         click.echo(f"audit anchored in {anchorer.anchor_file} every "

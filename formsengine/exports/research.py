@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 DEFAULT_K = 5
 DEFAULT_QUASI_IDENTIFIERS = ("role", "age_band")
 MANIFEST = "manifest.json"
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700  # as the store's files
 
 
 @dataclass
@@ -149,6 +150,7 @@ def export_research(store: Store, opts: ResearchOptions,
     workers = auto_workers(len(long)) if opts.workers is None else opts.workers
     staging = opts.out.parent / f".{opts.out.name}.partial-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
+    os.chmod(staging, PRIVATE_DIR)  # nobody else can open what is written in it
     try:
         with FileWriter(staging, formats, registry, say, workers) as writer:
             out_tables = [
@@ -191,6 +193,8 @@ def export_research(store: Store, opts: ResearchOptions,
                              "occasions": opts.occasions or "all", "people": len(c.people),
                              "assessments": len(a), "k_achieved": gate.k_achieved,
                              "files": len(manifest["files"])})
+        for path in staging.iterdir():  # whoever wrote them (a worker process too)
+            os.chmod(path, PRIVATE_DIR if path.is_dir() else PRIVATE_FILE)
         if opts.out.exists():
             opts.out.rmdir()
         os.replace(staging, opts.out)

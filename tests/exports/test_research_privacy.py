@@ -279,3 +279,21 @@ def test_the_manifest_counts_secondary_suppression(exported):
     assert suppression["secondary_cells"] <= suppression["suppressed_cells"] == len(small)
     # the test cohort has results where one small count would otherwise stand alone
     assert suppression["secondary_cells"] > 0
+
+
+def test_export_files_are_private_whatever_the_umask(cohort, tmp_path):
+    """The folder is 0700 and every file in it 0600, though the process's umask is the usual
+    loose one (the SPSS/Stata writers and pyarrow create files with it)."""
+    out = tmp_path / "private"
+    old = os.umask(0o022)
+    try:
+        export_research(cohort["store"], ResearchOptions(
+            project="evaluation-1", out=out, key_file=cohort["key"],
+            purpose="checking the permissions of the files", formats=["csv", "sav"],
+            codebook_pdf=True))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert {"scores_long.sav", "codebook.pdf", "manifest.json"} <= set(modes)
+    assert set(modes.values()) == {0o600}, modes
