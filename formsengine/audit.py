@@ -145,6 +145,37 @@ def forget_keys() -> None:
         _KEYS.clear()
 
 
+# -- who is at the keyboard ------------------------------------------------------------------
+# A command's --actor is whatever name was typed; the command line also records, in each row's
+# details, the operating-system account the process runs as (by its real user id, not from
+# the environment, which anyone can set).
+_OS_USER: str | None = None
+
+
+def os_user() -> str:
+    """The name of the account this process runs as (its user id when it has no name)."""
+    import pwd
+
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def record_os_user(on: bool = True) -> None:
+    """From now on (``on``), every row this process appends names its operating-system
+    account as ``os_user`` in its details. For the command line, not the web server."""
+    global _OS_USER
+    _OS_USER = os_user() if on else None
+
+
+def _details(details: dict[str, Any] | None) -> str:
+    if _OS_USER is not None:
+        details = {**(details or {}), "os_user": _OS_USER}
+    return json.dumps(details or {}, sort_keys=True, ensure_ascii=False)
+
+
 # -- appending -------------------------------------------------------------------------------
 # The last row this process appended to each database file: (id, hash). Lets the next
 # append be one statement (an insert that only happens if that row is still the last one)
@@ -178,7 +209,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id),
         "request_id": request_id,
-        "details": json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+        "details": _details(details),
     }
     head = _HEADS.get(head_key) if head_key else None
     if head is not None:
@@ -213,8 +244,7 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
                "object_type": entry.get("object_type"),
                "object_id": None if entry.get("object_id") is None else str(entry["object_id"]),
                "request_id": entry.get("request_id"),
-               "details": json.dumps(entry.get("details") or {}, sort_keys=True,
-                                     ensure_ascii=False)}
+               "details": _details(entry.get("details"))}
         digest = row_hash(row, prev_hash, key)
         rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
         prev_hash = digest

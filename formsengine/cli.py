@@ -16,6 +16,8 @@ from .errors import DefinitionError, FormsEngineError
 from .instruments import build_instrument, read_json_file
 
 MAX_ANSWERS_BYTES = 1_000_000
+ACTOR_HELP = ("Name recorded in the audit (the operating-system account that ran the command "
+              "is recorded beside it).")
 
 
 class State:
@@ -83,6 +85,10 @@ def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
     measured repeatedly over time."""
     # every file a command creates (database, backup, export, report) is the owner's only
     os.umask(os.umask(0o077) | 0o077)
+    if ctx.invoked_subcommand != "serve":  # --actor is any name: say who ran the command
+        from .audit import record_os_user
+
+        record_os_user()
     ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
                                       definitions_dir=definitions_dir))
 
@@ -356,7 +362,7 @@ def assessments() -> None:
 
 @assessments.command("rescore")
 @click.option("--instrument", "instrument_id", help="Only assessments of this instrument.")
-@click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")
+@click.option("--actor", default=SYSTEM, show_default=True, help=ACTOR_HELP)
 @click.pass_obj
 def assessments_rescore(state: State, instrument_id: str | None, actor: str) -> None:
     """Score every final assessment again with the current plugins and configuration (for
@@ -388,7 +394,7 @@ def assessments_rescore(state: State, instrument_id: str | None, actor: str) -> 
 
 @assessments.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")
+@click.option("--actor", default=SYSTEM, show_default=True, help=ACTOR_HELP)
 @click.pass_obj
 def assessments_import(state: State, file: Path, actor: str) -> None:
     """Import assessments from a JSON Lines file: one answers object per line with person,

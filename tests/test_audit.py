@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3 as other_sqlite  # the system library, as an outside tool would use
 
 import pytest
@@ -439,3 +440,31 @@ def test_command_line_anchors_and_verifies_against_anchors(tmp_path):
     assert len(anchors.read_text().splitlines()) == 1
     out = run(tmp_path, "audit", "verify", "--anchor", str(tmp_path / "none.jsonl"))
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_command_line_records_the_operating_system_account_beside_the_actor(tmp_path, store):
+    """--actor is whatever name was typed: each row the command appends also names the
+    account the process runs as, by its user id (USER and LOGNAME can say anything)."""
+    import pwd
+
+    from .conftest import answers
+    from .test_cli import run
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert run(tmp_path, "db", "init").returncode == 0
+    record = {**answers(a="yes"), "person": "VS-1", "role": "victim_survivor",
+              "occasion": "intake"}
+    (tmp_path / "in.jsonl").write_text(json.dumps(record) + "\n")
+    out = run(tmp_path, "assessments", "import", str(tmp_path / "in.jsonl"), "--actor",
+              "the director", env={"USER": "someone-else", "LOGNAME": "someone-else"})
+    assert out.returncode == 0, out.stderr
+    conn = other_sqlite.connect(tmp_path / "cli.db")
+    rows = conn.execute("SELECT actor, details FROM audit WHERE actor = 'the director'")
+    details = [json.loads(d) for _, d in rows]
+    conn.close()
+    assert len(details) == 3  # the person, the assessment and the import (append_many, append)
+    assert {d["os_user"] for d in details} == {me}
+    # rows appended by the web application (this process) name no operating-system account
+    store.audit("view", actor="practitioner")
+    last = store.one("SELECT details FROM audit ORDER BY id DESC LIMIT 1")
+    assert "os_user" not in json.loads(last["details"])
