@@ -89,6 +89,7 @@ def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
         from .audit import record_os_user
 
         record_os_user()
+        ctx.call_on_close(lambda: record_os_user(False))  # for this command only
     ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
                                       definitions_dir=definitions_dir))
 
