@@ -186,13 +186,14 @@ def m005_keyed_audit(db: Database) -> None:
     """The audit chain becomes keyed (see ``formsengine.audit``): a trigger refuses a row
     that does not continue the chain (the next id, the last row's hash before it), and a
     marked row starts the keyed chain; the rows before it keep their plain hash chain."""
-    from .audit import GENESIS, start_keyed_chain
+    from .audit import start_keyed_chain
 
-    run_script(db, f"""
+    # (the first row follows audit.GENESIS, 64 zeros)
+    run_script(db, """
         CREATE TRIGGER audit_insert_in_chain BEFORE INSERT ON audit
         WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id), 0) + 1 FROM audit)
           OR NEW.prev_hash IS NOT COALESCE(
-              (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS}')
+              (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), printf('%064d', 0))
         BEGIN SELECT RAISE(ABORT, 'audit rows are only appended to the chain'); END;
     """)
     start_keyed_chain(db.conn)
