@@ -1,20 +1,56 @@
-"""The append-only, hash-chained audit trail.
+"""The append-only, keyed and anchored audit trail.
 
-Each row's hash covers its own fields and the previous row's hash, so changing, inserting or
-removing a row breaks the chain from that row on. Triggers refuse UPDATE and DELETE on the
-table; ``verify`` also reports when those triggers have been dropped.
+Each row's hash is an HMAC-SHA256, under a key kept outside the database, of its own fields
+and the previous row's hash: changing, inserting, removing or renumbering rows breaks the
+chain from that row on, and nobody without the key can compute a chain that passes again.
+Triggers refuse UPDATE and DELETE and refuse an INSERT that does not continue the chain (the
+next id, the last row's hash as ``prev_hash``); ``verify`` also reports when those triggers
+have been dropped.
+
+What a chain alone cannot show is rows removed from its end. An *anchor* records the head of
+the chain (row count, last id, its hash, the time) as one JSON line, appended to a file or
+printed for shipping elsewhere (``formsengine audit anchor``; ``serve`` writes one
+periodically when an anchor file is configured). ``verify`` with the anchors finds every
+anchored row still there with the hash it had, and as many rows up to it.
+
+The key: ``FORMSENGINE_AUDIT_KEY`` (at least 32 characters), or else the file
+``<database>.audit-key`` beside the database (mode 0600), created with the keyed chain.
+
+Databases from before the key: their rows keep their plain SHA-256 chain and verify as they
+were. The migration that brings the key in appends one marked row (action
+``audit_chain_keyed``), the first keyed row, which continues the old chain; every row from it
+on is keyed. A chain with no marked row (all rows removed, or rewritten without the key)
+fails verification.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from .errors import StorageError
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "request_id", "details")
+KEYED_MARKER = "audit_chain_keyed"
+KEY_ENV = "FORMSENGINE_AUDIT_KEY"
+KEY_SUFFIX = ".audit-key"
+ANCHOR_ENV = "FORMSENGINE_AUDIT_ANCHOR"
+ANCHOR_MINUTES_ENV = "FORMSENGINE_AUDIT_ANCHOR_MINUTES"
+ANCHOR_MINUTES = 5
+MIN_KEY_CHARS = 32
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> str:
@@ -22,12 +58,125 @@ def utcnow() -> str:
         "+00:00", "Z")
 
 
-def row_hash(row: dict[str, Any], prev_hash: str) -> str:
-    body = json.dumps([row[f] for f in FIELDS] + [prev_hash], ensure_ascii=False,
-                      separators=(",", ":"))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+def _body(row: dict[str, Any], prev_hash: str) -> bytes:
+    return json.dumps([row[f] for f in FIELDS] + [prev_hash], ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
+def row_hash(row: dict[str, Any], prev_hash: str, key: bytes | None = None) -> str:
+    """The row's hash: HMAC-SHA256 under ``key``; plain SHA-256 (rows from before the key)
+    when ``key`` is None."""
+    if key is None:
+        return hashlib.sha256(_body(row, prev_hash)).hexdigest()
+    return hmac.digest(key, _body(row, prev_hash), "sha256").hex()
+
+
+# -- the key ---------------------------------------------------------------------------------
+_MEMORY_KEY = secrets.token_bytes(32)  # a database in memory: nothing outlives the process
+_KEYS: dict[str, bytes] = {}
+_KEYS_GUARD = threading.Lock()
+
+
+def database_file(conn: Any) -> str | None:
+    """The connection's main database file (None in memory)."""
+    return next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
+                "") or None
+
+
+def key_path(database: str | Path) -> Path:
+    return Path(str(database) + KEY_SUFFIX)
+
+
+def _key_from_env() -> bytes | None:
+    value = os.environ.get(KEY_ENV)
+    if not value:
+        return None
+    if len(value) < MIN_KEY_CHARS:
+        raise StorageError(f"{KEY_ENV} must be at least {MIN_KEY_CHARS} characters long")
+    return value.encode("utf-8")
+
+
+def _read_key(path: Path) -> bytes:
+    if path.stat().st_mode & 0o077:
+        raise StorageError(f"audit key file {path.name} can be read by other users; "
+                           "run: chmod 600 on it")
+    value = path.read_text(encoding="ascii").strip()
+    if len(value) < MIN_KEY_CHARS:
+        raise StorageError(f"audit key file {path.name} is too short to be a key")
+    return value.encode("ascii")
+
+
+def key_for(conn: Any, *, create: bool = False, file: str | None = None) -> bytes:
+    """The audit key of this connection's database. ``create``: make the key file when there
+    is none (only where the keyed chain starts); otherwise a missing key is an error, so
+    that a database moved without its key is never chained on under a new one. ``file``: the
+    database file when the caller knows it (saves asking the connection)."""
+    from_env = _key_from_env()
+    if from_env is not None:
+        return from_env
+    file = file or database_file(conn)
+    if file is None:
+        return _MEMORY_KEY
+    with _KEYS_GUARD:
+        if file in _KEYS:
+            return _KEYS[file]
+        path = key_path(file)
+        if create and not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.fchmod(fd, 0o600)  # whatever the umask
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_urlsafe(48))
+                fh.flush()
+                os.fsync(fh.fileno())
+        try:
+            key = _read_key(path)
+        except FileNotFoundError:
+            raise StorageError(
+                f"the audit key for {Path(file).name} is missing ({path.name} beside the "
+                f"database, or {KEY_ENV}): restore it from where the database came from"
+            ) from None
+        _KEYS[file] = key
+        return key
+
+
+def forget_keys() -> None:
+    """Drop the keys read so far (after a key file was replaced)."""
+    with _KEYS_GUARD:
+        _KEYS.clear()
+
+
+# -- who is at the keyboard ------------------------------------------------------------------
+# A command's --actor is whatever name was typed; the command line also records, in each row's
+# details, the operating-system account the process runs as (by its real user id, not from
+# the environment, which anyone can set).
+_OS_USER: str | None = None
+
+
+def os_user() -> str:
+    """The name of the account this process runs as (its user id when it has no name)."""
+    import pwd
+
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def record_os_user(on: bool = True) -> None:
+    """From now on (``on``), every row this process appends names its operating-system
+    account as ``os_user`` in its details. For the command line, not the web server."""
+    global _OS_USER
+    _OS_USER = os_user() if on else None
+
+
+def _details(details: dict[str, Any] | None) -> str:
+    if _OS_USER is not None:
+        details = {**(details or {}), "os_user": _OS_USER}
+    return json.dumps(details or {}, sort_keys=True, ensure_ascii=False)
+
+
+# -- appending -------------------------------------------------------------------------------
 # The last row this process appended to each database file: (id, hash). Lets the next
 # append be one statement (an insert that only happens if that row is still the last one)
 # instead of reading the last row first. Anything else that appended meanwhile (another
@@ -51,6 +200,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     ``head_key``: the database file's name, to remember the row appended (see _HEADS)."""
     if not conn.in_transaction:
         raise RuntimeError("audit.append must run inside a write transaction")
+    key = key_for(conn, file=head_key)
     row = {
         "id": 0,
         "at": utcnow(),
@@ -59,12 +209,12 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id),
         "request_id": request_id,
-        "details": json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+        "details": _details(details),
     }
     head = _HEADS.get(head_key) if head_key else None
     if head is not None:
         row["id"] = head[0] + 1
-        digest = row_hash(row, head[1])
+        digest = row_hash(row, head[1], key)
         cur = conn.execute(_INSERT_AFTER, [row[f] for f in FIELDS] + [head[1], digest, head[1]])
         if cur.rowcount == 1:
             _HEADS[head_key] = (row["id"], digest)
@@ -72,7 +222,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     prev_hash = last[1] if last else GENESIS
     row["id"] = (last[0] + 1) if last else 1
-    digest = row_hash(row, prev_hash)
+    digest = row_hash(row, prev_hash, key)
     conn.execute(_INSERT, [row[f] for f in FIELDS] + [prev_hash, digest])
     if head_key:
         _HEADS[head_key] = (row["id"], digest)
@@ -84,6 +234,7 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
     object_type, object_id and details. Same chain, same transaction rule as ``append``."""
     if not conn.in_transaction:
         raise RuntimeError("audit.append_many must run inside a write transaction")
+    key = key_for(conn)
     last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     next_id, prev_hash = ((last[0] + 1), last[1]) if last else (1, GENESIS)
     at = utcnow()
@@ -93,13 +244,37 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
                "object_type": entry.get("object_type"),
                "object_id": None if entry.get("object_id") is None else str(entry["object_id"]),
                "request_id": entry.get("request_id"),
-               "details": json.dumps(entry.get("details") or {}, sort_keys=True,
-                                     ensure_ascii=False)}
-        digest = row_hash(row, prev_hash)
+               "details": _details(entry.get("details"))}
+        digest = row_hash(row, prev_hash, key)
         rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
         prev_hash = digest
         next_id += 1
     conn.executemany(_INSERT, rows)
+
+
+def start_keyed_chain(conn: Any) -> int:
+    """Append the marked row from which every row is keyed (creating the key file when
+    there is none). Runs once per database, in the migration that brings the key in."""
+    key_for(conn, create=True)
+    unkeyed = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    return append(conn, KEYED_MARKER, actor="system",
+                  details={"scheme": "hmac-sha256", "unkeyed_rows": unkeyed})
+
+
+# -- verifying -------------------------------------------------------------------------------
+@dataclass
+class Anchor:
+    """One recorded head of the chain."""
+
+    rows: int
+    last_id: int
+    hash: str
+    at: str
+    line: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps({"rows": self.rows, "last_id": self.last_id, "hash": self.hash,
+                           "at": self.at}, separators=(",", ":"))
 
 
 @dataclass
@@ -109,42 +284,250 @@ class VerifyReport:
     first_broken_id: int | None = None
     problem: str | None = None
     missing_triggers: tuple[str, ...] = ()
+    unkeyed_rows: int = 0
+    anchors: int = 0
+    anchor_problems: list[str] = field(default_factory=list)
 
     def message(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.rows} rows verified"
+            text = f"audit chain intact: {self.rows} rows verified"
+            if self.unkeyed_rows:
+                text += (f" (the first {self.unkeyed_rows} from before the audit key, "
+                         "by their plain hash chain)")
+            if self.anchors:
+                text += f"; agrees with {self.anchors} anchor(s)"
+            return text
         parts = []
         if self.first_broken_id is not None:
             parts.append(f"audit chain broken at row {self.first_broken_id}: {self.problem}")
+        elif self.problem:
+            parts.append(f"audit chain broken: {self.problem}")
+        parts += self.anchor_problems
         if self.missing_triggers:
             parts.append("append-only triggers missing: " + ", ".join(self.missing_triggers))
         return "; ".join(parts)
 
 
-def verify(conn: Any) -> VerifyReport:
-    from .store_schema import AUDIT_TRIGGERS
+_SELECT_ROWS = ("SELECT id, at, actor, action, object_type, object_id, request_id, details,"
+                " prev_hash, hash FROM audit")
 
-    present = {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
-    missing = tuple(t for t in AUDIT_TRIGGERS if t not in present)
-    prev_hash = GENESIS
-    expected_id = None
-    count = 0
-    cursor = conn.execute(
-        "SELECT id, at, actor, action, object_type, object_id, request_id, details, prev_hash,"
-        " hash FROM audit ORDER BY id")
-    for values in cursor:
+
+def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
+          expected_id: int | None = None, keyed: bool = False,
+          seen: dict[int, str] | None = None) -> tuple[int, int, str, int | None, str | None]:
+    """Check rows in id order. Returns (rows, unkeyed rows, last hash, first broken id,
+    problem). ``seen``: ids whose hash the caller wants back (filled in place)."""
+    count = unkeyed = 0
+    for values in rows:
         row = dict(zip(FIELDS + ("prev_hash", "hash"), values))
         count += 1
+        if not keyed and row["action"] == KEYED_MARKER:
+            keyed = True
         problem = None
         if expected_id is not None and row["id"] != expected_id:
             problem = f"row ids jump from {expected_id - 1} to {row['id']} (rows removed)"
         elif row["prev_hash"] != prev_hash:
             problem = "does not follow the row before it (a row was changed or removed)"
-        elif row_hash(row, prev_hash) != row["hash"]:
-            problem = "its contents do not match its hash (the row was edited)"
+        elif row_hash(row, prev_hash, key if keyed else None) != row["hash"]:
+            problem = ("its contents do not match its keyed hash (the row was edited, "
+                       "or written without the audit key)" if keyed else
+                       "its contents do not match its hash (the row was edited)")
         if problem:
-            return VerifyReport(False, count, row["id"], problem, missing)
+            return count, unkeyed, prev_hash, row["id"], problem
+        if not keyed:
+            unkeyed += 1
+        if seen is not None and row["id"] in seen:
+            seen[row["id"]] = row["hash"]
         prev_hash = row["hash"]
         expected_id = row["id"] + 1
-    return VerifyReport(not missing, count, None, None, missing)
+    if count and not keyed:
+        return count, unkeyed, prev_hash, None, (
+            "no row starts the keyed chain: the rows were rewritten, or the keyed ones "
+            "removed")
+    return count, unkeyed, prev_hash, None, None
+
+
+def missing_triggers(conn: Any) -> tuple[str, ...]:
+    from .store_schema import AUDIT_TRIGGERS
+
+    present = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+    return tuple(t for t in AUDIT_TRIGGERS if t not in present)
+
+
+def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
+    """Check the whole chain (and, given anchors, that every anchored row is still there
+    with its hash and as many rows up to it)."""
+    missing = missing_triggers(conn)
+    key = key_for(conn)
+    anchors = anchors or []
+    seen: dict[int, str] = dict.fromkeys((a.last_id for a in anchors), "")
+    cursor = conn.execute(_SELECT_ROWS + " ORDER BY id")
+    try:
+        count, unkeyed, _, broken, problem = _walk(cursor, key, seen=seen)
+    finally:
+        cursor.close()  # a walk that stopped early must not keep its read open
+    if count == 0:
+        problem = "the audit trail is empty: every row was removed"
+    report = VerifyReport(problem is None and not missing, count, broken, problem, missing,
+                          unkeyed, len(anchors))
+    first_id = conn.execute("SELECT MIN(id) FROM audit").fetchone()[0]
+    for a in anchors:
+        where = f"anchor of {a.at} (line {a.line})"
+        if broken is not None and a.last_id >= broken:
+            continue  # the chain is already reported broken before this anchor's row
+        if not seen.get(a.last_id):
+            report.anchor_problems.append(
+                f"{where}: row {a.last_id} is gone (rows removed from the end)")
+        elif seen[a.last_id] != a.hash:
+            report.anchor_problems.append(
+                f"{where}: row {a.last_id} no longer has the hash anchored (the chain was "
+                "rewritten)")
+        elif first_id is None or a.last_id - first_id + 1 != a.rows:
+            report.anchor_problems.append(
+                f"{where}: {a.rows} rows up to row {a.last_id} were anchored, "
+                f"{a.last_id - (first_id or 0) + 1} are there")
+    if report.anchor_problems:
+        report.ok = False
+    return report
+
+
+# -- anchoring -------------------------------------------------------------------------------
+def head(conn: Any) -> Anchor | None:
+    """The chain's head now (one statement: one consistent reading)."""
+    row = conn.execute("SELECT (SELECT COUNT(*) FROM audit), id, hash FROM audit"
+                       " ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    return Anchor(rows=row[0], last_id=row[1], hash=row[2], at=utcnow())
+
+
+def write_anchor(path: str | Path, anchor: Anchor) -> None:
+    """Append one anchor line to ``path`` (created 0600), on disk before this returns."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_size == 0:
+            os.fchmod(fd, 0o600)
+        os.write(fd, (anchor.to_json() + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+MAX_ANCHOR_LINE = 1000
+
+
+def read_anchors(path: str | Path) -> list[Anchor]:
+    """Every anchor in an anchor file; a line that is not an anchor is an error naming it."""
+    anchors = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                if len(line) > MAX_ANCHOR_LINE:
+                    raise ValueError("too long")
+                data = json.loads(line)
+                anchor = Anchor(rows=data["rows"], last_id=data["last_id"],
+                                hash=data["hash"], at=data["at"], line=number)
+                if not (isinstance(anchor.rows, int) and isinstance(anchor.last_id, int)
+                        and isinstance(anchor.hash, str) and isinstance(anchor.at, str)):
+                    raise ValueError("wrong types")
+            except (ValueError, KeyError, TypeError):
+                raise StorageError(
+                    f"anchor file {Path(path).name} line {number} is not an anchor (a JSON "
+                    'object with "rows", "last_id", "hash" and "at")') from None
+            anchors.append(anchor)
+    return anchors
+
+
+class Anchorer:
+    """Appends the chain's head to an anchor file every ``interval`` seconds (when it moved
+    on), after checking the rows added since the last anchor; a broken chain is logged and
+    not anchored. Runs in a daemon thread on its own connection."""
+
+    def __init__(self, database: str | Path, anchor_file: str | Path,
+                 interval: float = ANCHOR_MINUTES * 60) -> None:
+        self.database, self.anchor_file, self.interval = database, anchor_file, interval
+        self._stop = threading.Event()
+        self._last: Anchor | None = None
+        self.thread = threading.Thread(target=self._run, name="audit-anchor", daemon=True)
+
+    def start(self) -> Anchorer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=10)
+
+    def anchor_once(self, conn: Any) -> Anchor | None:
+        now = head(conn)
+        if now is None or (self._last and now.last_id == self._last.last_id
+                           and now.hash == self._last.hash):
+            return None
+        key = key_for(conn)
+        if self._last is not None and now.last_id < self._last.last_id:
+            log.error("audit chain not anchored: it ends at row %s, but row %s was anchored "
+                      "(rows removed from the end)", now.last_id, self._last.last_id)
+            return None
+        if self._last is None:  # the whole chain, and the anchors already written
+            earlier = (read_anchors(self.anchor_file) if os.path.isfile(self.anchor_file)
+                       else None)
+            report = verify(conn, earlier)
+            problem = None if report.ok else report.message()
+        else:  # only the rows since the last anchor, from its hash on
+            rows = conn.execute(_SELECT_ROWS + " WHERE id > ? AND id <= ? ORDER BY id",
+                                [self._last.last_id, now.last_id])
+            try:
+                _, _, _, broken, problem = _walk(rows, key, prev_hash=self._last.hash,
+                                                 expected_id=self._last.last_id + 1,
+                                                 keyed=True)
+            finally:
+                rows.close()
+            if problem:
+                problem = f"audit chain broken at row {broken}: {problem}"
+        if problem:
+            log.error("audit chain not anchored: %s", problem)
+            return None
+        write_anchor(self.anchor_file, now)
+        self._last = now
+        return now
+
+    def _run(self) -> None:
+        from .store import connect
+
+        conn = connect(self.database)
+        try:
+            while True:
+                try:
+                    self.anchor_once(conn)
+                except Exception:  # keep anchoring; the next round may succeed
+                    log.exception("audit anchor failed")
+                if self._stop.wait(self.interval):
+                    return
+        finally:
+            conn.close()
+
+
+def anchor_settings() -> tuple[str | None, float]:
+    """The anchor file and interval (seconds) for ``serve``, from the environment."""
+    raw = os.environ.get(ANCHOR_MINUTES_ENV)
+    minutes: float = ANCHOR_MINUTES
+    if raw:
+        try:
+            minutes = float(raw)
+        except ValueError:
+            raise StorageError(f"{ANCHOR_MINUTES_ENV} must be a number of minutes, "
+                               f"not {raw[:20]!r}") from None
+        if not 0 < minutes <= 24 * 60:
+            raise StorageError(f"{ANCHOR_MINUTES_ENV} must be more than 0 and at most 1440")
+    return os.environ.get(ANCHOR_ENV) or None, minutes * 60
+
+
+def start_anchoring(database: str | Path) -> Anchorer | None:
+    """For ``serve``: anchor periodically when an anchor file is configured."""
+    anchor_file, interval = anchor_settings()
+    if not anchor_file:
+        return None
+    return Anchorer(database, anchor_file, interval).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from .errors import DefinitionError, FormsEngineError
 from .instruments import build_instrument, read_json_file
 
 MAX_ANSWERS_BYTES = 1_000_000
+ACTOR_HELP = ("Name recorded in the audit (the operating-system account that ran the command "
+              "is recorded beside it).")
 
 
 class State:
@@ -132,6 +135,13 @@ def _load_plugin_commands(group: click.Group) -> None:
 def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
     """formsengine: risk-assessment instruments as plugins, scored on the server,
     measured repeatedly over time."""
+    # every file a command creates (database, backup, export, report) is the owner's only
+    os.umask(os.umask(0o077) | 0o077)
+    if ctx.invoked_subcommand != "serve":  # --actor is any name: say who ran the command
+        from .audit import record_os_user
+
+        record_os_user()
+        ctx.call_on_close(lambda: record_os_user(False))  # for this command only
     ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
                                       definitions_dir=definitions_dir))
 
@@ -333,6 +343,7 @@ def db_init(state: State) -> None:
     """Create the database (or bring it up to date) and apply every plugin's migrations."""
     from .store import Store
 
+    warn_if_readable(state.settings.database)
     store = Store.open(state.settings.database, state.engine, create=True)
     try:
         store.audit("db_init", actor=SYSTEM)
@@ -342,27 +353,55 @@ def db_init(state: State) -> None:
     click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
 
 
+def warn_if_readable(database: Path) -> None:
+    """Warn (on stderr) when an existing database's files can be read by other users."""
+    from .store import readable_by_others
+
+    exposed = readable_by_others(database)
+    if exposed:
+        click.echo(f"warning: {', '.join(f.name for f in exposed)} can be read by other "
+                   "users of this computer; make it the owner's only: chmod 600 "
+                   + " ".join(str(f) for f in exposed), err=True)
+
+
 @db.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def db_backup(state: State, target: Path) -> None:
     """Copy the live database to TARGET with SQLite's online backup, then check the copy."""
+    from .audit import key_path
     from .store import connect
 
-    if target.exists():
-        fail(f"{target} exists; choose a new file name")
+    if target.exists() or key_path(target).exists():
+        fail(f"{target} (or its {key_path(target).name}) exists; choose a new file name")
     store = state.store()
     try:
         dest = connect(target)
         store.conn.backup(dest)
         check = dest.execute("PRAGMA integrity_check").fetchone()[0]
         dest.close()
+        copy_audit_key(store.conn, target)
         store.audit("backup", actor=SYSTEM, details={"integrity": check})
     finally:
         store.close()
     if check != "ok":
         fail(f"backup written to {target} but integrity check says: {check}", 1)
     click.echo(f"backup written to {target}; integrity check ok")
+
+
+def copy_audit_key(conn, target: Path) -> None:
+    """Put the database's audit key beside a copy of it (mode 0600), so that the copy's
+    audit trail verifies and can be written to once restored. Nothing when the key comes
+    from the environment."""
+    from .audit import KEY_ENV, key_for, key_path
+
+    if os.environ.get(KEY_ENV):
+        return
+    key = key_for(conn)
+    fd = os.open(key_path(target), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
 
 
 # -- cases -----------------------------------------------------------------------------------
@@ -484,7 +523,7 @@ def assessments_list(state: State, case_ref: str | None, person: str | None,
 
 @assessments.command("rescore")
 @click.option("--instrument", "instrument_id", help="Only assessments of this instrument.")
-@click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")
+@click.option("--actor", default=SYSTEM, show_default=True, help=ACTOR_HELP)
 @click.pass_obj
 def assessments_rescore(state: State, instrument_id: str | None, actor: str) -> None:
     """Score every final assessment again with the current plugins and configuration (for
@@ -516,7 +555,7 @@ def assessments_rescore(state: State, instrument_id: str | None, actor: str) -> 
 
 @assessments.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--actor", default=SYSTEM, show_default=True, help="Name recorded in the audit.")
+@click.option("--actor", default=SYSTEM, show_default=True, help=ACTOR_HELP)
 @click.pass_obj
 def assessments_import(state: State, file: Path, actor: str) -> None:
     """Import assessments from a JSON Lines file: one answers object per line with person,
@@ -590,19 +629,72 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Anchor file to check against (default: FORMSENGINE_AUDIT_ANCHOR, when it "
+                   "exists): finds rows removed from the end and a rewritten chain.")
 @click.pass_obj
-def audit_verify(state: State) -> None:
-    """Recompute the audit hash chain; report the first broken row."""
-    from .audit import verify
+def audit_verify(state: State, anchor_file: Path | None) -> None:
+    """Recompute the keyed audit chain; report the first broken row, and any anchor that the
+    trail no longer agrees with."""
+    from .audit import ANCHOR_ENV, read_anchors, verify
 
+    if anchor_file is None and os.environ.get(ANCHOR_ENV):
+        configured = Path(os.environ[ANCHOR_ENV])
+        anchor_file = configured if configured.exists() else None
+    if anchor_file is not None and not anchor_file.is_file():
+        fail(f"anchor file {anchor_file} does not exist")
+    anchors = read_anchors(anchor_file) if anchor_file else None
     store = state.store()
     try:
-        report = verify(store.conn)
+        report = verify(store.conn, anchors)
     finally:
         store.close()
     if not report.ok:
         fail(report.message(), 1)
     click.echo(report.message())
+
+
+@audit_group.command("anchor")
+@click.argument("anchor_file", required=False,
+                type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.pass_obj
+def audit_anchor(state: State, anchor_file: Path | None) -> None:
+    """Check the chain, then record its head (row count, last id, hash, time) as one JSON
+    line appended to ANCHOR_FILE (default: FORMSENGINE_AUDIT_ANCHOR; '-' or none: print it,
+    to ship elsewhere). Keep anchors where the database's users cannot change them. Nothing
+    is anchored when the chain, or the anchors already in the file, do not verify."""
+    from .audit import ANCHOR_ENV, head, read_anchors, verify, write_anchor
+
+    if anchor_file is None and os.environ.get(ANCHOR_ENV):
+        anchor_file = Path(os.environ[ANCHOR_ENV])
+    to_file = anchor_file is not None and str(anchor_file) != "-"
+    earlier = read_anchors(anchor_file) if to_file and anchor_file.is_file() else None
+    store = state.store()
+    try:
+        report = verify(store.conn, earlier)
+        if not report.ok:
+            fail(f"not anchored: {report.message()}", 1)
+        anchor = head(store.conn)
+    finally:
+        store.close()
+    if not to_file:
+        click.echo(anchor.to_json())
+        return
+    write_anchor(anchor_file, anchor)
+    click.echo(f"anchored row {anchor.last_id} ({anchor.rows} rows) in {anchor_file}")
+
+
+def before_serving(state: State) -> None:
+    """What ``serve`` does first: warn when the database can be read by other users, and
+    anchor the audit chain periodically when an anchor file is
+    configured (FORMSENGINE_AUDIT_ANCHOR, every FORMSENGINE_AUDIT_ANCHOR_MINUTES)."""
+    from .audit import start_anchoring
+
+    warn_if_readable(state.settings.database)
+    anchorer = start_anchoring(state.settings.database)
+    if anchorer is not None:
+        click.echo(f"audit anchored in {anchorer.anchor_file} every "
+                   f"{anchorer.interval / 60:g} minutes", err=True)
 
 
 # -- demo ------------------------------------------------------------------------------------

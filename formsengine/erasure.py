@@ -5,7 +5,9 @@ their case links (a case left with nobody in it goes too). With ``secure_delete`
 pages are overwritten; a ``wal_checkpoint(TRUNCATE)`` afterwards copies the change into the
 database file and empties the write-ahead log, so no old copy of the rows stays on disk. The
 audit trail keeps a tombstone: who erased which record number, when, why, and how much went
-with it, but no content.
+with it, but no content. *Why* is a reason code from a fixed list and the reference number
+of the request or decision in the organisation's own records, never free text: the audit is
+kept for ever and cannot be edited, so nothing identifying may be typed into it.
 
 Retention periods come from the organisation's configuration::
 
@@ -19,6 +21,7 @@ Retention periods come from the organisation's configuration::
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,36 @@ if TYPE_CHECKING:
     from .store import Store
 
 RETENTION_KEYS = {"draft_days", "inactive_person_days"}
+
+# Why a record is erased: a fixed list, so that the permanent audit keeps no free text.
+ERASURE_REASONS: dict[str, str] = {
+    "subject_request": "The person asked for their data to be erased",
+    "consent_withdrawn": "The person withdrew their consent",
+    "recorded_in_error": "Recorded in error (wrong person, duplicate or test record)",
+    "no_longer_needed": "No longer needed for the purpose it was collected for",
+    "legal_obligation": "A legal obligation or court order",
+    "dpo_instruction": "Instructed by the data protection officer",
+}
+# The request's or decision's number in the organisation's records: an optional prefix of
+# 2 to 6 capital letters, then digits, in up to three hyphenated groups (DSAR-2026-0142,
+# 4471). Letters only as a short prefix, so that a name cannot be typed as a reference.
+REFERENCE = re.compile(r"(?:[A-Z]{2,6}-)?[0-9]{1,10}(?:-[0-9]{1,10}){0,2}")
+REFERENCE_EXAMPLE = "DSAR-2026-0142"
+
+
+def check_reason(reason: str, reference: str, *, record_ref: str | None = None) -> None:
+    """Refuse anything but a known reason code and a reference number in the format."""
+    if reason not in ERASURE_REASONS:
+        raise StorageError(f"unknown reason for an erasure {str(reason)[:40]!r}: give one of "
+                           + ", ".join(ERASURE_REASONS))
+    if not isinstance(reference, str) or not REFERENCE.fullmatch(reference):
+        raise StorageError(
+            "an erasure needs the reference number of the request or decision it answers, "
+            f"for example {REFERENCE_EXAMPLE} or 4471 (capital-letter prefix, then digits; "
+            "no names or other text)")
+    if record_ref is not None and reference.upper() == record_ref.upper():
+        raise StorageError("the reference is the erased record's own reference: give the "
+                           "number of the request or decision instead")
 
 
 def checkpoint(store: Store) -> None:
@@ -39,17 +72,19 @@ def checkpoint(store: Store) -> None:
             "another connection is reading; run 'formsengine erase checkpoint' when it is idle")
 
 
-def erase_person(store: Store, ref: str, *, actor: str, reason: str,
+def erase_person(store: Store, ref: str, *, actor: str, reason: str, reference: str,
                  request_id: str | None = None, do_checkpoint: bool = True) -> dict[str, Any]:
-    if not reason or not reason.strip():
-        raise StorageError("an erasure needs a reason (for example the request it answers)")
+    """Erase a person. ``reason``: a code of ``ERASURE_REASONS``; ``reference``: the
+    request's number (``REFERENCE``)."""
+    check_reason(reason, reference, record_ref=ref)
     with store.write():
         person = store.get_person(ref)
         if person is None:
             raise StorageError(f"no person with reference {ref!r}")
         counts = _erase_person_rows(store, person["id"])
         store.audit("erase", actor=actor, object_type="person", object_id=person["id"],
-                    request_id=request_id, details={**counts, "reason": reason.strip()})
+                    request_id=request_id,
+                    details={**counts, "reason": reason, "reference": reference})
     if do_checkpoint:
         checkpoint(store)
     return counts
@@ -77,10 +112,10 @@ def _erase_person_rows(store: Store, person_id: int) -> dict[str, int]:
 
 
 def erase_assessment(store: Store, assessment_id: int, *, actor: str, reason: str,
-                     request_id: str | None = None) -> None:
-    """Remove one assessment record (every version of it) and leave a tombstone."""
-    if not reason or not reason.strip():
-        raise StorageError("an erasure needs a reason")
+                     reference: str, request_id: str | None = None) -> None:
+    """Remove one assessment record (every version of it) and leave a tombstone (reason
+    code and reference number as for ``erase_person``)."""
+    check_reason(reason, reference)
     with store.write():
         row = store.one("SELECT id, supersedes_id FROM assessments WHERE id = ?",
                         [assessment_id])
@@ -91,7 +126,8 @@ def erase_assessment(store: Store, assessment_id: int, *, actor: str, reason: st
             store.conn.execute("DELETE FROM assessments WHERE id = ?", [aid])
         store.audit("erase", actor=actor, object_type="assessment", object_id=assessment_id,
                     request_id=request_id,
-                    details={"versions": len(chain), "reason": reason.strip()})
+                    details={"versions": len(chain), "reason": reason,
+                             "reference": reference})
     checkpoint(store)
 
 

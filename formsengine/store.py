@@ -15,6 +15,7 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
@@ -54,8 +55,42 @@ def check_sqlite_version() -> None:
         )
 
 
+# Files holding personal data are their owner's only, whatever the caller's umask.
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+PRIVATE_UMASK = 0o077
+
+
+def private_umask() -> None:
+    """From now on this process creates files for their owner only (stricter bits kept)."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+
+
+def database_files(path: str | Path) -> list[Path]:
+    """The database file and the write-ahead log and shared-memory files beside it."""
+    return [Path(str(path) + suffix) for suffix in ("", "-wal", "-shm")]
+
+
+def readable_by_others(path: str | Path) -> list[Path]:
+    """Those of the database's files that exist and other users can read or write."""
+    out = []
+    for file in database_files(path):
+        try:
+            if file.stat().st_mode & PRIVATE_UMASK:
+                out.append(file)
+        except FileNotFoundError:
+            pass
+    return out
+
+
 def connect(path: str | Path) -> Any:
+    """A connection with the settings above. A database file it creates (and its -wal and
+    -shm files, which SQLite gives the main file's permissions) is 0600."""
     check_sqlite_version()
+    in_memory = str(path) == ":memory:"
+    new = not in_memory and not Path(path).exists()
+    if not in_memory:
+        private_umask()
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=10,
                            check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 10000")
@@ -65,6 +100,10 @@ def connect(path: str | Path) -> Any:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA secure_delete = ON")
+    if new:
+        for file in database_files(path):
+            if file.exists():
+                os.chmod(file, PRIVATE_FILE)
     return conn
 
 

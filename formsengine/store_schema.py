@@ -12,7 +12,7 @@ from sqlite_utils.migrations import Migrations
 
 core_migrations = Migrations("formsengine")
 
-AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete", "audit_insert_in_chain")
 
 
 def run_script(db: Database, script: str) -> None:
@@ -179,3 +179,21 @@ def m004_case_closure(db: Database) -> None:
         ALTER TABLE cases ADD COLUMN closed_on TEXT;
         ALTER TABLE cases ADD COLUMN closed_reason TEXT;
     """)
+
+
+@core_migrations()
+def m005_keyed_audit(db: Database) -> None:
+    """The audit chain becomes keyed (see ``formsengine.audit``): a trigger refuses a row
+    that does not continue the chain (the next id, the last row's hash before it), and a
+    marked row starts the keyed chain; the rows before it keep their plain hash chain."""
+    from .audit import start_keyed_chain
+
+    # (the first row follows audit.GENESIS, 64 zeros)
+    run_script(db, """
+        CREATE TRIGGER audit_insert_in_chain BEFORE INSERT ON audit
+        WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id), 0) + 1 FROM audit)
+          OR NEW.prev_hash IS NOT COALESCE(
+              (SELECT hash FROM audit ORDER BY id DESC LIMIT 1), printf('%064d', 0))
+        BEGIN SELECT RAISE(ABORT, 'audit rows are only appended to the chain'); END;
+    """)
+    start_keyed_chain(db.conn)

@@ -201,6 +201,10 @@ def test_backup_passes_integrity_check(tmp_path):
     conn = system_sqlite.connect(tmp_path / "copy.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] >= 1
+    conn.close()
+    # the copy's audit trail verifies: its key went with it
+    out = run(tmp_path, "audit", "verify", env={"FORMSENGINE_DB": str(tmp_path / "copy.db")})
+    assert out.returncode == 0, out.stderr
 
 
 def test_demo(tmp_path):

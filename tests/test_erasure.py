@@ -46,7 +46,8 @@ def test_erased_person_leaves_no_trace_on_disk(store, tmp_path):
     store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     path = tmp_path / "test.db"
     assert MARKER.encode() in disk_bytes(path)
-    counts = erase_person(store, "GONE-1", actor="dpo", reason="erasure request 42")
+    counts = erase_person(store, "GONE-1", actor="dpo", reason="subject_request",
+                          reference="DSAR-2026-0042")
     assert counts == {"assessments": 1, "cases_removed": 1}
     assert MARKER.encode() not in disk_bytes(path)
     assert b"GONE-1" not in disk_bytes(path)
@@ -54,19 +55,37 @@ def test_erased_person_leaves_no_trace_on_disk(store, tmp_path):
     assert store.get_assessment(keep)["answers"]["toy.a"] == "yes"
     tomb = store.one("SELECT actor, object_type, details FROM audit WHERE action = 'erase'")
     assert tomb["actor"] == "dpo" and tomb["object_type"] == "person"
-    assert json.loads(tomb["details"])["reason"] == "erasure request 42"
+    details = json.loads(tomb["details"])
+    assert (details["reason"], details["reference"]) == ("subject_request", "DSAR-2026-0042")
     assert verify(store.conn).ok
     for table in ("answers", "scores", "score_values", "case_people"):
         assert store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"] > 0  # the other person's
 
 
-def test_erasure_needs_reason_and_known_person(store):
-    save(store, "P-1")
-    with pytest.raises(StorageError, match="needs a reason"):
-        erase_person(store, "P-1", actor="x", reason=" ")
+@pytest.mark.parametrize("reason, reference, message", [
+    ("erasure request from Jane Smith", "DSAR-1", "unknown reason"),  # free text: refused
+    (" ", "DSAR-1", "unknown reason"),
+    ("subject_request", "", "needs the reference number"),
+    ("subject_request", "Jane Smith 12", "needs the reference number"),
+    ("subject_request", "JANESMITH-1", "needs the reference number"),  # prefix over 6
+    ("subject_request", "dsar-1", "needs the reference number"),
+    ("subject_request", "DSAR-1\n", "needs the reference number"),
+    ("subject_request", "1" * 11, "needs the reference number"),
+    ("subject_request", "VS-00001", "the erased record's own reference"),
+])
+def test_erasure_needs_a_reason_code_and_a_reference_number(store, reason, reference,
+                                                             message):
+    """The tombstone is kept for ever and cannot be edited: no free text goes into it."""
+    save(store, "VS-00001")
+    with pytest.raises(StorageError, match=message):
+        erase_person(store, "VS-00001", actor="x", reason=reason, reference=reference)
+    assert store.get_person("VS-00001") is not None
+    assert not store.all("SELECT id FROM audit WHERE action = 'erase'")
+
+
+def test_erasure_needs_a_known_person(store):
     with pytest.raises(StorageError, match="no person"):
-        erase_person(store, "nobody", actor="x", reason="r")
-    assert store.get_person("P-1") is not None
+        erase_person(store, "nobody", actor="x", reason="subject_request", reference="4471")
 
 
 def test_erase_one_assessment_with_its_versions(store):
@@ -74,7 +93,11 @@ def test_erase_one_assessment_with_its_versions(store):
     _, sub = store.engine.check(answers(a="yes", b="yes"))
     second = store.amend(first, sub, reason="more disclosed", actor="u")
     other = save(store, "P-1", occasion="review")
-    erase_assessment(store, second, actor="dpo", reason="recorded against the wrong person")
+    with pytest.raises(StorageError, match="unknown reason"):
+        erase_assessment(store, second, actor="dpo", reason="recorded against the wrong person",
+                         reference="4471")
+    assert store.get_assessment(second) is not None
+    erase_assessment(store, second, actor="dpo", reason="recorded_in_error", reference="4471")
     assert store.get_assessment(first) is None and store.get_assessment(second) is None
     assert store.get_assessment(other) is not None
     assert store.get_person("P-1") is not None
@@ -122,7 +145,13 @@ def test_cli_erase_and_purge(tmp_path):
     assert run("assessments", "import", str(tmp_path / "in.jsonl")).returncode == 0
     out = run("erase", "person", "VS-9", "--yes")
     assert out.returncode == 2 and "--reason" in out.stderr
-    out = run("erase", "person", "VS-9", "--reason", "request 7", "--yes")
+    out = run("erase", "person", "VS-9", "--reason", "request 7", "--reference", "7", "--yes")
+    assert out.returncode == 2 and "'request 7' is not one of 'subject_request'" in out.stderr
+    out = run("erase", "person", "VS-9", "--reason", "subject_request", "--reference",
+              "asked by her sister", "--yes")
+    assert out.returncode == 2 and "needs the reference number" in out.stderr
+    out = run("erase", "person", "VS-9", "--reason", "subject_request", "--reference",
+              "DSAR-2026-7", "--yes")
     assert out.returncode == 0, out.stderr
     assert "erased person VS-9: 1 assessment(s)" in out.stdout
     assert run("audit", "verify").returncode == 0

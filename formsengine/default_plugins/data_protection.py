@@ -24,22 +24,43 @@ def _store(ctx: click.Context):
     return ctx.find_root().obj.store()
 
 
+def _reason_options(func):
+    """--reason (a code from a fixed list) and --reference (the request's number): what the
+    permanent audit keeps about why, with no free text in which someone could be named."""
+    from ..erasure import ERASURE_REASONS, REFERENCE_EXAMPLE
+
+    func = click.option(
+        "--reference", required=True,
+        help=f"Number of the request or decision in your records, e.g. {REFERENCE_EXAMPLE} "
+             "(capital-letter prefix, then digits).")(func)
+    return click.option(
+        "--reason", required=True, type=click.Choice(list(ERASURE_REASONS)),
+        help="Why: " + "; ".join(f"{code}: {text}" for code, text in
+                                 ERASURE_REASONS.items()))(func)
+
+
+ACTOR_HELP = ("Name recorded in the audit (the operating-system account that ran the command "
+              "is recorded beside it).")
+
+
 @erase.command("person")
 @click.argument("ref")
-@click.option("--reason", required=True, help="Why (for example the request it answers).")
-@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit.")
+@_reason_options
+@click.option("--actor", default="cli", show_default=True, help=ACTOR_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def erase_person_cmd(ctx: click.Context, ref: str, reason: str, actor: str, yes: bool) -> None:
+def erase_person_cmd(ctx: click.Context, ref: str, reason: str, reference: str, actor: str,
+                     yes: bool) -> None:
     """Erase person REF with every assessment and score of theirs."""
-    from ..erasure import erase_person
+    from ..erasure import check_reason, erase_person
 
+    check_reason(reason, reference, record_ref=ref)  # before asking
     if not yes:
         click.confirm(f"Erase person {ref} and all their assessments? This cannot be undone",
                       abort=True)
     store = _store(ctx)
     try:
-        counts = erase_person(store, ref, actor=actor, reason=reason)
+        counts = erase_person(store, ref, actor=actor, reason=reason, reference=reference)
     finally:
         store.close()
     click.echo(f"erased person {ref}: {counts['assessments']} assessment(s), "
@@ -48,15 +69,17 @@ def erase_person_cmd(ctx: click.Context, ref: str, reason: str, actor: str, yes:
 
 @erase.command("assessment")
 @click.argument("uid")
-@click.option("--reason", required=True, help="Why the record is erased.")
-@click.option("--actor", default="cli", show_default=True, help="Name recorded in the audit.")
+@_reason_options
+@click.option("--actor", default="cli", show_default=True, help=ACTOR_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, actor: str,
-                         yes: bool) -> None:
+def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, reference: str,
+                         actor: str, yes: bool) -> None:
     """Erase one assessment record (all its versions) by its opaque id."""
-    from ..erasure import erase_assessment
+    from ..erasure import check_reason, erase_assessment
     from ..errors import StorageError
+
+    check_reason(reason, reference)  # before asking
 
     store = _store(ctx)
     try:
@@ -65,7 +88,7 @@ def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, actor: str,
             raise StorageError(f"no assessment {uid!r}")
         if not yes:
             click.confirm(f"Erase assessment {uid} and every version of it?", abort=True)
-        erase_assessment(store, row["id"], actor=actor, reason=reason)
+        erase_assessment(store, row["id"], actor=actor, reason=reason, reference=reference)
     finally:
         store.close()
     click.echo(f"erased assessment {uid}; the audit keeps a tombstone")

@@ -59,7 +59,10 @@ def register_commands(cli: click.Group) -> None:
                        "dta).")
     @click.option("--k", "k", type=click.IntRange(1, 1000),
                   help="Smallest group of people a combination of quasi-identifiers may "
-                       "cover [configuration research.k; default 5].")
+                       "cover [configuration research.k; default 5]. Below 5 only with "
+                       "--allow-small-k.")
+    @click.option("--allow-small-k", is_flag=True,
+                  help="Allow a k below 5 (recorded in the manifest and the audit).")
     @click.option("--quasi-identifier", "quasi_identifiers", multiple=True,
                   help="Wide-file column treated as a quasi-identifier (repeat) "
                        "[configuration research.quasi_identifiers; default role, age_band].")
@@ -69,7 +72,7 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--quiet", is_flag=True, help="No progress messages.")
     @click.pass_obj
     def research(state, project, out, key_file, purpose, instruments, occasions, formats, k,
-                 quasi_identifiers, no_codebook_pdf, actor, quiet) -> None:
+                 allow_small_k, quasi_identifiers, no_codebook_pdf, actor, quiet) -> None:
         """Write pseudonymised long, wide and item-level files (CSV, Parquet, SPSS, Stata),
         a data package, a codebook and a manifest to OUT."""
         from .research import ResearchOptions, export_research
@@ -77,7 +80,7 @@ def register_commands(cli: click.Group) -> None:
         opts = ResearchOptions(
             project=project, out=out, key_file=key_file, purpose=purpose,
             instruments=split_values(instruments), occasions=split_values(occasions),
-            formats=split_values(formats), k=k,
+            formats=split_values(formats), k=k, allow_small_k=allow_small_k,
             quasi_identifiers=split_values(quasi_identifiers),
             codebook_pdf=not no_codebook_pdf, actor=actor)
         store = state.store()

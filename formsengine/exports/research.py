@@ -34,9 +34,10 @@ from .writer import FileWriter, auto_workers, file_records, write_codebook, writ
 if TYPE_CHECKING:
     from ..store import Store
 
-DEFAULT_K = 5
+DEFAULT_K = 5  # also the smallest k allowed without allow_small_k
 DEFAULT_QUASI_IDENTIFIERS = ("role", "age_band")
 MANIFEST = "manifest.json"
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700  # as the store's files
 
 
 @dataclass
@@ -53,6 +54,7 @@ class ResearchOptions:
     suppress_below: int | None = None
     codebook_pdf: bool = True
     workers: int | None = None  # processes writing SPSS/Stata alongside; None: automatic
+    allow_small_k: bool = False  # k below DEFAULT_K only when asked for (manifest, audit)
     actor: str = "cli"
     request_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +77,11 @@ def research_settings(store: Store, opts: ResearchOptions) -> tuple[int, list[st
                                    f"least 1, not {value!r}")
     if not isinstance(qis, list) or not all(isinstance(q, str) for q in qis):
         raise FormsEngineError("research setting quasi_identifiers must be a list of names")
+    if k < DEFAULT_K and not opts.allow_small_k:
+        raise FormsEngineError(
+            f"k={k} is below {DEFAULT_K}: groups of fewer than {DEFAULT_K} people make it easy "
+            "to recognise someone. Nothing was written. If the project's approval allows it, "
+            "run again with --allow-small-k (it is recorded in the manifest and the audit)")
     return k, list(qis), threshold
 
 
@@ -136,6 +143,7 @@ def export_research(store: Store, opts: ResearchOptions,
                     request_id=opts.request_id,
                     details={"project": opts.project, "purpose": opts.purpose.strip(),
                              "k_required": k, "k_achieved": gate.k_achieved,
+                             "small_k_allowed": k < DEFAULT_K,
                              "quasi_identifiers": qis, "key_id": key.key_id})
         raise ExportRefused(refusal_message(gate))
     long, long_vars = T.build_long(c, a, coded)
@@ -144,11 +152,13 @@ def export_research(store: Store, opts: ResearchOptions,
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     info = {"project": opts.project, "created": created, "version": __version__,
             "key_id": key.key_id, "k_required": k, "k_achieved": gate.k_achieved,
+            "small_k_allowed": k < DEFAULT_K,
             "quasi_identifiers": qis, "threshold": threshold,
             "instruments": [_instrument_info(engine, i, a) for i in instruments]}
     workers = auto_workers(len(long)) if opts.workers is None else opts.workers
     staging = opts.out.parent / f".{opts.out.name}.partial-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
+    os.chmod(staging, PRIVATE_DIR)  # nobody else can open what is written in it
     try:
         with FileWriter(staging, formats, registry, say, workers) as writer:
             out_tables = [
@@ -189,8 +199,12 @@ def export_research(store: Store, opts: ResearchOptions,
                     details={"project": opts.project, "purpose": opts.purpose.strip(),
                              "key_id": key.key_id, "instruments": instruments,
                              "occasions": opts.occasions or "all", "people": len(c.people),
-                             "assessments": len(a), "k_achieved": gate.k_achieved,
+                             "assessments": len(a), "k_required": k,
+                             "k_achieved": gate.k_achieved,
+                             "small_k_allowed": info["small_k_allowed"],
                              "files": len(manifest["files"])})
+        for path in staging.iterdir():  # whoever wrote them (a worker process too)
+            os.chmod(path, PRIVATE_DIR if path.is_dir() else PRIVATE_FILE)
         if opts.out.exists():
             opts.out.rmdir()
         os.replace(staging, opts.out)
@@ -262,7 +276,8 @@ def _manifest(opts: ResearchOptions, info: dict[str, Any], out_tables: list[Tabl
             "free_text": "not exported",
         },
         "k_anonymity": {"quasi_identifiers": info["quasi_identifiers"],
-                        "k_required": info["k_required"], "k_achieved": info["k_achieved"]},
+                        "k_required": info["k_required"], "k_achieved": info["k_achieved"],
+                        "small_k_allowed": info["small_k_allowed"]},
         "suppression": {"threshold": info["threshold"], "suppressed_cells": suppressed[0],
                         "secondary_cells": suppressed[1]},
         "instruments": info["instruments"],

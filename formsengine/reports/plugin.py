@@ -11,12 +11,16 @@ from ..hookspecs import hookimpl
 
 
 def write_private(folder: Path, kind: str, pdf: bytes) -> Path:
-    """Write ``pdf`` under an opaque name, readable by its owner only."""
+    """Write ``pdf`` under an opaque name, readable by its owner only (a folder it makes:
+    its owner's only too)."""
     from .names import opaque_filename
 
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o700)
     path = folder / opaque_filename(kind)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pdf)
     return path

@@ -52,6 +52,7 @@ def register_commands(cli) -> None:
               channel_timeout: int, max_request_body_size: int,
               trusted_proxy: str | None) -> None:
         """Run the web application (waitress, one process)."""
+        from ..cli import before_serving
         from . import create_app
         from .server import make_server
 
@@ -61,6 +62,7 @@ def register_commands(cli) -> None:
                              channel_timeout=channel_timeout,
                              max_request_body_size=max_request_body_size,
                              trusted_proxy=trusted_proxy or None)
+        before_serving(state)
         click.echo(f"formsengine web application on http://{host}:{port}/ "
                    f"(database {state.settings.database})")
         if trusted_proxy:

@@ -97,3 +97,14 @@ def test_cli_keygen_and_export(cohort, monkeypatch, tmp_path):
         "--purpose", "this one is refused"])
     assert run.exit_code == 2 and "export refused" in run.output
     assert not (tmp_path / "refused").exists()
+    # a k below 5 only with --allow-small-k
+    small = ["--db", db, "export", "research", "--project", "cli-proj", "--out",
+             str(tmp_path / "small"), "--key-file", str(key), "--k", "2", "--format", "csv",
+             "--no-codebook-pdf", "--purpose", "a pilot with a small k"]
+    run = invoke_cli(monkeypatch, store.engine, small)
+    assert run.exit_code == 2 and "--allow-small-k" in run.output
+    assert not (tmp_path / "small").exists()
+    run = invoke_cli(monkeypatch, store.engine, [*small, "--allow-small-k"])
+    assert run.exit_code == 0, run.output
+    manifest = json.loads((tmp_path / "small" / "manifest.json").read_text())
+    assert manifest["k_anonymity"]["small_k_allowed"] is True

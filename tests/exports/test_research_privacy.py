@@ -279,3 +279,44 @@ def test_the_manifest_counts_secondary_suppression(exported):
     assert suppression["secondary_cells"] <= suppression["suppressed_cells"] == len(small)
     # the test cohort has results where one small count would otherwise stand alone
     assert suppression["secondary_cells"] > 0
+
+
+def test_export_files_are_private_whatever_the_umask(cohort, tmp_path):
+    """The folder is 0700 and every file in it 0600, though the process's umask is the usual
+    loose one (the SPSS/Stata writers and pyarrow create files with it)."""
+    out = tmp_path / "private"
+    old = os.umask(0o022)
+    try:
+        export_research(cohort["store"], ResearchOptions(
+            project="evaluation-1", out=out, key_file=cohort["key"],
+            purpose="checking the permissions of the files", formats=["csv", "sav"],
+            codebook_pdf=True))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert {"scores_long.sav", "codebook.pdf", "manifest.json"} <= set(modes)
+    assert set(modes.values()) == {0o600}, modes
+
+
+def test_k_below_5_needs_allow_small_k_and_is_recorded(cohort, tmp_path):
+    store = cohort["store"]
+    options = dict(project="evaluation-1", key_file=cohort["key"], k=3, formats=["csv"],
+                   codebook_pdf=False, purpose="a small pilot with a k of three")
+    with pytest.raises(FormsEngineError, match="k=3 is below 5.*--allow-small-k"):
+        export_research(store, ResearchOptions(out=tmp_path / "refused", **options))
+    assert not (tmp_path / "refused").exists()
+    manifest = export_research(store, ResearchOptions(out=tmp_path / "small",
+                                                      allow_small_k=True, **options))
+    assert manifest["k_anonymity"]["k_required"] == 3
+    assert manifest["k_anonymity"]["small_k_allowed"] is True
+    on_disk = json.loads((tmp_path / "small" / "manifest.json").read_text())
+    assert on_disk["k_anonymity"]["small_k_allowed"] is True
+    row = store.one("SELECT details FROM audit WHERE action = 'research_export'"
+                    " AND object_id = ?", [manifest["export_id"]])
+    details = json.loads(row["details"])
+    assert details["k_required"] == 3 and details["small_k_allowed"] is True
+
+
+def test_default_k_is_not_marked_small(exported):
+    assert exported["manifest"]["k_anonymity"]["small_k_allowed"] is False
