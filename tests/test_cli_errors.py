@@ -38,6 +38,7 @@ def test_database_in_a_missing_folder(tmp_path):
 
 def test_a_file_that_is_not_a_database(tmp_path):
     (tmp_path / "notes.db").write_text("not a database, just some text\n" * 100)
+    (tmp_path / "notes.db").chmod(0o600)
     out = cli(tmp_path, "--db", str(tmp_path / "notes.db"), "db", "init")
     assert_one_plain_line(out, "this file is not a SQLite database")
 

@@ -107,7 +107,8 @@ def test_serve_warns_and_anchors_the_audit(tmp_path):
     anchors = tmp_path / "anchors.jsonl"
     env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA),
            "FORMSENGINE_DB": str(tmp_path / "cli.db"),
-           "FORMSENGINE_AUDIT_ANCHOR": str(anchors), "FORMSENGINE_AUDIT_ANCHOR_MINUTES": "1"}
+           "FORMSENGINE_AUDIT_ANCHOR": str(anchors), "FORMSENGINE_AUDIT_ANCHOR_MINUTES": "1",
+           "PYTHONUNBUFFERED": "1"}  # the log is read after the process is stopped
     log = tmp_path / "serve.log"
     with log.open("w") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "serve", "--port",
