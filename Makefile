@@ -15,20 +15,29 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=80' wheel
 
+# pip's and the build backend's chatter goes to a log, shown only when the install fails.
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard plugins/*/pyproject.toml)
-	$(BIN)/python -m pip install --quiet 'setuptools>=80' wheel
-	$(BIN)/pip install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
-	touch $@
+	@echo "installing formsengine and its plugins into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --quiet 'setuptools>=80' wheel > $(VENV)/install.log 2>&1 \
+	  && $(BIN)/pip install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e $(p)) \
+	     >> $(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@touch $@
+
+# npm runs only when the front-end packages change (the GOV.UK Frontend copy the application
+# serves is kept in the repository; node_modules holds axe-core for the browser tests).
+node_modules/.installed: package.json package-lock.json
+	scripts/build-assets
+	@touch $@
 
 setup: $(VENV)/.installed
-	@if [ -x scripts/build-assets ]; then scripts/build-assets; fi
 
 run: setup
 	$(BIN)/formsengine db init
 	@if [ "$(DEMO)" = "1" ]; then $(BIN)/formsengine demo; fi
 	$(BIN)/formsengine serve --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup node_modules/.installed
 	@if [ -x scripts/setup-browser ]; then scripts/setup-browser; fi
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 

@@ -5,6 +5,7 @@ schemas is documented, and the example result in docs/scoring.md is what
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -122,3 +123,29 @@ def test_the_user_guide_names_only_labels_the_pages_show():
     assert len(labels) > 30
     missing = sorted(label for label in labels if label not in shown)
     assert missing == [], missing
+
+
+def test_the_configuration_guide_example_is_accepted_whole(tmp_path):
+    """docs/configuration.md's example is a configuration every part of which is read:
+    the instruments' parameters, the research settings and the retention periods."""
+    import tomllib
+
+    from formsengine.config import OrgConfig, resolve_parameters
+    from formsengine.engine import Engine
+    from formsengine.erasure import retention_settings
+
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    raw = tomllib.loads(block)
+    config = OrgConfig.from_dict(raw)
+    assert config.name == "Example Area DA Service"
+    if importlib.util.find_spec("formsengine_dash"):
+        engine = Engine(load_entrypoints=True)
+        inst = engine.instruments.get("dash-safelives")
+        params = resolve_parameters(inst, config.overrides_for("dash-safelives"))
+        assert params["marac_escalation_incidents"] == 4
+    assert retention_settings(raw) == {"draft_days": 90, "inactive_person_days": 2555}
+    for key in raw["research"]:
+        assert f"`{key}`" in text
+    for key in raw["retention"]:
+        assert f"`{key}`" in text

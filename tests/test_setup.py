@@ -31,3 +31,18 @@ def test_this_environment_has_a_current_setuptools():
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("no setuptools in this environment (a build fetches its own)")
     assert int(version.split(".")[0]) >= 80, version
+
+
+def test_the_shipped_govuk_frontend_copy_is_the_version_package_json_names():
+    """The GOV.UK Frontend files the application serves are kept in the repository (so a
+    wheel carries them); a change of version in package.json must come with a fresh copy
+    (scripts/build-assets)."""
+    import json
+
+    root = Path(__file__).resolve().parent.parent
+    wanted = json.loads((root / "package.json").read_text())["dependencies"]["govuk-frontend"]
+    shipped = root / "formsengine" / "web" / "static" / "govuk"
+    assert (shipped / "VERSION").read_text().strip() == wanted
+    for name in ("govuk-frontend.min.css", "govuk-frontend.min.js"):
+        assert (shipped / name).stat().st_size > 10_000
+    assert "url(assets/" in (shipped / "govuk-frontend.min.css").read_text()

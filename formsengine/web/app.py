@@ -28,6 +28,16 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 
 
+ASSETS = ("govuk/govuk-frontend.min.css", "govuk/govuk-frontend.min.js", "app.css", "app.js")
+
+
+def missing_assets() -> list[str]:
+    """The stylesheets and scripts every page needs that are not installed (an install
+    without them serves pages that cannot be used)."""
+    static = Path(__file__).parent / "static"
+    return [name for name in ASSETS if not (static / name).is_file()]
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     settings = Settings.from_env(database=(test_config or {}).get("DATABASE"))

@@ -53,7 +53,15 @@ def register_commands(cli) -> None:
               trusted_proxy: str | None) -> None:
         """Run the web application (waitress, one process)."""
         from ..cli import before_serving
+        from ..errors import FormsEngineError
         from . import create_app
+        from .app import missing_assets
+
+        if missing_assets():
+            raise FormsEngineError(
+                "this installation has no " + ", ".join(missing_assets()) + ": the pages "
+                "would have no styles or scripts. In a working copy run scripts/build-assets; "
+                "otherwise reinstall formsengine from a complete wheel")
         from .server import make_server
 
         app = create_app({"DATABASE": str(state.settings.database)})
