@@ -66,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cases,
         dates,
         headers,
+        logs,
         once,
         reports,
         research,
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     headers.init_app(app)
+    logs.init_app(app)
     sessions.init_app(app)
     for module in (auth, cases, assessments, admin, reports, research):
         app.register_blueprint(module.bp)

@@ -47,15 +47,24 @@ def register_commands(cli) -> None:
                   help="Address of the reverse proxy in front (for example 127.0.0.1): "
                   "the client's own address, for the sign-in limits, is then taken from "
                   "its X-Forwarded-For. [env: FORMSENGINE_TRUSTED_PROXY]")
+    @click.option("--log-level", envvar="FORMSENGINE_LOG_LEVEL", default="info",
+                  show_default=True, type=click.Choice(["debug", "info", "warning", "error"]),
+                  help="info: one access line per request (method, route pattern, status, "
+                  "time, request id; nothing identifying). [env: FORMSENGINE_LOG_LEVEL]")
+    @click.option("--log-format", envvar="FORMSENGINE_LOG_FORMAT", default="text",
+                  show_default=True, type=click.Choice(["text", "json"]),
+                  help="json: one object per line. [env: FORMSENGINE_LOG_FORMAT]")
     @click.pass_obj
     def serve(state, host: str, port: int, threads: int, connection_limit: int,
               channel_timeout: int, max_request_body_size: int,
-              trusted_proxy: str | None) -> None:
-        """Run the web application (waitress, one process)."""
+              trusted_proxy: str | None, log_level: str, log_format: str) -> None:
+        """Run the web application (waitress, one process). Logs go to standard error."""
         from ..cli import before_serving
         from ..errors import FormsEngineError
-        from . import create_app
+        from . import create_app, logs
         from .app import missing_assets
+
+        logs.configure(log_level, log_format)
 
         if missing_assets():
             raise FormsEngineError(
