@@ -9,20 +9,31 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast bench lint audit clean
+.PHONY: setup run test test-fast bench lint audit clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=80' wheel
 
+# The dependencies come from requirements.lock (exact versions, checked against their
+# hashes), so a new release of any of them cannot change what is installed; formsengine and
+# its plugins are then installed from this working copy without resolving anything again.
 # pip's and the build backend's chatter goes to a log, shown only when the install fails.
-$(VENV)/.installed: $(BIN)/python pyproject.toml $(wildcard plugins/*/pyproject.toml)
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock $(wildcard plugins/*/pyproject.toml)
 	@echo "installing formsengine and its plugins into $(VENV) (log: $(VENV)/install.log)"
-	@$(BIN)/python -m pip install --quiet 'setuptools>=80' wheel > $(VENV)/install.log 2>&1 \
-	  && $(BIN)/pip install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e $(p)) \
-	     >> $(VENV)/install.log 2>&1 \
+	@{ $(BIN)/python -m pip install --quiet 'setuptools>=80' wheel \
+	  && $(BIN)/pip install --quiet --require-hashes -r requirements.lock \
+	  && $(BIN)/pip install --quiet --no-deps --no-build-isolation -e . \
+	       $(foreach p,$(PLUGINS),-e $(p)) \
+	  && $(BIN)/pip check; } > $(VENV)/install.log 2>&1 \
 	  || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
+
+# Refresh requirements.lock from the ranges in pyproject.toml (then run make test).
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra all --extra test --generate-hashes \
+	  --python-version 3.11 --universal --quiet -o requirements.lock
 
 # npm runs only when the front-end packages change (the GOV.UK Frontend copy the application
 # serves is kept in the repository; node_modules holds axe-core for the browser tests).

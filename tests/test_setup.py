@@ -46,3 +46,47 @@ def test_the_shipped_govuk_frontend_copy_is_the_version_package_json_names():
     for name in ("govuk-frontend.min.css", "govuk-frontend.min.js"):
         assert (shipped / name).stat().st_size > 10_000
     assert "url(assets/" in (shipped / "govuk-frontend.min.css").read_text()
+
+
+def _lock() -> dict[str, list[str]]:
+    root = Path(__file__).resolve().parent.parent
+    pins: dict[str, list[str]] = {}
+    for line in (root / "requirements.lock").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)", line)
+        if match:
+            pins.setdefault(_name(match.group(1)), []).append(match.group(2))
+    return pins
+
+
+def _name(text: str) -> str:
+    return re.sub(r"[-_.]+", "-", text).lower()
+
+
+def test_the_lock_pins_every_dependency_within_its_range_with_hashes():
+    """requirements.lock (installed with --require-hashes) holds every dependency the
+    project declares, core and extras, at a version inside the declared range; refresh it
+    with `make lock` after changing pyproject.toml."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    pins = _lock()
+    declared = [Requirement(r) for r in project["dependencies"]]
+    declared += [Requirement(r) for extra, reqs in project["optional-dependencies"].items()
+                 for r in reqs if not r.startswith("formsengine")]
+    for req in declared:
+        name = _name(req.name)
+        assert name in pins, f"{req.name} is not in requirements.lock: run make lock"
+        assert any(req.specifier.contains(v, prereleases=True) for v in pins[name]), (
+            f"{req.name} {pins[name]} is outside {req.specifier}: run make lock")
+    text = (root / "requirements.lock").read_text()
+    assert all("--hash=sha256:" in block for block in re.split(r"\n(?=[a-z0-9])", text)
+               if "==" in block)
+
+
+def test_make_installs_the_dependencies_from_the_lock():
+    recipe = _recipe("$(VENV)/.installed")
+    assert "--require-hashes -r requirements.lock" in recipe
+    assert "--no-deps" in recipe and "pip check" in recipe

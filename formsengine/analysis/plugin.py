@@ -62,6 +62,9 @@ def register_commands(cli: click.Group) -> None:
     def paired_cmd(state, instrument_id, first, second, group, fmt, out, actor) -> None:
         """Exact McNemar tests, transition tables and Wilcoxon tests between two occasions,
         for people assessed at both."""
+        from ..extras import require
+
+        require("research", "analyse paired")
         from .paired import paired
 
         store = state.store()
@@ -89,6 +92,9 @@ def register_commands(cli: click.Group) -> None:
         """Difference in differences of crime harm between two groups. HARM_FILE is a CSV:
         person, group, before, after; or the RFG harm-per-block file (perpetrator_ref,
         block, harm_days, observed) with a group column or --groups."""
+        from ..extras import require
+
+        require("research", "analyse harm")
         from .harm import difference_in_differences, read_harm
 
         people, left_out = read_harm(harm_file, groups_file)

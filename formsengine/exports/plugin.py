@@ -75,6 +75,9 @@ def register_commands(cli: click.Group) -> None:
                  allow_small_k, quasi_identifiers, no_codebook_pdf, actor, quiet) -> None:
         """Write pseudonymised long, wide and item-level files (CSV, Parquet, SPSS, Stata),
         a data package, a codebook and a manifest to OUT."""
+        from ..extras import require
+
+        require("research", "export research")
         from .research import ResearchOptions, export_research
 
         opts = ResearchOptions(

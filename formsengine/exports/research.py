@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import FormsEngineError
+from . import DEFAULT_K
 from . import tables as T
 from .codebook import Table
 from .collect import collect
@@ -34,7 +35,6 @@ from .writer import FileWriter, auto_workers, file_records, write_codebook, writ
 if TYPE_CHECKING:
     from ..store import Store
 
-DEFAULT_K = 5  # also the smallest k allowed without allow_small_k
 DEFAULT_QUASI_IDENTIFIERS = ("role", "age_band")
 MANIFEST = "manifest.json"
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700  # as the store's files

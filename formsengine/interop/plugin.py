@@ -36,6 +36,9 @@ def register_commands(cli: click.Group) -> None:
     def questionnaire_cmd(state, instrument_id: str, version: str | None,
                           out: Path | None) -> None:
         """An instrument definition as a FHIR Questionnaire."""
+        from ..extras import require
+
+        require("fhir", "fhir questionnaire")
         from .fhir import questionnaire
 
         _emit(questionnaire(state.engine.instruments.get(instrument_id, version)), out)
@@ -48,6 +51,9 @@ def register_commands(cli: click.Group) -> None:
     @click.pass_obj
     def response_cmd(state, uid: str, out: Path | None, actor: str) -> None:
         """The assessment with this UID as a FHIR QuestionnaireResponse (audited)."""
+        from ..extras import require
+
+        require("fhir", "fhir response")
         from ..reports.context import assessment_id_for
         from .fhir import questionnaire_response
 

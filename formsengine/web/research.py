@@ -36,7 +36,7 @@ def summary(store, engine, small: int) -> list[dict]:
 @bp.get("/research")
 @access.roles_required("researcher", "administrator")
 def index():
-    from ..exports.research import DEFAULT_K
+    from ..exports import DEFAULT_K
     from . import get_engine
 
     rows = summary(access.store(), get_engine(), DEFAULT_K)
