@@ -1,11 +1,12 @@
-"""Leaving quickly and timing out, in a real browser against a real server, at 1280 and
-375 px wide: "Exit this page" (the button, and Shift pressed three times) on the case list,
+"""Leaving quickly and timing out, in a real browser against a real server, at 1280 and 375
+px wide: "Exit this page" (the button, and Shift pressed three times) on the case list,
 the due list, the new-case page and a case page ends the session, and afterwards Back and
 Forward show no case data and the old cookie gives the sign-in page; the button stays in
-view at the foot of a long page on a phone. With a short idle timeout: typing keeps the
-person signed in past the first deadline, and the warning does not take the focus from the
-field being typed in; left idle, the answers typed are saved as a draft, and signing in
-again returns to the same section page with them shown. axe-core checks every page."""
+view at the foot of a long page on a phone, and other tabs of the service leave too. With
+a short idle timeout: typing keeps the person signed in past the first deadline, and the
+warning does not take the focus from the field being typed in; left idle, the answers
+typed are saved as a draft, and signing in again returns to the same section page with
+them shown. axe-core checks every page."""
 
 from __future__ import annotations
 
@@ -178,8 +179,13 @@ def test_exit_button_stays_in_view_on_a_long_phone_page(server, browser_factory)
     box = page.locator(".govuk-exit-this-page__button").bounding_box()
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= 667, box
     assert box["width"] > 300  # across the screen, as GOV.UK's component is on a phone
+    # another tab of the service open in the same browser leaves too
+    tab = context.new_page()
+    tab.goto(case_url)
+    assert INITIALS in tab.inner_text("main")
     page.locator(".govuk-exit-this-page__button").click()
     _wait_until_outside(page, base)
+    _wait_until_outside(tab, base)
     assert not page.errors, page.errors
 
 

@@ -76,11 +76,13 @@ document.querySelectorAll('form.app-assessment-form').forEach((form) => {
 // service's exit route, which ends the session on the server. Here that navigation also
 // ends the session with a POST carrying the CSRF token (a beacon: it is sent even as the
 // page goes), and replaces the page's entry in the browser history rather than adding one
-// after it, so that Back does not lead to the page that was left.
+// after it, so that Back does not lead to the page that was left. Other tabs of the
+// service open in the same browser leave too.
 const exitLink = document.querySelector('.govuk-exit-this-page__button')
 const csrfMeta = document.querySelector('meta[name="csrf-token"]')
 if (exitLink && window.navigation) {
   const exitPath = new URL(exitLink.href).pathname
+  const tabs = window.BroadcastChannel ? new BroadcastChannel('formsengine-exit') : null
   window.navigation.addEventListener('navigate', (event) => {
     if (event.navigationType !== 'push' || !event.cancelable) return
     if (new URL(event.destination.url).pathname !== exitPath) return
@@ -89,8 +91,16 @@ if (exitLink && window.navigation) {
       const data = new URLSearchParams({ csrf_token: csrfMeta.content })
       navigator.sendBeacon(exitLink.href, data)
     }
+    if (tabs) tabs.postMessage('exit')
     window.location.replace(event.destination.url)
   })
+  if (tabs) {
+    tabs.addEventListener('message', (event) => {
+      if (event.data !== 'exit') return
+      document.body.classList.add('govuk-exit-this-page-hide-content')
+      window.location.replace(exitLink.href)
+    })
+  }
 }
 
 // Idle timeout. The server ends a session after data-idle-timeout seconds without a
