@@ -16,7 +16,7 @@ import time
 import pytest
 
 from .conftest import axe_check, dash_installed, run_server
-from .test_journey import go
+from .test_journey import INCIDENTS, go
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +73,8 @@ def _sign_in(page, server, who: str, check: bool = False) -> None:
 
 def _create_case(page, base) -> tuple[str, str]:
     page.goto(base + "/cases/new")
+    if page.locator("select#team").count():
+        page.select_option("#team", label="North")
     page.check("#victim_survivor")
     page.fill("#vs_name", INITIALS)
     page.fill("#opened_on-year", "2025")
@@ -200,16 +202,27 @@ def _answer(page, count: int) -> list[str]:
 
 def test_idle_timeout_keeps_what_is_typed(short_idle_server, browser_factory):
     server, base = short_idle_server, short_idle_server["url"]
-    # Two people at once, each in a browser of their own: Ana keeps typing on a laptop,
-    # Ben leaves his phone idle part way through a section.
+    # Three people at once, each in a browser of their own: Ana keeps typing on a laptop,
+    # Ben leaves his phone idle part way through a section, Sol leaves the details page
+    # with a date typed and a word where a number belongs.
     _ctx_a, ana = _page(browser_factory, "desktop")
     _ctx_b, ben = _page(browser_factory, "phone")
+    _ctx_s, sol = _page(browser_factory, "desktop")
     _sign_in(ana, server, "ana", check=True)
     _sign_in(ben, server, "ben")
+    _sign_in(sol, server, "sol")
     ana_uid = _start_assessment(ana, _create_case(ana, base)[0])
     ben_uid = _start_assessment(ben, _create_case(ben, base)[0])
+    sol_uid = _start_assessment(sol, _create_case(sol, base)[0])
     ana_section = f"{base}/assessments/{ana_uid}/sections/{SECTION}"
     ben_section = f"{base}/assessments/{ben_uid}/sections/{SECTION}"
+    sol_details = f"{base}/assessments/{sol_uid}/sections/details"
+    sol.goto(sol_details)
+    axe_check(sol, "details")
+    for part, value in (("day", "6"), ("month", "1"), ("year", "2025")):
+        sol.fill(f"input[name='f-assessment_date-{part}']", value)
+    sol.fill(f"input[name='{INCIDENTS}']", "many")
+    sol.locator("h1").click()
     ben.goto(ben_section)
     axe_check(ben, "section (phone)")
     ana.goto(ana_section)
@@ -257,6 +270,15 @@ def test_idle_timeout_keeps_what_is_typed(short_idle_server, browser_factory):
     assert ben.input_value(f"textarea[name='{comment_name}']") == (
         "Told us about the night in March")
     axe_check(ben, "section after signing in again (phone)")
+
+    # Sol's date was saved; the word where a number belongs could not be
+    sol.wait_for_url(re.compile(r".*/sign-in\?next=.*"), timeout=15_000)
+    _sign_in(sol, server, "sol")
+    assert sol.url == sol_details
+    assert [sol.input_value(f"input[name='f-assessment_date-{part}']")
+            for part in ("day", "month", "year")] == ["6", "1", "2025"]
+    assert sol.input_value(f"input[name='{INCIDENTS}']") == ""
+    axe_check(sol, "details after signing in again")
 
     # Ana saves as usual: nothing lost, no "changed by someone else".
     go(ana, "button:has-text('Save and continue')")

@@ -170,19 +170,38 @@ if (idle > 0 && banner) {
     announce.textContent = ''
   }
 
+  // The section's own save (a draft), sent as the "Save and continue" button would, but
+  // not counted as activity. It answers with a redirect when it saved.
+  const post = (fields) => request(form.action, {
+    method: 'POST', body: fields, headers: { 'X-Idle-Save': '1' }, redirect: 'manual'
+  })
+  // The names of the fields a refused save points at (its error summary links to them),
+  // or null when a problem is not about one field.
+  const refusedFields = async (response) => {
+    if (response.status !== 400) return null
+    const page = new window.DOMParser().parseFromString(await response.text(), 'text/html')
+    const problems = Array.from(page.querySelectorAll('.govuk-error-summary__list li'))
+    const names = problems.map((li) => li.querySelector('a[href^="#"]')?.getAttribute('href').slice(1))
+    return names.length && names.every(Boolean) ? names : null
+  }
   const saveDraft = async () => {
     if (!form || !dirty) return
     dirty = false
     let saved = false
+    let partly = false
     try {
-      // The section's own save (a draft), sent as the "Save and continue" button would,
-      // without counting as activity. Its answer is a redirect when it saved.
-      const response = await request(form.action, {
-        method: 'POST',
-        body: new URLSearchParams(new FormData(form)),
-        headers: { 'X-Idle-Save': '1' },
-        redirect: 'manual'
-      })
+      const fields = new URLSearchParams(new FormData(form))
+      let response = await post(fields)
+      const refused = await refusedFields(response)
+      if (refused) {
+        // a value the save refuses (a word in a number box, say) is left out, so that
+        // everything else typed is kept
+        for (const name of refused) {
+          for (const part of ['', '-day', '-month', '-year']) fields.delete(name + part)
+        }
+        response = await post(fields)
+        partly = true
+      }
       saved = response.type === 'opaqueredirect'
     } catch (error) {
       saved = false
@@ -192,6 +211,7 @@ if (idle > 0 && banner) {
       // not mistaken for someone else's change
       const revision = form.querySelector('input[name="revision"]')
       if (revision && /^\d+$/.test(revision.value)) revision.value = String(Number(revision.value) + 1)
+      if (partly) savedNote.textContent = savedNote.dataset.partly
       savedNote.hidden = false
       announce.textContent = savedNote.textContent
     } else {
@@ -240,7 +260,8 @@ if (idle > 0 && banner) {
     schedule()
   }
   const activity = (event) => {
-    if (leaving() || event.target.closest?.('.govuk-exit-this-page')) return
+    // (the warning's own button sends its keep-alive when it is pressed)
+    if (leaving() || event.target.closest?.('.govuk-exit-this-page, #timeout-warning')) return
     if (event.type !== 'keydown' && event.type !== 'pointerdown') dirty = true
     if (!banner.hidden) return keepAlive()
     const since = Date.now() - lastKeepAlive
