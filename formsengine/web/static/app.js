@@ -115,7 +115,9 @@ const idle = Number(body.dataset.idleTimeout || 0)
 const banner = document.getElementById('timeout-warning')
 if (idle > 0 && banner) {
   const warnBefore = Math.min(Number(body.dataset.idleWarning), idle / 3)
-  const saveBefore = Math.min(60, Math.max(4, warnBefore / 2))
+  // two minutes before a 30-minute deadline: browsers may run a background tab's timers
+  // up to a minute late
+  const saveBefore = Math.min(120, Math.max(4, warnBefore / 2))
   const keepAliveEvery = Math.min(60, Math.max(3, idle / 6))
   const announce = document.getElementById('timeout-announce')
   const savedNote = document.getElementById('timeout-saved')
@@ -275,6 +277,10 @@ if (idle > 0 && banner) {
     form.addEventListener('change', activity)
     form.addEventListener('submit', () => { dirty = false })
   }
+  // back to a tab that was in the background: ask the server at once
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') checkpoint()
+  })
   banner.querySelector('form').addEventListener('submit', (event) => {
     event.preventDefault()
     keepAlive()
