@@ -290,9 +290,47 @@ def signed_out():
 def extend():
     accounts.touch_session(_store(), g.user["session_id"])
     if request.accept_mimetypes.best == "application/json":
-        return {"extended": True, "idle_timeout": current_app.config["IDLE_TIMEOUT"]}
+        return {"extended": True, "idle_timeout": current_app.config["IDLE_TIMEOUT"],
+                "remaining": current_app.config["IDLE_TIMEOUT"]}
     flash("You are still signed in.")
     return redirect(safe_next(request.form.get("next"), url_for("cases.index")))
+
+
+@bp.get("/session/status")
+def session_status():
+    """How many seconds the session has left if nothing else happens. Asking does not
+    count as activity (see ``sessions``); an ended session answers 401."""
+    return {"remaining": g.idle_left}
+
+
+# Clear-Site-Data on leaving: no page of the service can come back from the cache or the
+# back-forward cache, and the cookie is gone as well as its server-side session.
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
+
+@bp.route("/exit", methods=["GET", "POST"])
+def quick_exit():
+    """"Exit this page": ends the session and leaves for the organisation's exit address.
+
+    The button is a link here (GOV.UK's Exit this page component navigates to its link),
+    so the GET ends the session too: that works without script and whatever happens to the
+    script's POST. Ending one's own session is what signing out does; it changes no
+    record, and the SameSite=Lax cookie is not sent with another site's images or frames,
+    so no other page can end it from the side. The page's script also POSTs here (CSRF
+    token, as a beacon) the moment the button or Shift three times is pressed."""
+    user = g.get("user")
+    if user:
+        accounts.end_session(_store(), user["session_id"])
+        _store().audit("logout", actor=user["username"], object_type="user",
+                       object_id=user["id"], request_id=g.request_id,
+                       details={"how": "exit this page"})
+    session.clear()
+    if request.method == "POST":
+        response = current_app.response_class(status=204)
+    else:
+        response = redirect(accounts.get_setting(_store(), "exit_url"), code=303)
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
 
 
 def _recheck_password(password: str, wrong: str) -> str | None:

@@ -4,6 +4,11 @@ The signed session cookie holds only a random session token (and Flask-WTF's CSR
 the session itself is a row in ``web_sessions``. Signing out, disabling the user or changing
 the password deletes the row, so a replayed cookie finds nothing. Sessions end after
 ``IDLE_TIMEOUT`` seconds without a request and ``ABSOLUTE_TIMEOUT`` seconds after sign-in.
+
+Requests the page's script makes on its own do not count as activity: asking how long the
+session has left (``auth.session_status``) and the draft save it sends just before an idle
+sign-out (marked with the ``X-Idle-Save`` header). Typing and clicking do count: the script
+sends them as a throttled keep-alive (``auth.extend``).
 """
 
 from __future__ import annotations
@@ -16,9 +21,20 @@ from flask.sessions import SecureCookieSessionInterface
 
 from . import accounts
 
-PUBLIC = {"static", "auth.login", "auth.totp", "auth.health", "auth.signed_out"}
-ALWAYS = {"static", "auth.logout", "auth.health", "auth.signed_out"}
+PUBLIC = {"static", "auth.login", "auth.totp", "auth.health", "auth.signed_out",
+          "auth.quick_exit"}
+ALWAYS = {"static", "auth.logout", "auth.health", "auth.signed_out", "auth.quick_exit",
+          "auth.session_status"}
+NOT_ACTIVITY = {"auth.session_status"}
 TOUCH_EVERY = 15  # seconds: do not write the session row on every single request
+
+
+def duration_text(seconds: int) -> str:
+    """A timeout in words: "30 minutes", "1 minute", "45 seconds"."""
+    if seconds < 120 and seconds % 60:
+        return f"{seconds} seconds"
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class CookieInterface(SecureCookieSessionInterface):
@@ -41,17 +57,13 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def user_context():
         user = g.get("user")
-
-        def exit_url() -> str:
-            from . import get_store
-
-            return accounts.get_setting(get_store(), "exit_url")
-
+        idle = current_app.config["IDLE_TIMEOUT"]
         return {
-            "exit_url": exit_url,
             "current_user": user,
-            "idle_timeout": current_app.config["IDLE_TIMEOUT"],
-            "idle_warning": current_app.config["IDLE_WARNING"],
+            "idle_timeout": idle,
+            "idle_text": duration_text(idle),
+            "idle_warning": min(current_app.config["IDLE_WARNING"], idle // 3),
+            "idle_left": g.get("idle_left", idle),
         }
 
 
@@ -60,6 +72,8 @@ def _to_login(message: str | None = None):
         session.clear()  # an ended session: drop its CSRF secret too
     if message:
         flash(message)
+    if wants_json():  # the page's own script: it takes the person to sign in itself
+        return {"signed_in": False}, 401
     target = request.full_path if request.method == "GET" else None
     if target and target.endswith("?"):
         target = target[:-1]
@@ -91,7 +105,7 @@ def load_user():
             store.audit("session_timeout", actor=row["username"], object_type="user",
                         object_id=row["id"], request_id=g.request_id,
                         details={"kind": "idle"})
-            return _to_login(f"You were signed out after {cfg['IDLE_TIMEOUT'] // 60} minutes "
+            return _to_login(f"You were signed out after {duration_text(cfg['IDLE_TIMEOUT'])} "
                              "without activity, to protect the records.")
         elif now - row["session_started"] > cfg["ABSOLUTE_TIMEOUT"]:
             accounts.end_session(store, row["session_id"])
@@ -101,8 +115,12 @@ def load_user():
             return _to_login("You were signed out because you signed in more than "
                              f"{cfg['ABSOLUTE_TIMEOUT'] // 3600} hours ago.")
         else:
-            if now - row["last_seen"] > TOUCH_EVERY:
+            last_seen = row["last_seen"]
+            if (now - last_seen > TOUCH_EVERY and endpoint not in NOT_ACTIVITY
+                    and request.headers.get("X-Idle-Save") != "1"):
                 accounts.touch_session(store, row["session_id"])
+                last_seen = now
+            g.idle_left = max(0, round(cfg["IDLE_TIMEOUT"] - (now - last_seen)))
             g.user = row
             g.teams = row["team_ids"]
     if g.user is None:
@@ -117,6 +135,10 @@ def load_user():
             and g.user["require_totp"]):
         return redirect(url_for("auth.totp_setup"))
     return None
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
 
 
 def safe_next(target: str | None, default: str) -> str:

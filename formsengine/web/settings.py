@@ -10,7 +10,9 @@ secret key                  ``FORMSENGINE_SECRET_KEY``          generated once a
                                                                 beside the database (mode 0600)
 served over HTTPS           ``FORMSENGINE_HTTPS`` (``1``)       off: cookies are marked Secure
                                                                 only when on
-idle timeout (minutes)      ``FORMSENGINE_IDLE_MINUTES``        30
+idle timeout (minutes)      ``FORMSENGINE_IDLE_MINUTES``        30 (a fraction such as ``0.5``
+                                                                is allowed, for trying the
+                                                                timeout out)
 absolute timeout (hours)    ``FORMSENGINE_ABSOLUTE_HOURS``      12
 sign-in limit storage       ``FORMSENGINE_LIMITER_STORAGE``     ``memory://`` (one process);
                                                                 ``redis://host:6379`` shared
@@ -71,6 +73,20 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _minutes_env(name: str, default: int) -> int:
+    """Minutes from the environment as whole seconds (at least 10)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default * 60
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number of minutes, not {raw!r}") from None
+    if not 10 <= value * 60 < float("inf"):  # also refuses nan
+        raise RuntimeError(f"{name} must be at least 10 seconds (0.17 minutes)")
+    return round(value * 60)
+
+
 def default_config(database: Path) -> dict[str, Any]:
     https = env_switch("FORMSENGINE_HTTPS", default=False)
     return {
@@ -79,8 +95,10 @@ def default_config(database: Path) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,
-        "IDLE_TIMEOUT": _int_env("FORMSENGINE_IDLE_MINUTES", 30) * 60,
-        "IDLE_WARNING": 5 * 60,
+        "IDLE_TIMEOUT": (idle := _minutes_env("FORMSENGINE_IDLE_MINUTES", 30)),
+        # the warning shows this long before the idle sign-out: 5 minutes, less for short
+        # timeouts (a third of the timeout)
+        "IDLE_WARNING": min(5 * 60, idle // 3),
         "ABSOLUTE_TIMEOUT": _int_env("FORMSENGINE_ABSOLUTE_HOURS", 12) * 3600,
         "MAX_CONTENT_LENGTH": 1_000_000,
         "MAX_FORM_MEMORY_SIZE": 500_000,

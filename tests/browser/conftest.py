@@ -49,8 +49,15 @@ def dash_installed() -> bool:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Start ``formsengine serve`` on a fresh database; yields its URL and the accounts."""
+    yield from run_server(tmp_path_factory)
+
+
+def run_server(tmp_path_factory, **settings):
+    """The ``server`` fixture's work, with extra ``FORMSENGINE_*`` settings (a short idle
+    timeout, say) for a module's own fixture."""
     folder = tmp_path_factory.mktemp("server")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
+    env.update(settings)
     env["FORMSENGINE_DB"] = str(folder / "browser.db")
     if not dash_installed():
         env["FORMSENGINE_DEFINITIONS"] = str(TEST_DEFINITIONS)

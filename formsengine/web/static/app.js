@@ -72,39 +72,218 @@ document.querySelectorAll('form.app-assessment-form').forEach((form) => {
   update(form, known)
 })
 
-// Idle timeout: warn before the server ends the session; "Stay signed in" extends it.
+// Exit this page. GOV.UK's component (initialised above) navigates to its link, the
+// service's exit route, which ends the session on the server. Here that navigation also
+// ends the session with a POST carrying the CSRF token (a beacon: it is sent even as the
+// page goes), and replaces the page's entry in the browser history rather than adding one
+// after it, so that Back does not lead to the page that was left. Other tabs of the
+// service open in the same browser leave too.
+const exitLink = document.querySelector('.govuk-exit-this-page__button')
+const csrfMeta = document.querySelector('meta[name="csrf-token"]')
+if (exitLink && window.navigation) {
+  const exitPath = new URL(exitLink.href).pathname
+  const tabs = window.BroadcastChannel ? new BroadcastChannel('formsengine-exit') : null
+  window.navigation.addEventListener('navigate', (event) => {
+    if (event.navigationType !== 'push' || !event.cancelable) return
+    if (new URL(event.destination.url).pathname !== exitPath) return
+    event.preventDefault()
+    if (csrfMeta && navigator.sendBeacon) {
+      const data = new URLSearchParams({ csrf_token: csrfMeta.content })
+      navigator.sendBeacon(exitLink.href, data)
+    }
+    if (tabs) tabs.postMessage('exit')
+    window.location.replace(event.destination.url)
+  })
+  if (tabs) {
+    tabs.addEventListener('message', (event) => {
+      if (event.data !== 'exit') return
+      document.body.classList.add('govuk-exit-this-page-hide-content')
+      window.location.replace(exitLink.href)
+    })
+  }
+}
+
+// Idle timeout. The server ends a session after data-idle-timeout seconds without a
+// request. Typing and clicking count as activity: they are sent as a keep-alive, at most
+// once per `keepAliveEvery`. Before the deadline a warning is shown (and announced; it
+// takes the focus only when no field has it); shortly before it, a section form with
+// changes is saved as a draft; at the deadline the page goes to the sign-in page, which
+// returns here afterwards. The times come from the server (data-idle-left and
+// /session/status), so activity in another tab of the same session is taken into account.
 const body = document.body
-const idle = parseInt(body.dataset.idleTimeout || '0', 10)
-const warnBefore = parseInt(body.dataset.idleWarning || '0', 10)
+const idle = Number(body.dataset.idleTimeout || 0)
 const banner = document.getElementById('timeout-warning')
 if (idle > 0 && banner) {
-  let warnTimer, outTimer
-  const schedule = () => {
-    clearTimeout(warnTimer)
-    clearTimeout(outTimer)
-    warnTimer = setTimeout(() => {
-      banner.hidden = false
-      banner.focus()
-    }, Math.max(0, idle - warnBefore) * 1000)
-    outTimer = setTimeout(() => {
-      window.location.assign(body.dataset.signedOutUrl)
-    }, idle * 1000 + 2000)
+  const warnBefore = Math.min(Number(body.dataset.idleWarning), idle / 3)
+  // two minutes before a 30-minute deadline: browsers may run a background tab's timers
+  // up to a minute late
+  const saveBefore = Math.min(120, Math.max(4, warnBefore / 2))
+  const keepAliveEvery = Math.min(60, Math.max(3, idle / 6))
+  const announce = document.getElementById('timeout-announce')
+  const savedNote = document.getElementById('timeout-saved')
+  const form = document.querySelector('form[data-save-when-idle]')
+  let deadline = Date.now() + Number(body.dataset.idleLeft || idle) * 1000
+  let timer = null
+  let lastKeepAlive = Date.now()
+  let pendingKeepAlive = null
+  let dirty = false
+
+  const secondsLeft = () => (deadline - Date.now()) / 1000
+  const plan = (seconds) => {
+    clearTimeout(timer)
+    timer = setTimeout(checkpoint, Math.max(0, seconds) * 1000)
   }
-  schedule()
+  const schedule = () => {
+    const left = secondsLeft()
+    if (left > warnBefore) plan(left - warnBefore)
+    else if (left > saveBefore) plan(left - saveBefore)
+    else plan(left + 1)
+  }
+  const inWords = (seconds) => {
+    const s = Math.max(1, Math.round(seconds))
+    if (s < 90) return s + ' seconds'
+    return Math.round(s / 60) + ' minutes'
+  }
+  const leaving = () => body.classList.contains('govuk-exit-this-page-hide-content')
+  const signIn = () => {
+    if (leaving()) return // Exit this page is under way: it goes elsewhere
+    const here = window.location.pathname + window.location.search
+    window.location.assign(body.dataset.signInUrl + '?' + new URLSearchParams({ next: here }))
+  }
+  const request = (url, options) => window.fetch(url, {
+    credentials: 'same-origin',
+    ...options,
+    headers: { Accept: 'application/json', ...(options.headers || {}) }
+  })
+
+  const showWarning = (left) => {
+    const text = 'You will be signed out in ' + inWords(left) +
+      ' unless you type or click on the page.'
+    if (banner.hidden) {
+      banner.hidden = false
+      const active = document.activeElement
+      if (!active || active === document.body) banner.focus()
+      announce.textContent = text
+    }
+  }
+  const hideWarning = () => {
+    if (banner.hidden) return
+    banner.hidden = true
+    announce.textContent = ''
+  }
+
+  // The section's own save (a draft), sent as the "Save and continue" button would, but
+  // not counted as activity. It answers with a redirect when it saved.
+  const post = (fields) => request(form.action, {
+    method: 'POST', body: fields, headers: { 'X-Idle-Save': '1' }, redirect: 'manual'
+  })
+  // The names of the fields a refused save points at (its error summary links to them),
+  // or null when a problem is not about one field.
+  const refusedFields = async (response) => {
+    if (response.status !== 400) return null
+    const page = new window.DOMParser().parseFromString(await response.text(), 'text/html')
+    const problems = Array.from(page.querySelectorAll('.govuk-error-summary__list li'))
+    const names = problems.map((li) => li.querySelector('a[href^="#"]')?.getAttribute('href').slice(1))
+    return names.length && names.every(Boolean) ? names : null
+  }
+  const saveDraft = async () => {
+    if (!form || !dirty) return
+    dirty = false
+    let saved = false
+    let partly = false
+    try {
+      const fields = new URLSearchParams(new FormData(form))
+      let response = await post(fields)
+      const refused = await refusedFields(response)
+      if (refused) {
+        // a value the save refuses (a word in a number box, say) is left out, so that
+        // everything else typed is kept
+        for (const name of refused) {
+          for (const part of ['', '-day', '-month', '-year']) fields.delete(name + part)
+        }
+        response = await post(fields)
+        partly = true
+      }
+      saved = response.type === 'opaqueredirect'
+    } catch (error) {
+      saved = false
+    }
+    if (saved) {
+      // each save moves the draft's revision on by one: a later save from this page is
+      // not mistaken for someone else's change
+      const revision = form.querySelector('input[name="revision"]')
+      if (revision && /^\d+$/.test(revision.value)) revision.value = String(Number(revision.value) + 1)
+      if (partly) savedNote.textContent = savedNote.dataset.partly
+      savedNote.hidden = false
+      announce.textContent = savedNote.textContent
+    } else {
+      dirty = true
+    }
+  }
+
+  async function checkpoint () {
+    let response
+    try {
+      response = await request(body.dataset.statusUrl, { method: 'GET' })
+    } catch (error) {
+      plan(5) // the network is down for a moment: ask again shortly
+      return
+    }
+    if (response.status === 401) return signIn()
+    if (!response.ok) return plan(5)
+    const left = (await response.json()).remaining
+    deadline = Date.now() + left * 1000
+    if (left > warnBefore + 1) {
+      hideWarning()
+    } else {
+      showWarning(left)
+      if (left <= saveBefore + 1) await saveDraft()
+    }
+    schedule()
+  }
+
+  const keepAlive = async () => {
+    clearTimeout(pendingKeepAlive)
+    pendingKeepAlive = null
+    lastKeepAlive = Date.now()
+    let response
+    try {
+      response = await request(body.dataset.extendUrl, {
+        method: 'POST',
+        headers: { 'X-CSRFToken': csrfMeta.content }
+      })
+    } catch (error) {
+      return // the next checkpoint asks the server again
+    }
+    if (response.status === 401) return signIn()
+    if (!response.ok) return
+    deadline = Date.now() + (await response.json()).remaining * 1000
+    hideWarning()
+    schedule()
+  }
+  const activity = (event) => {
+    // (the warning's own button sends its keep-alive when it is pressed)
+    if (leaving() || event.target.closest?.('.govuk-exit-this-page, #timeout-warning')) return
+    if (event.type !== 'keydown' && event.type !== 'pointerdown') dirty = true
+    if (!banner.hidden) return keepAlive()
+    const since = Date.now() - lastKeepAlive
+    if (since >= keepAliveEvery * 1000) return keepAlive()
+    if (!pendingKeepAlive) pendingKeepAlive = setTimeout(keepAlive, keepAliveEvery * 1000 - since)
+  }
+  document.addEventListener('keydown', activity, { capture: true, passive: true })
+  document.addEventListener('pointerdown', activity, { capture: true, passive: true })
+  if (form) {
+    form.addEventListener('input', activity)
+    form.addEventListener('change', activity)
+    form.addEventListener('submit', () => { dirty = false })
+  }
+  // back to a tab that was in the background: ask the server at once
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') checkpoint()
+  })
   banner.querySelector('form').addEventListener('submit', (event) => {
     event.preventDefault()
-    const token = document.querySelector('meta[name="csrf-token"]').content
-    fetch(body.dataset.extendUrl, {
-      method: 'POST',
-      headers: { 'X-CSRFToken': token, Accept: 'application/json' },
-      credentials: 'same-origin'
-    }).then((response) => {
-      if (response.ok) {
-        banner.hidden = true
-        schedule()
-      } else {
-        window.location.assign(body.dataset.signedOutUrl)
-      }
-    })
+    keepAlive()
   })
+  schedule()
 }
