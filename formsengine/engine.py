@@ -14,9 +14,16 @@ from typing import Any
 import pluggy
 
 from . import __version__
-from .config import OrgConfig, Settings, configuration_record, resolve_parameters
+from .config import (
+    OrgConfig,
+    Settings,
+    configuration_record,
+    resolve_occasions,
+    resolve_parameters,
+)
 from .errors import DefinitionError, FormsEngineError, SubmissionError
 from .instruments import Instrument, InstrumentRegistry, build_instrument, read_json_file
+from .occasions import Occasion
 from .plugins import make_plugin_manager, plugin_version
 from .submission import Submission, check_submission
 from .wording import WordingRegistry
@@ -69,6 +76,7 @@ class Engine:
                 )
             for version in self.instruments.versions(inst_id):
                 self.parameters_for(self.instruments.get(inst_id, version))
+                self.occasions_for(self.instruments.get(inst_id, version))
 
     # -- registration -------------------------------------------------------------------
     def _impls(self, hook_name: str):
@@ -149,6 +157,11 @@ class Engine:
         if extra:
             params = resolve_parameters(inst, {**_changed(inst, params), **extra}, where=where)
         return params
+
+    def occasions_for(self, inst: Instrument) -> list[Occasion]:
+        """The instrument's declared occasions with the organisation's due offsets."""
+        return resolve_occasions(inst, self.org_config.occasion_overrides_for(inst.id),
+                                 where=f"configuration {self.org_config.name!r}")
 
     def check(self, data: Any, where: str = "answers") -> tuple[Instrument, Submission]:
         return check_submission(self.instruments, data, where=where)
