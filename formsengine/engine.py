@@ -61,6 +61,7 @@ class Engine:
         self.org_config = org_config or OrgConfig.load(self.settings.config_file)
         self.instruments = InstrumentRegistry()
         self._config_cache: dict[tuple[str, str], tuple[dict, dict]] = {}
+        self._occasions_cache: dict[tuple[str, str], list[Occasion]] = {}
         self.wording = WordingRegistry()
         problems: list[str] = []
         self._collect_instruments(problems)
@@ -160,8 +161,12 @@ class Engine:
 
     def occasions_for(self, inst: Instrument) -> list[Occasion]:
         """The instrument's declared occasions with the organisation's due offsets."""
-        return resolve_occasions(inst, self.org_config.occasion_overrides_for(inst.id),
-                                 where=f"configuration {self.org_config.name!r}")
+        cached = self._occasions_cache.get(inst.key)
+        if cached is None:
+            cached = resolve_occasions(inst, self.org_config.occasion_overrides_for(inst.id),
+                                       where=f"configuration {self.org_config.name!r}")
+            self._occasions_cache[inst.key] = cached
+        return list(cached)
 
     def check(self, data: Any, where: str = "answers") -> tuple[Instrument, Submission]:
         return check_submission(self.instruments, data, where=where)
