@@ -298,6 +298,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "require_totp": False,
     "exit_url": "https://www.bbc.co.uk/weather",
     "wording": {},  # instrument id -> wording pack ref
+    "default_instrument": "dash-safelives",  # chosen first when starting an assessment
 }
 
 
