@@ -483,8 +483,9 @@ def schedule(uid: str):
 def _start_choices(engine, insts: list, schedule: list[dict], done: set[tuple[str, str]],
                    refused: dict | None) -> dict:
     """The start form: per instrument its occasions (declared, and after a new incident)
-    and the one to offer first (the next due); the instrument chosen first (the
-    organisation's default); or, after a refused start, what was chosen and the problems."""
+    and the one to offer first (its next due); the instrument chosen first (that of the
+    case's next entry due, else the organisation's default); or, after a refused start,
+    what was chosen and the problems."""
     due = {(s["instrument"], s["occasion"]): s for s in schedule}
     groups = []
     for inst in insts:
@@ -498,8 +499,9 @@ def _start_choices(engine, insts: list, schedule: list[dict], done: set[tuple[st
                        "next": default_occasion(engine, inst, schedule, done)})
     if refused:
         instrument, occasion = refused["instrument"], refused["occasion"]
-    else:
-        default = default_instrument()
+    else:  # the next entry due on the schedule, else the organisation's default instrument
+        entry = next_due(schedule)
+        default = entry["instrument"] if entry else default_instrument()
         first = next((g for g in groups if g["inst"].id == default), groups[0] if groups else None)
         instrument = first["inst"].id if first else None
         occasion = first["next"] if first else None
