@@ -167,3 +167,25 @@ def test_a_draft_on_a_closed_case_cannot_be_finalised(alice, store):
     row = store.one("SELECT status, finalised_at FROM assessments WHERE uid = ?", [uid])
     assert row == {"status": "draft", "finalised_at": None}
     assert not store.one("SELECT 1 AS x FROM audit WHERE action = 'lock'")
+
+
+def test_the_default_instrument_is_an_organisation_setting(admin, alice, store):
+    page = admin.get("/admin/").get_data(as_text=True)
+    assert "Assessment chosen first" in page
+    form = {"exit_url": "https://www.bbc.co.uk/weather", "default_instrument": "nope"}
+    response = post(admin, "/admin/settings", form, token_from="/admin/")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert '<a href="#default_instrument">Choose the assessment chosen first from the list</a>' \
+        in page and 'id="default_instrument-error"' in page
+    assert accounts.get_setting(store, "default_instrument") == "dash-safelives"
+    form["default_instrument"] = "test-followup"
+    assert post(admin, "/admin/settings", form, token_from="/admin/").status_code == 302
+    assert accounts.get_setting(store, "default_instrument") == "test-followup"
+    page = alice.get("/cases/new").get_data(as_text=True)
+    assert 'value="test-followup" checked' in page
+    # a case with nothing due starts with the default instrument chosen
+    case = create_case(alice, instruments=[])
+    form = _start_form(alice.get(f"/cases/{case}").get_data(as_text=True))
+    assert re.search(r'<option value="test-followup" data-next="review" selected>', form)
+    assert _selected(form) == [("test-followup", "review")]
