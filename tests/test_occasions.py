@@ -182,3 +182,33 @@ def test_the_store_refuses_an_instrument_that_is_not_installed(store):
     case = store.create_case("C-2", instruments=["test-risk", "test-risk"])
     assert json.loads(store.one("SELECT instruments FROM cases WHERE id = ?",
                                 [case])["instruments"]) == ["test-risk"]
+
+
+def test_an_existing_case_follows_the_instruments_it_has_assessments_of(tmp_path):
+    """The migration to followed instruments: a case with assessments follows their
+    instruments; one without follows none (its old list of occasions is kept, unread)."""
+    from formsengine.store import connect
+    from formsengine.store_schema import core_migrations
+
+    conn = connect(tmp_path / "old.db")
+    store = Store(conn, Engine(Settings(definitions_dir=WEB_DEFINITIONS),
+                               load_entrypoints=False))
+    core_migrations.apply(store.db, stop_before="m005_case_instruments")
+    with store.write():
+        conn.execute("INSERT INTO people (id, ref, role, created_at) VALUES"
+                     " (1, 'P-1', 'victim_survivor', 'now')")
+        for case_id, schedule in ((1, '["intake", "review_3m"]'), (2, '["intake"]')):
+            conn.execute("INSERT INTO cases (id, uid, ref, schedule, created_at) VALUES"
+                         " (?, ?, ?, ?, 'now')", [case_id, f"u{case_id}", f"C-{case_id}",
+                                                  schedule])
+        for n, inst in enumerate(["test-risk", "test-risk", "other-one"]):
+            conn.execute(
+                "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
+                " instrument_version, occasion, status, created_at, updated_at)"
+                " VALUES (?, 1, 1, ?, '1.0', 'intake', 'final', 'now', 'now')",
+                [f"a{n}", inst])
+    assert "formsengine:m005_case_instruments" in store.migrate()
+    rows = store.all("SELECT id, schedule, instruments FROM cases ORDER BY id")
+    assert [json.loads(r["instruments"]) for r in rows] == [["other-one", "test-risk"], []]
+    assert json.loads(rows[0]["schedule"]) == ["intake", "review_3m"]
+    conn.close()
