@@ -94,8 +94,8 @@ def test_occasions_follow_the_instruments_of_the_case(server, browser_factory, w
     assert occasion_options(page) == ["intake", "review", "after_incident", "exit"]
     assert page.locator("#occasion").input_value() == "intake"
     page.select_option("#instrument", NEEDS)
-    assert occasion_options(page) == ["intake", "review", "exit", "review_3m", "review_6m",
-                                      "review_9m", "closure", "after_incident"]
+    assert occasion_options(page) == ["intake", "review_3m", "review_6m", "review_9m",
+                                      "closure", "review", "exit", "after_incident"]
     assert page.locator("#occasion").input_value() == "intake"
     page.select_option("#instrument", DASH)
     assert page.locator("#occasion").input_value() == "intake"
