@@ -182,7 +182,7 @@ def m004_case_closure(db: Database) -> None:
 
 
 @core_migrations()
-def m005_case_instruments(db: Database) -> None:
+def m006_case_instruments(db: Database) -> None:
     """The instruments a case follows: its schedule is built from their occasions (with the
     organisation's due offsets) instead of a list of occasion ids shared by every
     instrument. An existing case follows the instruments it has assessments of; its old

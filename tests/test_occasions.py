@@ -193,7 +193,7 @@ def test_an_existing_case_follows_the_instruments_it_has_assessments_of(tmp_path
     conn = connect(tmp_path / "old.db")
     store = Store(conn, Engine(Settings(definitions_dir=WEB_DEFINITIONS),
                                load_entrypoints=False))
-    core_migrations.apply(store.db, stop_before="m005_case_instruments")
+    core_migrations.apply(store.db, stop_before="m006_case_instruments")
     with store.write():
         conn.execute("INSERT INTO people (id, ref, role, created_at) VALUES"
                      " (1, 'P-1', 'victim_survivor', 'now')")
@@ -207,7 +207,7 @@ def test_an_existing_case_follows_the_instruments_it_has_assessments_of(tmp_path
                 " instrument_version, occasion, status, created_at, updated_at)"
                 " VALUES (?, 1, 1, ?, '1.0', 'intake', 'final', 'now', 'now')",
                 [f"a{n}", inst])
-    assert "formsengine:m005_case_instruments" in store.migrate()
+    assert "formsengine:m006_case_instruments" in store.migrate()
     rows = store.all("SELECT id, schedule, instruments FROM cases ORDER BY id")
     assert [json.loads(r["instruments"]) for r in rows] == [["other-one", "test-risk"], []]
     assert json.loads(rows[0]["schedule"]) == ["intake", "review_3m"]
