@@ -124,7 +124,7 @@ def start(uid: str):
         else:
             errors = {"occasion": f"Choose an occasion at which {chosen.title} is used: "
                                   + ", ".join(o.label for o in offered[:-1])
-                                  + f" or {offered[-1].label.lower()}"}
+                                  + f" or {offered[-1].label}"}
         return start_refused(case, form.instrument.data, form.occasion.data, errors)
     person = next(p for p in people if p["role"] == chosen.subject_role)
     wording = (_setting("wording") or {}).get(chosen.id)

@@ -300,6 +300,15 @@ def new():
         400 if errors else 200)
 
 
+def _by_instrument(schedule: list[dict]) -> list[dict]:
+    """The schedule as one group per instrument (a narrow table each, readable on a phone),
+    the instrument with the first occasion due first."""
+    groups: dict[str, dict] = {}
+    for s in schedule:
+        groups.setdefault(s["instrument"], {"title": s["title"], "rows": []})["rows"].append(s)
+    return list(groups.values())
+
+
 def _level_so_far(engine, row) -> str | None:
     """A draft's level so far, when its stored result still holds (as on the task list)."""
     draft = json.loads(row["draft_result"] or "null")
@@ -389,7 +398,8 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
             move_form = None  # a supervisor of this team only: nowhere to move it
     return render_template(
         "cases/view.html", case=case, people=people, assessments=assessments,
-        titles=titles, schedule=schedule, instruments=list(latest.values()),
+        titles=titles, schedule=schedule, schedule_groups=_by_instrument(schedule),
+        instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
         assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
         schedule_form=schedule_form, person_form=person_form, move_form=move_form,

@@ -32,12 +32,13 @@ def occasion_options(page) -> list[str]:
 
 
 def schedule_rows(page) -> list[tuple[str, str, str]]:
-    rows = page.locator("#schedule-table").locator("xpath=ancestor::table").locator(
-        "tbody tr").all()
+    """(assessment, occasion, status) of each schedule row: a table per assessment."""
     out = []
-    for row in rows:
-        cells = row.locator("td, th").all_inner_texts()
-        out.append((cells[0].strip(), cells[1].strip(), cells[3].strip()))
+    for caption in page.locator("caption[id^='schedule-']").all():
+        table = caption.locator("xpath=ancestor::table")
+        for row in table.locator("tbody tr").all():
+            cells = [c.strip() for c in row.locator("td, th").all_inner_texts()]
+            out.append((caption.inner_text().strip(), cells[0], cells[2]))
     return out
 
 
@@ -80,6 +81,9 @@ def test_occasions_follow_the_instruments_of_the_case(server, browser_factory, w
     go(page, "button:has-text('Create case')")
     case_url = page.url
     axe_check(page, f"case {width}")
+
+    # nothing on the case page is wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     # the schedule is the occasions of the two instruments followed
     rows = schedule_rows(page)

@@ -55,10 +55,14 @@ def _selected(form: str) -> list[tuple[str, str]]:
 
 
 def _schedule(page: str) -> list[tuple[str, str, str]]:
-    table = page.split('id="schedule-table"', 1)[1].split("</table>", 1)[0]
-    rows = re.findall(r'<td class="govuk-table__cell">([^<]*)</td><th scope="row"'
-                      r' class="govuk-table__header">([^<]*)</th>.*?govuk-tag[^>]*>([^<]*)<',
-                      table, flags=re.S)
+    """(assessment, occasion, status) of each schedule row: a table per assessment."""
+    rows = []
+    for table in page.split('id="schedule-')[1:]:
+        title = table.split(">", 1)[1].split("<", 1)[0]
+        body = table.split("</table>", 1)[0]
+        rows += [(title, occasion, status) for occasion, status in re.findall(
+            r'<th scope="row" class="govuk-table__header">([^<]*)</th>.*?govuk-tag[^>]*>([^<]*)<',
+            body, flags=re.S)]
     return rows
 
 
@@ -79,11 +83,12 @@ def test_the_schedule_and_the_start_form_come_from_the_instruments_followed(alic
     case = create_case(alice, opened_on=opened.isoformat(),
                        instruments=["test-risk", "test-followup"])
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
-    assert [(a, o) for a, o, _ in _schedule(page)] == [
-        ("Test risk checklist", "Intake"), (FOLLOW_UP, "Review"),
-        ("Test risk checklist", "Review at 3 months"), (FOLLOW_UP, "Exit"),
-        ("Test risk checklist", "Closure")]
-    assert [s for _, _, s in _schedule(page)][:2] == ["Overdue", "Due soon"]
+    # a table per assessment, the one with the first occasion due first
+    assert _schedule(page) == [
+        ("Test risk checklist", "Intake", "Overdue"),
+        ("Test risk checklist", "Review at 3 months", "Upcoming"),
+        ("Test risk checklist", "Closure", "Upcoming"),
+        (FOLLOW_UP, "Review", "Due soon"), (FOLLOW_UP, "Exit", "Upcoming")]
     form = _start_form(page)
     assert _groups(form) == {
         "test-risk": ["intake", "review_3m", "closure", "after_incident"],
@@ -122,7 +127,7 @@ def test_an_occasion_the_instrument_is_not_used_at_is_refused_at_the_field(
                     token_from=f"/cases/{case}")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    message = (f"Choose an occasion at which {FOLLOW_UP} is used: Review, Exit or after a "
+    message = (f"Choose an occasion at which {FOLLOW_UP} is used: Review, Exit or After a "
                "new incident")
     assert f'<a href="#occasion">{message}</a>' in page  # in the error summary
     assert 'id="occasion-error"' in page and page.count(message) == 2
