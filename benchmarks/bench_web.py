@@ -248,7 +248,7 @@ def open_section(c: Client) -> dict:
     status, case_url, _ = c.request("POST", "/cases/new", {
         "csrf_token": token, "team": team, "practitioner": me, "victim_survivor": "y",
         "opened_on-day": "6", "opened_on-month": "1", "opened_on-year": "2025",
-        "schedule": ["intake"]})
+        "instruments": ["dash-safelives"]})
     assert status == 302, status
     status, tasks, _ = c.request("POST", case_url + "/assessments", {
         "csrf_token": token, "instrument": "dash-safelives", "occasion": "intake"})

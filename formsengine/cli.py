@@ -703,8 +703,8 @@ DEMO_TEAM = "Demo"
 
 def _demo_team(store) -> int:
     """Give the synthetic cases (refs C-nnnnn, no team yet) to a team of their own, with the
-    date of their first assessment as their opening date and their occasions as their
-    schedule, so that the web application shows them to that team's members."""
+    date of their first assessment as their opening date and the instruments assessed as
+    the ones they follow, so that the web application shows them to that team's members."""
     with store.write():
         team = store.ensure_team(DEMO_TEAM, actor="demo")
         cases = [r["id"] for r in store.all(
@@ -714,8 +714,8 @@ def _demo_team(store) -> int:
             "UPDATE cases SET team_id = ?,"
             " opened_on = COALESCE(opened_on, (SELECT MIN(assessment_date) FROM assessments"
             " WHERE case_id = cases.id)),"
-            " schedule = (SELECT json_group_array(occasion) FROM (SELECT DISTINCT occasion"
-            " FROM assessments WHERE case_id = cases.id AND occasion != 'after_incident'))"
+            " instruments = (SELECT json_group_array(instrument_id) FROM (SELECT DISTINCT"
+            " instrument_id FROM assessments WHERE case_id = cases.id ORDER BY instrument_id))"
             " WHERE id = ?", [(team, case_id) for case_id in cases])
         if cases:
             store.audit("demo_team", actor="demo", object_type="team", object_id=team,

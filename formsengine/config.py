@@ -26,6 +26,13 @@ instruments without editing a plugin, for example::
 
 Cut-offs are lists of ``{min, band}`` tables. Every scored result records the
 configuration's name, the parameters applied and a hash of them.
+
+It can also change when an instrument's occasions fall due (counted from the date a case
+was opened), for any occasion the instrument declares::
+
+    [instruments.dash-safelives.occasions]
+    review = {months = 6}
+    exit = {weeks = 40}
 """
 
 from __future__ import annotations
@@ -34,13 +41,14 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bounded import TooLarge, read_bounded
 from .definition_checks import cutoff_problems
 from .errors import ConfigError
+from .occasions import AD_HOC, Occasion, due_from
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -84,14 +92,54 @@ class OrgConfig:
         if not isinstance(instruments, dict):
             raise ConfigError(f"{where}: [instruments] must be a table")
         for inst_id, spec in instruments.items():
-            if not isinstance(spec, dict) or set(spec) - {"parameters"}:
+            if not isinstance(spec, dict) or set(spec) - {"parameters", "occasions"}:
                 raise ConfigError(
-                    f"{where}: [instruments.{inst_id}] may only hold 'parameters'"
+                    f"{where}: [instruments.{inst_id}] may only hold 'parameters' and "
+                    "'occasions'"
                 )
+            if not isinstance(spec.get("parameters", {}), dict):
+                raise ConfigError(f"{where}: [instruments.{inst_id}.parameters] must be a table")
+            if not isinstance(spec.get("occasions", {}), dict):
+                raise ConfigError(
+                    f"{where}: [instruments.{inst_id}.occasions] must be a table of occasions, "
+                    "for example review = {months = 6}")
+            for occasion, due in spec.get("occasions", {}).items():
+                try:
+                    due_from(due)
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"{where}: instruments.{inst_id}.occasions.{occasion} {exc}") from None
         return cls(name=str(org.get("name", "organisation")), instruments=instruments, raw=raw)
 
     def overrides_for(self, instrument_id: str) -> dict[str, Any]:
         return dict(self.instruments.get(instrument_id, {}).get("parameters", {}))
+
+    def occasion_overrides_for(self, instrument_id: str) -> dict[str, Any]:
+        return dict(self.instruments.get(instrument_id, {}).get("occasions", {}))
+
+
+def resolve_occasions(inst: Instrument, overrides: dict[str, Any],
+                      where: str = "configuration") -> list[Occasion]:
+    """The occasions ``inst`` declares, with the due offsets of ``overrides`` applied."""
+    declared = {o.id: o for o in inst.declared_occasions}
+    for occasion in overrides:
+        if occasion not in declared:
+            raise ConfigError(
+                f"{where}: instrument {inst.id} v{inst.version} has no occasion {occasion!r} "
+                f"(occasions: {', '.join(declared)})")
+        if occasion == AD_HOC:
+            raise ConfigError(f"{where}: instrument {inst.id}: {AD_HOC} is used when needed "
+                              "and cannot fall due")
+    out = []
+    for o in inst.declared_occasions:
+        if o.id in overrides:
+            try:
+                o = replace(o, due=due_from(overrides[o.id]))
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{where}: instruments.{inst.id}.occasions.{o.id} {exc}") from None
+        out.append(o)
+    return out
 
 
 def resolve_parameters(inst: Instrument, overrides: dict[str, Any],

@@ -14,9 +14,16 @@ from typing import Any
 import pluggy
 
 from . import __version__
-from .config import OrgConfig, Settings, configuration_record, resolve_parameters
+from .config import (
+    OrgConfig,
+    Settings,
+    configuration_record,
+    resolve_occasions,
+    resolve_parameters,
+)
 from .errors import DefinitionError, FormsEngineError, SubmissionError
 from .instruments import Instrument, InstrumentRegistry, build_instrument, read_json_file
+from .occasions import Occasion
 from .plugins import make_plugin_manager, plugin_version
 from .submission import Submission, check_submission
 from .wording import WordingRegistry
@@ -54,6 +61,7 @@ class Engine:
         self.org_config = org_config or OrgConfig.load(self.settings.config_file)
         self.instruments = InstrumentRegistry()
         self._config_cache: dict[tuple[str, str], tuple[dict, dict]] = {}
+        self._occasions_cache: dict[tuple[str, str], list[Occasion]] = {}
         self.wording = WordingRegistry()
         problems: list[str] = []
         self._collect_instruments(problems)
@@ -69,6 +77,7 @@ class Engine:
                 )
             for version in self.instruments.versions(inst_id):
                 self.parameters_for(self.instruments.get(inst_id, version))
+                self.occasions_for(self.instruments.get(inst_id, version))
 
     # -- registration -------------------------------------------------------------------
     def _impls(self, hook_name: str):
@@ -149,6 +158,15 @@ class Engine:
         if extra:
             params = resolve_parameters(inst, {**_changed(inst, params), **extra}, where=where)
         return params
+
+    def occasions_for(self, inst: Instrument) -> list[Occasion]:
+        """The instrument's declared occasions with the organisation's due offsets."""
+        cached = self._occasions_cache.get(inst.key)
+        if cached is None:
+            cached = resolve_occasions(inst, self.org_config.occasion_overrides_for(inst.id),
+                                       where=f"configuration {self.org_config.name!r}")
+            self._occasions_cache[inst.key] = cached
+        return list(cached)
 
     def check(self, data: Any, where: str = "answers") -> tuple[Instrument, Submission]:
         return check_submission(self.instruments, data, where=where)

@@ -56,6 +56,10 @@ class LockedError(StorageError):
     """A finalised assessment cannot be edited; amend it instead."""
 
 
+class CaseClosedError(StorageError):
+    """A draft on a closed case cannot be finalised; reopen the case first."""
+
+
 class BusyError(FormsEngineError):
     """The database stayed busy with other writers for longer than a writer may wait; nothing
     was written. Not a ``StorageError``: callers that read a ``StorageError`` as "someone

@@ -22,6 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .bounded import TooLarge, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
+from .occasions import AD_HOC, Occasion, declared
 
 MAX_DEFINITION_BYTES = 2_000_000
 MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
@@ -237,7 +238,14 @@ class Instrument:
 
     @property
     def occasions(self) -> list[str]:
-        return list(self.definition["occasions"])
+        """The ids of the occasions it is declared for, in their order."""
+        return [o.id for o in self.declared_occasions]
+
+    @cached_property
+    def declared_occasions(self) -> tuple[Occasion, ...]:
+        """Each declared occasion with its label and default due offset (an organisation's
+        configuration may change the offsets: ``Engine.occasions_for``)."""
+        return tuple(declared(self.definition))
 
     @property
     def subject_role(self) -> str:
@@ -311,6 +319,15 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
                 f"{name_path}: option set {name!r} is not defined "
                 f"(defined: {', '.join(sorted(option_sets)) or 'none'})"
             )
+    seen_occasions: set[str] = set()
+    for o_index, entry in enumerate(data["occasions"]):
+        oid = entry if isinstance(entry, str) else entry["id"]
+        if oid in seen_occasions:
+            problems.append(f"$.occasions[{o_index}]: occasion {oid!r} is declared twice")
+        if oid == AD_HOC and isinstance(entry, dict) and "due" in entry:
+            problems.append(f"$.occasions[{o_index}].due: {AD_HOC} is used when needed "
+                            "and cannot fall due")
+        seen_occasions.add(oid)
     if problems:
         raise DefinitionError(where, problems)
     items: dict[str, Item] = {}

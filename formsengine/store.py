@@ -27,7 +27,14 @@ from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
 
 from . import audit
-from .errors import BusyError, LockedError, StaleEditError, StorageError, SubmissionError
+from .errors import (
+    BusyError,
+    CaseClosedError,
+    LockedError,
+    StaleEditError,
+    StorageError,
+    SubmissionError,
+)
 from .submission import require_fields_for_final
 
 if TYPE_CHECKING:
@@ -445,17 +452,18 @@ class Store:
             return cur.lastrowid
 
     def create_case(self, ref: str, *, team_id: int | None = None,
-                    schedule: list[str] | None = None, opened_on: str | None = None,
+                    instruments: list[str] | None = None, opened_on: str | None = None,
                     people: list[tuple[int, str]] = (), actor: str = SYSTEM_ACTOR,
                     request_id: str | None = None) -> int:
+        """A case following ``instruments`` (ids): its schedule is their occasions."""
+        followed = self._followed(instruments or [])
         with self.write():
             if self.one("SELECT id FROM cases WHERE ref = ?", [ref]):
                 raise StorageError(f"case reference {ref!r} is already in use")
             cur = self.conn.execute(
-                "INSERT INTO cases (uid, ref, team_id, schedule, opened_on, created_at)"
+                "INSERT INTO cases (uid, ref, team_id, instruments, opened_on, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [new_uid(), ref, team_id, json.dumps(schedule or []), opened_on,
-                 audit.utcnow()])
+                [new_uid(), ref, team_id, json.dumps(followed), opened_on, audit.utcnow()])
             case_id = cur.lastrowid
             for person_id, role in people:
                 self.conn.execute(
@@ -519,16 +527,39 @@ class Store:
             self.audit("remove_person", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"role": role})
 
-    def set_case_schedule(self, case_id: int, schedule: list[str], *,
-                          actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
-        """The occasions a case follows (their due dates count from its opening date)."""
+    def _followed(self, instruments: list[str]) -> list[str]:
+        unknown = [i for i in instruments if i not in self.engine.instruments]
+        if unknown:
+            raise StorageError(f"no instrument {', '.join(map(repr, unknown))} is installed")
+        return list(dict.fromkeys(instruments))
+
+    def set_case_instruments(self, case_id: int, instruments: list[str], *,
+                             actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
+        """The instruments a case follows: its schedule is their occasions, due from its
+        opening date."""
+        followed = self._followed(instruments)
         with self.write():
-            cur = self.conn.execute("UPDATE cases SET schedule = ? WHERE id = ?",
-                                    [json.dumps(list(schedule)), case_id])
+            cur = self.conn.execute("UPDATE cases SET instruments = ? WHERE id = ?",
+                                    [json.dumps(followed), case_id])
             if cur.rowcount != 1:
                 raise StorageError(f"no case {case_id}")
             self.audit("schedule", actor=actor, object_type="case", object_id=case_id,
-                       request_id=request_id, details={"schedule": list(schedule)})
+                       request_id=request_id, details={"instruments": followed})
+
+    def schedule_done(self, case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
+        """For each case, the (instrument, occasion) schedule entries done: those with a
+        final assessment. Finalising a draft (``finalise``) is what marks its entry done;
+        an amendment keeps it done (the new version is final), ``after_incident`` is never
+        an entry."""
+        done: dict[int, set[tuple[str, str]]] = {i: set() for i in case_ids}
+        for start in range(0, len(case_ids), 500):  # SQLite's limit on parameters
+            chunk = case_ids[start:start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for r in self.all(
+                    "SELECT DISTINCT case_id, instrument_id, occasion FROM assessments"
+                    f" WHERE status = 'final' AND case_id IN ({marks})", chunk):  # nosec B608
+                done[r["case_id"]].add((r["instrument_id"], r["occasion"]))
+        return done
 
     def move_case(self, case_id: int, team_id: int, *, actor: str = SYSTEM_ACTOR,
                   request_id: str | None = None) -> int | None:
@@ -744,11 +775,20 @@ class Store:
                        request_id=request_id, details=details)
             return expected_revision + 1
 
+    def _refuse_if_case_closed(self, row: dict[str, Any]) -> None:
+        if row["case_id"] is not None and self.one(
+                "SELECT 1 AS x FROM cases WHERE id = ? AND status = 'closed'", [row["case_id"]]):
+            raise CaseClosedError("This case is closed, so its assessments cannot be "
+                                  "finalised: reopen the case to finalise this one")
+
     def finalise(self, assessment_id: int, *, expected_revision: int, actor: str,
                  request_id: str | None = None,
                  judgement: dict[str, str] | None | object = KEEP) -> dict[str, Any]:
         """Score and lock a draft, exactly as it stood at ``expected_revision`` (the version
-        the finaliser checked); any later save makes this fail with nothing changed.
+        the finaliser checked); any later save makes this fail with nothing changed. This
+        completes its case's schedule entry for the instrument and occasion (see
+        ``schedule_done``). A draft on a closed case is refused (``CaseClosedError``):
+        nothing is due on a closed case, and reopening it comes first.
 
         ``judgement``: the professional judgement to lock with it (``None``: none), checked
         and stored in the same statement as the lock; by default the one saved on the
@@ -756,6 +796,8 @@ class Store:
         row = self.get_assessment(assessment_id)
         if row is None:
             raise StorageError(f"no assessment {assessment_id}")
+        if row["status"] == "draft":
+            self._refuse_if_case_closed(row)
         if row["status"] == "draft" and row["revision"] != expected_revision:
             # what was read is not the version the caller means: score nothing from it
             raise StaleEditError(
@@ -778,6 +820,7 @@ class Store:
             if cur.rowcount != 1:
                 raise StaleEditError(
                     "this assessment was changed or finalised by someone else; nothing was saved")
+            self._refuse_if_case_closed(row)  # closed since it was read: rolled back
             # the answers read above are the draft's at this revision: now stored as rows
             self._insert_answers(assessment_id, sub)
             self.add_score(assessment_id, result)

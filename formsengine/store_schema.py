@@ -197,3 +197,18 @@ def m005_keyed_audit(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'audit rows are only appended to the chain'); END;
     """)
     start_keyed_chain(db.conn)
+
+
+@core_migrations()
+def m006_case_instruments(db: Database) -> None:
+    """The instruments a case follows: its schedule is built from their occasions (with the
+    organisation's due offsets) instead of a list of occasion ids shared by every
+    instrument. An existing case follows the instruments it has assessments of; its old
+    list of occasions stays in ``schedule``, no longer read."""
+    run_script(db, """
+        ALTER TABLE cases ADD COLUMN instruments TEXT NOT NULL DEFAULT '[]';
+        UPDATE cases SET instruments = (SELECT json_group_array(instrument_id) FROM
+            (SELECT DISTINCT instrument_id FROM assessments WHERE case_id = cases.id
+             ORDER BY instrument_id))
+        WHERE EXISTS (SELECT 1 FROM assessments WHERE case_id = cases.id);
+    """)

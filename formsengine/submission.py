@@ -53,6 +53,9 @@ class Submission:
         return out
 
 
+ASSESSMENT_DATE = "assessment_date"  # the date an assessment was made: never in the future
+
+
 def parse_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
@@ -111,7 +114,10 @@ def check_value(spec: Any, value: Any) -> Any:
     if kind in ("integer", "number"):
         return _number(value, kind, spec.minimum, spec.maximum)
     if kind == "date":
-        return parse_date(value)
+        day = parse_date(value)
+        if spec.id == ASSESSMENT_DATE and day > dt.date.today():
+            raise ValueError(f"{spec.label} must be today or in the past")
+        return day
     if kind == "text":
         if not isinstance(value, str):
             raise ValueError("must be text")

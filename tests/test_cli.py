@@ -216,10 +216,10 @@ def test_demo(tmp_path):
     # them to its members; the command says how to make one
     assert "--role practitioner --team Demo" in out.stdout
     conn = system_sqlite.connect(tmp_path / "cli.db")
-    rows = conn.execute("SELECT c.ref, t.name, c.opened_on, c.schedule FROM cases c"
+    rows = conn.execute("SELECT c.ref, t.name, c.opened_on, c.instruments FROM cases c"
                         " JOIN teams t ON t.id = c.team_id ORDER BY c.ref").fetchall()
     assert [r[:2] for r in rows] == [("C-00001", "Demo"), ("C-00002", "Demo")]
-    assert all(r[2] and "intake" in json.loads(r[3]) for r in rows)
+    assert all(r[2] and "toy-checklist" in json.loads(r[3]) for r in rows)
     conn.close()
     again = run(tmp_path, "demo", "--people", "2")
     assert again.returncode == 0 and "already in" in again.stdout

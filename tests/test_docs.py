@@ -34,6 +34,8 @@ def schema_keys() -> dict[str, list[str]]:
     return {
         "top level": [k for k in schema["properties"] if k != "$schema"],
         "option": list(defs["option"]["properties"]),
+        "occasion": list(defs["occasion"]["properties"]),
+        "due offset": list(defs["due"]["properties"]),
         "missing kind": list(defs["option"]["properties"]["missing"]["enum"]),
         "section": list(defs["section"]["properties"]),
         "item": list(defs["item"]["properties"]),

@@ -64,6 +64,7 @@ def case_or_404(uid: str) -> dict[str, Any]:
         audit_denial("case", uid)
         abort(404)
     row["schedule"] = json.loads(row["schedule"])
+    row["instruments"] = json.loads(row["instruments"])
     return row
 
 
@@ -80,6 +81,7 @@ def assessment_or_404(uid: str) -> tuple[dict[str, Any], dict[str, Any]]:
         abort(404)
     assessment = store().get_assessment(case.pop("assessment_id"))
     case["schedule"] = json.loads(case["schedule"])
+    case["instruments"] = json.loads(case["instruments"])
     return assessment, case
 
 

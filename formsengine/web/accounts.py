@@ -396,6 +396,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "exit_url": "https://www.bbc.co.uk/weather",
     "wording": {},  # instrument id -> wording pack ref
     "max_sessions": 0,  # sessions one account may have at once; 0: no limit
+    "default_instrument": "dash-safelives",  # chosen first when starting an assessment
 }
 
 

@@ -124,9 +124,27 @@ class SettingsForm(FlaskForm):
         InputRequired("Enter the address of a neutral website"),
         Length(max=300, message="The address must be 300 characters or fewer")])
 
+    default_instrument = SelectField(
+        "Assessment chosen first", validate_choice=False,
+        description="Ticked on a new case, and chosen first when starting an assessment on a "
+                    "case with nothing due.")
+
     def validate_exit_url(self, field):
         if not field.data.strip().startswith("https://"):
             raise ValidationError("The exit address must start with https://")
+
+    def validate_default_instrument(self, field):
+        if field.data and field.data not in {c.value for c in field.choices}:
+            raise ValidationError("Choose the assessment chosen first from the list")
+
+
+def _settings_form(**kw) -> SettingsForm:
+    from . import get_engine
+
+    form = SettingsForm(**kw)
+    latest = {i.id: i.title for i in get_engine().instruments}
+    form.default_instrument.choices = [SelectChoice(k, v) for k, v in latest.items()]
+    return form
 
 
 def _admin():
@@ -172,7 +190,8 @@ def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
     for u in users:
         u["teams"] = [names[t] for t in accounts.user_teams(store, u["id"]) if t in names]
     if settings is None:
-        settings = SettingsForm(formdata=None)
+        settings = _settings_form(formdata=None)
+        settings.default_instrument.data = accounts.get_setting(store, "default_instrument")
         settings.require_totp.data = bool(accounts.get_setting(store, "require_totp"))
         settings.exit_url.data = accounts.get_setting(store, "exit_url")
         settings.max_sessions.data = accounts.get_setting(store, "max_sessions")
@@ -360,7 +379,7 @@ def user_teams(uid: str):
 
 @bp.post("/settings")
 def settings():
-    form = SettingsForm()
+    form = _settings_form()
     if not form.validate_on_submit():
         return _index(settings=form, status=400)
     url = form.exit_url.data.strip()
@@ -373,6 +392,9 @@ def settings():
     if sessions != accounts.get_setting(store, "max_sessions"):
         accounts.set_setting(store, "max_sessions", sessions, actor=g.user["username"],
                              request_id=g.request_id)
+    if form.default_instrument.data:  # (not sent: unchanged)
+        accounts.set_setting(store, "default_instrument", form.default_instrument.data,
+                             actor=g.user["username"], request_id=g.request_id)
     flash("Settings saved.")
     return redirect(url_for("admin.index"))
 

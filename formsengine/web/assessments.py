@@ -15,7 +15,7 @@ from wtforms.validators import Length, ValidationError
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP
 from . import access, formbuild, once, results
-from .schedule import occasion_label
+from .schedule import occasion_label, occasions_of
 
 bp = Blueprint("assessments", __name__)
 
@@ -114,11 +114,22 @@ def start(uid: str):
     latest = {i.id: i for i in engine.instruments if i.subject_role in {p["role"] for p in people}}
     form.instrument.choices = [SelectChoice(i.id, i.title) for i in latest.values()]
     chosen = latest.get(form.instrument.data or "")
-    form.occasion.choices = [SelectChoice(o, o) for o in (chosen.occasions + ["after_incident"]
-                                              if chosen else [])]
+    offered = occasions_of(engine, chosen) if chosen else []
+    form.occasion.choices = [SelectChoice(o.id, o.label) for o in offered]
     if not form.validate_on_submit() or chosen is None:
-        flash("Choose an assessment and an occasion it is used at.")
-        return redirect(url_for("cases.view", uid=uid))
+        if form.csrf_token.errors:
+            flash("Choose an assessment and an occasion it is used at.")
+            return redirect(url_for("cases.view", uid=uid))
+        # the case page again, the problem at its field, both choices kept
+        from .cases import start_refused
+
+        if chosen is None:
+            errors = {"instrument": "Choose an assessment from the list"}
+        else:
+            errors = {"occasion": f"Choose an occasion at which {chosen.title} is used: "
+                                  + ", ".join(o.label for o in offered[:-1])
+                                  + f" or {offered[-1].label}"}
+        return start_refused(case, form.instrument.data, form.occasion.data, errors)
     person = next(p for p in people if p["role"] == chosen.subject_role)
     wording = (_setting("wording") or {}).get(chosen.id)
     pack = engine.wording.get(wording) if wording else None

@@ -19,7 +19,13 @@ from ..errors import StorageError, UnknownInstrumentError
 from ..store import CASE_CLOSE_REASONS
 from . import access, charts, once
 from .dates import DatePartsField
-from .schedule import case_schedule, occasion_label, schedulable
+from .schedule import (
+    case_schedule,
+    default_occasion,
+    next_due,
+    occasion_label,
+    occasions_of,
+)
 
 bp = Blueprint("cases", __name__)
 
@@ -42,12 +48,38 @@ class CaseForm(FlaskForm):
                           validators=[Optional(), Length(max=20)])
     opened_on = DatePartsField("Date the case was opened", validators=[InputRequired(
         "Enter the date the case was opened")])
-    schedule = MultiCheckbox("Occasions this case follows")
+    instruments = MultiCheckbox(
+        "Assessments this case follows", validate_choice=False,
+        description="The case's schedule is their occasions, due from the date the case "
+                    "was opened.")
     practitioner = SelectField("Practitioner", coerce=int)
 
     def validate_victim_survivor(self, field):
         if not field.data and not self.service_user.data:
             raise ValidationError("Select who the case is about")
+
+    def validate_instruments(self, field):
+        roles = {r for r, ticked in (("victim_survivor", self.victim_survivor.data),
+                                     ("service_user", self.service_user.data)) if ticked}
+        _check_followed(field, roles)
+
+
+def _check_followed(field, roles: set[str]) -> None:
+    """Only instruments offered, each about someone on the case."""
+    from . import get_engine
+
+    instruments = get_engine().instruments
+    offered = {c.value for c in field.choices}
+    for inst_id in field.data or []:
+        if inst_id not in instruments:
+            raise ValidationError("Choose assessments from the list")
+        inst = instruments.get(inst_id)
+        if inst.subject_role not in roles:
+            raise ValidationError(
+                f"{inst.title} is about a {ROLES[inst.subject_role].lower()}, and this case "
+                "has none: untick it, or add them to the case")
+    if any(v not in offered for v in field.data or []):
+        raise ValidationError("Choose assessments from the list")
 
 
 class CloseForm(FlaskForm):
@@ -71,8 +103,10 @@ class RemovePersonForm(FlaskForm):
 
 
 class ScheduleForm(FlaskForm):
-    schedule = MultiCheckbox("Occasions this case follows",
-                             description="Due dates count from the date the case was opened.")
+    instruments = MultiCheckbox(
+        "Assessments this case follows", validate_choice=False,
+        description="The case's schedule is their occasions, due from the date the case "
+                    "was opened.")
 
 
 class AssignForm(FlaskForm):
@@ -88,13 +122,42 @@ class SearchForm(FlaskForm):
         InputRequired("Enter a case reference"), Length(max=32)])
 
 
-def _all_occasions() -> list[str]:
+def _latest(roles: set[str] | None = None) -> list:
+    """The newest version of each installed instrument (about one of ``roles``)."""
     from . import get_engine
 
-    found: set[str] = set()
+    latest: dict[str, object] = {}
     for inst in get_engine().instruments:
-        found.update(inst.occasions)
-    return schedulable(sorted(found))
+        if roles is None or inst.subject_role in roles:
+            latest[inst.id] = inst
+    return list(latest.values())
+
+
+def when_text(engine, inst) -> str:
+    """An instrument's scheduled occasions in words: "Intake at opening, Review 3 months
+    after opening"."""
+    parts = [f"{o.label} {o.when()}" for o in engine.occasions_for(inst) if o.due is not None]
+    return ", ".join(parts) if parts else "Used when needed: nothing is scheduled"
+
+
+def _instrument_choices(field, roles: set[str] | None = None, keep=()) -> dict[str, str]:
+    """Fill a field's choices with instruments (those about ``roles``, and any in ``keep``);
+    returns the hint for each, its occasions and when they fall due."""
+    from . import get_engine
+
+    engine = get_engine()
+    insts = [i for i in _latest() if roles is None or i.subject_role in roles or i.id in keep]
+    field.choices = [SelectChoice(i.id, i.title) for i in insts]
+    return {i.id: when_text(engine, i) for i in insts}
+
+
+def default_instrument() -> str | None:
+    """The organisation's default instrument (a setting), if installed."""
+    from . import get_engine
+    from .accounts import get_setting
+
+    chosen = get_setting(access.store(), "default_instrument") or "dash-safelives"
+    return chosen if chosen in get_engine().instruments else None
 
 
 def _team_names() -> dict[int, str]:
@@ -135,19 +198,19 @@ def _cases(where: str = "", params: list = ()) -> list[dict]:
         [*teams, *params])
     for r in rows:
         r["schedule"] = json.loads(r["schedule"])
+        r["instruments"] = json.loads(r["instruments"])
     return rows
 
 
-def _done(case_ids: list[int]) -> dict[int, set[str]]:
-    done: dict[int, set[str]] = {i: set() for i in case_ids}
-    if not case_ids:
-        return done
-    marks = ",".join("?" for _ in case_ids)
-    for r in access.store().all(
-            "SELECT DISTINCT case_id, occasion FROM assessments WHERE status = 'final'"
-            f" AND case_id IN ({marks})", case_ids):  # nosec B608
-        done[r["case_id"]].add(r["occasion"])
-    return done
+def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
+    """Each case's schedule entries done: (instrument, occasion) with a final assessment."""
+    return access.store().schedule_done(case_ids)
+
+
+def _schedule(case: dict, done: set[tuple[str, str]], today: dt.date) -> list[dict]:
+    from . import get_engine
+
+    return case_schedule(get_engine(), case, done, today)
 
 
 @bp.get("/")
@@ -160,8 +223,8 @@ def index():
     done = _done([r["id"] for r in rows])
     today = dt.date.today()
     for r in rows:
-        pending = [s for s in case_schedule(r, done[r["id"]], today) if s["status"] != "done"]
-        r["next"] = pending[0] if pending and r["status"] == "open" else None
+        r["next"] = next_due(_schedule(r, done[r["id"]], today)) if r["status"] == "open" \
+            else None
     access.audit_view("case_list", None, "list")
     return render_template("cases/index.html", cases=rows, search=SearchForm(),
                            mine=g.user["id"], show_closed=show_closed)
@@ -191,7 +254,7 @@ def new():
     form = CaseForm()
     names = _team_names()
     form.team.choices = [SelectChoice(t, names[t]) for t in g.teams if t in names]
-    form.schedule.choices = [SelectChoice(o, occasion_label(o)) for o in _all_occasions()]
+    hints = _instrument_choices(form.instruments)
     members = _team_members(g.teams)
     if g.user["role"] == "supervisor":
         form.practitioner.choices = [SelectChoice(m["id"], m["display_name"]) for m in members]
@@ -200,8 +263,7 @@ def new():
     if request.method == "GET":
         form.opened_on.data = dt.date.today()
         form.practitioner.data = g.user["id"]
-        offered = {c.value for c in form.schedule.choices}
-        form.schedule.data = [o for o in ("intake", "review_3m") if o in offered]
+        form.instruments.data = [i for i in [default_instrument()] if i]
     if not form.team.choices:
         flash("You are not a member of any team yet: ask an administrator to add you.")
         return redirect(url_for("cases.index"))
@@ -227,7 +289,7 @@ def new():
                             display_name=(name or "").strip() or None)
                         people.append((pid, role))
                 case_id = store.create_case(
-                    ref, team_id=form.team.data, schedule=form.schedule.data,
+                    ref, team_id=form.team.data, instruments=form.instruments.data or [],
                     opened_on=form.opened_on.data.isoformat(), people=people,
                     actor=g.user["username"], request_id=g.request_id)
                 store.conn.execute(
@@ -238,8 +300,17 @@ def new():
             flash(f"Case {ref} created.")
             return redirect(url_for("cases.view", uid=uid))
     errors = {k: v[0] for k, v in form.errors.items()}
-    return render_template("cases/new.html", form=form, errors=errors), (
+    return render_template("cases/new.html", form=form, errors=errors, hints=hints), (
         400 if errors else 200)
+
+
+def _by_instrument(schedule: list[dict]) -> list[dict]:
+    """The schedule as one group per instrument (a narrow table each, readable on a phone),
+    the instrument with the first occasion due first."""
+    groups: dict[str, dict] = {}
+    for s in schedule:
+        groups.setdefault(s["instrument"], {"title": s["title"], "rows": []})["rows"].append(s)
+    return list(groups.values())
 
 
 def _level_so_far(engine, row) -> str | None:
@@ -263,8 +334,10 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
                assign_form: AssignForm | None = None,
                schedule_form: ScheduleForm | None = None,
                person_form: PersonForm | None = None, move_form: MoveForm | None = None,
-               remove_form: RemovePersonForm | None = None, status: int = 200):
-    """The case page; with forms of a refused change, their problems and what was typed."""
+               remove_form: RemovePersonForm | None = None, start: dict | None = None,
+               status: int = 200):
+    """The case page; with forms of a refused change, their problems and what was typed
+    (``start``: a refused start of an assessment, see ``start_refused``)."""
     from . import get_engine
 
     store = access.store()
@@ -285,16 +358,14 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         a["level_so_far"] = _level_so_far(engine, a)
     titles = {i.id: i.title for i in engine.instruments}
     done = _done([case["id"]])[case["id"]]
-    schedule = case_schedule(case, done, dt.date.today())
+    schedule = _schedule(case, done, dt.date.today())
     if case["status"] == "closed":  # nothing is due or overdue on a closed case
         for s in schedule:
             if s["status"] != "done":
                 s["status"] = "closed"
     roles = {p["role"] for p in people}
-    offer = [i for i in engine.instruments if i.subject_role in roles]
-    latest = {}
-    for inst in offer:
-        latest[inst.id] = inst
+    latest = {i.id: i for i in _latest(roles)}
+    start = _start_choices(engine, list(latest.values()), schedule, done, start)
     changes = [charts.instrument_history(store, case, p, inst)
                for inst in latest.values() for p in people if p["role"] == inst.subject_role]
     assigned = store.one(
@@ -320,8 +391,8 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         remove_form.who.choices = [SelectChoice(p["role"], ROLES[p["role"]])
                                    for p in removable] or remove_form.who.choices
     if schedule_form is None:
-        schedule_form = _schedule_form(formdata=None)
-        schedule_form.schedule.data = list(case["schedule"])
+        schedule_form = _schedule_form(case, roles, formdata=None)
+        schedule_form.instruments.data = list(case["instruments"])
     if assign_form is None and g.user["role"] == "supervisor":
         assign_form = _assign_form(case, formdata=None)
         assign_form.practitioner.data = assigned["id"] if assigned else None
@@ -331,11 +402,14 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
             move_form = None  # a supervisor of this team only: nowhere to move it
     return render_template(
         "cases/view.html", case=case, people=people, assessments=assessments,
-        titles=titles, schedule=schedule, instruments=list(latest.values()),
+        titles=titles, schedule=schedule, schedule_groups=_by_instrument(schedule),
+        instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
         assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
         schedule_form=schedule_form, person_form=person_form, move_form=move_form,
-        remove_form=remove_form,
+        remove_form=remove_form, start=start,
+        schedule_hints=_instrument_choices(schedule_form.instruments, roles,
+                                           keep=case["instruments"]),
         close_reasons=CASE_CLOSE_REASONS), status
 
 
@@ -385,9 +459,14 @@ def remove_person(uid: str):
     return _case_page(case, remove_form=form, status=400)
 
 
-def _schedule_form(**kw) -> ScheduleForm:
+def _case_roles(case: dict) -> set[str]:
+    return {r["role"] for r in access.store().all(
+        "SELECT role FROM case_people WHERE case_id = ?", [case["id"]])}
+
+
+def _schedule_form(case: dict, roles: set[str], **kw) -> ScheduleForm:
     form = ScheduleForm(**kw)
-    form.schedule.choices = [SelectChoice(o, occasion_label(o)) for o in _all_occasions()]
+    _instrument_choices(form.instruments, roles, keep=case["instruments"])
     return form
 
 
@@ -395,15 +474,67 @@ def _schedule_form(**kw) -> ScheduleForm:
 @access.roles_required(*access.CASE_ROLES)
 def schedule(uid: str):
     case = access.case_or_404(uid)
-    form = _schedule_form()
-    if not form.validate_on_submit():
-        form.schedule.errors = ["Choose occasions from the list"]
+    roles = _case_roles(case)
+    form = _schedule_form(case, roles)
+    valid = form.validate_on_submit()
+    if valid:
+        try:
+            _check_followed(form.instruments, roles)
+        except ValidationError as exc:
+            form.instruments.errors = [str(exc)]
+            valid = False
+    if not valid:
+        if not form.instruments.errors:
+            form.instruments.errors = ["Choose assessments from the list"]
         return _case_page(case, schedule_form=form, status=400)
-    chosen = [c.value for c in form.schedule.choices if c.value in (form.schedule.data or [])]
-    access.store().set_case_schedule(case["id"], chosen, actor=g.user["username"],
-                                     request_id=g.request_id)
-    flash("The occasions this case follows were changed.")
+    chosen = [c.value for c in form.instruments.choices if c.value in form.instruments.data]
+    access.store().set_case_instruments(case["id"], chosen, actor=g.user["username"],
+                                        request_id=g.request_id)
+    flash("The assessments this case follows were changed.")
     return redirect(url_for("cases.view", uid=uid))
+
+
+def _start_choices(engine, insts: list, schedule: list[dict], done: set[tuple[str, str]],
+                   refused: dict | None) -> dict:
+    """The start form: per instrument its occasions (declared, and after a new incident)
+    and the one to offer first (its next due); the instrument chosen first (that of the
+    case's next entry due, else the organisation's default); or, after a refused start,
+    what was chosen and the problems."""
+    due = {(s["instrument"], s["occasion"]): s for s in schedule}
+    groups = []
+    for inst in insts:
+        occasions = []
+        for occ in occasions_of(engine, inst):
+            entry = due.get((inst.id, occ.id))
+            note = ("done" if (inst.id, occ.id) in done else
+                    f"due {date_text(entry['due'])}" if entry and entry["due"] else None)
+            occasions.append({"id": occ.id, "label": occ.label + (f" ({note})" if note else "")})
+        groups.append({"inst": inst, "occasions": occasions,
+                       "next": default_occasion(engine, inst, schedule, done)})
+    if refused:
+        instrument, occasion = refused["instrument"], refused["occasion"]
+    else:  # the next entry due on the schedule, else the organisation's default instrument
+        entry = next_due(schedule)
+        default = entry["instrument"] if entry else default_instrument()
+        first = next((g for g in groups if g["inst"].id == default), groups[0] if groups else None)
+        instrument = first["inst"].id if first else None
+        occasion = first["next"] if first else None
+    # the one option shown as chosen: in the chosen instrument's group if it is there
+    # (otherwise the first with that value: a refused pair keeps both choices)
+    selected = next(((g["inst"].id, occasion) for g in groups if g["inst"].id == instrument
+                     and any(o["id"] == occasion for o in g["occasions"])), None) or next(
+        ((g["inst"].id, occasion) for g in groups
+         if any(o["id"] == occasion for o in g["occasions"])), None)
+    return {"groups": groups, "instrument": instrument, "selected": selected,
+            "errors": (refused or {}).get("errors", {})}
+
+
+def start_refused(case: dict, instrument: str | None, occasion: str | None,
+                  errors: dict[str, str]):
+    """The case page again after a refused start, with the problem at its field and both
+    choices kept."""
+    return _case_page(case, start={"instrument": instrument, "occasion": occasion,
+                                   "errors": errors}, status=400)
 
 
 def _assign_form(case: dict, **kw) -> AssignForm:
@@ -524,7 +655,7 @@ def due():
     for r in rows:
         if r["status"] != "open":
             continue
-        for s in case_schedule(r, done[r["id"]], today):
+        for s in _schedule(r, done[r["id"]], today):
             if s["status"] in ("overdue", "due"):
                 items.append({**s, "case": r})
     items.sort(key=lambda s: (s["due"] is None, s["due"]))

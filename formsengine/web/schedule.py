@@ -1,70 +1,81 @@
-"""When each occasion of a case is due: from the case's open date and the occasion."""
+"""A case's schedule: the occasions of the instruments it follows, each due at its offset
+from the date the case was opened (the instrument's own, or the organisation's), done once
+an assessment of that instrument at that occasion is finalised."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from ..conditions import add_months
+from ..occasions import AD_HOC, Occasion, standard_label, with_ad_hoc
 
-# Offsets from the date the case was opened: ("months", n) or ("weeks", n).
-OFFSETS: dict[str, tuple[str, int]] = {
-    "intake": ("months", 0),
-    "assessment": ("months", 0),
-    "review_3m": ("months", 3),
-    "review_6m": ("months", 6),
-    "review_9m": ("months", 9),
-    "closure": ("months", 10),
-    "review": ("months", 3),
-    "exit": ("months", 6),
-    "week_12": ("weeks", 12),
-    "week_32": ("weeks", 32),
-}
 DUE_SOON_DAYS = 14
 
-LABELS = {
-    "intake": "Intake", "assessment": "Assessment", "review_3m": "Review at 3 months",
-    "review_6m": "Review at 6 months", "review_9m": "Review at 9 months",
-    "closure": "Closure", "review": "Review", "exit": "Exit", "week_12": "Week 12",
-    "week_32": "Week 32", "after_incident": "After a new incident",
-}
+
+def occasion_label(occasion: str, instrument: Any = None) -> str:
+    """What people see for an occasion id: the instrument's own label if it has one."""
+    if instrument is not None:
+        for o in instrument.declared_occasions:
+            if o.id == occasion:
+                return o.label
+    return standard_label(occasion)
 
 
-def occasion_label(occasion: str) -> str:
-    return LABELS.get(occasion, occasion.replace("_", " ").capitalize())
+def followed(engine, case: dict[str, Any]) -> list:
+    """The installed instruments (newest version) a case follows, in the case's order."""
+    out = []
+    for inst_id in case.get("instruments") or []:
+        if inst_id in engine.instruments:
+            out.append(engine.instruments.get(inst_id))
+    return out
 
 
-def due_date(opened_on: str | None, occasion: str) -> dt.date | None:
-    if not opened_on or occasion not in OFFSETS:
-        return None
-    start = dt.date.fromisoformat(opened_on)
-    unit, n = OFFSETS[occasion]
-    return add_months(start, n) if unit == "months" else start + dt.timedelta(weeks=n)
+def occasions_of(engine, inst) -> list[Occasion]:
+    """The occasions an assessment of ``inst`` may be started at, with the organisation's
+    offsets: its declared ones and ``after_incident``."""
+    return with_ad_hoc(engine.occasions_for(inst))
 
 
-def schedulable(occasions: list[str]) -> list[str]:
-    """Occasions in the standard order, then any others, ad-hoc ones left out."""
-    known = [o for o in OFFSETS if o in occasions]
-    return known + sorted(o for o in occasions if o not in OFFSETS and o != "after_incident")
+def _status(due: dt.date | None, today: dt.date) -> str:
+    if due is None:
+        return "upcoming"
+    if due < today:
+        return "overdue"
+    if (due - today).days <= DUE_SOON_DAYS:
+        return "due"
+    return "upcoming"
 
 
-def case_schedule(case: dict[str, Any], done: set[str], today: dt.date) -> list[dict]:
-    """Each scheduled occasion with its due date and status: done, overdue, due, upcoming."""
+def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
+                  today: dt.date) -> list[dict]:
+    """Each scheduled occasion of each instrument the case follows, with its due date and
+    status (done, overdue, due, upcoming), in the order they fall due."""
     rows = []
-    for occasion in case["schedule"]:
-        due = due_date(case["opened_on"], occasion)
-        if occasion in done:
-            status = "done"
-        elif due is None:
-            status = "upcoming"
-        elif due < today:
-            status = "overdue"
-        elif (due - today).days <= DUE_SOON_DAYS:
-            status = "due"
-        else:
-            status = "upcoming"
-        rows.append({"occasion": occasion, "label": occasion_label(occasion), "due": due,
-                     "status": status})
-    # in the order they fall due (those without a due date last), whatever order the
-    # occasions were chosen in
+    for inst in followed(engine, case):
+        for occ in engine.occasions_for(inst):
+            if occ.due is None or occ.id == AD_HOC:
+                continue  # used when needed, never due
+            due = occ.due_date(case["opened_on"])
+            status = "done" if (inst.id, occ.id) in done else _status(due, today)
+            rows.append({"instrument": inst.id, "title": inst.title, "occasion": occ.id,
+                         "label": f"{inst.title}: {occ.label}", "occasion_label": occ.label,
+                         "due": due, "status": status})
     return sorted(rows, key=lambda r: (r["due"] is None, r["due"] or dt.date.min))
+
+
+def next_due(schedule: list[dict], instrument: str | None = None) -> dict | None:
+    """The first entry not done (of one instrument, if given)."""
+    return next((s for s in schedule if s["status"] != "done"
+                 and (instrument is None or s["instrument"] == instrument)), None)
+
+
+def default_occasion(engine, inst, schedule: list[dict], done: set[tuple[str, str]]) -> str:
+    """The occasion to offer first when starting ``inst``: its next entry due on the case's
+    schedule; else its first occasion not done yet; else ``after_incident``."""
+    entry = next_due(schedule, inst.id)
+    if entry is not None:
+        return entry["occasion"]
+    for occ in engine.occasions_for(inst):
+        if (inst.id, occ.id) not in done and occ.id != AD_HOC:
+            return occ.id
+    return AD_HOC

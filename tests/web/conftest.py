@@ -124,8 +124,7 @@ def alice(client, users):
 
 
 def create_case(client, **extra):
-    data = {"victim_survivor": "y", "opened_on": "2025-01-06", "schedule": ["intake",
-                                                                           "review_3m"]}
+    data = {"victim_survivor": "y", "opened_on": "2025-01-06", "instruments": ["test-risk"]}
     page = client.get("/cases/new").get_data(as_text=True)
     team = re.search(r'name="team" value="(\d+)"', page) or re.search(
         r'<option value="(\d+)"', page)

@@ -12,7 +12,6 @@ import re
 import pytest
 
 from formsengine.store import CASE_CLOSE_REASONS
-from formsengine.web.schedule import occasion_label
 
 from .conftest import create_case, login, make_user, post, start_assessment
 from .test_requests import HOSTILE
@@ -64,7 +63,7 @@ def test_closing_a_case(alice, store):
 
 
 def test_a_closed_case_is_not_due_and_takes_no_new_assessment(alice, store):
-    case = create_case(alice, opened_on="2024-01-01", schedule=["intake", "review_3m"])
+    case = create_case(alice, opened_on="2024-01-01")
     ref = _case_row(store)["ref"]
     assert ref in alice.get("/due").get_data(as_text=True)  # long overdue while open
     _close(alice, case)
@@ -210,44 +209,74 @@ def test_closing_a_case_twice_or_after_someone_else_did(alice, store, monkeypatc
     assert len(_audit(store, "close")) == 1
 
 
-def test_changing_the_occasions_a_case_follows(alice, store):
-    case = create_case(alice, opened_on="2024-01-01", schedule=["intake"])
+def test_changing_the_assessments_a_case_follows(alice, store):
+    case = create_case(alice, opened_on="2024-01-01", instruments=[])
     ref = _case_row(store)["ref"]
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
-    assert "Change occasions" in page
-    response = post(alice, f"/cases/{case}/schedule", {"schedule": ["intake", "review_3m"]},
+    assert "Change assessments followed" in page and "No occasions are scheduled" in page
+    assert ref not in alice.get("/due").get_data(as_text=True)
+    response = post(alice, f"/cases/{case}/schedule", {"instruments": ["test-risk"]},
                     token_from=f"/cases/{case}")
     assert response.status_code == 302
-    assert json.loads(_case_row(store)["schedule"]) == ["intake", "review_3m"]
+    assert json.loads(_case_row(store)["instruments"]) == ["test-risk"]
     [entry] = _audit(store, "schedule")
-    assert json.loads(entry["details"]) == {"schedule": ["intake", "review_3m"]}
-    alice.get(f"/cases/{case}")  # shows (and so clears) the message
+    assert json.loads(entry["details"]) == {"instruments": ["test-risk"]}
+    page = alice.get(f"/cases/{case}").get_data(as_text=True)  # shows (and clears) the message
+    schedule = page.split('id="schedule-1"', 1)[1].split("</table>", 1)[0]
+    assert "Test risk checklist" in schedule and 'id="schedule-2"' not in page
+    assert schedule.count('<th scope="row"') == 3  # intake, 3-month review, closure
     due = alice.get("/due").get_data(as_text=True)
-    assert ref in due and occasion_label("review_3m") in due  # overdue since 2024
+    assert ref in due and "Test risk checklist: Review at 3 months" in due  # overdue since 2024
     post(alice, f"/cases/{case}/schedule", {}, token_from=f"/cases/{case}")  # none at all
-    assert json.loads(_case_row(store)["schedule"]) == []
+    assert json.loads(_case_row(store)["instruments"]) == []
     alice.get(f"/cases/{case}")
     assert ref not in alice.get("/due").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("value", ["never", HOSTILE, "x" * 100_000])
-def test_an_occasion_not_offered_is_refused(alice, store, value):
-    case = create_case(alice, schedule=["intake"])
-    response = post(alice, f"/cases/{case}/schedule", {"schedule": ["intake", value]},
+def test_an_instrument_not_offered_is_refused(alice, store, value):
+    case = create_case(alice)
+    response = post(alice, f"/cases/{case}/schedule", {"instruments": ["test-risk", value]},
                     token_from=f"/cases/{case}")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "Choose occasions from the list" in page and "<script>alert" not in page
-    assert json.loads(_case_row(store)["schedule"]) == ["intake"]
+    assert "Choose assessments from the list" in page and "<script>alert" not in page
+    assert 'href="#instruments"' in page  # the error summary leads to the field
+    assert json.loads(_case_row(store)["instruments"]) == ["test-risk"]
     assert _audit(store, "schedule") == []
 
 
-def test_another_team_cannot_change_the_occasions(app, alice, store):
-    case = create_case(alice, schedule=["intake"])
+def test_an_instrument_about_nobody_on_the_case_is_refused(alice, store):
+    from .conftest import post as post_form
+
+    page = alice.get("/cases/new").get_data(as_text=True)
+    team = re.search(r'name="team" value="(\d+)"', page).group(1)
+    practitioner = re.search(r'id="practitioner" name="practitioner">\s*<option value="(\d+)"',
+                             page).group(1)
+    response = post_form(alice, "/cases/new", {
+        "service_user": "y", "opened_on-day": "6", "opened_on-month": "1",
+        "opened_on-year": "2025", "instruments": ["test-risk"], "team": team,
+        "practitioner": practitioner}, token_from="/cases/new")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert ("Test risk checklist is about a victim-survivor, and this case has none" in page)
+    assert 'value="test-risk" checked' in page  # what was chosen is kept
+    assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 0
+    # and on an existing case with only a service user
+    case = create_case(alice, victim_survivor="", service_user="y", instruments=[])
+    response = post(alice, f"/cases/{case}/schedule", {"instruments": ["test-risk"]},
+                    token_from=f"/cases/{case}")
+    assert response.status_code == 400
+    assert "is about a victim-survivor" in response.get_data(as_text=True)
+    assert json.loads(_case_row(store)["instruments"]) == []
+
+
+def test_another_team_cannot_change_the_assessments_followed(app, alice, store):
+    case = create_case(alice, instruments=[])
     bob = _sign_in(app, "bob")
-    response = post(bob, f"/cases/{case}/schedule", {"schedule": ["review_3m"]})
+    response = post(bob, f"/cases/{case}/schedule", {"instruments": ["test-risk"]})
     assert response.status_code == 404
-    assert json.loads(_case_row(store)["schedule"]) == ["intake"]
+    assert json.loads(_case_row(store)["instruments"]) == []
 
 
 def test_adding_the_other_person_to_a_case(alice, store):
@@ -321,11 +350,12 @@ def test_the_due_page_lists_assessments_in_progress(app, alice, store):
 
 
 def test_closing_warns_about_scheduled_assessments_not_done(alice):
-    case = create_case(alice, schedule=["intake", "review_3m"])
+    case = create_case(alice)
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
     warning = page.split("Close this case", 1)[1].split("</strong>", 1)[0]
-    assert f"Not done yet: {occasion_label('intake')}, {occasion_label('review_3m')}" in warning
-    bare = create_case(alice, schedule=[])
+    assert ("Not done yet: Test risk checklist: Intake, Test risk checklist: Review at 3 "
+            "months, Test risk checklist: Closure") in warning
+    bare = create_case(alice, instruments=[])
     page = alice.get(f"/cases/{bare}").get_data(as_text=True)
     assert "Not done yet" not in page
 

@@ -155,6 +155,36 @@ def test_an_instrument_date_that_is_not_real_saves_nothing(alice, store):
     assert_nothing_saved(store)
 
 
+def test_an_assessment_date_in_the_future_is_refused_at_its_field(alice, store):
+    uid = start_assessment(alice, create_case(alice))
+    store.conn.execute("UPDATE assessments SET fields = '{}' WHERE uid = ?", [uid])
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    response = save_section(alice, uid, "details", {
+        "f-assessment_date-day": str(tomorrow.day),
+        "f-assessment_date-month": str(tomorrow.month),
+        "f-assessment_date-year": str(tomorrow.year), "f-incidents_12m": "2"}, expect=400)
+    page = response.get_data(as_text=True)
+    message = "Date of this assessment must be today or in the past"
+    assert 'id="f-assessment_date-error"' in page and message in page
+    assert re.search(rf'name="f-assessment_date-day"[^>]*value="{tomorrow.day}"', page)
+    assert_nothing_saved(store)
+    today = dt.date.today()
+    save_section(alice, uid, "details", {
+        "f-assessment_date-day": str(today.day), "f-assessment_date-month": str(today.month),
+        "f-assessment_date-year": str(today.year), "f-incidents_12m": "2"})
+
+
+def test_the_core_refuses_a_future_assessment_date_whatever_sends_it(engine):
+    from formsengine.errors import SubmissionError
+
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    with pytest.raises(SubmissionError) as err:
+        engine.check({"instrument": "test-risk", "answers": {},
+                      "fields": {"assessment_date": tomorrow}})
+    assert ("field assessment_date: Date of this assessment must be today or in the past"
+            in str(err.value))
+
+
 def test_an_amendment_takes_its_date_from_the_three_boxes(alice, store):
     from .conftest import complete
 

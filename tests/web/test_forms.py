@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from formsengine.occasions import declared
 from formsengine.web import accounts, formbuild
-from formsengine.web.schedule import due_date
 
 from .conftest import (
     REV,
@@ -203,16 +203,18 @@ def test_wording_pack_is_shown_and_recorded(tmp_path, store, alice, app):
 
 
 def test_due_dates_from_open_date_and_occasion():
-    assert due_date("2025-01-31", "review_3m") == dt.date(2025, 4, 30)
-    assert due_date("2025-01-06", "intake") == dt.date(2025, 1, 6)
-    assert due_date("2025-01-06", "week_12") == dt.date(2025, 3, 31)
-    assert due_date("2025-01-06", "after_incident") is None
+    review, intake, week, incident = declared(
+        {"occasions": ["review_3m", "intake", "week_12", "after_incident"]})
+    assert review.due_date("2025-01-31") == dt.date(2025, 4, 30)
+    assert intake.due_date("2025-01-06") == dt.date(2025, 1, 6)
+    assert week.due_date("2025-01-06") == dt.date(2025, 3, 31)
+    assert incident.due_date("2025-01-06") is None
 
 
 def test_due_and_overdue_views(app, alice, store):
-    old = create_case(alice, opened_on="2024-01-01", schedule=["intake", "review_3m"])
+    old = create_case(alice, opened_on="2024-01-01")
     soon = (dt.date.today() - dt.timedelta(days=85)).isoformat()
-    create_case(alice, opened_on=soon, schedule=["intake", "review_3m"])
+    create_case(alice, opened_on=soon)
     page = alice.get("/due").get_data(as_text=True)
     assert page.count("Overdue") >= 3 and "Due soon" in page
     # completing the intake takes it off the list
@@ -220,7 +222,7 @@ def test_due_and_overdue_views(app, alice, store):
     complete(alice, uid)
     ref = store.one("SELECT ref FROM cases WHERE uid = ?", [old])["ref"]
     page = alice.get("/due").get_data(as_text=True)
-    assert page.count(ref) == 1  # only the 3-month review remains
+    assert page.count(ref) == 2  # the 3-month review and the closure remain
     from .conftest import login
 
     sue = app.test_client()
@@ -256,16 +258,19 @@ def test_change_over_time_table_and_chart(alice, store):
     assert "fell to standard" in page
 
 
-def test_a_schedule_is_listed_in_the_order_it_falls_due():
+def test_a_schedule_is_listed_in_the_order_it_falls_due(engine):
     from formsengine.web.schedule import case_schedule
 
-    case = {"opened_on": "2025-01-06",
-            "schedule": ["exit", "review_3m", "own_occasion", "intake", "week_12"]}
-    rows = case_schedule(case, {"intake"}, dt.date(2025, 3, 25))
-    assert [r["occasion"] for r in rows] == ["intake", "week_12", "review_3m", "exit",
-                                             "own_occasion"]
-    assert [r["status"] for r in rows] == ["done", "due", "due", "upcoming", "upcoming"]
-    assert rows[-1]["due"] is None  # no known offset: last, without a date
+    case = {"opened_on": "2025-01-06", "instruments": ["test-risk", "not-installed"]}
+    rows = case_schedule(engine, case, {("test-risk", "intake")}, dt.date(2025, 3, 25))
+    assert [r["occasion"] for r in rows] == ["intake", "review_3m", "closure"]
+    assert [r["status"] for r in rows] == ["done", "due", "upcoming"]
+    assert [r["due"] for r in rows] == [dt.date(2025, 1, 6), dt.date(2025, 4, 6),
+                                        dt.date(2025, 11, 6)]
+    # an intake of another instrument, or after a new incident, is not this entry
+    rows = case_schedule(engine, case, {("other", "intake"), ("test-risk", "after_incident")},
+                         dt.date(2025, 3, 25))
+    assert rows[0]["status"] == "overdue"
 
 
 def test_a_section_page_is_titled_with_its_section_and_place(alice):

@@ -276,9 +276,8 @@ def test_unknown_section_and_instrument_get_clear_answers(alice, store):
     response = post(alice, f"/cases/{case}/assessments",
                     {"instrument": "no-such-thing", "occasion": "intake"},
                     token_from=f"/cases/{case}")
-    assert response.status_code == 302
-    follow = alice.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Choose an assessment and an occasion" in follow
+    assert response.status_code == 400  # the case page, the problem at the field
+    assert "Choose an assessment from the list" in response.get_data(as_text=True)
     assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
 
 

@@ -245,4 +245,7 @@ def test_provenance_and_licence_say_these_are_paraphrases(engine, inst_id):
     assert "SafeLives" in licence and "Laura Richards" in licence
     assert "Apache-2.0" in licence
     assert definition["subject_role"] == "victim_survivor"
-    assert definition["occasions"] == ["intake", "review", "after_incident", "exit"]
+    inst = engine.instruments.get(inst_id)
+    assert inst.occasions == ["intake", "review", "after_incident", "exit"]
+    assert [o.due for o in inst.declared_occasions] == [
+        ("months", 0), ("months", 3), None, ("months", 6)]
