@@ -16,7 +16,15 @@ from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.web import accounts
 
-from .conftest import DEFINITIONS, complete, create_case, post, save_section, start_assessment
+from .conftest import (
+    DEFINITIONS,
+    complete,
+    create_case,
+    finalise,
+    post,
+    save_section,
+    start_assessment,
+)
 from .test_requests import HOSTILE
 
 FOLLOW_UP = "Follow-up checklist"
@@ -158,15 +166,14 @@ def test_a_draft_on_a_closed_case_cannot_be_finalised(alice, store):
     save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-frightened": "no"})
     save_section(alice, uid, "history", {"q-t-strangle": "no", "q-t-threat_kill": "no",
                                          "q-t-worse": "no"})
-    token_page = f"/assessments/{uid}/check"
     today = dt.date.today()
     post(alice, f"/cases/{case}/close", {
         "reason": "support_completed", "closed_on-day": str(today.day),
         "closed_on-month": str(today.month), "closed_on-year": str(today.year)},
         token_from=f"/cases/{case}")
-    response = post(alice, f"/assessments/{uid}/finalise", {}, token_from=token_page)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/check")
-    page = alice.get(token_page).get_data(as_text=True)
+    response = finalise(alice, uid)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)  # the check page again, with the reason
     assert ("This case is closed, so its assessments cannot be finalised: reopen the case to "
             "finalise this one") in page
     row = store.one("SELECT status, finalised_at FROM assessments WHERE uid = ?", [uid])
