@@ -1,15 +1,20 @@
 """Bulk import of assessments from a JSON Lines file, all or nothing.
 
 Each line is an answers object (``schemas/answers.schema.json``) with ``person``,
-``occasion`` and, for a new person, ``role``. Every line is checked and scored before
-anything is written; if any line is bad, every bad line is reported with its number and
-nothing is written. Otherwise all rows go in one ``BEGIN IMMEDIATE`` transaction.
+``occasion`` and, for a new person, ``role``; optionally the ``case`` with its ``team`` and
+``practitioner``. The file is read, checked, scored and written in chunks of
+``CHUNK`` lines inside one ``BEGIN IMMEDIATE`` transaction, so memory stays flat however long
+the file is. If any line is bad, every bad line is still reported with its number and the
+transaction is rolled back: nothing is written. The import leaves one audit row: how many
+assessments, people and cases it created, the range of assessment ids, and the SHA-256 of
+the file as read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from .store import Store
     from .submission import Submission
 
+CHUNK = 1000  # lines checked, scored and written together
 MAX_IMPORT_BYTES = 200_000_000
 MAX_LINE_BYTES = 1_000_000
 REPEATABLE_OCCASIONS = {"after_incident"}
@@ -64,7 +70,9 @@ class Row:
     practitioner: str | None = None
 
 
-def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
+def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str | None]]:
+    """(line number, JSON value, problem) for each non-blank line; ``digest`` (a hashlib
+    object) is fed every byte read."""
     try:
         size = path.stat().st_size
     except OSError:
@@ -72,7 +80,8 @@ def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
     if size > MAX_IMPORT_BYTES:
         raise ImportRefused([f"file is {size} bytes; the limit is {MAX_IMPORT_BYTES}"], 0)
     with path.open("rb") as fh:
-        lines = bounded_lines(fh, max_line=MAX_LINE_BYTES, max_total=MAX_IMPORT_BYTES)
+        source = _Hashed(fh, digest) if digest is not None else fh
+        lines = bounded_lines(source, max_line=MAX_LINE_BYTES, max_total=MAX_IMPORT_BYTES)
         while True:
             try:
                 number, raw = next(lines)
@@ -99,16 +108,31 @@ def read_lines(path: Path) -> Iterable[tuple[int, Any, str | None]]:
                 yield number, None, "JSON nested too deeply"
 
 
-def check_rows(store: Store, path: Path,
-               progress: Callable[[int], None] | None = None) -> tuple[list[Row], list[str], int]:
-    rows: list[Row] = []
-    problems: list[str] = []
+class _Hashed:
+    """A binary file whose every byte read also goes into a hash."""
+
+    def __init__(self, fh: Any, digest: Any) -> None:
+        self.fh, self.digest = fh, digest
+
+    def readline(self, limit: int = -1) -> bytes:
+        data = self.fh.readline(limit)
+        self.digest.update(data)
+        return data
+
+
+def checked_rows(store: Store, path: Path, problems: list[str], *, digest: Any = None,
+                 counter: dict[str, int] | None = None,
+                 progress: Callable[[int], None] | None = None) -> Iterator[Row]:
+    """Each line that passes every check that needs no database, checked and scored;
+    the problems of the others are appended to ``problems``; ``counter["lines"]`` counts
+    the lines read."""
     seen: set[tuple[str, str, str]] = set()
-    count = 0
-    for number, data, error in read_lines(path):
-        count += 1
-        if progress and count % 1000 == 0:
-            progress(count)
+    counter = counter if counter is not None else {}
+    counter.setdefault("lines", 0)
+    for number, data, error in read_lines(path, digest):
+        counter["lines"] += 1
+        if progress and counter["lines"] % CHUNK == 0:
+            progress(counter["lines"])
         if error:
             problems.append(f"line {number}: {error}")
             continue
@@ -152,41 +176,80 @@ def check_rows(store: Store, path: Path,
             problems.append(f"line {number}: team and practitioner belong to a case: give "
                             "the case too")
             continue
-        rows.append(Row(number, inst, sub, data["person"], data.get("role"), occasion,
-                        data.get("assessor"), data.get("case"), status, result,
-                        data.get("team"), data.get("practitioner")))
-    return rows, problems, count
+        yield Row(number, inst, sub, data["person"], data.get("role"), occasion,
+                  data.get("assessor"), data.get("case"), status, result,
+                  data.get("team"), data.get("practitioner"))
+
+
+def _chunks(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def import_file(store: Store, path: Path, *, actor: str,
                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    rows, problems, count = check_rows(
-        store, path, (lambda n: progress(f"checked {n} lines")) if progress else None)
-    if not count:
-        raise ImportRefused(["the file holds no assessments"], 0)
-    with store.write():
-        problems += _check_against_database(store, rows)
-        if problems:
-            raise ImportRefused(problems, count)
-        people = _people(store, rows, actor)
-        cases = _cases(store, rows, people, actor)
-        ids = _bulk_insert(store, rows, people, cases, actor)
-        store.audit("import", actor=actor, object_type="assessments",
-                    details={"rows": len(rows), "first_id": ids[0], "last_id": ids[-1]})
-    if progress:
-        progress(f"imported {len(rows)} assessments")
-    return {"imported": len(rows), "people": len(people), "first_id": ids[0],
-            "last_id": ids[-1]}
-
-
-def _check_cases(store: Store, rows: list[Row]) -> list[str]:
-    """Teams and practitioners named for cases: known, consistent within the file, and the
-    same as an existing case's (moving a case is ``formsengine cases assign``)."""
     problems: list[str] = []
+    digest = hashlib.sha256()
     wanted: dict[str, tuple[str | None, str | None, int]] = {}
+    made = {"people": 0, "cases": 0, "lines": 0}
+    written: list[int] = []  # first and last assessment id
+    count = 0
+    people_seen: set[str] = set()
+    with store.write():
+        rows = checked_rows(store, path, problems, digest=digest, counter=made,
+                            progress=(lambda n: progress(f"checked {n} lines"))
+                            if progress else None)
+        for chunk in _chunks(rows):
+            refused = _check_against_database(store, chunk, wanted)
+            if refused:  # reported; the rest is still written, then all is rolled back
+                problems += refused
+                bad = {_line_of(p) for p in refused}
+                chunk = [r for r in chunk if r.line not in bad]
+            if not chunk:
+                continue
+            people = _people(store, chunk, made)
+            cases = _cases(store, chunk, people, made, actor)
+            ids = _bulk_insert(store, chunk, people, cases)
+            written = [written[0] if written else ids[0], ids[-1]]
+            count += len(ids)
+            people_seen.update(people)
+        if not made["lines"]:
+            raise ImportRefused(["the file holds no assessments"], 0)
+        if problems:
+            raise ImportRefused(sorted(problems, key=_line_of), made["lines"])
+        store.audit("import", actor=actor, object_type="assessments",
+                    details={"rows": count, "first_id": written[0], "last_id": written[-1],
+                             "people_created": made["people"], "cases_created": made["cases"],
+                             "file_sha256": digest.hexdigest()})
+    if progress:
+        progress(f"imported {count} assessments")
+    return {"imported": count, "people": len(people_seen), "first_id": written[0],
+            "last_id": written[-1]}
+
+
+def _line_of(problem: str) -> int:
+    head = problem.split(":", 1)[0]
+    return int(head.removeprefix("line ")) if head.startswith("line ") else 0
+
+
+def _check_cases(store: Store, rows: list[Row],
+                 wanted: dict[str, tuple[str | None, str | None, int]]) -> list[str]:
+    """Teams and practitioners named for cases: known, consistent within the file (``wanted``
+    holds what earlier lines named), and the same as an existing case's (moving a case is
+    ``formsengine cases assign``)."""
+    problems: list[str] = []
+    named = set()
     for r in rows:
         if not r.case:
             continue
+        if r.team or r.practitioner:
+            named.add(r.case)
         first = wanted.setdefault(r.case, (r.team, r.practitioner, r.line))
         if (r.team, r.practitioner) != first[:2] and (r.team or r.practitioner):
             if first[0] is None and first[1] is None:
@@ -194,8 +257,10 @@ def _check_cases(store: Store, rows: list[Row]) -> list[str]:
             else:
                 problems.append(f"line {r.line}: case {r.case!r} is given another team or "
                                 f"practitioner than on line {first[2]}")
-    for ref, (team, practitioner, line) in wanted.items():
-        if team is None and practitioner is None:
+    lines = {r.line for r in rows}
+    for ref in named:
+        team, practitioner, line = wanted[ref]
+        if line not in lines:  # checked with the chunk that first named it
             continue
         known = store.find_case_team(ref)
         team_id = store.team_id(team) if team else None
@@ -215,8 +280,9 @@ def _check_cases(store: Store, rows: list[Row]) -> list[str]:
     return problems
 
 
-def _check_against_database(store: Store, rows: list[Row]) -> list[str]:
-    problems = _check_cases(store, rows)
+def _check_against_database(store: Store, rows: list[Row],
+                            wanted: dict[str, tuple[str | None, str | None, int]]) -> list[str]:
+    problems = _check_cases(store, rows, wanted)
     for r in rows:
         person = store.get_person(r.person)
         if person is None:
@@ -250,8 +316,8 @@ def _existing(store: Store, table: str, refs: list[str]) -> dict[str, int]:
     return found
 
 
-def _people(store: Store, rows: list[Row], actor: str) -> dict[str, int]:
-    """Every person named in the file: known ones looked up, new ones added in one go."""
+def _people(store: Store, rows: list[Row], made: dict[str, int]) -> dict[str, int]:
+    """Every person named in the rows: known ones looked up, new ones added in one go."""
     roles = {}
     for r in rows:
         roles.setdefault(r.person, r.role)
@@ -264,33 +330,29 @@ def _people(store: Store, rows: list[Row], actor: str) -> dict[str, int]:
             people[ref] = next_id + offset
         insert_many(store.conn, "people", ("id", "ref", "role", "created_at"),
                     [(people[ref], ref, roles[ref], now) for ref in new])
-        audit.append_many(store.conn, [{"action": "create", "object_type": "person",
-                                        "object_id": people[ref]} for ref in new], actor=actor)
+        made["people"] += len(new)
     return people
 
 
-def _cases(store: Store, rows: list[Row], people: dict[str, int], actor: str) -> dict[str, int]:
-    """Every case named in the file, and a link from it to each of its people."""
+def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str, int],
+           actor: str) -> dict[str, int]:
+    """Every case named in the rows, and a link from it to each of its people."""
     refs = list(dict.fromkeys(r.case for r in rows if r.case))
     cases = _existing(store, "cases", refs)
     new = [ref for ref in refs if ref not in cases]
+    teams = {r.case: store.team_id(r.team) for r in rows if r.case and r.team}
     if new:
         next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
         now = audit.utcnow()
         for offset, ref in enumerate(new):
             cases[ref] = next_id + offset
-        teams = {r.case: store.team_id(r.team) for r in rows if r.case and r.team}
         insert_many(store.conn, "cases", ("id", "uid", "ref", "team_id", "schedule",
                                           "created_at"),
                     [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now) for ref in new])
-        audit.append_many(store.conn, [{"action": "create", "object_type": "case",
-                                        "object_id": cases[ref],
-                                        "details": {"team": teams[ref]} if ref in teams else {}}
-                                       for ref in new], actor=actor)
-    for r in rows:  # an existing case with no team takes the one named for it
-        if r.case and r.team and r.case not in new:
-            store.assign_case_team(cases[r.case], store.team_id(r.team), actor=actor,
-                                   only_if_none=True)
+        made["cases"] += len(new)
+    for ref, team_id in teams.items():  # an existing case with no team takes the one named
+        if ref not in new:
+            store.assign_case_team(cases[ref], team_id, actor=actor, only_if_none=True)
     practitioners = {cases[r.case]: r.practitioner for r in rows if r.case and r.practitioner}
     for case_id, username in practitioners.items():
         store.assign_case_practitioner(case_id, username, actor=actor)
@@ -302,7 +364,7 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], actor: str) ->
 
 
 def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
-                 cases: dict[str, int], actor: str) -> list[int]:
+                 cases: dict[str, int]) -> list[int]:
     conn = store.conn
     next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM assessments").fetchone()[0]
     next_score = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM scores").fetchone()[0]
@@ -344,9 +406,4 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
         "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
         "created_at"), scores)
     insert_many(conn, "score_values", SCORE_VALUE_COLUMNS, values)
-    audit.append_many(conn, [
-        {"action": "create", "object_type": "assessment", "object_id": aid,
-         "details": {"instrument": r.inst.id, "occasion": r.occasion, "status": r.status,
-                     "line": r.line}}
-        for r, aid in zip(rows, ids)], actor=actor)
     return ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -127,12 +128,20 @@ def test_one_case_links_every_person_in_it(store, tmp_path):
     vs = record("VS-1", case="C-9")
     su = record("SU-1", case="C-9")
     su["role"] = "victim_survivor"
-    import_file(store, write(tmp_path / "in.jsonl", [vs, su]), actor="t")
+    path = write(tmp_path / "in.jsonl", [vs, su])
+    import_file(store, path, actor="t")
     links = store.all("SELECT p.ref FROM case_people cp JOIN people p ON p.id = cp.person_id"
                       " JOIN cases c ON c.id = cp.case_id WHERE c.ref = 'C-9' ORDER BY p.ref")
     assert [r["ref"] for r in links] == ["SU-1", "VS-1"]
-    audit_kinds = {r["object_type"] for r in store.all("SELECT object_type FROM audit")}
-    assert {"person", "case", "assessment", "assessments"} <= audit_kinds
+    # one audit row for the whole import: what it created and which file it was
+    rows = store.all("SELECT action, actor, object_type, details FROM audit"
+                     " WHERE actor = 't'")
+    assert [(r["action"], r["object_type"]) for r in rows] == [("import", "assessments")]
+    details = json.loads(rows[0]["details"])
+    ids = [r["id"] for r in store.all("SELECT id FROM assessments ORDER BY id")]
+    assert details["rows"] == 2 and (details["first_id"], details["last_id"]) == (ids[0], ids[-1])
+    assert details["people_created"] == 2 and details["cases_created"] == 1
+    assert details["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_imported_draft_keeps_its_answers_in_its_document_until_final(store, tmp_path):
@@ -150,3 +159,28 @@ def test_imported_draft_keeps_its_answers_in_its_document_until_final(store, tmp
     store.finalise(row["id"], expected_revision=stored["revision"], actor="t")
     assert count(store, "answers") == 8
     assert store.get_assessment(row["id"])["answers"] == draft["answers"]
+
+
+def test_a_long_file_is_written_in_chunks_and_still_all_or_nothing(store, tmp_path,
+                                                                   monkeypatch):
+    """Read, checked and written a few lines at a time inside one transaction: a bad line
+    in a late chunk still rolls back every chunk written before it, and bad lines in
+    several chunks (and one only the database can refuse) are all reported."""
+    from formsengine import importer
+
+    monkeypatch.setattr(importer, "CHUNK", 3)
+    good = [record(f"P-{n}", a="yes") for n in range(1, 12)]
+    import_file(store, write(tmp_path / "first.jsonl", [record("P-0")]), actor="t")
+    bad = [*good[:2], "not json", *good[2:7], record("P-0"), *good[7:], "{}"]
+    with pytest.raises(ImportRefused) as refused:
+        import_file(store, write(tmp_path / "in.jsonl", bad), actor="t")
+    assert [p.split(":")[0] for p in refused.value.problems] == ["line 3", "line 9",
+                                                                 "line 14"]
+    assert "already has a final" in refused.value.problems[1]
+    assert count(store, "assessments") == 1 and count(store, "people") == 1
+    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'import'")["n"] == 1
+
+    summary = import_file(store, write(tmp_path / "ok.jsonl", good), actor="t")
+    assert summary["imported"] == 11 and summary["people"] == 11
+    assert count(store, "assessments") == 12 and count(store, "scores") == 12
+    assert summary["last_id"] - summary["first_id"] == 10
