@@ -142,6 +142,35 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
         raise DefinitionError(str(path), [f"not usable JSON: {str(exc)[:120]}"]) from None
 
 
+INSTRUMENT_SCHEMA_ID = "urn:formsengine:schema:instrument:1"
+
+
+def declares_instrument_schema(value: Any) -> bool:
+    """Whether a ``$schema`` value names the instrument definition schema (its id, or a
+    path or address ending in ``instrument.schema.json``)."""
+    return isinstance(value, str) and (
+        value == INSTRUMENT_SCHEMA_ID or value.endswith("instrument.schema.json"))
+
+
+def looks_like_definition(path: Path) -> bool:
+    """Whether a JSON file in a definitions folder is offered as an instrument definition.
+
+    A file that declares the instrument schema (``"$schema"``) always is; a file that
+    declares another schema never is; a file without ``$schema`` is when it is an object
+    with ``id`` and ``sections``. Anything else (an author's helper file: a list of
+    options, notes, a configuration) is left alone. A file that cannot be read or is not
+    JSON is offered, so that its problem is reported rather than hidden."""
+    try:
+        data = read_json_file(path)
+    except DefinitionError:
+        return True
+    if not isinstance(data, dict):
+        return False
+    if "$schema" in data:
+        return declares_instrument_schema(data["$schema"])
+    return "id" in data and "sections" in data
+
+
 @dataclass(frozen=True)
 class Option:
     value: str

@@ -185,12 +185,76 @@ def test_default_plugins_are_registered_like_any_other():
 
 def test_entry_points_not_loaded_unless_asked(monkeypatch):
     calls = []
-    monkeypatch.setattr("pluggy.PluginManager.load_setuptools_entrypoints",
-                        lambda self, group, name=None: calls.append(group))
+    monkeypatch.setattr("formsengine.plugins.load_entry_point_plugins",
+                        lambda pm, environ: calls.append(pm))
     make_engine()
     assert calls == []
-    formsengine.plugins.make_plugin_manager(load_entrypoints=True)
-    assert calls == ["formsengine"]
+    pm = formsengine.plugins.make_plugin_manager(load_entrypoints=True)
+    assert calls == [pm]
+
+
+def test_hook_wrappers_see_the_calls_and_scoring_names_the_answering_plugin(toy):
+    """Hooks go through pluggy's hook caller: an old-style and a new-style wrapper around
+    score_assessment both run, tracing sees the call, and the result still names the plugin
+    whose implementation scored (not the wrappers' plugins)."""
+    seen = []
+
+    class Watcher:
+        __name__ = "watcher"
+
+        @formsengine.hookimpl(hookwrapper=True)
+        def score_assessment(self, instrument, submission, parameters):
+            outcome = yield
+            seen.append(("hookwrapper", instrument.id, outcome.get_result()["scores"]))
+
+    class NewWatcher:
+        __name__ = "new-watcher"
+
+        @formsengine.hookimpl(wrapper=True)
+        def score_assessment(self, instrument, submission, parameters):
+            result = yield
+            seen.append(("wrapper", instrument.id, result["scores"]))
+            return result
+
+        @formsengine.hookimpl(wrapper=True)
+        def register_instruments(self, register):
+            seen.append(("register", "before"))
+            return (yield)
+
+    engine = make_engine(DefinitionsPlugin(toy, name="org"), Watcher(), NewWatcher())
+    assert ("register", "before") in seen
+    assert engine.instruments.get("toy-checklist").plugin == "org"
+    traced = []
+    undo = engine.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: traced.append(name), lambda *a: None)
+    result = engine.score_data(answers(a="yes"))
+    undo()
+    assert traced.count("score_assessment") == 1
+    assert ("hookwrapper", "toy-checklist", result["scores"]) in seen
+    assert ("wrapper", "toy-checklist", result["scores"]) in seen
+    assert result["scorer"]["plugin"] == "formsengine.default_plugins.declarative_scoring"
+
+
+def test_calling_plugin_and_call_answered_outside_and_inside_calls(toy):
+    from formsengine.plugins import call_answered, calling_plugin
+
+    assert calling_plugin() is None
+
+    class Nobody:
+        __name__ = "nobody"
+
+        @formsengine.hookimpl(tryfirst=True)
+        def score_assessment(self, instrument, submission, parameters):
+            assert calling_plugin() == "nobody"
+            return None
+
+    engine = make_engine(DefinitionsPlugin(toy), Nobody())
+    inst, sub = engine.check(answers())
+    result, plugin = call_answered(engine.pm, "score_assessment", instrument=inst,
+                                   submission=sub, parameters=inst.default_parameters())
+    assert plugin == "formsengine.default_plugins.declarative_scoring"
+    assert result["scores"]["yes_count"] == 0
+    assert calling_plugin() is None
 
 
 def test_toy_definition_is_valid_json():
