@@ -11,13 +11,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pluggy
-
 from . import __version__
 from .config import OrgConfig, Settings, configuration_record, resolve_parameters
 from .errors import DefinitionError, FormsEngineError, SubmissionError
 from .instruments import Instrument, InstrumentRegistry, build_instrument, read_json_file
-from .plugins import call_answered, calling_plugin, make_plugin_manager, plugin_version
+from .plugins import (
+    LoadProblem,
+    PluginManager,
+    call_answered,
+    calling_plugin,
+    make_plugin_manager,
+    plugin_version,
+    warn_once,
+)
 from .submission import Submission, check_submission
 from .wording import WordingRegistry
 
@@ -46,7 +52,7 @@ class Engine:
         org_config: OrgConfig | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.pm: pluggy.PluginManager = make_plugin_manager(
+        self.pm: PluginManager = make_plugin_manager(
             load_entrypoints=load_entrypoints,
             plugins=plugins,
             definitions_dir=self.settings.definitions_dir,
@@ -56,7 +62,9 @@ class Engine:
         self._config_cache: dict[tuple[str, str], tuple[dict, dict]] = {}
         self.wording = WordingRegistry()
         problems: list[str] = []
-        self._collect_instruments(problems)
+        by_plugin: dict[str, list[str]] = {}
+        self._collect_instruments(problems, by_plugin)
+        self._skip_broken_installed_plugins(problems, by_plugin)
         self._check_offers(problems)
         self._collect_wording(problems)
         if problems:
@@ -75,7 +83,8 @@ class Engine:
         plugin = self.pm.get_plugin(plugin_name)
         return plugin_version(self.pm, plugin)[0] if plugin is not None else "unknown"
 
-    def _collect_instruments(self, problems: list[str]) -> None:
+    def _collect_instruments(self, problems: list[str],
+                             by_plugin: dict[str, list[str]]) -> None:
         def register(definition: dict | str | Path) -> None:
             name = calling_plugin() or "unknown"
             version = self._plugin_version(name)
@@ -98,10 +107,32 @@ class Engine:
                 if not exc.where.startswith("plugin"):
                     exc = DefinitionError(f"plugin {name!r} file {exc.where}", exc.problems)
                 problems.append(str(exc))
+                by_plugin.setdefault(name, []).append(str(exc))
             except FormsEngineError as exc:
                 problems.append(str(exc))
+                by_plugin.setdefault(name, []).append(str(exc))
 
         self.pm.hook.register_instruments(register=register)
+
+    def _skip_broken_installed_plugins(self, problems: list[str],
+                                       by_plugin: dict[str, list[str]]) -> None:
+        """An installed plugin (loaded from an entry point) whose definitions cannot be used
+        is skipped with a warning, its instruments withdrawn, and listed by ``formsengine
+        plugins``; every other command still works. Definitions from the organisation's own
+        folder or from plugins registered in code still stop start-up."""
+        installed = getattr(self.pm, "distributions", {})
+        for name, found in by_plugin.items():
+            if name not in installed:
+                continue
+            for problem in found:
+                problems.remove(problem)
+            self.instruments.drop_plugin(name)
+            self.pm.unregister(name=name)
+            version, dist = installed.pop(name)
+            text = "; ".join(found)
+            self.pm.load_problems.append(LoadProblem(name, dist, version, text))
+            warn_once(f"warning: plugin {name!r} ({dist} {version}) was not loaded and is "
+                      f"skipped: {text}")
 
     def _check_offers(self, problems: list[str]) -> None:
         """``offered_when`` names another instrument's items: check them against every

@@ -435,6 +435,11 @@ class InstrumentRegistry:
             )
         self._by_key[instrument.key] = instrument
 
+    def drop_plugin(self, plugin: str) -> None:
+        """Withdraw every instrument a plugin registered (a plugin skipped at start-up)."""
+        for key in [k for k, i in self._by_key.items() if i.plugin == plugin]:
+            del self._by_key[key]
+
     def get(self, instrument_id: str, version: str | None = None) -> Instrument:
         if version is not None:
             found = self._by_key.get((instrument_id, version))

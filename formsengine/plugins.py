@@ -171,7 +171,8 @@ def _names(value: str | None) -> set[str] | None:
 _warned: set[str] = set()
 
 
-def _warn_once(message: str) -> None:
+def warn_once(message: str) -> None:
+    """Log a warning once per process."""
     if message not in _warned:  # the command line makes more than one plugin manager
         _warned.add(message)
         log.warning(message)
@@ -205,7 +206,7 @@ def load_entry_point_plugins(pm: PluginManager, environ: Mapping[str, str]) -> N
                     pm.unregister(name=ep.name)
                 problem = f"{type(exc).__name__}: {exc}"
                 pm.load_problems.append(LoadProblem(ep.name, dist_name, dist.version, problem))
-                _warn_once(f"warning: plugin {ep.name!r} ({dist_name} {dist.version}) was not "
+                warn_once(f"warning: plugin {ep.name!r} ({dist_name} {dist.version}) was not "
                            f"loaded and is skipped: {problem}")
                 continue
             pm.distributions[ep.name] = (dist.version, dist_name)

@@ -159,6 +159,28 @@ def test_local_definitions_folder(tmp_path, toy):
     assert inst.source == "toy.json"
 
 
+def test_helper_json_in_a_definitions_folder_is_ignored(tmp_path, toy):
+    """Only files that declare the instrument schema, or have an instrument's id and
+    sections, are offered; other JSON (an author's helper files) is left alone, and a file
+    that declares the schema but is wrong is still reported."""
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+
+    second = dict(toy, id="toy-declared", **{"$schema": "../schemas/instrument.schema.json"})
+    (tmp_path / "toy.json").write_text(json.dumps(toy))
+    (tmp_path / "declared.json").write_text(json.dumps(second))
+    (tmp_path / "helpers.json").write_text(json.dumps({"id": "colours", "red": "#f00"}))
+    (tmp_path / "other.json").write_text(json.dumps({"$schema": "urn:example:lookup",
+                                                     "id": "x", "sections": []}))
+    (tmp_path / "list.json").write_text("[1, 2, 3]")
+    engine = Engine(Settings(definitions_dir=tmp_path), load_entrypoints=False)
+    assert [i.id for i in engine.instruments] == ["toy-checklist", "toy-declared"]
+    (tmp_path / "broken.json").write_text(json.dumps(
+        {"$schema": "urn:formsengine:schema:instrument:1", "id": "half-done"}))
+    with pytest.raises(PluginLoadError, match="broken.json"):
+        Engine(Settings(definitions_dir=tmp_path), load_entrypoints=False)
+
+
 def test_counting_a_not_known_value_is_refused(toy):
     toy["scoring"]["scores"][0]["values"] = ["yes", "dont_know"]
     assert "scores count only known answers" in problems_of(toy)
