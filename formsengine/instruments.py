@@ -70,9 +70,42 @@ def json_path(parts: Any) -> str:
     return out
 
 
+def _names(keys: list[str]) -> str:
+    quoted = [f"'{k}'" for k in keys]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _plain_words(error: ValidationError) -> str | None:
+    """Plain words for the schema errors whose jsonschema message pastes the definition and
+    the schema (``... should not be valid under {...}``, ``... is valid under each of``,
+    ``... is not valid under any of the given schemas``)."""
+    instance, value = error.instance, error.validator_value
+    kind = ""
+    if isinstance(instance, dict) and isinstance(instance.get("type"), str):
+        kind = f" when the type is {instance['type']!r}"
+    if error.validator == "not" and isinstance(value, dict) and set(value) == {"required"}:
+        keys = list(value["required"])
+        return f"{_names(keys)} {'is' if len(keys) == 1 else 'are'} not allowed here{kind}"
+    if error.validator in ("oneOf", "anyOf") and isinstance(value, list) and all(
+            isinstance(v, dict) and set(v) == {"required"} for v in value):
+        keys = [k for v in value for k in v["required"]]
+        present = [k for k in keys if isinstance(instance, dict) and k in instance]
+        if len(present) > 1:
+            return f"give only one of {' or '.join(repr(k) for k in present)}{kind}, not both"
+        return f"give one of {' or '.join(repr(k) for k in keys)}{kind}"
+    if error.validator in ("oneOf", "anyOf"):
+        what = f" ({', '.join(sorted(instance))})" if isinstance(instance, dict) else ""
+        return ("is not one of the allowed forms" + what
+                + "; see docs/definitions.md for what may appear here")
+    return None
+
+
 def _describe(error: ValidationError) -> str:
     """One schema error as 'path: problem (what would be valid)'."""
     deepest = best_match([error]) if error.context else error
+    plain = _plain_words(deepest)
+    if plain is not None:
+        return f"{json_path(deepest.absolute_path)}: {plain}"
     hint = ""
     schema = deepest.schema if isinstance(deepest.schema, dict) else {}
     if deepest.validator == "enum":
