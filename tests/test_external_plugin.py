@@ -28,6 +28,16 @@ def test_pip_installed_plugin_is_listed_and_scores(tmp_path):
         @formsengine.hookimpl
         def register_instruments(register):
             register(Path(__file__).with_name("local.json"))
+
+        def write_lines(frame, variables, path, title):
+            frame.to_json(path, orient="records", lines=True)
+
+        @formsengine.hookimpl
+        def register_export_formats(register):
+            from formsengine.exports.formats import ExportFormat
+
+            register(ExportFormat("orglines", ".jsonl", "JSON lines for the warehouse",
+                                  write_lines))
     '''))
     (src / "pyproject.toml").write_text(textwrap.dedent('''
         [build-system]
@@ -59,7 +69,11 @@ def test_pip_installed_plugin_is_listed_and_scores(tmp_path):
     out = run("plugins")
     assert out.returncode == 0, out.stderr
     assert "orgexample  2.3.4  (orgplugin-example)" in out.stdout
-    assert "hooks: register_instruments" in out.stdout
+    assert "hooks: register_export_formats, register_instruments" in out.stdout
+    helped = run("export", "research", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "csv, parquet, sav, dta, orglines (JSON lines for the" in " ".join(
+        helped.stdout.split()), helped.stdout
     listed = json.loads(run("instruments", "list", "--json").stdout)
     mine = [i for i in listed if i["id"] == "org-local-check"]
     assert mine and mine[0]["plugin"] == "orgexample" and mine[0]["plugin_version"] == "2.3.4"
