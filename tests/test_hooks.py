@@ -276,3 +276,36 @@ def test_offered_when_suggests_a_supplement(toy):
     bad["offered_when"][0]["when"] = {"item": "toy.nope", "equals": "yes"}
     with pytest.raises(PluginLoadError, match="toy.nope"):
         make_engine(DefinitionsPlugin(toy, bad))
+
+
+def test_the_python_scorer_example_in_the_docs_runs(toy):
+    """The example under 'What a Python scorer receives' in docs/plugin-hooks.md, run as a
+    plugin module on an instrument without declarative scoring."""
+    import types
+
+    text = (ROOT / "docs" / "plugin-hooks.md").read_text()
+    section = text[text.index("### What a Python scorer receives"):]
+    code = section[section.index("```python\n") + 10:]
+    code = code[:code.index("```")]
+    module = types.ModuleType("myorg_scorer")
+    exec(compile(code, "plugin-hooks.md", "exec"), module.__dict__)  # noqa: S102
+    toy.update(id="myorg-weighted-check")
+    for key in ("scoring", "test_vectors"):
+        toy.pop(key, None)
+    engine = make_engine(DefinitionsPlugin(toy), module)
+    data = answers(a="yes", b="yes", physical="none", sexual="none")
+    data["instrument"] = "myorg-weighted-check"
+    data["fields"]["incidents"] = 5
+    result = engine.score_data(data)
+    assert result["scores"] == {"weighted_total": 4, "at_least": 4}
+    assert result["flags"] == {"many_incidents": True}
+    assert result["scorer"]["plugin"] == "myorg_scorer"
+    data["answers"]["toy.c"] = "dont_know"
+    data["fields"]["incidents"] = 1
+    result = engine.score_data(data)
+    assert result["scores"] == {"weighted_total": None, "at_least": 4}
+    assert result["flags"] == {"many_incidents": False}
+    assert result["warnings"] == ["1 answer(s) not known"]
+    # another instrument is left to the declarative engine
+    plain = make_engine(DefinitionsPlugin(toy_definition()), module).score_data(answers())
+    assert plain["scorer"]["plugin"].endswith("declarative_scoring")
