@@ -151,17 +151,28 @@ def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def plugins_cmd(state: State, as_json: bool) -> None:
-    """List every plugin with its version and the hooks it implements."""
+    """List every plugin with its version and the hooks it implements, and every installed
+    plugin that was not loaded, with the reason (choose plugins with
+    FORMSENGINE_LOAD_PLUGINS and FORMSENGINE_DISABLE_PLUGINS: comma-separated entry-point
+    names)."""
     from .plugins import describe_plugins
 
     infos = describe_plugins(state.engine.pm)
+    problems = getattr(state.engine.pm, "load_problems", [])
     if as_json:
-        echo_json([p.__dict__ for p in infos])
+        echo_json([{**p.__dict__, "loaded": True} for p in infos]
+                  + [{"name": p.name, "version": p.version, "distribution": p.distribution,
+                      "hooks": [], "builtin": False, "loaded": False,
+                      "problem": p.problem} for p in problems])
         return
     for p in infos:
         kind = "built-in" if p.builtin else (p.distribution or "plugin")
         click.echo(f"{p.name}  {p.version}  ({kind})")
         click.echo(f"    hooks: {', '.join(p.hooks) or 'none'}")
+    for p in problems:
+        click.echo(f"{p.name}  {p.version or 'unknown'}  ({p.distribution or 'plugin'})"
+                   "  NOT LOADED")
+        click.echo(f"    problem: {p.problem}")
 
 
 @cli.group()

@@ -114,9 +114,12 @@ def _number(value: Any) -> bool:
 
 
 # -- which score a change chart shows (shared by the web pages and the PDF reports) ---------
-def charted_score(inst: Any) -> tuple[str | None, dict | None]:
+def charted_score(inst: Any, occasions: Any = ()) -> tuple[str | None, dict | None]:
     """The score the risk level is based on (or the first banded score, or the first count or
-    sum) and its band definition, or (None, None) when nothing numeric can be charted."""
+    sum) and its band definition. An instrument scored by a plugin's own Python (its
+    definition declares no scores) charts the first score its results give as a number,
+    from ``occasions`` (``history()["occasions"]``). (None, None) when nothing numeric can be
+    charted."""
     scoring = inst.scoring
     bands = scoring.get("bands", [])
     level = scoring.get("level")
@@ -125,7 +128,25 @@ def charted_score(inst: Any) -> tuple[str | None, dict | None]:
     if band:
         return band["score"], band
     spec = next((s for s in scoring.get("scores", []) if s["type"] in ("count", "sum")), None)
-    return (spec["id"], None) if spec else (None, None)
+    if spec:
+        return spec["id"], None
+    if not scoring.get("scores"):
+        for occ in occasions:
+            for name, value in occ.get("scores", {}).items():
+                if _number(value):
+                    return name, None
+    return None, None
+
+
+def score_label(inst: Any, score_id: str | None) -> str:
+    """A score's label: the definition's, or for a score a plugin computes, its id in
+    words ('total' -> 'Total')."""
+    if score_id is None:
+        return ""
+    for spec in inst.scoring.get("scores", []):
+        if spec["id"] == score_id:
+            return spec.get("label", score_id)
+    return score_id.replace("_", " ").capitalize()
 
 
 def band_cutoffs(engine: Any, inst: Any, band: dict | None) -> list[dict[str, Any]]:

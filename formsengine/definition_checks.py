@@ -90,6 +90,7 @@ def semantic_problems(inst: Instrument) -> list[str]:
             problems.append(f"{where}: must be a number")
         elif ptype == "cutoffs":
             problems.extend(cutoff_problems(default, where))
+        problems.extend(parameter_limit_problems(name, spec))
     for path, name in _param_refs(inst.definition.get("scoring", {}), "$.scoring"):
         if name not in inst.parameters:
             problems.append(
@@ -101,12 +102,20 @@ def semantic_problems(inst: Instrument) -> list[str]:
         check_item_set(scoring["completeness_items"], "$.scoring.completeness_items")
 
     # Items: show_when references and numeric limits.
+    problems.extend(option_set_problems(inst))
+    shared = _items_using_option_sets(inst)
     for item in items.values():
         if item.show_when is not None:
             check_condition(item.show_when, f"$.items[{item.id}].show_when", problems, inst,
                             [], [], [], form_only=True)
-        if item.type in ("choice", "multi_choice") and len(set(item.values)) != len(item.values):
-            problems.append(f"$.items[{item.id}].options: option values must be unique")
+        if item.type in ("choice", "multi_choice") and item.id not in shared:
+            for value in _repeated(item.values):
+                problems.append(f"$.items[{item.id}].options: option value {value!r} is used "
+                                "more than once (each option needs its own value)")
+        problems.extend(_limit_problems(f"$.items[{item.id}]", item))
+    for field in inst.fields.values():
+        problems.extend(_limit_problems(f"$.fields[{field.id}]", field))
+    problems.extend(show_when_cycles(inst))
 
     # Scores.
     for index, score in enumerate(scoring.get("scores", [])):
@@ -153,6 +162,8 @@ def semantic_problems(inst: Instrument) -> list[str]:
     # Bands.
     for index, band in enumerate(scoring.get("bands", [])):
         path = f"$.scoring.bands[{index}]"
+        if band["id"] in band_ids:
+            problems.append(f"{path}.id: band id {band['id']!r} is used twice")
         band_ids.append(band["id"])
         if band["score"] not in score_ids:
             problems.append(f"{path}.score: unknown score {band['score']!r} "
@@ -185,7 +196,8 @@ def semantic_problems(inst: Instrument) -> list[str]:
                 problems.append(f"{path}.id: {kind[:-1]} id {spec['id']!r} is used twice")
             seen.append(spec["id"])
             check_condition(spec["when"], f"{path}.when", problems, inst, score_ids, band_ids,
-                            flag_ids if kind == "criteria" else [])
+                            flag_ids if kind == "criteria" else [],
+                            in_flag=kind == "flags")
             if kind == "criteria":
                 group = spec.get("group")
                 if group and group not in scoring.get("criteria_groups", {}):
@@ -215,17 +227,168 @@ def cutoff_problems(cutoffs: Any, where: str) -> list[str]:
         if previous is not None and c["min"] <= previous:
             problems.append(f"{where}[{i}].min: cut-offs must rise ({c['min']} after {previous})")
         previous = c["min"]
+    names = [c["band"] for c in cutoffs if isinstance(c, dict) and "band" in c]
+    for name in _repeated(names):
+        problems.append(f"{where}: band name {name!r} is used by more than one cut-off "
+                        "(each band needs its own name)")
     return problems
+
+
+def _repeated(values: Any) -> list[Any]:
+    """Values that occur more than once, each once, in order of first repeat."""
+    seen: list[Any] = []
+    out: list[Any] = []
+    for v in values:
+        if v in seen and v not in out:
+            out.append(v)
+        seen.append(v)
+    return out
+
+
+def _items_using_option_sets(inst: Instrument) -> set[str]:
+    return {raw["id"] for sec in inst.definition.get("sections", [])
+            for raw in sec.get("items", []) if isinstance(raw.get("options"), str)}
+
+
+def option_set_problems(inst: Instrument) -> list[str]:
+    """A repeated value in a named option set, reported once at the set (not at every item
+    that uses it)."""
+    problems = []
+    for name, options in inst.definition.get("option_sets", {}).items():
+        values = [o.get("value") for o in options if isinstance(o, dict)]
+        for value in _repeated(values):
+            problems.append(f"$.option_sets.{name}: option value {value!r} is used more than "
+                            "once (each option needs its own value)")
+    return problems
+
+
+def _limit_problems(path: str, spec: Any) -> list[str]:
+    low, high = getattr(spec, "minimum", None), getattr(spec, "maximum", None)
+    if low is not None and high is not None and low > high:
+        return [f"{path}.minimum: the minimum ({low}) is above the maximum ({high})"]
+    return []
+
+
+def parameter_limit_problems(name: str, spec: dict[str, Any]) -> list[str]:
+    """A parameter's minimum above its maximum, or a default outside its own limits (for
+    cut-offs: any cut-off's ``min``)."""
+    path = f"$.parameters.{name}"
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if low is not None and high is not None and low > high:
+        return [f"{path}.minimum: the minimum ({low}) is above the maximum ({high})"]
+    default = spec.get("default")
+    if spec.get("type") == "cutoffs":
+        values = [c["min"] for c in default if isinstance(c, dict)
+                  and isinstance(c.get("min"), (int, float))] if isinstance(default, list) else []
+    elif isinstance(default, (int, float)) and not isinstance(default, bool):
+        values = [default]
+    else:
+        values = []
+    problems = []
+    for value in values:
+        if low is not None and value < low:
+            problems.append(f"{path}.default: {value} is below the parameter's own minimum "
+                            f"({low})")
+        if high is not None and value > high:
+            problems.append(f"{path}.default: {value} is above the parameter's own maximum "
+                            f"({high})")
+    return problems
+
+
+def _items_named(cond: Any) -> list[str]:
+    return [c["item"] for _, c in _walk_conditions(cond, "$") if "item" in c]
+
+
+def show_when_cycles(inst: Instrument) -> list[str]:
+    """Show conditions that depend on themselves, directly (an item shown when it is
+    answered) or through other items (a shown when b, b shown when a): such an item can
+    never be shown."""
+    graph = {item.id: [i for i in _items_named(item.show_when) if i in inst.items]
+             for item in inst.items.values() if item.show_when is not None}
+    problems: list[str] = []
+    reported: set[frozenset[str]] = set()
+    for start in graph:
+        if start in graph[start]:
+            problems.append(f"$.items[{start}].show_when: the item is shown only when it is "
+                            "already answered (its condition tests itself)")
+            reported.add(frozenset([start]))
+            continue
+        # depth-first search for a path back to ``start``
+        stack: list[tuple[str, list[str]]] = [(n, [start, n]) for n in graph[start]]
+        visited: set[str] = set()
+        while stack:
+            node, trail = stack.pop()
+            if node == start:
+                cycle = frozenset(trail)
+                if cycle not in reported:
+                    reported.add(cycle)
+                    problems.append(
+                        f"$.items[{start}].show_when: circular show conditions "
+                        f"({' -> '.join(trail)}): none of these items can ever be shown")
+                break
+            if node in visited:
+                continue
+            visited.add(node)
+            stack.extend((n, trail + [n]) for n in graph.get(node, []))
+    return problems
+
+
+def _value_type_problems(sub_path: str, c: dict, kind: str, target: Any) -> list[str]:
+    """A condition value of the wrong type: a number (or true/false) tested against text
+    answer options (``"equals": 3`` where the option is ``"3"``), or text tested against a
+    number."""
+    values = []
+    if "equals" in c and not isinstance(c["equals"], dict):
+        values.append(("equals", c["equals"]))
+    values += [(f"in[{i}]", v) for i, v in enumerate(c.get("in", []))]
+    if "includes" in c:
+        values.append(("includes", c["includes"]))
+    problems = []
+    if target.type in ("choice", "multi_choice"):
+        for key, v in values:
+            if v is None or isinstance(v, str):
+                continue
+            shown = json_text(v)
+            hint = (f"; write \"{shown}\" to test the option" if shown in target.values
+                    else f" (options: {', '.join(target.values)})")
+            problems.append(f"{sub_path}.{key}: {shown} is a {_kind_of(v)}, but the answer "
+                            f"options of {kind} {target.id!r} are text{hint}")
+    elif target.type in ("integer", "number"):
+        for key, v in values:
+            if isinstance(v, (str, bool)):
+                problems.append(f"{sub_path}.{key}: {json_text(v)} is a {_kind_of(v)}, but "
+                                f"{kind} {target.id!r} holds a number")
+    return problems
+
+
+def json_text(v: Any) -> str:
+    import json
+
+    return v if isinstance(v, str) else json.dumps(v)
+
+
+def _kind_of(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true/false value"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    return "list" if isinstance(v, list) else "value"
 
 
 def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument,
                     score_ids: list[str], band_ids: list[str], flag_ids: list[str],
-                    *, form_only: bool = False) -> None:
+                    *, form_only: bool = False, in_flag: bool = False) -> None:
     for sub_path, c in _walk_conditions(cond, path):
         if "item" in c:
             item = inst.items.get(c["item"])
             if item is None:
                 problems.append(f"{sub_path}.item: unknown item {c['item']!r}")
+                continue
+            type_problems = _value_type_problems(sub_path, c, "item", item)
+            if type_problems:
+                problems.extend(type_problems)
                 continue
             named = []
             if "equals" in c and isinstance(c["equals"], str):
@@ -243,6 +406,8 @@ def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument
         elif "field" in c and c["field"] not in inst.fields:
             problems.append(f"{sub_path}.field: unknown field {c['field']!r} "
                             f"(fields: {', '.join(inst.fields) or 'none'})")
+        elif "field" in c:
+            problems.extend(_value_type_problems(sub_path, c, "field", inst.fields[c["field"]]))
         elif "date_within" in c:
             for end in ("start", "end"):
                 name = c["date_within"][end]
@@ -256,6 +421,11 @@ def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument
                             f"(scores: {', '.join(score_ids) or 'none'})")
         elif "band" in c and c["band"] not in band_ids:
             problems.append(f"{sub_path}.band: unknown band {c['band']!r}")
+        elif "flag" in c and in_flag and c["flag"] in {
+                f.get("id") for f in inst.scoring.get("flags", [])}:
+            problems.append(f"{sub_path}.flag: flags cannot test flags ({c['flag']!r} is a "
+                            "flag); test the items, scores or bands that raise it, or make "
+                            "this a criterion, which can test flags")
         elif "flag" in c and c["flag"] not in flag_ids:
             problems.append(f"{sub_path}.flag: unknown flag {c['flag']!r} "
                             f"(flags: {', '.join(flag_ids) or 'none'})")

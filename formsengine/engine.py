@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pluggy
-
 from . import __version__
 from .config import (
     OrgConfig,
@@ -24,7 +22,15 @@ from .config import (
 from .errors import DefinitionError, FormsEngineError, SubmissionError
 from .instruments import Instrument, InstrumentRegistry, build_instrument, read_json_file
 from .occasions import Occasion
-from .plugins import make_plugin_manager, plugin_version
+from .plugins import (
+    LoadProblem,
+    PluginManager,
+    call_answered,
+    calling_plugin,
+    make_plugin_manager,
+    plugin_version,
+    warn_once,
+)
 from .submission import Submission, check_submission
 from .wording import WordingRegistry
 
@@ -53,7 +59,7 @@ class Engine:
         org_config: OrgConfig | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.pm: pluggy.PluginManager = make_plugin_manager(
+        self.pm: PluginManager = make_plugin_manager(
             load_entrypoints=load_entrypoints,
             plugins=plugins,
             definitions_dir=self.settings.definitions_dir,
@@ -64,7 +70,9 @@ class Engine:
         self._occasions_cache: dict[tuple[str, str], list[Occasion]] = {}
         self.wording = WordingRegistry()
         problems: list[str] = []
-        self._collect_instruments(problems)
+        by_plugin: dict[str, list[str]] = {}
+        self._collect_instruments(problems, by_plugin)
+        self._skip_broken_installed_plugins(problems, by_plugin)
         self._check_offers(problems)
         self._collect_wording(problems)
         if problems:
@@ -80,43 +88,60 @@ class Engine:
                 self.occasions_for(self.instruments.get(inst_id, version))
 
     # -- registration -------------------------------------------------------------------
-    def _impls(self, hook_name: str):
-        caller = getattr(self.pm.hook, hook_name)
-        return list(reversed(caller.get_hookimpls()))
-
     def _plugin_version(self, plugin_name: str) -> str:
         plugin = self.pm.get_plugin(plugin_name)
         return plugin_version(self.pm, plugin)[0] if plugin is not None else "unknown"
 
-    def _collect_instruments(self, problems: list[str]) -> None:
-        for impl in self._impls("register_instruments"):
-            name = impl.plugin_name
+    def _collect_instruments(self, problems: list[str],
+                             by_plugin: dict[str, list[str]]) -> None:
+        def register(definition: dict | str | Path) -> None:
+            name = calling_plugin() or "unknown"
             version = self._plugin_version(name)
+            source = None
+            try:
+                if isinstance(definition, (str, Path)):
+                    source = Path(definition).name
+                    data = read_json_file(Path(definition))
+                    if not isinstance(data, dict):
+                        raise DefinitionError(
+                            f"plugin {name!r} file {source}",
+                            ["$: must be a JSON object"],
+                        )
+                else:
+                    data = definition
+                inst = build_instrument(data, plugin=name, plugin_version=version,
+                                        source=source)
+                self.instruments.add(inst)
+            except DefinitionError as exc:
+                if not exc.where.startswith("plugin"):
+                    exc = DefinitionError(f"plugin {name!r} file {exc.where}", exc.problems)
+                problems.append(str(exc))
+                by_plugin.setdefault(name, []).append(str(exc))
+            except FormsEngineError as exc:
+                problems.append(str(exc))
+                by_plugin.setdefault(name, []).append(str(exc))
 
-            def register(definition: dict | str | Path, *, _name=name, _version=version) -> None:
-                source = None
-                try:
-                    if isinstance(definition, (str, Path)):
-                        source = Path(definition).name
-                        data = read_json_file(Path(definition))
-                        if not isinstance(data, dict):
-                            raise DefinitionError(
-                                f"plugin {_name!r} file {source}",
-                                ["$: must be a JSON object"],
-                            )
-                    else:
-                        data = definition
-                    inst = build_instrument(data, plugin=_name, plugin_version=_version,
-                                            source=source)
-                    self.instruments.add(inst)
-                except DefinitionError as exc:
-                    if not exc.where.startswith("plugin"):
-                        exc = DefinitionError(f"plugin {_name!r} file {exc.where}", exc.problems)
-                    problems.append(str(exc))
-                except FormsEngineError as exc:
-                    problems.append(str(exc))
+        self.pm.hook.register_instruments(register=register)
 
-            impl.function(register=register)
+    def _skip_broken_installed_plugins(self, problems: list[str],
+                                       by_plugin: dict[str, list[str]]) -> None:
+        """An installed plugin (loaded from an entry point) whose definitions cannot be used
+        is skipped with a warning, its instruments withdrawn, and listed by ``formsengine
+        plugins``; every other command still works. Definitions from the organisation's own
+        folder or from plugins registered in code still stop start-up."""
+        installed = getattr(self.pm, "distributions", {})
+        for name, found in by_plugin.items():
+            if name not in installed:
+                continue
+            for problem in found:
+                problems.remove(problem)
+            self.instruments.drop_plugin(name)
+            self.pm.unregister(name=name)
+            version, dist = installed.pop(name)
+            text = "; ".join(found)
+            self.pm.load_problems.append(LoadProblem(name, dist, version, text))
+            warn_once(f"warning: plugin {name!r} ({dist} {version}) was not loaded and is "
+                      f"skipped: {text}")
 
     def _check_offers(self, problems: list[str]) -> None:
         """``offered_when`` names another instrument's items: check them against every
@@ -139,16 +164,14 @@ class Engine:
                     )
 
     def _collect_wording(self, problems: list[str]) -> None:
-        for impl in self._impls("register_wording_packs"):
-            name = impl.plugin_name
+        def register(pack: dict | str | Path) -> None:
+            try:
+                self.wording.add(pack, plugin=calling_plugin() or "unknown",
+                                 instruments=self.instruments)
+            except FormsEngineError as exc:
+                problems.append(str(exc))
 
-            def register(pack: dict | str | Path, *, _name=name) -> None:
-                try:
-                    self.wording.add(pack, plugin=_name, instruments=self.instruments)
-                except FormsEngineError as exc:
-                    problems.append(str(exc))
-
-            impl.function(register=register)
+        self.pm.hook.register_wording_packs(register=register)
 
     # -- scoring --------------------------------------------------------------------------
     def parameters_for(self, inst: Instrument, extra: dict[str, Any] | None = None,
@@ -181,21 +204,16 @@ class Engine:
         else:
             params, config = self._configuration(inst)
             params = dict(params)
-        result = None
-        scorer = None
-        for impl in self._impls("score_assessment"):
-            result = impl.function(instrument=inst, submission=sub, parameters=params)
-            if result is not None:
-                scorer = impl.plugin_name
-                break
+        result, scorer = call_answered(self.pm, "score_assessment", instrument=inst,
+                                       submission=sub, parameters=params)
         if result is None:
             raise SubmissionError(
                 f"instrument {inst.id} v{inst.version}",
                 ["no plugin can score this instrument (its definition declares no scoring, "
                  "and no plugin implements score_assessment for it)"],
             )
-        for impl in self._impls("assessment_flags"):
-            extra = impl.function(instrument=inst, submission=sub, result=result)
+        for extra in self.pm.hook.assessment_flags(instrument=inst, submission=sub,
+                                                   result=result):
             for flag, raised in (extra or {}).items():
                 result.setdefault("flags", {})
                 result["flags"][flag] = bool(result["flags"].get(flag)) or bool(raised)

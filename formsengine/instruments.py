@@ -71,9 +71,42 @@ def json_path(parts: Any) -> str:
     return out
 
 
+def _names(keys: list[str]) -> str:
+    quoted = [f"'{k}'" for k in keys]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _plain_words(error: ValidationError) -> str | None:
+    """Plain words for the schema errors whose jsonschema message pastes the definition and
+    the schema (``... should not be valid under {...}``, ``... is valid under each of``,
+    ``... is not valid under any of the given schemas``)."""
+    instance, value = error.instance, error.validator_value
+    kind = ""
+    if isinstance(instance, dict) and isinstance(instance.get("type"), str):
+        kind = f" when the type is {instance['type']!r}"
+    if error.validator == "not" and isinstance(value, dict) and set(value) == {"required"}:
+        keys = list(value["required"])
+        return f"{_names(keys)} {'is' if len(keys) == 1 else 'are'} not allowed here{kind}"
+    if error.validator in ("oneOf", "anyOf") and isinstance(value, list) and all(
+            isinstance(v, dict) and set(v) == {"required"} for v in value):
+        keys = [k for v in value for k in v["required"]]
+        present = [k for k in keys if isinstance(instance, dict) and k in instance]
+        if len(present) > 1:
+            return f"give only one of {' or '.join(repr(k) for k in present)}{kind}, not both"
+        return f"give one of {' or '.join(repr(k) for k in keys)}{kind}"
+    if error.validator in ("oneOf", "anyOf"):
+        what = f" ({', '.join(sorted(instance))})" if isinstance(instance, dict) else ""
+        return ("is not one of the allowed forms" + what
+                + "; see docs/definitions.md for what may appear here")
+    return None
+
+
 def _describe(error: ValidationError) -> str:
     """One schema error as 'path: problem (what would be valid)'."""
     deepest = best_match([error]) if error.context else error
+    plain = _plain_words(deepest)
+    if plain is not None:
+        return f"{json_path(deepest.absolute_path)}: {plain}"
     hint = ""
     schema = deepest.schema if isinstance(deepest.schema, dict) else {}
     if deepest.validator == "enum":
@@ -141,6 +174,35 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
         raise DefinitionError(str(path), ["JSON nested too deeply"]) from None
     except ValueError as exc:  # for example a number with thousands of digits
         raise DefinitionError(str(path), [f"not usable JSON: {str(exc)[:120]}"]) from None
+
+
+INSTRUMENT_SCHEMA_ID = "urn:formsengine:schema:instrument:1"
+
+
+def declares_instrument_schema(value: Any) -> bool:
+    """Whether a ``$schema`` value names the instrument definition schema (its id, or a
+    path or address ending in ``instrument.schema.json``)."""
+    return isinstance(value, str) and (
+        value == INSTRUMENT_SCHEMA_ID or value.endswith("instrument.schema.json"))
+
+
+def looks_like_definition(path: Path) -> bool:
+    """Whether a JSON file in a definitions folder is offered as an instrument definition.
+
+    A file that declares the instrument schema (``"$schema"``) always is; a file that
+    declares another schema never is; a file without ``$schema`` is when it is an object
+    with ``id`` and ``sections``. Anything else (an author's helper file: a list of
+    options, notes, a configuration) is left alone. A file that cannot be read or is not
+    JSON is offered, so that its problem is reported rather than hidden."""
+    try:
+        data = read_json_file(path)
+    except DefinitionError:
+        return True
+    if not isinstance(data, dict):
+        return False
+    if "$schema" in data:
+        return declares_instrument_schema(data["$schema"])
+    return "id" in data and "sections" in data
 
 
 @dataclass(frozen=True)
@@ -422,6 +484,11 @@ class InstrumentRegistry:
                 "Remove one, or give the local variant its own id or version."
             )
         self._by_key[instrument.key] = instrument
+
+    def drop_plugin(self, plugin: str) -> None:
+        """Withdraw every instrument a plugin registered (a plugin skipped at start-up)."""
+        for key in [k for k, i in self._by_key.items() if i.plugin == plugin]:
+            del self._by_key[key]
 
     def get(self, instrument_id: str, version: str | None = None) -> Instrument:
         if version is not None:

@@ -185,12 +185,76 @@ def test_default_plugins_are_registered_like_any_other():
 
 def test_entry_points_not_loaded_unless_asked(monkeypatch):
     calls = []
-    monkeypatch.setattr("pluggy.PluginManager.load_setuptools_entrypoints",
-                        lambda self, group, name=None: calls.append(group))
+    monkeypatch.setattr("formsengine.plugins.load_entry_point_plugins",
+                        lambda pm, environ: calls.append(pm))
     make_engine()
     assert calls == []
-    formsengine.plugins.make_plugin_manager(load_entrypoints=True)
-    assert calls == ["formsengine"]
+    pm = formsengine.plugins.make_plugin_manager(load_entrypoints=True)
+    assert calls == [pm]
+
+
+def test_hook_wrappers_see_the_calls_and_scoring_names_the_answering_plugin(toy):
+    """Hooks go through pluggy's hook caller: an old-style and a new-style wrapper around
+    score_assessment both run, tracing sees the call, and the result still names the plugin
+    whose implementation scored (not the wrappers' plugins)."""
+    seen = []
+
+    class Watcher:
+        __name__ = "watcher"
+
+        @formsengine.hookimpl(hookwrapper=True)
+        def score_assessment(self, instrument, submission, parameters):
+            outcome = yield
+            seen.append(("hookwrapper", instrument.id, outcome.get_result()["scores"]))
+
+    class NewWatcher:
+        __name__ = "new-watcher"
+
+        @formsengine.hookimpl(wrapper=True)
+        def score_assessment(self, instrument, submission, parameters):
+            result = yield
+            seen.append(("wrapper", instrument.id, result["scores"]))
+            return result
+
+        @formsengine.hookimpl(wrapper=True)
+        def register_instruments(self, register):
+            seen.append(("register", "before"))
+            return (yield)
+
+    engine = make_engine(DefinitionsPlugin(toy, name="org"), Watcher(), NewWatcher())
+    assert ("register", "before") in seen
+    assert engine.instruments.get("toy-checklist").plugin == "org"
+    traced = []
+    undo = engine.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: traced.append(name), lambda *a: None)
+    result = engine.score_data(answers(a="yes"))
+    undo()
+    assert traced.count("score_assessment") == 1
+    assert ("hookwrapper", "toy-checklist", result["scores"]) in seen
+    assert ("wrapper", "toy-checklist", result["scores"]) in seen
+    assert result["scorer"]["plugin"] == "formsengine.default_plugins.declarative_scoring"
+
+
+def test_calling_plugin_and_call_answered_outside_and_inside_calls(toy):
+    from formsengine.plugins import call_answered, calling_plugin
+
+    assert calling_plugin() is None
+
+    class Nobody:
+        __name__ = "nobody"
+
+        @formsengine.hookimpl(tryfirst=True)
+        def score_assessment(self, instrument, submission, parameters):
+            assert calling_plugin() == "nobody"
+            return None
+
+    engine = make_engine(DefinitionsPlugin(toy), Nobody())
+    inst, sub = engine.check(answers())
+    result, plugin = call_answered(engine.pm, "score_assessment", instrument=inst,
+                                   submission=sub, parameters=inst.default_parameters())
+    assert plugin == "formsengine.default_plugins.declarative_scoring"
+    assert result["scores"]["yes_count"] == 0
+    assert calling_plugin() is None
 
 
 def test_toy_definition_is_valid_json():
@@ -212,3 +276,36 @@ def test_offered_when_suggests_a_supplement(toy):
     bad["offered_when"][0]["when"] = {"item": "toy.nope", "equals": "yes"}
     with pytest.raises(PluginLoadError, match="toy.nope"):
         make_engine(DefinitionsPlugin(toy, bad))
+
+
+def test_the_python_scorer_example_in_the_docs_runs(toy):
+    """The example under 'What a Python scorer receives' in docs/plugin-hooks.md, run as a
+    plugin module on an instrument without declarative scoring."""
+    import types
+
+    text = (ROOT / "docs" / "plugin-hooks.md").read_text()
+    section = text[text.index("### What a Python scorer receives"):]
+    code = section[section.index("```python\n") + 10:]
+    code = code[:code.index("```")]
+    module = types.ModuleType("myorg_scorer")
+    exec(compile(code, "plugin-hooks.md", "exec"), module.__dict__)  # noqa: S102
+    toy.update(id="myorg-weighted-check")
+    for key in ("scoring", "test_vectors"):
+        toy.pop(key, None)
+    engine = make_engine(DefinitionsPlugin(toy), module)
+    data = answers(a="yes", b="yes", physical="none", sexual="none")
+    data["instrument"] = "myorg-weighted-check"
+    data["fields"]["incidents"] = 5
+    result = engine.score_data(data)
+    assert result["scores"] == {"weighted_total": 4, "at_least": 4}
+    assert result["flags"] == {"many_incidents": True}
+    assert result["scorer"]["plugin"] == "myorg_scorer"
+    data["answers"]["toy.c"] = "dont_know"
+    data["fields"]["incidents"] = 1
+    result = engine.score_data(data)
+    assert result["scores"] == {"weighted_total": None, "at_least": 4}
+    assert result["flags"] == {"many_incidents": False}
+    assert result["warnings"] == ["1 answer(s) not known"]
+    # another instrument is left to the declarative engine
+    plain = make_engine(DefinitionsPlugin(toy_definition()), module).score_data(answers())
+    assert plain["scorer"]["plugin"].endswith("declarative_scoring")

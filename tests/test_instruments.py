@@ -159,6 +159,134 @@ def test_local_definitions_folder(tmp_path, toy):
     assert inst.source == "toy.json"
 
 
+def test_helper_json_in_a_definitions_folder_is_ignored(tmp_path, toy):
+    """Only files that declare the instrument schema, or have an instrument's id and
+    sections, are offered; other JSON (an author's helper files) is left alone, and a file
+    that declares the schema but is wrong is still reported."""
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+
+    second = dict(toy, id="toy-declared", **{"$schema": "../schemas/instrument.schema.json"})
+    (tmp_path / "toy.json").write_text(json.dumps(toy))
+    (tmp_path / "declared.json").write_text(json.dumps(second))
+    (tmp_path / "helpers.json").write_text(json.dumps({"id": "colours", "red": "#f00"}))
+    (tmp_path / "other.json").write_text(json.dumps({"$schema": "urn:example:lookup",
+                                                     "id": "x", "sections": []}))
+    (tmp_path / "list.json").write_text("[1, 2, 3]")
+    engine = Engine(Settings(definitions_dir=tmp_path), load_entrypoints=False)
+    assert [i.id for i in engine.instruments] == ["toy-checklist", "toy-declared"]
+    (tmp_path / "broken.json").write_text(json.dumps(
+        {"$schema": "urn:formsengine:schema:instrument:1", "id": "half-done"}))
+    with pytest.raises(PluginLoadError, match="broken.json"):
+        Engine(Settings(definitions_dir=tmp_path), load_entrypoints=False)
+
+
 def test_counting_a_not_known_value_is_refused(toy):
     toy["scoring"]["scores"][0]["values"] = ["yes", "dont_know"]
     assert "scores count only known answers" in problems_of(toy)
+
+
+def _item(definition, item_id):
+    return next(i for s in definition["sections"] for i in s["items"] if i["id"] == item_id)
+
+
+def _refusals():
+    """(name, change to the toy definition, words the refusal must hold, words it must not)."""
+    def self_ref(d):
+        _item(d, "toy.c")["show_when"] = {"item": "toy.c", "equals": "yes"}
+
+    def circular(d):
+        _item(d, "toy.c")["show_when"] = {"item": "toy.d", "equals": "yes"}
+        _item(d, "toy.d")["show_when"] = {"any": [{"item": "toy.c", "equals": "yes"}]}
+
+    def wrong_type(d):
+        d["scoring"]["flags"][0]["when"] = {"item": "toy.a", "in": ["yes", 3]}
+
+    def number_against_text(d):
+        _item(d, "toy.c")["show_when"] = {"field": "incidents", "equals": "3"}
+
+    def min_above_max(d):
+        d["fields"][1]["minimum"] = 50
+        d["fields"][1]["maximum"] = 5
+
+    def default_outside(d):
+        d["parameters"]["escalation"]["default"] = 500
+
+    def duplicate_band_names(d):
+        d["parameters"]["risk_cutoffs"]["default"][2]["band"] = "medium"
+
+    def duplicate_band_ids(d):
+        d["scoring"]["bands"].append(dict(d["scoring"]["bands"][0]))
+
+    def flag_tests_flag(d):
+        d["scoring"]["flags"].append({"id": "second", "label": "Second",
+                                      "when": {"flag": "first"}})
+
+    def jargon(d):
+        d["scoring"]["scores"].append({"id": "c", "type": "combination", "items": ["toy.a"],
+                                       "values": ["yes"], "missing": "not_known"})
+
+    return [
+        ("self", self_ref, ["$.items[toy.c].show_when", "tests itself"], []),
+        ("circular", circular, ["circular show conditions (toy.c -> toy.d -> toy.c)"], []),
+        ("wrong type", wrong_type,
+         ["$.scoring.flags[0].when.in[1]: 3 is a number", "are text"], []),
+        ("number field", number_against_text,
+         ["$.items[toy.c].show_when.equals: 3 is a text", "holds a number"], []),
+        ("min above max", min_above_max,
+         ["$.fields[incidents].minimum: the minimum (50) is above the maximum (5)"], []),
+        ("default outside", default_outside,
+         ["$.parameters.escalation.default: 500 is above the parameter's own maximum (100)"],
+         []),
+        ("duplicate band names", duplicate_band_names,
+         ["$.parameters.risk_cutoffs.default: band name 'medium' is used by more than one"],
+         []),
+        ("duplicate band ids", duplicate_band_ids,
+         ["$.scoring.bands[1].id: band id 'risk_band' is used twice"], []),
+        ("flag tests flag", flag_tests_flag,
+         ["$.scoring.flags[3].when.flag: flags cannot test flags ('first' is a flag)"],
+         ["unknown flag"]),
+        ("jargon", jargon,
+         ["$.scoring.scores[9]: 'missing' is not allowed here when the type is 'combination'"],
+         ["should not be valid", "{"]),
+    ]
+
+
+@pytest.mark.parametrize("name,change,expected,unexpected", _refusals(),
+                         ids=[r[0] for r in _refusals()])
+def test_validator_refuses_through_the_api_and_the_cli(toy, tmp_path, name, change, expected,
+                                                       unexpected):
+    from click.testing import CliRunner
+
+    from formsengine.cli import cli
+
+    change(toy)
+    with pytest.raises(DefinitionError) as exc:
+        build_instrument(toy, plugin="p", plugin_version="1", source=None)
+    text = "\n".join(exc.value.problems)
+    for words in expected:
+        assert words in text
+    for words in unexpected:
+        assert words not in text
+    path = tmp_path / "def.json"
+    path.write_text(json.dumps(toy))
+    out = CliRunner().invoke(cli, ["instruments", "validate", str(path)])
+    assert out.exit_code == 1
+    for words in expected:
+        assert words in out.output
+
+
+def test_repeated_option_value_is_reported_once_at_the_option_set(toy):
+    toy["option_sets"]["ynu"].append(dict(toy["option_sets"]["ynu"][0], label="Again"))
+    repeated = toy["option_sets"]["ynu"][0]["value"]
+    inline = _item(toy, "toy.a.what")["options"]
+    inline.append(dict(inline[0], label="Again"))
+    with pytest.raises(DefinitionError) as exc:
+        build_instrument(toy, plugin="p", plugin_version="1", source=None)
+    problems = exc.value.problems
+    assert [p for p in problems if "option value" in p and "toy.a.what" not in p] == [
+        f"$.option_sets.ynu: option value {repeated!r} is used more than once "
+        "(each option needs its own value)"]
+    assert [p for p in problems if p.startswith("$.items[toy.a.what].options")] == [
+        f"$.items[toy.a.what].options: option value {inline[0]['value']!r} is used more "
+        "than once (each option needs its own value)"]

@@ -1,7 +1,9 @@
 """Definitions from a local folder, for organisations that do not package a plugin.
 
-Every ``*.json`` file in the folder named by the ``FORMSENGINE_DEFINITIONS`` setting is
-offered as an instrument definition, and every ``*.wording.json`` file as a wording pack,
+Every ``*.json`` file in the folder named by the ``FORMSENGINE_DEFINITIONS`` setting that is
+a definition (see ``instruments.looks_like_definition``: other JSON, such as an author's
+helper files, is left alone) is offered as an instrument definition, and every
+``*.wording.json`` file as a wording pack,
 through the same hooks an installed plugin uses.
 """
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..hookspecs import hookimpl
+from ..instruments import looks_like_definition
 
 
 class LocalDefinitions:
@@ -27,7 +30,7 @@ class LocalDefinitions:
     @hookimpl(trylast=True)
     def register_instruments(self, register) -> None:
         for path in self._files():
-            if not path.name.endswith(".wording.json"):
+            if not path.name.endswith(".wording.json") and looks_like_definition(path):
                 register(path)
 
     @hookimpl(trylast=True)

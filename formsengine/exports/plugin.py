@@ -23,6 +23,32 @@ def split_values(values: tuple[str, ...]) -> list[str] | None:
     return out or None
 
 
+def registered_formats_text() -> str:
+    """'csv, parquet, sav, dta, xyz (description)': every format the installed plugins
+    register, the built-in formats first by id, then the others with their description."""
+    from ..plugins import make_plugin_manager
+    from .formats import BUILTIN_FORMATS, format_registry
+
+    builtin = {f.id for f in BUILTIN_FORMATS}
+    try:
+        formats = format_registry(make_plugin_manager(load_entrypoints=True))
+    except Exception:  # help must show even when a plugin is broken
+        formats = {f.id: f for f in BUILTIN_FORMATS}
+    ordered = sorted(formats.values(), key=lambda f: f.id not in builtin)
+    return ", ".join(f.id if f.id in builtin else f"{f.id} ({f.description})"
+                     for f in ordered)
+
+
+class FormatOption(click.Option):
+    """``--format``: its help lists the formats registered when the help is shown, those
+    added by plugins included."""
+
+    def get_help_record(self, ctx: click.Context):
+        self.help = ("File format (repeat or comma-separate); default: every registered "
+                     f"format: {registered_formats_text()}.")
+        return super().get_help_record(ctx)
+
+
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     @cli.group("export")
@@ -54,9 +80,9 @@ def register_commands(cli: click.Group) -> None:
                        "with final assessments.")
     @click.option("--occasions", "occasions", multiple=True,
                   help="Occasion ids (repeat or comma-separate); default: all.")
-    @click.option("--format", "formats", multiple=True,
-                  help="File formats (default: every registered format: csv, parquet, sav, "
-                       "dta).")
+    @click.option("--format", "formats", multiple=True, cls=FormatOption,
+                  help="File format (repeat or comma-separate); default: every registered "
+                       "format.")
     @click.option("--k", "k", type=click.IntRange(1, 1000),
                   help="Smallest group of people a combination of quasi-identifiers may "
                        "cover [configuration research.k; default 5]. Below 5 only with "

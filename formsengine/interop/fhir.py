@@ -10,8 +10,16 @@ Mapping:
 * each section is a ``group`` item; each item keeps its id as ``linkId``; choice items become
   ``choice`` items whose options are codings in a code system named after the instrument
   (multiple-choice items repeat); not-known options stay distinct codes, never "no";
-* a ``show_when`` that tests one answer becomes ``enableWhen``; other conditions are noted
-  in the item's extension-free ``text`` as "(asked only when ...)" and left to the form;
+* a ``show_when`` becomes ``enableWhen`` with ``enableBehavior``: tests of one answer
+  (``equals``, ``in``, ``includes``, ``answered``, ``gt``/``gte``/``lt``/``lte``, ``not`` of
+  one of these) and ``all``/``any`` of such tests. FHIR gives a question whose controlling
+  answer is missing ``false`` for every operator but ``exists``, so a ``not`` is shown only
+  once the other question is answered. A condition ``enableWhen`` cannot say (``all`` inside
+  ``any``, a limit taken from a parameter) is described in words in the item's ``text`` as
+  "(asked only when ...)" and left to the form;
+* help text is a ``display`` child with the ``questionnaire-itemControl`` extension ``help``;
+  the ``minimum`` and ``maximum`` of number items and fields are the ``minValue`` and
+  ``maxValue`` extensions;
 * items that take a comment get a ``<id>.comment`` text child;
 * non-item fields are a ``fields`` group; the scored result is a read-only ``result`` group
   (scores, bands, level, flags, criteria), filled in the response from the stored score,
@@ -20,7 +28,6 @@ Mapping:
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -48,16 +55,166 @@ def _coding(inst: Instrument, option) -> dict[str, Any]:
     return {"system": codesystem(inst), "code": option.value, "display": option.label}
 
 
-def _enable_when(inst: Instrument, cond: dict | None) -> tuple[list[dict], str | None]:
+COMPARISONS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
+EXTENSION = "http://hl7.org/fhir/StructureDefinition"
+ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
+
+
+def _target(inst: Instrument, cond: dict) -> tuple[str, Any] | None:
+    """(linkId, item or field) that a test of one answer is about."""
+    if "item" in cond and cond["item"] in inst.items:
+        return cond["item"], inst.items[cond["item"]]
+    if "field" in cond and cond["field"] in inst.fields:
+        return f"field.{cond['field']}", inst.fields[cond["field"]]
+    return None
+
+
+def _answer_value(inst: Instrument, spec, value: Any) -> dict[str, Any] | None:
+    """An enableWhen ``answer[x]`` for ``value`` of ``spec``, or None if it cannot be one."""
+    if isinstance(value, (dict, list)) or value is None or isinstance(value, bool):
+        return None
+    if spec.type in ("choice", "multi_choice"):
+        option = spec.option(value) if isinstance(value, str) else None
+        return {"answerCoding": _coding(inst, option)} if option else None
+    if spec.type == "integer" and isinstance(value, int):
+        return {"answerInteger": value}
+    if spec.type == "number" and isinstance(value, (int, float)):
+        return {"answerDecimal": value}
+    if spec.type == "date" and isinstance(value, str):
+        return {"answerDate": value}
+    if spec.type == "text" and isinstance(value, str):
+        return {"answerString": value}
+    return None
+
+
+def _one_answer(inst: Instrument, cond: dict) -> tuple[list[dict], str] | None:
+    """enableWhen entries and their behaviour ('all' or 'any') for a test of one answer."""
+    found = _target(inst, cond)
+    if found is None:
+        return None
+    question, spec = found
+    tests = {k: v for k, v in cond.items() if k not in ("item", "field")}
+    entries: list[dict] = []
+    if set(tests) == {"in"}:
+        for value in tests["in"]:
+            answer = _answer_value(inst, spec, value)
+            if answer is None:
+                return None
+            entries.append({"question": question, "operator": "=", **answer})
+        return entries, "any"
+    for key, value in tests.items():
+        if key in ("equals", "includes"):
+            answer = _answer_value(inst, spec, value)
+            operator = "="
+        elif key == "answered" and isinstance(value, bool):
+            answer, operator = {"answerBoolean": value}, "exists"
+        elif key in COMPARISONS:
+            answer, operator = _answer_value(inst, spec, value), COMPARISONS[key]
+        else:
+            return None
+        if answer is None:
+            return None
+        entries.append({"question": question, "operator": operator, **answer})
+    return (entries, "all") if entries else None
+
+
+def _negated(entries: list[dict]) -> list[dict] | None:
+    if len(entries) != 1:
+        return None
+    entry = dict(entries[0])
+    if entry["operator"] == "exists":
+        entry["answerBoolean"] = not entry["answerBoolean"]
+        return [entry]
+    flipped = {"=": "!=", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+    entry["operator"] = flipped[entry["operator"]]
+    return [entry]
+
+
+def _simple(inst: Instrument, cond: dict) -> tuple[list[dict], str] | None:
+    if "not" in cond:
+        inner = _simple(inst, cond["not"])
+        negated = _negated(inner[0]) if inner else None
+        return (negated, "all") if negated else None
+    return _one_answer(inst, cond)
+
+
+def _enable_when(inst: Instrument, cond: dict | None) -> tuple[list[dict], str | None, str | None]:
+    """(enableWhen entries, enableBehavior, or a description in words when enableWhen cannot
+    say it)."""
     if not cond:
-        return [], None
-    if "item" in cond and "equals" in cond and isinstance(cond["equals"], str):
-        target = inst.items.get(cond["item"])
-        option = target.option(cond["equals"]) if target else None
-        if option is not None:
-            return [{"question": cond["item"], "operator": "=",
-                     "answerCoding": _coding(inst, option)}], None
-    return [], json.dumps(cond, separators=(",", ":"))
+        return [], None, None
+    for key, behaviour in (("all", "all"), ("any", "any")):
+        if key in cond:
+            entries: list[dict] = []
+            for sub in cond[key]:
+                found = _simple(inst, sub)
+                if found is None or (len(found[0]) > 1 and found[1] != behaviour):
+                    return [], None, describe_condition(cond)
+                entries.extend(found[0])
+            return entries, behaviour if len(entries) > 1 else None, None
+    found = _simple(inst, cond)
+    if found is None:
+        return [], None, describe_condition(cond)
+    entries, behaviour = found
+    return entries, behaviour if len(entries) > 1 else None, None
+
+
+WORDS = {"equals": "is", "includes": "includes", "gt": "is more than",
+         "gte": "is at least", "lt": "is less than", "lte": "is at most"}
+
+
+def _value_words(value: Any) -> str:
+    if isinstance(value, dict) and "param" in value:
+        return f"the parameter {value['param']}"
+    return str(value)
+
+
+def describe_condition(cond: dict) -> str:
+    """A condition in words, for a reader of the questionnaire: 'dash.injury is yes and
+    (field.incidents is at least the parameter escalation or ...)'."""
+    if "all" in cond or "any" in cond:
+        key = "all" if "all" in cond else "any"
+        parts = [describe_condition(c) for c in cond[key]]
+        joined = f" {'and' if key == 'all' else 'or'} ".join(
+            f"({p})" if (" and " in p or " or " in p) else p for p in parts)
+        return joined
+    if "not" in cond:
+        return f"not ({describe_condition(cond['not'])})"
+    subject = (cond.get("item") or (f"field.{cond['field']}" if "field" in cond else None)
+               or next((f"{k} {cond[k]}" for k in ("score", "band", "level", "flag")
+                        if k in cond), "the answers"))
+    parts = []
+    for key, value in cond.items():
+        if key in WORDS:
+            parts.append(f"{subject} {WORDS[key]} {_value_words(value)}")
+        elif key == "in":
+            parts.append(f"{subject} is {' or '.join(map(_value_words, value))}")
+        elif key == "answered":
+            parts.append(f"{subject} is {'answered' if value else 'not answered'}")
+    if "date_within" in cond:
+        spec = cond["date_within"]
+        parts.append(f"field.{spec['end']} is within {_value_words(spec['months'])} months "
+                     f"after field.{spec['start']}")
+    return " and ".join(parts) or subject
+
+
+def _details(spec, item: dict[str, Any], link_id: str) -> None:
+    """Help text and numeric limits, kept as FHIR says them."""
+    number = {"integer": "valueInteger", "number": "valueDecimal"}.get(spec.type)
+    limits = []
+    for name, value in (("minValue", spec.minimum), ("maxValue", spec.maximum)):
+        if number and value is not None:
+            value = int(value) if number == "valueInteger" else value
+            limits.append({"url": f"{EXTENSION}/{name}", number: value})
+    if limits:
+        item["extension"] = limits
+    if spec.help:
+        item.setdefault("item", []).append({
+            "linkId": f"{link_id}.help", "text": spec.help, "type": "display",
+            "extension": [{"url": f"{EXTENSION}/questionnaire-itemControl",
+                           "valueCodeableConcept": {"coding": [{
+                               "system": ITEM_CONTROL, "code": "help",
+                               "display": "Help-Button"}], "text": "Help-Button"}}]})
 
 
 def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
@@ -69,6 +226,7 @@ def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
         item["repeats"] = True
     if getattr(spec, "max_length", None) and spec.type == "text":
         item["maxLength"] = int(spec.max_length)
+    _details(spec, item, link_id)
     return item
 
 
@@ -79,16 +237,19 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
         for item_id in section.item_ids:
             spec = inst.items[item_id]
             item = _question(inst, spec, item_id)
-            enable, note = _enable_when(inst, spec.show_when)
+            enable, behaviour, note = _enable_when(inst, spec.show_when)
             if enable:
                 item["enableWhen"] = enable
+                if behaviour:
+                    item["enableBehavior"] = behaviour
                 item["required"] = False
             elif note:
                 item["text"] += f" (asked only when {note})"
                 item["required"] = False
             if spec.comment:
-                item["item"] = [{"linkId": f"{item_id}.comment", "text": "Comment",
-                                 "type": "text", "required": False}]
+                item.setdefault("item", []).insert(
+                    0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
+                     "required": False})
             children.append(item)
         groups.append({"linkId": section.id, "text": section.title, "type": "group",
                        "item": children})

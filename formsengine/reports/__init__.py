@@ -33,8 +33,8 @@ def plugin_sections(store: Store, kind: str, context: dict[str, Any]) -> list[di
     """Sections from the ``report_sections`` hook. The hook's contract makes each plugin
     responsible for escaping its HTML; titles are escaped here."""
     sections = []
-    for impl in reversed(store.engine.pm.hook.report_sections.get_hookimpls()):
-        for section in impl.function(kind=kind, context=context) or []:
+    for found in store.engine.pm.hook.report_sections(kind=kind, context=context):
+        for section in found or []:
             sections.append({"title": str(section["title"]),
                              # the hook's contract: the plugin escapes its own HTML
                              "html": Markup(section["html"])})  # nosec B704

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..compare import band_cutoffs, charted_score, score_maximum
+from ..compare import band_cutoffs, charted_score, score_label, score_maximum
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -18,14 +18,13 @@ SHADES = ["#ffffff", "#f3f2f1", "#fff2d6", "#f6d7d2", "#eed2d0"]
 
 
 def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str, Any] | None:
-    score_id, band = charted_score(inst)
     occasions = data["occasions"]
+    score_id, band = charted_score(inst, occasions)
     if score_id is None or not occasions:
         return None
     cutoffs = band_cutoffs(store.engine, inst, band)
     values = [o["scores"].get(score_id) for o in occasions]
     known = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    spec = next(s for s in inst.scoring["scores"] if s["id"] == score_id)
     maximum = score_maximum(inst, score_id)
     top = float(maximum or max(known + [c["min"] for c in cutoffs] + [1]) * 1.15)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -51,7 +50,7 @@ def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str,
         ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         points.append({"x": x, "y": y(v) if ok else None, "value": v if ok else None,
                        "label": occ["occasion"].replace("_", " ")})
-    label = spec.get("label", score_id)
+    label = score_label(inst, score_id)
     described = "; ".join(f"{p['label']}: {p['value'] if p['value'] is not None else 'not known'}"
                           for p in points)
     return {

@@ -194,13 +194,12 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
 def _history_columns(inst: Instrument, data: dict[str, Any]) -> list[dict[str, str]]:
     """The score charted (the one the level is based on), or else the first two numeric
     scores, with their labels."""
-    from ..compare import charted_score
+    from ..compare import charted_score, score_label
 
-    labels = {s["id"]: s.get("label", s["id"]) for s in inst.scoring.get("scores", [])}
-    score_id, _ = charted_score(inst)
+    score_id, _ = charted_score(inst, data["occasions"])
     names: list[str] = [score_id] if score_id else []
     for occ in data["occasions"]:
         for k, v in occ["scores"].items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in names:
                 names.append(k)
-    return [{"id": n, "label": labels.get(n, n)} for n in names[:1 if score_id else 2]]
+    return [{"id": n, "label": score_label(inst, n)} for n in names[:1 if score_id else 2]]

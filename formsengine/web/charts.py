@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compare import band_cutoffs, charted_score, history, score_maximum
+from ..compare import band_cutoffs, charted_score, history, score_label, score_maximum
 from .schedule import occasion_label
 
 WIDTH, HEIGHT = 640, 300
@@ -15,7 +15,7 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 120, 20, 48
 
 def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
     data = history(store, person["ref"], inst.id)
-    score_id, band = charted_score(inst)
+    score_id, band = charted_score(inst, data["occasions"])
     rows = []
     for occ in data["occasions"]:
         rows.append({
@@ -31,15 +31,12 @@ def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
             "complete": occ["complete"],
         })
     cutoffs = band_cutoffs(store.engine, inst, band)
-    score_label = score_id
-    for spec in inst.scoring.get("scores", []):
-        if spec["id"] == score_id:
-            score_label = spec.get("label", score_id)
+    label = score_label(inst, score_id) or "Score"
     return {
         "instrument": inst, "person_role": person["role"], "rows": rows,
-        "score_label": score_label, "crossings": data["crossings"],
+        "score_label": label, "crossings": data["crossings"],
         "chart": _geometry(rows, cutoffs, score_maximum(inst, score_id) if score_id else None,
-                           inst.title, score_label),
+                           inst.title, label),
     }
 
 

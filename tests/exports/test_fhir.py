@@ -76,3 +76,74 @@ def test_cli_fhir_commands(exported, monkeypatch):
     assert run.exit_code == 0, run.output
     assert validate(json.loads(run.output)).identifier.value == uid
     assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'fhir_export'")["n"] >= 1
+
+
+def _toy_questionnaire(show_when, **item_extra):
+    from tests.conftest import DefinitionsPlugin, make_engine, toy_definition
+
+    toy = toy_definition()
+    note = next(i for s in toy["sections"] for i in s["items"] if i["id"] == "toy.note")
+    note.update(show_when=show_when, **item_extra)
+    inst = make_engine(DefinitionsPlugin(toy)).instruments.get("toy-checklist")
+    resource = questionnaire(inst)
+    validate(resource)
+    items = {i["linkId"]: i for g in resource["item"] for i in g["item"]}
+    return items["toy.note"], items
+
+
+def _coded(question, code, operator="="):
+    return {"question": question, "operator": operator,
+            "answerCoding": {"system": "urn:formsengine:codesystem:toy-checklist",
+                             "code": code, "display": code}}
+
+
+@pytest.mark.parametrize("show_when,enable,behaviour", [
+    ({"item": "toy.a", "in": ["yes", "dont_know"]},
+     [("toy.a", "yes", "="), ("toy.a", "dont_know", "=")], "any"),
+    ({"all": [{"item": "toy.a", "equals": "yes"}, {"not": {"item": "toy.b", "equals": "no"}}]},
+     [("toy.a", "yes", "="), ("toy.b", "no", "!=")], "all"),
+    ({"any": [{"item": "toy.a", "equals": "yes"},
+              {"field": "incidents", "gte": 3}]},
+     [("toy.a", "yes", "="), {"question": "field.incidents", "operator": ">=",
+                              "answerInteger": 3}], "any"),
+    ({"item": "toy.a.what", "includes": "two"}, [("toy.a.what", "two", "=")], None),
+    ({"not": {"item": "toy.c", "answered": True}},
+     [{"question": "toy.c", "operator": "exists", "answerBoolean": False}], None),
+    ({"field": "incidents", "gt": 2, "lte": 10},
+     [{"question": "field.incidents", "operator": ">", "answerInteger": 2},
+      {"question": "field.incidents", "operator": "<=", "answerInteger": 10}], "all"),
+])
+def test_fhir_keeps_compound_show_conditions_as_enable_when(show_when, enable, behaviour):
+    note, items = _toy_questionnaire(show_when)
+    labels = {o["valueCoding"]["code"]: o["valueCoding"]["display"]
+              for i in items.values() for o in i.get("answerOption", [])}
+    expected = []
+    for e in enable:
+        if isinstance(e, tuple):
+            entry = _coded(e[0], e[1], e[2])
+            entry["answerCoding"]["display"] = labels[e[1]]
+            expected.append(entry)
+        else:
+            expected.append(e)
+    assert note["enableWhen"] == expected
+    assert note.get("enableBehavior") == behaviour
+    assert "asked only when" not in note["text"]
+
+
+def test_fhir_describes_in_words_what_enable_when_cannot_say_and_keeps_help_and_limits():
+    cond = {"any": [{"all": [{"item": "toy.a", "equals": "yes"},
+                             {"item": "toy.b", "equals": "yes"}]},
+                    {"field": "incidents", "gte": {"param": "escalation"}}]}
+    note, items = _toy_questionnaire(cond, help="Say what happened, in the person's words.")
+    assert "enableWhen" not in note and "{" not in note["text"]
+    assert note["text"].endswith(
+        "(asked only when (toy.a is yes and toy.b is yes) or field.incidents is at least "
+        "the parameter escalation)")
+    help_item = note["item"][0]
+    assert help_item["type"] == "display"
+    assert help_item["text"] == "Say what happened, in the person's words."
+    assert help_item["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "help"
+    incidents = items["field.incidents"]
+    assert incidents["extension"] == [
+        {"url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueInteger": 0},
+        {"url": "http://hl7.org/fhir/StructureDefinition/maxValue", "valueInteger": 1000}]
