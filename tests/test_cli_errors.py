@@ -44,8 +44,8 @@ def test_a_file_that_is_not_a_database(tmp_path):
 
 
 @pytest.mark.parametrize("name, value, expected", [
-    ("FORMSENGINE_IDLE_MINUTES", "abc", "FORMSENGINE_IDLE_MINUTES must be a whole number"),
-    ("FORMSENGINE_IDLE_MINUTES", "-5", "FORMSENGINE_IDLE_MINUTES must be more than 0"),
+    ("FORMSENGINE_IDLE_MINUTES", "abc", "FORMSENGINE_IDLE_MINUTES must be a number of minutes"),
+    ("FORMSENGINE_IDLE_MINUTES", "-5", "FORMSENGINE_IDLE_MINUTES must be at least 10 seconds"),
     ("FORMSENGINE_SECRET_KEY", "short", "at least 32 characters"),
     ("FORMSENGINE_HTTPS", "maybe", "FORMSENGINE_HTTPS must be on or off"),
 ])

@@ -81,9 +81,9 @@ def _minutes_env(name: str, default: int) -> int:
     try:
         value = float(raw)
     except ValueError:
-        raise RuntimeError(f"{name} must be a number of minutes, not {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of minutes, not {raw[:80]!r}") from None
     if not 10 <= value * 60 < float("inf"):  # also refuses nan
-        raise RuntimeError(f"{name} must be at least 10 seconds (0.17 minutes)")
+        raise ConfigError(f"{name} must be at least 10 seconds (0.17 minutes)")
     return round(value * 60)
 
 

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from formsengine.errors import ConfigError
 from formsengine.web import accounts
 from formsengine.web.sessions import duration_text
 from formsengine.web.settings import default_config
@@ -210,7 +211,7 @@ def test_idle_minutes_setting(monkeypatch, tmp_path, minutes, idle, warning):
 @pytest.mark.parametrize("minutes", ["0", "0.1", "-5", "soon", "nan", "inf"])
 def test_idle_minutes_setting_refused(monkeypatch, tmp_path, minutes):
     monkeypatch.setenv("FORMSENGINE_IDLE_MINUTES", minutes)
-    with pytest.raises(RuntimeError, match="FORMSENGINE_IDLE_MINUTES"):
+    with pytest.raises(ConfigError, match="FORMSENGINE_IDLE_MINUTES"):
         default_config(tmp_path / "x.db")
 
 
