@@ -200,7 +200,7 @@ def m005_keyed_audit(db: Database) -> None:
 
 
 @core_migrations()
-def m006_list_indexes(db: Database) -> None:
+def m007_list_indexes(db: Database) -> None:
     """Indexes for the list pages, so that their cost follows the rows shown, not all rows
     stored: a team's cases (by team, then status), the audit page filtered by who or by what
     (each newest first through the row id the index carries), and the researcher's counts
