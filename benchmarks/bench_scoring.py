@@ -2,9 +2,10 @@
 
 Both score the same synthetic submissions of dash-safelives in the same run; the script
 checks that they agree on every score, band, level, flag and criterion, then prints the
-ratio of the declarative engine's time to the hand-written function's (target: <= 3x).
-It also prints the ratio for the whole engine call (hook dispatch, parameters and the
-configuration record included).
+ratio of ``engine.score``, the call the product makes (hook dispatch, parameters, the
+declarative scoring and the configuration record), to the hand-written function's CPU time
+(target: <= 3x). The declarative scoring alone is printed beside it. The ratio is judged
+only while the machine's load average is below its number of cores.
 
     python benchmarks/bench_scoring.py [--quick]
 """
@@ -17,6 +18,7 @@ import random
 import time
 
 import formsengine_dash
+from judging import load, verdict
 
 from formsengine.config import Settings
 from formsengine.engine import Engine
@@ -117,14 +119,14 @@ def comparable(result: dict) -> dict:
 
 
 def interleaved_best(fns: dict, repeats: int) -> dict:
-    """Best time of each function, running them in turn so that load on a shared machine
-    falls on all of them alike."""
+    """Best CPU time of each function, running them in turn so that load on a shared
+    machine falls on all of them alike."""
     best = {name: float("inf") for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], time.process_time() - start)
     return best
 
 
@@ -153,18 +155,20 @@ def main() -> None:
                 fn(s)
         return run
 
+    load_before = load()
     best = interleaved_best({
         "hand": each(lambda s: hand_written(s, params)),
         "declarative": each(lambda s: declarative_score(inst, s, params)),
         "full": each(lambda s: engine.score(inst, s)),
     }, repeats)
     t_hand, t_decl, t_full = best["hand"], best["declarative"], best["full"]
-    print(f"submissions: {n}, best of {repeats}")
+    print(f"submissions: {n}, best CPU time of {repeats}")
     print(f"hand-written:        {t_hand * 1e6 / n:8.1f} us per assessment")
     print(f"declarative engine:  {t_decl * 1e6 / n:8.1f} us per assessment")
     print(f"engine.score (full): {t_full * 1e6 / n:8.1f} us per assessment")
-    print(f"ratio declarative / hand-written: {t_decl / t_hand:.2f}x (target <= 3x)")
-    print(f"ratio engine.score / hand-written: {t_full / t_hand:.2f}x (informational)")
+    print(f"ratio declarative scoring alone / hand-written: {t_decl / t_hand:.2f}x")
+    print(f"HEADLINE engine.score / hand-written: {t_full / t_hand:.2f}x (target <= 3x): "
+          + verdict(t_full / t_hand <= 3, load_before))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""Save-and-score of a DASH through the real server vs a bare Flask endpoint.
+"""Save-and-score of a DASH through the real server vs a bare Flask endpoint, and the
+section page for 20 and for 200 practitioners on keep-alive connections.
 
 Both are served the same way (waitress, one process, 4 threads unless --threads says
 otherwise, loopback only) in the same run, each against a fresh SQLite file with the same
 settings (WAL, synchronous=FULL, BEGIN IMMEDIATE, one connection per server thread). 8
-concurrent clients run for the same time in each of three runs:
+concurrent clients run for the same time in each kind of run, and the kinds take turns
+(save, bare, floor, page, then again: --rounds 2), so that a change in the machine's load
+falls on every server alike:
 
 - save: each client signs in, opens a case and a draft dash-safelives assessment, then
   repeats one request, the save-and-score: POST a section as a browser does (its answers,
@@ -20,20 +23,36 @@ concurrent clients run for the same time in each of three runs:
 - page: as save, but each operation also loads the page the browser is sent to (the next
   section's form): what a person waits for. Reported beside the target, not instead of it.
 
-Prints the latency ratios (median, mean and 95th percentile; target: save-and-score at most
-4x the bare insert; the floor and the page are printed beside it), the server's CPU time per
-operation, the error count (must be 0) and checks that no assessment, save or inserted row
-was lost or duplicated.
+The headline is the server's CPU time per operation, save-and-score against the bare
+insert, beside the latency ratio at the median (target: both at most 4x, 0 errors); the
+mean and 95th percentile, the floor and the page are printed too. The verdict is printed
+only while the 1-minute load average is at most the number of cores ("not judged: machine
+loaded" otherwise). The script checks that no assessment, save or inserted row was lost or
+duplicated.
 
-    python benchmarks/bench_web.py [--seconds 30] [--clients 8] [--threads 4] [--quick]
-                                   [--no-floor]
+Then the keep-alive scenarios, against a fresh ``formsengine serve`` with its default
+settings (connection limit 500 unless --connection-limit): 20, then 200 practitioners, each
+signed in with a case and a draft and one connection kept open, loading the draft's section
+page about every 3 s (--think). Target: the 95th percentile at 200 at most 3x that at 20,
+0 errors. A connection the server closed while idle is opened again, as a browser does,
+and counted as a reconnection, not an error.
+
+Every loop is bounded in count as well as time; everything runs on loopback and stops by
+itself.
+
+    python benchmarks/bench_web.py [--seconds 15] [--rounds 2] [--clients 8] [--threads 4]
+                                   [--quick] [--no-floor] [--keepalive 20 200]
+                                   [--keepalive-seconds 60] [--think 3] [--no-keepalive]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import http.client
 import os
+import random
 import re
 import socket
 import statistics
@@ -295,8 +314,9 @@ def _formsengine_client(c: Client, index: int, start, out: dict, follow: bool) -
                   "errors": errors + (0 if finalised else 1) + (0 if shown_score else 1)}
 
 
-def floor_client(port: int, index: int, start, out: dict) -> None:
-    """Posts what the save posts, to the floor endpoint."""
+def floor_client(port: int, index: int, start, out: dict, first: int = 0) -> None:
+    """Posts what the save posts, to the floor endpoint (numbered from ``first`` + 1, so
+    that every round's rows are told apart)."""
     c = Client(port)
     try:
         sign_in(c, index)
@@ -305,7 +325,7 @@ def floor_client(port: int, index: int, start, out: dict) -> None:
         latencies, errors, n = [], 0, 0
         while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
             n += 1
-            form = {"csrf_token": opened["token"], "revision": str(n),
+            form = {"csrf_token": opened["token"], "revision": str(first + n),
                     **section_answers(n, opened["blanks"])}
             began = time.perf_counter()
             status, location, _ = c.request("POST", "/bench-floor", form)
@@ -316,14 +336,14 @@ def floor_client(port: int, index: int, start, out: dict) -> None:
     out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors}
 
 
-def bare_client(port: int, index: int, start, out: dict) -> None:
+def bare_client(port: int, index: int, start, out: dict, first: int = 0) -> None:
     c = Client(port)
     stop = start()
     latencies, errors, n = [], 0, 0
     while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
         n += 1
         start = time.perf_counter()
-        status, _, _ = c.request("POST", "/insert", {"client": str(index), "n": str(n)})
+        status, _, _ = c.request("POST", "/insert", {"client": str(index), "n": str(first + n)})
         latencies.append(time.perf_counter() - start)
         errors += status != 200
     c.conn.close()
@@ -344,7 +364,7 @@ def run_clients(target, port: int, clients: int, seconds: float,
     """The clients' results, and the CPU seconds the server used while they ran."""
     out: dict = {}
     cpu: list[float] = []
-    barrier = threading.Barrier(clients, timeout=120, action=lambda: cpu.append(
+    barrier = threading.Barrier(clients, timeout=300, action=lambda: cpu.append(
         cpu_seconds(server_pid)))
 
     def start() -> float:
@@ -356,7 +376,7 @@ def run_clients(target, port: int, clients: int, seconds: float,
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=seconds + 120)
+        t.join(timeout=seconds + 300)
     missing = [i for i in range(clients) if i not in out]
     if missing:
         raise RuntimeError(f"clients {missing} did not finish")
@@ -409,7 +429,12 @@ def verify_rows(db: Path, table: str, results: dict) -> list[str]:
                                                       f"sent {expected}"]
 
 
-def measure(seconds: float, clients: int, threads: int, floor: bool = True) -> dict:
+def measure(seconds: float, clients: int, threads: int, floor: bool = True,
+            rounds: int = 2) -> dict:
+    """Every run ``rounds`` times, interleaved (save, bare, floor, page, save, bare, ...), so
+    that a change in the machine's load during the benchmark falls on every server alike.
+    ``runs`` holds each kind's client results of every round (keyed by round and client);
+    ``cpu`` the server CPU seconds each kind used, summed over its rounds."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = prepare_formsengine(folder, clients)
@@ -424,41 +449,161 @@ def measure(seconds: float, clients: int, threads: int, floor: bool = True) -> d
                          " n INTEGER, at REAL)")
             conn.close()
         servers = {
-            "formsengine": [sys.executable, "-m", "formsengine.cli", "serve", "--host",
-                            "127.0.0.1", "--port", "{port}", "--threads", str(threads)],
+            "formsengine": formsengine_server(threads),
             "bare": [sys.executable, __file__, "--bare-server", str(folder / "bare.db"),
                      "{port}", str(threads)],
         }
         if floor:
             servers["floor"] = [sys.executable, __file__, "--floor-server", str(floor_db),
                                 "{port}", str(threads)]
-        procs: dict[str, tuple[subprocess.Popen, int]] = {}
-        runs, cpu = {}, {}
-        try:
-            for name, command in servers.items():
-                port = free_port()
-                procs[name] = (subprocess.Popen([a.replace("{port}", str(port)) for a in command],
-                                                env=env, stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.DEVNULL), port)
-            for name, (proc, port) in procs.items():
-                wait_ready(port, proc, "/nothing" if name == "bare" else "/health")
-            plan = [("save", formsengine_client, "formsengine"), ("bare", bare_client, "bare"),
-                    ("page", page_client, "formsengine")]
-            if floor:
-                plan.insert(2, ("floor", floor_client, "floor"))
-            for name, target, server in plan:
-                print(f"  running {name} ({seconds:g} s)...", file=sys.stderr, flush=True)
-                proc, port = procs[server]
-                runs[name], cpu[name] = run_clients(target, port, clients, seconds, proc.pid)
-        finally:
-            for proc, _ in procs.values():
-                proc.terminate()
-                proc.wait(timeout=30)
-        problems = verify_formsengine(folder / "formsengine.db", runs["save"], runs["page"])
-        problems += verify_rows(folder / "bare.db", "rows", runs["bare"])
+        plan = [("save", formsengine_client, "formsengine"), ("bare", bare_client, "bare"),
+                ("page", page_client, "formsengine")]
         if floor:
-            problems += verify_rows(floor_db, "bench_floor", runs["floor"])
-    return {"runs": runs, "problems": problems, "cpu": cpu}
+            plan.insert(2, ("floor", floor_client, "floor"))
+        rounds_of: dict[str, list[dict]] = {name: [] for name, _, _ in plan}
+        cpu = {name: 0.0 for name, _, _ in plan}
+        with running(servers, env) as procs:
+            for round_no in range(rounds):
+                for name, target, server in plan:
+                    print(f"  round {round_no + 1}/{rounds}: {name} ({seconds:g} s)...",
+                          file=sys.stderr, flush=True)
+                    proc, port = procs[server]
+                    if target in (bare_client, floor_client):  # rows numbered apart
+                        target = functools.partial(target, first=round_no * MAX_OPS_PER_CLIENT)
+                    run, used = run_clients(target, port, clients, seconds, proc.pid)
+                    rounds_of[name].append(run)
+                    cpu[name] += used
+        problems = verify_formsengine(folder / "formsengine.db", *rounds_of["save"],
+                                      *rounds_of["page"])
+        problems += verify_rows(folder / "bare.db", "rows", merged(rounds_of["bare"]))
+        if floor:
+            problems += verify_rows(floor_db, "bench_floor", merged(rounds_of["floor"]))
+    runs = {name: merged(found) for name, found in rounds_of.items()}
+    return {"runs": runs, "problems": problems, "cpu": cpu, "rounds": rounds}
+
+
+def merged(rounds: list[dict]) -> dict:
+    return {(n, i): r for n, run in enumerate(rounds) for i, r in run.items()}
+
+
+def formsengine_server(threads: int, connection_limit: int | None = None) -> list[str]:
+    """``formsengine serve`` as deployed (its default connection limit unless one is
+    given)."""
+    limit = ["--connection-limit", str(connection_limit)] if connection_limit else []
+    return [sys.executable, "-m", "formsengine.cli", "serve", "--host", "127.0.0.1",
+            "--port", "{port}", "--threads", str(threads), *limit]
+
+
+@contextlib.contextmanager
+def running(servers: dict[str, list[str]], env: dict):
+    """Start each server on a free loopback port; stop them all on the way out."""
+    procs: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for name, command in servers.items():
+            port = free_port()
+            procs[name] = (subprocess.Popen([a.replace("{port}", str(port)) for a in command],
+                                            env=env, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL), port)
+        for name, (proc, port) in procs.items():
+            wait_ready(port, proc, "/nothing" if name == "bare" else "/health")
+        yield procs
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+# -- many practitioners with keep-alive connections ---------------------------------------
+SETTING_UP = threading.BoundedSemaphore(4)  # keep-alive clients signing in at once
+
+
+def keepalive_client(port: int, index: int, start, out: dict, think: float = 3.0) -> None:
+    """A practitioner's browser: signed in, one connection kept open, loading a section page
+    of its draft, then reading it for a while (``think`` seconds on average, varied). The
+    set-up (signing in, a case and a draft) is not timed and done a few clients at a time;
+    the connection stays open from then on. When the server has closed it meanwhile (idle
+    longer than its channel timeout), the page is asked for once more on a new connection,
+    as a browser does, and counted as a reconnection; any other failure is an error."""
+    rng = random.Random(index)
+    c = Client(port)
+    latencies, errors, reconnects, n = [], 0, 0, 0
+    try:
+        with SETTING_UP:
+            sign_in(c, index)
+            opened = open_section(c)
+        stop = start()
+        time.sleep(rng.uniform(0, think))  # not all at the same moment
+        while time.monotonic() < stop and n < MAX_OPS_PER_CLIENT:
+            n += 1
+            began = time.perf_counter()
+            ok = False
+            for attempt in range(2):
+                try:
+                    status, _, body = c.request("GET", opened["section"])
+                    ok = status == 200 and "csrf_token" in body
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError,
+                        BrokenPipeError) as closed:  # closed while idle: once more
+                    reconnects += attempt == 0
+                    c.conn.close()
+                    c.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    if attempt:
+                        print(f"  client {index}: {closed!r}", file=sys.stderr)
+                except OSError as failed:  # a timeout: an error, and a new connection
+                    print(f"  client {index}: {failed!r}", file=sys.stderr)
+                    c.conn.close()
+                    c.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    break
+            latencies.append(time.perf_counter() - began)
+            errors += not ok
+            time.sleep(rng.uniform(0.5, 1.5) * think)
+    finally:
+        c.conn.close()
+    out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors,
+                  "reconnects": reconnects}
+
+
+def open_sockets(pid: int) -> int:
+    """The sockets a process has open (Linux; 0 elsewhere)."""
+    try:
+        return sum(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def measure_keepalive(seconds: float, counts: tuple[int, ...] = (20, 200), threads: int = 4,
+                      think: float = 3.0, connection_limit: int | None = None) -> dict:
+    """The section page for ``counts`` practitioners at once (each its own keep-alive
+    connection, a page every ``think`` seconds on average), against one ``formsengine
+    serve`` with its default settings; each count in turn, every client set up first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = prepare_formsengine(folder, max(counts))
+        runs, cpu, sockets = {}, {}, {}
+        server = formsengine_server(threads, connection_limit)
+        with running({"formsengine": server}, env) as procs:
+            proc, port = procs["formsengine"]
+            for count in counts:
+                print(f"  keep-alive: {count} practitioners ({seconds:g} s)...",
+                      file=sys.stderr, flush=True)
+                target = functools.partial(keepalive_client, think=think)
+                peak, done = [0], threading.Event()
+
+                def sample(pid=proc.pid, peak=peak, done=done):
+                    while not done.wait(0.5):
+                        peak[0] = max(peak[0], open_sockets(pid))
+
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
+                try:
+                    runs[count], cpu[count] = run_clients(target, port, count, seconds,
+                                                          proc.pid)
+                finally:
+                    done.set()
+                    sampler.join(timeout=5)
+                sockets[count] = peak[0]
+    return {"runs": runs, "cpu": cpu, "sockets": sockets}
 
 
 def summary(results: dict) -> dict:
@@ -475,18 +620,37 @@ def main() -> int:
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=15.0,
+                        help="length of each run (each kind runs --rounds times)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of the interleaved runs (save, bare, floor, page)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--threads", type=int, default=4,
                         help="server threads, the same for both servers (waitress's default)")
-    parser.add_argument("--quick", action="store_true", help="5 seconds per side")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 seconds per run, 15 s per keep-alive scenario")
     parser.add_argument("--no-floor", action="store_true",
                         help="leave out the floor run (the request stack around one insert)")
+    parser.add_argument("--keepalive", type=int, nargs=2, default=[20, 200],
+                        metavar=("FEW", "MANY"),
+                        help="practitioners in the two keep-alive scenarios")
+    parser.add_argument("--keepalive-seconds", type=float, default=60.0)
+    parser.add_argument("--think", type=float, default=3.0,
+                        help="seconds between one practitioner's pages, on average")
+    parser.add_argument("--connection-limit", type=int,
+                        help="the keep-alive scenarios' server's connection limit (default:"
+                        " serve's own)")
+    parser.add_argument("--no-keepalive", action="store_true",
+                        help="leave out the keep-alive scenarios")
     args = parser.parse_args()
-    seconds = 5.0 if args.quick else args.seconds
-    result = measure(seconds, args.clients, args.threads, floor=not args.no_floor)
+    seconds = 3.0 if args.quick else args.seconds
+    load_before = os.getloadavg()[0]
+    result = measure(seconds, args.clients, args.threads, floor=not args.no_floor,
+                     rounds=max(1, args.rounds))
     stats = {name: summary(run) for name, run in result["runs"].items()}
-    print(f"{args.clients} clients, {seconds:g} s each, loopback, waitress {args.threads} threads")
+    print(f"{args.clients} clients, {result['rounds']} interleaved rounds of {seconds:g} s"
+          f" per kind, loopback, waitress {args.threads} threads")
+    per_op = {name: result["cpu"][name] / max(s["ops"], 1) for name, s in stats.items()}
     for name, label in (("save", "formsengine save-and-score"), ("bare", "bare Flask insert"),
                         ("floor", "floor: app stack + insert"),
                         ("page", "save, then the next page")):
@@ -495,23 +659,59 @@ def main() -> int:
         s = stats[name]
         print(f"  {label:28s} ops {s['ops']:6d}  median {s['median'] * 1000:6.1f} ms"
               f"  mean {s['mean'] * 1000:6.1f} ms  p95 {s['p95'] * 1000:6.1f} ms"
-              f"  errors {s['errors']}"
-              f"  server CPU {result['cpu'][name] / max(s['ops'], 1) * 1000:5.2f} ms/op")
+              f"  errors {s['errors']}  server CPU {per_op[name] * 1000:5.2f} ms/op")
     bare = stats["bare"]
     for name, what in (("save", "save-and-score vs bare"), ("floor", "floor vs bare"),
                        ("page", "save + next page vs bare")):
         if name not in stats:
             continue
-        print(f"latency ratio, {what}: median {stats[name]['median'] / bare['median']:.2f}x"
-              f"{' (target <= 4x)' if name == 'save' else ''}, mean "
+        print(f"{what}: server CPU/op {per_op[name] / per_op['bare']:.2f}x, latency median"
+              f" {stats[name]['median'] / bare['median']:.2f}x, mean "
               f"{stats[name]['mean'] / bare['mean']:.2f}x, p95 "
               f"{stats[name]['p95'] / bare['p95']:.2f}x")
     errors = sum(s["errors"] for s in stats.values())
-    print(f"errors: {errors}")
+    cpu_ratio = per_op["save"] / per_op["bare"]
+    median_ratio = stats["save"]["median"] / bare["median"]
+    print(f"HEADLINE save-and-score vs bare: server CPU/op {cpu_ratio:.2f}x, median"
+          f" {median_ratio:.2f}x (target <= 4x, 0 errors): "
+          + judged(max(cpu_ratio, median_ratio) <= 4 and errors == 0, load_before))
+    failed = bool(result["problems"]) or errors > 0
     for p in result["problems"]:
         print(f"PROBLEM: {p}")
     print("lost or duplicated: " + ("none" if not result["problems"] else "SEE ABOVE"))
-    return 0 if not result["problems"] and errors == 0 else 1
+    if not args.no_keepalive:
+        few, many = args.keepalive
+        load_before = os.getloadavg()[0]
+        kept = measure_keepalive(15.0 if args.quick else args.keepalive_seconds, (few, many),
+                                 args.threads, think=args.think,
+                                 connection_limit=args.connection_limit)
+        ks = {count: summary(run) for count, run in kept["runs"].items()}
+        print(f"keep-alive: the section page, each practitioner on one connection, a page"
+              f" about every {args.think:g} s ({args.threads} threads, connection limit"
+              f" {args.connection_limit or 'default'})")
+        for count, s in ks.items():
+            print(f"  {count:4d} practitioners  ops {s['ops']:6d}  median"
+                  f" {s['median'] * 1000:7.1f} ms  p95 {s['p95'] * 1000:7.1f} ms"
+                  f"  errors {s['errors']}  reconnections"
+                  f" {sum(r['reconnects'] for r in kept['runs'][count].values())}"
+                  f"  server sockets at most {kept['sockets'][count]}  server CPU"
+                  f" {kept['cpu'][count] / max(s['ops'], 1) * 1000:5.2f} ms/op")
+        p95_ratio = ks[many]["p95"] / ks[few]["p95"]
+        kerrors = sum(s["errors"] for s in ks.values())
+        print(f"HEADLINE keep-alive p95, {many} vs {few} practitioners: {p95_ratio:.2f}x"
+              f" (target <= 3x, 0 errors; errors {kerrors}): "
+              + judged(p95_ratio <= 3 and kerrors == 0, load_before))
+        failed = failed or kerrors > 0
+    return 1 if failed else 0
+
+
+def judged(met: bool, load_before: float) -> str:
+    """The verdict, judged on the busier of the load averages before and after the run."""
+    load = max(load_before, os.getloadavg()[0])
+    cores = os.cpu_count() or 1
+    if load > cores:
+        return f"not judged: machine loaded (load {load:.2f}, {cores} cores)"
+    return "met" if met else "NOT MET"
 
 
 if __name__ == "__main__":

@@ -212,3 +212,19 @@ def m006_case_instruments(db: Database) -> None:
              ORDER BY instrument_id))
         WHERE EXISTS (SELECT 1 FROM assessments WHERE case_id = cases.id);
     """)
+
+
+@core_migrations()
+def m007_list_indexes(db: Database) -> None:
+    """Indexes for the list pages, so that their cost follows the rows shown, not all rows
+    stored: a team's cases (by team, then status), the audit page filtered by who or by what
+    (each newest first through the row id the index carries), and the researcher's counts
+    of people per instrument and occasion (read from the index alone, without the
+    assessment rows)."""
+    run_script(db, """
+        CREATE INDEX cases_team ON cases(team_id, status);
+        CREATE INDEX audit_actor ON audit(actor);
+        CREATE INDEX audit_action ON audit(action);
+        CREATE INDEX assessments_counts
+            ON assessments(status, instrument_id, occasion, person_id);
+    """)

@@ -1,0 +1,154 @@
+"""Every list page reads cases, assessments and the audit trail through an index.
+
+Each page is requested through the Flask test client against a database with some rows;
+every SELECT it sends is captured from the connection (``set_trace_callback``) and run
+again under ``EXPLAIN QUERY PLAN``. A full scan of ``cases``, ``assessments`` or ``audit``
+fails the test: its cost would grow with every row stored, not with the rows shown.
+
+One kind of scan is allowed: reading a table in its row-id order, newest first, up to a
+``LIMIT``, with no condition at all (the audit page's first page, the audit chain's last
+row). It stops after the rows it returns; the plan shows it as ``SCAN audit`` with no
+sorting step. With a condition the same plan would read every row that does not match."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from formsengine.web import create_app
+
+from .web.conftest import FAST_HASH, complete, create_case, login, make_user, post, start_assessment
+
+WATCHED = ("cases", "assessments", "audit")
+# a table walked from end to end, by its rows or by an index's entries
+FULL_SCAN = re.compile(r"^SCAN (\w+)\b")
+NAMED = re.compile(r"\b(?:FROM|JOIN)\s+(cases|assessments|audit)\b(?:\s+(?:AS\s+)?(\w+))?",
+                   re.I)
+NOT_ALIASES = {"where", "join", "left", "inner", "cross", "on", "order", "group", "limit",
+               "using", "natural", "indexed", "not", "union", "having", "window"}
+NEWEST_FIRST = re.compile(r"ORDER BY (?:\w+\.)?id DESC\s+LIMIT", re.I)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+    from formsengine.store import Store
+
+    from .web.conftest import DEFINITIONS
+
+    engine = Engine(Settings(definitions_dir=DEFINITIONS), load_entrypoints=False)
+    app = create_app({"TESTING": True,
+                      "DATABASE": str(tmp_path_factory.mktemp("plans") / "web.db"),
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
+                      "ENGINE": engine, "PASSWORD_HASH": FAST_HASH})
+    store = Store.open(app.config["DATABASE"], engine)
+    make_user(store, "alice", teams=("Team A",))
+    make_user(store, "bob", teams=("Team B",))
+    make_user(store, "sue", role="supervisor", teams=("Team A",))
+    make_user(store, "admin", role="administrator", teams=())
+    make_user(store, "rita", role="researcher", teams=())
+    store.close()
+    clients = {}
+    for name in ("alice", "bob", "sue", "admin", "rita"):
+        clients[name] = app.test_client()
+        assert login(clients[name], name).status_code == 302
+    for name in ("alice", "bob"):  # cases in two teams, final assessments and drafts
+        for n in range(3):
+            case = create_case(clients[name])
+            complete(clients[name], start_assessment(clients[name], case))
+            if n:
+                start_assessment(clients[name], case, occasion="review_3m")
+    return app, clients
+
+
+def captured(app, client, method, path, data=None) -> list[str]:
+    """The SELECTs one request sends to the application's connection."""
+    with app.app_context():
+        from formsengine.web.db import get_store
+
+        conn = get_store().conn  # this thread's connection, kept by the application
+    sent: list[str] = []
+    conn.set_trace_callback(sent.append)
+    try:
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = post(client, path, data, token_from=path)
+    finally:
+        conn.set_trace_callback(None)
+    assert response.status_code == 200, (path, response.status_code)
+    return [s for s in sent if re.match(r"\s*(SELECT|WITH)\b", s, re.I)], conn
+
+
+def watched_names(sql: str) -> set[str]:
+    """The watched tables as the plan may name them: by name or by the query's alias."""
+    names = set(WATCHED)
+    for _table, alias in NAMED.findall(sql):
+        if alias and alias.lower() not in NOT_ALIASES:
+            names.add(alias)
+    return names
+
+
+def full_scans(conn, sql: str) -> list[str]:
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    names = watched_names(sql)
+    scans = []
+    for line in plan:
+        match = FULL_SCAN.match(line.strip())
+        if not match or match.group(1) not in names:
+            continue
+        newest_first = (NEWEST_FIRST.search(sql) and not re.search(r"\bWHERE\b", sql, re.I)
+                        and not any("TEMP B-TREE" in p for p in plan))
+        if not newest_first:
+            scans.append(line)
+    return scans
+
+
+# who asks, how, and a piece of the list's own query (so that it is known to be among those
+# checked; the statements are captured with their values in place)
+PAGES = [
+    ("alice", "GET", "/", None, "c.status = 'open'"),
+    ("alice", "GET", "/?show=all", None, "FROM cases c"),
+    ("alice", "GET", "/due", None, "ca.user_id = "),
+    ("sue", "GET", "/due?scope=team", None, "FROM cases c"),
+    ("sue", "GET", "/", None, "c.status = 'open'"),
+    ("rita", "GET", "/research", None, "COUNT(DISTINCT person_id)"),
+    ("admin", "GET", "/admin/audit", None, "FROM audit ORDER BY id DESC LIMIT"),
+    ("admin", "GET", "/admin/audit?before=20", None, "id < "),
+    ("admin", "POST", "/admin/audit", {"actor": "alice"}, "actor = 'alice'"),
+    ("admin", "POST", "/admin/audit", {"action": "view"}, "action = 'view'"),
+    ("admin", "POST", "/admin/audit", {"actor": "alice", "action": "update"},
+     "actor = 'alice' AND action = 'update'"),
+]
+
+
+@pytest.mark.parametrize(("who", "method", "path", "data", "query"), PAGES,
+                         ids=[f"{w} {m} {p} {d or ''}" for w, m, p, d, _ in PAGES])
+def test_list_page_reads_through_indexes(site, who, method, path, data, query):
+    app, clients = site
+    statements, conn = captured(app, clients[who], method, path, data)
+    assert any(query in sql for sql in statements), statements
+    problems = {sql: scans for sql in statements if (scans := full_scans(conn, sql))}
+    assert problems == {}
+
+
+def test_the_check_sees_a_full_scan(site):
+    """The check itself: an unindexed filter is reported, a newest-first page is not."""
+    app, _ = site
+    with app.app_context():
+        from formsengine.web.db import get_store
+
+        conn = get_store().conn
+    assert full_scans(conn, "SELECT id FROM audit WHERE details = '{}'") == ["SCAN audit"]
+    assert full_scans(conn, "SELECT c.id FROM cases c WHERE c.schedule = '[]'") == ["SCAN c"]
+    assert full_scans(conn, "SELECT k.id FROM cases AS k JOIN teams t ON t.id = k.team_id"
+                      " WHERE k.schedule = '[]'") == ["SCAN k"]
+    assert full_scans(conn, "SELECT COUNT(*) FROM assessments INDEXED BY assessments_case"
+                      " WHERE assessment_date IS NULL") == [
+                          "SCAN assessments USING INDEX assessments_case"]
+    assert full_scans(conn, "SELECT id FROM audit ORDER BY id DESC LIMIT 5") == []
+    assert full_scans(conn, "SELECT id FROM audit ORDER BY at DESC LIMIT 5") == ["SCAN audit"]
+    assert full_scans(conn, "SELECT id FROM audit WHERE details = '{}' ORDER BY id DESC"
+                      " LIMIT 5") == ["SCAN audit"]
