@@ -117,7 +117,28 @@ def _describe(error: ValidationError) -> str:
         allowed = sorted(schema.get("properties", {}))
         if allowed:
             hint = f" (allowed here: {', '.join(allowed)})"
-    return f"{json_path(deepest.absolute_path)}: {deepest.message}{hint}"
+    return f"{json_path(deepest.absolute_path)}: {_quoted_safely(deepest)}{hint}"
+
+
+FREE_TEXT_KEYS = frozenset({"comments", "sources", "reason"})
+
+
+def _quoted_safely(error: ValidationError) -> str:
+    """jsonschema's message with the offending value quoted at most 80 characters long, and
+    never quoted when it is free text (a comment, a source, a reason: it may name someone)
+    or not text at all."""
+    message = error.message
+    value = error.instance
+    if isinstance(value, (str, list, dict)):
+        shown = repr(value)
+        if shown in message:
+            free = any(str(part) in FREE_TEXT_KEYS for part in error.absolute_path)
+            if isinstance(value, str) and not free and len(shown) <= 80:
+                return message
+            what = (f"the text ({len(value)} characters)" if isinstance(value, str)
+                    else "the value")
+            return message.replace(shown, what)
+    return message
 
 
 @cache

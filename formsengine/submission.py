@@ -64,7 +64,7 @@ def parse_date(value: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a real date") from None
+        raise ValueError(f"{str(value)[:40]!r} is not a real date") from None
 
 
 def _number(value: Any, kind: str, minimum: float | None, maximum: float | None) -> float | int:

@@ -95,3 +95,21 @@ def test_parse_switch_quotes_at_most_80_characters():
     with pytest.raises(ConfigError) as caught:
         parse_switch("z" * 5000, "x")
     assert len(str(caught.value)) < 200
+
+
+def test_messages_never_quote_free_text_and_bound_other_values(tmp_path):
+    """A refused answers file is described without the words of a comment or source (they
+    may name someone) and without quoting more than 80 characters of any value."""
+    import json
+
+    data = {"instrument": "toy-checklist", "answers": {"toy.a": "yes"},
+            "comments": {"toy.a": "Jane Example of 4 Some Road " + "x" * 6000},
+            "sources": {"toy.b": ["Jane Example"]},
+            "wording": "w" * 300}
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    out = cli(tmp_path, "score", "toy-checklist", str(tmp_path / "a.json"))
+    assert out.returncode == 2
+    assert "Jane Example" not in out.stderr
+    assert "the text (6028 characters) is too long" in out.stderr
+    assert "w" * 81 not in out.stderr
+    assert len(out.stderr) < 1000
