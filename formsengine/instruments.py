@@ -164,8 +164,17 @@ def schema_problems(name: str, data: Any) -> list[str]:
             pass
     if nesting_depth(data) > MAX_NESTING:
         return [f"$: nested more than {MAX_NESTING} levels deep"]
+    cached = None
+    if name == "instrument":  # validated once per version of a definition (validity.py)
+        from . import validity
+
+        seen, cached = validity.known_valid(load_schema(name), data)
+        if seen:
+            return []
     validator = schema_validator(name)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if cached and not errors:
+        validity.remember_valid(cached)
     return [_describe(e) for e in errors]
 
 
