@@ -227,6 +227,7 @@ def import_file(store: Store, path: Path, *, actor: str,
                     details={"rows": count, "first_id": written[0], "last_id": written[-1],
                              "people_created": made["people"], "cases_created": made["cases"],
                              "file_sha256": digest.hexdigest()})
+    store.notify_saved(written[0], written[-1])  # after the commit, as a save from the web
     if progress:
         progress(f"imported {count} assessments")
     return {"imported": count, "people": len(people_seen), "first_id": written[0],

@@ -603,8 +603,11 @@ class Store:
                           case_id: int | None = None, actor: str = SYSTEM_ACTOR,
                           request_id: str | None = None, supersedes: dict | None = None,
                           amendment_reason: str | None = None, audit_row: bool = True,
-                          audit_details: dict[str, Any] | None = None) -> int:
-        """Store a checked submission; a final one is scored on the way in."""
+                          audit_details: dict[str, Any] | None = None,
+                          notify: bool = True) -> int:
+        """Store a checked submission; a final one is scored on the way in. With ``notify``
+        the ``assessment_saved`` hook runs after the commit (a caller whose transaction
+        this is part of notifies after its own commit instead)."""
         if occasion not in inst.occasions and occasion != "after_incident":
             raise StorageError(
                 f"instrument {inst.id} is not used at occasion {occasion!r} "
@@ -641,8 +644,24 @@ class Store:
                            details={"instrument": inst.id, "occasion": occasion,
                                     "status": status, "items": len(sub.answers),
                                     **(audit_details or {})})
-        self._saved(assessment_id, result)
+        if notify:
+            self._saved(assessment_id, result)
         return assessment_id
+
+    def notify_saved(self, first_id: int, last_id: int) -> None:
+        """Run the ``assessment_saved`` hook for assessments ``first_id`` to ``last_id``
+        (committed, e.g. by an import), with each one's latest result, reading them a few
+        at a time; nothing is read when no plugin listens."""
+        if not self.engine.pm.hook.assessment_saved.get_hookimpls():
+            return
+        for start in range(first_id, last_id + 1, 500):
+            rows = self.all(
+                "SELECT a.id, (SELECT s.result FROM scores s WHERE s.assessment_id = a.id"
+                " ORDER BY s.seq DESC LIMIT 1) AS result FROM assessments a"
+                " WHERE a.id BETWEEN ? AND ? ORDER BY a.id",
+                [start, min(last_id, start + 499)])
+            for row in rows:
+                self._saved(row["id"], json.loads(row["result"]) if row["result"] else None)
 
     def _saved(self, assessment_id: int, result: dict | None) -> None:
         import logging
@@ -847,11 +866,13 @@ class Store:
             self.conn.execute("UPDATE assessments SET status = 'superseded', updated_at = ?"
                               " WHERE id = ?", [audit.utcnow(), assessment_id])
             before = json.loads(old["judgement"]) if old["judgement"] else None
-            return self.create_assessment(
+            new_id = self.create_assessment(
                 inst, sub, person_id=old["person_id"], occasion=old["occasion"],
                 assessor=old["assessor"], status="final", case_id=old["case_id"], actor=actor,
                 request_id=request_id, supersedes=old, amendment_reason=reason.strip(),
-                audit_details=judgement_details(before, sub.judgement))
+                audit_details=judgement_details(before, sub.judgement), notify=False)
+        self.notify_saved(new_id, new_id)  # after the amendment's commit
+        return new_id
 
     def rescore(self, assessment_id: int, *, actor: str = SYSTEM_ACTOR) -> dict[str, Any]:
         row = self.get_assessment(assessment_id)

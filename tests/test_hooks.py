@@ -309,3 +309,46 @@ def test_the_python_scorer_example_in_the_docs_runs(toy):
     # another instrument is left to the declarative engine
     plain = make_engine(DefinitionsPlugin(toy_definition()), module).score_data(answers())
     assert plain["scorer"]["plugin"].endswith("declarative_scoring")
+
+
+def test_assessment_saved_runs_after_the_commit_for_imports_and_amendments(toy, tmp_path):
+    """Each imported row and an amendment are announced once their transaction has
+    committed: the listener, reading through another connection, already sees them."""
+    import json as json_module
+
+    from formsengine.importer import import_file
+    from formsengine.store import connect
+
+    seen = []
+    db = tmp_path / "s.db"
+
+    class Listener:
+        __name__ = "listener"
+
+        @formsengine.hookimpl
+        def assessment_saved(self, store, assessment_id, result):
+            other = connect(db)
+            try:
+                row = other.execute("SELECT status FROM assessments WHERE id = ?",
+                                    [assessment_id]).fetchone()
+            finally:
+                other.close()
+            seen.append((assessment_id, row[0] if row else None,
+                         result and result["scores"]["yes_count"]))
+
+    engine = make_engine(DefinitionsPlugin(toy), Listener())
+    store = Store.open(db, engine, create=True)
+    lines = []
+    for n, items in enumerate([dict(a="yes"), dict(a="yes", b="yes")]):
+        r = answers(**items)
+        r.update(person=f"P-{n}", role="victim_survivor", occasion="intake")
+        lines.append(json_module.dumps(r))
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    summary = import_file(store, tmp_path / "in.jsonl", actor="t")
+    assert seen == [(summary["first_id"], "final", 1), (summary["last_id"], "final", 2)]
+
+    seen.clear()
+    inst, sub = engine.check(answers(a="yes", b="yes", c="yes"))
+    new_id = store.amend(summary["first_id"], sub, reason="corrected", actor="t")
+    assert seen == [(new_id, "final", 3)]
+    store.close()
