@@ -682,3 +682,57 @@ def _drafts(cases: dict[int, dict]) -> list[dict]:
         r["title"] = titles.get(r["instrument_id"], r["instrument_id"])
         r["occasion_label"] = occasion_label(r["occasion"])
     return rows
+
+
+CASELOAD_SHOW = {"team": "All cases of your teams", "mine": "My cases",
+                 "high": "High risk", "marac": "MARAC criteria met"}
+CASELOAD_SORT = {"reference": "Case reference", "level": "Risk level, highest first",
+                 "last": "Last assessment, latest first"}
+CASELOAD_PAGE = 50
+
+
+def _labels(engine, row: dict) -> tuple[list[str], list[str]]:
+    """The criteria and flags a case's latest assessment met, by their labels."""
+    try:
+        inst = engine.instruments.get(row["instrument_id"], row["instrument_version"])
+    except UnknownInstrumentError:
+        return [], []
+    scoring = inst.scoring or {}
+    crit = {c["id"]: c.get("label", c["id"]) for c in scoring.get("criteria", [])}
+    flags = {f["id"]: f.get("label", f["id"]) for f in scoring.get("flags", [])}
+    return ([crit.get(n, "A criterion of this assessment") for n in
+             (row["criteria_met"] or "").split()],
+            [flags.get(n, "A flag of this assessment") for n in (row["flags"] or "").split()])
+
+
+@bp.get("/caseload")
+def caseload():
+    """The open cases of the user's teams with their latest risk: level, MARAC criteria,
+    flags, last assessment, next due and practitioner, filtered and sorted by the store a
+    page at a time."""
+    from . import get_engine
+
+    if not access.can_see_cases():
+        abort(403)
+    show = request.args.get("show", "team")
+    sort = request.args.get("sort", "reference")
+    if show not in CASELOAD_SHOW or sort not in CASELOAD_SORT:
+        abort(400)
+    after, before = request.args.get("after"), request.args.get("before")
+    page = access.store().caseload(access.team_ids(), user_id=g.user["id"], show=show,
+                                   sort=sort, after=after, before=before,
+                                   limit=CASELOAD_PAGE)
+    rows = page["rows"]
+    engine = get_engine()
+    for r in rows:
+        r["schedule"] = json.loads(r["schedule"])
+        r["instruments"] = json.loads(r["instruments"])
+    done = _done([r["id"] for r in rows])
+    today = dt.date.today()
+    for r in rows:
+        r["next"] = next_due(_schedule(r, done[r["id"]], today))
+        r["criteria_labels"], r["flag_labels"] = _labels(engine, r) if r["aid"] else ([], [])
+    access.audit_view("caseload", None, "list")
+    return render_template("cases/caseload.html", rows=rows, show=show, sort=sort,
+                           shows=CASELOAD_SHOW, sorts=CASELOAD_SORT, mine=g.user["id"],
+                           more_after=page["more_after"], more_before=page["more_before"])
