@@ -336,18 +336,30 @@ class Store:
         return self.all(sql, [*params, limit])
 
     # -- the caseload: a team's cases with their latest risk, a page at a time --------------
+    # The latest final assessment of case ``c``, its latest score and that score's level:
+    # expressions over one case, each an index lookup (assessments_case, scores' unique
+    # (assessment_id, seq), score_values' primary key).
+    _LATEST = ("(SELECT a.id FROM assessments a WHERE a.case_id = c.id AND a.status = 'final'"
+               " ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)")
+    _SCORE = ("(SELECT s.id FROM scores s WHERE s.assessment_id = " + _LATEST
+              + " ORDER BY s.seq DESC LIMIT 1)")
+    _LEVEL = "(SELECT s.level_final FROM scores s WHERE s.id = " + _SCORE + ")"
     CASELOAD_SORTS = {
-        # name: key expression over the caseload rows, ascending: highest level first,
-        # latest assessment first (a case never assessed last), ties by reference
-        "reference": "''",
-        "level": "-level_rank",
-        "last": "-COALESCE(julianday(assessment_date), 0)",
+        # name: key expression, ascending: highest level first, latest assessment first
+        # (a case never assessed last); ties by reference
+        "reference": "c.ref",
+        "level": ("-(CASE " + _LEVEL + " WHEN 'high' THEN 3 WHEN 'medium' THEN 2"
+                  " WHEN 'standard' THEN 1 ELSE 0 END)"),
+        "last": ("-COALESCE((SELECT julianday(MAX(a.assessment_date)) FROM assessments a"
+                 " WHERE a.case_id = c.id AND a.status = 'final'), 0)"),
     }
     CASELOAD_FILTERS = {
         "team": "",
-        "mine": " AND user_id = :me",
-        "high": " AND level_final = 'high'",
-        "marac": " AND marac_met > 0",
+        "mine": (" AND EXISTS (SELECT 1 FROM web_case_assignments ca WHERE ca.case_id = c.id"
+                 " AND ca.user_id = :me)"),
+        "high": " AND " + _LEVEL + " = 'high'",
+        "marac": (" AND EXISTS (SELECT 1 FROM score_values v WHERE v.score_id = " + _SCORE
+                  + " AND v.kind = 'group' AND v.value_num = 1)"),
     }
 
     def caseload(self, team_ids: list[int], *, user_id: int | None = None,
@@ -358,8 +370,9 @@ class Store:
         practitioner; filtered (``show``: team, mine, high, marac) and sorted in SQL.
 
         Keyset paging: ``after`` (or ``before``) is the uid of the last (first) case of the
-        page shown, never an offset, so a page costs the same on the thousandth page as on
-        the first. Returns ``rows`` and ``more_after`` / ``more_before``."""
+        page shown, never an offset, so a later page costs what the first does. Only the
+        page's cases are read in full. Returns ``rows`` and ``more_after`` /
+        ``more_before``."""
         if sort not in self.CASELOAD_SORTS or show not in self.CASELOAD_FILTERS:
             raise ValueError("unknown sort or filter")
         if not team_ids:
@@ -368,52 +381,54 @@ class Store:
         params: dict[str, Any] = {f"t{i}": t for i, t in enumerate(team_ids)}
         params["me"] = user_id
         teams = ",".join(f":t{i}" for i in range(len(team_ids)))
-        # Every expression below is a constant of this method; only values are parameters.
-        base = (
-            "WITH latest AS (SELECT c.id, c.uid, c.ref, c.team_id, c.schedule, c.instruments,"
-            "  c.opened_on, c.status,"
-            "  (SELECT a.id FROM assessments a WHERE a.case_id = c.id AND a.status = 'final'"
-            "   ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1) AS aid"
-            f" FROM cases c WHERE c.team_id IN ({teams}) AND c.status = 'open'),"
-            " scored AS (SELECT l.*, a.assessment_date, a.instrument_id, a.instrument_version,"
-            "  (SELECT s.id FROM scores s WHERE s.assessment_id = l.aid"
-            "   ORDER BY s.seq DESC LIMIT 1) AS score_id"
-            "  FROM latest l LEFT JOIN assessments a ON a.id = l.aid),"
-            " caseload AS (SELECT k.*, s.level_final,"
-            "  CASE s.level_final WHEN 'high' THEN 3 WHEN 'medium' THEN 2"
-            "   WHEN 'standard' THEN 1 ELSE 0 END AS level_rank,"
+        # Every expression here is a constant of this class; only values are parameters.
+        where = (f"c.team_id IN ({teams}) AND c.status = 'open'"
+                 + self.CASELOAD_FILTERS[show])
+        cursor = after or before
+        paged = False
+        if cursor:
+            mark = self.one(f"SELECT {key} AS k, c.ref FROM cases c WHERE c.uid = :uid",  # nosec B608
+                            {"uid": cursor})
+            if mark:
+                paged = True
+                where += f" AND ({key}, c.ref) {'>' if after else '<'} (:k, :r)"
+                params.update(k=mark["k"], r=mark["ref"])
+        backward = bool(before) and paged
+        direction = "DESC" if backward else "ASC"
+        ids = [r["id"] for r in self.all(
+            f"SELECT c.id FROM cases c WHERE {where}"  # nosec B608
+            f" ORDER BY {key} {direction}, c.ref {direction} LIMIT :limit",
+            {**params, "limit": limit + 1})]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        if backward:
+            ids.reverse()
+        rows = {r["id"]: r for r in self._caseload_rows(ids)}
+        rows = [rows[i] for i in ids]
+        if backward:
+            return {"rows": rows, "more_before": more, "more_after": True}
+        return {"rows": rows, "more_after": more, "more_before": bool(after and paged)}
+
+    def _caseload_rows(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The caseload's columns for these cases (a page: at most a few hundred)."""
+        if not ids:
+            return []
+        marks = ",".join("?" for _ in ids)
+        return self.all(
+            "WITH k AS (SELECT c.id, c.uid, c.ref, c.schedule, c.instruments, c.opened_on,"
+            f"  c.status, {self._LATEST} AS aid, {self._SCORE} AS score_id"
+            f"  FROM cases c WHERE c.id IN ({marks}))"  # nosec B608
+            " SELECT k.*, a.assessment_date, a.instrument_id, a.instrument_version,"
+            "  s.level_final,"
             "  (SELECT group_concat(v.name, ' ') FROM score_values v WHERE v.score_id = k.score_id"
             "   AND v.kind = 'criterion' AND v.value_num = 1) AS criteria_met,"
-            "  (SELECT COUNT(*) FROM score_values v WHERE v.score_id = k.score_id"
-            "   AND v.kind = 'group' AND v.value_num = 1) AS marac_met,"
             "  (SELECT group_concat(v.name, ' ') FROM score_values v WHERE v.score_id = k.score_id"
             "   AND v.kind = 'flag' AND v.value_num = 1) AS flags,"
-            "  (SELECT ca.user_id FROM web_case_assignments ca WHERE ca.case_id = k.id"
-            "   ORDER BY ca.user_id LIMIT 1) AS user_id"
-            "  FROM scored k LEFT JOIN scores s ON s.id = k.score_id)"
-            " SELECT caseload.*, u.display_name AS practitioner FROM caseload"
-            " LEFT JOIN web_users u ON u.id = caseload.user_id WHERE 1 = 1"
-            + self.CASELOAD_FILTERS[show])
-        cursor = after or before
-        where = ""
-        if cursor:
-            mark = self.one(f"SELECT {key} AS k, ref FROM ({base}) WHERE uid = :uid",  # nosec B608
-                            {**params, "uid": cursor})
-            if mark:
-                forward = bool(after)
-                where = f" AND ({key}, ref) {'>' if forward else '<'} (:k, :r)"
-                params.update(k=mark["k"], r=mark["ref"])
-        backward = bool(before) and bool(where)
-        direction = "DESC" if backward else "ASC"
-        sql = (f"{base}{where} ORDER BY {key} {direction}, ref {direction}"  # nosec B608
-               " LIMIT :limit")
-        rows = self.all(sql, {**params, "limit": limit + 1})
-        more = len(rows) > limit
-        rows = rows[:limit]
-        if backward:
-            rows.reverse()
-            return {"rows": rows, "more_before": more, "more_after": True}
-        return {"rows": rows, "more_after": more, "more_before": bool(after and where)}
+            "  ca.user_id, u.display_name AS practitioner"
+            " FROM k LEFT JOIN assessments a ON a.id = k.aid"
+            " LEFT JOIN scores s ON s.id = k.score_id"
+            " LEFT JOIN web_case_assignments ca ON ca.case_id = k.id"
+            " LEFT JOIN web_users u ON u.id = ca.user_id", ids)
 
     def team_id(self, name: str) -> int | None:
         row = self.one("SELECT id FROM teams WHERE name = ?", [name])
