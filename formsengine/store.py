@@ -409,6 +409,41 @@ class Store:
             return {"rows": rows, "more_before": more, "more_after": True}
         return {"rows": rows, "more_after": more, "more_before": bool(after and paged)}
 
+    def search_cases(self, team_ids: list[int], text: str, *,
+                     limit: int = 100) -> tuple[list[dict[str, Any]], str]:
+        """Cases of ``team_ids`` found by ``text``: by reference first (with or without its
+        ``C-`` prefix, in any letter case), else by the name or username of the
+        practitioner (part of either). Returns the cases (reference order, open ones first,
+        at most ``limit``) and how they were found: "reference", "practitioner" or ""."""
+        text = " ".join(text.split())
+        if not team_ids or not text:
+            return [], ""
+        teams = ",".join("?" for _ in team_ids)
+        upper = text.upper().replace(" ", "")
+        refs = {upper, "C-" + upper.removeprefix("C-").removeprefix("C")}
+        if not upper.startswith("C"):
+            refs.add("C-" + upper)
+        if upper.startswith("C") and not upper.startswith("C-"):
+            refs.add("C-" + upper[1:])
+        marks = ",".join("?" for _ in refs)
+        columns = ("SELECT c.id, c.uid, c.ref, c.status, c.opened_on, t.name AS team_name,"
+                   " u.display_name AS practitioner, u.id AS user_id FROM cases c"
+                   " JOIN teams t ON t.id = c.team_id"
+                   " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
+                   " LEFT JOIN web_users u ON u.id = ca.user_id")
+        found = self.all(
+            f"{columns} WHERE c.team_id IN ({teams})"  # nosec B608
+            f" AND c.ref COLLATE NOCASE IN ({marks}) ORDER BY c.ref LIMIT ?",
+            [*team_ids, *sorted(refs), limit])
+        if found:
+            return found, "reference"
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found = self.all(
+            f"{columns} WHERE c.team_id IN ({teams})"  # nosec B608
+            " AND (u.display_name LIKE ? ESCAPE '\\' OR u.username LIKE ? ESCAPE '\\')"
+            " ORDER BY c.status DESC, c.ref LIMIT ?", [*team_ids, like, like, limit])
+        return found, "practitioner" if found else ""
+
     def _caseload_rows(self, ids: list[int]) -> list[dict[str, Any]]:
         """The caseload's columns for these cases (a page: at most a few hundred)."""
         if not ids:

@@ -118,8 +118,8 @@ class MoveForm(FlaskForm):
 
 
 class SearchForm(FlaskForm):
-    reference = StringField("Case reference", validators=[
-        InputRequired("Enter a case reference"), Length(max=32)])
+    reference = StringField("Case reference or practitioner", validators=[
+        InputRequired("Enter a case reference or a practitioner's name"), Length(max=64)])
 
 
 def _latest(roles: set[str] | None = None) -> list:
@@ -218,8 +218,13 @@ def index():
     if not access.can_see_cases():
         return redirect(url_for("research.index" if g.user["role"] == "researcher"
                                 else "admin.index"))
-    show_closed = request.args.get("show") == "all"
-    rows = _cases() if show_closed else _cases("AND c.status = 'open'")
+    show = request.args.get("show", "open")
+    show = show if show in ("open", "all", "mine") else "open"
+    show_closed = show == "all"
+    if show == "mine":
+        rows = _cases("AND c.status = 'open' AND ca.user_id = ?", [g.user["id"]])
+    else:
+        rows = _cases() if show_closed else _cases("AND c.status = 'open'")
     done = _done([r["id"] for r in rows])
     today = dt.date.today()
     for r in rows:
@@ -227,24 +232,29 @@ def index():
             else None
     access.audit_view("case_list", None, "list")
     return render_template("cases/index.html", cases=rows, search=SearchForm(),
-                           mine=g.user["id"], show_closed=show_closed)
+                           mine=g.user["id"], show_closed=show_closed, show=show)
 
 
 @bp.post("/cases/search")
 def search():
+    """Find a case by its reference (with or without the prefix, any letter case) or the
+    cases of a practitioner. A POST, so that nothing typed is kept in an address."""
     form = SearchForm()
     if not access.can_see_cases():
         abort(403)
     if form.validate_on_submit():
-        ref = form.reference.data.strip().upper()
-        found = _cases("AND c.ref = ?", [ref])
+        found, how = access.store().search_cases(access.team_ids(), form.reference.data)
         access.store().audit("search", actor=g.user["username"], object_type="case",
-                             request_id=g.request_id, details={"found": len(found)})
-        if found:
+                             request_id=g.request_id, details={"found": len(found),
+                                                               "by": how or "nothing"})
+        if how == "reference" and len(found) == 1:
             return redirect(url_for("cases.view", uid=found[0]["uid"]))
-        flash("No case of your teams has that reference.")
+        if found:
+            return render_template("cases/search.html", cases=found, how=how,
+                                   mine=g.user["id"], search=SearchForm())
+        flash("No case of your teams has that reference or practitioner.")
     else:
-        flash("Enter a case reference to search for.")
+        flash("Enter a case reference or a practitioner's name to search for.")
     return redirect(url_for("cases.index"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import complete, create_case, login, start_assessment
+from .conftest import complete, create_case, login, post, start_assessment
 
 CARD = re.compile(r'<h3 class="govuk-summary-card__title"><a [^>]*>(C-[A-Z0-9-]+)</a>')
 
@@ -62,10 +62,11 @@ def test_caseload_sorts_highest_level_first(app, store, users, alice):
     sue = app.test_client()
     login(sue, "sue")
     by_ref = _refs(sue.get("/caseload").get_data(as_text=True))
-    assert by_ref[:3] == ["C-A00000", "C-A00001", "C-A00002"]
+    assert by_ref == sorted(by_ref) and len(by_ref) == 4
+    assessed = next(r for r in by_ref if not r.startswith("C-A0"))
     for sort in ("level", "last"):
         shown = _refs(sue.get(f"/caseload?sort={sort}").get_data(as_text=True))
-        assert not shown[0].startswith("C-A") and shown[1:] == by_ref[:3]
+        assert shown == [assessed, "C-A00000", "C-A00001", "C-A00002"], sort
 
 
 def test_caseload_pages_forward_and_back_without_offsets(app, store, users):
@@ -87,3 +88,49 @@ def test_caseload_pages_forward_and_back_without_offsets(app, store, users):
     back = re.search(r'href="([^"]+)" rel="prev"', pages[2]).group(1).replace("&amp;", "&")
     assert _refs(sue.get(back).get_data(as_text=True)) == refs[50:100]
     assert "C-B" not in back  # the cursor is the case's uid, never its reference
+
+
+def _ref_of(client, uid):
+    return re.search(r"(C-[A-Z0-9]{6})", client.get(f"/cases/{uid}").get_data(as_text=True)
+                     ).group(1)
+
+
+def test_search_finds_a_reference_with_or_without_prefix_in_any_case(users, alice):
+    uid = create_case(alice)
+    ref = _ref_of(alice, uid)
+    for typed in (ref, ref.lower(), ref[2:], ref[2:].lower(), f"  c-{ref[2:].lower()} "):
+        response = post(alice, "/cases/search", {"reference": typed}, token_from="/")
+        assert response.status_code == 302, typed
+        assert response.headers["Location"].endswith(f"/cases/{uid}"), typed
+        assert ref not in response.headers["Location"]
+
+
+def test_search_by_practitioner_lists_their_cases_and_never_another_teams(app, users, alice):
+    mine = {_ref_of(alice, create_case(alice)) for _ in range(2)}
+    bob = app.test_client()
+    login(bob, "bob")
+    theirs = _ref_of(bob, create_case(bob))
+    sue = app.test_client()
+    login(sue, "sue")
+    page = post(sue, "/cases/search", {"reference": "ALI"}, token_from="/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Cases found" in text and all(r in text for r in mine) and theirs not in text
+    # another team's reference or practitioner finds nothing
+    for typed in (theirs, "bob", "%", "_"):
+        response = post(sue, "/cases/search", {"reference": typed}, token_from="/")
+        assert response.status_code == 302 and response.headers["Location"] == "/", typed
+    assert "No case of your teams" in sue.get("/").get_data(as_text=True)
+
+
+def test_my_cases_filter_on_the_case_list(app, store, users, alice):
+    ref = _ref_of(alice, create_case(alice))
+    _bulk(store, "Team A", 2)
+    sue = app.test_client()
+    login(sue, "sue")
+    everyone = sue.get("/").get_data(as_text=True)
+    assert ref in everyone and "C-B00000" in everyone
+    assert ref not in sue.get("/?show=mine").get_data(as_text=True)
+    assert "You have no open cases" in sue.get("/?show=mine").get_data(as_text=True)
+    own = alice.get("/?show=mine").get_data(as_text=True)
+    assert ref in own and "C-B00000" not in own
