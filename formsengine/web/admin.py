@@ -277,25 +277,43 @@ def _user_or_404(uid: str) -> dict:
     return user
 
 
-@bp.post("/users/<uid>/disable")
+def _confirm(user: dict, what: str):
+    """The confirmation page of an action on an account: what it does, and a button that
+    sends it again with ``confirmed``."""
+    return render_template("admin/confirm.html", user=user, what=what)
+
+
+def _confirmed() -> bool:
+    return request.method == "POST" and request.form.get("confirmed") == "yes"
+
+
+@bp.route("/users/<uid>/disable", methods=["GET", "POST"])
 def disable(uid: str):
+    """Disabling asks first (a page saying what it does); enabling does not."""
     user = _user_or_404(uid)
-    if not ActionForm().validate_on_submit():
+    if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
     if user["id"] == g.user["id"]:
         flash("You cannot disable your own account.")
-    else:
-        accounts.set_disabled(_store(), user["id"], not user["disabled"],
-                              actor=g.user["username"], request_id=g.request_id)
-        flash("Account updated.")
+        return redirect(url_for("admin.index"))
+    if not user["disabled"] and not _confirmed():
+        return _confirm(user, "disable")
+    if request.method == "GET":
+        return redirect(url_for("admin.index"))
+    accounts.set_disabled(_store(), user["id"], not user["disabled"],
+                          actor=g.user["username"], request_id=g.request_id)
+    flash(f"{user['username']} is {'enabled' if user['disabled'] else 'disabled'}"
+          f"{'' if user['disabled'] else ' and signed out'}.")
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/users/<uid>/reset-password")
+@bp.route("/users/<uid>/reset-password", methods=["GET", "POST"])
 def reset_password(uid: str):
     user = _user_or_404(uid)
-    if not ActionForm().validate_on_submit():
+    if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
+    if not _confirmed():
+        return _confirm(user, "reset")
     password = accounts.generate_password(user["username"])
     accounts.set_password(_store(), user["id"], password,
                           params=current_app.config["PASSWORD_HASH"], must_change=True,
