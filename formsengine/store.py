@@ -444,6 +444,74 @@ class Store:
             " ORDER BY c.status DESC, c.ref LIMIT ?", [*team_ids, like, like, limit])
         return found, "practitioner" if found else ""
 
+    # -- the audit page ------------------------------------------------------------------
+    def audit_entries(self, *, actor: str | None = None, action: str | None = None,
+                      case_ref: str | None = None, since: str | None = None,
+                      until: str | None = None, before: int | None = None,
+                      limit: int = 100) -> list[dict[str, Any]] | None:
+        """Audit rows, newest first: by ``actor``, ``action``, the record (a case, with or
+        without the prefix of its reference, and its assessments), the dates ``since`` to
+        ``until`` (ISO dates, both included) and older than row ``before``. None when
+        ``case_ref`` names no case."""
+        where, params = [], []
+        for column, value in (("actor", actor), ("action", action)):
+            if value:
+                where.append(f"{column} = ?")  # column names from this tuple, never input
+                params.append(value)
+        if case_ref:
+            upper = case_ref.strip().upper()
+            case = self.one("SELECT id FROM cases WHERE ref IN (?, ?)",
+                            [upper, "C-" + upper.removeprefix("C-")])
+            if case is None:
+                return None
+            where.append("((object_type = 'case' AND object_id = ?) OR (object_type ="
+                         " 'assessment' AND object_id IN (SELECT CAST(id AS TEXT) FROM"
+                         " assessments WHERE case_id = ?)))")
+            params += [str(case["id"]), case["id"]]
+        if since:
+            where.append("at >= ?")
+            params.append(since)
+        if until:
+            where.append("at < date(?, '+1 day')")
+            params.append(until)
+        if before:
+            where.append("id < ?")
+            params.append(before)
+        sql = ("SELECT id, at, actor, action, object_type, object_id, details FROM audit"  # nosec B608
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY id DESC LIMIT ?")
+        return self.all(sql, [*params, limit])
+
+    def audit_record_names(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict]:
+        """What each audit row's record is, by references, never by ids or names: a case's
+        reference; an assessment's case reference, instrument and occasion; a team's name;
+        a person's reference; an account's username."""
+        wanted: dict[str, set[str]] = {}
+        for r in rows:
+            if r["object_type"] and r["object_id"] is not None:
+                wanted.setdefault(r["object_type"], set()).add(str(r["object_id"]))
+        queries = {
+            "case": "SELECT CAST(id AS TEXT) AS k, ref FROM cases WHERE id IN ({})",
+            "assessment": ("SELECT CAST(a.id AS TEXT) AS k, c.ref, a.instrument_id,"
+                           " a.occasion, a.version_no FROM assessments a"
+                           " LEFT JOIN cases c ON c.id = a.case_id WHERE a.id IN ({})"),
+            "team": "SELECT CAST(id AS TEXT) AS k, name AS ref FROM teams WHERE id IN ({})",
+            "person": "SELECT CAST(id AS TEXT) AS k, ref FROM people WHERE id IN ({})",
+            "user": ("SELECT CAST(id AS TEXT) AS k, username AS ref FROM web_users"
+                     " WHERE id IN ({})"),
+        }
+        names: dict[tuple[str, str], dict] = {}
+        for kind, ids in wanted.items():
+            if kind not in queries:
+                continue
+            ids_list = sorted(ids)
+            for start in range(0, len(ids_list), 500):
+                chunk = ids_list[start:start + 500]
+                sql = queries[kind].format(",".join("?" for _ in chunk))  # constants above
+                for row in self.all(sql, chunk):
+                    names[(kind, row.pop("k"))] = row
+        return names
+
     def _caseload_rows(self, ids: list[int]) -> list[dict[str, Any]]:
         """The caseload's columns for these cases (a page: at most a few hundred)."""
         if not ids:
