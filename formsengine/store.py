@@ -409,6 +409,47 @@ class Store:
             return {"rows": rows, "more_before": more, "more_after": True}
         return {"rows": rows, "more_after": more, "more_before": bool(after and paged)}
 
+    def case_list(self, team_ids: list[int], *, show: str = "open",
+                  user_id: int | None = None, after: str | None = None,
+                  before: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """One page of the cases of ``team_ids``, newest opened first (``show``: open, all,
+        or mine: the open cases assigned to ``user_id``), with team and practitioner.
+        Keyset paging as ``caseload``: ``after``/``before`` is a case's uid."""
+        if not team_ids:
+            return {"rows": [], "more_after": False, "more_before": False}
+        teams = ",".join("?" for _ in team_ids)
+        where = [f"c.team_id IN ({teams})"]
+        params: list[Any] = list(team_ids)
+        if show in ("open", "mine"):
+            where.append("c.status = 'open'")
+        if show == "mine":
+            where.append("ca.user_id = ?")
+            params.append(user_id)
+        key = "COALESCE(c.opened_on, ''), c.id"
+        backward = False
+        if after or before:
+            mark = self.one("SELECT COALESCE(opened_on, '') AS o, id FROM cases WHERE uid = ?",
+                            [after or before])
+            if mark:
+                backward = bool(before)
+                where.append(f"({key}) {'>' if backward else '<'} (?, ?)")
+                params += [mark["o"], mark["id"]]
+        direction = "ASC" if backward else "DESC"
+        rows = self.all(
+            "SELECT c.*, t.name AS team_name, u.display_name AS practitioner,"
+            " u.id AS user_id FROM cases c JOIN teams t ON t.id = c.team_id"
+            " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
+            " LEFT JOIN web_users u ON u.id = ca.user_id"
+            f" WHERE {' AND '.join(where)}"  # nosec B608 (fragments written here)
+            f" ORDER BY COALESCE(c.opened_on, '') {direction}, c.id {direction} LIMIT ?",
+            [*params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backward:
+            rows.reverse()
+            return {"rows": rows, "more_before": more, "more_after": True}
+        return {"rows": rows, "more_after": more, "more_before": bool(after)}
+
     def search_cases(self, team_ids: list[int], text: str, *,
                      limit: int = 100) -> tuple[list[dict[str, Any]], str]:
         """Cases of ``team_ids`` found by ``text``: by reference first (with or without its

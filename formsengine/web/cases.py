@@ -29,6 +29,7 @@ from .schedule import (
 
 bp = Blueprint("cases", __name__)
 
+CASE_PAGE = 50
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ROLES = {"victim_survivor": "Victim-survivor", "service_user": "Service user"}
 
@@ -221,10 +222,13 @@ def index():
     show = request.args.get("show", "open")
     show = show if show in ("open", "all", "mine") else "open"
     show_closed = show == "all"
-    if show == "mine":
-        rows = _cases("AND c.status = 'open' AND ca.user_id = ?", [g.user["id"]])
-    else:
-        rows = _cases() if show_closed else _cases("AND c.status = 'open'")
+    page = access.store().case_list(access.team_ids(), show=show, user_id=g.user["id"],
+                                    after=request.args.get("after"),
+                                    before=request.args.get("before"), limit=CASE_PAGE)
+    rows = page["rows"]
+    for r in rows:
+        r["schedule"] = json.loads(r["schedule"])
+        r["instruments"] = json.loads(r["instruments"])
     done = _done([r["id"] for r in rows])
     today = dt.date.today()
     for r in rows:
@@ -232,7 +236,8 @@ def index():
             else None
     access.audit_view("case_list", None, "list")
     return render_template("cases/index.html", cases=rows, search=SearchForm(),
-                           mine=g.user["id"], show_closed=show_closed, show=show)
+                           mine=g.user["id"], show_closed=show_closed, show=show,
+                           more_after=page["more_after"], more_before=page["more_before"])
 
 
 @bp.post("/cases/search")

@@ -134,3 +134,29 @@ def test_my_cases_filter_on_the_case_list(app, store, users, alice):
     assert "You have no open cases" in sue.get("/?show=mine").get_data(as_text=True)
     own = alice.get("/?show=mine").get_data(as_text=True)
     assert ref in own and "C-B00000" not in own
+
+
+def test_case_list_pages_newest_first_forward_and_back(app, store, users):
+    team_id = store.ensure_team("Team A")
+    refs = [f"C-P{i:05d}" for i in range(110)]
+    with store.write():
+        for i, ref in enumerate(refs):  # opened on distinct days, some on the same day
+            store.create_case(ref, team_id=team_id, instruments=["test-risk"],
+                              opened_on=f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}", people=[])
+    store.create_case("C-SAMEDY", team_id=team_id, instruments=[], opened_on="2024-01-01",
+                      people=[])
+    sue = app.test_client()
+    login(sue, "sue")
+    seen, url, pages = [], "/", []
+    while url:
+        page = sue.get(url).get_data(as_text=True)
+        pages.append(page)
+        seen += re.findall(r">(C-[A-Z0-9]{6})</a></th>", page)
+        nxt = re.search(r'href="([^"]+)" rel="next"', page)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+    newest_first = [*reversed(refs[1:]), "C-SAMEDY", refs[0]]
+    assert seen == newest_first
+    assert [len(re.findall(r"rel=\"(?:next|prev)\"", p)) for p in pages] == [1, 2, 1]
+    back = re.search(r'href="([^"]+)" rel="prev"', pages[2]).group(1).replace("&amp;", "&")
+    assert re.findall(r">(C-[A-Z0-9]{6})</a></th>", sue.get(back).get_data(as_text=True)) \
+        == newest_first[50:100]
