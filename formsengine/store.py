@@ -14,6 +14,7 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -509,12 +510,13 @@ class Store:
                          " 'assessment' AND object_id IN (SELECT CAST(id AS TEXT) FROM"
                          " assessments WHERE case_id = ?)))")
             params += [str(case["id"]), case["id"]]
-        if since:
-            where.append("at >= ?")
-            params.append(since)
+        if since:  # rows from the first one of that day, by id (rows are in time order)
+            where.append("id >= ? AND at >= ?")
+            params += [self._audit_first_id_at(since), since]
         if until:
-            where.append("at < date(?, '+1 day')")
-            params.append(until)
+            end = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
+            where.append("id < ? AND at < ?")
+            params += [self._audit_first_id_at(end), end]
         if before:
             where.append("id < ?")
             params.append(before)
@@ -522,6 +524,21 @@ class Store:
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY id DESC LIMIT ?")
         return self.all(sql, [*params, limit])
+
+    def _audit_first_id_at(self, when: str) -> int:
+        """The id of the first audit row written at or after ``when`` (one past the last
+        row if none): a binary search over row ids, each step one primary-key read, since
+        rows are appended in time order."""
+        last = self.one("SELECT MAX(id) AS n FROM audit")["n"] or 0
+        lo, hi = 1, last + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = self.one("SELECT at FROM audit WHERE id >= ? ORDER BY id LIMIT 1", [mid])
+            if row is None or row["at"] >= when:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def audit_record_names(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict]:
         """What each audit row's record is, by references, never by ids or names: a case's
