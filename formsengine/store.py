@@ -344,13 +344,11 @@ class Store:
                " ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)")
     _SCORE = ("(SELECT s.id FROM scores s WHERE s.assessment_id = " + _LATEST
               + " ORDER BY s.seq DESC LIMIT 1)")
-    _LEVEL = "(SELECT s.level_final FROM scores s WHERE s.id = " + _SCORE + ")"
     CASELOAD_SORTS = {
         # name: key expression, ascending: highest level first, latest assessment first
         # (a case never assessed last); ties by reference
         "reference": "c.ref",
-        "level": ("-(CASE " + _LEVEL + " WHEN 'high' THEN 3 WHEN 'medium' THEN 2"
-                  " WHEN 'standard' THEN 1 ELSE 0 END)"),
+        "level": "c.risk_order",  # kept by triggers (store_schema m008), indexed
         "last": ("-COALESCE((SELECT julianday(MAX(a.assessment_date)) FROM assessments a"
                  " WHERE a.case_id = c.id AND a.status = 'final'), 0)"),
     }
@@ -358,7 +356,7 @@ class Store:
         "team": "",
         "mine": (" AND EXISTS (SELECT 1 FROM web_case_assignments ca WHERE ca.case_id = c.id"
                  " AND ca.user_id = :me)"),
-        "high": " AND " + _LEVEL + " = 'high'",
+        "high": " AND c.risk_order = 0",
         "marac": (" AND EXISTS (SELECT 1 FROM score_values v WHERE v.score_id = " + _SCORE
                   + " AND v.kind = 'group' AND v.value_num = 1)"),
     }

@@ -160,3 +160,25 @@ def test_case_list_pages_newest_first_forward_and_back(app, store, users):
     back = re.search(r'href="([^"]+)" rel="prev"', pages[2]).group(1).replace("&amp;", "&")
     assert re.findall(r">(C-[A-Z0-9]{6})</a></th>", sue.get(back).get_data(as_text=True)) \
         == newest_first[50:100]
+
+
+def test_a_cases_risk_order_follows_its_latest_final_assessment(store, users, alice):
+    """Kept by the database whichever code writes: finalising, superseding, deleting."""
+    uid = create_case(alice)
+    order = lambda: store.one("SELECT risk_order FROM cases WHERE uid = ?", [uid])["risk_order"]  # noqa: E731
+    assert order() == 3  # never assessed
+    draft = start_assessment(alice, uid)
+    assert order() == 3  # a draft does not count
+    complete(alice, draft)
+    assert order() == 0  # high
+    row = store.one("SELECT id FROM assessments WHERE uid = ?", [draft])
+    with store.write():
+        store.conn.execute("UPDATE assessments SET status = 'superseded' WHERE id = ?",
+                           [row["id"]])
+    assert order() == 3
+    with store.write():
+        store.conn.execute("UPDATE assessments SET status = 'final' WHERE id = ?", [row["id"]])
+    assert order() == 0
+    with store.write():
+        store.conn.execute("DELETE FROM assessments WHERE id = ?", [row["id"]])
+    assert order() == 3
