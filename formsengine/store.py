@@ -14,6 +14,7 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -334,6 +335,259 @@ class Store:
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY c.id DESC LIMIT ?")
         return self.all(sql, [*params, limit])
+
+    # -- the caseload: a team's cases with their latest risk, a page at a time --------------
+    # The latest final assessment of case ``c``, its latest score and that score's level:
+    # expressions over one case, each an index lookup (assessments_case, scores' unique
+    # (assessment_id, seq), score_values' primary key).
+    _LATEST = ("(SELECT a.id FROM assessments a WHERE a.case_id = c.id AND a.status = 'final'"
+               " ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)")
+    _SCORE = ("(SELECT s.id FROM scores s WHERE s.assessment_id = " + _LATEST
+              + " ORDER BY s.seq DESC LIMIT 1)")
+    CASELOAD_SORTS = {
+        # name: key expression, ascending: highest level first, latest assessment first
+        # (a case never assessed last); ties by reference
+        "reference": "c.ref",
+        "level": "c.risk_order",  # kept by triggers (store_schema m008), indexed
+        "last": ("-COALESCE((SELECT julianday(MAX(a.assessment_date)) FROM assessments a"
+                 " WHERE a.case_id = c.id AND a.status = 'final'), 0)"),
+    }
+    CASELOAD_FILTERS = {
+        "team": "",
+        "mine": (" AND EXISTS (SELECT 1 FROM web_case_assignments ca WHERE ca.case_id = c.id"
+                 " AND ca.user_id = :me)"),
+        "high": " AND c.risk_order = 0",
+        "marac": (" AND EXISTS (SELECT 1 FROM score_values v WHERE v.score_id = " + _SCORE
+                  + " AND v.kind = 'group' AND v.value_num = 1)"),
+    }
+
+    def caseload(self, team_ids: list[int], *, user_id: int | None = None,
+                 show: str = "team", sort: str = "reference", after: str | None = None,
+                 before: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """One page of the open cases of ``team_ids``, each with its latest final
+        assessment's level, the criteria and flags it met, its date and the case's
+        practitioner; filtered (``show``: team, mine, high, marac) and sorted in SQL.
+
+        Keyset paging: ``after`` (or ``before``) is the uid of the last (first) case of the
+        page shown, never an offset, so a later page costs what the first does. Only the
+        page's cases are read in full. Returns ``rows`` and ``more_after`` /
+        ``more_before``."""
+        if sort not in self.CASELOAD_SORTS or show not in self.CASELOAD_FILTERS:
+            raise ValueError("unknown sort or filter")
+        if not team_ids:
+            return {"rows": [], "more_after": False, "more_before": False}
+        key = self.CASELOAD_SORTS[sort]
+        params: dict[str, Any] = {f"t{i}": t for i, t in enumerate(team_ids)}
+        params["me"] = user_id
+        teams = ",".join(f":t{i}" for i in range(len(team_ids)))
+        # Every expression here is a constant of this class; only values are parameters.
+        where = (f"c.team_id IN ({teams}) AND c.status = 'open'"
+                 + self.CASELOAD_FILTERS[show])
+        cursor = after or before
+        paged = False
+        if cursor:
+            mark = self.one(f"SELECT {key} AS k, c.ref FROM cases c WHERE c.uid = :uid",  # nosec B608
+                            {"uid": cursor})
+            if mark:
+                paged = True
+                where += f" AND ({key}, c.ref) {'>' if after else '<'} (:k, :r)"
+                params.update(k=mark["k"], r=mark["ref"])
+        backward = bool(before) and paged
+        direction = "DESC" if backward else "ASC"
+        ids = [r["id"] for r in self.all(
+            f"SELECT c.id FROM cases c WHERE {where}"  # nosec B608
+            f" ORDER BY {key} {direction}, c.ref {direction} LIMIT :limit",
+            {**params, "limit": limit + 1})]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        if backward:
+            ids.reverse()
+        rows = {r["id"]: r for r in self._caseload_rows(ids)}
+        rows = [rows[i] for i in ids]
+        if backward:
+            return {"rows": rows, "more_before": more, "more_after": True}
+        return {"rows": rows, "more_after": more, "more_before": bool(after and paged)}
+
+    def case_list(self, team_ids: list[int], *, show: str = "open",
+                  user_id: int | None = None, after: str | None = None,
+                  before: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """One page of the cases of ``team_ids``, newest opened first (``show``: open, all,
+        or mine: the open cases assigned to ``user_id``), with team and practitioner.
+        Keyset paging as ``caseload``: ``after``/``before`` is a case's uid."""
+        if not team_ids:
+            return {"rows": [], "more_after": False, "more_before": False}
+        teams = ",".join("?" for _ in team_ids)
+        where = [f"c.team_id IN ({teams})"]
+        params: list[Any] = list(team_ids)
+        if show in ("open", "mine"):
+            where.append("c.status = 'open'")
+        if show == "mine":
+            where.append("ca.user_id = ?")
+            params.append(user_id)
+        key = "COALESCE(c.opened_on, ''), c.id"
+        backward = False
+        if after or before:
+            mark = self.one("SELECT COALESCE(opened_on, '') AS o, id FROM cases WHERE uid = ?",
+                            [after or before])
+            if mark:
+                backward = bool(before)
+                where.append(f"({key}) {'>' if backward else '<'} (?, ?)")
+                params += [mark["o"], mark["id"]]
+        direction = "ASC" if backward else "DESC"
+        rows = self.all(
+            "SELECT c.*, t.name AS team_name, u.display_name AS practitioner,"
+            " u.id AS user_id FROM cases c JOIN teams t ON t.id = c.team_id"
+            " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
+            " LEFT JOIN web_users u ON u.id = ca.user_id"
+            f" WHERE {' AND '.join(where)}"  # nosec B608 (fragments written here)
+            f" ORDER BY COALESCE(c.opened_on, '') {direction}, c.id {direction} LIMIT ?",
+            [*params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backward:
+            rows.reverse()
+            return {"rows": rows, "more_before": more, "more_after": True}
+        return {"rows": rows, "more_after": more, "more_before": bool(after)}
+
+    def search_cases(self, team_ids: list[int], text: str, *,
+                     limit: int = 100) -> tuple[list[dict[str, Any]], str]:
+        """Cases of ``team_ids`` found by ``text``: by reference first (with or without its
+        ``C-`` prefix, in any letter case), else by the name or username of the
+        practitioner (part of either). Returns the cases (reference order, open ones first,
+        at most ``limit``) and how they were found: "reference", "practitioner" or ""."""
+        text = " ".join(text.split())
+        if not team_ids or not text:
+            return [], ""
+        teams = ",".join("?" for _ in team_ids)
+        upper = text.upper().replace(" ", "")
+        refs = {upper, "C-" + upper.removeprefix("C-").removeprefix("C")}
+        if not upper.startswith("C"):
+            refs.add("C-" + upper)
+        if upper.startswith("C") and not upper.startswith("C-"):
+            refs.add("C-" + upper[1:])
+        marks = ",".join("?" for _ in refs)
+        columns = ("SELECT c.id, c.uid, c.ref, c.status, c.opened_on, t.name AS team_name,"
+                   " u.display_name AS practitioner, u.id AS user_id FROM cases c"
+                   " JOIN teams t ON t.id = c.team_id"
+                   " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
+                   " LEFT JOIN web_users u ON u.id = ca.user_id")
+        found = self.all(
+            f"{columns} WHERE c.team_id IN ({teams})"  # nosec B608
+            f" AND c.ref COLLATE NOCASE IN ({marks}) ORDER BY c.ref LIMIT ?",
+            [*team_ids, *sorted(refs), limit])
+        if found:
+            return found, "reference"
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found = self.all(
+            f"{columns} WHERE c.team_id IN ({teams})"  # nosec B608
+            " AND (u.display_name LIKE ? ESCAPE '\\' OR u.username LIKE ? ESCAPE '\\')"
+            " ORDER BY c.status DESC, c.ref LIMIT ?", [*team_ids, like, like, limit])
+        return found, "practitioner" if found else ""
+
+    # -- the audit page ------------------------------------------------------------------
+    def audit_entries(self, *, actor: str | None = None, action: str | None = None,
+                      case_ref: str | None = None, since: str | None = None,
+                      until: str | None = None, before: int | None = None,
+                      limit: int = 100) -> list[dict[str, Any]] | None:
+        """Audit rows, newest first: by ``actor``, ``action``, the record (a case, with or
+        without the prefix of its reference, and its assessments), the dates ``since`` to
+        ``until`` (ISO dates, both included) and older than row ``before``. None when
+        ``case_ref`` names no case."""
+        where, params = [], []
+        for column, value in (("actor", actor), ("action", action)):
+            if value:
+                where.append(f"{column} = ?")  # column names from this tuple, never input
+                params.append(value)
+        if case_ref:
+            upper = case_ref.strip().upper()
+            case = self.one("SELECT id FROM cases WHERE ref IN (?, ?)",
+                            [upper, "C-" + upper.removeprefix("C-")])
+            if case is None:
+                return None
+            where.append("((object_type = 'case' AND object_id = ?) OR (object_type ="
+                         " 'assessment' AND object_id IN (SELECT CAST(id AS TEXT) FROM"
+                         " assessments WHERE case_id = ?)))")
+            params += [str(case["id"]), case["id"]]
+        if since:  # rows from the first one of that day, by id (rows are in time order)
+            where.append("id >= ? AND at >= ?")
+            params += [self._audit_first_id_at(since), since]
+        if until:
+            end = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
+            where.append("id < ? AND at < ?")
+            params += [self._audit_first_id_at(end), end]
+        if before:
+            where.append("id < ?")
+            params.append(before)
+        sql = ("SELECT id, at, actor, action, object_type, object_id, details FROM audit"  # nosec B608
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY id DESC LIMIT ?")
+        return self.all(sql, [*params, limit])
+
+    def _audit_first_id_at(self, when: str) -> int:
+        """The id of the first audit row written at or after ``when`` (one past the last
+        row if none): a binary search over row ids, each step one primary-key read, since
+        rows are appended in time order."""
+        last = self.one("SELECT MAX(id) AS n FROM audit")["n"] or 0
+        lo, hi = 1, last + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = self.one("SELECT at FROM audit WHERE id >= ? ORDER BY id LIMIT 1", [mid])
+            if row is None or row["at"] >= when:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def audit_record_names(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict]:
+        """What each audit row's record is, by references, never by ids or names: a case's
+        reference; an assessment's case reference, instrument and occasion; a team's name;
+        a person's reference; an account's username."""
+        wanted: dict[str, set[str]] = {}
+        for r in rows:
+            if r["object_type"] and r["object_id"] is not None:
+                wanted.setdefault(r["object_type"], set()).add(str(r["object_id"]))
+        queries = {
+            "case": "SELECT CAST(id AS TEXT) AS k, ref FROM cases WHERE id IN ({})",
+            "assessment": ("SELECT CAST(a.id AS TEXT) AS k, c.ref, a.instrument_id,"
+                           " a.occasion, a.version_no FROM assessments a"
+                           " LEFT JOIN cases c ON c.id = a.case_id WHERE a.id IN ({})"),
+            "team": "SELECT CAST(id AS TEXT) AS k, name AS ref FROM teams WHERE id IN ({})",
+            "person": "SELECT CAST(id AS TEXT) AS k, ref FROM people WHERE id IN ({})",
+            "user": ("SELECT CAST(id AS TEXT) AS k, username AS ref FROM web_users"
+                     " WHERE id IN ({})"),
+        }
+        names: dict[tuple[str, str], dict] = {}
+        for kind, ids in wanted.items():
+            if kind not in queries:
+                continue
+            ids_list = sorted(ids)
+            for start in range(0, len(ids_list), 500):
+                chunk = ids_list[start:start + 500]
+                sql = queries[kind].format(",".join("?" for _ in chunk))  # constants above
+                for row in self.all(sql, chunk):
+                    names[(kind, row.pop("k"))] = row
+        return names
+
+    def _caseload_rows(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The caseload's columns for these cases (a page: at most a few hundred)."""
+        if not ids:
+            return []
+        marks = ",".join("?" for _ in ids)
+        return self.all(
+            "WITH k AS (SELECT c.id, c.uid, c.ref, c.schedule, c.instruments, c.opened_on,"
+            f"  c.status, {self._LATEST} AS aid, {self._SCORE} AS score_id"
+            f"  FROM cases c WHERE c.id IN ({marks}))"  # nosec B608
+            " SELECT k.*, a.assessment_date, a.instrument_id, a.instrument_version,"
+            "  s.level_final,"
+            "  (SELECT group_concat(v.name, ' ') FROM score_values v WHERE v.score_id = k.score_id"
+            "   AND v.kind = 'criterion' AND v.value_num = 1) AS criteria_met,"
+            "  (SELECT group_concat(v.name, ' ') FROM score_values v WHERE v.score_id = k.score_id"
+            "   AND v.kind = 'flag' AND v.value_num = 1) AS flags,"
+            "  ca.user_id, u.display_name AS practitioner"
+            " FROM k LEFT JOIN assessments a ON a.id = k.aid"
+            " LEFT JOIN scores s ON s.id = k.score_id"
+            " LEFT JOIN web_case_assignments ca ON ca.case_id = k.id"
+            " LEFT JOIN web_users u ON u.id = ca.user_id", ids)
 
     def team_id(self, name: str) -> int | None:
         row = self.one("SELECT id FROM teams WHERE name = ?", [name])

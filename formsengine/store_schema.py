@@ -228,3 +228,44 @@ def m007_list_indexes(db: Database) -> None:
         CREATE INDEX assessments_counts
             ON assessments(status, instrument_id, occasion, person_id);
     """)
+
+
+# A case's risk order for the caseload: 0 when its latest final assessment's level is
+# high, 1 medium, 2 standard, 3 otherwise or never assessed.
+_RISK_ORDER = """COALESCE((SELECT CASE s.level_final WHEN 'high' THEN 0 WHEN 'medium' THEN 1
+    WHEN 'standard' THEN 2 ELSE 3 END FROM scores s WHERE s.id = (
+      SELECT s2.id FROM scores s2 WHERE s2.assessment_id = (
+        SELECT a.id FROM assessments a WHERE a.case_id = {case} AND a.status = 'final'
+        ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)
+      ORDER BY s2.seq DESC LIMIT 1)), 3)"""
+
+
+@core_migrations()
+def m008_audit_by_record_and_case_risk(db: Database) -> None:
+    """An index for the audit page's filter by record (a case and its assessments), so
+    that a filtered page reads the matching rows, not the whole trail. (The filter by date
+    needs none: rows are appended in time order, so a date is found as a row id.)
+
+    Each case keeps its risk order (``risk_order``: the level of its latest final
+    assessment), kept by triggers whenever a score is added or an assessment is finalised,
+    superseded, moved or deleted, whichever code writes it; indexed with the team and the
+    reference, so that a caseload page sorted or filtered by risk reads only its own rows."""
+    run_script(db, f"""
+        CREATE INDEX audit_object ON audit(object_type, object_id);
+        ALTER TABLE cases ADD COLUMN risk_order INTEGER NOT NULL DEFAULT 3;
+        UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")};
+        CREATE INDEX cases_risk ON cases(team_id, status, risk_order, ref);
+        CREATE TRIGGER case_risk_score AFTER INSERT ON scores BEGIN
+          UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")}
+          WHERE id = (SELECT case_id FROM assessments WHERE id = NEW.assessment_id);
+        END;
+        CREATE TRIGGER case_risk_status AFTER UPDATE OF status, case_id, assessment_date
+          ON assessments WHEN NEW.status != 'draft' OR OLD.status != 'draft' BEGIN
+          UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")}
+          WHERE id IN (NEW.case_id, OLD.case_id);
+        END;
+        CREATE TRIGGER case_risk_delete AFTER DELETE ON assessments BEGIN
+          UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")}
+          WHERE id = OLD.case_id;
+        END;
+    """)

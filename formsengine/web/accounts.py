@@ -70,11 +70,19 @@ def _guessable(password: str, username: str | None) -> str | None:
     return None
 
 
+# Lower-case letters and digits that cannot be taken for one another when read or heard:
+# no i, l, 1, o, 0 (and no 5/s, 2/z, 8/b, 6/g, 9/q, u/v pairs).
+READABLE = "acdefhjkmnprtwxy347"
+PASSWORD_GROUPS = 5  # of 4 characters: 20 characters, about 85 bits
+
+
 def generate_password(username: str | None = None) -> str:
-    """A one-time password of 20 characters that the policy accepts for ``username`` (a
-    random one could, rarely, contain a short username)."""
+    """A one-time password easy to read out and type: groups of four characters from
+    ``READABLE`` joined by hyphens ("hk4m-trwa-..."), one the policy accepts for
+    ``username``."""
     while True:
-        password = secrets.token_urlsafe(15)
+        password = "-".join("".join(secrets.choice(READABLE) for _ in range(4))
+                            for _ in range(PASSWORD_GROUPS))
         if password_problem(password, username) is None:
             return password
 

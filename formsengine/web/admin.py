@@ -34,6 +34,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import access, accounts
+from .dates import DatePartsField
 from .params import int_arg
 from .schema import ROLES
 
@@ -67,6 +68,17 @@ class AuditFilterForm(FlaskForm):
     action = StringField("Action", description="For example: view, update, lock, login_failed",
                          validators=[Optional(), Length(
                              max=50, message="An action is 50 characters or fewer")])
+
+
+    record = StringField("Case reference", description=(
+        "The case and its assessments, for example C-7KQ2MX"), validators=[Optional(), Length(
+            max=32, message="A case reference is 32 characters or fewer")])
+    since = DatePartsField("From", validators=[Optional()])
+    until = DatePartsField("To", validators=[Optional()])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The date to must be the same as or after the date from")
 
 
 AUDIT_PAGE = 100
@@ -277,25 +289,43 @@ def _user_or_404(uid: str) -> dict:
     return user
 
 
-@bp.post("/users/<uid>/disable")
+def _confirm(user: dict, what: str):
+    """The confirmation page of an action on an account: what it does, and a button that
+    sends it again with ``confirmed``."""
+    return render_template("admin/confirm.html", user=user, what=what)
+
+
+def _confirmed() -> bool:
+    return request.method == "POST" and request.form.get("confirmed") == "yes"
+
+
+@bp.route("/users/<uid>/disable", methods=["GET", "POST"])
 def disable(uid: str):
+    """Disabling asks first (a page saying what it does); enabling does not."""
     user = _user_or_404(uid)
-    if not ActionForm().validate_on_submit():
+    if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
     if user["id"] == g.user["id"]:
         flash("You cannot disable your own account.")
-    else:
-        accounts.set_disabled(_store(), user["id"], not user["disabled"],
-                              actor=g.user["username"], request_id=g.request_id)
-        flash("Account updated.")
+        return redirect(url_for("admin.index"))
+    if not user["disabled"] and not _confirmed():
+        return _confirm(user, "disable")
+    if request.method == "GET":
+        return redirect(url_for("admin.index"))
+    accounts.set_disabled(_store(), user["id"], not user["disabled"],
+                          actor=g.user["username"], request_id=g.request_id)
+    flash(f"{user['username']} is {'enabled' if user['disabled'] else 'disabled'}"
+          f"{'' if user['disabled'] else ' and signed out'}.")
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/users/<uid>/reset-password")
+@bp.route("/users/<uid>/reset-password", methods=["GET", "POST"])
 def reset_password(uid: str):
     user = _user_or_404(uid)
-    if not ActionForm().validate_on_submit():
+    if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
+    if not _confirmed():
+        return _confirm(user, "reset")
     password = accounts.generate_password(user["username"])
     accounts.set_password(_store(), user["id"], password,
                           params=current_app.config["PASSWORD_HASH"], must_change=True,
@@ -402,25 +432,83 @@ def settings():
 @bp.route("/audit", methods=["GET", "POST"])
 def audit_log():
     """The audit trail, newest first: who did what to which record, and when. Records are
-    named by their internal ids only; filtering is by POST, so usernames stay out of
-    addresses."""
+    named by their references (never internal ids or people's names); filtering is by
+    POST, so usernames and references stay out of addresses."""
     form = AuditFilterForm()
-    where, params = [], []
+    filters: dict = {}
+    filtered = False
     if form.validate_on_submit():
-        for column, value in (("actor", form.actor.data), ("action", form.action.data)):
-            if value and value.strip():
-                where.append(f"{column} = ?")  # column names from this tuple, never input
-                params.append(value.strip())
-    before = int_arg("before")
-    if before and request.method == "GET":
-        where.append("id < ?")
-        params.append(before)
-    sql = ("SELECT id, at, actor, action, object_type, object_id, details FROM audit"  # nosec B608
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?")
-    rows = _store().all(sql, [*params, AUDIT_PAGE])  # the fragments above are constants
+        filtered = True
+        filters = {"actor": (form.actor.data or "").strip() or None,
+                   "action": (form.action.data or "").strip() or None,
+                   "case_ref": (form.record.data or "").strip() or None,
+                   "since": form.since.data.isoformat() if form.since.data else None,
+                   "until": form.until.data.isoformat() if form.until.data else None}
+    before = int_arg("before") if request.method == "GET" else None
+    rows = _store().audit_entries(**filters, before=before, limit=AUDIT_PAGE)
+    if rows is None:
+        form.record.errors = ["No case has that reference"]
+        rows = []
+    names = _store().audit_record_names(rows)
+    for r in rows:
+        r["record"] = _record_text(r, names)
+        r["detail_rows"] = _detail_rows(r["details"])
     access.audit_view("audit", None, "list")
     more = len(rows) == AUDIT_PAGE and request.method == "GET"
     return render_template("admin/audit.html", rows=rows, form=form,
                            older=rows[-1]["id"] if more else None,
-                           filtered=bool(where) and request.method == "POST"), (
-        400 if form.errors else 200)
+                           filtered=filtered), (400 if form.errors else 200)
+
+
+def _record_text(row: dict, names: dict) -> str:
+    """An audit row's record in words, by its references."""
+    from . import get_engine
+    from .schedule import occasion_label
+
+    kind, key = row["object_type"], row["object_id"]
+    if not kind:
+        return ""
+    words = kind.replace("_", " ").capitalize()
+    if key is None:
+        return words
+    found = names.get((kind, str(key)))
+    if found is None:
+        return f"{words} (since removed)" if kind in ("case", "assessment", "person") \
+            else words
+    if kind != "assessment":
+        return f"{words} {found['ref']}"
+    try:
+        inst = get_engine().instruments.get(found["instrument_id"])
+        title = inst.title
+    except Exception:  # an instrument no longer installed: its id is what is known
+        inst, title = None, found["instrument_id"]
+    occasion = occasion_label(found["occasion"], inst)
+    version = f", version {found['version_no']}" if found["version_no"] > 1 else ""
+    case = f"case {found['ref']}" if found["ref"] else "no case"
+    return f"Assessment of {case}: {title}, {occasion}{version}"
+
+
+def _detail_rows(details: str | None) -> list[tuple[str, str]]:
+    """An audit row's details as (key, value) rows in words; text that is not a JSON
+    object is shown as it is."""
+    import json
+
+    try:
+        data = json.loads(details or "{}")
+    except ValueError:
+        return [("Details", details or "")]
+    if not isinstance(data, dict):
+        return [("Details", str(data))]
+
+    def text(value) -> str:
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if value is None:
+            return "None"
+        if isinstance(value, list):
+            return ", ".join(text(v) for v in value) or "None"
+        if isinstance(value, dict):
+            return "; ".join(f"{k.replace('_', ' ')}: {text(v)}" for k, v in value.items())
+        return str(value)
+
+    return [(k.replace("_", " ").capitalize(), text(v)) for k, v in data.items()]

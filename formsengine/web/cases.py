@@ -29,6 +29,7 @@ from .schedule import (
 
 bp = Blueprint("cases", __name__)
 
+CASE_PAGE = 50
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ROLES = {"victim_survivor": "Victim-survivor", "service_user": "Service user"}
 
@@ -118,8 +119,8 @@ class MoveForm(FlaskForm):
 
 
 class SearchForm(FlaskForm):
-    reference = StringField("Case reference", validators=[
-        InputRequired("Enter a case reference"), Length(max=32)])
+    reference = StringField("Case reference or practitioner", validators=[
+        InputRequired("Enter a case reference or a practitioner's name"), Length(max=64)])
 
 
 def _latest(roles: set[str] | None = None) -> list:
@@ -218,8 +219,16 @@ def index():
     if not access.can_see_cases():
         return redirect(url_for("research.index" if g.user["role"] == "researcher"
                                 else "admin.index"))
-    show_closed = request.args.get("show") == "all"
-    rows = _cases() if show_closed else _cases("AND c.status = 'open'")
+    show = request.args.get("show", "open")
+    show = show if show in ("open", "all", "mine") else "open"
+    show_closed = show == "all"
+    page = access.store().case_list(access.team_ids(), show=show, user_id=g.user["id"],
+                                    after=request.args.get("after"),
+                                    before=request.args.get("before"), limit=CASE_PAGE)
+    rows = page["rows"]
+    for r in rows:
+        r["schedule"] = json.loads(r["schedule"])
+        r["instruments"] = json.loads(r["instruments"])
     done = _done([r["id"] for r in rows])
     today = dt.date.today()
     for r in rows:
@@ -227,24 +236,30 @@ def index():
             else None
     access.audit_view("case_list", None, "list")
     return render_template("cases/index.html", cases=rows, search=SearchForm(),
-                           mine=g.user["id"], show_closed=show_closed)
+                           mine=g.user["id"], show_closed=show_closed, show=show,
+                           more_after=page["more_after"], more_before=page["more_before"])
 
 
 @bp.post("/cases/search")
 def search():
+    """Find a case by its reference (with or without the prefix, any letter case) or the
+    cases of a practitioner. A POST, so that nothing typed is kept in an address."""
     form = SearchForm()
     if not access.can_see_cases():
         abort(403)
     if form.validate_on_submit():
-        ref = form.reference.data.strip().upper()
-        found = _cases("AND c.ref = ?", [ref])
+        found, how = access.store().search_cases(access.team_ids(), form.reference.data)
         access.store().audit("search", actor=g.user["username"], object_type="case",
-                             request_id=g.request_id, details={"found": len(found)})
-        if found:
+                             request_id=g.request_id, details={"found": len(found),
+                                                               "by": how or "nothing"})
+        if how == "reference" and len(found) == 1:
             return redirect(url_for("cases.view", uid=found[0]["uid"]))
-        flash("No case of your teams has that reference.")
+        if found:
+            return render_template("cases/search.html", cases=found, how=how,
+                                   mine=g.user["id"], search=SearchForm())
+        flash("No case of your teams has that reference or practitioner.")
     else:
-        flash("Enter a case reference to search for.")
+        flash("Enter a case reference or a practitioner's name to search for.")
     return redirect(url_for("cases.index"))
 
 
@@ -682,3 +697,57 @@ def _drafts(cases: dict[int, dict]) -> list[dict]:
         r["title"] = titles.get(r["instrument_id"], r["instrument_id"])
         r["occasion_label"] = occasion_label(r["occasion"])
     return rows
+
+
+CASELOAD_SHOW = {"team": "All cases of your teams", "mine": "My cases",
+                 "high": "High risk", "marac": "MARAC criteria met"}
+CASELOAD_SORT = {"reference": "Case reference", "level": "Risk level, highest first",
+                 "last": "Last assessment, latest first"}
+CASELOAD_PAGE = 50
+
+
+def _labels(engine, row: dict) -> tuple[list[str], list[str]]:
+    """The criteria and flags a case's latest assessment met, by their labels."""
+    try:
+        inst = engine.instruments.get(row["instrument_id"], row["instrument_version"])
+    except UnknownInstrumentError:
+        return [], []
+    scoring = inst.scoring or {}
+    crit = {c["id"]: c.get("label", c["id"]) for c in scoring.get("criteria", [])}
+    flags = {f["id"]: f.get("label", f["id"]) for f in scoring.get("flags", [])}
+    return ([crit.get(n, "A criterion of this assessment") for n in
+             (row["criteria_met"] or "").split()],
+            [flags.get(n, "A flag of this assessment") for n in (row["flags"] or "").split()])
+
+
+@bp.get("/caseload")
+def caseload():
+    """The open cases of the user's teams with their latest risk: level, MARAC criteria,
+    flags, last assessment, next due and practitioner, filtered and sorted by the store a
+    page at a time."""
+    from . import get_engine
+
+    if not access.can_see_cases():
+        abort(403)
+    show = request.args.get("show", "team")
+    sort = request.args.get("sort", "reference")
+    if show not in CASELOAD_SHOW or sort not in CASELOAD_SORT:
+        abort(400)
+    after, before = request.args.get("after"), request.args.get("before")
+    page = access.store().caseload(access.team_ids(), user_id=g.user["id"], show=show,
+                                   sort=sort, after=after, before=before,
+                                   limit=CASELOAD_PAGE)
+    rows = page["rows"]
+    engine = get_engine()
+    for r in rows:
+        r["schedule"] = json.loads(r["schedule"])
+        r["instruments"] = json.loads(r["instruments"])
+    done = _done([r["id"] for r in rows])
+    today = dt.date.today()
+    for r in rows:
+        r["next"] = next_due(_schedule(r, done[r["id"]], today))
+        r["criteria_labels"], r["flag_labels"] = _labels(engine, r) if r["aid"] else ([], [])
+    access.audit_view("caseload", None, "list")
+    return render_template("cases/caseload.html", rows=rows, show=show, sort=sort,
+                           shows=CASELOAD_SHOW, sorts=CASELOAD_SORT, mine=g.user["id"],
+                           more_after=page["more_after"], more_before=page["more_before"])

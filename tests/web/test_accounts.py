@@ -403,6 +403,17 @@ def test_the_key_being_set_up_stays_on_the_server(alice, store):
 
 def test_one_time_passwords_always_pass_the_policy(monkeypatch):
     """A random password that happens to contain the username is drawn again."""
-    draws = iter(["xxabcxxxxxxxxxxxxxxx", "k7Qm2pLw9ZrT4vNb8sYd"])
-    monkeypatch.setattr(accounts.secrets, "token_urlsafe", lambda n: next(draws))
-    assert accounts.generate_password("abc") == "k7Qm2pLw9ZrT4vNb8sYd"
+    draws = iter("acdmacdmacdmacdmacdm" + "k7hm3pxw4ytr7knf3wha")
+    monkeypatch.setattr(accounts.secrets, "choice", lambda _: next(draws))
+    assert accounts.generate_password("acdm") == "k7hm-3pxw-4ytr-7knf-3wha"
+
+
+def test_one_time_passwords_have_no_look_alike_characters():
+    """Groups of four, read aloud without spelling out which "l" or "0" is meant."""
+    import re
+
+    for _ in range(200):
+        password = accounts.generate_password("someone")
+        assert re.fullmatch(r"[a-z0-9]{4}(-[a-z0-9]{4}){4}", password), password
+        assert not set(password) & set("il1o0O5s2z8bB6g9quvIlSZ")
+        assert accounts.password_problem(password, "someone") is None

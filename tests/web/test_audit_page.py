@@ -83,3 +83,56 @@ def test_only_administrators_see_the_trail(app, users, who):
     client = app.test_client()
     login(client, who)
     assert client.get("/admin/audit").status_code == 403
+
+
+def _case_ref(client, uid):
+    return re.search(r"(C-[A-Z0-9]{6})", client.get(f"/cases/{uid}").get_data(as_text=True)
+                     ).group(1)
+
+
+def test_records_are_named_by_references_and_details_are_key_value_rows(admin, alice, store):
+    case = create_case(alice, vs_name="ZQ")
+    ref = _case_ref(alice, case)
+    start_assessment(alice, case)
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert f"Case {ref}" in page
+    assert f"Assessment of case {ref}: Test risk" in page
+    case_id = store.one("SELECT id FROM cases WHERE uid = ?", [case])["id"]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in _rows(page)]
+    assert not any(c[3] in (f"case {case_id}", f"Case {case_id}") for c in cells)
+    details = [c[4] for c in cells]
+    assert not any("{" in d or "&#34;" in d or "&quot;" in d for d in details)
+    assert any("<dt class=\"govuk-!-font-weight-bold\">Instrument</dt>" in d for d in details)
+    assert "ZQ" not in page
+
+
+def test_filtering_by_case_reference_and_dates(admin, alice, store):
+    case = create_case(alice)
+    ref = _case_ref(alice, case)
+    start_assessment(alice, case)
+    other = _case_ref(alice, create_case(alice))
+    for typed in (ref, ref.lower(), ref[2:]):
+        response = post(admin, "/admin/audit", {"record": typed}, token_from="/admin/audit")
+        page = response.get_data(as_text=True)
+        records = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[3] for r in _rows(page)]
+        assert response.status_code == 200 and records, typed
+        assert all(ref in r for r in records) and other not in page, typed
+        assert any(r.startswith("Assessment of case") for r in records)
+    missing = post(admin, "/admin/audit", {"record": "C-NOSUCH"}, token_from="/admin/audit")
+    assert missing.status_code == 400
+    assert "No case has that reference" in missing.get_data(as_text=True)
+    today = store.one("SELECT date('now') AS d")["d"]
+    y, m, d = today.split("-")
+    day = {"since-day": d, "since-month": m, "since-year": y,
+           "until-day": d, "until-month": m, "until-year": y}
+    assert _rows(post(admin, "/admin/audit", day, token_from="/admin/audit")
+                 .get_data(as_text=True))
+    earlier = {**day, "since-year": "2001", "until-year": "2001"}
+    page = post(admin, "/admin/audit", earlier, token_from="/admin/audit").get_data(
+        as_text=True)
+    assert "No entries match" in page
+    wrong = {**day, "since-year": str(int(y) + 1)}
+    response = post(admin, "/admin/audit", wrong, token_from="/admin/audit")
+    assert response.status_code == 400
+    assert "The date to must be the same as or after the date from" in response.get_data(
+        as_text=True)
