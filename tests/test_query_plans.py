@@ -121,6 +121,11 @@ PAGES = [
     ("admin", "POST", "/admin/audit", {"action": "view"}, "action = 'view'"),
     ("admin", "POST", "/admin/audit", {"actor": "alice", "action": "update"},
      "actor = 'alice' AND action = 'update'"),
+    ("sue", "GET", "/caseload", None, "FROM cases c"),
+    ("sue", "GET", "/caseload?sort=level", None, "FROM cases c"),
+    ("sue", "GET", "/caseload?sort=last&show=marac", None, "FROM cases c"),
+    ("sue", "GET", "/caseload?show=mine", None, "FROM cases c"),
+    ("sue", "GET", "/?show=mine", None, "FROM cases c"),
 ]
 
 
