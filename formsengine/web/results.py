@@ -3,9 +3,9 @@ explanations come from the instrument definition."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from .. import plainwords
 from ..dates import date_text
 from ..wording import item_text
 from . import formbuild
@@ -63,7 +63,7 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
         members = [c for c in criteria if c["group"] == gid]
         met = [c for c in members if c["status"] == "met"]
         not_known = [c for c in members if c["status"] == "not_known"]
-        groups.append({"id": gid, "label": spec["label"] if met else group_heading(gid, spec),
+        groups.append({"id": gid, "label": plainwords.group_heading(gid, spec, bool(met)),
                        "explanation": plain(spec.get("explanation")), "met": bool(met),
                        "met_count": len(met), "not_known_count": len(not_known),
                        "criteria": members})
@@ -77,7 +77,7 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
         "ungrouped": [c for c in criteria if not c["group"] or c["group"] not in
                       (scoring.get("criteria_groups") or {})],
         "groups": groups, "flags": flags, "complete": result.get("complete"),
-        "warnings": plain_warnings(inst, result),
+        "warnings": plainwords.warnings(result, lambda v: band_label(inst, v)),
         "unanswered": len(result.get("unanswered_items") or []),
         "incomplete": len(result.get("incomplete_items") or {}),
         "wording": result.get("wording"),
@@ -85,71 +85,24 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-# A parenthesis that only names an identifier ("(parameter repeat_marac_months)", "(sdash)"):
-# definitions write them for the people who configure them, not for the practitioner.
-_IDENTIFIER_NOTE = re.compile(
-    r"\s*\((?:(?:parameter|instrument) )?([a-z][a-z0-9]*(?:[_-][a-z0-9]+)*)\)")
-
-
 def plain(text: str | None) -> str | None:
-    """A definition's explanation without the identifiers written for configurers: a
-    parenthesis naming a parameter, or an instrument by its id."""
-    if not text:
-        return text
-
-    def drop(match: re.Match) -> str:
-        word = match.group(1)
-        named = match.group(0).lstrip().startswith(("(parameter ", "(instrument "))
-        return "" if named or "_" in word or word in _instrument_ids() else match.group(0)
-
-    return _IDENTIFIER_NOTE.sub(drop, text)
+    return plainwords.plain(text, _instrument_ids())
 
 
 def _instrument_ids() -> set[str]:
     from . import get_engine
 
-    try:
-        return {i.id for i in get_engine().instruments}
-    except RuntimeError:  # outside an application
-        return set()
-
-
-def group_heading(gid: str, spec: dict) -> str:
-    """A criteria group's heading when none of its criteria is met: never the group's own
-    label, which may be an instruction ("Refer to MARAC")."""
-    return {"marac": "MARAC referral criteria"}.get(gid, "Criteria: " + spec["label"])
+    return {i.id for i in get_engine().instruments}
 
 
 def criteria_view(inst, result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each criterion as met, not met, or not known (what it needs was not recorded: an
-    assessment scored before that was known is read the same way)."""
-    met = result.get("criteria") or {}
-    not_known = set(result.get("criteria_not_known") or ())
+    """Each criterion as met, not met, or not known (what it needs was not recorded)."""
     out = []
     for c in inst.scoring.get("criteria", []):
-        status = ("met" if met.get(c["id"]) else
-                  "not_known" if c["id"] in not_known else "not_met")
+        status = plainwords.criterion_status(result, c["id"])
         out.append({"id": c["id"], "label": c["label"], "explanation": plain(c.get("explanation")),
                     "group": c.get("group"), "met": status == "met", "status": status,
-                    "status_label": {"met": "Met", "not_met": "Not met",
-                                     "not_known": "Not known"}[status]})
-    return out
-
-
-def plain_warnings(inst, result: dict[str, Any]) -> list[str]:
-    """The scorer's notes in plain words. How complete the answers are is said elsewhere."""
-    out = []
-    level = result.get("level") or {}
-    for w in result.get("warnings") or []:
-        if w.startswith("assessment is incomplete"):
-            continue
-        if w.startswith("professional judgement") and level.get("judged"):
-            out.append(f"The professional judgement ({band_label(inst, level['judged'])}) is "
-                       f"not above the level from the score "
-                       f"({band_label(inst, level.get('computed'))}), so it does not change "
-                       "the level: judgement can raise the level, never lower it.")
-            continue
-        out.append(w[:1].upper() + w[1:])
+                    "status_label": plainwords.STATUS_LABELS[status]})
     return out
 
 
