@@ -87,6 +87,7 @@ def test_marac_on_a_phone_and_a_laptop(server, ana, width):
 
     # the next assessment carries the referral date forward, and says so
     go(ana, "a:has-text('Back to the case')")
+    fits(ana, "case")
     uid2 = start_assessment(ana, case_url, occasion=REVIEW)
     ana.goto(f"{base}/assessments/{uid2}/sections/details")
     fits(ana, "details of the next assessment")
