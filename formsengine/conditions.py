@@ -100,6 +100,24 @@ def evaluate(cond: dict, ctx: Context) -> bool:
     raise ValueError(f"unknown condition {sorted(cond)}")
 
 
+def unknown_inputs(cond: dict, ctx: Context) -> bool:
+    """Whether the condition reads something that is not known (an unanswered item, a field
+    not recorded, a null score or band). A criterion that is false for that reason is not
+    known rather than not met. A level or flag is always known (no judgement is a fact)."""
+    if "all" in cond or "any" in cond:
+        return any(unknown_inputs(c, ctx) for c in cond.get("all", cond.get("any", [])))
+    if "not" in cond:
+        return unknown_inputs(cond["not"], ctx)
+    if "date_within" in cond:
+        spec = cond["date_within"]
+        return not all(isinstance(ctx.fields.get(spec[k]), dt.date) for k in ("start", "end"))
+    for key, source in (("item", ctx.answers), ("field", ctx.fields), ("score", ctx.scores),
+                        ("band", ctx.bands)):
+        if key in cond:
+            return source.get(cond[key]) is None and cond.get("answered") is None
+    return False
+
+
 def evaluate_form_condition(cond: dict, answers: dict[str, Any], fields: dict[str, Any]) -> bool:
     """Conditions used by forms (``show_when``): items and fields only."""
     return evaluate(cond, Context(answers=answers, fields=fields))

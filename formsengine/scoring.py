@@ -5,7 +5,9 @@ thing is not known (``dont_know``, ``declined``, ``not_asked``) never count as `
 include only positive answers, ``unknown_if_missing`` scores become null, and indicators are
 null rather than false.
 
-Order of evaluation: scores, bands, level (computed, judged, final), flags, criteria.
+Order of evaluation: scores, bands, level (computed, judged, final), flags, criteria. A
+criterion that is false because something it reads is not known is listed in
+``criteria_not_known``.
 
 Each definition is turned once into a ``Plan`` (item sets resolved, the known values of each
 item as a set, conditions compiled to functions) and cached on the instrument, so that
@@ -17,7 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .conditions import Context, compile_condition, evaluate_form_condition, resolve
+from .conditions import (
+    Context,
+    compile_condition,
+    evaluate_form_condition,
+    resolve,
+    unknown_inputs,
+)
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -228,6 +236,9 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
     for flag_id, fn in plan.flags:
         ctx.flags[flag_id] = fn(ctx)
     criteria = {criterion_id: fn(ctx) for criterion_id, fn in plan.criteria}
+    # Not met only for want of information: shown as "not known", never as "not met".
+    not_known = [c["id"] for c in inst.scoring.get("criteria", [])
+                 if not criteria[c["id"]] and unknown_inputs(c["when"], ctx)]
     groups = {}
     for group, members in plan.groups.items():
         met = [c for c in members if criteria[c]]
@@ -248,5 +259,6 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
         "flags": ctx.flags,
         "criteria": criteria,
         "criteria_groups": groups,
+        "criteria_not_known": not_known,
         "warnings": warnings,
     }

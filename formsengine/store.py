@@ -301,6 +301,20 @@ class Store:
     def get_person(self, ref: str) -> dict[str, Any] | None:
         return self.one("SELECT * FROM people WHERE ref = ?", [ref])
 
+    def carried_field(self, case_id: int | None, field_id: str,
+                      before_id: int) -> dict[str, Any] | None:
+        """The value of ``field_id`` recorded on the latest finalised assessment of the
+        case (other than ``before_id``), with that assessment's date: what a new
+        assessment carries forward. None when no earlier assessment recorded it."""
+        if case_id is None:
+            return None
+        return self.one(
+            "SELECT json_extract(fields, '$.' || ?) AS value, assessment_date"
+            " FROM assessments WHERE case_id = ? AND id != ? AND status = 'final'"
+            " AND json_extract(fields, '$.' || ?) IS NOT NULL"
+            " ORDER BY assessment_date DESC, id DESC LIMIT 1",
+            [field_id, case_id, before_id, field_id])
+
     # -- listings for the command line ------------------------------------------------------
     def find_case(self, ref_or_uid: str) -> dict[str, Any] | None:
         """The case with this uid, or else with this reference (any letter case)."""

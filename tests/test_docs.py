@@ -68,7 +68,7 @@ def test_definitions_guide_names_every_schema_key(kind, names):
 
 RESULT_KEYS = ["instrument", "scorer", "configuration", "wording", "complete",
                "unanswered_items", "incomplete_items", "scores", "bands", "level", "flags",
-               "criteria", "criteria_groups", "warnings"]
+               "criteria", "criteria_groups", "criteria_not_known", "warnings"]
 
 
 def test_scoring_page_names_every_result_key():

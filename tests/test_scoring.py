@@ -153,6 +153,18 @@ def test_date_within_months(engine, last, date, met):
     assert score(engine, data)["criteria"]["repeat"] is met
 
 
+def test_criteria_false_for_want_of_information_are_listed_as_not_known(engine):
+    data = answers()
+    data["fields"] = {"assessment_date": "2026-01-10"}
+    r = score(engine, data)  # no incidents, no last referral recorded
+    assert r["criteria"]["escalation"] is False and r["criteria"]["repeat"] is False
+    assert set(r["criteria_not_known"]) == {"escalation", "repeat"}
+    data["fields"].update(incidents=1, last_referral="2020-01-01")
+    r = score(engine, data)  # both recorded, neither met: not met, and known
+    assert r["criteria"]["escalation"] is False and r["criteria"]["repeat"] is False
+    assert r["criteria_not_known"] == []
+
+
 def test_result_records_instrument_scorer_and_configuration(engine):
     r = score(engine, answers())
     assert r["instrument"]["id"] == "toy-checklist" and r["instrument"]["version"] == "1.0"

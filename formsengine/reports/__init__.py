@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from .. import __version__
+from ..dates import time_text
 from .context import assessment_context, case_context, marac_context
 from .names import opaque_filename
 from .templating import render
@@ -42,7 +43,7 @@ def plugin_sections(store: Store, kind: str, context: dict[str, Any]) -> list[di
 
 
 def _html(store: Store, kind: str, context: dict[str, Any]) -> str:
-    produced = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    produced = time_text(dt.datetime.now(dt.UTC))
     return render(f"{kind}.html", doc_title=TITLES[kind], produced=produced,
                   version=__version__, plugin_sections=plugin_sections(store, kind, context),
                   **context)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..dates import date_text
+from ..dates import date_text, time_text
 from ..errors import StorageError
+from ..plainwords import STATUS_LABELS, criterion_status, group_heading, plain, warnings
 from ..wording import PARAPHRASE, item_text
 
 if TYPE_CHECKING:
@@ -102,11 +103,34 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
     return {
         "assessment": row, "instrument": inst, "person": person, "case": case,
         "sections": sections, "fields": fields, "wording_note": wording_note,
-        "result": result_context(inst, row.get("result")),
+        "result": result_context(inst, row.get("result"),
+                                 {i.id for i in store.engine.instruments}),
+        "recorded": {"created": time_text(row["created_at"]),
+                     "finalised": time_text(row.get("finalised_at"))},
+        "occasion": occasion_text(row["occasion"]),
     }
 
 
-def result_context(inst: Instrument, result: dict[str, Any] | None) -> dict[str, Any] | None:
+def occasion_text(occasion: str | None) -> str:
+    """An occasion as words ("after incident")."""
+    return (occasion or "").replace("_", " ")
+
+
+def level_label(inst: Instrument, value: str | None) -> str:
+    """A level or band by the label its definition gives it ("No risk factors identified")."""
+    if value is None:
+        return "not known"
+    params = inst.default_parameters()
+    for band in inst.scoring.get("bands", []):
+        raw = band["cutoffs"]
+        for c in params[raw["param"]] if isinstance(raw, dict) else raw:
+            if c["band"] == value and c.get("label"):
+                return c["label"]
+    return value.replace("_", " ")
+
+
+def result_context(inst: Instrument, result: dict[str, Any] | None,
+                   instrument_ids: Any = ()) -> dict[str, Any] | None:
     if not result:
         return None
     scoring = inst.scoring
@@ -117,27 +141,36 @@ def result_context(inst: Instrument, result: dict[str, Any] | None) -> dict[str,
     groups = []
     for gid, spec in scoring.get("criteria_groups", {}).items():
         members = [c for c in scoring.get("criteria", []) if c.get("group") == gid]
+        rows = []
+        for c in members:
+            status = criterion_status(result, c["id"])
+            rows.append({"label": c["label"],
+                         "explanation": plain(c.get("explanation"), instrument_ids),
+                         "met": status == "met", "status": STATUS_LABELS[status]})
+        met = any(r["met"] for r in rows)
         groups.append({
-            "id": gid, "label": spec["label"], "explanation": spec.get("explanation"),
-            "met": (result.get("criteria_groups") or {}).get(gid, {}).get("met", False),
-            "criteria": [{"label": c["label"], "explanation": c.get("explanation"),
-                          "met": bool((result.get("criteria") or {}).get(c["id"]))}
-                         for c in members]})
+            "id": gid, "label": group_heading(gid, spec, met),
+            "explanation": plain(spec.get("explanation"), instrument_ids),
+            "met": met, "criteria": rows})
+    level = result.get("level")
     return {
         "complete": result.get("complete"),
         "scores": [{"label": labels.get(k, k), "value": v}
                    for k, v in (result.get("scores") or {}).items()],
-        "bands": [{"label": band_labels.get(k, k), "value": v}
+        "bands": [{"label": band_labels.get(k, k),
+                   "value": level_label(inst, v) if v is not None else None}
                   for k, v in (result.get("bands") or {}).items()],
-        "level": result.get("level"),
-        "flags": [{"label": flags.get(k, {}).get("label", k),
-                   "explanation": flags.get(k, {}).get("explanation")}
+        "level": level,
+        "level_labels": {k: level_label(inst, (level or {}).get(k))
+                         for k in ("final", "computed", "judged")},
+        "flags": [{"label": flags.get(k, {}).get("label", k.replace("_", " ")),
+                   "explanation": plain(flags.get(k, {}).get("explanation"), instrument_ids)}
                   for k, v in (result.get("flags") or {}).items() if v],
         "criteria_groups": groups,
         "other_criteria": [{"label": criteria[k]["label"], "met": bool(v)}
                            for k, v in (result.get("criteria") or {}).items()
                            if k in criteria and not criteria[k].get("group")],
-        "warnings": result.get("warnings") or [],
+        "warnings": warnings(result, lambda v: level_label(inst, v)),
         "scorer": result.get("scorer"), "configuration": result.get("configuration"),
         "wording": result.get("wording"),
     }
@@ -187,8 +220,30 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
             data = history(store, person["ref"], inst_id)
             blocks.append({"person": person, "instrument": inst, "history": data,
                            "chart": chart_for(store, inst, data),
-                           "columns": _history_columns(inst, data)})
+                           "columns": _history_columns(inst, data),
+                           "words": _history_words(inst, data)})
     return {"case": case, "people": people, "blocks": blocks}
+
+
+def _history_words(inst: Instrument, data: dict[str, Any]) -> dict[str, Any]:
+    """Per occasion its level, flags and criteria met by their labels, and each change of
+    level or band in words."""
+    flags = {f["id"]: f.get("label", f["id"]) for f in inst.scoring.get("flags", [])}
+    criteria = {c["id"]: c.get("label", c["id"]).split(":")[0]
+                for c in inst.scoring.get("criteria", [])}
+    bands = {b["id"]: b.get("label", b["id"]) for b in inst.scoring.get("bands", [])}
+    rows = [{"occasion": occasion_text(o["occasion"]), "level": level_label(inst, o["level"])
+             if o["level"] else "",
+             "flags": [flags.get(f, f.replace("_", " ")) for f in o["flags"]],
+             "criteria": [criteria.get(c, c.replace("_", " ")) for c in o["criteria_met"]]}
+            for o in data["occasions"]]
+    changes = []
+    for t in data.get("transitions", []):
+        what = "Risk level" if t["what"] == "level" else bands.get(t["what"], t["what"])
+        changes.append(f"{what}: {level_label(inst, t['from'])} at "
+                       f"{occasion_text(t['from_occasion'])}, then {level_label(inst, t['to'])}"
+                       f" at {occasion_text(t['to_occasion'])}")
+    return {"rows": rows, "changes": changes}
 
 
 def _history_columns(inst: Instrument, data: dict[str, Any]) -> list[dict[str, str]]:

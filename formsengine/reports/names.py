@@ -7,7 +7,13 @@ import secrets
 
 STATIC_URL = "https://static.formsengine.invalid/"
 
+# What each kind of report is called in its file name.
+KIND_NAMES = {"assessment": "assessment-report", "marac": "marac-summary",
+              "case": "case-report"}
+
 
 def opaque_filename(kind: str) -> str:
-    """A download name that says nothing about the person: ``report-<random>.pdf``."""
-    return f"{kind}-{secrets.token_hex(8)}.pdf"
+    """A file name that tells the kinds of report apart and says nothing about the person or
+    case: ``marac-summary-<random>.pdf``, ``assessment-report-<random>.pdf``,
+    ``case-report-<random>.pdf``."""
+    return f"{KIND_NAMES.get(kind, kind)}-{secrets.token_hex(8)}.pdf"

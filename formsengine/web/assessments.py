@@ -12,6 +12,7 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP
 from . import access, formbuild, once, results
@@ -133,12 +134,10 @@ def start(uid: str):
     person = next(p for p in people if p["role"] == chosen.subject_role)
     wording = (_setting("wording") or {}).get(chosen.id)
     pack = engine.wording.get(wording) if wording else None
-    fields = {}
-    date_field = chosen.fields.get("assessment_date")
-    if date_field is not None and date_field.type == "date":
-        fields["assessment_date"] = dt.date.today().isoformat()
+    # Nothing is filled in before the details page is opened (it offers today's date and
+    # what earlier assessments recorded), so the task list does not call it complete.
     data = {"instrument": chosen.id, "version": chosen.version, "answers": {},
-            "fields": fields, "wording": pack.ref if pack and pack.fits(chosen) else "paraphrase"}
+            "fields": {}, "wording": pack.ref if pack and pack.fits(chosen) else "paraphrase"}
     inst, sub = engine.check(data)
     with store.write():
         sent = once.earlier(store)
@@ -175,7 +174,8 @@ def tasks(uid: str):
         sections.append({"id": sid, "title": titles[sid],
                          "status": formbuild.section_status(inst, sid, data)})
     return render_template("assessments/tasks.html", row=row, case=case, inst=inst,
-                           sections=sections, preview=_so_far(inst, row, data),
+                           sections=sections,
+                           preview=results.result_view(inst, _so_far(inst, row, data)),
                            occasion=occasion_label(row["occasion"]))
 
 
@@ -199,6 +199,8 @@ def section(uid: str, section_id: str):
         access.audit_view("assessment", row["id"])
         formbuild.fill(form, inst, section_id, data)
         form.revision.data = str(row["revision"])
+        if section_id == formbuild.DETAILS:
+            _offer_details(form, inst, row, data)
     elif form.validate_on_submit():
         merged, after = formbuild.merge_section(form, inst, section_id, data)
         try:
@@ -258,6 +260,32 @@ def section(uid: str, section_id: str):
         total=len(order), description=description, shown=shown,
         problems=errors, known=_known_for_conditions(inst, data), formbuild=formbuild,
         item_ids=_section_items(inst, section_id)), status
+
+
+# Fields a new assessment takes from the case's latest finalised assessment.
+CARRIED = ("last_marac_referral",)
+
+
+def _offer_details(form, inst, row, data) -> None:
+    """Fill what the details page can offer: today's date for the assessment and, for a
+    field not yet recorded here, what the case's latest finalised assessment recorded
+    (shown, editable, and said to be carried forward)."""
+    given = data.get("fields", {})
+    date_field = inst.fields.get("assessment_date")
+    if date_field is not None and date_field.type == "date" and not given.get(
+            "assessment_date"):
+        getattr(form, formbuild.field_name("assessment_date")).data = dt.date.today().isoformat()
+    for field_id in CARRIED:
+        if field_id not in inst.fields or given.get(field_id) not in (None, ""):
+            continue
+        carried = access.store().carried_field(row["case_id"], field_id, row["id"])
+        if carried is None:
+            continue
+        field = getattr(form, formbuild.field_name(field_id))
+        field.data = str(carried["value"])
+        field.description = (f"Carried forward from the assessment of "
+                              f"{date_text(carried['assessment_date'])}: check it. "
+                              + (field.description or ""))
 
 
 def _section_items(inst, section_id):
@@ -420,7 +448,7 @@ def result(uid: str):
         "assessments/result.html", row=row, case=case, inst=inst, offers=offers,
         view=results.result_view(inst, row["result"]),
         summary=results.answer_summary(inst, _data(row), _pack(row)), newer=newer,
-        occasion=occasion_label(row["occasion"]))
+        occasion=occasion_label(row["occasion"]), finalised=time_text(row["finalised_at"]))
 
 
 from . import amend  # noqa: E402, F401  (registers the amend routes on bp)

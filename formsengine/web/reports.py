@@ -1,22 +1,22 @@
 """PDF downloads: an assessment report, a MARAC referral summary and a case progress report.
 
 Access is checked as for the pages themselves (another team's ids give 404); each PDF is
-audited by the report module; the file name is opaque and the response is not stored.
+audited by the report module; the file name says which kind of report it is and nothing
+about the person or case (``marac-summary-<random>.pdf``); the response is not stored.
 """
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, Response, abort, g
 
+from ..reports.names import opaque_filename
 from . import access
 
 bp = Blueprint("reports", __name__)
 
 
-def _pdf_response(pdf: bytes) -> Response:
-    name = f"report-{secrets.token_hex(6)}.pdf"  # says nothing about the person or case
+def _pdf_response(pdf: bytes, kind: str) -> Response:
+    name = opaque_filename(kind)  # its kind and a random part: nothing about the person
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
@@ -31,7 +31,8 @@ def assessment_pdf(uid: str):
     if row["status"] == "draft":
         abort(404)
     return _pdf_response(render_assessment_pdf(
-        access.store(), row["id"], actor=g.user["username"], request_id=g.request_id))
+        access.store(), row["id"], actor=g.user["username"], request_id=g.request_id),
+        "assessment")
 
 
 @bp.get("/assessments/<uid>/marac.pdf")
@@ -43,7 +44,8 @@ def marac_pdf(uid: str):
             "marac"):
         abort(404)
     return _pdf_response(render_marac_pdf(
-        access.store(), row["id"], actor=g.user["username"], request_id=g.request_id))
+        access.store(), row["id"], actor=g.user["username"], request_id=g.request_id),
+        "marac")
 
 
 @bp.get("/cases/<uid>/progress.pdf")
@@ -52,4 +54,5 @@ def case_pdf(uid: str):
 
     case = access.case_or_404(uid)
     return _pdf_response(render_case_pdf(
-        access.store(), case["id"], actor=g.user["username"], request_id=g.request_id))
+        access.store(), case["id"], actor=g.user["username"], request_id=g.request_id),
+        "case")

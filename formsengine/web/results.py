@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import plainwords
 from ..dates import date_text
 from ..wording import item_text
 from . import formbuild
@@ -56,31 +57,53 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
             "by": judgement.get("by"),
             "applied": judgement.get("applied"),
         }
-    criteria_met = result.get("criteria") or {}
-    criteria = [{"id": c["id"], "label": c["label"], "explanation": c.get("explanation"),
-                 "group": c.get("group"), "met": bool(criteria_met.get(c["id"]))}
-                for c in scoring.get("criteria", [])]
+    criteria = criteria_view(inst, result)
     groups = []
     for gid, spec in (scoring.get("criteria_groups") or {}).items():
-        met = (result.get("criteria_groups") or {}).get(gid, {}).get("met", False)
-        groups.append({"id": gid, "label": spec["label"], "explanation": spec.get("explanation"),
-                       "met": met, "criteria": [c for c in criteria if c["group"] == gid]})
+        members = [c for c in criteria if c["group"] == gid]
+        met = [c for c in members if c["status"] == "met"]
+        not_known = [c for c in members if c["status"] == "not_known"]
+        groups.append({"id": gid, "label": plainwords.group_heading(gid, spec, bool(met)),
+                       "explanation": plain(spec.get("explanation")), "met": bool(met),
+                       "met_count": len(met), "not_known_count": len(not_known),
+                       "criteria": members})
     flags_raised = result.get("flags") or {}
     flag_specs = {f["id"]: f for f in scoring.get("flags", [])}
     flags = [{"id": k, "label": flag_specs.get(k, {}).get("label", k.replace("_", " ")),
-              "explanation": flag_specs.get(k, {}).get("explanation")}
+              "explanation": plain(flag_specs.get(k, {}).get("explanation"))}
              for k, v in flags_raised.items() if v]
     return {
         "scores": scores, "bands": bands, "level": level_view, "criteria": criteria,
         "ungrouped": [c for c in criteria if not c["group"] or c["group"] not in
                       (scoring.get("criteria_groups") or {})],
         "groups": groups, "flags": flags, "complete": result.get("complete"),
-        "warnings": result.get("warnings") or [],
+        "warnings": plainwords.warnings(result, lambda v: band_label(inst, v)),
         "unanswered": len(result.get("unanswered_items") or []),
         "incomplete": len(result.get("incomplete_items") or {}),
         "wording": result.get("wording"),
         "configuration": (result.get("configuration") or {}).get("name"),
     }
+
+
+def plain(text: str | None) -> str | None:
+    return plainwords.plain(text, _instrument_ids())
+
+
+def _instrument_ids() -> set[str]:
+    from . import get_engine
+
+    return {i.id for i in get_engine().instruments}
+
+
+def criteria_view(inst, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each criterion as met, not met, or not known (what it needs was not recorded)."""
+    out = []
+    for c in inst.scoring.get("criteria", []):
+        status = plainwords.criterion_status(result, c["id"])
+        out.append({"id": c["id"], "label": c["label"], "explanation": plain(c.get("explanation")),
+                    "group": c.get("group"), "met": status == "met", "status": status,
+                    "status_label": plainwords.STATUS_LABELS[status]})
+    return out
 
 
 def _shown(value: Any) -> str:

@@ -105,7 +105,7 @@ def test_assessment_report_holds_answers_scores_criteria_flags_and_people(record
     assert "The victim is very frightened" in text  # items the pack does not cover
     assert PLANTED_COMMENT in text
     assert "Number of yes answers 13" in text  # 12 plus strangulation; not known is not yes
-    assert "Risk level: high (from the score: medium; professional judgement: high)" in text
+    assert "Risk level: High (from the score: Medium; professional judgement: High)" in text
     assert "Professional judgement by Senior IDVA. Reason: she fears for her life" in text
     assert "Refer to MARAC: criteria met" in text
     assert "Visible high risk" in text and "Potential escalation" in text
@@ -124,7 +124,9 @@ def test_free_text_is_escaped_not_rendered(records):
 def test_marac_summary(records):
     text = squash(text_of(render_marac_pdf(records["store"], records["first"])))
     assert "MARAC referral summary" in text
-    assert "Referral: meets the criteria for MARAC" in text
+    assert "Refer to MARAC: the criteria are met" in text
+    # its criteria are listed once, not again with the result
+    assert text.count("Visible high risk") == 1 and "Refer to MARAC: criteria met" not in text
     assert "Risk factors answered yes (13)" in text
     assert "Not known, declined or not asked (1)" in text
     with pytest.raises(StorageError, match="no MARAC criteria"):
@@ -137,7 +139,7 @@ def test_case_progress_report_has_the_change_chart(records):
     assert "Case progress report" in text
     assert "high (14+)" in text and "medium (10+)" in text  # band cut-offs in the chart
     assert "intake" in text and "review" in text
-    assert "level: fell to standard at review (from high at intake)" in text
+    assert "Risk level: High at intake, then Standard at review" in text
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) >= 1
 
@@ -203,7 +205,9 @@ def test_every_pdf_is_audited(records):
 def test_opaque_file_names():
     names = {opaque_filename("marac") for _ in range(20)}
     assert len(names) == 20
-    assert all(re.fullmatch(r"marac-[0-9a-f]{16}\.pdf", n) for n in names)
+    assert all(re.fullmatch(r"marac-summary-[0-9a-f]{16}\.pdf", n) for n in names)
+    assert re.fullmatch(r"assessment-report-[0-9a-f]{16}\.pdf", opaque_filename("assessment"))
+    assert re.fullmatch(r"case-report-[0-9a-f]{16}\.pdf", opaque_filename("case"))
 
 
 class RecordingServer:
@@ -316,7 +320,9 @@ def test_cli_reports_by_uid_with_opaque_private_files(records, monkeypatch, tmp_
                                                      "--out-dir", str(tmp_path), "--", ident])
         assert run.exit_code == 0, run.output
         path = tmp_path / run.output.strip().rsplit("/", 1)[-1]
-        assert re.fullmatch(rf"{kind}-[0-9a-f]{{16}}\.pdf", path.name)
+        named = {"assessment": "assessment-report", "marac": "marac-summary",
+                 "case": "case-report"}[kind]
+        assert re.fullmatch(rf"{named}-[0-9a-f]{{16}}\.pdf", path.name)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert PdfReader(path).pages
     run = invoke_cli(monkeypatch, store.engine, ["--db", db, "report", "assessment",

@@ -161,6 +161,7 @@ def test_extra_posted_fields_change_nothing(app, alice, store, users):
     row = store.one("SELECT status, case_id FROM assessments WHERE uid = ?", [uid])
     assert row["status"] == "draft"
     save_section(alice, uid, "history", HIGH2)
+    save_section(alice, uid, "details", {"f-assessment_date": "2025-01-06"})
     finalise(alice, uid, {"score": "0", "level_final": "none"})
     result = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
                                             [uid])["id"])["result"]

@@ -42,7 +42,7 @@ def test_task_list_and_case_page_show_the_provisional_result(alice, store):
                                      "q-t-frightened": "yes", "q-t-fears": ["killed"]})
     save_section(alice, uid, "history", {"q-t-strangle": "yes", "q-t-worse": "yes"})
     tasks = alice.get(f"/assessments/{uid}").get_data(as_text=True)
-    assert "So far: yes count 4" in tasks and "risk level high" in tasks
+    assert "So far: risk level High; number of yes answers: 4." in tasks
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
     assert "High so far (not final)" in page
 
@@ -63,17 +63,17 @@ def test_stored_result_is_shown_while_current_and_rescored_when_not(alice, store
     shown = dict(row["draft_result"], scores={"yes_count": 5},
                  level=dict(row["draft_result"]["level"], final="high"))
     tamper(shown)
-    assert "So far: yes count 5" in alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "; number of yes answers: 5." in alice.get(f"/assessments/{uid}").get_data(as_text=True)
     assert "High so far" in alice.get(f"/cases/{case}").get_data(as_text=True)
     # a result recorded under another configuration is not used: the answers are scored again
     other = dict(shown, configuration=dict(shown["configuration"], hash="sha256:" + "0" * 64))
     tamper(other)
-    assert "So far: yes count 2" in alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "; number of yes answers: 2." in alice.get(f"/assessments/{uid}").get_data(as_text=True)
     assert "so far (not final)" not in alice.get(f"/cases/{case}").get_data(as_text=True)
     # nor one from another version of the scoring plugin
     older = dict(shown, scorer=dict(shown["scorer"], version="0.0.1"))
     tamper(older)
-    assert "So far: yes count 2" in alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    assert "; number of yes answers: 2." in alice.get(f"/assessments/{uid}").get_data(as_text=True)
 
 
 def test_finalising_clears_the_provisional_result(alice, store):

@@ -102,6 +102,7 @@ def test_result_shows_level_criteria_and_flags(alice):
 def test_judgement_raises_only_and_needs_a_reason(alice, store):
     case = create_case(alice)
     uid = start_assessment(alice, case)
+    save_section(alice, uid, "details", {"f-assessment_date": "2025-01-06"})
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
     check = alice.get(f"/assessments/{uid}/check").get_data(as_text=True)
     assert '<option value="none"' not in check and '<option value="high"' in check

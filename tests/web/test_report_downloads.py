@@ -17,18 +17,23 @@ def test_assessment_marac_and_case_pdfs(alice, store):
     complete(alice, uid)
     page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
     assert f"/assessments/{uid}/report.pdf" in page and f"/assessments/{uid}/marac.pdf" in page
-    for path in (f"/assessments/{uid}/report.pdf", f"/assessments/{uid}/marac.pdf",
-                 f"/cases/{case}/progress.pdf"):
+    names = set()
+    for path, kind in ((f"/assessments/{uid}/report.pdf", "assessment-report"),
+                       (f"/assessments/{uid}/marac.pdf", "marac-summary"),
+                       (f"/cases/{case}/progress.pdf", "case-report")):
         response = alice.get(path)
         assert response.status_code == 200, path
         assert response.mimetype == "application/pdf"
         assert "no-store" in response.headers["Cache-Control"]
         disposition = response.headers["Content-Disposition"]
-        assert re.fullmatch(r'attachment; filename="report-[0-9a-f]{12}\.pdf"', disposition)
+        # the kind of report and a random part: nothing about the person or case
+        assert re.fullmatch(rf'attachment; filename="{kind}-[0-9a-f]{{16}}\.pdf"', disposition)
+        names.add(disposition)
         reader = PdfReader(io.BytesIO(response.data))
         assert len(reader.pages) >= 1
         meta = reader.metadata or {}
         assert "alice" not in str(meta).lower()
+    assert len(names) == 3
     audited = store.all("SELECT actor, details FROM audit WHERE action = 'pdf'")
     assert len(audited) == 3 and {a["actor"] for a in audited} == {"alice"}
 
