@@ -230,6 +230,7 @@ def test_idle_timeout_keeps_what_is_typed(short_idle_server, browser_factory):
 
     # Ben answers, writes a comment and stops; the page is left alone from here.
     ben_answers = _answer(ben, 3)
+    ben.locator(".app-question__extra summary").first.click()  # "Add a comment or source"
     comment = ben.locator("textarea[name^='c-']").first
     comment_name = comment.get_attribute("name")
     comment.fill("Told us about the night in March")
@@ -238,6 +239,7 @@ def test_idle_timeout_keeps_what_is_typed(short_idle_server, browser_factory):
 
     # Ana answers, then pauses with the cursor in a comment box until the warning shows.
     ana_answers = _answer(ana, 2)
+    ana.locator(".app-question__extra summary").first.click()
     box = ana.locator("textarea[name^='c-']").first
     box.click()
     box.type("Started")
