@@ -338,7 +338,7 @@ class Store:
             where.append("c.id IN (SELECT cp.case_id FROM case_people cp JOIN people p"
                          " ON p.id = cp.person_id WHERE p.ref = ?)")
             params.append(person)
-        sql = ("SELECT c.id, c.uid, c.ref, t.name AS team, c.status, c.opened_on, c.closed_on,"
+        sql = ("SELECT c.id, c.uid, c.ref, t.name AS team, c.status, c.opened_on, c.closed_on,"  # nosec B608: fragments are code constants; values are bound
                " (SELECT group_concat(p.ref, ' ') FROM case_people cp JOIN people p"
                "  ON p.id = cp.person_id WHERE cp.case_id = c.id) AS people,"
                " (SELECT COUNT(*) FROM assessments a WHERE a.case_id = c.id"
@@ -356,7 +356,7 @@ class Store:
     # (assessment_id, seq), score_values' primary key).
     _LATEST = ("(SELECT a.id FROM assessments a WHERE a.case_id = c.id AND a.status = 'final'"
                " ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)")
-    _SCORE = ("(SELECT s.id FROM scores s WHERE s.assessment_id = " + _LATEST
+    _SCORE = ("(SELECT s.id FROM scores s WHERE s.assessment_id = " + _LATEST  # nosec B608: fragments are code constants; values are bound
               + " ORDER BY s.seq DESC LIMIT 1)")
     CASELOAD_SORTS = {
         # name: key expression, ascending: highest level first, latest assessment first
@@ -371,7 +371,7 @@ class Store:
         "mine": (" AND EXISTS (SELECT 1 FROM web_case_assignments ca WHERE ca.case_id = c.id"
                  " AND ca.user_id = :me)"),
         "high": " AND c.risk_order = 0",
-        "marac": (" AND EXISTS (SELECT 1 FROM score_values v WHERE v.score_id = " + _SCORE
+        "marac": (" AND EXISTS (SELECT 1 FROM score_values v WHERE v.score_id = " + _SCORE  # nosec B608: fragments are code constants; values are bound
                   + " AND v.kind = 'group' AND v.value_num = 1)"),
     }
 
@@ -689,7 +689,7 @@ class Store:
             if value is not None:
                 where.append(f"{column} = ?")  # nosec B608: column names are constants above
                 params.append(value)
-        sql = ("SELECT a.uid, c.ref AS case_ref, p.ref AS person, a.instrument_id AS instrument,"
+        sql = ("SELECT a.uid, c.ref AS case_ref, p.ref AS person, a.instrument_id AS instrument,"  # nosec B608: fragments are code constants; values are bound
                " a.instrument_version AS version, a.occasion, a.assessment_date, a.status,"
                " (SELECT s.level_final FROM scores s WHERE s.assessment_id = a.id"
                "  ORDER BY s.seq DESC LIMIT 1) AS level"

@@ -239,6 +239,26 @@ _RISK_ORDER = """COALESCE((SELECT CASE s.level_final WHEN 'high' THEN 0 WHEN 'me
         ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)
       ORDER BY s2.seq DESC LIMIT 1)), 3)"""
 
+_M008_SCRIPT = """
+        CREATE INDEX audit_object ON audit(object_type, object_id);
+        ALTER TABLE cases ADD COLUMN risk_order INTEGER NOT NULL DEFAULT 3;
+        UPDATE cases SET risk_order = {risk};
+        CREATE INDEX cases_risk ON cases(team_id, status, risk_order, ref);
+        CREATE TRIGGER case_risk_score AFTER INSERT ON scores BEGIN
+          UPDATE cases SET risk_order = {risk}
+          WHERE id = (SELECT case_id FROM assessments WHERE id = NEW.assessment_id);
+        END;
+        CREATE TRIGGER case_risk_status AFTER UPDATE OF status, case_id, assessment_date
+          ON assessments WHEN NEW.status != 'draft' OR OLD.status != 'draft' BEGIN
+          UPDATE cases SET risk_order = {risk}
+          WHERE id IN (NEW.case_id, OLD.case_id);
+        END;
+        CREATE TRIGGER case_risk_delete AFTER DELETE ON assessments BEGIN
+          UPDATE cases SET risk_order = {risk}
+          WHERE id = OLD.case_id;
+        END;
+"""
+
 
 @core_migrations()
 def m008_audit_by_record_and_case_risk(db: Database) -> None:
@@ -250,22 +270,5 @@ def m008_audit_by_record_and_case_risk(db: Database) -> None:
     assessment), kept by triggers whenever a score is added or an assessment is finalised,
     superseded, moved or deleted, whichever code writes it; indexed with the team and the
     reference, so that a caseload page sorted or filtered by risk reads only its own rows."""
-    run_script(db, f"""
-        CREATE INDEX audit_object ON audit(object_type, object_id);
-        ALTER TABLE cases ADD COLUMN risk_order INTEGER NOT NULL DEFAULT 3;
-        UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")};
-        CREATE INDEX cases_risk ON cases(team_id, status, risk_order, ref);
-        CREATE TRIGGER case_risk_score AFTER INSERT ON scores BEGIN
-          UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")}
-          WHERE id = (SELECT case_id FROM assessments WHERE id = NEW.assessment_id);
-        END;
-        CREATE TRIGGER case_risk_status AFTER UPDATE OF status, case_id, assessment_date
-          ON assessments WHEN NEW.status != 'draft' OR OLD.status != 'draft' BEGIN
-          UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")}
-          WHERE id IN (NEW.case_id, OLD.case_id);
-        END;
-        CREATE TRIGGER case_risk_delete AFTER DELETE ON assessments BEGIN
-          UPDATE cases SET risk_order = {_RISK_ORDER.format(case="cases.id")}
-          WHERE id = OLD.case_id;
-        END;
-    """)
+    # (the risk order expression is a code constant, put in by text replacement)
+    run_script(db, _M008_SCRIPT.replace("{risk}", _RISK_ORDER.replace("{case}", "cases.id")))
