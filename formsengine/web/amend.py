@@ -8,11 +8,12 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import Length
 
 from ..errors import StaleEditError, StorageError, SubmissionError
 from . import access, formbuild, results
 from .assessments import (
+    JudgementRules,
     _data,
     _engine,
     _instrument,
@@ -26,12 +27,16 @@ from .assessments import (
 )
 
 
-class AmendJudgementForm(FlaskForm):
+class AmendJudgementForm(JudgementRules, FlaskForm):
     """The judgement part of the amendment page (the page's CSRF token is checked for the
     whole request)."""
 
     class Meta:
         csrf = False
+
+    reason_without_level = ("Choose the level to raise the risk to, or delete the reason "
+                            "for the professional judgement")
+    level_without_reason = "Give the reason for the professional judgement"
 
     level = SelectField("Professional judgement: raise the risk level to",
                         validate_choice=False, default="")
@@ -40,18 +45,6 @@ class AmendJudgementForm(FlaskForm):
                            validators=[Length(max=5000, message="The reason for the "
                                               "professional judgement must be 5000 "
                                               "characters or fewer")])
-
-    def validate_level(self, field):
-        if field.data not in {c.value for c in field.choices}:
-            raise ValidationError("Choose a level from the list: professional judgement can "
-                                  "only raise the level above the score-based one")
-        if not field.data and (self.reason.data or "").strip():
-            raise ValidationError("Choose the level to raise the risk to, or delete the "
-                                  "reason for the professional judgement")
-
-    def validate_reason(self, field):
-        if self.level.data and not (field.data or "").strip():
-            raise ValidationError("Give the reason for the professional judgement")
 
 
 def _judgement_form(inst, row, formdata=None):

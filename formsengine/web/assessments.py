@@ -34,24 +34,33 @@ class FinaliseForm(FlaskForm):
     revision = HiddenField()
 
 
-class JudgementForm(FinaliseForm):
-    level = SelectField("Raise the risk level to", validate_choice=False, default="")
-    reason = TextAreaField("Reason for raising the level",
-                           description="Required when you raise the level.",
-                           validators=[Length(max=5000, message="The reason must be 5000 "
-                                                                "characters or fewer")])
+class JudgementRules:
+    """The rules of a professional judgement, shared by the check page and the amendment
+    page (each words its fields and messages): a level from the list (only levels above
+    the score-based one are offered), and a reason with a level and only with one."""
+
+    reason_without_level = ("Choose the level to raise the risk to, or delete the reason if "
+                            "you are not raising it")
+    level_without_reason = "Give the reason for raising the level"
 
     def validate_level(self, field):
         if field.data not in {c.value for c in field.choices}:
             raise ValidationError("Choose a level from the list: professional judgement can "
                                   "only raise the level above the score-based one")
         if not field.data and (self.reason.data or "").strip():
-            raise ValidationError("Choose the level to raise the risk to, or delete the "
-                                  "reason if you are not raising it")
+            raise ValidationError(self.reason_without_level)
 
     def validate_reason(self, field):
         if self.level.data and not (field.data or "").strip():
-            raise ValidationError("Give the reason for raising the level")
+            raise ValidationError(self.level_without_reason)
+
+
+class JudgementForm(JudgementRules, FinaliseForm):
+    level = SelectField("Raise the risk level to", validate_choice=False, default="")
+    reason = TextAreaField("Reason for raising the level",
+                           description="Required when you raise the level.",
+                           validators=[Length(max=5000, message="The reason must be 5000 "
+                                                                "characters or fewer")])
 
 
 def _engine():
