@@ -9,7 +9,7 @@ JSON path, and what would be valid.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -51,6 +51,7 @@ def nesting_depth(data: Any) -> int:
     stack = [(data, 1)]
     while stack:
         obj, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(obj, dict):
             children = obj.values()
         elif isinstance(obj, list):

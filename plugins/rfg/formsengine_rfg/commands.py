@@ -143,7 +143,7 @@ def rank_cmd(state: Any, incidents: Path, as_of: dt.date, config_file: Path | No
     ranking = rank(data, config, as_of, table.sha256 if table else None)
     rows = ranking.rows()
     kept = ranking.results if top is None else ranking.results[:top]
-    payload = {
+    payload: dict[str, Any] = {
         "kind": "rfg-ranking",
         "produced_by": PLUGIN,
         "as_of": as_of.isoformat(),
@@ -168,7 +168,7 @@ def rank_cmd(state: Any, incidents: Path, as_of: dt.date, config_file: Path | No
         click.echo(f"RFG ranking as of {as_of.isoformat()}: {len(rows)} perpetrators, "
                    f"configuration {ranking.config_hash[:19]}...")
         output.print_ranking(payload["ranking"], top or DEFAULT_SHOWN)
-    if store:
+    if store and occasion:  # --store without --occasion is refused above
         from .storage import store_ranking
 
         if db is not None:
