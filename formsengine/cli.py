@@ -14,7 +14,6 @@ import click
 from . import __version__
 from .config import Settings
 from .errors import DefinitionError, FormsEngineError
-from .instruments import build_instrument, read_json_file
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -226,7 +225,7 @@ def instruments_show(state: State, instrument_id: str, version: str | None) -> N
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def instruments_validate(paths: tuple[Path, ...]) -> None:
     """Check definition files against the schema and for meaning, without installing them."""
-    from .instruments import schema_problems
+    from .instruments import build_instrument, read_json_file, schema_problems
 
     bad = 0
     for path in paths:
@@ -325,6 +324,8 @@ def instruments_test(state: State, instrument_id: str | None, verbose: bool) -> 
 
 # -- scoring ---------------------------------------------------------------------------------
 def read_answers_file(path: Path) -> Any:
+    from .instruments import read_json_file
+
     try:
         return read_json_file(path, max_bytes=MAX_ANSWERS_BYTES)
     except DefinitionError as exc:

@@ -163,15 +163,16 @@ def schema_problems(name: str, data: Any) -> list[str]:
             return []
         except (fastjsonschema.JsonSchemaException, RecursionError):
             pass
-    if nesting_depth(data) > MAX_NESTING:
-        return [f"$: nested more than {MAX_NESTING} levels deep"]
     cached = None
     if name == "instrument":  # validated once per version of a definition (validity.py)
         from . import validity
 
-        seen, cached = validity.known_valid(load_schema(name), data)
+        # a definition found valid before was no deeper than MAX_NESTING
+        seen, cached = validity.known_valid(load_schema(name), data, schema_name=name)
         if seen:
             return []
+    if nesting_depth(data) > MAX_NESTING:
+        return [f"$: nested more than {MAX_NESTING} levels deep"]
     validator = schema_validator(name)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if cached and not errors:

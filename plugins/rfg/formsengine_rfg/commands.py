@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from . import __version__, output
+from . import RFG_HELP, __version__, output
 from .config import load_config
 from .csvfile import BadRow
 from .dates import parse_iso_date
@@ -41,9 +41,9 @@ input_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_folder = click.Path(file_okay=False, path_type=Path)
 
 
-@click.group("rfg")
+@click.group("rfg", help=RFG_HELP)
 def rfg() -> None:
-    """RFG perpetrator ranking and crime harm from incident histories (CSV)."""
+    pass
 
 
 def _stop_on_bad_rows(groups: list[tuple[str, list[BadRow]]], skip: bool,
