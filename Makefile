@@ -58,8 +58,10 @@ test-fast: setup
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
 
+# mypy checks formsengine and each plugin's package (settings: [tool.mypy] in pyproject.toml)
 lint: setup
 	$(BIN)/ruff check formsengine plugins tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/bandit -q -r formsengine $(foreach p,$(PLUGINS),$(p)formsengine_*) -ll
 
 audit: setup

@@ -201,7 +201,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     if not conn.in_transaction:
         raise RuntimeError("audit.append must run inside a write transaction")
     key = key_for(conn, file=head_key)
-    row = {
+    row: dict[str, Any] = {
         "id": 0,
         "at": utcnow(),
         "actor": actor,
@@ -212,7 +212,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "details": _details(details),
     }
     head = _HEADS.get(head_key) if head_key else None
-    if head is not None:
+    if head_key and head is not None:
         row["id"] = head[0] + 1
         digest = row_hash(row, head[1], key)
         cur = conn.execute(_INSERT_AFTER, [row[f] for f in FIELDS] + [head[1], digest, head[1]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 
 class TooLarge(ValueError):
@@ -30,7 +30,13 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def bounded_lines(fh: BinaryIO, *, max_line: int, max_total: int
+class ReadsLines(Protocol):
+    """A binary file, or anything with its ``readline``."""
+
+    def readline(self, limit: int = -1, /) -> bytes: ...
+
+
+def bounded_lines(fh: ReadsLines, *, max_line: int, max_total: int
                   ) -> Iterator[tuple[int, bytes | None]]:
     """``(line number, line)`` for each line, with ``None`` for a line longer than
     ``max_line`` (its rest is skipped without being kept); ``TooLarge`` once more than

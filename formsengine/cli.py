@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .config import Settings
 from .errors import DefinitionError, FormsEngineError
-from .instruments import build_instrument, read_json_file
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .store import Store
 
 MAX_ANSWERS_BYTES = 1_000_000
 ACTOR_HELP = ("Name recorded in the audit (the operating-system account that ran the command "
@@ -23,23 +27,23 @@ ACTOR_HELP = ("Name recorded in the audit (the operating-system account that ran
 class State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._engine = None
+        self._engine: Engine | None = None
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         if self._engine is None:
             from .engine import Engine
 
             self._engine = Engine(self.settings)
         return self._engine
 
-    def store(self, *, create: bool = False):
+    def store(self, *, create: bool = False) -> Store:
         from .store import Store
 
         return Store.open(self.settings.database, self.engine, create=create)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -48,7 +52,7 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def echo_table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()
+def echo_table(header: list[str], rows: list[list[Any]], numeric: Collection[int] = frozenset()
                ) -> None:
     """Rows under a header, each column as wide as its widest cell (columns in ``numeric``
     to the right); ``None`` shows as ``-``."""
@@ -221,7 +225,7 @@ def instruments_show(state: State, instrument_id: str, version: str | None) -> N
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def instruments_validate(paths: tuple[Path, ...]) -> None:
     """Check definition files against the schema and for meaning, without installing them."""
-    from .instruments import schema_problems
+    from .instruments import build_instrument, read_json_file, schema_problems
 
     bad = 0
     for path in paths:
@@ -320,6 +324,8 @@ def instruments_test(state: State, instrument_id: str | None, verbose: bool) -> 
 
 # -- scoring ---------------------------------------------------------------------------------
 def read_answers_file(path: Path) -> Any:
+    from .instruments import read_json_file
+
     try:
         return read_json_file(path, max_bytes=MAX_ANSWERS_BYTES)
     except DefinitionError as exc:
@@ -358,7 +364,7 @@ def db_init(state: State) -> None:
     store = Store.open(state.settings.database, state.engine, create=True)
     try:
         store.audit("db_init", actor=SYSTEM)
-        version = store.one("SELECT sqlite_version() AS v")["v"]
+        version = store.all("SELECT sqlite_version() AS v")[0]["v"]
     finally:
         store.close()
     click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
@@ -595,8 +601,10 @@ def compare_cmd(state: State, person: str, instrument_id: str, as_json: bool) ->
     store = state.store()
     try:
         data = history(store, person, instrument_id)
+        found = store.get_person(person)
+        assert found is not None  # history() refused a reference that names no one
         store.audit("view", actor=SYSTEM, object_type="person_history",
-                    object_id=store.get_person(person)["id"],
+                    object_id=found["id"],
                     details={"instrument": instrument_id})
     finally:
         store.close()
@@ -678,8 +686,8 @@ def audit_anchor(state: State, anchor_file: Path | None) -> None:
 
     if anchor_file is None and os.environ.get(ANCHOR_ENV):
         anchor_file = Path(os.environ[ANCHOR_ENV])
-    to_file = anchor_file is not None and str(anchor_file) != "-"
-    earlier = read_anchors(anchor_file) if to_file and anchor_file.is_file() else None
+    to_file = anchor_file if anchor_file is not None and str(anchor_file) != "-" else None
+    earlier = read_anchors(to_file) if to_file and to_file.is_file() else None
     store = state.store()
     try:
         report = verify(store.conn, earlier)
@@ -688,11 +696,13 @@ def audit_anchor(state: State, anchor_file: Path | None) -> None:
         anchor = head(store.conn)
     finally:
         store.close()
-    if not to_file:
+    if anchor is None:
+        fail("not anchored: the audit log has no rows yet", 1)
+    if to_file is None:
         click.echo(anchor.to_json())
         return
-    write_anchor(anchor_file, anchor)
-    click.echo(f"anchored row {anchor.last_id} ({anchor.rows} rows) in {anchor_file}")
+    write_anchor(to_file, anchor)
+    click.echo(f"anchored row {anchor.last_id} ({anchor.rows} rows) in {to_file}")
 
 
 def before_serving(state: State) -> None:
@@ -712,7 +722,7 @@ def before_serving(state: State) -> None:
 DEMO_TEAM = "Demo"
 
 
-def _demo_team(store) -> int:
+def _demo_team(store: Store) -> int:
     """Give the synthetic cases (refs C-nnnnn, no team yet) to a team of their own, with the
     date of their first assessment as their opening date and the instruments assessed as
     the ones they follow, so that the web application shows them to that team's members."""

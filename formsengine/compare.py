@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import StorageError
 
 if TYPE_CHECKING:
+    from .engine import Engine
+    from .instruments import Instrument
     from .store import Store
 
 
@@ -66,12 +68,12 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
             "criteria_met": sorted(k for k, v in (result.get("criteria") or {}).items() if v),
             "configuration": result.get("configuration", {}).get("hash"),
         })
-    first = occasions[0] if occasions else None
+    first = occasions[0]["scores"] if occasions else {}
     for occ in occasions:
         occ["change_from_first"] = {
-            name: value - first["scores"][name]
+            name: value - first[name]
             for name, value in occ["scores"].items()
-            if _number(value) and _number(first["scores"].get(name))
+            if _number(value) and _number(first.get(name))
         }
     transitions = []
     crossings = []
@@ -149,7 +151,8 @@ def score_label(inst: Any, score_id: str | None) -> str:
     return score_id.replace("_", " ").capitalize()
 
 
-def band_cutoffs(engine: Any, inst: Any, band: dict | None) -> list[dict[str, Any]]:
+def band_cutoffs(engine: Engine, inst: Instrument, band: dict | None
+                 ) -> list[dict[str, Any]]:
     """A band's cut-offs as they apply here: the organisation's configuration included."""
     if not band:
         return []

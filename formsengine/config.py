@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +72,8 @@ class OrgConfig:
             raise ConfigError(f"configuration {p}: larger than {MAX_CONFIG_BYTES} bytes") from None
         except OSError as exc:
             raise ConfigError(f"configuration {p}: cannot read: {exc.strerror}") from None
+        import tomllib  # only when there is a configuration file
+
         try:
             raw = tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

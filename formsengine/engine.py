@@ -217,10 +217,11 @@ class Engine:
             for flag, raised in (extra or {}).items():
                 result.setdefault("flags", {})
                 result["flags"][flag] = bool(result["flags"].get(flag)) or bool(raised)
-        ordered = {
+        ordered: dict[str, Any] = {
             "instrument": {"id": inst.id, "version": inst.version, "title": inst.title,
                            "plugin": inst.plugin, "plugin_version": inst.plugin_version},
-            "scorer": {"plugin": scorer, "version": self._plugin_version(scorer),
+            "scorer": {"plugin": scorer,
+                       "version": self._plugin_version(scorer) if scorer else "unknown",
                        "engine": "formsengine " + __version__},
             "configuration": {**config, "parameters": dict(config["parameters"])},
             "wording": sub.wording,
@@ -270,7 +271,7 @@ class Engine:
         (for example the stalking supplement after a DASH with item 8 answered yes)."""
         from .conditions import evaluate_form_condition
 
-        offered = []
+        offered: list[Instrument] = []
         for other in self.instruments:
             if other.key == inst.key or (offered and offered[-1].id == other.id):
                 continue

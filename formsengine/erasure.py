@@ -196,6 +196,8 @@ def purge(store: Store, plan: PurgePlan, *, actor: str) -> None:
                         object_id=aid, details={"rule": "draft_days"})
         for ref in plan.people:
             person = store.get_person(ref)
+            if person is None:  # erased since the plan was made
+                continue
             counts = _erase_person_rows(store, person["id"])
             store.audit("retention_delete", actor=actor, object_type="person",
                         object_id=person["id"],

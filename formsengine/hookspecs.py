@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import click
 
     from .instruments import Instrument
+    from .store import Store
     from .submission import Submission
 
 hookspec = pluggy.HookspecMarker("formsengine")
@@ -95,7 +96,7 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def assessment_saved(store: Any, assessment_id: int, result: dict[str, Any] | None) -> None:
+def assessment_saved(store: Store, assessment_id: int, result: dict[str, Any] | None) -> None:
     """Called after an assessment and its score row have been committed.
 
     ``store`` is the open ``formsengine.store.Store``; ``result`` is the score result or

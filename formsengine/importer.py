@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
-from .bounded import TooLarge, bounded_lines
+from .bounded import ReadsLines, TooLarge, bounded_lines
 from .errors import FormsEngineError, SubmissionError
 from .store import (
     ANSWER_COLUMNS,
@@ -80,7 +80,7 @@ def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str |
     if size > MAX_IMPORT_BYTES:
         raise ImportRefused([f"file is {size} bytes; the limit is {MAX_IMPORT_BYTES}"], 0)
     with path.open("rb") as fh:
-        source = _Hashed(fh, digest) if digest is not None else fh
+        source: ReadsLines = _Hashed(fh, digest) if digest is not None else fh
         lines = bounded_lines(source, max_line=MAX_LINE_BYTES, max_total=MAX_IMPORT_BYTES)
         while True:
             try:
@@ -319,7 +319,7 @@ def _existing(store: Store, table: str, refs: list[str]) -> dict[str, int]:
 
 def _people(store: Store, rows: list[Row], made: dict[str, int]) -> dict[str, int]:
     """Every person named in the rows: known ones looked up, new ones added in one go."""
-    roles = {}
+    roles: dict[str, str | None] = {}
     for r in rows:
         roles.setdefault(r.person, r.role)
     people = _existing(store, "people", list(roles))
@@ -341,7 +341,8 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     refs = list(dict.fromkeys(r.case for r in rows if r.case))
     cases = _existing(store, "cases", refs)
     new = [ref for ref in refs if ref not in cases]
-    teams = {r.case: store.team_id(r.team) for r in rows if r.case and r.team}
+    teams = {r.case: team_id for r in rows
+             if r.case and r.team and (team_id := store.team_id(r.team)) is not None}
     if new:
         next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
         now = audit.utcnow()
@@ -370,7 +371,10 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM assessments").fetchone()[0]
     next_score = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM scores").fetchone()[0]
     now = audit.utcnow()
-    assessments, answers, scores, values = [], [], [], []
+    assessments: list[tuple] = []
+    answers: list[tuple] = []
+    scores: list[tuple] = []
+    values: list[tuple] = []
     ids = []
     for r in rows:
         aid = next_id

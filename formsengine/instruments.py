@@ -9,7 +9,7 @@ JSON path, and what would be valid.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -51,6 +51,7 @@ def nesting_depth(data: Any) -> int:
     stack = [(data, 1)]
     while stack:
         obj, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(obj, dict):
             children = obj.values()
         elif isinstance(obj, list):
@@ -162,15 +163,16 @@ def schema_problems(name: str, data: Any) -> list[str]:
             return []
         except (fastjsonschema.JsonSchemaException, RecursionError):
             pass
-    if nesting_depth(data) > MAX_NESTING:
-        return [f"$: nested more than {MAX_NESTING} levels deep"]
     cached = None
     if name == "instrument":  # validated once per version of a definition (validity.py)
         from . import validity
 
-        seen, cached = validity.known_valid(load_schema(name), data)
+        # a definition found valid before was no deeper than MAX_NESTING
+        seen, cached = validity.known_valid(load_schema(name), data, schema_name=name)
         if seen:
             return []
+    if nesting_depth(data) > MAX_NESTING:
+        return [f"$: nested more than {MAX_NESTING} levels deep"]
     validator = schema_validator(name)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if cached and not errors:

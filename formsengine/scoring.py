@@ -58,8 +58,8 @@ class Plan:
         }
         completeness = inst.completeness_items()
         self.always_asked = tuple(i for i in completeness if inst.items[i].show_when is None)
-        self.sometimes_asked = [(i, inst.items[i].show_when) for i in completeness
-                                if inst.items[i].show_when is not None]
+        self.sometimes_asked = [(i, shown) for i in completeness
+                                if (shown := inst.items[i].show_when) is not None]
         self.scores = [(spec["id"], self._compile_score(spec))
                        for spec in scoring.get("scores", [])]
         self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
@@ -233,9 +233,9 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
         level_result = {"computed": computed, "judged": judged, "final": final,
                         "judgement": judgement}
 
-    for flag_id, fn in plan.flags:
-        ctx.flags[flag_id] = fn(ctx)
-    criteria = {criterion_id: fn(ctx) for criterion_id, fn in plan.criteria}
+    for flag_id, rule in plan.flags:
+        ctx.flags[flag_id] = rule(ctx)
+    criteria = {criterion_id: rule(ctx) for criterion_id, rule in plan.criteria}
     # Not met only for want of information: shown as "not known", never as "not met".
     not_known = [c["id"] for c in inst.scoring.get("criteria", [])
                  if not criteria[c["id"]] and unknown_inputs(c["when"], ctx)]

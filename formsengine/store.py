@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
@@ -39,6 +39,8 @@ from .errors import (
 from .submission import require_fields_for_final
 
 if TYPE_CHECKING:
+    from sqlite_utils.migrations import Migrations
+
     from .engine import Engine
     from .instruments import Instrument
     from .submission import Submission
@@ -223,7 +225,7 @@ class Store:
         return store
 
     def migrate(self) -> list[str]:
-        sets = []
+        sets: list[Migrations] = []
         self.engine.pm.hook.register_migrations(register=sets.append)
         applied = []
         names = set()
@@ -416,8 +418,8 @@ class Store:
         ids = ids[:limit]
         if backward:
             ids.reverse()
-        rows = {r["id"]: r for r in self._caseload_rows(ids)}
-        rows = [rows[i] for i in ids]
+        by_id = {r["id"]: r for r in self._caseload_rows(ids)}
+        rows = [by_id[i] for i in ids]
         if backward:
             return {"rows": rows, "more_before": more, "more_after": True}
         return {"rows": rows, "more_after": more, "more_before": bool(after and paged)}
@@ -507,7 +509,8 @@ class Store:
         without the prefix of its reference, and its assessments), the dates ``since`` to
         ``until`` (ISO dates, both included) and older than row ``before``. None when
         ``case_ref`` names no case."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         for column, value in (("actor", actor), ("action", action)):
             if value:
                 where.append(f"{column} = ?")  # column names from this tuple, never input
@@ -541,7 +544,7 @@ class Store:
         """The id of the first audit row written at or after ``when`` (one past the last
         row if none): a binary search over row ids, each step one primary-key read, since
         rows are appended in time order."""
-        last = self.one("SELECT MAX(id) AS n FROM audit")["n"] or 0
+        last = self.all("SELECT MAX(id) AS n FROM audit")[0]["n"] or 0
         lo, hi = 1, last + 1
         while lo < hi:
             mid = (lo + hi) // 2
@@ -721,7 +724,7 @@ class Store:
 
     def create_case(self, ref: str, *, team_id: int | None = None,
                     instruments: list[str] | None = None, opened_on: str | None = None,
-                    people: list[tuple[int, str]] = (), actor: str = SYSTEM_ACTOR,
+                    people: Iterable[tuple[int, str]] = (), actor: str = SYSTEM_ACTOR,
                     request_id: str | None = None) -> int:
         """A case following ``instruments`` (ids): its schedule is their occasions."""
         followed = self._followed(instruments or [])
@@ -1057,7 +1060,8 @@ class Store:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             details = {"changed_items": changed}
             if judgement_before is not KEEP:
-                details.update(judgement_details(judgement_before, sub.judgement) or {})
+                details.update(judgement_details(cast("dict[str, str] | None", judgement_before),
+                                                 sub.judgement) or {})
             self.audit("update", actor=actor, object_type="assessment", object_id=assessment_id,
                        request_id=request_id, details=details)
             return expected_revision + 1

@@ -139,7 +139,7 @@ def run_cli(
     environ = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     environ.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "formsengine.cli", *map(os.fspath, args)],
+        [sys.executable, "-m", "formsengine.cli", *(os.fspath(a) for a in args)],
         check=False, capture_output=True, text=True, cwd=cwd, env=environ, timeout=timeout,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)

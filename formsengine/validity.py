@@ -30,17 +30,35 @@ def cache_dir() -> Path:
     return Path(base) / "formsengine"
 
 
-def key(schema: dict[str, Any], data: Any) -> str:
-    digest = hashlib.sha256(__version__.encode())
-    for part in (schema, data):
-        digest.update(b"\0" + json.dumps(part, sort_keys=True, separators=(",", ":"),
-                                         default=str).encode())
+def _canonical(part: Any) -> bytes:
+    return b"\0" + json.dumps(part, sort_keys=True, separators=(",", ":"),
+                              default=str).encode()
+
+
+# The hash of formsengine's version and a named schema, taken once per process: every
+# definition a command loads is checked against the same schema.
+_schema_hashes: dict[str, Any] = {}
+
+
+def key(schema: dict[str, Any], data: Any, *, schema_name: str | None = None) -> str:
+    start = _schema_hashes.get(schema_name) if schema_name else None
+    if start is None:
+        start = hashlib.sha256(__version__.encode())
+        start.update(_canonical(schema))
+        if schema_name:
+            _schema_hashes[schema_name] = start
+    digest = start.copy()
+    digest.update(_canonical(data))
     return digest.hexdigest()
 
 
-def known_valid(schema: dict[str, Any], data: Any) -> tuple[bool, str]:
+def known_valid(schema: dict[str, Any], data: Any, *,
+                schema_name: str | None = None) -> tuple[bool, str]:
     """(whether this definition passed this schema before, its key)."""
-    k = key(schema, data)
+    try:
+        k = key(schema, data, schema_name=schema_name)
+    except (RecursionError, ValueError, TypeError):  # not JSON data: validated as it is
+        return False, ""
     try:
         return (cache_dir() / f"valid-{k}").is_file(), k
     except OSError:

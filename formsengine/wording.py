@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DefinitionError
 from .instruments import read_json_file, schema_problems
@@ -50,7 +50,7 @@ class WordingRegistry:
         source = None
         if isinstance(pack, (str, Path)):
             source = Path(pack).name
-            pack = read_json_file(Path(pack))
+            pack = cast("dict[str, Any]", read_json_file(Path(pack)))
         where = f"plugin {plugin!r}" + (f" wording pack file {source}" if source else "")
         problems = schema_problems("wording-pack", pack)
         if problems:
@@ -100,7 +100,7 @@ class WordingRegistry:
 def item_text(inst: Instrument, item_id: str, pack: WordingPack | None) -> dict[str, Any]:
     """The label, help and option labels to show for an item under a wording choice."""
     item = inst.items[item_id]
-    text = {"label": item.label, "help": item.help,
+    text: dict[str, Any] = {"label": item.label, "help": item.help,
             "options": {o.value: o.label for o in item.options}}
     if pack is not None and pack.fits(inst) and item_id in pack.items:
         override = pack.items[item_id]

@@ -90,3 +90,19 @@ def test_make_installs_the_dependencies_from_the_lock():
     recipe = _recipe("$(VENV)/.installed")
     assert "--require-hashes -r requirements.lock" in recipe
     assert "--no-deps" in recipe and "pip check" in recipe
+
+
+def test_lint_type_checks_formsengine_and_every_plugin_package():
+    """`make lint` runs mypy, and its configuration names formsengine and the package of
+    every plugin under plugins/ (each found on mypy's path), so a new plugin is checked too."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    assert "\t$(BIN)/mypy" in _recipe("lint")
+    mypy = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mypy"]
+    plugin_packages = {p.parent.name: p.parent.parent.relative_to(root).as_posix()
+                       for p in root.glob("plugins/*/formsengine_*/__init__.py")}
+    assert plugin_packages
+    assert set(mypy["packages"]) == {"formsengine", *plugin_packages}
+    assert set(mypy["mypy_path"].split(":")) == set(plugin_packages.values())
+    assert not mypy.get("ignore_missing_imports")  # only per named module

@@ -82,6 +82,8 @@ def test_the_installed_wheels_serve_pages_with_their_styles_and_scripts(installe
                            cwd=installed["work"], env=installed["env"], capture_output=True,
                            text=True, check=True).stdout.split()
     assert all(path.startswith(installed["site"]) for path in where), where
+    # plugin authors type-check against the installed hook API
+    assert Path(installed["site"], "formsengine", "py.typed").is_file()
     assert _run(installed, "db", "init").returncode == 0
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -118,7 +118,8 @@ def load_occasion(store: Store, instrument_id: str, occasion: str) -> dict[int, 
         " ORDER BY COALESCE(a.assessment_date, a.created_at), a.id",
         [instrument_id, occasion])
     latest = {r["person_id"]: r["id"] for r in rows}
-    records = {aid: {"answers": {}, "results": {}} for aid in latest.values()}
+    records: dict[int, dict[str, dict[Any, Any]]] = {
+        aid: {"answers": {}, "results": {}} for aid in latest.values()}
     for aid, item_id, value in store.conn.execute(
             "SELECT ans.assessment_id, ans.item_id, ans.value FROM answers ans"
             " JOIN assessments a ON a.id = ans.assessment_id WHERE a.status = 'final'"
@@ -148,8 +149,9 @@ def _collect(var: Var, pairs: list[tuple[dict, dict]]) -> tuple[list[tuple], dic
     for first, second in pairs:
         a, why_a = var.read(first)
         b, why_b = var.read(second)
-        if why_a or why_b:
-            missing.append(why_a or why_b)
+        why = why_a or why_b
+        if why:
+            missing.append(why)
         else:
             values.append((a, b))
     return values, _excluded(missing)

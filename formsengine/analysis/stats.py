@@ -44,11 +44,12 @@ def wilcoxon(changes: Sequence[float]) -> dict[str, float | int | None]:
 
 def fisher(table: Sequence[Sequence[int]]) -> float:
     """Two-sided Fisher exact p-value of a 2x2 table."""
+    import numpy as np
     from scipy.stats import fisher_exact
 
     if any(sum(row) == 0 for row in table) or any(sum(col) == 0 for col in zip(*table)):
         return 1.0
-    return float(fisher_exact(table).pvalue)
+    return float(fisher_exact(np.asarray(table)).pvalue)
 
 
 def percent(part: int | float, whole: int | float) -> float | None:

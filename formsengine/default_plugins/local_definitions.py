@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..hookspecs import hookimpl
-from ..instruments import looks_like_definition
 
 
 class LocalDefinitions:
@@ -29,6 +28,8 @@ class LocalDefinitions:
 
     @hookimpl(trylast=True)
     def register_instruments(self, register) -> None:
+        from ..instruments import looks_like_definition  # not loaded by commands that need none
+
         for path in self._files():
             if not path.name.endswith(".wording.json") and looks_like_definition(path):
                 register(path)

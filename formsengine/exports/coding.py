@@ -50,9 +50,9 @@ MISSING_LABELS: dict[str, str] = {
     "not_asked": "not_asked: not asked",
     "not_known": "not_known: not known",
 }
-CODE_TO_KIND = {v: k for k, v in MISSING_CODES.items()}
+CODE_TO_KIND: dict[float, str] = {v: k for k, v in MISSING_CODES.items()}
 NOT_KNOWN = MISSING_CODES["not_known"]
-YES_NO_LABELS = {1: "yes", 0: "no"}
+YES_NO_LABELS: dict[float, str] = {1: "yes", 0: "no"}
 
 
 @dataclass
@@ -119,10 +119,10 @@ def option_codes(item: Item) -> dict[str, float]:
     if values == {"yes", "no"}:
         codes = {"yes": 1, "no": 0}
     else:
-        numerics = [o.numeric for o in known]
-        if (known and all(n is not None and float(n).is_integer() for n in numerics)
-                and len(set(numerics)) == len(numerics) and min(numerics) >= 0):
-            codes = {o.value: int(o.numeric) for o in known}
+        whole = [n for o in known if (n := o.numeric) is not None and float(n).is_integer()]
+        if (known and len(whole) == len(known) and len(set(whole)) == len(whole)
+                and min(whole) >= 0):
+            codes = {o.value: int(n) for o, n in zip(known, whole)}
         else:
             codes = {o.value: i for i, o in enumerate(known)}
     for o in item.options:

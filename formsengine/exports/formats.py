@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -154,7 +154,7 @@ def _encoded(series: pd.Series, var: Variable) -> tuple[np.ndarray, Variable]:
     rank = {name: i + 1 for i, name in enumerate(categories)}
     lookup = np.array([rank[n] for n in names] + [np.nan], dtype=float)
     codes = lookup[raw]  # code -1 (nothing recorded) reads the NaN at the end
-    labels = {i + 1: str(c)[:120] for i, c in enumerate(categories)}
+    labels: dict[float, str] = {i + 1: str(c)[:120] for i, c in enumerate(categories)}
     return codes, replace(var, type="integer", value_labels=labels)
 
 
@@ -163,7 +163,7 @@ def _plain_frame(frame: pd.DataFrame, variables: list[Variable]
     """Text as plain Python objects ("" for nothing) and numbers as float64: the fastest
     input for pyreadstat (it iterates Arrow-backed text columns element by element). Text
     columns marked ``encode`` become labelled codes."""
-    out = {}
+    out: dict[str, Any] = {}
     used = []
     for var in variables:
         series = frame[var.name]
@@ -244,7 +244,8 @@ def write_dta(frame: pd.DataFrame, variables: list[Variable], path: Path, title:
             continue
         if not whole[var.name]:
             continue  # Stata labels whole numbers only
-        mapped = {_num(k): lab for k, lab in var.value_labels.items()}
+        mapped: dict[int | float | str, str] = {_num(k): lab
+                                                for k, lab in var.value_labels.items()}
         if var.missing:
             mapped.update({STATA_MISSING[CODE_TO_KIND[c]]: lab
                            for c, lab in var.all_labels().items() if c in CODE_TO_KIND})
@@ -253,7 +254,9 @@ def write_dta(frame: pd.DataFrame, variables: list[Variable], path: Path, title:
     pyreadstat.write_dta(
         table, str(path), file_label=title[:80],
         column_labels={names[v.name]: v.label[:STATA_LABEL_LIMIT] for v in variables},
-        variable_value_labels=labels,
+        # pyreadstat's annotation leaves out the letters of Stata's tagged missing values,
+        # which it takes as labelled values (tests/exports read them back)
+        variable_value_labels=labels,  # type: ignore[arg-type]
         missing_user_values={names[v.name]: sorted(STATA_MISSING.values())
                              for v in variables if v.name in tagged})
 

@@ -115,7 +115,8 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
         idx = by_item.get(item.id, np.array([], dtype=np.int64))
         rows, codes = answer_row[idx], value_code[idx]
         name = safe_name(item.id)
-        base = dict(role="item", instrument=inst_id, item=item.id, wording=wording)
+        base: dict[str, Any] = dict(role="item", instrument=inst_id, item=item.id,
+                                    wording=wording)
 
         def column(convert, rows=rows, codes=codes) -> np.ndarray:
             """The item's values: ``convert`` applied once per distinct stored value."""
@@ -185,7 +186,7 @@ def _add_fields(store: Store, a: pd.DataFrame, fields: list, data: dict, variabl
         if name in data:
             name = f"field_{name}"
         values = pd.Series([r.get(f.id) for r in records], dtype="object")
-        base = dict(role="field", instrument=inst_id)
+        base: dict[str, Any] = dict(role="field", instrument=inst_id)
         if f.type == "choice":
             codes = option_codes(f)
             data[name] = np.array([np.nan if v is None else codes.get(v, NOT_KNOWN)

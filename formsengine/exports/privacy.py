@@ -100,9 +100,9 @@ def suppress_counts(counts: pd.Series, threshold: int, groups: pd.Series | None 
     secondary = pd.Series(False, index=counts.index)
     if groups is not None:
         values = counts.to_numpy()
-        for members in pd.Series(np.arange(len(counts))).groupby(
+        for group in pd.Series(np.arange(len(counts))).groupby(
                 groups.to_numpy(), sort=False).groups.values():
-            members = np.asarray(members)
+            members = np.asarray(group)
             blanked = primary.to_numpy()[members]
             if not blanked.any():
                 continue
@@ -132,6 +132,7 @@ def neutralise_frame(df: pd.DataFrame, string_columns: list[str]) -> pd.DataFram
     out = df
     for col in string_columns:
         series = df[col]
+        new: pd.Series
         if isinstance(series.dtype, pd.CategoricalDtype):
             categories = list(series.cat.categories)
             fixed = [neutralise_cell(c) for c in categories]

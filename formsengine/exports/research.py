@@ -66,10 +66,10 @@ def research_settings(store: Store, opts: ResearchOptions) -> tuple[int, list[st
     conf = store.engine.org_config.raw.get("research", {})
     if not isinstance(conf, dict):
         raise FormsEngineError("configuration: [research] must be a table")
-    k = opts.k if opts.k is not None else conf.get("k", DEFAULT_K)
+    k: int = opts.k if opts.k is not None else conf.get("k", DEFAULT_K)
     qis = opts.quasi_identifiers if opts.quasi_identifiers is not None else conf.get(
         "quasi_identifiers", list(DEFAULT_QUASI_IDENTIFIERS))
-    threshold = opts.suppress_below if opts.suppress_below is not None else conf.get(
+    threshold: int = opts.suppress_below if opts.suppress_below is not None else conf.get(
         "suppress_below", k)
     for name, value in (("k", k), ("suppress_below", threshold)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

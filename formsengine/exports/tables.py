@@ -310,6 +310,7 @@ def _wide_variable(col: str, inst_id: str, occ: str, kind: str | None, name: str
                         series_label=f"{inst_id}: {label}",
                         value_labels={} if name == "day" else dict(YES_NO_LABELS))
     vtype = {"category": "integer", "string": "string"}.get(spec.type, spec.type)
+    assert kind is not None  # every column with a result's spec has the result's kind
     return Variable(col, f"{inst_id} at {occ}: {spec.label}", vtype, kind,
                     instrument=inst_id, occasion=occ, value_labels=spec.value_labels,
                     missing=spec.type != "string" and not np.isnan(spec.missing_code),

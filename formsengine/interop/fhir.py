@@ -231,7 +231,7 @@ def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
 
 
 def questionnaire(inst: Instrument) -> dict[str, Any]:
-    groups = []
+    groups: list[dict[str, Any]] = []
     for section in inst.sections:
         children = []
         for item_id in section.item_ids:
@@ -327,6 +327,8 @@ def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
         raise StorageError("no assessment with that id")
     inst = store.engine.instruments.get(row["instrument_id"], row["instrument_version"])
     person = store.one("SELECT ref FROM people WHERE id = ?", [row["person_id"]])
+    if person is None:
+        raise StorageError("the assessment's person is missing")
     groups = []
     for section in inst.sections:
         children = []
@@ -395,6 +397,7 @@ def validate(resource: dict[str, Any]) -> Any:
     from fhir.resources.R4B.questionnaire import Questionnaire
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-    model = {"Questionnaire": Questionnaire,
-             "QuestionnaireResponse": QuestionnaireResponse}[resource["resourceType"]]
+    models: dict[str, type[Questionnaire] | type[QuestionnaireResponse]] = {
+        "Questionnaire": Questionnaire, "QuestionnaireResponse": QuestionnaireResponse}
+    model = models[resource["resourceType"]]
     return model.model_validate(resource)

@@ -8,19 +8,15 @@ metadata; file names come from ``opaque_filename``.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
-
-from .. import __version__
-from ..dates import time_text
-from .context import assessment_context, case_context, marac_context
 from .names import opaque_filename
-from .templating import render
 
 if TYPE_CHECKING:
     from ..store import Store
+
+# The package is imported with its command-line plugin (formsengine.reports.plugin) by every
+# command; Jinja2, MarkupSafe and the report contexts are loaded only when a report is made.
 
 __all__ = ["render_assessment_pdf", "render_marac_pdf", "render_case_pdf",
            "render_assessment_html", "render_marac_html", "render_case_html",
@@ -33,6 +29,8 @@ TITLES = {"assessment": "Assessment report", "marac": "MARAC referral summary",
 def plugin_sections(store: Store, kind: str, context: dict[str, Any]) -> list[dict[str, Any]]:
     """Sections from the ``report_sections`` hook. The hook's contract makes each plugin
     responsible for escaping its HTML; titles are escaped here."""
+    from markupsafe import Markup
+
     sections = []
     for found in store.engine.pm.hook.report_sections(kind=kind, context=context):
         for section in found or []:
@@ -43,6 +41,12 @@ def plugin_sections(store: Store, kind: str, context: dict[str, Any]) -> list[di
 
 
 def _html(store: Store, kind: str, context: dict[str, Any]) -> str:
+    import datetime as dt
+
+    from .. import __version__
+    from ..dates import time_text
+    from .templating import render
+
     produced = time_text(dt.datetime.now(dt.UTC))
     return render(f"{kind}.html", doc_title=TITLES[kind], produced=produced,
                   version=__version__, plugin_sections=plugin_sections(store, kind, context),
@@ -60,14 +64,20 @@ def _pdf(store: Store, kind: str, object_type: str, object_id: int, html: str, a
 
 
 def render_assessment_html(store: Store, assessment_id: int) -> str:
+    from .context import assessment_context
+
     return _html(store, "assessment", assessment_context(store, assessment_id))
 
 
 def render_marac_html(store: Store, assessment_id: int) -> str:
+    from .context import marac_context
+
     return _html(store, "marac", marac_context(store, assessment_id))
 
 
 def render_case_html(store: Store, case_id: int) -> str:
+    from .context import case_context
+
     return _html(store, "case", case_context(store, case_id))
 
 

@@ -11,9 +11,10 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Collection
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,6 +22,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .. import audit as audit_mod
 from ..errors import FormsEngineError
 from ..store import new_uid
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..store import Store
 from .schema import ROLES
 
 MIN_PASSWORD = 12
@@ -96,8 +101,8 @@ def username_problem(username: str) -> str | None:
     return None
 
 
-def create_user(store: Any, username: str, *, role: str, password: str, params: dict,
-                display_name: str | None = None, teams: list[int] = (),
+def create_user(store: Store, username: str, *, role: str, password: str, params: dict,
+                display_name: str | None = None, teams: Collection[int] = (),
                 must_change: bool = True, actor: str = "system",
                 request_id: str | None = None) -> int:
     problem = username_problem(username)
@@ -126,16 +131,16 @@ def create_user(store: Any, username: str, *, role: str, password: str, params: 
     return user_id
 
 
-def get_user(store: Any, user_id: int) -> dict[str, Any] | None:
+def get_user(store: Store, user_id: int) -> dict[str, Any] | None:
     return store.one("SELECT * FROM web_users WHERE id = ?", [user_id])
 
 
-def user_teams(store: Any, user_id: int) -> list[int]:
+def user_teams(store: Store, user_id: int) -> list[int]:
     return [r["team_id"] for r in store.all(
         "SELECT team_id FROM web_memberships WHERE user_id = ? ORDER BY team_id", [user_id])]
 
 
-def turn_off_totp(store: Any, user_id: int, *, actor: str,
+def turn_off_totp(store: Store, user_id: int, *, actor: str,
                   request_id: str | None = None) -> None:
     """For a lost phone: two-factor sign-in off, every session ended. Where the organisation
     requires it, the user sets it up again at the next sign-in."""
@@ -147,7 +152,7 @@ def turn_off_totp(store: Any, user_id: int, *, actor: str,
                     request_id=request_id)
 
 
-def set_teams(store: Any, user_id: int, team_ids: list[int], *, actor: str,
+def set_teams(store: Store, user_id: int, team_ids: list[int], *, actor: str,
               request_id: str | None = None) -> int:
     """Replace a user's teams. The user is unassigned from cases of teams they leave (they
     can no longer open them; a supervisor assigns someone else). Returns how many."""
@@ -173,14 +178,14 @@ def set_teams(store: Any, user_id: int, team_ids: list[int], *, actor: str,
     return unassigned
 
 
-def user_id_by_name(store: Any, username: str) -> int:
+def user_id_by_name(store: Store, username: str) -> int:
     row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
     if row is None:
         raise AccountError(f"no user {username!r}")
     return row["id"]
 
 
-def team_id_by_name(store: Any, name: str) -> int:
+def team_id_by_name(store: Store, name: str) -> int:
     row = store.one("SELECT id FROM teams WHERE name = ?", [name])
     if row is None:
         names = [r["name"] for r in store.all("SELECT name FROM teams ORDER BY name")]
@@ -188,7 +193,7 @@ def team_id_by_name(store: Any, name: str) -> int:
     return row["id"]
 
 
-def set_password(store: Any, user_id: int, password: str, *, params: dict,
+def set_password(store: Store, user_id: int, password: str, *, params: dict,
                  must_change: bool = False, actor: str, request_id: str | None = None,
                  keep_session: int | None = None) -> None:
     """Change a password; ends every session of the user except ``keep_session``."""
@@ -208,7 +213,7 @@ def set_password(store: Any, user_id: int, password: str, *, params: dict,
                     request_id=request_id)
 
 
-def set_disabled(store: Any, user_id: int, disabled: bool, *, actor: str,
+def set_disabled(store: Store, user_id: int, disabled: bool, *, actor: str,
                  request_id: str | None = None) -> None:
     with store.write():
         store.conn.execute("UPDATE web_users SET disabled = ? WHERE id = ?",
@@ -241,7 +246,7 @@ def device_hash(token: str | None) -> str | None:
     return _token_hash(token) if token else None
 
 
-def known_device(store: Any, key: str, token: str | None) -> str | None:
+def known_device(store: Store, key: str, token: str | None) -> str | None:
     """The device pool of a browser's device cookie when the account has signed in from
     that browser before, else None (the pool of every other browser)."""
     digest = device_hash(token)
@@ -251,25 +256,25 @@ def known_device(store: Any, key: str, token: str | None) -> str | None:
     return None
 
 
-def sign_in_wait(store: Any, key: str, device: str | None, *, free: int, base: float,
+def sign_in_wait(store: Store, key: str, device: str | None, *, free: int, base: float,
                  cap: float, window: float) -> float:
     """Seconds before the next attempt for an account (from one device pool) is checked:
     0 for the first ``free`` failures since the pool's last success, then ``base`` doubled
     at each further failure, at most ``cap``, counted from the last failure. Attempts
     refused while waiting are not failures: naming an account can slow it, not lock it."""
     now = time.time()
-    row = store.one(
+    row = store.all(  # an aggregate: always one row
         "SELECT COUNT(*) AS n, MAX(at) AS last FROM web_login_attempts"
         " WHERE username_hash = ? AND device IS ? AND ok = 0 AND at > ? AND at > COALESCE("
         " (SELECT MAX(at) FROM web_login_attempts WHERE username_hash = ? AND device IS ?"
-        " AND ok = 1), 0)", [key, device, now - window, key, device])
+        " AND ok = 1), 0)", [key, device, now - window, key, device])[0]
     if row["n"] < free:
         return 0.0
     delay = min(cap, base * 2 ** min(row["n"] - free, 32))
     return max(0.0, row["last"] + delay - now)
 
 
-def record_sign_in(store: Any, key: str, ok: bool, device: str | None = None, *,
+def record_sign_in(store: Store, key: str, ok: bool, device: str | None = None, *,
                    keep: float = 86400) -> None:
     """One attempt (a password, a two-factor code or a password asked again) of an account
     in a device pool. A success starts the pool's count again and makes the device known."""
@@ -281,7 +286,7 @@ def record_sign_in(store: Any, key: str, ok: bool, device: str | None = None, *,
         store.conn.execute("DELETE FROM web_login_attempts WHERE at < ?", [now - keep])
 
 
-def remember_device(store: Any, key: str, token: str) -> None:
+def remember_device(store: Store, key: str, token: str) -> None:
     with store.write():
         store.conn.execute(
             "INSERT INTO web_known_devices (account_key, device_hash, last_used)"
@@ -291,7 +296,7 @@ def remember_device(store: Any, key: str, token: str) -> None:
                            [time.time() - DEVICE_DAYS * 86400])
 
 
-def check_password(store: Any, username: str, password: str, params: dict) -> dict | None:
+def check_password(store: Store, username: str, password: str, params: dict) -> dict | None:
     """The user when the password is right and the account usable, else None. Does the
     same Argon2 work whether or not the user exists; rehashes when parameters changed."""
     user = store.one("SELECT * FROM web_users WHERE username = ?", [username.strip()])
@@ -299,16 +304,15 @@ def check_password(store: Any, username: str, password: str, params: dict) -> di
     stored = user["password_hash"] if user else _dummy_hash(params)
     try:
         ph.verify(stored, password)
-        ok = user is not None
     except (VerificationError, InvalidHashError):
-        ok = False
-    if ok and user["disabled"]:
-        ok = False
-    if ok and ph.check_needs_rehash(stored):
+        return None
+    if user is None or user["disabled"]:
+        return None
+    if ph.check_needs_rehash(stored):
         with store.write():
             store.conn.execute("UPDATE web_users SET password_hash = ? WHERE id = ?",
                                [ph.hash(password), user["id"]])
-    return user if ok else None
+    return user
 
 
 # -- sessions -----------------------------------------------------------------------------
@@ -316,7 +320,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def start_session(store: Any, user_id: int, *, idle: float | None = None,
+def start_session(store: Store, user_id: int, *, idle: float | None = None,
                   absolute: float | None = None) -> tuple[int, str]:
     """A new session. With the timeouts given, sessions of anyone that have expired without
     a sign-out (a browser closed) are deleted on the way."""
@@ -332,7 +336,7 @@ def start_session(store: Any, user_id: int, *, idle: float | None = None,
     return cur.lastrowid, token
 
 
-def find_session(store: Any, token: str) -> dict[str, Any] | None:
+def find_session(store: Store, token: str) -> dict[str, Any] | None:
     """The signed-in user of a session token, with the session's times, as ``team_ids``
     the user's teams and as ``require_totp`` the organisation's setting (one query: this
     runs on every request)."""
@@ -350,37 +354,37 @@ def find_session(store: Any, token: str) -> dict[str, Any] | None:
     return row
 
 
-def touch_session(store: Any, session_id: int) -> None:
+def touch_session(store: Store, session_id: int) -> None:
     with store.write():
         store.conn.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?",
                            [time.time(), session_id])
 
 
-def end_session(store: Any, session_id: int) -> None:
+def end_session(store: Store, session_id: int) -> None:
     with store.write():
         store.conn.execute("DELETE FROM web_sessions WHERE id = ?", [session_id])
 
 
-def pending_totp(store: Any, session_id: int) -> str | None:
+def pending_totp(store: Store, session_id: int) -> str | None:
     """The two-factor key being set up in a session, until it is confirmed: kept with the
     server-side session, never in the (signed, readable) cookie."""
     row = store.one("SELECT totp_pending FROM web_sessions WHERE id = ?", [session_id])
     return row["totp_pending"] if row else None
 
 
-def set_pending_totp(store: Any, session_id: int, secret: str | None) -> None:
+def set_pending_totp(store: Store, session_id: int, secret: str | None) -> None:
     with store.write():
         store.conn.execute("UPDATE web_sessions SET totp_pending = ? WHERE id = ?",
                            [secret, session_id])
 
 
-def sent_before(store: Any, key: str) -> str | None:
+def sent_before(store: Store, key: str) -> str | None:
     """Where the create form with this token went when it was sent before (see ``once``)."""
     row = store.one("SELECT location FROM web_idempotency WHERE token_hash = ?", [key])
     return row["location"] if row else None
 
 
-def remember_send(store: Any, key: str, user_id: int, location: str, *, keep: float) -> None:
+def remember_send(store: Store, key: str, user_id: int, location: str, *, keep: float) -> None:
     now = time.time()
     with store.write():
         store.conn.execute("DELETE FROM web_idempotency WHERE created_at < ?", [now - keep])
@@ -389,7 +393,7 @@ def remember_send(store: Any, key: str, user_id: int, location: str, *, keep: fl
             " VALUES (?, ?, ?, ?)", [key, user_id, now, location])
 
 
-def end_sessions(store: Any, user_id: int, *, keep: int = 0) -> int:
+def end_sessions(store: Store, user_id: int, *, keep: int = 0) -> int:
     """End a user's sessions but the ``keep`` newest (all of them with 0); how many."""
     with store.write():
         return store.conn.execute(
@@ -408,12 +412,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def get_setting(store: Any, key: str) -> Any:
+def get_setting(store: Store, key: str) -> Any:
     row = store.one("SELECT value FROM web_settings WHERE key = ?", [key])
     return json.loads(row["value"]) if row else DEFAULT_SETTINGS.get(key)
 
 
-def set_wording(store: Any, engine: Any, instrument_id: str, ref: str | None, *, actor: str,
+def set_wording(store: Store, engine: Engine, instrument_id: str, ref: str | None, *, actor: str,
                 request_id: str | None = None) -> None:
     """Choose the wording new assessments of an instrument show: an installed wording pack
     (by its ref, ``id@version``) or, with no ref, the built-in paraphrase."""
@@ -431,7 +435,7 @@ def set_wording(store: Any, engine: Any, instrument_id: str, ref: str | None, *,
     set_setting(store, "wording", chosen, actor=actor, request_id=request_id)
 
 
-def set_setting(store: Any, key: str, value: Any, *, actor: str,
+def set_setting(store: Store, key: str, value: Any, *, actor: str,
                 request_id: str | None = None) -> None:
     if key not in DEFAULT_SETTINGS:
         raise AccountError(f"unknown setting {key!r} (settings: {', '.join(DEFAULT_SETTINGS)})")

@@ -42,6 +42,8 @@ class JudgementRules:
     reason_without_level = ("Choose the level to raise the risk to, or delete the reason if "
                             "you are not raising it")
     level_without_reason = "Give the reason for raising the level"
+    level: SelectField  # the fields of each form that uses these rules
+    reason: TextAreaField
 
     def validate_level(self, field):
         if field.data not in {c.value for c in field.choices}:

@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
@@ -84,7 +85,9 @@ def _audit(action: str, actor: str, **details) -> None:
 
 # -- per-account slowing of failed attempts ----------------------------------------------
 def _account(username: str) -> str:
-    return accounts.account_key(current_app.secret_key, username)
+    secret = current_app.secret_key
+    assert secret, "the application is always created with a secret key"
+    return accounts.account_key(secret, username)
 
 
 def _device(key: str) -> str | None:
@@ -238,11 +241,11 @@ def totp():
         key = _account(user["username"]) if user else None
         device = _device(key) if key else None
         wait = _wait(key, device) if key else 0
-        if wait:
+        if key and wait:
             error = _refused_while_waiting(key, wait)
             return render_template("auth/totp.html", form=form, error=error), 400
         step = _matching_step(user["totp_secret"], form.code.data.strip()) if user else None
-        if user and not user["disabled"] and step is not None and step > (
+        if user and key and not user["disabled"] and step is not None and step > (
                 user["totp_last_step"] or 0):
             with store.write():
                 store.conn.execute("UPDATE web_users SET totp_last_step = ? WHERE id = ?",
@@ -325,6 +328,7 @@ def quick_exit():
                        object_id=user["id"], request_id=g.request_id,
                        details={"how": "exit this page"})
     session.clear()
+    response: BaseResponse
     if request.method == "POST":
         response = current_app.response_class(status=204)
     else:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -26,6 +28,9 @@ from .schedule import (
     occasion_label,
     occasions_of,
 )
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 bp = Blueprint("cases", __name__)
 
@@ -166,7 +171,7 @@ def _team_names() -> dict[int, str]:
     return {r["id"]: r["name"] for r in rows}
 
 
-def _new_ref(store) -> str:
+def _new_ref(store: Store) -> str:
     for _ in range(20):
         ref = "C-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
         if not store.one("SELECT 1 AS x FROM cases WHERE ref = ?", [ref]):
@@ -184,7 +189,7 @@ def _team_members(team_ids: list[int]) -> list[dict]:
         " AND u.role IN ('practitioner', 'supervisor') ORDER BY u.display_name", team_ids)
 
 
-def _cases(where: str = "", params: list = ()) -> list[dict]:
+def _cases(where: str = "", params: Sequence[Any] = ()) -> list[dict]:
     """Cases of the user's teams; ``where`` is a fragment written in this module, never input."""
     teams = access.team_ids()
     if not teams:

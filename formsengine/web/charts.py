@@ -4,16 +4,21 @@ these numbers; no markup is built here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compare import band_cutoffs, charted_score, history, score_label, score_maximum
 from .schedule import occasion_label
+
+if TYPE_CHECKING:
+    from ..instruments import Instrument
+    from ..store import Store
 
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 120, 20, 48
 
 
-def instrument_history(store, case: dict, person: dict, inst) -> dict[str, Any]:
+def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
+                       ) -> dict[str, Any]:
     data = history(store, person["ref"], inst.id)
     score_id, band = charted_score(inst, data["occasions"])
     rows = []

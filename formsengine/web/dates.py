@@ -11,9 +11,10 @@ what is wrong, as the GOV.UK date input pattern asks.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, StringField
+from wtforms import DateField, Field, StringField
 from wtforms.utils import unset_value
 
 PARTS = ("day", "month", "year")
@@ -57,10 +58,11 @@ def parts_of(field) -> tuple[str, str, str]:
     return "", "", ""
 
 
-class DatePartsMixin:
+class DatePartsMixin(Field):
     """Reads a WTForms date field from the three GOV.UK boxes (see the module's text)."""
 
     typed: list[str] | None = None
+    data: Any  # a date, a string or None, by the field the mixin is used with
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         problem = None
@@ -76,7 +78,7 @@ class DatePartsMixin:
         if problem:
             # something was typed (a "required" check is satisfied) but it is not a date:
             # one message, and no value for the checks that follow
-            self.raw_data = [" ".join(self.typed)]
+            self.raw_data = [" ".join(self.typed or ())]
             self.data = None
             self.process_errors = [problem]
 

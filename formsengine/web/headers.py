@@ -43,7 +43,9 @@ class SecurityHeaders:
 
 
 def init_app(app: Flask) -> None:
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)
+    # Flask's documented way to wrap the WSGI application, which its annotations declare a
+    # method
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response):

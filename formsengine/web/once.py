@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import g, request
 
 from . import accounts
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 FIELD = "once"
 KEEP = 86400
@@ -35,7 +38,7 @@ def _key() -> str | None:
     return hashlib.sha256(f"{g.user['id']}:{sent}".encode()).hexdigest()
 
 
-def earlier(store: Any) -> str | None:
+def earlier(store: Store) -> str | None:
     """Where an earlier send of this form went, or None. Call inside ``store.write()``."""
     key = _key()
     if key is None:
@@ -43,7 +46,7 @@ def earlier(store: Any) -> str | None:
     return accounts.sent_before(store, key)
 
 
-def remember(store: Any, location: str) -> None:
+def remember(store: Store, location: str) -> None:
     """Record where this form's send went (inside the write that created it)."""
     key = _key()
     if key is None:

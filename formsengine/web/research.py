@@ -9,15 +9,21 @@ holds the project's pseudonymisation key (docs/research.md).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, render_template
 
 from . import access
 from .schedule import occasion_label
 
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..store import Store
+
 bp = Blueprint("research", __name__)
 
 
-def summary(store, engine, small: int) -> list[dict]:
+def summary(store: Store, engine: Engine, small: int) -> list[dict]:
     """One row per instrument with final assessments: its title and, per occasion, the number
     of people (None where fewer than ``small``)."""
     rows = store.all(

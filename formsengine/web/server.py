@@ -32,7 +32,7 @@ class HeadedErrorTask(ErrorTask):
     """waitress's error response with the security headers."""
 
     def execute(self):
-        self.response_headers.extend(ERROR_HEADERS)
+        self.response_headers = [*self.response_headers, *ERROR_HEADERS]
         super().execute()
 
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
+
 import formsengine
 from formsengine.plugins import register_packaged_definitions
 
 __version__ = "1.0.0"
+RFG_HELP = "RFG perpetrator ranking and crime harm from incident histories (CSV)."
 
 
 @formsengine.hookimpl
@@ -37,6 +40,21 @@ def score_assessment(instrument, submission, parameters) -> dict[str, Any] | Non
 
 @formsengine.hookimpl
 def register_commands(cli) -> None:
-    from .commands import rfg
+    cli.add_command(_RfgCommands("rfg", help=RFG_HELP))
 
-    cli.add_command(rfg)
+
+class _RfgCommands(click.Group):
+    """The ``rfg`` group as the command line lists it: its commands (and the modules
+    that read, rank and write) are imported only when an ``rfg`` command is run or its
+    help is asked for, not by every other command's start."""
+
+    def _group(self) -> click.Group:
+        from .commands import rfg
+
+        return rfg
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._group().get_command(ctx, cmd_name)

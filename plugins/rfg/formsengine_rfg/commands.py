@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from . import __version__, output
+from . import RFG_HELP, __version__, output
 from .config import load_config
 from .csvfile import BadRow
 from .dates import parse_iso_date
@@ -41,9 +41,9 @@ input_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_folder = click.Path(file_okay=False, path_type=Path)
 
 
-@click.group("rfg")
+@click.group("rfg", help=RFG_HELP)
 def rfg() -> None:
-    """RFG perpetrator ranking and crime harm from incident histories (CSV)."""
+    pass
 
 
 def _stop_on_bad_rows(groups: list[tuple[str, list[BadRow]]], skip: bool,
@@ -143,7 +143,7 @@ def rank_cmd(state: Any, incidents: Path, as_of: dt.date, config_file: Path | No
     ranking = rank(data, config, as_of, table.sha256 if table else None)
     rows = ranking.rows()
     kept = ranking.results if top is None else ranking.results[:top]
-    payload = {
+    payload: dict[str, Any] = {
         "kind": "rfg-ranking",
         "produced_by": PLUGIN,
         "as_of": as_of.isoformat(),
@@ -168,7 +168,7 @@ def rank_cmd(state: Any, incidents: Path, as_of: dt.date, config_file: Path | No
         click.echo(f"RFG ranking as of {as_of.isoformat()}: {len(rows)} perpetrators, "
                    f"configuration {ranking.config_hash[:19]}...")
         output.print_ranking(payload["ranking"], top or DEFAULT_SHOWN)
-    if store:
+    if store and occasion:  # --store without --occasion is refused above
         from .storage import store_ranking
 
         if db is not None:

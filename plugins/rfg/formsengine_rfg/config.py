@@ -210,7 +210,7 @@ def check(data: dict[str, Any], where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: recency.bands must be a non-empty list of "
                           "{max_months, points}")
     checked = []
-    previous = -1
+    previous: float = -1
     for i, band in enumerate(bands):
         if not isinstance(band, dict) or set(band) != {"max_months", "points"}:
             raise ConfigError(f"{where}: recency.bands[{i}] must have exactly max_months and "

@@ -83,7 +83,7 @@ def harm_blocks(incidents: IncidentSet, references: ReferenceDates, *, block_mon
                 blocks: int = 2, data_start: dt.date | None = None,
                 data_end: dt.date | None = None) -> HarmReport:
     labels = block_labels(blocks)
-    people = []
+    people: list[dict[str, Any]] = []
     outside = 0
     past_latest = 0
     for ref, reference in sorted(references.dates.items()):
@@ -101,7 +101,7 @@ def harm_blocks(incidents: IncidentSet, references: ReferenceDates, *, block_mon
                 tally[1] += 1
             else:
                 tally[2] += 1
-        rows = []
+        rows: list[dict[str, Any]] = []
         for label, (start, end), (harm, crimes, non_crimes) in zip(labels, bounds, tallies):
             observed = ((data_start is None or start >= data_start)
                         and (data_end is None or end <= data_end))
@@ -147,7 +147,7 @@ def harm_blocks(incidents: IncidentSet, references: ReferenceDates, *, block_mon
     if past_latest:
         warnings.append(
             f"for {past_latest} perpetrator(s) the last block ends after the latest incident in "
-            f"the file ({incidents.latest.isoformat()}); if the extract ends before then, give "
+            f"the file ({incidents.latest}); if the extract ends before then, give "
             "--data-end so that unobserved time is not counted as time without incidents")
     counts = {"cohort": len(people), "cohort_without_incidents": no_incidents,
               "incidents_outside_blocks": outside,

@@ -102,15 +102,17 @@ def read_incidents(path: Path, values: dict[str, float], *, table: str,
     code_values: dict[str, float | None] = {}
     problems: list[str] = []
     read = crimes = non_crimes = no_victim = 0
-    earliest = latest = None
+    earliest: dt.date | None = None
+    latest: dt.date | None = None
     for line, row in rows.records:
         read += 1
         perp, text, flag, victim, code = cells(row)
         perp = perp.strip()
         if not perp:
             problems.append("perpetrator_ref is empty")
-        elif len(perp) > MAX_REF_CHARS or not perp.isprintable():
-            problems.append(ref_problem(perp, "perpetrator_ref"))
+        elif (len(perp) > MAX_REF_CHARS or not perp.isprintable()) and (
+                problem := ref_problem(perp, "perpetrator_ref")):
+            problems.append(problem)
         day = dates.get(text)
         if day is None:
             raw, text = text, text.strip()
@@ -128,7 +130,7 @@ def read_incidents(path: Path, values: dict[str, float], *, table: str,
         code = code.strip()
         if not code and second_code is not None:
             code = row[second_code].strip()
-        value = non_crime_value
+        value: float | None = non_crime_value
         if crime:
             if not code:
                 problems.append("a crime needs an offence_code (or incident_type)")
@@ -139,9 +141,11 @@ def read_incidents(path: Path, values: dict[str, float], *, table: str,
                 if value is None:
                     problems.append(f"offence code {code[:40]!r} is not in the {table}")
         victim = victim.strip()
-        if victim and (len(victim) > MAX_REF_CHARS or not victim.isprintable()):
-            problems.append(ref_problem(victim, "victim_ref"))
-        if problems:
+        if victim and (len(victim) > MAX_REF_CHARS or not victim.isprintable()) and (
+                problem := ref_problem(victim, "victim_ref")):
+            problems.append(problem)
+        # each of day, crime and value is None only with a problem listed
+        if problems or day is None or crime is None or value is None:
             rows.bad.append(BadRow(line, "; ".join(problems)))
             problems = []
             continue
@@ -151,7 +155,7 @@ def read_incidents(path: Path, values: dict[str, float], *, table: str,
             non_crimes += 1
         if not victim:
             no_victim += 1
-        if latest is None:
+        if latest is None or earliest is None:
             earliest = latest = day
         elif day > latest:
             latest = day

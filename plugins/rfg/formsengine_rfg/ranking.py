@@ -156,7 +156,7 @@ def rank(incidents: IncidentSet, config: RfgConfig, as_of: dt.date,
     def capped(value: int) -> int:
         return value if cap is None else min(value, cap)
 
-    values = {
+    values: dict[str, list[float]] = {
         "frequency_crime": [capped(r.frequency_crime) for r in results],
         "frequency_noncrime": [capped(r.frequency_noncrime) for r in results],
         "gravity": [r.gravity for r in results],

@@ -76,7 +76,7 @@ def store_ranking(store: Store, ranking: Ranking, results: list[Result], *, occa
             problems.append(f"person {ref!r} is recorded as {row['role']}, not service_user")
     if occasion not in REPEATABLE and people:
         ids = [row["id"] for row in people.values()]
-        already = set()
+        already: set[str] = set()
         for i in range(0, len(ids), CHUNK):
             part = ids[i:i + CHUNK]
             marks = ",".join("?" * len(part))
