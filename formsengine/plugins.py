@@ -19,7 +19,6 @@ import functools
 import importlib
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -186,7 +185,7 @@ def load_entry_point_plugins(pm: PluginManager, environ: Mapping[str, str]) -> N
     ``pm.load_problems``."""
     chosen = _names(environ.get(LOAD_VARIABLE))
     disabled = _names(environ.get(DISABLE_VARIABLE)) or set()
-    for ep, dist_name, version in _entry_points(tuple(sys.path)):
+    for ep, dist_name, version in _entry_points():
         if ep.name in disabled or (chosen is not None and ep.name not in chosen):
             continue
         if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
@@ -208,81 +207,19 @@ def load_entry_point_plugins(pm: PluginManager, environ: Mapping[str, str]) -> N
         pm.distributions[ep.name] = (version, dist_name)
 
 
-@dataclass(frozen=True)
-class EntryPoint:
-    """An installed ``formsengine`` entry point: ``name = module:attribute``."""
-
-    name: str
-    value: str
-
-    def load(self) -> Any:
-        module, _, attributes = self.value.partition("[")[0].partition(":")
-        found: Any = importlib.import_module(module.strip())
-        for attribute in filter(None, attributes.strip().split(".")):
-            found = getattr(found, attribute)
-        return found
-
-
 @functools.cache
-def _entry_points(path: tuple[str, ...]) -> list[tuple[EntryPoint, str, str]]:
-    """(entry point, distribution name, version) of every ``formsengine`` entry point of
-    the distributions installed on ``path`` (``sys.path``, the cache's key: a command makes
-    more than one plugin manager and looks once), in path order.
+def _entry_points() -> list[tuple[Any, str, str]]:
+    """(entry point, distribution name, version) of every installed ``formsengine`` entry
+    point, looked up once per process (a command makes more than one plugin manager)."""
+    import importlib.metadata
 
-    Read from each distribution's ``entry_points.txt`` and the name and version lines of
-    its metadata, without importlib.metadata: importing it (and the email package it
-    parses metadata with) would be a sixth of the command line's start-up."""
     found = []
-    for entry in path:
-        try:
-            names = sorted(os.listdir(entry or "."))
-        except OSError:  # a zip file or a folder that is gone
-            continue
-        for name in names:
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
-            folder = Path(entry or ".", name)
-            try:
-                text = (folder / "entry_points.txt").read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            points = _group(text, ENTRY_POINT_GROUP)
-            if points:
-                dist_name, version = _name_and_version(folder)
-                found += [(ep, dist_name, version) for ep in points]
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        dist_name = dist.metadata["Name"] if dist is not None else "unknown"
+        version = dist.version if dist is not None else "unknown"
+        found.append((ep, dist_name, version))
     return found
-
-
-def _group(text: str, group: str) -> list[EntryPoint]:
-    """The entry points of one group in an entry_points.txt (an INI file)."""
-    points, inside = [], False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            inside = line == f"[{group}]"
-        elif inside and "=" in line:
-            name, _, value = line.partition("=")
-            points.append(EntryPoint(name.strip(), value.strip()))
-    return points
-
-
-def _name_and_version(folder: Path) -> tuple[str, str]:
-    """The Name and Version headers of a distribution's METADATA (PKG-INFO for .egg-info)."""
-    found = {"Name": folder.name.split("-")[0], "Version": "unknown"}
-    try:
-        with (folder / ("METADATA" if folder.suffix == ".dist-info" else "PKG-INFO")).open(
-                encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    break  # the headers end at the first empty line
-                key, _, value = line.partition(":")
-                if key in found:
-                    found[key] = value.strip()
-    except (OSError, UnicodeDecodeError):
-        pass
-    return found["Name"], found["Version"]
 
 
 class PackagedDefinitions:

@@ -1,7 +1,6 @@
 """The command line starts without the libraries its quick commands do not use: the web
 application (Flask, WTForms), the PDF and template libraries (WeasyPrint, Jinja2), the
-research libraries (pandas, NumPy, pyarrow, polars, SciPy), the database layer and
-importlib.metadata (the entry points are read from the installed files directly). Each
+research libraries (pandas, NumPy, pyarrow, polars, SciPy) and the database layer. Each
 command runs in a child process, which reports the modules it loaded as it exits. How long
 the start takes is measured in benchmarks/bench_cli.py."""
 
@@ -17,7 +16,7 @@ import pytest
 
 NEVER = ("flask", "werkzeug", "wtforms", "flask_wtf", "waitress", "weasyprint", "jinja2",
          "markupsafe", "pandas", "numpy", "pyarrow", "polars", "scipy", "pyreadstat", "fhir",
-         "sqlite_utils", "pysqlite3", "sqlite3", "argon2", "email", "importlib.metadata")
+         "sqlite_utils", "pysqlite3", "sqlite3", "argon2")
 
 CHILD = textwrap.dedent("""
     import atexit, json, sys

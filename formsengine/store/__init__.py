@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlite_utils import Database
 from sqlite_utils.utils import sqlite3
 
-from . import audit
-from .errors import (
+from .. import audit
+from ..errors import (
     BusyError,
     CaseClosedError,
     LockedError,
@@ -36,14 +36,14 @@ from .errors import (
     StorageError,
     SubmissionError,
 )
-from .submission import require_fields_for_final
+from ..submission import require_fields_for_final
 
 if TYPE_CHECKING:
     from sqlite_utils.migrations import Migrations
 
-    from .engine import Engine
-    from .instruments import Instrument
-    from .submission import Submission
+    from ..engine import Engine
+    from ..instruments import Instrument
+    from ..submission import Submission
 
 MIN_SQLITE = (3, 51, 3)
 ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
