@@ -155,14 +155,15 @@ def wait_ready(port: int, proc: subprocess.Popen, path: str) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server on port {port} exited")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             c.request("GET", path)
             c.getresponse().read()
-            c.close()
             return
         except OSError:
             time.sleep(0.2)
+        finally:
+            c.close()  # a refused attempt's socket too (else a ResourceWarning later)
     raise RuntimeError(f"server on port {port} did not start")
 
 

@@ -179,7 +179,17 @@ def sign_out_everywhere():
 
 @bp.get("/health")
 def health():
-    return {"status": "ok"}
+    """For a load balancer or monitor: 200 while this process can read the database, 503
+    (with a short reason, nothing else) when it cannot."""
+    from ..store.health import database_problem
+
+    try:
+        problem = database_problem(_store(), current_app.config.get("DATABASE"))
+    except Exception as exc:  # opening the connection failed
+        problem = f"the database does not answer ({type(exc).__name__})"
+    if problem:
+        return {"status": "unavailable", "database": problem}, 503
+    return {"status": "ok", "database": "ok"}
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="login")

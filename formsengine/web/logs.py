@@ -52,7 +52,7 @@ class JSONFormatter(logging.Formatter):
         data: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(), "logger": record.name,
-            "message": record.getMessage()}
+            "message": record.getMessage(), "pid": record.process}
         data.update(getattr(record, "access", {}))
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)

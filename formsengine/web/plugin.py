@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..hookspecs import hookimpl
@@ -54,11 +56,19 @@ def register_commands(cli) -> None:
     @click.option("--log-format", envvar="FORMSENGINE_LOG_FORMAT", default="text",
                   show_default=True, type=click.Choice(["text", "json"]),
                   help="json: one object per line. [env: FORMSENGINE_LOG_FORMAT]")
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+                  envvar="FORMSENGINE_WORKERS",
+                  help="Server processes sharing the address; a worker that stops is "
+                  "started again. [env: FORMSENGINE_WORKERS]")
+    @click.option("--listen-fd", type=click.IntRange(0), hidden=True,
+                  help="(internal) serve on this inherited listening socket")
     @click.pass_obj
     def serve(state, host: str, port: int, threads: int, connection_limit: int,
               channel_timeout: int, max_request_body_size: int,
-              trusted_proxy: str | None, log_level: str, log_format: str) -> None:
-        """Run the web application (waitress, one process). Logs go to standard error."""
+              trusted_proxy: str | None, log_level: str, log_format: str, workers: int,
+              listen_fd: int | None) -> None:
+        """Run the web application (waitress; one process, or --workers N processes).
+        Logs go to standard error."""
         from ..cli import before_serving
         from ..errors import FormsEngineError
         from . import create_app, logs
@@ -74,11 +84,29 @@ def register_commands(cli) -> None:
         from .server import make_server
 
         app = create_app({"DATABASE": str(state.settings.database)})
-        server = make_server(app, host=host, port=port, threads=threads,
-                             connection_limit=connection_limit,
-                             channel_timeout=channel_timeout,
-                             max_request_body_size=max_request_body_size,
-                             trusted_proxy=trusted_proxy or None)
+        limits: dict[str, Any] = {
+            "connection_limit": connection_limit, "channel_timeout": channel_timeout,
+            "max_request_body_size": max_request_body_size,
+            "trusted_proxy": trusted_proxy or None}
+        if listen_fd is not None:  # a worker of `serve --workers N`: the parent said it all
+            import os
+            import socket
+
+            server = make_server(app, threads=threads,
+                                 sockets=[socket.socket(fileno=listen_fd)], **limits)
+            click.echo(f"worker process {os.getpid()} ready", err=True)
+            try:
+                server.run()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                server.close()
+            return
+        if workers > 1:
+            _serve_workers(state, host, port, workers, threads, limits, log_level,
+                           log_format)
+            return
+        server = make_server(app, host=host, port=port, threads=threads, **limits)
         before_serving(state)
         click.echo(f"formsengine web application on http://{host}:{port}/ "
                    f"(database {state.settings.database})")
@@ -90,6 +118,29 @@ def register_commands(cli) -> None:
             pass
         finally:
             server.close()
+
+    def _serve_workers(state, host: str, port: int, workers: int, threads: int,
+                       limits: dict, log_level: str, log_format: str) -> None:
+        """Bind once, then run ``workers`` processes on the socket under a supervisor."""
+        from ..cli import before_serving, fail
+        from .workers import Supervisor, bind, worker_command, worker_environment
+
+        sock = bind(host, port)  # a port in use: one plain line (FriendlyGroup)
+        before_serving(state)
+        settings = state.settings
+        command = worker_command(threads=threads, log_level=log_level,
+                                 log_format=log_format, **limits)
+        env = worker_environment(str(settings.database),
+                                 str(settings.config_file) if settings.config_file else None,
+                                 str(settings.definitions_dir)
+                                 if settings.definitions_dir else None)
+        click.echo(f"formsengine web application on http://{host}:{port}/ "
+                   f"({workers} processes of {threads} threads; database "
+                   f"{settings.database})")
+        code = Supervisor(command, workers, sock, env=env,
+                          say=lambda m: click.echo(m, err=True)).run()
+        if code:
+            fail("the server stopped because its worker processes kept stopping")
 
     @cli.group("users")
     def users() -> None:

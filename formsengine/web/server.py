@@ -62,9 +62,13 @@ def server_options(*, connection_limit: int = CONNECTION_LIMIT,
     return options
 
 
-def make_server(app, *, host: str, port: int, threads: int, **limits: Any):
+def make_server(app, *, threads: int, host: str | None = None, port: int | None = None,
+                sockets: list | None = None, **limits: Any):
+    """A waitress server on ``host``:``port``, or on already bound ``sockets`` (the workers
+    of ``serve --workers N`` share their parent's)."""
     listeners: dict = {}
-    server = create_server(app, map=listeners, host=host, port=port, threads=threads,
+    where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    server = create_server(app, map=listeners, threads=threads, **where,
                            **server_options(**limits))
     for listener in listeners.values():
         if isinstance(listener, BaseWSGIServer):

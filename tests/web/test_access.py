@@ -57,7 +57,7 @@ def test_every_route_but_public_ones_requires_sign_in(app, client):
 
 
 def test_public_routes(client):
-    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/health").get_json() == {"status": "ok", "database": "ok"}
     assert client.get("/sign-in").status_code == 200
     with client.get("/static/app.css") as response:
         assert response.status_code == 200
