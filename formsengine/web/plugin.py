@@ -95,6 +95,9 @@ def register_commands(cli) -> None:
             server = make_server(app, threads=threads,
                                  sockets=[socket.socket(fileno=listen_fd)], **limits)
             click.echo(f"worker process {os.getpid()} ready", err=True)
+            from .workers import exit_with_parent
+
+            exit_with_parent()
             try:
                 server.run()
             except KeyboardInterrupt:

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from types import FrameType
 
 MAX_RESTARTS = 5  # in any 60 seconds
 RESTART_WINDOW = 60.0
+PARENT_VARIABLE = "FORMSENGINE_WORKER_PARENT"  # set for each worker: the supervisor's pid
 STOP_WAIT = 20.0  # seconds a worker has to finish after SIGTERM before it is killed
 
 
@@ -52,8 +54,10 @@ class Supervisor:
         self.stopping = False
 
     def start(self, slot: int) -> None:
+        env = dict(os.environ if self.env is None else self.env)
+        env[PARENT_VARIABLE] = str(os.getpid())
         self.workers[slot] = subprocess.Popen(  # nosec B603 (our own command, no shell)
-            self.command, pass_fds=(self.sock.fileno(),), env=self.env)
+            self.command, pass_fds=(self.sock.fileno(),), env=env)
 
     def _stop_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
@@ -105,6 +109,28 @@ class Supervisor:
                 proc.kill()
                 proc.wait()
         self.sock.close()
+
+
+def exit_with_parent(interval: float = 1.0) -> threading.Thread:
+    """In a worker: end this process when the parent is gone (killed with SIGKILL, say, so
+    that it could not stop its workers), instead of serving on as an orphan nobody
+    watches."""
+    try:  # the parent's own word: it may have died before this process got here
+        parent = int(os.environ.get(PARENT_VARIABLE, ""))
+    except ValueError:
+        parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                print(f"worker process {os.getpid()}: the server's first process is gone; "
+                      "stopping", file=sys.stderr, flush=True)
+                os._exit(1)
+            time.sleep(interval)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def worker_command(*, threads: int, connection_limit: int, channel_timeout: int,

@@ -72,8 +72,12 @@ def serve(tmp_path):
     yield start
     for proc, err in started:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
+            proc.terminate()  # the parent stops its workers
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
         err.close()
 
 
@@ -96,9 +100,7 @@ def test_workers_share_the_address_and_all_answer(serve):
     # SIGTERM to the parent stops every worker, and the parent exits cleanly
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
-    for pid in workers:
-        assert not Path(f"/proc/{pid}").exists() or \
-            Path(f"/proc/{pid}/status").read_text().find("zombie") >= 0
+    assert not any(_alive(p) for p in workers)
 
 
 def test_a_killed_worker_is_replaced_and_the_others_go_on(serve):
@@ -135,9 +137,26 @@ def test_workers_that_keep_dying_stop_the_server_with_a_plain_error(serve):
     # the first two workers and five replacements, the last of which may be stopped by
     # the parent before this loop kills it
     assert 6 <= len(killed) <= 7, killed
-    _wait_until(lambda: not any(Path(f"/proc/{p}").exists() for p in killed)
-                or all("zombie" in Path(f"/proc/{p}/status").read_text()
-                       for p in killed if Path(f"/proc/{p}").exists()))
+    assert not any(_alive(p) for p in killed)
+
+
+def test_workers_stop_when_the_first_process_is_killed(serve):
+    bench = load_bench()
+    proc, port, log = serve(workers=2)
+    bench.wait_ready(port, proc, "/health")
+    workers = _wait_until(lambda: len(_children(proc.pid)) == 2 and _children(proc.pid))
+    proc.kill()  # SIGKILL: the parent cannot stop its workers itself
+    proc.wait(timeout=30)
+
+    _wait_until(lambda: not any(_alive(p) for p in workers), timeout=15)
+    assert "the server's first process is gone" in log.read_text()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
 
 
 def test_port_in_use_is_one_plain_line(serve, tmp_path):
