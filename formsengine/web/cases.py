@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -18,10 +17,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..dates import date_text
 from ..errors import StorageError, UnknownInstrumentError
+from ..occasions import AD_HOC
 from ..store import CASE_CLOSE_REASONS
 from . import access, charts, once
 from .dates import DatePartsField
 from .schedule import (
+    DUE_SOON_DAYS,
     case_schedule,
     default_occasion,
     next_due,
@@ -187,25 +188,6 @@ def _team_members(team_ids: list[int]) -> list[dict]:
         "SELECT DISTINCT u.id, u.display_name FROM web_users u JOIN web_memberships m"
         f" ON m.user_id = u.id WHERE m.team_id IN ({marks}) AND u.disabled = 0"  # nosec B608
         " AND u.role IN ('practitioner', 'supervisor') ORDER BY u.display_name", team_ids)
-
-
-def _cases(where: str = "", params: Sequence[Any] = ()) -> list[dict]:
-    """Cases of the user's teams; ``where`` is a fragment written in this module, never input."""
-    teams = access.team_ids()
-    if not teams:
-        return []
-    marks = ",".join("?" for _ in teams)
-    rows = access.store().all(
-        "SELECT c.*, t.name AS team_name, u.display_name AS practitioner, u.id AS user_id"
-        " FROM cases c JOIN teams t ON t.id = c.team_id"
-        " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
-        " LEFT JOIN web_users u ON u.id = ca.user_id"
-        f" WHERE c.team_id IN ({marks}) {where} ORDER BY c.opened_on DESC, c.id DESC",  # nosec B608
-        [*teams, *params])
-    for r in rows:
-        r["schedule"] = json.loads(r["schedule"])
-        r["instruments"] = json.loads(r["instruments"])
-    return rows
 
 
 def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
@@ -663,45 +645,58 @@ def move(uid: str):
     return redirect(url_for("cases.view", uid=uid))
 
 
+DUE_PAGE = 50
+
+
+def _offsets(engine) -> list[tuple[str, str, str, int]]:
+    """Every scheduled occasion of every installed instrument (newest version), with the
+    organisation's offset: (instrument, occasion, unit, number)."""
+    out = []
+    for inst in engine.instruments:
+        if inst is not engine.instruments.get(inst.id):
+            continue  # an older version: cases follow the newest
+        for occ in engine.occasions_for(inst):
+            if occ.due is not None and occ.id != AD_HOC:
+                out.append((inst.id, occ.id, occ.due[0], occ.due[1]))
+    return out
+
+
 @bp.get("/due")
 def due():
+    """Schedule entries due within 14 days or overdue, earliest first, 50 a page; then the
+    oldest assessments in progress. Worked out and paged in the database."""
     if not access.can_see_cases():
         abort(403)
-    scope = "team" if request.args.get("scope") == "team" else "mine"
-    rows = _cases() if scope == "team" else _cases("AND ca.user_id = ?", [g.user["id"]])
-    done = _done([r["id"] for r in rows])
-    today = dt.date.today()
-    items = []
-    for r in rows:
-        if r["status"] != "open":
-            continue
-        for s in _schedule(r, done[r["id"]], today):
-            if s["status"] in ("overdue", "due"):
-                items.append({**s, "case": r})
-    items.sort(key=lambda s: (s["due"] is None, s["due"]))
-    drafts = _drafts({r["id"]: r for r in rows})
-    access.audit_view("due_list", None, "list")
-    return render_template("cases/due.html", items=items, scope=scope, today=today,
-                           drafts=drafts)
-
-
-def _drafts(cases: dict[int, dict]) -> list[dict]:
-    """Assessments started and not yet finalised in these cases, oldest first."""
-    if not cases:
-        return []
+    from ..store.lists import drafts_in_progress, due_entries
     from . import get_engine
 
-    titles = {i.id: i.title for i in get_engine().instruments}
-    marks = ",".join("?" for _ in cases)
-    rows = access.store().all(
-        "SELECT uid, case_id, instrument_id, occasion, created_at FROM assessments"
-        f" WHERE status = 'draft' AND case_id IN ({marks}) ORDER BY created_at, id",  # nosec B608
-        list(cases))
-    for r in rows:
-        r["case"] = cases[r["case_id"]]
-        r["title"] = titles.get(r["instrument_id"], r["instrument_id"])
-        r["occasion_label"] = occasion_label(r["occasion"])
-    return rows
+    engine = get_engine()
+    scope = "team" if request.args.get("scope") == "team" else "mine"
+    user_id = None if scope == "team" else g.user["id"]
+    today = dt.date.today()
+    page = due_entries(access.store(), access.team_ids(), _offsets(engine),
+                       until=today + dt.timedelta(days=DUE_SOON_DAYS), user_id=user_id,
+                       after=request.args.get("after"), before=request.args.get("before"),
+                       limit=DUE_PAGE)
+    titles = {i.id: i.title for i in engine.instruments}
+    items = []
+    for r in page["rows"]:
+        inst = engine.instruments.get(r["instrument_id"])
+        label = next((o.label for o in engine.occasions_for(inst) if o.id == r["occasion"]),
+                     occasion_label(r["occasion"]))
+        day = dt.date.fromisoformat(r["due"])
+        items.append({"case": r, "due": day, "label": f"{titles[inst.id]}: {label}",
+                      "status": "overdue" if day < today else "due"})
+    drafts = drafts_in_progress(access.store(), access.team_ids(), user_id=user_id,
+                                limit=DUE_PAGE)
+    for d in drafts["rows"]:
+        d["case"] = {"ref": d["ref"], "uid": d["case_uid"]}
+        d["title"] = titles.get(d["instrument_id"], d["instrument_id"])
+        d["occasion_label"] = occasion_label(d["occasion"])
+    access.audit_view("due_list", None, "list")
+    return render_template("cases/due.html", items=items, scope=scope, today=today,
+                           drafts=drafts["rows"], drafts_total=drafts["total"],
+                           next_page=page["next"], prev_page=page["prev"])
 
 
 CASELOAD_SHOW = {"team": "All cases of your teams", "mine": "My cases",
