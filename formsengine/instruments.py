@@ -317,6 +317,16 @@ class Instrument:
     plugin_version: str = "unknown"
     source: str | None = None
     test_vectors: list[dict[str, Any]] = field(default_factory=list)
+    # rebuilt from the database's snapshot because its file is gone (store/snapshots.py):
+    # its stored assessments still work; no new assessment is started with it
+    retired: bool = False
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the definition as canonical JSON (keys sorted, no spaces)."""
+        from .store.snapshots import content_hash
+
+        return content_hash(self.definition)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -537,7 +547,9 @@ class InstrumentRegistry:
         versions = self.versions(instrument_id)
         if not versions:
             raise UnknownInstrumentError(self._unknown(instrument_id))
-        return self._by_key[(instrument_id, versions[-1])]
+        # the newest version that is not retired (one rebuilt from a stored copy), if any
+        current = [v for v in versions if not self._by_key[(instrument_id, v)].retired]
+        return self._by_key[(instrument_id, (current or versions)[-1])]
 
     def _unknown(self, instrument_id: str) -> str:
         ids = sorted({k[0] for k in self._by_key})
