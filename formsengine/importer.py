@@ -383,7 +383,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
         aid = next_id
         next_id += 1
         ids.append(aid)
-        date = r.sub.fields.get("assessment_date")
+        date = r.sub.fields.get(r.inst.assessment_date_field)
         assessments.append((
             aid, new_uid(), people[r.person], cases.get(r.case) if r.case else None, r.inst.id,
             r.inst.version, snapshot_ids[r.inst.key], r.occasion,

@@ -25,6 +25,7 @@ from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrument
 from .occasions import AD_HOC, Occasion, declared
 
 MAX_DEFINITION_BYTES = 2_000_000
+DEFAULT_DATE_FIELD = "assessment_date"
 MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
 
 
@@ -292,6 +293,8 @@ class Field:
     maximum: float | None = None
     max_length: int | None = None
     identifying: bool = False
+    # the field that dates the assessment (the definition's ``assessment_date_field``)
+    assessment_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,13 @@ class Instrument:
     @property
     def key(self) -> tuple[str, str]:
         return (self.id, self.version)
+
+    @property
+    def assessment_date_field(self) -> str:
+        """The id of the date field that dates the assessment (``assessment_date`` unless
+        the definition names another): the store, schedules, comparisons and exports use
+        it, never the time of entry."""
+        return str(self.definition.get("assessment_date_field", DEFAULT_DATE_FIELD))
 
     @property
     def scoring(self) -> dict[str, Any]:
@@ -463,6 +473,7 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             ids.append(raw["id"])
         sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids)))
     fields = {}
+    date_field = data.get("assessment_date_field", DEFAULT_DATE_FIELD)
     for f_index, raw in enumerate(data.get("fields", [])):
         if raw["id"] in fields:
             problems.append(f"$.fields[{f_index}].id: field id {raw['id']!r} is used twice")
@@ -477,7 +488,13 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             maximum=raw.get("maximum"),
             max_length=raw.get("max_length"),
             identifying=raw.get("identifying", False),
+            assessment_date=raw["id"] == date_field and raw["type"] == "date",
         )
+    if "assessment_date_field" in data and not (
+            date_field in fields and fields[date_field].type == "date"):
+        dates = sorted(f.id for f in fields.values() if f.type == "date")
+        problems.append(f"$.assessment_date_field: {date_field!r} is not a date field "
+                        f"(date fields: {', '.join(dates) or 'none'})")
     section_ids = [s.id for s in sections]
     if len(set(section_ids)) != len(section_ids):
         problems.append("$.sections: section ids must be unique")

@@ -899,7 +899,7 @@ class Store:
                 f"with a registered version of {inst.id}")
         result = self.engine.score(inst, sub) if status == "final" else None
         now = audit.utcnow()
-        date = sub.fields.get("assessment_date")
+        date = sub.fields.get(inst.assessment_date_field)
         from .snapshots import snapshot_id
 
         with self.write():
@@ -1043,7 +1043,8 @@ class Store:
         audit row then says how it changed)."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
-        date = sub.fields.get("assessment_date")
+        date = sub.fields.get(
+            self.engine.instruments.get(sub.instrument_id, sub.version).assessment_date_field)
         values = [json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
                   json.dumps(sub.judgement) if sub.judgement else None, sub.wording,
                   date.isoformat() if date else None,

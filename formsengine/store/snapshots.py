@@ -196,11 +196,15 @@ def _backfill(store: Store, warnings: list[str]) -> None:
                 "stored: its assessments cannot be shown or scored until a plugin registers "
                 "that version again")
             continue
+        inst = registry.get(*key)
         with store.write():
-            sid = snapshot_id(store, registry.get(*key))
+            sid = snapshot_id(store, inst)
+            # dated by the definition's date field (before, only assessment_date was read)
             store.conn.execute(
-                "UPDATE assessments SET snapshot_id = ? WHERE instrument_id = ?"
-                " AND instrument_version = ? AND snapshot_id IS NULL", [sid, *key])
+                "UPDATE assessments SET snapshot_id = ?, assessment_date = COALESCE("
+                " json_extract(fields, ?), assessment_date) WHERE instrument_id = ?"
+                " AND instrument_version = ? AND snapshot_id IS NULL",
+                [sid, f'$."{inst.assessment_date_field}"', *key])
 
 
 def assessment_snapshot(store: Store, assessment_id: int) -> dict[str, Any] | None:

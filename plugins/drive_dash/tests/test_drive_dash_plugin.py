@@ -73,8 +73,9 @@ def shipped_vectors() -> list[tuple[str, str]]:
 # -- the definitions -----------------------------------------------------------------------------
 def test_the_plugin_registers_its_three_instruments(engine):
     assert formsengine_drive_dash.definition_files() == [
-        "drive-behaviours.json", "drive-closure.json", "drive-dash.json"]
-    assert sorted(i.id for i in engine.instruments) == list(INSTRUMENTS)
+        "drive-behaviours.json", "drive-closure-1.1.json", "drive-closure.json",
+        "drive-dash.json"]
+    assert sorted({i.id for i in engine.instruments}) == list(INSTRUMENTS)
     for inst in engine.instruments:
         assert inst.plugin_version == formsengine_drive_dash.__version__
         assert inst.subject_role == "service_user"
