@@ -26,6 +26,7 @@ from .occasions import AD_HOC, Occasion, declared
 
 MAX_DEFINITION_BYTES = 2_000_000
 DEFAULT_DATE_FIELD = "assessment_date"
+AT_LEAST = "_at_least"  # the companion of a score that is not known when an item is not
 MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
 
 
@@ -345,6 +346,24 @@ class Instrument:
     @property
     def scoring(self) -> dict[str, Any]:
         return self.definition.get("scoring", {})
+
+    @cached_property
+    def score_specs(self) -> list[dict[str, Any]]:
+        """The definition's scores with the companions it implies: after each count or sum
+        declared with ``"when_unknown": "not_known"`` (not known when any of its items is),
+        ``<id>_at_least``, the same count or sum over the known answers only."""
+        out: list[dict[str, Any]] = []
+        for spec in self.scoring.get("scores", []):
+            out.append(spec)
+            if spec.get("when_unknown") == "not_known":
+                companion = {k: v for k, v in spec.items()
+                             if k not in ("when_unknown", "unknown_if_missing")}
+                companion["id"] = spec["id"] + AT_LEAST
+                companion["label"] = (spec.get("label", spec["id"])
+                                      + " (at least: known answers only)")
+                companion["companion_of"] = spec["id"]
+                out.append(companion)
+        return out
 
     @property
     def parameters(self) -> dict[str, dict[str, Any]]:

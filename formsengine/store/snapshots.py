@@ -214,3 +214,49 @@ def assessment_snapshot(store: Store, assessment_id: int) -> dict[str, Any] | No
     if row is not None:
         row["definition"] = json.loads(row["definition"])
     return row
+
+
+def final_ids_not_at_version(store: Store, instrument_id: str, version: str) -> list[int]:
+    """The current final assessments of an instrument made with another version."""
+    return [r["id"] for r in store.all(
+        "SELECT id FROM assessments WHERE status = 'final' AND instrument_id = ?"
+        " AND instrument_version != ? ORDER BY id", [instrument_id, version])]
+
+
+def move_to_version(store: Store, instrument_id: str, version: str, *,
+                    actor: str) -> list[int]:
+    """Move every current final assessment of ``instrument_id`` to ``version`` of its
+    definition: each is amended (its answers checked and scored under that version; the
+    earlier one kept as superseded, with the reason in the audit trail). Every assessment
+    is checked first: when any cannot be moved (an answer the new version does not accept,
+    a required field it adds), none is. Returns the new assessments' ids."""
+    from ..errors import SubmissionError
+    from ..submission import require_fields_for_final
+
+    target = store.engine.instruments.get(instrument_id, version)
+    if target.retired:
+        raise FormsEngineError(f"instrument {instrument_id} v{version} is retired (its "
+                               "definition file is gone): move assessments to a registered "
+                               "version")
+    checked = []
+    problems: list[str] = []
+    for assessment_id in final_ids_not_at_version(store, instrument_id, version):
+        row = store.get_assessment(assessment_id)
+        if row is None:  # pragma: no cover - read just above
+            continue
+        data = {**store.submission_data(row), "version": version}
+        where = f"assessment {row['uid']} (v{row['instrument_version']})"
+        try:
+            inst, sub = store.engine.check(data, where=where)
+            require_fields_for_final(inst, sub, where)
+        except SubmissionError as exc:
+            problems.append(str(exc))
+            continue
+        checked.append((assessment_id, sub))
+    if problems:
+        raise FormsEngineError(
+            f"nothing was moved: {len(problems)} assessment(s) cannot be moved to "
+            f"{instrument_id} v{version}:\n" + "\n".join(f"- {p}" for p in problems[:20]))
+    reason = f"moved to version {version} of the definition"
+    return [store.amend(assessment_id, sub, reason=reason, actor=actor)
+            for assessment_id, sub in checked]
