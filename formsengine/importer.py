@@ -149,6 +149,10 @@ def checked_rows(store: Store, path: Path, problems: list[str], *, digest: Any =
         except SubmissionError as exc:
             problems.extend(f"line {number}: {p}" for p in exc.problems)
             continue
+        if inst.retired:
+            problems.append(f"line {number}: instrument {inst.id} v{inst.version} is retired "
+                            "(its definition file is gone): import with a registered version")
+            continue
         occasion = data["occasion"]
         if occasion not in inst.occasions and occasion not in REPEATABLE_OCCASIONS:
             problems.append(f"line {number}: instrument {inst.id} is not used at occasion "

@@ -18,6 +18,7 @@ import pytest
 from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.errors import StorageError
+from formsengine.importer import ImportRefused, import_file
 from formsengine.store import Store
 from formsengine.store.snapshots import (
     SNAPSHOT_DDL,
@@ -142,6 +143,15 @@ def test_deleted_version_served_from_snapshot_in_python(tmp_path, toy, caplog):
     with pytest.raises(StorageError, match="retired"):
         store.create_assessment(inst, sub, person_id=store.ensure_person("VS-9", "victim_survivor"),
                                 occasion="intake")
+    line = {**answers(), "version": "1.0", "person": "VS-8", "role": "victim_survivor",
+            "occasion": "intake"}
+    (tmp_path / "in.jsonl").write_text(json.dumps(line) + "\n")
+    with pytest.raises(ImportRefused, match="line 1: instrument toy-checklist v1.0 is retired"):
+        import_file(store, tmp_path / "in.jsonl", actor="test")
+    # an assessment made with it can still be amended (under the version it was made with)
+    _, sub = engine.check({**answers(a="yes"), "version": "1.0"})
+    new_id = store.amend(aid, sub, reason="typing error", actor="test")
+    assert store.get_assessment(new_id)["instrument_version"] == "1.0"
     store.close()
 
 
