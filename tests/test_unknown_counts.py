@@ -219,3 +219,31 @@ def test_rescore_to_version_moves_stored_assessments(tmp_path):
     out = _cli(tmp_path, "assessments", "rescore", "--instrument", "needs-su",
                "--to-version", "1.1")
     assert "moved 0 assessments" in out.stdout
+
+
+def _doc_block(after: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "definitions.md").read_text()
+    start = text.index("```json", text.index(after)) + len("```json")
+    return text[start:text.index("```", start)]
+
+
+def test_the_guide_example_is_the_shipped_score(shipped):
+    """docs/definitions.md's when_unknown example is needs-su 1.1's core count, and scores
+    the published method's case as the guide says."""
+    example = json.loads(_doc_block("#### Counts and sums over unknown answers"))
+    inst = shipped.instruments.get("needs-su", "1.1")
+    declared = next(s for s in inst.scoring["scores"] if s["id"] == "core_count")
+    assert {k: v for k, v in declared.items() if k != "label"} == {
+        k: v for k, v in example.items() if k != "label"}
+    scores = shipped.score_data({"instrument": "needs-su",
+                                 "answers": _one_core_not_known()})["scores"]
+    assert (scores["core_count"], scores["core_count_at_least"]) == (None, 0)
+
+
+def test_the_guide_date_field_example_is_the_shipped_one(shipped):
+    example = json.loads(_doc_block("### The assessment's date"))
+    inst = shipped.instruments.get(example["id"], example["version"])
+    assert inst.assessment_date_field == example["assessment_date_field"]
+    assert example["fields"][0] in inst.definition["fields"]
