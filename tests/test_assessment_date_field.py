@@ -145,3 +145,48 @@ def test_older_assessments_are_dated_by_the_declared_field_at_first_open(toy, tm
     store = Store.open(path, make_engine(DefinitionsPlugin(dated)))
     assert store.get_assessment(aid)["assessment_date"] == "2025-12-01"
     store.close()
+
+
+def test_web_details_page_offers_today_for_the_declared_date_field(tmp_path):
+    """A closure record started on the web has today's date offered in its closure date
+    (the field that dates it), as an assessment date is offered elsewhere."""
+    import re
+
+    from formsengine.web import create_app
+
+    from .web.conftest import (
+        DEFINITIONS,
+        FAST_HASH,
+        create_case,
+        login,
+        make_user,
+        save_section,
+        start_assessment,
+    )
+
+    engine = Engine(Settings(definitions_dir=DEFINITIONS))  # with the shipped plugins
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "web.db"),
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
+                      "ENGINE": engine, "PASSWORD_HASH": FAST_HASH})
+    store = Store.open(app.config["DATABASE"], engine)
+    make_user(store, "alice")
+    client = app.test_client()
+    assert login(client, "alice").status_code == 302
+    case = create_case(client, victim_survivor="", service_user="y",
+                       instruments=["drive-closure"])
+    uid = start_assessment(client, case, occasion="closure", instrument="drive-closure")
+    from formsengine.web.formbuild import DETAILS as details
+
+    form = client.get(f"/assessments/{uid}/sections/{details}").get_data(as_text=True)
+    today = dt.date.today()
+    field = re.search(r'<input[^>]*name="f-closure_date[^"]*"[^>]*>', form)
+    assert field is not None, form[:2000]
+    shown = " ".join(re.findall(r'<input[^>]*name="f-closure_date[^"]*"[^>]*value="([^"]*)"',
+                                form))
+    assert (today.isoformat() in shown
+            or all(str(part) in shown for part in (today.day, today.month, today.year)))
+    # saved as offered, the closure is dated by it
+    save_section(client, uid, details, {"f-closure_date": "2025-11-01"})
+    row = store.one("SELECT assessment_date FROM assessments WHERE uid = ?", [uid])
+    assert row["assessment_date"] == "2025-11-01"
+    store.close()
