@@ -190,3 +190,22 @@ def test_web_details_page_offers_today_for_the_declared_date_field(tmp_path):
     row = store.one("SELECT assessment_date FROM assessments WHERE uid = ?", [uid])
     assert row["assessment_date"] == "2025-11-01"
     store.close()
+
+
+def test_closures_of_version_1_0_are_dated_once_moved_to_1_1(shipped, tmp_path):
+    """drive-closure 1.0 declares no date field (its closures were dated by the day they
+    were entered); moving them to 1.1, the documented migration step, dates them by their
+    closure date."""
+    from formsengine.store.snapshots import move_to_version
+
+    store = Store.open(tmp_path / "m.db", shipped, create=True)
+    line = {**_closure("SU-1", "2025-11-01"), "version": "1.0"}
+    (tmp_path / "in.jsonl").write_text(json.dumps(line) + "\n")
+    import_file(store, tmp_path / "in.jsonl", actor="test")
+    old = store.one("SELECT id, assessment_date FROM assessments")
+    assert old["assessment_date"] is None
+    (new_id,) = move_to_version(store, "drive-closure", "1.1", actor="test")
+    moved = store.get_assessment(new_id)
+    assert (moved["instrument_version"], moved["assessment_date"]) == ("1.1", "2025-11-01")
+    assert store.get_assessment(old["id"])["status"] == "superseded"
+    store.close()
