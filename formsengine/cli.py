@@ -540,13 +540,33 @@ def assessments_list(state: State, case_ref: str | None, person: str | None,
 
 @assessments.command("rescore")
 @click.option("--instrument", "instrument_id", help="Only assessments of this instrument.")
+@click.option("--to-version", "to_version", metavar="VERSION",
+              help="With --instrument: move its final assessments made with other versions "
+                   "to this version of the definition (each amended, the earlier one kept "
+                   "as superseded); all or none.")
 @click.option("--actor", default=SYSTEM, show_default=True, help=ACTOR_HELP)
 @click.pass_obj
-def assessments_rescore(state: State, instrument_id: str | None, actor: str) -> None:
+def assessments_rescore(state: State, instrument_id: str | None, to_version: str | None,
+                        actor: str) -> None:
     """Score every final assessment again with the current plugins and configuration (for
     example after the organisation changed a threshold). Adds score rows; earlier rows are
-    kept, so every result stays traceable to the configuration that produced it."""
+    kept, so every result stays traceable to the configuration that produced it.
+
+    With --to-version, the migration step after a plugin ships a new version of a
+    definition: the assessments are amended to that version and scored under it."""
+    if to_version is not None and not instrument_id:
+        fail("--to-version needs --instrument: versions belong to one instrument")
     store = state.store()
+    if to_version is not None:
+        from .store.snapshots import move_to_version
+
+        try:
+            moved = move_to_version(store, str(instrument_id), to_version, actor=actor)
+        finally:
+            store.close()
+        click.echo(f"moved {len(moved)} assessments of {instrument_id} to version "
+                   f"{to_version} (each amended; the earlier versions are kept as superseded)")
+        return
     try:
         if instrument_id:
             state.engine.instruments.get(instrument_id)  # clear error when unknown

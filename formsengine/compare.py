@@ -145,7 +145,7 @@ def score_label(inst: Any, score_id: str | None) -> str:
     words ('total' -> 'Total')."""
     if score_id is None:
         return ""
-    for spec in inst.scoring.get("scores", []):
+    for spec in getattr(inst, "score_specs", inst.scoring.get("scores", [])):
         if spec["id"] == score_id:
             return spec.get("label", score_id)
     return score_id.replace("_", " ").capitalize()
@@ -162,7 +162,8 @@ def band_cutoffs(engine: Engine, inst: Instrument, band: dict | None
 
 def score_maximum(inst: Any, score_id: str) -> int | None:
     """The highest value a count of answers can take (its number of items), else None."""
-    spec = next((s for s in inst.scoring.get("scores", []) if s["id"] == score_id), None)
+    spec = next((s for s in getattr(inst, "score_specs", inst.scoring.get("scores", []))
+                 if s["id"] == score_id), None)
     if spec and spec["type"] == "count" and "values" in spec:
         return len(inst.item_set(spec["items"]))
     return None

@@ -148,6 +148,14 @@ def semantic_problems(inst: Instrument) -> list[str]:
                     f"{path}.values: {', '.join(not_known)} say(s) the answer is not known, "
                     "and scores count only known answers; count them with "
                     "\"missing\": \"not_known\" instead")
+        if score.get("when_unknown") is not None:
+            if score["type"] not in ("count", "sum") or "missing" in score:
+                problems.append(f"{path}.when_unknown: only a count of values or a sum "
+                                "declares what an unknown answer does to it")
+            elif score.get("unknown_if_missing"):
+                problems.append(f"{path}: give when_unknown or unknown_if_missing, not both "
+                                "(when_unknown \"not_known\" says the same and adds "
+                                f"{score['id']}_at_least)")
         if score["type"] == "max":
             check_values(item_ids, score["order"], f"{path}.order")
         if score["type"] == "sum":
@@ -159,6 +167,13 @@ def semantic_problems(inst: Instrument) -> list[str]:
                             f"{path}: option {opt.value!r} of item {i!r} has no number "
                             "(give it 'numeric' or add it to 'weights')"
                         )
+    for spec in inst.score_specs:  # the companions (<id>_at_least) the language adds
+        if "companion_of" in spec:
+            if spec["id"] in score_ids:
+                problems.append(f"$.scoring.scores: score id {spec['id']!r} is the companion "
+                                f"of {spec['companion_of']!r} (when_unknown \"not_known\"); "
+                                "give the declared score another id")
+            score_ids.append(spec["id"])
     # Bands.
     for index, band in enumerate(scoring.get("bands", [])):
         path = f"$.scoring.bands[{index}]"

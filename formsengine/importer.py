@@ -31,6 +31,7 @@ from .store import (
     new_uid,
     score_value_rows,
 )
+from .store.snapshots import snapshot_id
 from .submission import missing_required_fields
 
 if TYPE_CHECKING:
@@ -147,6 +148,10 @@ def checked_rows(store: Store, path: Path, problems: list[str], *, digest: Any =
             inst, sub = store.engine.check(data, where=f"line {number}")
         except SubmissionError as exc:
             problems.extend(f"line {number}: {p}" for p in exc.problems)
+            continue
+        if inst.retired:
+            problems.append(f"line {number}: instrument {inst.id} v{inst.version} is retired "
+                            "(its definition file is gone): import with a registered version")
             continue
         occasion = data["occasion"]
         if occasion not in inst.occasions and occasion not in REPEATABLE_OCCASIONS:
@@ -376,14 +381,17 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     scores: list[tuple] = []
     values: list[tuple] = []
     ids = []
+    snapshot_ids = {key: snapshot_id(store, inst)
+                    for key, inst in {r.inst.key: r.inst for r in rows}.items()}
     for r in rows:
         aid = next_id
         next_id += 1
         ids.append(aid)
-        date = r.sub.fields.get("assessment_date")
+        date = r.sub.fields.get(r.inst.assessment_date_field)
         assessments.append((
             aid, new_uid(), people[r.person], cases.get(r.case) if r.case else None, r.inst.id,
-            r.inst.version, r.occasion, date.isoformat() if date else None, r.assessor,
+            r.inst.version, snapshot_ids[r.inst.key], r.occasion,
+            date.isoformat() if date else None, r.assessor,
             r.status, r.sub.wording, json.dumps(r.sub.to_json().get("fields", {})),
             json.dumps(r.sub.judgement) if r.sub.judgement else None, now, now,
             now if r.status == "final" else None,
@@ -402,8 +410,9 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                 level.get("final"), json.dumps(r.result, default=str), now))
             values.extend(score_value_rows(sid, r.result))
     insert_many(conn, "assessments", (
-        "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version", "occasion",
-        "assessment_date", "assessor", "status", "wording", "fields", "judgement",
+        "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version",
+        "snapshot_id", "occasion", "assessment_date", "assessor", "status", "wording",
+        "fields", "judgement",
         "created_at", "updated_at", "finalised_at", "draft_answers"), assessments)
     insert_many(conn, "answers", ANSWER_COLUMNS, answers)
     insert_many(conn, "scores", (

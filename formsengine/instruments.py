@@ -25,6 +25,8 @@ from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrument
 from .occasions import AD_HOC, Occasion, declared
 
 MAX_DEFINITION_BYTES = 2_000_000
+DEFAULT_DATE_FIELD = "assessment_date"
+AT_LEAST = "_at_least"  # the companion of a score that is not known when an item is not
 MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
 
 
@@ -292,6 +294,8 @@ class Field:
     maximum: float | None = None
     max_length: int | None = None
     identifying: bool = False
+    # the field that dates the assessment (the definition's ``assessment_date_field``)
+    assessment_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -317,14 +321,49 @@ class Instrument:
     plugin_version: str = "unknown"
     source: str | None = None
     test_vectors: list[dict[str, Any]] = field(default_factory=list)
+    # rebuilt from the database's snapshot because its file is gone (store/snapshots.py):
+    # its stored assessments still work; no new assessment is started with it
+    retired: bool = False
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the definition as canonical JSON (keys sorted, no spaces)."""
+        from .store.snapshots import content_hash
+
+        return content_hash(self.definition)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.id, self.version)
 
     @property
+    def assessment_date_field(self) -> str:
+        """The id of the date field that dates the assessment (``assessment_date`` unless
+        the definition names another): the store, schedules, comparisons and exports use
+        it, never the time of entry."""
+        return str(self.definition.get("assessment_date_field", DEFAULT_DATE_FIELD))
+
+    @property
     def scoring(self) -> dict[str, Any]:
         return self.definition.get("scoring", {})
+
+    @cached_property
+    def score_specs(self) -> list[dict[str, Any]]:
+        """The definition's scores with the companions it implies: after each count or sum
+        declared with ``"when_unknown": "not_known"`` (not known when any of its items is),
+        ``<id>_at_least``, the same count or sum over the known answers only."""
+        out: list[dict[str, Any]] = []
+        for spec in self.scoring.get("scores", []):
+            out.append(spec)
+            if spec.get("when_unknown") == "not_known":
+                companion = {k: v for k, v in spec.items()
+                             if k not in ("when_unknown", "unknown_if_missing")}
+                companion["id"] = spec["id"] + AT_LEAST
+                companion["label"] = (spec.get("label", spec["id"])
+                                      + " (at least: known answers only)")
+                companion["companion_of"] = spec["id"]
+                out.append(companion)
+        return out
 
     @property
     def parameters(self) -> dict[str, dict[str, Any]]:
@@ -453,6 +492,7 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             ids.append(raw["id"])
         sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids)))
     fields = {}
+    date_field = data.get("assessment_date_field", DEFAULT_DATE_FIELD)
     for f_index, raw in enumerate(data.get("fields", [])):
         if raw["id"] in fields:
             problems.append(f"$.fields[{f_index}].id: field id {raw['id']!r} is used twice")
@@ -467,7 +507,13 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             maximum=raw.get("maximum"),
             max_length=raw.get("max_length"),
             identifying=raw.get("identifying", False),
+            assessment_date=raw["id"] == date_field and raw["type"] == "date",
         )
+    if "assessment_date_field" in data and not (
+            date_field in fields and fields[date_field].type == "date"):
+        dates = sorted(f.id for f in fields.values() if f.type == "date")
+        problems.append(f"$.assessment_date_field: {date_field!r} is not a date field "
+                        f"(date fields: {', '.join(dates) or 'none'})")
     section_ids = [s.id for s in sections]
     if len(set(section_ids)) != len(section_ids):
         problems.append("$.sections: section ids must be unique")
@@ -537,7 +583,9 @@ class InstrumentRegistry:
         versions = self.versions(instrument_id)
         if not versions:
             raise UnknownInstrumentError(self._unknown(instrument_id))
-        return self._by_key[(instrument_id, versions[-1])]
+        # the newest version that is not retired (one rebuilt from a stored copy), if any
+        current = [v for v in versions if not self._by_key[(instrument_id, v)].retired]
+        return self._by_key[(instrument_id, (current or versions)[-1])]
 
     def _unknown(self, instrument_id: str) -> str:
         ids = sorted({k[0] for k in self._by_key})

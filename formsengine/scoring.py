@@ -60,8 +60,7 @@ class Plan:
         self.always_asked = tuple(i for i in completeness if inst.items[i].show_when is None)
         self.sometimes_asked = [(i, shown) for i in completeness
                                 if (shown := inst.items[i].show_when) is not None]
-        self.scores = [(spec["id"], self._compile_score(spec))
-                       for spec in scoring.get("scores", [])]
+        self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs]
         self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
         self.flags = [(f["id"], compile_condition(f["when"])) for f in scoring.get("flags", [])]
         self.criteria = [(c["id"], compile_condition(c["when"]))
@@ -88,7 +87,8 @@ class Plan:
 
             return indicator
         items = tuple(inst.item_set(spec["items"]))
-        strict = bool(spec.get("unknown_if_missing"))
+        strict = (bool(spec.get("unknown_if_missing"))
+                  or spec.get("when_unknown") == "not_known")
         value_fn = self._value_fn(kind, spec, items)
         if not strict:
             return value_fn

@@ -272,3 +272,16 @@ def m008_audit_by_record_and_case_risk(db: Database) -> None:
     reference, so that a caseload page sorted or filtered by risk reads only its own rows."""
     # (the risk order expression is a code constant, put in by text replacement)
     run_script(db, _M008_SCRIPT.replace("{risk}", _RISK_ORDER.replace("{case}", "cases.id")))
+
+
+@core_migrations()
+def m009_definition_snapshots(db: Database) -> None:
+    """A copy of each definition version as first used (canonical JSON and its SHA-256),
+    referenced by every assessment made with it (``assessments.snapshot_id``), so that a
+    definition changed under the same version is noticed and an old version's assessments
+    still work when its file is gone. Existing assessments get theirs when the database is
+    next opened with the engine (``store.snapshots.check_definitions``)."""
+    from .store.snapshots import SNAPSHOT_DDL
+
+    for statement in SNAPSHOT_DDL:
+        db.execute(statement)

@@ -115,7 +115,7 @@ def check_value(spec: Any, value: Any) -> Any:
         return _number(value, kind, spec.minimum, spec.maximum)
     if kind == "date":
         day = parse_date(value)
-        if spec.id == ASSESSMENT_DATE and day > dt.date.today():
+        if getattr(spec, "assessment_date", False) and day > dt.date.today():
             raise ValueError(f"{spec.label} must be today or in the past")
         return day
     if kind == "text":

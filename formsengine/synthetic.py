@@ -27,7 +27,7 @@ def synthetic_answers(inst: Instrument, rng: random.Random, severity: float,
     answers: dict[str, Any] = {}
     fields: dict[str, Any] = {}
     for f in inst.fields.values():
-        if f.id == "assessment_date" or (f.type == "date" and f.required):
+        if f.id == inst.assessment_date_field or (f.type == "date" and f.required):
             fields[f.id] = date.isoformat()
         elif f.type == "text" and f.required:
             fields[f.id] = "synthetic record"

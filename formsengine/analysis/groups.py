@@ -31,7 +31,7 @@ def resolve_group(store: Store, spec: str) -> tuple[str, str, str]:
         inst = engine.instruments.get(inst_id)
         if name in inst.items:
             return inst.id, "item", name
-        if any(s["id"] == name for s in inst.scoring.get("scores", [])):
+        if any(s["id"] == name for s in inst.score_specs):
             return inst.id, "score", name
         raise FormsEngineError(f"grouping variable {spec!r}: {inst.id} has no item or score "
                                f"{name!r}")

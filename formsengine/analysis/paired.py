@@ -87,7 +87,7 @@ def variables(store: Store, inst: Instrument) -> list[Var]:
     labels = result_labels(inst)
     orders = category_order(inst, store.engine.parameters_for(inst))
     scoring = inst.scoring
-    for spec in scoring.get("scores", []):
+    for spec in inst.score_specs:
         label = labels[("score", spec["id"])]
         if spec["type"] == "indicator":
             out.append(Var(f"score:{spec['id']}", label, "score", "binary"))

@@ -149,7 +149,7 @@ def category_order(inst: Instrument, params: dict[str, Any]) -> dict[tuple[str, 
     if level:
         for which in ("computed", "judged", "final"):
             orders[("level", which)] = list(level["order"])
-    for spec in scoring.get("scores", []):
+    for spec in inst.score_specs:
         if spec["type"] == "max":
             orders[("score", spec["id"])] = list(spec["order"])
     return orders
@@ -159,7 +159,7 @@ def result_labels(inst: Instrument) -> dict[tuple[str, str], str]:
     """Human labels of every score, band, flag, criterion and group the definition names."""
     scoring = inst.scoring
     labels: dict[tuple[str, str], str] = {}
-    for spec in scoring.get("scores", []):
+    for spec in inst.score_specs:
         labels[("score", spec["id"])] = spec.get("label", spec["id"])
     for spec in scoring.get("bands", []):
         labels[("band", spec["id"])] = spec.get("label", spec["id"])

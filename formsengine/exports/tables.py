@@ -178,7 +178,7 @@ def _spec(engine: Engine, inst_id: str, kind: str, name: str, num: np.ndarray,
 
 def _spec_sort_key(spec: ResultSpec, engine: Engine) -> tuple:
     inst = engine.instruments.get(spec.instrument)
-    declared = [("score", s["id"]) for s in inst.scoring.get("scores", [])]
+    declared = [("score", s["id"]) for s in inst.score_specs]
     declared += [("band", b["id"]) for b in inst.scoring.get("bands", [])]
     declared += [("level", w) for w in ("computed", "judged", "final")]
     declared += [("flag", f["id"]) for f in inst.scoring.get("flags", [])]

@@ -275,7 +275,7 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
 def _result_items(inst: Instrument) -> list[dict[str, Any]]:
     scoring = inst.scoring
     items = []
-    for spec in scoring.get("scores", []):
+    for spec in inst.score_specs:
         kind = {"indicator": "boolean", "count": "integer", "sum": "decimal"}.get(
             spec["type"], "string")
         items.append({"linkId": f"score.{spec['id']}", "text": spec.get("label", spec["id"]),

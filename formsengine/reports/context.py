@@ -134,7 +134,7 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
     if not result:
         return None
     scoring = inst.scoring
-    labels = {s["id"]: s.get("label", s["id"]) for s in scoring.get("scores", [])}
+    labels = {s["id"]: s.get("label", s["id"]) for s in inst.score_specs}
     band_labels = {b["id"]: b.get("label", b["id"]) for b in scoring.get("bands", [])}
     flags = {f["id"]: f for f in scoring.get("flags", [])}
     criteria = {c["id"]: c for c in scoring.get("criteria", [])}

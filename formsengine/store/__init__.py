@@ -222,6 +222,13 @@ class Store:
                 f"database {p} does not exist; create it with: formsengine --db {p} db init")
         store = cls(connect(path), engine)
         store.migrate()
+        from .snapshots import check_definitions
+
+        try:
+            check_definitions(store)  # refuses definitions changed under a used version
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def migrate(self) -> list[str]:
@@ -885,17 +892,25 @@ class Store:
                 f"(occasions: {', '.join(inst.occasions)}, after_incident)")
         if status == "final":
             require_fields_for_final(inst, sub, f"assessment of {inst.id}")
+        if inst.retired and supersedes is None:
+            raise StorageError(
+                f"instrument {inst.id} v{inst.version} is retired (its definition file is "
+                "gone; its stored assessments use the stored copy): start new assessments "
+                f"with a registered version of {inst.id}")
         result = self.engine.score(inst, sub) if status == "final" else None
         now = audit.utcnow()
-        date = sub.fields.get("assessment_date")
+        date = sub.fields.get(inst.assessment_date_field)
+        from .snapshots import snapshot_id
+
         with self.write():
             cur = self.conn.execute(
                 "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
-                " instrument_version, occasion, assessment_date, assessor, status, wording,"
-                " fields, judgement, version_no, supersedes_id, amendment_reason, created_at,"
-                " updated_at, finalised_at, draft_answers)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [new_uid(), person_id, case_id, inst.id, inst.version, occasion,
+                " instrument_version, snapshot_id, occasion, assessment_date, assessor,"
+                " status, wording, fields, judgement, version_no, supersedes_id,"
+                " amendment_reason, created_at, updated_at, finalised_at, draft_answers)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [new_uid(), person_id, case_id, inst.id, inst.version,
+                 snapshot_id(self, inst), occasion,
                  date.isoformat() if date else None, assessor, status, sub.wording,
                  json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
                  json.dumps(sub.judgement) if sub.judgement else None,
@@ -1028,7 +1043,8 @@ class Store:
         audit row then says how it changed)."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
-        date = sub.fields.get("assessment_date")
+        date = sub.fields.get(
+            self.engine.instruments.get(sub.instrument_id, sub.version).assessment_date_field)
         values = [json.dumps(sub.to_json().get("fields", {}), ensure_ascii=False),
                   json.dumps(sub.judgement) if sub.judgement else None, sub.wording,
                   date.isoformat() if date else None,

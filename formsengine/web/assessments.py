@@ -282,10 +282,10 @@ def _offer_details(form, inst, row, data) -> None:
     field not yet recorded here, what the case's latest finalised assessment recorded
     (shown, editable, and said to be carried forward)."""
     given = data.get("fields", {})
-    date_field = inst.fields.get("assessment_date")
-    if date_field is not None and date_field.type == "date" and not given.get(
-            "assessment_date"):
-        getattr(form, formbuild.field_name("assessment_date")).data = dt.date.today().isoformat()
+    date_id = inst.assessment_date_field
+    date_field = inst.fields.get(date_id)
+    if date_field is not None and date_field.type == "date" and not given.get(date_id):
+        getattr(form, formbuild.field_name(date_id)).data = dt.date.today().isoformat()
     for field_id in CARRIED:
         if field_id not in inst.fields or given.get(field_id) not in (None, ""):
             continue

@@ -133,10 +133,11 @@ def _latest(roles: set[str] | None = None) -> list:
     """The newest version of each installed instrument (about one of ``roles``)."""
     from . import get_engine
 
+    registry = get_engine().instruments
     latest: dict[str, object] = {}
-    for inst in get_engine().instruments:
+    for inst in registry:
         if roles is None or inst.subject_role in roles:
-            latest[inst.id] = inst
+            latest[inst.id] = registry.get(inst.id)  # a retired version only when no other
     return list(latest.values())
 
 

@@ -35,7 +35,7 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     scoring = inst.scoring
     score_labels = {s["id"]: s.get("label", s["id"].replace("_", " ").capitalize())
-                    for s in scoring.get("scores", [])}
+                    for s in inst.score_specs}
     scores = [{"label": score_labels.get(k, k), "value": _shown(v)}
               for k, v in (result.get("scores") or {}).items()]
     band_labels = {b["id"]: b.get("label", b["id"].replace("_", " ").capitalize())

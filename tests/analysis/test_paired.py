@@ -144,8 +144,14 @@ def test_severity_transition_table(result):
 
 
 def test_number_of_types_used_with_wilcoxon(result):
-    e = entry(result["all"], "numeric", "score:types_used")
-    assert e["n"] == 156  # a count over known answers is still known
+    # drive-behaviours 1.1: the number of types used is not known while a type is not known
+    # (the people with every behaviour not known at exit are left out) ...
+    known = entry(result["all"], "numeric", "score:types_used")
+    assert known["n"] == 150
+    assert known["excluded"] == {"not_known": NOT_KNOWN_PEOPLE}
+    # ... and its companion counts the types known to be used
+    e = entry(result["all"], "numeric", "score:types_used_at_least")
+    assert e["n"] == 156
     changes = []
     physical = _pairs_from_table(PHYSICAL)
     others = {k: _pairs_from_2x2(v) for k, v in OTHERS.items()}

@@ -73,8 +73,9 @@ def shipped_vectors() -> list[tuple[str, str]]:
 # -- the definitions -----------------------------------------------------------------------------
 def test_the_plugin_registers_its_three_instruments(engine):
     assert formsengine_drive_dash.definition_files() == [
-        "drive-behaviours.json", "drive-closure.json", "drive-dash.json"]
-    assert sorted(i.id for i in engine.instruments) == list(INSTRUMENTS)
+        "drive-behaviours-1.1.json", "drive-behaviours.json", "drive-closure-1.1.json",
+        "drive-closure.json", "drive-dash.json"]
+    assert sorted({i.id for i in engine.instruments}) == list(INSTRUMENTS)
     for inst in engine.instruments:
         assert inst.plugin_version == formsengine_drive_dash.__version__
         assert inst.subject_role == "service_user"
@@ -230,8 +231,8 @@ def test_cli_scores_a_behaviour_profile_with_a_type_not_known(tmp_path):
     result = score_file("drive-behaviours", "drive-behaviours-review.json", tmp_path)
     assert result["scores"] == {
         "using_physical": True, "using_sexual": None, "using_harassment_stalking": False,
-        "using_jealousy_control": True, "types_used": 2, "types_not_known": 1,
-        "highest_severity": None}
+        "using_jealousy_control": True, "types_used": None, "types_used_at_least": 2,
+        "types_not_known": 1, "highest_severity": None}
     assert result["flags"] == {"any_high": False}
     assert result["complete"] is True
 

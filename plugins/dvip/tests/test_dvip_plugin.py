@@ -65,9 +65,12 @@ def shipped_vectors() -> list[tuple[str, str]]:
 
 # -- the definitions -----------------------------------------------------------------------------
 def test_the_plugin_registers_its_two_instruments(engine):
-    assert formsengine_dvip.definition_files() == ["dvip-inventory.json",
-                                                   "dvip-risk-factors.json"]
-    assert [i.id for i in engine.instruments] == ["dvip-inventory", "dvip-risk-factors"]
+    assert formsengine_dvip.definition_files() == [
+        "dvip-inventory-1.1.json", "dvip-inventory.json", "dvip-risk-factors-1.1.json",
+        "dvip-risk-factors.json"]
+    assert [i.key for i in engine.instruments] == [
+        ("dvip-inventory", "1.0"), ("dvip-inventory", "1.1"), ("dvip-risk-factors", "1.0"),
+        ("dvip-risk-factors", "1.1")]
     for inst in engine.instruments:
         assert inst.subject_role == "service_user"
         assert inst.occasions == OCCASIONS
@@ -108,8 +111,11 @@ def test_inventory_total_is_rebanded_with_the_same_bands(engine):
 def test_inventory_gives_no_numeric_risk_total(engine):
     scoring = engine.instruments.get("dvip-inventory").scoring
     assert {s["id"] for s in scoring["scores"]} == {
-        "disclosed_incidents", "disclosed_incidents_min", "behaviour_types_disclosed",
-        "behaviours_not_known"}
+        "disclosed_incidents", "behaviour_types_disclosed", "behaviours_not_known"}
+    # 1.1: the minimum is the total's "at least" companion, added by the language
+    assert {s["id"] for s in engine.instruments.get("dvip-inventory").score_specs} == {
+        "disclosed_incidents", "disclosed_incidents_at_least", "behaviour_types_disclosed",
+        "behaviour_types_disclosed_at_least", "behaviours_not_known"}
     assert "level" not in scoring
     assert not any("risk" in s["id"] for s in scoring["scores"])
 
@@ -156,26 +162,35 @@ def score_file(instrument_id: str, name: str, cwd: Path) -> dict:
 def test_cli_inventory_with_a_behaviour_not_known(tmp_path):
     result = score_file("dvip-inventory", "dvip-inventory-assessment.json", tmp_path)
     assert result["instrument"]["plugin"] == "dvip"
-    # sexual violence is not known: the total is not known, the minimum is 5+2+1+1+3+10+4
-    assert result["scores"] == {"disclosed_incidents": None, "disclosed_incidents_min": 26,
-                                "behaviour_types_disclosed": 7, "behaviours_not_known": 1}
+    # sexual violence is not known: the total and the number of behaviours are not known;
+    # the total is at least 5+2+1+1+3+10+4, the behaviours at least 7
+    assert result["scores"] == {"disclosed_incidents": None, "disclosed_incidents_at_least": 26,
+                                "behaviour_types_disclosed": None,
+                                "behaviour_types_disclosed_at_least": 7,
+                                "behaviours_not_known": 1}
     assert result["bands"] == {"disclosed_incidents": None,
-                               "disclosed_incidents_min": "n20_plus"}
+                               "disclosed_incidents_at_least": "n20_plus"}
     assert result["flags"] == {"strangulation": True, "weapons": False}
     assert result["complete"] is True
 
 
 def test_cli_inventory_with_every_behaviour_known(tmp_path):
     result = score_file("dvip-inventory", "dvip-inventory-week12.json", tmp_path)
-    assert result["scores"] == {"disclosed_incidents": 4, "disclosed_incidents_min": 4,
-                                "behaviour_types_disclosed": 3, "behaviours_not_known": 0}
-    assert result["bands"] == {"disclosed_incidents": "n4", "disclosed_incidents_min": "n4"}
+    assert result["scores"] == {"disclosed_incidents": 4, "disclosed_incidents_at_least": 4,
+                                "behaviour_types_disclosed": 3,
+                                "behaviour_types_disclosed_at_least": 3,
+                                "behaviours_not_known": 0}
+    assert result["bands"] == {"disclosed_incidents": "n4",
+                               "disclosed_incidents_at_least": "n4"}
     assert result["flags"] == {"strangulation": False, "weapons": True}
 
 
 def test_cli_risk_factors(tmp_path):
     result = score_file("dvip-risk-factors", "dvip-risk-factors-assessment.json", tmp_path)
-    assert result["scores"] == {"dynamic_present": 4, "dynamic_partly_present": 2,
+    # one dynamic factor is not known: its counts are not known, at least 4 and 2
+    assert result["scores"] == {"dynamic_present": None, "dynamic_present_at_least": 4,
+                                "dynamic_partly_present": None,
+                                "dynamic_partly_present_at_least": 2,
                                 "dynamic_not_known": 1, "static_not_known": 1,
                                 "viable": True, "viable_with_conditions": True}
     assert result["flags"] == {"strangulation_history": True,

@@ -50,8 +50,10 @@ def need_ids(inst) -> list[str]:
 
 # -- the definitions -----------------------------------------------------------------------------
 def test_the_plugin_registers_its_two_instruments(engine):
-    assert formsengine_needs.definition_files() == ["needs-su.json", "needs-vs.json"]
-    assert [i.id for i in engine.instruments] == ["needs-su", "needs-vs"]
+    assert formsengine_needs.definition_files() == [
+        "needs-su-1.1.json", "needs-su.json", "needs-vs-1.1.json", "needs-vs.json"]
+    assert [i.key for i in engine.instruments] == [
+        ("needs-su", "1.0"), ("needs-su", "1.1"), ("needs-vs", "1.0"), ("needs-vs", "1.1")]
     assert engine.instruments.get("needs-su").subject_role == "service_user"
     assert engine.instruments.get("needs-vs").subject_role == "victim_survivor"
 
@@ -122,8 +124,12 @@ def test_nothing_unknown_is_ever_scored_as_no_need(engine, instrument_id):
             result = engine.score_data({"instrument": instrument_id, "answers": answers})
             scores = result["scores"]
             assert scores["unknown_count"] == 1
-            assert scores["total_count"] == 0
+            # 1.1: a count with an unknown need is not known, never 0; the known ones are
+            # the "at least" companion
+            assert scores["total_count"] is None and scores["total_count_at_least"] == 0
             is_core = unknown in inst.sections[0].item_ids
+            assert scores["core_count"] == (None if is_core else 0)
+            assert scores["core_count_at_least"] == 0
             assert scores["core_unknown"] == (1 if is_core else 0)
             assert scores["core_combination"] == (None if is_core else "none")
             assert result["complete"] is (how == "dont_know")
@@ -138,10 +144,13 @@ def score_file(instrument_id: str, name: str, cwd: Path) -> dict:
 def test_cli_intake_with_unknown_not_asked_and_unanswered_needs(tmp_path):
     result = score_file("needs-su", "needs-su-intake.json", tmp_path)
     assert result["instrument"]["plugin"] == "needs"
-    # housing is not known: the core count is of the needs known to be present, the unknown
-    # one is reported beside it, and the combination is not known rather than "none"
-    assert result["scores"] == {"core_count": 2, "core_unknown": 1, "total_count": 3,
-                                "unknown_count": 3, "core_combination": None}
+    # housing is not known: the core count is not known (the needs known to be present are
+    # its "at least" companion), the unknown one is reported beside it, and the combination
+    # is not known rather than "none"
+    assert result["scores"] == {"core_count": None, "core_count_at_least": 2,
+                                "core_unknown": 1, "total_count": None,
+                                "total_count_at_least": 3, "unknown_count": 3,
+                                "core_combination": None}
     assert result["flags"] == {"three_or_more": True}
     assert result["complete"] is False
     assert result["incomplete_items"] == {"needs.financial": "not_asked"}
@@ -150,7 +159,8 @@ def test_cli_intake_with_unknown_not_asked_and_unanswered_needs(tmp_path):
 
 def test_cli_review_with_every_need_known(tmp_path):
     result = score_file("needs-su", "needs-su-review.json", tmp_path)
-    assert result["scores"] == {"core_count": 2, "core_unknown": 0, "total_count": 2,
+    assert result["scores"] == {"core_count": 2, "core_count_at_least": 2, "core_unknown": 0,
+                                "total_count": 2, "total_count_at_least": 2,
                                 "unknown_count": 0, "core_combination": "alcohol+substance"}
     assert result["flags"] == {"three_or_more": False}
     assert result["complete"] is True
@@ -158,7 +168,8 @@ def test_cli_review_with_every_need_known(tmp_path):
 
 def test_cli_victim_survivor_screen(tmp_path):
     result = score_file("needs-vs", "needs-vs-exit.json", tmp_path)
-    assert result["scores"] == {"core_count": 1, "core_unknown": 0, "total_count": 1,
+    assert result["scores"] == {"core_count": 1, "core_count_at_least": 1, "core_unknown": 0,
+                                "total_count": None, "total_count_at_least": 1,
                                 "unknown_count": 1, "core_combination": "mental_health"}
     assert result["complete"] is True
 
