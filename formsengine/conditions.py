@@ -118,6 +118,37 @@ def unknown_inputs(cond: dict, ctx: Context) -> bool:
     return False
 
 
+_ITEM_TESTS = ("answered", "equals", "in", "includes", *_COMPARE)
+
+
+def page_program(cond: dict, on_page: set[str] | frozenset[str], ctx: Context) -> dict:
+    """The condition in the form a page's script evaluates (static/conditions.js).
+
+    What the page can change, a test of an item answered on this page, is kept, with any
+    ``{"param": ...}`` value replaced by the parameter's value; everything else (items of
+    other sections, fields, dates) is decided here from ``ctx`` and becomes
+    ``{"const": true|false}``. So the script needs no copy of the stored answers and no
+    date arithmetic, and what it decides is what ``evaluate`` decides for the same
+    answers."""
+    for key in ("all", "any"):
+        if key in cond:
+            parts = [page_program(c, on_page, ctx) for c in cond[key]]
+            if all("const" in p for p in parts):
+                values = [p["const"] for p in parts]
+                return {"const": all(values) if key == "all" else any(values)}
+            return {key: parts}
+    if "not" in cond:
+        inner = page_program(cond["not"], on_page, ctx)
+        return {"const": not inner["const"]} if "const" in inner else {"not": inner}
+    if "item" in cond and cond["item"] in on_page:
+        out: dict[str, Any] = {"item": cond["item"]}
+        for test in _ITEM_TESTS:
+            if test in cond:
+                out[test] = resolve(cond[test], ctx.parameters)
+        return out
+    return {"const": bool(evaluate(cond, ctx))}
+
+
 def evaluate_form_condition(cond: dict, answers: dict[str, Any], fields: dict[str, Any]) -> bool:
     """Conditions used by forms (``show_when``): items and fields only."""
     return evaluate(cond, Context(answers=answers, fields=fields))

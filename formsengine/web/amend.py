@@ -17,7 +17,6 @@ from .assessments import (
     _data,
     _engine,
     _instrument,
-    _known_for_conditions,
     _offer_levels,
     _pack,
     _preview,
@@ -98,6 +97,7 @@ def amend(uid: str):
     form = formbuild.whole_form(inst, _pack(row))()
     judgement = _judgement_form(inst, row, request.form if request.method == "POST" else None)
     problems: list[str] = []
+    hidden_answered: list[str] = []
     status = 200
     if request.method == "GET":
         access.audit_view("assessment", row["id"])
@@ -105,13 +105,18 @@ def amend(uid: str):
             formbuild.fill(form, inst, sid, data)
     elif form.validate_on_submit() & (judgement is None or judgement.validate()):
         merged = data
+        dropped: list[str] = []
         for sid in formbuild.section_ids(inst):
-            merged = formbuild.merge(form, inst, sid, merged)
+            merged, _shown, hidden = formbuild.merge_section(form, inst, sid, merged)
+            dropped += [i for i in hidden if i not in dropped]
         merged.pop("judgement", None)
         chosen = _judgement(judgement, row["judgement"])
         if chosen:
             merged["judgement"] = chosen
-        if judgement is not None and (problem := _raises(inst, chosen, merged)) is not None:
+        if dropped and request.form.get("remove_hidden") != "yes":
+            hidden_answered = dropped  # asked about, never dropped unsaid
+            status = 400
+        elif judgement is not None and (problem := _raises(inst, chosen, merged)) is not None:
             judgement.level.errors = [problem]
             status = 400
         else:
@@ -135,4 +140,6 @@ def amend(uid: str):
                                     formbuild.typed_fields(inst, data["fields"]))
     return render_template("assessments/amend.html", row=row, case=case, inst=inst, form=form,
                            judgement=judgement, shown=shown, problems=problems,
-                           formbuild=formbuild, known=_known_for_conditions(inst, data)), status
+                           formbuild=formbuild,
+                           programs=formbuild.page_programs(inst, list(inst.items), data),
+                           hidden_answered=[inst.items[i] for i in hidden_answered]), status

@@ -205,6 +205,7 @@ def section(uid: str, section_id: str):
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
+    hidden_answered: list[str] = []
     status = 200
     if request.method == "GET":
         access.audit_view("assessment", row["id"])
@@ -213,49 +214,56 @@ def section(uid: str, section_id: str):
         if section_id == formbuild.DETAILS:
             _offer_details(form, inst, row, data)
     elif form.validate_on_submit():
-        merged, after = formbuild.merge_section(form, inst, section_id, data)
-        try:
-            _inst, sub = _engine().check(merged)
-            revision = form.revision.data or ""
-            # a revision that is no number the database can hold is a stale page's
-            expected = (int(revision) if revision.isascii() and revision.isdigit()
-                        and len(revision) <= 18 else -1)
-            access.store().update_draft(
-                row["id"], sub, expected_revision=expected, actor=g.user["username"],
-                request_id=g.request_id,
-                previous=row["answers"] if expected == row["revision"] else None)
-        except SubmissionError as exc:
-            errors, status = [_strip(p) for p in exc.problems], 400
-        except StaleEditError:
-            errors, status = [STALE], 409
-            form.revision.data = str(access.store().one(
-                "SELECT revision FROM assessments WHERE id = ?", [row["id"]])["revision"])
-        except LockedError as exc:
-            flash(str(exc))
-            return redirect(url_for("assessments.result", uid=uid))
+        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data)
+        # answers the posted answers hide are never dropped unsaid: the page asks first
+        # (a save sent by the idle timer has nobody to ask, and keeps what it can)
+        if dropped and request.form.get("remove_hidden") != "yes" \
+                and not request.headers.get("X-Idle-Save"):
+            hidden_answered = dropped
+            status = 400
         else:
-            if section_id != formbuild.DETAILS:
-                current = next(s for s in inst.sections if s.id == section_id)
-                posted = request.form.get("shown")
-                seen = set(posted.split(",")) if posted is not None else (
-                    formbuild.visible_items(inst, data["answers"],
-                                            formbuild.typed_fields(inst, data["fields"])))
-                appeared = [i for i in current.item_ids if i in after and i not in seen
-                            and i not in merged["answers"]]
-                if appeared:
-                    flash("More questions are now shown in this section: answer them or "
-                          "save again to continue.")
+            try:
+                _inst, sub = _engine().check(merged)
+                revision = form.revision.data or ""
+                # a revision that is no number the database can hold is a stale page's
+                expected = (int(revision) if revision.isascii() and revision.isdigit()
+                            and len(revision) <= 18 else -1)
+                access.store().update_draft(
+                    row["id"], sub, expected_revision=expected, actor=g.user["username"],
+                    request_id=g.request_id,
+                    previous=row["answers"] if expected == row["revision"] else None)
+            except SubmissionError as exc:
+                errors, status = [_strip(p) for p in exc.problems], 400
+            except StaleEditError:
+                errors, status = [STALE], 409
+                form.revision.data = str(access.store().one(
+                    "SELECT revision FROM assessments WHERE id = ?", [row["id"]])["revision"])
+            except LockedError as exc:
+                flash(str(exc))
+                return redirect(url_for("assessments.result", uid=uid))
+            else:
+                if section_id != formbuild.DETAILS:
+                    current = next(s for s in inst.sections if s.id == section_id)
+                    posted = request.form.get("shown")
+                    seen = set(posted.split(",")) if posted is not None else (
+                        formbuild.visible_items(inst, data["answers"],
+                                                formbuild.typed_fields(inst, data["fields"])))
+                    appeared = [i for i in current.item_ids if i in after and i not in seen
+                                and i not in merged["answers"]]
+                    if appeared:
+                        flash("More questions are now shown in this section: answer them or "
+                              "save again to continue.")
+                        return redirect(url_for("assessments.section", uid=uid,
+                                                section_id=section_id,
+                                                back="check" if to_check else None)
+                                        + "#main-content")
+                if to_check:
+                    return redirect(url_for("assessments.check", uid=uid))
+                index = order.index(section_id)
+                if index + 1 < len(order):
                     return redirect(url_for("assessments.section", uid=uid,
-                                            section_id=section_id,
-                                            back="check" if to_check else None)
-                                    + "#main-content")
-            if to_check:
+                                            section_id=order[index + 1]))
                 return redirect(url_for("assessments.check", uid=uid))
-            index = order.index(section_id)
-            if index + 1 < len(order):
-                return redirect(url_for("assessments.section", uid=uid,
-                                        section_id=order[index + 1]))
-            return redirect(url_for("assessments.check", uid=uid))
     else:
         status = 400
     shown = formbuild.visible_items(inst, data["answers"],
@@ -269,8 +277,9 @@ def section(uid: str, section_id: str):
         section_id=section_id, heading=title, number=order.index(section_id) + 1,
         to_check=to_check,
         total=len(order), description=description, shown=shown,
-        problems=errors, known=_known_for_conditions(inst, data), formbuild=formbuild,
-        item_ids=_section_items(inst, section_id)), status
+        problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
+        programs=formbuild.page_programs(inst, _section_items(inst, section_id), data),
+        hidden_answered=[inst.items[i] for i in hidden_answered]), status
 
 
 # Fields a new assessment takes from the case's latest finalised assessment.
@@ -303,12 +312,6 @@ def _section_items(inst, section_id):
     if section_id == formbuild.DETAILS:
         return []
     return list(next(s for s in inst.sections if s.id == section_id).item_ids)
-
-
-def _known_for_conditions(inst, data):
-    """Stored answers of items that conditions refer to, for the page's script."""
-    return {k: v for k, v in data["answers"].items()
-            if inst.items[k].type in ("choice", "multi_choice")}
 
 
 def _strip(problem: str) -> str:

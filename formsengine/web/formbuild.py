@@ -9,6 +9,7 @@ Every value is checked with the core's ``check_value``, the same check the store
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -17,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..conditions import evaluate_form_condition
+from ..conditions import Context, evaluate_form_condition, page_program
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
 from ..wording import item_text
 from .dates import DatePartsText
@@ -224,8 +225,10 @@ def merge(form, inst, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge_section(form, inst, section_id: str,
-                  data: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """``merge``, and the items shown for the merged answers."""
+                  data: dict[str, Any]) -> tuple[dict[str, Any], set[str], list[str]]:
+    """``merge``, the items shown for the merged answers, and the items whose answer,
+    comment or source the merge removed because the merged answers hide them (the page
+    must say so before saving: see ``hidden_answered``)."""
     out = {**data, "answers": dict(data["answers"]), "fields": dict(data.get("fields", {})),
            "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {}))}
     if section_id == DETAILS:
@@ -254,13 +257,55 @@ def merge_section(form, inst, section_id: str,
                         out[kind][item_id] = text
                     else:
                         out[kind].pop(item_id, None)
-    return out, prune(inst, out)
+    dropped = hidden_answered(inst, out)
+    return out, prune(inst, out), dropped
+
+
+def hidden_answered(inst, data: dict[str, Any]) -> list[str]:
+    """Items, in the definition's order, that have an answer, comment or source although
+    the answers hide them."""
+    shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
+    given = set()
+    for kind in ("answers", "comments", "sources"):
+        given |= {k for k, v in data.get(kind, {}).items() if v not in (None, "", [])}
+    return [i for i in inst.items if i in given and i not in shown]
+
+
+def page_programs(inst, item_ids: list[str], data: dict[str, Any]) -> dict[str, str]:
+    """For each item of a page that has a show condition, the condition as the page's
+    script evaluates it (JSON text): tests of the page's own items kept, the rest decided
+    from the stored answers and fields (``conditions.page_program``)."""
+    on_page = frozenset(item_ids)
+    fields = _typed_fields(inst, data.get("fields", {}))
+    shown = visible_items(inst, data["answers"], fields)
+    answers = {k: v for k, v in typed_answers(inst, data["answers"]).items() if k in shown}
+    ctx = Context(answers=answers, fields=fields)
+    return {i: json.dumps(page_program(inst.items[i].show_when, on_page, ctx),
+                          separators=(",", ":"))
+            for i in item_ids if inst.items[i].show_when is not None}
+
+
+def typed_answers(inst, answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers as the scoring engine holds them (a number item's answer a number);
+    one that is not a valid answer counts as not known, as it would be refused."""
+    out = {}
+    for k, v in answers.items():
+        spec = inst.items.get(k)
+        if spec is None:
+            continue
+        try:
+            out[k] = check_value(spec, v)
+        except ValueError:
+            continue
+    return out
 
 
 def visible_items(inst, answers: dict[str, Any], fields: dict[str, Any]) -> set[str]:
     """Items shown for these answers: repeated until stable, because hiding one question
-    can hide another that depends on it."""
-    current = dict(answers)
+    can hide another that depends on it. Answers are compared as the engine holds them
+    (``typed_answers``), so that a condition on a number item means the same here, in the
+    core's check and in the page's script."""
+    current = typed_answers(inst, answers)
     while True:
         shown = {i.id for i in inst.items.values()
                  if i.show_when is None or evaluate_form_condition(i.show_when, current, fields)}

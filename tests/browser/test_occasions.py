@@ -18,8 +18,11 @@ pytestmark = [pytest.mark.browser,
 
 DASH = "dash-safelives"
 NEEDS = "needs-vs"
+# every question the page shows (a hidden follow-up is not asked: answering it would be
+# refused by the save, which never drops an answer unsaid)
 ALL_NO = """() => {
-  const names = new Set([...document.querySelectorAll('input[type=radio]')].map(e => e.name))
+  const names = new Set([...document.querySelectorAll('input[type=radio]')]
+    .filter(e => !e.closest('[hidden]')).map(e => e.name))
   for (const n of names) {
     const no = document.querySelector(`input[type=radio][name="${n}"][value="no"]`)
     if (no) no.checked = true

@@ -55,10 +55,24 @@ def test_show_when_works_without_javascript(alice, store):
     response = save_section(alice, uid, "now", {"q-t-injury": "yes",
                                                 "q-t-injury-detail": "bruising"})
     assert response.headers["Location"].endswith("/sections/history")
-    # answering no removes the dependent answer instead of failing
-    save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-injury-detail": "bruising"})
+    # answering no would hide an answered question: the save asks instead of dropping it
+    response = save_section(alice, uid, "now",
+                            {"q-t-injury": "no", "q-t-injury-detail": "bruising"}, expect=400)
+    page = response.get_data(as_text=True)
+    assert 'href="#remove-hidden"' in page and 'name="remove_hidden"' in page
+    assert "Answers to questions no longer asked" in page
+    assert "bruising" in page  # what was typed is still on the page
     row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
-    assert "t.injury.detail" not in row["answers"]
+    assert row["answers"]["t.injury.detail"] == "bruising"  # nothing saved, nothing lost
+    assert row["answers"]["t.injury"] == "yes"
+    # choosing to remove it saves the rest and removes it
+    save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-injury-detail": "bruising",
+                                     "remove_hidden": "yes"})
+    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    assert "t.injury.detail" not in row["answers"] and row["answers"]["t.injury"] == "no"
+    # with the question answered back, the answer is kept as usual
+    save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-injury-detail": "cut"},
+                 expect=302)
 
 
 def test_comments_and_sources_are_saved(alice, store):
@@ -236,7 +250,8 @@ def test_case_list_shows_references_never_names(alice, store):
     case = create_case(alice, vs_name="QZ")
     ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
     page = alice.get("/").get_data(as_text=True)
-    assert ref in page and "QZ" not in page
+    # (a random reference may itself contain the letters QZ)
+    assert ref in page and "QZ" not in page.replace(ref, "")
     assert "QZ" in alice.get(f"/cases/{case}").get_data(as_text=True)
 
 

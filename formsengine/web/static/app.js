@@ -1,5 +1,6 @@
 // Progressive enhancement only: every page works without this script.
 import { initAll } from './govuk/govuk-frontend.min.js'
+import { holds, numberOf } from './conditions.js'
 
 document.body.classList.add('js-enabled')
 if ('noModule' in HTMLScriptElement.prototype) {
@@ -7,38 +8,42 @@ if ('noModule' in HTMLScriptElement.prototype) {
 }
 initAll()
 
-// Show-when conditions: the server decides what is shown after each save; here the
-// questions of the page appear and disappear as answers change.
-function valueOf (form, itemId, known) {
+// Show-when conditions: the questions of the page appear and disappear as answers change,
+// decided by conditions.js on the condition the server compiled for this page (the same
+// meaning as the server's; the server checks again when the page is saved).
+function valueOf (form, itemId) {
+  const question = form.querySelector('.app-question[data-item="' + CSS.escape(itemId) + '"]')
+  if (!question || question.hidden) return undefined // not asked: not known
   const name = 'q-' + itemId.split('.').join('-')
-  const inputs = form.querySelectorAll('[name="' + name + '"]')
-  if (inputs.length === 0) return known[itemId]
-  const first = inputs[0]
-  const question = first.closest('.app-question')
-  if (question && question.hidden) return undefined
-  if (first.type === 'radio') {
-    const checked = Array.from(inputs).find((i) => i.checked)
+  const kind = question.dataset.kind
+  const inputs = Array.from(question.querySelectorAll('[name="' + name + '"]'))
+  if (kind === 'date') {
+    const part = (p) => (question.querySelector('[name="' + name + '-' + p + '"]') || {}).value || ''
+    const [d, m, y] = ['day', 'month', 'year'].map((p) => part(p).trim())
+    if (!d || !m || !y) return undefined
+    const day = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)))
+    const real = /^\d{4}$/.test(y) && /^\d{1,2}$/.test(m) && /^\d{1,2}$/.test(d) &&
+      day.getUTCFullYear() === Number(y) && day.getUTCMonth() === Number(m) - 1 &&
+      day.getUTCDate() === Number(d)
+    return real ? { date: [y, m, d] } : undefined // a date equals no word or number
+  }
+  if (inputs.length === 0) return undefined
+  if (inputs[0].type === 'radio') {
+    const checked = inputs.find((i) => i.checked)
     return checked ? checked.value : undefined
   }
-  if (first.type === 'checkbox') {
-    const values = Array.from(inputs).filter((i) => i.checked).map((i) => i.value)
+  if (inputs[0].type === 'checkbox') {
+    const values = inputs.filter((i) => i.checked).map((i) => i.value)
     return values.length ? values : undefined
   }
-  return first.value === '' ? undefined : first.value
-}
-
-function holds (cond, form, known) {
-  if (cond.all) return cond.all.every((c) => holds(c, form, known))
-  if (cond.any) return cond.any.some((c) => holds(c, form, known))
-  if (cond.not) return !holds(cond.not, form, known)
-  if (!cond.item) return true // conditions on fields: left to the server
-  const actual = valueOf(form, cond.item, known)
-  if (actual === undefined) return 'answered' in cond ? cond.answered === false : false
-  if ('answered' in cond) return cond.answered === true
-  if ('equals' in cond) return actual === cond.equals
-  if ('in' in cond) return cond.in.includes(actual)
-  if ('includes' in cond) return Array.isArray(actual) && actual.includes(cond.includes)
-  return false
+  const raw = inputs[0].value
+  if (kind === 'integer' || kind === 'number') {
+    const bound = (x) => (x === undefined ? undefined : Number(x))
+    return raw.trim() === '' ? undefined
+      : numberOf(raw, kind, bound(question.dataset.min), bound(question.dataset.max))
+  }
+  const text = kind === 'text' ? raw : raw.trim()
+  return text === '' ? undefined : text
 }
 
 function recordShown (form) {
@@ -51,11 +56,11 @@ function recordShown (form) {
   field.value = ids.join(',')
 }
 
-function update (form, known) {
+function update (form) {
   for (let pass = 0; pass < 5; pass++) {
     let changed = false
     form.querySelectorAll('[data-show-when]').forEach((q) => {
-      const show = holds(JSON.parse(q.dataset.showWhen), form, known)
+      const show = holds(JSON.parse(q.dataset.showWhen), (id) => valueOf(form, id))
       if (q.hidden === show) {
         q.hidden = !show
         changed = true
@@ -67,9 +72,9 @@ function update (form, known) {
 }
 
 document.querySelectorAll('form.app-assessment-form').forEach((form) => {
-  const known = JSON.parse(form.dataset.known || '{}')
-  form.addEventListener('change', () => update(form, known))
-  update(form, known)
+  form.addEventListener('change', () => update(form))
+  form.addEventListener('input', () => update(form))
+  update(form)
 })
 
 // Exit this page. GOV.UK's component (initialised above) navigates to its link, the
