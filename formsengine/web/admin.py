@@ -445,6 +445,11 @@ def audit_log():
                    "since": form.since.data.isoformat() if form.since.data else None,
                    "until": form.until.data.isoformat() if form.until.data else None}
     before = int_arg("before") if request.method == "GET" else None
+    if filtered and request.form.get("before"):  # "Older entries" of a filtered page
+        raw = request.form["before"]
+        if not raw.isdigit() or len(raw) > 18:
+            abort(400)
+        before = int(raw)
     rows = _store().audit_entries(**filters, before=before, limit=AUDIT_PAGE)
     if rows is None:
         form.record.errors = ["No case has that reference"]
@@ -454,7 +459,7 @@ def audit_log():
         r["record"] = _record_text(r, names)
         r["detail_rows"] = _detail_rows(r["details"])
     access.audit_view("audit", None, "list")
-    more = len(rows) == AUDIT_PAGE and request.method == "GET"
+    more = len(rows) == AUDIT_PAGE and not form.errors
     return render_template("admin/audit.html", rows=rows, form=form,
                            older=rows[-1]["id"] if more else None,
                            filtered=filtered), (400 if form.errors else 200)

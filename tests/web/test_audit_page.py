@@ -136,3 +136,55 @@ def test_filtering_by_case_reference_and_dates(admin, alice, store):
     assert response.status_code == 400
     assert "The date to must be the same as or after the date from" in response.get_data(
         as_text=True)
+
+
+def _older_form(page):
+    """The hidden fields of a filtered page's "Older matching entries" form, or None."""
+    found = re.search(r'<form method="post"[^>]*>((?:(?!</form>).)*Older matching entries'
+                      r'.*?)</form>', page, re.S)
+    if found is None:
+        return None
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                           found.group(1)))
+
+
+def test_older_filtered_entries_keep_the_filters_and_stay_out_of_the_address(admin, store):
+    for i in range(AUDIT_PAGE + 5):  # more than a page by one user, between others' rows
+        store.audit("view", actor="filler", object_type="case", object_id=i)
+        store.audit("view", actor="other", object_type="case", object_id=i)
+    page = post(admin, "/admin/audit", {"actor": "filler", "action": "view"},
+                token_from="/admin/audit").get_data(as_text=True)
+    first = _rows(page)
+    assert len(first) == AUDIT_PAGE
+    assert "/admin/audit?" not in page  # no address carries the filters or a marker
+    fields = _older_form(page)
+    assert fields is not None and fields["actor"] == "filler" and fields["action"] == "view"
+    oldest_shown = store.one("SELECT MIN(id) AS id FROM (SELECT id FROM audit WHERE"
+                             " actor = 'filler' ORDER BY id DESC LIMIT ?)", [AUDIT_PAGE])["id"]
+    assert fields["before"] == str(oldest_shown)
+    response = admin.post("/admin/audit", data=fields)
+    older = response.get_data(as_text=True)
+    rows = _rows(older)
+    assert response.status_code == 200 and len(rows) == 5  # the rest, and only them
+    for r in rows:
+        assert re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[1] == "filler"
+    assert _older_form(older) is None  # the last page has no further link
+
+
+def test_a_filtered_page_of_exactly_one_page_ends_there(admin, store):
+    for i in range(AUDIT_PAGE):
+        store.audit("lock", actor="exact", object_type="case", object_id=i)
+    page = post(admin, "/admin/audit", {"actor": "exact"},
+                token_from="/admin/audit").get_data(as_text=True)
+    fields = _older_form(page)
+    assert len(_rows(page)) == AUDIT_PAGE and fields is not None
+    older = admin.post("/admin/audit", data=fields).get_data(as_text=True)
+    assert "No entries match" in older and _older_form(older) is None
+
+
+def test_a_bad_older_marker_is_refused(admin, store):
+    page = admin.get("/admin/audit")  # a token for the form
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    response = admin.post("/admin/audit", data={"csrf_token": token.group(1),
+                                                "actor": "x", "before": "1 OR 1=1"})
+    assert response.status_code == 400
