@@ -81,7 +81,7 @@ class AuditFilterForm(FlaskForm):
             raise ValidationError("The date to must be the same as or after the date from")
 
 
-AUDIT_PAGE = 100
+AUDIT_PAGE = 50
 
 
 class TeamForm(FlaskForm):
@@ -450,16 +450,17 @@ def audit_log():
         if not raw.isdigit() or len(raw) > 18:
             abort(400)
         before = int(raw)
-    rows = _store().audit_entries(**filters, before=before, limit=AUDIT_PAGE)
+    rows = _store().audit_entries(**filters, before=before, limit=AUDIT_PAGE + 1)
     if rows is None:
         form.record.errors = ["No case has that reference"]
         rows = []
+    more = len(rows) > AUDIT_PAGE and not form.errors  # one row past the page: older exist
+    rows = rows[:AUDIT_PAGE]
     names = _store().audit_record_names(rows)
     for r in rows:
         r["record"] = _record_text(r, names)
         r["detail_rows"] = _detail_rows(r["details"])
     access.audit_view("audit", None, "list")
-    more = len(rows) == AUDIT_PAGE and not form.errors
     return render_template("admin/audit.html", rows=rows, form=form,
                            older=rows[-1]["id"] if more else None,
                            filtered=filtered), (400 if form.errors else 200)
