@@ -362,3 +362,30 @@ def section_status(inst, section_id: str, data: dict[str, Any]) -> str:
 
 def typed_fields(inst, fields: dict[str, Any]) -> dict[str, Any]:
     return _typed_fields(inst, fields)
+
+
+def follow_ups(inst, item_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """Questions of a page to nest under the option that reveals them (GOV.UK conditional
+    reveal): an item whose show condition is one equality (``equals`` on a choice,
+    ``includes`` on a multiple choice) on an earlier item of the same page, with a value
+    that item offers. Returned as parent item -> option value -> follow-up items, in page
+    order. Only one level deep: a question that reveals others is never itself nested."""
+    seen: list[str] = []
+    out: dict[str, dict[str, list[str]]] = {}
+    for item_id in item_ids:
+        cond = inst.items[item_id].show_when
+        parent = cond.get("item") if isinstance(cond, dict) else None
+        spec = inst.items.get(parent) if parent else None
+        if spec is not None and parent in seen and parent not in _children(out):
+            key = "equals" if spec.type == "choice" else "includes"
+            values = {o.value for o in spec.options}
+            if (spec.type in ("choice", "multi_choice") and set(cond) == {"item", key}
+                    and cond[key] in values):
+                out.setdefault(parent, {}).setdefault(cond[key], []).append(item_id)
+                continue
+        seen.append(item_id)
+    return out
+
+
+def _children(groups: dict[str, dict[str, list[str]]]) -> set[str]:
+    return {c for by_value in groups.values() for cs in by_value.values() for c in cs}

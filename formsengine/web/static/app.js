@@ -8,6 +8,18 @@ if ('noModule' in HTMLScriptElement.prototype) {
 }
 initAll()
 
+// Conditional reveals: GOV.UK Frontend marks a radio that opens a follow-up with
+// aria-expanded, which ARIA does not allow on a radio (checkboxes keep it); the open block
+// itself says what is shown. Taken off after GOV.UK Frontend's own click and pageshow handlers.
+function dropRadioExpanded () {
+  document.querySelectorAll('.govuk-radios__input[aria-expanded]').forEach(function (input) {
+    input.removeAttribute('aria-expanded')
+  })
+}
+dropRadioExpanded()
+document.addEventListener('click', dropRadioExpanded)
+window.addEventListener('pageshow', dropRadioExpanded)
+
 // Show-when conditions: the questions of the page appear and disappear as answers change,
 // decided by conditions.js on the condition the server compiled for this page (the same
 // meaning as the server's; the server checks again when the page is saved).
