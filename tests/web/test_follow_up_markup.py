@@ -46,3 +46,18 @@ def test_shipped_follow_ups_are_found():
             found.update(formbuild.follow_ups(inst, list(section.item_ids)))
     assert found["dash.injury"]["yes"] == ["dash.injury.detail", "dash.injury.first_time"]
     assert "dash.afraid_of" in found
+
+
+def test_the_amendment_page_nests_follow_ups_too(alice, store):
+    from .conftest import complete
+
+    case = create_case(alice)
+    uid = start_assessment(alice, case)
+    complete(alice, uid, now={"q-t-injury": "yes", "q-t-injury-detail": "bruising"})
+    page = alice.get(f"/assessments/{uid}/amend").get_data(as_text=True)
+    yes = re.search(r'<input[^>]*name="q-t-injury"[^>]*value="yes"[^>]*>', page)
+    controls = re.search(r'data-aria-controls="([^"]+)"', yes.group(0))
+    start = page.index(f'id="{controls.group(1)}"')
+    block = page[page.rindex("<div", 0, start):]
+    assert block.index('name="q-t-injury-detail"') < block.index('name="q-t-injury"')
+    assert page.count('name="q-t-injury-detail"') == 1 and "bruising" in page
