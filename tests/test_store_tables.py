@@ -99,3 +99,54 @@ def test_comparison_notices_a_difference(tmp_path):
     conn.close()
     with pytest.raises(AssertionError):
         assert _describe(tmp_path / "described.db") == _describe(tmp_path / "migrated.db")
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url):
+    """An engine on a fresh schema of its own, dropped at the end of the module."""
+    import secrets
+
+    from sqlalchemy import text
+
+    pytest.importorskip("psycopg")
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_tables_are_created_on_postgresql(pg_engine):
+    from sqlalchemy import inspect
+
+    tables.metadata.create_all(pg_engine)
+    inspector = inspect(pg_engine)
+    assert set(inspector.get_table_names()) == set(tables.metadata.tables)
+    for table in tables.metadata.tables.values():
+        columns = [c["name"] for c in inspector.get_columns(table.name)]
+        assert columns == [c.name for c in table.columns], table.name
+        # (the indexes behind UNIQUE constraints are listed too: those are left out)
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)
+                   if "duplicates_constraint" not in i}
+        assert indexes == {i.name for i in table.indexes}, table.name
+        assert inspector.get_pk_constraint(table.name)["constrained_columns"] == [
+            c.name for c in table.primary_key.columns], table.name
+
+
+def test_user_names_are_unique_regardless_of_case_on_postgresql(pg_engine):
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    tables.metadata.create_all(pg_engine)
+    row = dict(display_name="A", role="practitioner", password_hash="x", created_at="now")
+    with pg_engine.begin() as conn:
+        conn.execute(insert(tables.web_users).values(uid="u1", username="Alex", **row))
+    with pytest.raises(IntegrityError), pg_engine.begin() as conn:
+        conn.execute(insert(tables.web_users).values(uid="u2", username="aLEX", **row))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 
@@ -204,7 +205,10 @@ web_users = Table(
     "web_users", metadata,
     _id(),
     Column("uid", Text, nullable=False, unique=True),
-    Column("username", Text(collation="NOCASE"), nullable=False, unique=True),
+    # unique without regard to case: SQLite's NOCASE collation; on PostgreSQL (which has no
+    # NOCASE) a unique index on lower(username) besides
+    Column("username", Text(collation="NOCASE").with_variant(Text(), "postgresql"),
+           nullable=False, unique=True),
     Column("display_name", Text, nullable=False),
     Column("role", Text, nullable=False),
     Column("password_hash", Text, nullable=False),
@@ -217,6 +221,8 @@ web_users = Table(
     CheckConstraint("role IN ('practitioner', 'supervisor', 'administrator', 'researcher')",
                     name="web_users_role"),
 )
+Index("web_users_username_lower", func.lower(web_users.c.username),
+      unique=True).ddl_if(dialect="postgresql")
 
 web_memberships = Table(
     "web_memberships", metadata,
