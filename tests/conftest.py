@@ -65,3 +65,30 @@ def answers(**items) -> dict:
         base["toy." + key.replace("__", ".")] = value
     return {"instrument": "toy-checklist", "answers": base,
             "fields": {"assessment_date": "2026-01-10"}}
+
+
+def _postgres_answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> str:
+    """A PostgreSQL server's SQLAlchemy URL: FORMSENGINE_TEST_DATABASE_URL, else the server on
+    127.0.0.1:5432 if one answers. Without one the test is skipped, except under CI
+    (CI=true), where it fails: CI always tests PostgreSQL."""
+    import os
+
+    url = os.environ.get("FORMSENGINE_TEST_DATABASE_URL")
+    if url:
+        return url
+    if _postgres_answers():
+        return "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    if os.environ.get("CI") == "true":
+        pytest.fail("no PostgreSQL server: set FORMSENGINE_TEST_DATABASE_URL or run .ci/run")
+    pytest.skip("no PostgreSQL server (set FORMSENGINE_TEST_DATABASE_URL)")
