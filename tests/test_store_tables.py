@@ -150,3 +150,45 @@ def test_user_names_are_unique_regardless_of_case_on_postgresql(pg_engine):
         conn.execute(insert(tables.web_users).values(uid="u1", username="Alex", **row))
     with pytest.raises(IntegrityError), pg_engine.begin() as conn:
         conn.execute(insert(tables.web_users).values(uid="u2", username="aLEX", **row))
+
+
+def test_postgres_triggers_keep_the_audit_and_risk_rules(pg_engine):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from formsengine.store.triggers import create_postgres_triggers
+
+    engine = pg_engine
+    zeros = "0" * 64
+    tables.metadata.create_all(engine)
+    with engine.begin() as conn:
+        create_postgres_triggers(conn)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit (id, at, actor, action, prev_hash, hash)"
+                          " VALUES (1, 't', 'a', 'x', :z, 'h1')"), {"z": zeros})
+    for sql in ("INSERT INTO audit (id, at, actor, action, prev_hash, hash)"
+                " VALUES (3, 't', 'a', 'x', 'h1', 'h3')",
+                "INSERT INTO audit (id, at, actor, action, prev_hash, hash)"
+                " VALUES (2, 't', 'a', 'x', 'wrong', 'h2')",
+                "UPDATE audit SET actor = 'b'", "DELETE FROM audit"):
+        with pytest.raises(DBAPIError, match="audit rows are"):
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO teams (id, name, created_at) VALUES (1, 't', 'now');"
+            "INSERT INTO people (id, ref, role, created_at)"
+            " VALUES (1, 'P', 'victim_survivor', 'now');"
+            "INSERT INTO cases (id, uid, ref, team_id, created_at)"
+            " VALUES (1, 'u', 'C', 1, 'now');"
+            "INSERT INTO assessments (id, uid, person_id, case_id, instrument_id,"
+            " instrument_version, occasion, assessment_date, status, created_at,"
+            " updated_at) VALUES (1, 'a', 1, 1, 'i', '1', 'o', '2026-01-01', 'final',"
+            " 'now', 'now');"
+            "INSERT INTO scores (assessment_id, seq, instrument_id, instrument_version,"
+            " scorer_plugin, scorer_version, config_name, config_hash, complete,"
+            " level_final, result, created_at) VALUES (1, 1, 'i', '1', 's', '1', 'c',"
+            " 'h', 1, 'high', '{}', 'now')"))
+        assert conn.execute(text("SELECT risk_order FROM cases")).scalar() == 0
+        conn.execute(text("DELETE FROM assessments"))
+        assert conn.execute(text("SELECT risk_order FROM cases")).scalar() == 3
