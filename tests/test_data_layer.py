@@ -108,7 +108,7 @@ NOT_YET_MOVED = {
     "formsengine/reports/context.py", "formsengine/web/access.py",
     "formsengine/web/accounts.py", "formsengine/web/admin.py", "formsengine/web/amend.py",
     "formsengine/web/assessments.py", "formsengine/web/auth.py", "formsengine/web/cases.py",
-    "formsengine/web/plugin.py", "formsengine/web/research.py", "formsengine/web/server.py",
+    "formsengine/web/research.py", "formsengine/web/server.py",
     "plugins/rfg/formsengine_rfg/storage.py",
 }
 
@@ -154,3 +154,11 @@ def test_the_guard_finds_sql_and_connections(tmp_path):
     sample.write_text('def f(store):\n    return store.list_cases(team="a")\n',
                       encoding="utf-8")
     assert _sql_sites(sample) == []
+
+
+def test_team_names_from_the_store(store):
+    for name in ("South", "North"):
+        store.ensure_team(name, actor="test")
+    from formsengine.store.teams import team_names
+
+    assert team_names(store) == ["North", "South"]

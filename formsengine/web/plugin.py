@@ -247,9 +247,11 @@ def register_commands(cli) -> None:
     @click.pass_obj
     def team_list(state) -> None:
         """List teams."""
+        from ..store.teams import team_names
+
         with _store(state) as store:
-            for row in store.all("SELECT name FROM teams ORDER BY name"):
-                click.echo(row["name"])
+            for name in team_names(store):
+                click.echo(name)
 
     @cli.group("settings")
     def settings() -> None:
