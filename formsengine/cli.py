@@ -361,12 +361,9 @@ def db_init(state: State) -> None:
     from .store import Store
 
     warn_if_readable(state.settings.database)
-    store = Store.open(state.settings.database, state.engine, create=True)
-    try:
+    with Store.open(state.settings.database, state.engine, create=True) as store:
         store.audit("db_init", actor=SYSTEM)
         version = store.all("SELECT sqlite_version() AS v")[0]["v"]
-    finally:
-        store.close()
     click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
 
 
@@ -391,16 +388,13 @@ def db_backup(state: State, target: Path) -> None:
 
     if target.exists() or key_path(target).exists():
         fail(f"{target} (or its {key_path(target).name}) exists; choose a new file name")
-    store = state.store()
-    try:
+    with state.store() as store:
         dest = connect(target)
         store.conn.backup(dest)
         check = dest.execute("PRAGMA integrity_check").fetchone()[0]
         dest.close()
         copy_audit_key(store.conn, target)
         store.audit("backup", actor=SYSTEM, details={"integrity": check})
-    finally:
-        store.close()
     if check != "ok":
         fail(f"backup written to {target} but integrity check says: {check}", 1)
     click.echo(f"backup written to {target}; integrity check ok")
@@ -437,11 +431,8 @@ def cases_group() -> None:
 def cases_list(state: State, team: str | None, status: str | None, person: str | None,
                limit: int, as_json: bool) -> None:
     """List cases, newest first: uid, reference, team, status, people and assessments."""
-    store = state.store()
-    try:
+    with state.store() as store:
         rows = store.list_cases(team=team, status=status, person=person, limit=limit)
-    finally:
-        store.close()
     if as_json:
         echo_json([{k: v for k, v in r.items() if k != "id"} for r in rows])
         return
@@ -469,33 +460,31 @@ def cases_assign(state: State, cases: tuple[str, ...], team: str, practitioner: 
 
     if not cases and not without_team:
         fail("name the cases (uids or references), or give --without-team")
-    store = state.store()
     moved = 0
-    try:
-        team_id = store.team_id(team)
-        if team_id is None:
-            fail(f"no team {team[:80]!r} (create it first: formsengine teams create NAME)")
-        if practitioner:
-            problem = store.practitioner_problem(practitioner, team_id)
-            if problem:
-                fail(problem)
-        ids = []
-        for ref in cases:
-            found = store.find_case(ref)
-            if found is None:
-                fail(f"no case with the uid or reference {ref[:80]!r}")
-            ids.append(found["id"])
-        with store.write():
-            if without_team:
-                ids += [r["id"] for r in store.list_cases(team="-", limit=10_000_000)]
-            for case_id in dict.fromkeys(ids):
-                moved += store.assign_case_team(case_id, team_id, actor=actor)
-                if practitioner:
-                    store.assign_case_practitioner(case_id, practitioner, actor=actor)
-    except StorageError as exc:
-        fail(str(exc))
-    finally:
-        store.close()
+    with state.store() as store:
+        try:
+            team_id = store.team_id(team)
+            if team_id is None:
+                fail(f"no team {team[:80]!r} (create it first: formsengine teams create NAME)")
+            if practitioner:
+                problem = store.practitioner_problem(practitioner, team_id)
+                if problem:
+                    fail(problem)
+            ids = []
+            for ref in cases:
+                found = store.find_case(ref)
+                if found is None:
+                    fail(f"no case with the uid or reference {ref[:80]!r}")
+                ids.append(found["id"])
+            with store.write():
+                if without_team:
+                    ids += [r["id"] for r in store.list_cases(team="-", limit=10_000_000)]
+                for case_id in dict.fromkeys(ids):
+                    moved += store.assign_case_team(case_id, team_id, actor=actor)
+                    if practitioner:
+                        store.assign_case_practitioner(case_id, practitioner, actor=actor)
+        except StorageError as exc:
+            fail(str(exc))
     click.echo(f"{len(dict.fromkeys(ids))} case(s) in team {team}; {moved} moved"
                + (f"; held by {practitioner}" if practitioner else ""))
 
@@ -523,12 +512,9 @@ def assessments_list(state: State, case_ref: str | None, person: str | None,
                      limit: int, as_json: bool) -> None:
     """List assessments, newest first, with the uid that `report` and `fhir response`
     take."""
-    store = state.store()
-    try:
+    with state.store() as store:
         rows = store.list_assessments(case=case_ref, person=person, instrument=instrument_id,
                                       occasion=occasion, status=status, limit=limit)
-    finally:
-        store.close()
     if as_json:
         echo_json(rows)
         return
@@ -556,18 +542,15 @@ def assessments_rescore(state: State, instrument_id: str | None, to_version: str
     definition: the assessments are amended to that version and scored under it."""
     if to_version is not None and not instrument_id:
         fail("--to-version needs --instrument: versions belong to one instrument")
-    store = state.store()
     if to_version is not None:
         from .store.snapshots import move_to_version
 
-        try:
+        with state.store() as store:
             moved = move_to_version(store, str(instrument_id), to_version, actor=actor)
-        finally:
-            store.close()
         click.echo(f"moved {len(moved)} assessments of {instrument_id} to version "
                    f"{to_version} (each amended; the earlier versions are kept as superseded)")
         return
-    try:
+    with state.store() as store:
         if instrument_id:
             state.engine.instruments.get(instrument_id)  # clear error when unknown
         sql = "SELECT id FROM assessments WHERE status = 'final'"
@@ -585,8 +568,6 @@ def assessments_rescore(state: State, instrument_id: str | None, to_version: str
                 changed += 1
             if n % 1000 == 0:
                 click.echo(f"rescored {n} of {len(ids)}", err=True)
-    finally:
-        store.close()
     click.echo(f"rescored {len(ids)} assessments ({changed} under a different configuration)")
 
 
@@ -600,12 +581,9 @@ def assessments_import(state: State, file: Path, actor: str) -> None:
     is reported with its number and nothing is written."""
     from .importer import import_file
 
-    store = state.store()
-    try:
+    with state.store() as store:
         summary = import_file(store, file, actor=actor,
                               progress=lambda msg: click.echo(msg, err=True))
-    finally:
-        store.close()
     click.echo(f"imported {summary['imported']} assessments for {summary['people']} people")
 
 
@@ -618,16 +596,13 @@ def compare_cmd(state: State, person: str, instrument_id: str, as_json: bool) ->
     """Show how PERSON's scores on INSTRUMENT_ID changed across occasions."""
     from .compare import history
 
-    store = state.store()
-    try:
+    with state.store() as store:
         data = history(store, person, instrument_id)
         found = store.get_person(person)
         assert found is not None  # history() refused a reference that names no one
         store.audit("view", actor=SYSTEM, object_type="person_history",
                     object_id=found["id"],
                     details={"instrument": instrument_id})
-    finally:
-        store.close()
     if as_json:
         echo_json(data)
         return
@@ -683,11 +658,8 @@ def audit_verify(state: State, anchor_file: Path | None) -> None:
     if anchor_file is not None and not anchor_file.is_file():
         fail(f"anchor file {anchor_file} does not exist")
     anchors = read_anchors(anchor_file) if anchor_file else None
-    store = state.store()
-    try:
+    with state.store() as store:
         report = verify(store.conn, anchors)
-    finally:
-        store.close()
     if not report.ok:
         fail(report.message(), 1)
     click.echo(report.message())
@@ -708,14 +680,11 @@ def audit_anchor(state: State, anchor_file: Path | None) -> None:
         anchor_file = Path(os.environ[ANCHOR_ENV])
     to_file = anchor_file if anchor_file is not None and str(anchor_file) != "-" else None
     earlier = read_anchors(to_file) if to_file and to_file.is_file() else None
-    store = state.store()
-    try:
+    with state.store() as store:
         report = verify(store.conn, earlier)
         if not report.ok:
             fail(f"not anchored: {report.message()}", 1)
         anchor = head(store.conn)
-    finally:
-        store.close()
     if anchor is None:
         fail("not anchored: the audit log has no rows yet", 1)
     if to_file is None:
@@ -780,8 +749,7 @@ def demo(state: State, people: int) -> None:
     engine = state.engine
     if not len(engine.instruments):
         fail("no instruments are installed; install the plugins first (see README)")
-    store = Store.open(state.settings.database, engine, create=True)
-    try:
+    with Store.open(state.settings.database, engine, create=True) as store:
         if store.one("SELECT id FROM people WHERE ref LIKE 'VS-%' OR ref LIKE 'SU-%' LIMIT 1"):
             click.echo(f"demo data already in {state.settings.database}")
         else:
@@ -804,8 +772,6 @@ def demo(state: State, people: int) -> None:
                 prefix = "VS" if inst.subject_role == "victim_survivor" else "SU"
                 click.echo("")
                 print_history(history(store, f"{prefix}-00001", inst.id))
-    finally:
-        store.close()
 
 
 def main() -> None:

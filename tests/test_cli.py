@@ -414,3 +414,12 @@ def test_import_gives_cases_a_team_and_practitioner_and_refuses_unknown_ones(tmp
     out = run(tmp_path, "cases", "assign", "--team", "South")
     assert out.returncode == 2 and "--without-team" in out.stderr
     assert run(tmp_path, "audit", "verify").returncode == 0
+
+
+def test_teams_list_prints_names_in_order(tmp_path):
+    assert run(tmp_path, "db", "init").returncode == 0
+    assert run(tmp_path, "teams", "create", "South").returncode == 0
+    assert run(tmp_path, "teams", "create", "North").returncode == 0
+    listed = run(tmp_path, "teams", "list")
+    assert listed.returncode == 0
+    assert listed.stdout.split() == ["North", "South"]

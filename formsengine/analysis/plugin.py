@@ -67,14 +67,11 @@ def register_commands(cli: click.Group) -> None:
         require("research", "analyse paired")
         from .paired import paired
 
-        store = state.store()
-        try:
+        with state.store() as store:
             result = paired(store, instrument_id, first, second, group)
             store.audit("analysis", actor=actor, object_type="paired_comparison",
                         details={"instrument": instrument_id, "from": first, "to": second,
                                  "group": group, "paired": result["people"]["paired"]})
-        finally:
-            store.close()
         _emit("paired", result, fmt, out)
 
     @analyse.command("harm")

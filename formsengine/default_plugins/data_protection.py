@@ -58,11 +58,8 @@ def erase_person_cmd(ctx: click.Context, ref: str, reason: str, reference: str, 
     if not yes:
         click.confirm(f"Erase person {ref} and all their assessments? This cannot be undone",
                       abort=True)
-    store = _store(ctx)
-    try:
+    with _store(ctx) as store:
         counts = erase_person(store, ref, actor=actor, reason=reason, reference=reference)
-    finally:
-        store.close()
     click.echo(f"erased person {ref}: {counts['assessments']} assessment(s), "
                f"{counts['cases_removed']} empty case(s); the audit keeps a tombstone")
 
@@ -81,16 +78,13 @@ def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, reference: s
 
     check_reason(reason, reference)  # before asking
 
-    store = _store(ctx)
-    try:
+    with _store(ctx) as store:
         row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
         if row is None:
             raise StorageError(f"no assessment {uid!r}")
         if not yes:
             click.confirm(f"Erase assessment {uid} and every version of it?", abort=True)
         erase_assessment(store, row["id"], actor=actor, reason=reason, reference=reference)
-    finally:
-        store.close()
     click.echo(f"erased assessment {uid}; the audit keeps a tombstone")
 
 
@@ -100,11 +94,8 @@ def checkpoint_cmd(ctx: click.Context) -> None:
     """Copy everything into the database file and empty the write-ahead log."""
     from ..erasure import checkpoint
 
-    store = _store(ctx)
-    try:
+    with _store(ctx) as store:
         checkpoint(store)
-    finally:
-        store.close()
     click.echo("write-ahead log emptied")
 
 
@@ -128,13 +119,10 @@ def purge_cmd(ctx: click.Context, dry_run: bool, today, actor: str) -> None:
     if not settings:
         click.echo("no retention periods are configured ([retention] in the configuration)")
         return
-    store = state.store()
-    try:
+    with state.store() as store:
         plan = plan_purge(store, settings, (today.date() if today else dt.date.today()))
         click.echo(f"{len(plan.drafts)} draft(s) and {len(plan.people)} person(s) are past "
                    "their retention period")
         if not dry_run and (plan.drafts or plan.people):
             purge(store, plan, actor=actor)
             click.echo("removed; the audit keeps a tombstone for each")
-    finally:
-        store.close()

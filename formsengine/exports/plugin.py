@@ -112,13 +112,10 @@ def register_commands(cli: click.Group) -> None:
             formats=split_values(formats), k=k, allow_small_k=allow_small_k,
             quasi_identifiers=split_values(quasi_identifiers),
             codebook_pdf=not no_codebook_pdf, actor=actor)
-        store = state.store()
-        try:
+        with state.store() as store:
             manifest = export_research(
                 store, opts, progress=(lambda m: None) if quiet else
                 (lambda m: click.echo(m, err=True)))
-        finally:
-            store.close()
         ka = manifest["k_anonymity"]
         click.echo(f"exported {manifest['counts']['people']} people, "
                    f"{manifest['counts']['assessments']} assessments, "

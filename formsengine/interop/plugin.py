@@ -57,12 +57,9 @@ def register_commands(cli: click.Group) -> None:
         from ..reports.context import assessment_id_for
         from .fhir import questionnaire_response
 
-        store = state.store()
-        try:
+        with state.store() as store:
             assessment_id = assessment_id_for(store, uid)
             resource = questionnaire_response(store, assessment_id)
             store.audit("fhir_export", actor=actor, object_type="assessment",
                         object_id=assessment_id)
-        finally:
-            store.close()
         _emit(resource, out)

@@ -42,15 +42,12 @@ def register_commands(cli: click.Group) -> None:
         from . import render_assessment_pdf, render_case_pdf, render_marac_pdf
         from .context import assessment_id_for, case_id_for
 
-        store = state.store()
-        try:
+        with state.store() as store:
             if kind == "case":
                 pdf = render_case_pdf(store, case_id_for(store, uid), actor=who)
             else:
                 render = render_marac_pdf if kind == "marac" else render_assessment_pdf
                 pdf = render(store, assessment_id_for(store, uid), actor=who)
-        finally:
-            store.close()
         click.echo(str(write_private(folder, kind, pdf)))
 
     @report.command("assessment")

@@ -248,6 +248,12 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # -- transactions -----------------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Store]:

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import abort, g
 
+from .db import get_store
+
 CASE_ROLES = ("practitioner", "supervisor")
 
 
 def store():
-    from . import get_store
-
     return get_store()
 
 

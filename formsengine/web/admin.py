@@ -35,6 +35,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import access, accounts
 from .dates import DatePartsField
+from .db import get_engine
 from .params import int_arg
 from .schema import ROLES
 
@@ -151,8 +152,6 @@ class SettingsForm(FlaskForm):
 
 
 def _settings_form(**kw) -> SettingsForm:
-    from . import get_engine
-
     form = SettingsForm(**kw)
     latest = {i.id: i.title for i in get_engine().instruments}
     form.default_instrument.choices = [SelectChoice(k, v) for k, v in latest.items()]
@@ -218,8 +217,6 @@ def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
 
 def _wording_choices() -> list[tuple]:
     """(instrument, its installed wording packs) for every instrument that has one."""
-    from . import get_engine
-
     engine = get_engine()
     latest = {i.id: i for i in engine.instruments}
     out = []
@@ -234,8 +231,6 @@ def _wording_choices() -> list[tuple]:
 def wording():
     """Which wording new assessments show, per instrument (the paraphrase, or a licensed
     wording pack); assessments already started keep the wording they recorded."""
-    from . import get_engine
-
     store = _store()
     current = accounts.get_setting(store, "wording") or {}
     changes = []
@@ -468,7 +463,6 @@ def audit_log():
 
 def _record_text(row: dict, names: dict) -> str:
     """An audit row's record in words, by its references."""
-    from . import get_engine
     from .schedule import occasion_label
 
     kind, key = row["object_type"], row["object_id"]

@@ -12,18 +12,17 @@ from wtforms.validators import Length
 
 from ..errors import StaleEditError, StorageError, SubmissionError
 from . import access, formbuild, results
-from .assessments import (
-    JudgementRules,
-    _data,
-    _engine,
-    _instrument,
-    _offer_levels,
-    _pack,
-    _preview,
-    _strip,
-    _takes_judgement,
-    bp,
+from .assessment_pages import (
+    assessment_data,
+    instrument,
+    offer_levels,
+    preview,
+    strip_problem,
+    takes_judgement,
+    wording_pack,
 )
+from .assessments import JudgementRules, bp
+from .db import get_engine
 
 
 class AmendJudgementForm(JudgementRules, FlaskForm):
@@ -47,10 +46,10 @@ class AmendJudgementForm(JudgementRules, FlaskForm):
 
 
 def _judgement_form(inst, row, formdata=None):
-    if not _takes_judgement(inst):
+    if not takes_judgement(inst):
         return None
     form = AmendJudgementForm(formdata=formdata, prefix="judgement")
-    _offer_levels(form, inst, row["result"],
+    offer_levels(form, inst, row["result"],
                   none="No professional judgement (use the score-based level)")
     if formdata is None and row["judgement"]:
         form.level.data = row["judgement"].get("level") or ""
@@ -76,7 +75,7 @@ def _raises(inst, judgement, merged):
     """A problem when the amended answers already give the judged level or a higher one."""
     if not judgement:
         return None
-    computed = ((_preview(inst, merged) or {}).get("level") or {}).get("computed")
+    computed = ((preview(inst, merged) or {}).get("level") or {}).get("computed")
     order = inst.scoring["level"]["order"]
     if computed in order and order.index(judgement["level"]) <= order.index(computed):
         return ("The amended answers give a score-based level of "
@@ -92,9 +91,9 @@ def amend(uid: str):
     if row["status"] != "final":
         flash("Only the current final version of an assessment can be amended.")
         return redirect(url_for("assessments.tasks", uid=uid))
-    inst = _instrument(row)
-    data = _data(row)
-    form = formbuild.whole_form(inst, _pack(row))()
+    inst = instrument(row)
+    data = assessment_data(row)
+    form = formbuild.whole_form(inst, wording_pack(row))()
     judgement = _judgement_form(inst, row, request.form if request.method == "POST" else None)
     problems: list[str] = []
     hidden_answered: list[str] = []
@@ -121,12 +120,12 @@ def amend(uid: str):
             status = 400
         else:
             try:
-                _inst, sub = _engine().check(merged)
+                _inst, sub = get_engine().check(merged)
                 new_id = access.store().amend(row["id"], sub, reason=form.reason.data,
                                               actor=g.user["username"],
                                               request_id=g.request_id)
             except SubmissionError as exc:
-                problems, status = [_strip(p) for p in exc.problems], 400
+                problems, status = [strip_problem(p) for p in exc.problems], 400
             except (StaleEditError, StorageError) as exc:
                 problems, status = [str(exc)], 409
             else:

@@ -16,6 +16,14 @@ from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP
 from . import access, formbuild, once, results
+from .assessment_pages import assessment_data as _data
+from .assessment_pages import instrument as _instrument
+from .assessment_pages import offer_levels as _offer_levels
+from .assessment_pages import preview as _preview
+from .assessment_pages import strip_problem as _strip
+from .assessment_pages import takes_judgement as _takes_judgement
+from .assessment_pages import wording_pack as _pack
+from .db import get_engine
 from .schedule import occasion_label, occasions_of
 
 bp = Blueprint("assessments", __name__)
@@ -65,27 +73,6 @@ class JudgementForm(JudgementRules, FinaliseForm):
                                                                 "characters or fewer")])
 
 
-def _engine():
-    from . import get_engine
-
-    return get_engine()
-
-
-def _instrument(row):
-    return _engine().instruments.get(row["instrument_id"], row["instrument_version"])
-
-
-def _pack(row):
-    return _engine().wording.get(row["wording"]) if row["wording"] != "paraphrase" else None
-
-
-def _data(row) -> dict:
-    data = access.store().submission_data(row)
-    data.setdefault("comments", {})
-    data.setdefault("sources", {})
-    return data
-
-
 def _draft_or_redirect(row):
     if row["status"] != "draft":
         flash("This assessment is finalised and locked. To change it, amend it.")
@@ -93,19 +80,10 @@ def _draft_or_redirect(row):
     return None
 
 
-def _preview(inst, data):
-    """The result of scoring the answers as they stand (None when they cannot be scored)."""
-    try:
-        _checked, sub = _engine().check(data)
-    except SubmissionError:
-        return None
-    return access.store().draft_score(sub)
-
-
 def _so_far(inst, row, data):
     """The draft's result as stored at its last save, scored again only when the
     configuration, scorer or engine changed since."""
-    if _engine().is_current(inst, row.get("draft_result")):
+    if get_engine().is_current(inst, row.get("draft_result")):
         return row["draft_result"]
     return _preview(inst, data)
 
@@ -122,7 +100,7 @@ def start(uid: str):
         "SELECT p.id, p.role FROM case_people cp JOIN people p ON p.id = cp.person_id"
         " WHERE cp.case_id = ?", [case["id"]])
     form = StartForm()
-    engine = _engine()
+    engine = get_engine()
     latest = {i.id: i for i in engine.instruments if i.subject_role in {p["role"] for p in people}}
     form.instrument.choices = [SelectChoice(i.id, i.title) for i in latest.values()]
     chosen = latest.get(form.instrument.data or "")
@@ -223,7 +201,7 @@ def section(uid: str, section_id: str):
             status = 400
         else:
             try:
-                _inst, sub = _engine().check(merged)
+                _inst, sub = get_engine().check(merged)
                 revision = form.revision.data or ""
                 # a revision that is no number the database can hold is a stale page's
                 expected = (int(revision) if revision.isascii() and revision.isdigit()
@@ -314,10 +292,6 @@ def _section_items(inst, section_id):
     return list(next(s for s in inst.sections if s.id == section_id).item_ids)
 
 
-def _strip(problem: str) -> str:
-    return problem.split(": ", 1)[1] if problem.startswith("instrument ") else problem
-
-
 @bp.route("/assessments/<uid>/check", methods=["GET"])
 def check(uid: str):
     row, case = access.assessment_or_404(uid)
@@ -353,28 +327,12 @@ def _check_page(row, case, form=None, status: int = 200, problems=(), changed=Fa
         view=results.result_view(inst, preview) if preview else None), status
 
 
-def _takes_judgement(inst) -> bool:
-    level = inst.scoring.get("level")
-    return bool(level) and level.get("judgement", True)
-
-
 def _check_form(inst, preview, formdata=None):
     """The check page's form: a judgement form when the instrument takes one."""
     cls = JudgementForm if _takes_judgement(inst) else FinaliseForm
     form = cls(formdata=formdata)
     _offer_levels(form, inst, preview)
     return form
-
-
-def _offer_levels(form, inst, preview, none="No change (use the score-based level)"):
-    """Judgement only raises: offer the levels above the score-based one."""
-    if "level" not in form:
-        return
-    order = inst.scoring["level"]["order"]
-    computed = ((preview or {}).get("level") or {}).get("computed")
-    above = order[order.index(computed) + 1:] if computed in order else order
-    form.level.choices = [SelectChoice("", none)] + [
-        SelectChoice(lvl, results.band_label(inst, lvl)) for lvl in above]
 
 
 def _posted_revision(form) -> int:
@@ -413,7 +371,7 @@ def finalise(uid: str):
             data.pop("judgement", None)
             if judgement:
                 data["judgement"] = judgement
-            _inst, sub = _engine().check(data)
+            _inst, sub = get_engine().check(data)
             store.update_draft(row["id"], sub, expected_revision=row["revision"],
                                actor=g.user["username"], request_id=g.request_id,
                                previous=row["answers"], judgement_before=row["judgement"])
@@ -457,7 +415,7 @@ def result(uid: str):
     inst = _instrument(row)
     newer = access.store().one(
         "SELECT uid FROM assessments WHERE supersedes_id = ?", [row["id"]])
-    offers = _engine().offers_for(inst, row["answers"]) if row["status"] == "final" else []
+    offers = get_engine().offers_for(inst, row["answers"]) if row["status"] == "final" else []
     return render_template(
         "assessments/result.html", row=row, case=case, inst=inst, offers=offers,
         view=results.result_view(inst, row["result"]),

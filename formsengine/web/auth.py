@@ -27,6 +27,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from . import accounts
+from .db import get_store
 from .sessions import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -67,8 +68,6 @@ class PasswordForm(FlaskForm):
 
 
 def _store():
-    from . import get_store
-
     return get_store()
 
 

@@ -21,6 +21,7 @@ from ..occasions import AD_HOC
 from ..store import CASE_CLOSE_REASONS
 from . import access, charts, once
 from .dates import DatePartsField
+from .db import get_engine
 from .schedule import (
     DUE_SOON_DAYS,
     case_schedule,
@@ -73,8 +74,6 @@ class CaseForm(FlaskForm):
 
 def _check_followed(field, roles: set[str]) -> None:
     """Only instruments offered, each about someone on the case."""
-    from . import get_engine
-
     instruments = get_engine().instruments
     offered = {c.value for c in field.choices}
     for inst_id in field.data or []:
@@ -131,8 +130,6 @@ class SearchForm(FlaskForm):
 
 def _latest(roles: set[str] | None = None) -> list:
     """The newest version of each installed instrument (about one of ``roles``)."""
-    from . import get_engine
-
     registry = get_engine().instruments
     latest: dict[str, object] = {}
     for inst in registry:
@@ -151,8 +148,6 @@ def when_text(engine, inst) -> str:
 def _instrument_choices(field, roles: set[str] | None = None, keep=()) -> dict[str, str]:
     """Fill a field's choices with instruments (those about ``roles``, and any in ``keep``);
     returns the hint for each, its occasions and when they fall due."""
-    from . import get_engine
-
     engine = get_engine()
     insts = [i for i in _latest() if roles is None or i.subject_role in roles or i.id in keep]
     field.choices = [SelectChoice(i.id, i.title) for i in insts]
@@ -161,7 +156,6 @@ def _instrument_choices(field, roles: set[str] | None = None, keep=()) -> dict[s
 
 def default_instrument() -> str | None:
     """The organisation's default instrument (a setting), if installed."""
-    from . import get_engine
     from .accounts import get_setting
 
     chosen = get_setting(access.store(), "default_instrument") or "dash-safelives"
@@ -197,8 +191,6 @@ def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
 
 
 def _schedule(case: dict, done: set[tuple[str, str]], today: dt.date) -> list[dict]:
-    from . import get_engine
-
     return case_schedule(get_engine(), case, done, today)
 
 
@@ -341,8 +333,6 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
                status: int = 200):
     """The case page; with forms of a refused change, their problems and what was typed
     (``start``: a refused start of an assessment, see ``start_refused``)."""
-    from . import get_engine
-
     store = access.store()
     access.audit_view("case", case["id"])
     people = store.all(
@@ -669,8 +659,6 @@ def due():
     if not access.can_see_cases():
         abort(403)
     from ..store.lists import drafts_in_progress, due_entries
-    from . import get_engine
-
     engine = get_engine()
     scope = "team" if request.args.get("scope") == "team" else "mine"
     user_id = None if scope == "team" else g.user["id"]
@@ -726,8 +714,6 @@ def caseload():
     """The open cases of the user's teams with their latest risk: level, MARAC criteria,
     flags, last assessment, next due and practitioner, filtered and sorted by the store a
     page at a time."""
-    from . import get_engine
-
     if not access.can_see_cases():
         abort(403)
     show = request.args.get("show", "team")

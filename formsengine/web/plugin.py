@@ -71,8 +71,8 @@ def register_commands(cli) -> None:
         Logs go to standard error."""
         from ..cli import before_serving
         from ..errors import FormsEngineError
-        from . import create_app, logs
-        from .app import missing_assets
+        from . import logs
+        from .app import create_app, missing_assets
 
         logs.configure(log_level, log_format)
 
@@ -156,13 +156,10 @@ def register_commands(cli) -> None:
         """Create an administrator and print a one-time password (changed at first sign-in)."""
         from . import accounts
 
-        store = _store(state)
-        try:
+        with _store(state) as store:
             password = accounts.generate_password(username)
             accounts.create_user(store, username, role="administrator", password=password,
                                  params=_params(), actor="cli")
-        finally:
-            store.close()
         click.echo(f"Administrator {username} created.")
         click.echo(f"One-time password: {password}")
         click.echo("It must be changed at first sign-in.")
@@ -180,15 +177,12 @@ def register_commands(cli) -> None:
         """Create a user and print a one-time password (changed at first sign-in)."""
         from . import accounts
 
-        store = _store(state)
-        try:
+        with _store(state) as store:
             team_ids = [accounts.team_id_by_name(store, t) for t in teams]
             password = accounts.generate_password(username)
             accounts.create_user(store, username, role=role, password=password,
                                  params=_params(), teams=team_ids, display_name=display_name,
                                  actor="cli")
-        finally:
-            store.close()
         click.echo(f"User {username} ({role}) created.")
         click.echo(f"One-time password: {password}")
 
@@ -199,12 +193,9 @@ def register_commands(cli) -> None:
         """Disable a user; their sessions end at once."""
         from . import accounts
 
-        store = _store(state)
-        try:
+        with _store(state) as store:
             accounts.set_disabled(store, accounts.user_id_by_name(store, username), True,
                                   actor="cli")
-        finally:
-            store.close()
         click.echo(f"User {username} disabled.")
 
     @users.command("two-factor-off")
@@ -214,12 +205,9 @@ def register_commands(cli) -> None:
         """Turn off a user's two-factor sign-in (a lost phone); their sessions end."""
         from . import accounts
 
-        store = _store(state)
-        try:
+        with _store(state) as store:
             accounts.turn_off_totp(store, accounts.user_id_by_name(store, username),
                                    actor="cli")
-        finally:
-            store.close()
         click.echo(f"Two-factor sign-in is off for {username}.")
 
     @users.command("teams")
@@ -234,13 +222,10 @@ def register_commands(cli) -> None:
 
         if bool(teams) == no_teams:
             raise click.UsageError("give --team (one or more) or --none")
-        store = _store(state)
-        try:
+        with _store(state) as store:
             user_id = accounts.user_id_by_name(store, username)
             team_ids = [accounts.team_id_by_name(store, t) for t in teams]
             unassigned = accounts.set_teams(store, user_id, team_ids, actor="cli")
-        finally:
-            store.close()
         click.echo(f"User {username}: teams {', '.join(teams) if teams else 'none'}."
                    + (f" Unassigned from {unassigned} case(s) of teams they left."
                       if unassigned else ""))
@@ -254,23 +239,19 @@ def register_commands(cli) -> None:
     @click.pass_obj
     def team_create(state, name: str) -> None:
         """Create a team (cases and users belong to teams)."""
-        store = _store(state)
-        try:
+        with _store(state) as store:
             store.ensure_team(name, actor="cli")
-        finally:
-            store.close()
         click.echo(f"Team {name} ready.")
 
     @teams.command("list")
     @click.pass_obj
     def team_list(state) -> None:
         """List teams."""
-        store = _store(state)
-        try:
-            for row in store.all("SELECT name FROM teams ORDER BY name"):
-                click.echo(row["name"])
-        finally:
-            store.close()
+        from ..store.teams import team_names
+
+        with _store(state) as store:
+            for name in team_names(store):
+                click.echo(name)
 
     @cli.group("settings")
     def settings() -> None:
@@ -286,8 +267,7 @@ def register_commands(cli) -> None:
         from ..config import parse_switch
         from . import accounts
 
-        store = _store(state)
-        try:
+        with _store(state) as store:
             if key == "wording":
                 inst_id, _, ref = value.partition("=")
                 accounts.set_wording(store, state.engine, inst_id, ref or None, actor="cli")
@@ -297,6 +277,4 @@ def register_commands(cli) -> None:
                 if not value.startswith("https://"):
                     raise accounts.AccountError("exit_url must start with https://")
                 accounts.set_setting(store, key, value, actor="cli")
-        finally:
-            store.close()
         click.echo(f"{key} set.")

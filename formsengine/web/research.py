@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, render_template
 
 from . import access
+from .db import get_engine
 from .schedule import occasion_label
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ def summary(store: Store, engine: Engine, small: int) -> list[dict]:
 @access.roles_required("researcher", "administrator")
 def index():
     from ..exports import DEFAULT_K
-    from . import get_engine
-
     rows = summary(access.store(), get_engine(), DEFAULT_K)
     occasions = sorted({o for r in rows for o in r["counts"]},
                        key=lambda o: (occasion_label(o), o))

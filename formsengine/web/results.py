@@ -9,6 +9,7 @@ from .. import plainwords
 from ..dates import date_text
 from ..wording import item_text
 from . import formbuild
+from .db import get_engine
 
 
 def _cutoff_lists(inst) -> list[list[dict]]:
@@ -90,8 +91,6 @@ def plain(text: str | None) -> str | None:
 
 
 def _instrument_ids() -> set[str]:
-    from . import get_engine
-
     return {i.id for i in get_engine().instruments}
 
 

@@ -20,6 +20,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask.sessions import SecureCookieSessionInterface
 
 from . import accounts
+from .db import get_store
 
 PUBLIC = {"static", "auth.login", "auth.totp", "auth.health", "auth.signed_out",
           "auth.quick_exit"}
@@ -81,8 +82,6 @@ def _to_login(message: str | None = None):
 
 
 def load_user():
-    from . import get_store
-
     g.user = None
     endpoint = request.endpoint or ""
     if endpoint == "static":

@@ -20,6 +20,8 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from .db import get_store
+
 NAMESPACE = "formsengine"
 ONCE = parse("1 per minute")
 
@@ -64,8 +66,6 @@ def once_a_minute(kind: str, key: str) -> bool:
 
 def _audit_refusal(address: str) -> None:
     if once_a_minute("address", address):
-        from . import get_store
-
         get_store().audit("rate_limited", actor="anonymous", request_id=g.request_id,
                           details={"address": address, "page": request.endpoint,
                                    "limit": current_app.config["LOGIN_LIMIT"],
