@@ -136,3 +136,26 @@ def test_a_badly_written_date_or_range_is_refused_by_the_schema():
     def short_range(d):
         d["sections"][0]["items"][1]["show_when"] = {"item": "ex.children", "between": [1]}
     assert "show_when" in refused(short_range)
+
+
+def test_the_example_passes_the_cli_validator():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
+    out = subprocess.run([sys.executable, "-m", "formsengine.cli", "instruments", "validate",
+                          str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "ok:" in out.stdout
+
+
+def test_the_documented_snippets_are_those_of_the_example():
+    text = (EXAMPLE.parents[2] / "definitions.md").read_text(encoding="utf-8")
+    i = text.index("docs/examples/definitions/comparisons.json")
+    block = text[text.index("```json\n", i) + 8:]
+    shown = json.loads(block[:block.index("```")])
+    d = example()
+    present = d["sections"][0]["items"] + d["scoring"]["flags"]
+    for part in shown:
+        assert part in present, part["id"]
