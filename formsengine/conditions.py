@@ -49,7 +49,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise ValueError("unreachable")  # pragma: no cover
 
 
-def _compare(c: dict, actual: Any, params: dict[str, Any]) -> bool:
+def _compare(c: dict, actual: Any, params: dict[str, Any],
+             fields: dict[str, Any] | None = None, today: dt.date | None = None) -> bool:
     """Every test given in ``c`` must hold (``{"field": "n", "gte": 1, "lte": 5}`` is a
     range); a value that is not known satisfies only ``answered: false``."""
     if actual is None:
@@ -63,11 +64,37 @@ def _compare(c: dict, actual: Any, params: dict[str, Any]) -> bool:
         tests.append(actual in c["in"])
     if "includes" in c:
         tests.append(isinstance(actual, list) and c["includes"] in actual)
+    numeric = isinstance(actual, (int, float)) and not isinstance(actual, bool)
     for op, fn in _COMPARE.items():
         if op in c:
-            numeric = isinstance(actual, (int, float)) and not isinstance(actual, bool)
             tests.append(numeric and fn(actual, resolve(c[op], params)))
+    if "between" in c:
+        low, high = (resolve(v, params) for v in c["between"])
+        tests.append(numeric and low <= actual <= high)
+    for op in ("before", "after"):
+        if op in c:
+            other = _date_of(c[op], fields or {}, today)
+            if isinstance(actual, str):
+                try:
+                    actual = dt.date.fromisoformat(actual)
+                except ValueError:
+                    pass
+            if not isinstance(actual, dt.date) or other is None:
+                tests.append(False)
+            else:
+                tests.append(actual < other if op == "before" else actual > other)
     return bool(tests) and all(tests)
+
+
+def _date_of(ref: Any, fields: dict[str, Any], today: dt.date | None) -> dt.date | None:
+    """The date a ``before``/``after`` test names: ``"today"``, a date written
+    ``YYYY-MM-DD``, or ``{"field": name}`` (not known when the field is empty)."""
+    if ref == "today":
+        return today or dt.date.today()
+    if isinstance(ref, dict) and "field" in ref:
+        value = fields.get(ref["field"])
+        return value if isinstance(value, dt.date) else None
+    return dt.date.fromisoformat(ref)
 
 
 def evaluate(cond: dict, ctx: Context) -> bool:
@@ -78,15 +105,15 @@ def evaluate(cond: dict, ctx: Context) -> bool:
     if "not" in cond:
         return not evaluate(cond["not"], ctx)
     if "item" in cond:
-        return _compare(cond, ctx.answers.get(cond["item"]), ctx.parameters)
+        return _compare(cond, ctx.answers.get(cond["item"]), ctx.parameters, ctx.fields)
     if "field" in cond:
-        return _compare(cond, ctx.fields.get(cond["field"]), ctx.parameters)
+        return _compare(cond, ctx.fields.get(cond["field"]), ctx.parameters, ctx.fields)
     if "score" in cond:
-        return _compare(cond, ctx.scores.get(cond["score"]), ctx.parameters)
+        return _compare(cond, ctx.scores.get(cond["score"]), ctx.parameters, ctx.fields)
     if "band" in cond:
-        return _compare(cond, ctx.bands.get(cond["band"]), ctx.parameters)
+        return _compare(cond, ctx.bands.get(cond["band"]), ctx.parameters, ctx.fields)
     if "level" in cond:
-        return _compare(cond, ctx.levels.get(cond["level"]), ctx.parameters)
+        return _compare(cond, ctx.levels.get(cond["level"]), ctx.parameters, ctx.fields)
     if "flag" in cond:
         return bool(ctx.flags.get(cond["flag"]))
     if "date_within" in cond:
@@ -118,7 +145,7 @@ def unknown_inputs(cond: dict, ctx: Context) -> bool:
     return False
 
 
-_ITEM_TESTS = ("answered", "equals", "in", "includes", *_COMPARE)
+_ITEM_TESTS = ("answered", "equals", "in", "includes", *_COMPARE, "between")
 
 
 def page_program(cond: dict, on_page: set[str] | frozenset[str], ctx: Context) -> dict:
@@ -140,11 +167,13 @@ def page_program(cond: dict, on_page: set[str] | frozenset[str], ctx: Context) -
     if "not" in cond:
         inner = page_program(cond["not"], on_page, ctx)
         return {"const": not inner["const"]} if "const" in inner else {"not": inner}
-    if "item" in cond and cond["item"] in on_page:
+    if "item" in cond and cond["item"] in on_page and not ({"before", "after"} & set(cond)):
         out: dict[str, Any] = {"item": cond["item"]}
         for test in _ITEM_TESTS:
             if test in cond:
                 out[test] = resolve(cond[test], ctx.parameters)
+        if "between" in out:
+            out["between"] = [resolve(v, ctx.parameters) for v in out["between"]]
         return out
     return {"const": bool(evaluate(cond, ctx))}
 
@@ -179,7 +208,7 @@ def compile_condition(cond: dict) -> Callable[[Context], bool]:
                 if key == "item":  # the common case, kept to one call
                     return lambda ctx: ctx.answers.get(name) == expected
                 return lambda ctx: source(ctx).get(name) == expected
-            return lambda ctx: _compare(cond, source(ctx).get(name), ctx.parameters)
+            return lambda ctx: _compare(cond, source(ctx).get(name), ctx.parameters, ctx.fields)
     raise ValueError(f"unknown condition {sorted(cond)}")
 
 

@@ -376,6 +376,40 @@ def _value_type_problems(sub_path: str, c: dict, kind: str, target: Any) -> list
     return problems
 
 
+_NUMBER_TESTS = ("gte", "gt", "lte", "lt", "between")
+
+
+def comparison_problems(sub_path: str, c: dict, kind: str, target: Any,
+                        inst: Instrument) -> list[str]:
+    """Number tests (``gt``, ``between`` ...) only on numbers, date tests (``before``,
+    ``after``) only on dates, a range whose low end is not above its high end, and a date
+    named by ``{"field": ...}`` that is a date field."""
+    problems = []
+    name = f"{kind} {target.id!r}"
+    for test in _NUMBER_TESTS:
+        if test in c and target.type not in ("integer", "number"):
+            problems.append(f"{sub_path}.{test}: {name} is of type {target.type}, not a number; "
+                            "number tests apply to integer and number questions only")
+    between = c.get("between")
+    if (isinstance(between, list) and len(between) == 2
+            and all(isinstance(v, (int, float)) for v in between) and between[0] > between[1]):
+        problems.append(f"{sub_path}.between: the low end {json_text(between[0])} is above "
+                        f"the high end {json_text(between[1])}")
+    for test in ("before", "after"):
+        if test not in c:
+            continue
+        if target.type != "date":
+            problems.append(f"{sub_path}.{test}: {name} is of type {target.type}, not a date; "
+                            "date tests apply to date questions and fields only")
+        ref = c[test]
+        if isinstance(ref, dict):
+            other = inst.fields.get(ref.get("field", ""))
+            if other is None or other.type != "date":
+                problems.append(f"{sub_path}.{test}.field: {ref.get('field')!r} is not a "
+                                "date field")
+    return problems
+
+
 def json_text(v: Any) -> str:
     import json
 
@@ -401,7 +435,8 @@ def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument
             if item is None:
                 problems.append(f"{sub_path}.item: unknown item {c['item']!r}")
                 continue
-            type_problems = _value_type_problems(sub_path, c, "item", item)
+            type_problems = (_value_type_problems(sub_path, c, "item", item)
+                             + comparison_problems(sub_path, c, "item", item, inst))
             if type_problems:
                 problems.extend(type_problems)
                 continue
@@ -422,7 +457,9 @@ def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument
             problems.append(f"{sub_path}.field: unknown field {c['field']!r} "
                             f"(fields: {', '.join(inst.fields) or 'none'})")
         elif "field" in c:
-            problems.extend(_value_type_problems(sub_path, c, "field", inst.fields[c["field"]]))
+            target = inst.fields[c["field"]]
+            problems.extend(_value_type_problems(sub_path, c, "field", target))
+            problems.extend(comparison_problems(sub_path, c, "field", target, inst))
         elif "date_within" in c:
             for end in ("start", "end"):
                 name = c["date_within"][end]

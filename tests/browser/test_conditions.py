@@ -87,6 +87,8 @@ leaf = st.one_of(
               st.sampled_from(["gt", "gte", "lt", "lte", "equals"]), number_value),
     st.builds(lambda i, lo, hi: {"item": i, "gte": lo, "lte": hi}, st.sampled_from(["n", "f"]),
               number_value, number_value),
+    st.builds(lambda i, lo, hi: {"item": i, "between": [lo, hi]}, st.sampled_from(["n", "f"]),
+              number_value, number_value),
     st.builds(lambda v: {"item": "t", "equals": v}, st.sampled_from(["word", "yes"])),
     st.builds(lambda v: {"item": "n", "in": v}, st.lists(st.integers(0, 5), min_size=1)),
 )

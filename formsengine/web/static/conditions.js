@@ -38,6 +38,10 @@ function compare (cond, actual) {
   for (const op of Object.keys(COMPARE)) {
     if (op in cond) tests.push(isNumber(actual) && isNumber(cond[op]) && COMPARE[op](actual, cond[op]))
   }
+  if ('between' in cond) {
+    const [low, high] = cond.between
+    tests.push(isNumber(actual) && isNumber(low) && isNumber(high) && low <= actual && actual <= high)
+  }
   return tests.length > 0 && tests.every(Boolean)
 }
 
