@@ -94,7 +94,9 @@ def test_answers_changed_after_checking_are_not_finalised_unseen(server, pages, 
     section = sol.locator("a[href*='/sections/']").nth(1)  # the first after the details
     go(sol, f"a[href='{section.get_attribute('href')}']")
     axe_check(sol, "section, second browser")
-    question = sol.locator(f"fieldset:has(input[name='{name(MAIN[0])}']) legend").inner_text()
+    # (the first legend: a follow-up's fieldset now sits inside the question's)
+    question = sol.locator(
+        f"fieldset:has(input[name='{name(MAIN[0])}']) legend").first.inner_text()
     sol.check(f"input[name='{name(MAIN[0])}'][value='yes']")
     for _ in range(3):  # again when more questions appear
         go(sol, "button:has-text('Save and continue')")
