@@ -140,10 +140,10 @@ def _read_scripts(engine: Engine, found: list[tuple[str, Path]]) -> _Scripts:
             if directory.resolve() not in every_dir:
                 continue  # a branch without revisions yet
             branch_heads = script.revision_map.get_revisions(f"{label}@head")
-            if len(branch_heads) != 1 or branch_heads[0] is None:
+            head: Any = branch_heads[0] if len(branch_heads) == 1 else None
+            if head is None or isinstance(head, str):
                 raise StorageError(f"migration branch {label} has {len(branch_heads)} heads; "
-                                   "merge them (alembic merge) or fix down_revision")
-            head = branch_heads[0]
+                                   "a branch is one line: fix down_revision")
             heads[label] = head.revision
             chain: set[str] = set()
             rev: Any = head
