@@ -183,6 +183,52 @@ def test_the_cli_upgrade_takes_over_a_release_0_1_database_and_audits_it(engine,
     assert again.returncode == 0 and "applied" not in again.stdout
 
 
+def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_path):
+    """Two deploy scripts running db upgrade at the same moment: one takes the database
+    over, the other waits for it and finds nothing left to do."""
+    path = tmp_path / "cli.db"
+    legacy_database(path, engine)
+    before = dump(path)
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA), "FORMSENGINE_DB": str(path)}
+    env.pop("FORMSENGINE_CONFIG", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "formsengine.cli", "db", "upgrade"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    conn = connect(path)
+    assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
+        "web_0001"}
+    conn.close()
+    assert dump(path) == before
+
+
+def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
+    import threading
+
+    path = tmp_path / "threads.db"
+    legacy_database(path, engine)
+    results: list = []
+    start = threading.Barrier(3)
+
+    def run() -> None:
+        conn = connect(path)
+        try:
+            start.wait()
+            results.append(migrations.upgrade(conn, engine))
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            results.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[], [], []]
+
+
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
     path = tmp_path / "n.db"
     Store.open(path, engine, create=True).close()
@@ -306,6 +352,9 @@ def test_revision_command_checks_its_input(engine, tmp_path):
         migrations.new_revision(engine, "x", "nope")
     with pytest.raises(StorageError, match="message"):
         migrations.new_revision(engine, "  ", "core")
+    for hostile in ('end """ import os', "two\nlines", "back\\slash", "x" * 201):
+        with pytest.raises(StorageError, match="one line of at most 200"):
+            migrations.new_revision(engine, hostile, "core")
     out = cli(tmp_path, "db", "revision", "-m", "x" * 201)
     assert out.returncode == 2 and "at most 200" in out.stderr
 

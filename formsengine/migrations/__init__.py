@@ -279,9 +279,19 @@ def _finish_legacy(raw: Any, applied: dict[str, set[str]]) -> list[str]:
     return done
 
 
+# Alembic's ``context`` and ``op`` are module-level: one upgrade at a time in a process
+_upgrade_lock = threading.Lock()
+_run_lock = threading.RLock()
+
+
 def upgrade(raw: Any, engine: Engine) -> list[str]:
     """Bring a SQLite database to the head of every branch; return what was applied
     (``label:revision``, and ``set:name`` for what was left of release 0.1's sets)."""
+    with _upgrade_lock:
+        return _upgrade(raw, engine)
+
+
+def _upgrade(raw: Any, engine: Engine) -> list[str]:
     s = scripts(engine)
     done: list[str] = []
     before = current_revisions(raw)
@@ -321,7 +331,8 @@ def run_upgrade(conn: Any, engine: Engine, *, stamp: list[str] | None = None) ->
 
     cfg = config(engine, conn)
     cfg.attributes["stamp"] = list(stamp or ())
-    command.upgrade(cfg, "heads")
+    with _run_lock:
+        command.upgrade(cfg, "heads")
     if conn.in_transaction():
         conn.commit()
 
@@ -333,6 +344,9 @@ def new_revision(engine: Engine, message: str, branch: str) -> Path:
 
     if not message.strip():
         raise StorageError("give the revision a message (-m)")
+    if len(message) > 200 or not message.isprintable() or any(c in message for c in '"\\'):
+        raise StorageError("a revision message is one line of at most 200 characters, "
+                           "without quotes or backslashes (it becomes the file's docstring)")
     found = dict(branches(engine))
     if branch not in found:
         raise StorageError(f"no migration branch {branch!r} (branches: "

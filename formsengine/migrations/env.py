@@ -19,6 +19,9 @@ context.configure(connection=connection, target_metadata=metadata,
                   render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():
     migration_context = context.get_context()
-    for revision in config.attributes.get("stamp", ()):
-        migration_context.stamp(context.script, revision)
+    # (read inside the transaction: a second upgrade that waited for this lock finds the
+    # database already taken over and stamps nothing)
+    if not migration_context.get_current_heads():
+        for revision in config.attributes.get("stamp", ()):
+            migration_context.stamp(context.script, revision)
     context.run_migrations()
