@@ -113,7 +113,6 @@ NOT_YET_MOVED = {
     "formsengine/web/cases.py",
     "formsengine/web/research.py",
     "formsengine/web/server.py",
-    "plugins/rfg/formsengine_rfg/storage.py",
 }
 
 
