@@ -101,7 +101,7 @@ ALLOWED = {
 NOT_YET_MOVED = {
     "formsengine/analysis/groups.py", "formsengine/analysis/paired.py",
     "formsengine/cli.py", "formsengine/compare.py",
-    "formsengine/default_plugins/data_protection.py", "formsengine/erasure.py",
+    "formsengine/default_plugins/data_protection.py",
     "formsengine/exports/collect.py", "formsengine/exports/formats.py",
     "formsengine/exports/items.py", "formsengine/exports/research.py",
     "formsengine/exports/tables.py", "formsengine/importer.py", "formsengine/interop/fhir.py",
