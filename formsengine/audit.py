@@ -13,6 +13,9 @@ printed for shipping elsewhere (``formsengine audit anchor``; ``serve`` writes o
 periodically when an anchor file is configured). ``verify`` with the anchors finds every
 anchored row still there with the hash it had, and as many rows up to it.
 
+The rows are read from and appended to the audit table through ``formsengine.store.auditlog``;
+this module decides what goes into them and what they prove.
+
 The key: ``FORMSENGINE_AUDIT_KEY`` (at least 32 characters), or else the file
 ``<database>.audit-key`` beside the database (mode 0600), created with the keyed chain.
 

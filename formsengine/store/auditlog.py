@@ -105,6 +105,11 @@ def rows_in_order(conn: Any, *, after: int | None = None,
 
 
 def trigger_names(conn: Any) -> set[str]:
-    """The names of the triggers on the audit table. SQLite only (``sqlite_master``)."""
-    return {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+    """The names of the triggers on the audit table (the catalogue differs: SQLite's
+    ``sqlite_master``, PostgreSQL's ``pg_trigger``)."""
+    if type(conn).__module__.split(".")[0].startswith("psycopg"):
+        sql = ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit'::regclass"
+               " AND NOT tgisinternal")
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+    return {r[0] for r in conn.execute(sql)}

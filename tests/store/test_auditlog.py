@@ -112,3 +112,34 @@ def test_a_database_in_memory_has_no_file(engine):
 
     with Store.open(":memory:", engine) as memory:
         assert auditlog.database_file(memory.conn) is None
+
+
+def test_trigger_names_on_postgresql(pg_url):
+    """The same three triggers, read from PostgreSQL's catalogue."""
+    import secrets
+
+    psycopg = pytest.importorskip("psycopg")
+    from sqlalchemy import create_engine, make_url, text
+
+    from formsengine.store import tables
+    from formsengine.store.triggers import create_postgres_triggers
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(pg_url)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        engine = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+        tables.metadata.create_all(engine)
+        url = make_url(pg_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        with psycopg.connect(url, options=f"-csearch_path={schema}") as conn:
+            assert auditlog.trigger_names(conn) == set()
+            with engine.begin() as c:
+                create_postgres_triggers(c)
+            assert auditlog.trigger_names(conn) == set(AUDIT_TRIGGERS)
+        engine.dispose()
+    finally:
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
