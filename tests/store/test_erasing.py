@@ -13,11 +13,10 @@ from formsengine.store import erasing
 from ..conftest import answers
 
 
-def save(store, ref, *, case=None, status="final", occasion="intake"):
+def save(store, ref, *, status="final", occasion="intake"):
     inst, sub = store.engine.check(answers(a="yes"))
     pid = store.ensure_person(ref, "victim_survivor")
-    case_id = case or store.create_case(f"case-{ref}-{occasion}",
-                                        people=[(pid, "victim_survivor")])
+    case_id = store.create_case(f"case-{ref}-{occasion}", people=[(pid, "victim_survivor")])
     aid = store.create_assessment(inst, sub, person_id=pid, occasion=occasion, status=status,
                                   case_id=case_id)
     return pid, case_id, aid
