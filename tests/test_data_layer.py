@@ -104,8 +104,7 @@ NOT_YET_MOVED = {
     "formsengine/exports/collect.py", "formsengine/exports/formats.py",
     "formsengine/exports/items.py", "formsengine/exports/research.py",
     "formsengine/exports/tables.py", "formsengine/importer.py", "formsengine/interop/fhir.py",
-    "formsengine/reports/context.py", "formsengine/web/server.py",
-    "plugins/rfg/formsengine_rfg/storage.py",
+    "formsengine/reports/context.py", "plugins/rfg/formsengine_rfg/storage.py",
 }
 
 
