@@ -99,17 +99,7 @@ ALLOWED = {
 # Modules whose SQL has not been moved into formsengine/store/ yet. This list may only shrink:
 # a module not named here (or in ALLOWED) that writes SQL or touches a connection fails.
 NOT_YET_MOVED = {
-    "formsengine/default_plugins/data_protection.py",
     "formsengine/importer.py",
-    "formsengine/web/access.py",
-    "formsengine/web/accounts.py",
-    "formsengine/web/admin.py",
-    "formsengine/web/amend.py",
-    "formsengine/web/assessments.py",
-    "formsengine/web/auth.py",
-    "formsengine/web/cases.py",
-    "formsengine/web/research.py",
-    "formsengine/web/server.py",
 }
 
 

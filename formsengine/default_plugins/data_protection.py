@@ -76,16 +76,17 @@ def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, reference: s
     """Erase one assessment record (all its versions) by its opaque id."""
     from ..erasure import check_reason, erase_assessment
     from ..errors import StorageError
+    from ..store.caseviews import assessment_id
 
     check_reason(reason, reference)  # before asking
 
     with _store(ctx) as store:
-        row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
-        if row is None:
+        found = assessment_id(store, uid)
+        if found is None:
             raise StorageError(f"no assessment {uid!r}")
         if not yes:
             click.confirm(f"Erase assessment {uid} and every version of it?", abort=True)
-        remains = erase_assessment(store, row["id"], actor=actor, reason=reason,
+        remains = erase_assessment(store, found, actor=actor, reason=reason,
                                    reference=reference)
     click.echo(f"erased assessment {uid}; the audit keeps a tombstone")
     click.echo(remains)
