@@ -22,15 +22,8 @@ from typing import TYPE_CHECKING, Any
 from . import audit
 from .bounded import ReadsLines, TooLarge, bounded_lines
 from .errors import FormsEngineError, SubmissionError
-from .store import (
-    ANSWER_COLUMNS,
-    SCORE_VALUE_COLUMNS,
-    draft_document,
-    encode_value,
-    insert_many,
-    new_uid,
-    score_value_rows,
-)
+from .store import draft_document, encode_value, new_uid, score_value_rows
+from .store import importing as db
 from .store.snapshots import snapshot_id
 from .submission import missing_required_fields
 
@@ -302,24 +295,10 @@ def _check_against_database(store: Store, rows: list[Row],
             problems.append(f"line {r.line}: person {r.person!r} is recorded as "
                             f"{person['role']}, not {r.role}")
         if r.status == "final" and r.occasion not in REPEATABLE_OCCASIONS:
-            clash = store.one(
-                "SELECT id FROM assessments WHERE person_id = ? AND instrument_id = ?"
-                " AND occasion = ? AND status = 'final'",
-                [person["id"], r.inst.id, r.occasion])
-            if clash:
+            if db.has_final_assessment(store, person["id"], r.inst.id, r.occasion):
                 problems.append(f"line {r.line}: person {r.person!r} already has a final "
                                 f"{r.inst.id} assessment at {r.occasion}; amend it instead")
     return problems
-
-
-def _existing(store: Store, table: str, refs: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i in range(0, len(refs), 500):
-        part = refs[i:i + 500]
-        marks = ", ".join("?" * len(part))
-        sql = f"SELECT id, ref FROM {table} WHERE ref IN ({marks})"  # nosec B608: constants
-        found.update((ref, pid) for pid, ref in store.conn.execute(sql, part))
-    return found
 
 
 def _people(store: Store, rows: list[Row], made: dict[str, int]) -> dict[str, int]:
@@ -327,15 +306,14 @@ def _people(store: Store, rows: list[Row], made: dict[str, int]) -> dict[str, in
     roles: dict[str, str | None] = {}
     for r in rows:
         roles.setdefault(r.person, r.role)
-    people = _existing(store, "people", list(roles))
+    people = {ref: p["id"] for ref, p in db.known_people(store, list(roles)).items()}
     new = [ref for ref in roles if ref not in people]
     if new:
-        next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM people").fetchone()[0]
+        next_id = db.next_id(store, "people")
         now = audit.utcnow()
         for offset, ref in enumerate(new):
             people[ref] = next_id + offset
-        insert_many(store.conn, "people", ("id", "ref", "role", "created_at"),
-                    [(people[ref], ref, roles[ref], now) for ref in new])
+        db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
         made["people"] += len(new)
     return people
 
@@ -344,18 +322,17 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
            actor: str) -> dict[str, int]:
     """Every case named in the rows, and a link from it to each of its people."""
     refs = list(dict.fromkeys(r.case for r in rows if r.case))
-    cases = _existing(store, "cases", refs)
+    cases = db.case_ids(store, refs)
     new = [ref for ref in refs if ref not in cases]
     teams = {r.case: team_id for r in rows
              if r.case and r.team and (team_id := store.team_id(r.team)) is not None}
     if new:
-        next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
+        next_id = db.next_id(store, "cases")
         now = audit.utcnow()
         for offset, ref in enumerate(new):
             cases[ref] = next_id + offset
-        insert_many(store.conn, "cases", ("id", "uid", "ref", "team_id", "schedule",
-                                          "created_at"),
-                    [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now) for ref in new])
+        db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now)
+                             for ref in new])
         made["cases"] += len(new)
     for ref, team_id in teams.items():  # an existing case with no team takes the one named
         if ref not in new:
@@ -364,17 +341,15 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     for case_id, username in practitioners.items():
         store.assign_case_practitioner(case_id, username, actor=actor)
     links = {(cases[r.case], people[r.person]): r.inst.subject_role for r in rows if r.case}
-    store.conn.executemany(
-        "INSERT OR IGNORE INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
-        [(case_id, person_id, role) for (case_id, person_id), role in links.items()])
+    db.link_case_people(store, [(case_id, person_id, role)
+                                for (case_id, person_id), role in links.items()])
     return cases
 
 
 def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                  cases: dict[str, int]) -> list[int]:
-    conn = store.conn
-    next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM assessments").fetchone()[0]
-    next_score = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM scores").fetchone()[0]
+    next_id = db.next_id(store, "assessments")
+    next_score = db.next_id(store, "scores")
     now = audit.utcnow()
     assessments: list[tuple] = []
     answers: list[tuple] = []
@@ -409,15 +384,8 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                 r.result["configuration"]["hash"], int(bool(r.result.get("complete"))),
                 level.get("final"), json.dumps(r.result, default=str), now))
             values.extend(score_value_rows(sid, r.result))
-    insert_many(conn, "assessments", (
-        "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version",
-        "snapshot_id", "occasion", "assessment_date", "assessor", "status", "wording",
-        "fields", "judgement",
-        "created_at", "updated_at", "finalised_at", "draft_answers"), assessments)
-    insert_many(conn, "answers", ANSWER_COLUMNS, answers)
-    insert_many(conn, "scores", (
-        "id", "assessment_id", "seq", "instrument_id", "instrument_version", "scorer_plugin",
-        "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
-        "created_at"), scores)
-    insert_many(conn, "score_values", SCORE_VALUE_COLUMNS, values)
+    db.add_assessments(store, assessments)
+    db.add_answers(store, [], answers)
+    db.add_scores(store, scores)
+    db.add_score_values(store, values)
     return ids

@@ -104,7 +104,7 @@ NOT_YET_MOVED = {
     "formsengine/default_plugins/data_protection.py", "formsengine/erasure.py",
     "formsengine/exports/collect.py", "formsengine/exports/formats.py",
     "formsengine/exports/items.py", "formsengine/exports/research.py",
-    "formsengine/exports/tables.py", "formsengine/importer.py", "formsengine/interop/fhir.py",
+    "formsengine/exports/tables.py", "formsengine/interop/fhir.py",
     "formsengine/reports/context.py", "formsengine/web/access.py",
     "formsengine/web/accounts.py", "formsengine/web/admin.py", "formsengine/web/amend.py",
     "formsengine/web/assessments.py", "formsengine/web/auth.py", "formsengine/web/cases.py",
