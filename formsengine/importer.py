@@ -204,14 +204,15 @@ def import_file(store: Store, path: Path, *, actor: str,
                             progress=(lambda n: progress(f"checked {n} lines"))
                             if progress else None)
         for chunk in _chunks(rows):
-            refused = _check_against_database(store, chunk, wanted)
+            known = db.known_people(store, list(dict.fromkeys(r.person for r in chunk)))
+            refused = _check_against_database(store, chunk, wanted, known)
             if refused:  # reported; the rest is still written, then all is rolled back
                 problems += refused
                 bad = {_line_of(p) for p in refused}
                 chunk = [r for r in chunk if r.line not in bad]
             if not chunk:
                 continue
-            people = _people(store, chunk, made)
+            people = _people(store, chunk, made, known)
             cases = _cases(store, chunk, people, made, actor)
             ids = _bulk_insert(store, chunk, people, cases)
             written = [written[0] if written else ids[0], ids[-1]]
@@ -280,10 +281,15 @@ def _check_cases(store: Store, rows: list[Row],
 
 
 def _check_against_database(store: Store, rows: list[Row],
-                            wanted: dict[str, tuple[str | None, str | None, int]]) -> list[str]:
+                            wanted: dict[str, tuple[str | None, str | None, int]],
+                            known: dict[str, dict[str, Any]]) -> list[str]:
+    """What only the database can refuse in a chunk: people's roles, final assessments
+    already stored, cases' teams and practitioners. ``known``: the chunk's people already
+    stored. One read for the chunk's final assessments, none per line."""
     problems = _check_cases(store, rows, wanted)
+    finals = db.final_occasions(store, (p["id"] for p in known.values()))
     for r in rows:
-        person = store.get_person(r.person)
+        person = known.get(r.person)
         if person is None:
             if r.role not in ("victim_survivor", "service_user"):
                 problems.append(f"line {r.line}: person {r.person!r} is new: give their role")
@@ -294,19 +300,21 @@ def _check_against_database(store: Store, rows: list[Row],
         if r.role and person["role"] != r.role:
             problems.append(f"line {r.line}: person {r.person!r} is recorded as "
                             f"{person['role']}, not {r.role}")
-        if r.status == "final" and r.occasion not in REPEATABLE_OCCASIONS:
-            if db.has_final_assessment(store, person["id"], r.inst.id, r.occasion):
-                problems.append(f"line {r.line}: person {r.person!r} already has a final "
-                                f"{r.inst.id} assessment at {r.occasion}; amend it instead")
+        if (r.status == "final" and r.occasion not in REPEATABLE_OCCASIONS
+                and (person["id"], r.inst.id, r.occasion) in finals):
+            problems.append(f"line {r.line}: person {r.person!r} already has a final "
+                            f"{r.inst.id} assessment at {r.occasion}; amend it instead")
     return problems
 
 
-def _people(store: Store, rows: list[Row], made: dict[str, int]) -> dict[str, int]:
-    """Every person named in the rows: known ones looked up, new ones added in one go."""
+def _people(store: Store, rows: list[Row], made: dict[str, int],
+            known: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Every person named in the rows: ``known`` ones (read for the chunk), new ones added
+    in one go."""
     roles: dict[str, str | None] = {}
     for r in rows:
         roles.setdefault(r.person, r.role)
-    people = {ref: p["id"] for ref, p in db.known_people(store, list(roles)).items()}
+    people = {ref: p["id"] for ref, p in known.items()}
     new = [ref for ref in roles if ref not in people]
     if new:
         next_id = db.next_id(store, "people")
@@ -324,8 +332,9 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     refs = list(dict.fromkeys(r.case for r in rows if r.case))
     cases = db.case_ids(store, refs)
     new = [ref for ref in refs if ref not in cases]
+    team_ids = {name: store.team_id(name) for name in {r.team for r in rows if r.team}}
     teams = {r.case: team_id for r in rows
-             if r.case and r.team and (team_id := store.team_id(r.team)) is not None}
+             if r.case and r.team and (team_id := team_ids[r.team]) is not None}
     if new:
         next_id = db.next_id(store, "cases")
         now = audit.utcnow()
@@ -352,7 +361,16 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     next_score = db.next_id(store, "scores")
     now = audit.utcnow()
     assessments: list[tuple] = []
-    answers: list[tuple] = []
+    plain: list[tuple[int, str, str]] = []  # answers with no comment or source
+    annotated: list[tuple] = []
+    encoded: dict[str, str] = {}  # an option's stored text, made once a chunk
+
+    def encode(value: Any) -> str:
+        text = encode_value(value)
+        if type(value) is str and len(value) <= 64:
+            encoded[value] = text
+        return text
+
     scores: list[tuple] = []
     values: list[tuple] = []
     ids = []
@@ -371,9 +389,14 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
             json.dumps(r.sub.judgement) if r.sub.judgement else None, now, now,
             now if r.status == "final" else None,
             draft_document(r.sub) if r.status == "draft" else None))
-        if r.status != "draft":  # a draft's answers are in its draft_answers document
-            answers.extend((aid, item, encode_value(v), r.sub.comments.get(item),
-                            r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+        if r.status == "draft":  # a draft's answers are in its draft_answers document
+            pass
+        elif r.sub.comments or r.sub.sources:
+            annotated.extend((aid, item, encode_value(v), r.sub.comments.get(item),
+                              r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+        else:
+            plain.extend((aid, item, encoded[v] if type(v) is str and v in encoded
+                          else encode(v)) for item, v in r.sub.answers.items())
         if r.result is not None:
             sid = next_score
             next_score += 1
@@ -385,7 +408,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                 level.get("final"), json.dumps(r.result, default=str), now))
             values.extend(score_value_rows(sid, r.result))
     db.add_assessments(store, assessments)
-    db.add_answers(store, [], answers)
+    db.add_answers(store, plain, annotated)
     db.add_scores(store, scores)
     db.add_score_values(store, values)
     return ids

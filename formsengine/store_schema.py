@@ -285,3 +285,15 @@ def m009_definition_snapshots(db: Database) -> None:
 
     for statement in SNAPSHOT_DDL:
         db.execute(statement)
+
+
+
+@core_migrations()
+def m010_score_value_kind_check(db: Database) -> None:
+    """``score_values`` rebuilt with its check on ``kind`` written as comparisons instead of
+    an ``IN`` list: the same rule, without its cost on every row written (see
+    ``store.SCORE_VALUES_KIND_DDL``). Every row is copied as it is."""
+    from .store import SCORE_VALUES_KIND_DDL
+
+    for statement in SCORE_VALUES_KIND_DDL:
+        db.execute(statement)

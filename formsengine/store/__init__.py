@@ -48,6 +48,25 @@ if TYPE_CHECKING:
 MIN_SQLITE = (3, 51, 3)
 ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
 SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
+# The schema change m010 (applied by store_schema): ``score_values`` rebuilt with its check on
+# ``kind`` written as comparisons. SQLite evaluates a CHECK constraint's ``IN`` list of more
+# than two constants by building a small index of them on every row written, which cost
+# more than the rest of the row's insert (a bulk import's score values took twice as long).
+SCORE_VALUES_KIND_DDL = [
+    """CREATE TABLE score_values_rebuilt (
+        score_id INTEGER NOT NULL REFERENCES scores(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind = 'score' OR kind = 'band' OR kind = 'level'
+                                  OR kind = 'flag' OR kind = 'criterion' OR kind = 'group'),
+        name TEXT NOT NULL,
+        value_num REAL,
+        value_text TEXT,
+        PRIMARY KEY (score_id, kind, name)
+    ) WITHOUT ROWID""",
+    "INSERT INTO score_values_rebuilt (score_id, kind, name, value_num, value_text)"
+    " SELECT score_id, kind, name, value_num, value_text FROM score_values",
+    "DROP TABLE score_values",
+    "ALTER TABLE score_values_rebuilt RENAME TO score_values",
+]
 SYSTEM_ACTOR = "system"
 KEEP = object()  # an argument left as it is stored
 

@@ -81,16 +81,6 @@ def final_occasions(store: Store, person_ids: Iterable[int]) -> set[tuple[int, s
     return found
 
 
-def has_final_assessment(store: Store, person_id: int, instrument_id: str,
-                         occasion: str) -> bool:
-    """Whether the person already has a final assessment of the instrument at the
-    occasion."""
-    return store.conn.execute(
-        "SELECT 1 FROM assessments WHERE person_id = ? AND instrument_id = ?"
-        " AND occasion = ? AND status = 'final'",
-        [person_id, instrument_id, occasion]).fetchone() is not None
-
-
 def add_people(store: Store, rows: Iterable[tuple[int, str, str | None, str]]) -> None:
     """Store new people: (id, ref, role, created_at) rows. Inside the caller's write."""
     insert_many(store.conn, "people", ("id", "ref", "role", "created_at"), rows)

@@ -175,8 +175,10 @@ score_values = Table(
     Column("value_num", REAL),
     Column("value_text", Text),
     PrimaryKeyConstraint("score_id", "kind", "name"),
-    CheckConstraint("kind IN ('score', 'band', 'level', 'flag', 'criterion', 'group')",
-                    name="score_values_kind"),
+    # comparisons, not IN (...): SQLite builds an index for an IN list's constants on every
+    # row a CHECK is evaluated for (m010: store.SCORE_VALUES_KIND_DDL)
+    CheckConstraint("kind = 'score' OR kind = 'band' OR kind = 'level' OR kind = 'flag'"
+                    " OR kind = 'criterion' OR kind = 'group'", name="score_values_kind"),
     sqlite_with_rowid=False,
 )
 

@@ -47,15 +47,14 @@ def test_known_people_and_case_ids_by_reference(store, monkeypatch):
     assert db.case_ids(store, []) == {}
 
 
-def test_final_occasions_and_has_final_assessment(store):
+def test_final_occasions_of_people(store):
     pid = _person(store, "P-1")
     other = _person(store, "P-2")
     save_final(store, pid, "intake")
     assert db.final_occasions(store, [pid, other, pid]) == {(pid, "toy-checklist", "intake")}
     assert db.final_occasions(store, []) == set()
-    assert db.has_final_assessment(store, pid, "toy-checklist", "intake")
-    assert not db.has_final_assessment(store, pid, "toy-checklist", "review")
-    assert not db.has_final_assessment(store, other, "toy-checklist", "intake")
+    save_final(store, other, "review")
+    assert db.final_occasions(store, [other]) == {(other, "toy-checklist", "review")}
 
 
 def test_link_case_people_keeps_an_existing_link(store):
