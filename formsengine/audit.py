@@ -13,6 +13,9 @@ printed for shipping elsewhere (``formsengine audit anchor``; ``serve`` writes o
 periodically when an anchor file is configured). ``verify`` with the anchors finds every
 anchored row still there with the hash it had, and as many rows up to it.
 
+The rows are read from and appended to the audit table through ``formsengine.store.auditlog``;
+this module decides what goes into them and what they prove.
+
 The key: ``FORMSENGINE_AUDIT_KEY`` (at least 32 characters), or else the file
 ``<database>.audit-key`` beside the database (mode 0600), created with the keyed chain.
 
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
+from .store import auditlog
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "request_id", "details")
@@ -77,12 +81,6 @@ _KEYS: dict[str, bytes] = {}
 _KEYS_GUARD = threading.Lock()
 
 
-def database_file(conn: Any) -> str | None:
-    """The connection's main database file (None in memory)."""
-    return next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
-                "") or None
-
-
 def key_path(database: str | Path) -> Path:
     return Path(str(database) + KEY_SUFFIX)
 
@@ -114,7 +112,7 @@ def key_for(conn: Any, *, create: bool = False, file: str | None = None) -> byte
     from_env = _key_from_env()
     if from_env is not None:
         return from_env
-    file = file or database_file(conn)
+    file = file or auditlog.database_file(conn)
     if file is None:
         return _MEMORY_KEY
     with _KEYS_GUARD:
@@ -184,12 +182,6 @@ def _details(details: dict[str, Any] | None) -> str:
 # is appended the long way.
 _HEADS: dict[str, tuple[int, str]] = {}
 
-_INSERT = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id,"
-           " details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_INSERT_AFTER = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id,"
-                 " details, prev_hash, hash) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-                 " WHERE (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) = ?")
-
 
 def append(conn: Any, action: str, *, actor: str, object_type: str | None = None,
            object_id: Any = None, details: dict[str, Any] | None = None,
@@ -198,7 +190,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     reading the last hash and appending are one step for every writer.
 
     ``head_key``: the database file's name, to remember the row appended (see _HEADS)."""
-    if not conn.in_transaction:
+    if not auditlog.in_write_transaction(conn):
         raise RuntimeError("audit.append must run inside a write transaction")
     key = key_for(conn, file=head_key)
     row: dict[str, Any] = {
@@ -215,15 +207,15 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     if head_key and head is not None:
         row["id"] = head[0] + 1
         digest = row_hash(row, head[1], key)
-        cur = conn.execute(_INSERT_AFTER, [row[f] for f in FIELDS] + [head[1], digest, head[1]])
-        if cur.rowcount == 1:
+        if auditlog.append_row_after(conn, [row[f] for f in FIELDS] + [head[1], digest],
+                                     head[1]):
             _HEADS[head_key] = (row["id"], digest)
             return row["id"]
-    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    last = auditlog.last_row(conn)
     prev_hash = last[1] if last else GENESIS
     row["id"] = (last[0] + 1) if last else 1
     digest = row_hash(row, prev_hash, key)
-    conn.execute(_INSERT, [row[f] for f in FIELDS] + [prev_hash, digest])
+    auditlog.append_row(conn, [row[f] for f in FIELDS] + [prev_hash, digest])
     if head_key:
         _HEADS[head_key] = (row["id"], digest)
     return row["id"]
@@ -232,10 +224,10 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
 def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None:
     """Append several audit rows in one statement (bulk import). Each entry holds action,
     object_type, object_id and details. Same chain, same transaction rule as ``append``."""
-    if not conn.in_transaction:
+    if not auditlog.in_write_transaction(conn):
         raise RuntimeError("audit.append_many must run inside a write transaction")
     key = key_for(conn)
-    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    last = auditlog.last_row(conn)
     next_id, prev_hash = ((last[0] + 1), last[1]) if last else (1, GENESIS)
     at = utcnow()
     rows = []
@@ -249,14 +241,14 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
         rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
         prev_hash = digest
         next_id += 1
-    conn.executemany(_INSERT, rows)
+    auditlog.append_rows(conn, rows)
 
 
 def start_keyed_chain(conn: Any) -> int:
     """Append the marked row from which every row is keyed (creating the key file when
     there is none). Runs once per database, in the migration that brings the key in."""
     key_for(conn, create=True)
-    unkeyed = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    unkeyed = auditlog.row_count(conn)
     return append(conn, KEYED_MARKER, actor="system",
                   details={"scheme": "hmac-sha256", "unkeyed_rows": unkeyed})
 
@@ -308,10 +300,6 @@ class VerifyReport:
         return "; ".join(parts)
 
 
-_SELECT_ROWS = ("SELECT id, at, actor, action, object_type, object_id, request_id, details,"
-                " prev_hash, hash FROM audit")
-
-
 def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
           expected_id: int | None = None, keyed: bool = False,
           seen: dict[int, str] | None = None) -> tuple[int, int, str, int | None, str | None]:
@@ -319,7 +307,7 @@ def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
     problem). ``seen``: ids whose hash the caller wants back (filled in place)."""
     count = unkeyed = 0
     for values in rows:
-        row = dict(zip(FIELDS + ("prev_hash", "hash"), values))
+        row = dict(zip(auditlog.COLUMNS, values))
         count += 1
         if not keyed and row["action"] == KEYED_MARKER:
             keyed = True
@@ -350,8 +338,7 @@ def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
 def missing_triggers(conn: Any) -> tuple[str, ...]:
     from .store_schema import AUDIT_TRIGGERS
 
-    present = {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+    present = auditlog.trigger_names(conn)
     return tuple(t for t in AUDIT_TRIGGERS if t not in present)
 
 
@@ -362,16 +349,13 @@ def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
     key = key_for(conn)
     anchors = anchors or []
     seen: dict[int, str] = dict.fromkeys((a.last_id for a in anchors), "")
-    cursor = conn.execute(_SELECT_ROWS + " ORDER BY id")
-    try:
-        count, unkeyed, _, broken, problem = _walk(cursor, key, seen=seen)
-    finally:
-        cursor.close()  # a walk that stopped early must not keep its read open
+    with auditlog.rows_in_order(conn) as rows:  # closed also when the walk stops early
+        count, unkeyed, _, broken, problem = _walk(rows, key, seen=seen)
     if count == 0:
         problem = "the audit trail is empty: every row was removed"
     report = VerifyReport(problem is None and not missing, count, broken, problem, missing,
                           unkeyed, len(anchors))
-    first_id = conn.execute("SELECT MIN(id) FROM audit").fetchone()[0]
+    first_id = auditlog.first_id(conn)
     for a in anchors:
         where = f"anchor of {a.at} (line {a.line})"
         if broken is not None and a.last_id >= broken:
@@ -395,11 +379,10 @@ def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
 # -- anchoring -------------------------------------------------------------------------------
 def head(conn: Any) -> Anchor | None:
     """The chain's head now (one statement: one consistent reading)."""
-    row = conn.execute("SELECT (SELECT COUNT(*) FROM audit), id, hash FROM audit"
-                       " ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None:
+    now = auditlog.head(conn)
+    if now is None:
         return None
-    return Anchor(rows=row[0], last_id=row[1], hash=row[2], at=utcnow())
+    return Anchor(rows=now[0], last_id=now[1], hash=now[2], at=utcnow())
 
 
 def write_anchor(path: str | Path, anchor: Anchor) -> None:
@@ -477,14 +460,11 @@ class Anchorer:
             report = verify(conn, earlier)
             problem = None if report.ok else report.message()
         else:  # only the rows since the last anchor, from its hash on
-            rows = conn.execute(_SELECT_ROWS + " WHERE id > ? AND id <= ? ORDER BY id",
-                                [self._last.last_id, now.last_id])
-            try:
+            with auditlog.rows_in_order(conn, after=self._last.last_id,
+                                        upto=now.last_id) as rows:
                 _, _, _, broken, problem = _walk(rows, key, prev_hash=self._last.hash,
                                                  expected_id=self._last.last_id + 1,
                                                  keyed=True)
-            finally:
-                rows.close()
             if problem:
                 problem = f"audit chain broken at row {broken}: {problem}"
         if problem:

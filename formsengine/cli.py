@@ -359,11 +359,12 @@ def db() -> None:
 def db_init(state: State) -> None:
     """Create the database (or bring it up to date) and apply every plugin's migrations."""
     from .store import Store
+    from .store.maintenance import database_version
 
     warn_if_readable(state.settings.database)
     with Store.open(state.settings.database, state.engine, create=True) as store:
         store.audit("db_init", actor=SYSTEM)
-        version = store.all("SELECT sqlite_version() AS v")[0]["v"]
+        version = database_version(store)
     click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
 
 
@@ -384,31 +385,29 @@ def warn_if_readable(database: Path) -> None:
 def db_backup(state: State, target: Path) -> None:
     """Copy the live database to TARGET with SQLite's online backup, then check the copy."""
     from .audit import key_path
-    from .store import connect
+    from .store.maintenance import backup_to
 
     if target.exists() or key_path(target).exists():
         fail(f"{target} (or its {key_path(target).name}) exists; choose a new file name")
     with state.store() as store:
-        dest = connect(target)
-        store.conn.backup(dest)
-        check = dest.execute("PRAGMA integrity_check").fetchone()[0]
-        dest.close()
-        copy_audit_key(store.conn, target)
+        check = backup_to(store, target)
+        copy_audit_key(store, target)
         store.audit("backup", actor=SYSTEM, details={"integrity": check})
     if check != "ok":
         fail(f"backup written to {target} but integrity check says: {check}", 1)
     click.echo(f"backup written to {target}; integrity check ok")
 
 
-def copy_audit_key(conn, target: Path) -> None:
+def copy_audit_key(store: Store, target: Path) -> None:
     """Put the database's audit key beside a copy of it (mode 0600), so that the copy's
     audit trail verifies and can be written to once restored. Nothing when the key comes
     from the environment."""
-    from .audit import KEY_ENV, key_for, key_path
+    from .audit import KEY_ENV, key_path
+    from .store.maintenance import audit_key
 
     if os.environ.get(KEY_ENV):
         return
-    key = key_for(conn)
+    key = audit_key(store)
     fd = os.open(key_path(target), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -550,21 +549,17 @@ def assessments_rescore(state: State, instrument_id: str | None, to_version: str
         click.echo(f"moved {len(moved)} assessments of {instrument_id} to version "
                    f"{to_version} (each amended; the earlier versions are kept as superseded)")
         return
+    from .store.maintenance import final_assessment_ids, latest_config_hash
+
     with state.store() as store:
         if instrument_id:
             state.engine.instruments.get(instrument_id)  # clear error when unknown
-        sql = "SELECT id FROM assessments WHERE status = 'final'"
-        params: list[str] = []
-        if instrument_id:
-            sql += " AND instrument_id = ?"
-            params.append(instrument_id)
-        ids = [r["id"] for r in store.all(sql + " ORDER BY id", params)]
+        ids = final_assessment_ids(store, instrument_id)
         changed = 0
         for n, assessment_id in enumerate(ids, start=1):
-            before = store.one("SELECT config_hash FROM scores WHERE assessment_id = ?"
-                               " ORDER BY seq DESC LIMIT 1", [assessment_id])
+            before = latest_config_hash(store, assessment_id)
             result = store.rescore(assessment_id, actor=actor)
-            if before is None or before["config_hash"] != result["configuration"]["hash"]:
+            if before is None or before != result["configuration"]["hash"]:
                 changed += 1
             if n % 1000 == 0:
                 click.echo(f"rescored {n} of {len(ids)}", err=True)
@@ -650,7 +645,8 @@ def audit_group() -> None:
 def audit_verify(state: State, anchor_file: Path | None) -> None:
     """Recompute the keyed audit chain; report the first broken row, and any anchor that the
     trail no longer agrees with."""
-    from .audit import ANCHOR_ENV, read_anchors, verify
+    from .audit import ANCHOR_ENV, read_anchors
+    from .store.maintenance import verify_audit
 
     if anchor_file is None and os.environ.get(ANCHOR_ENV):
         configured = Path(os.environ[ANCHOR_ENV])
@@ -659,7 +655,7 @@ def audit_verify(state: State, anchor_file: Path | None) -> None:
         fail(f"anchor file {anchor_file} does not exist")
     anchors = read_anchors(anchor_file) if anchor_file else None
     with state.store() as store:
-        report = verify(store.conn, anchors)
+        report = verify_audit(store, anchors)
     if not report.ok:
         fail(report.message(), 1)
     click.echo(report.message())
@@ -674,17 +670,18 @@ def audit_anchor(state: State, anchor_file: Path | None) -> None:
     line appended to ANCHOR_FILE (default: FORMSENGINE_AUDIT_ANCHOR; '-' or none: print it,
     to ship elsewhere). Keep anchors where the database's users cannot change them. Nothing
     is anchored when the chain, or the anchors already in the file, do not verify."""
-    from .audit import ANCHOR_ENV, head, read_anchors, verify, write_anchor
+    from .audit import ANCHOR_ENV, read_anchors, write_anchor
+    from .store.maintenance import audit_head, verify_audit
 
     if anchor_file is None and os.environ.get(ANCHOR_ENV):
         anchor_file = Path(os.environ[ANCHOR_ENV])
     to_file = anchor_file if anchor_file is not None and str(anchor_file) != "-" else None
     earlier = read_anchors(to_file) if to_file and to_file.is_file() else None
     with state.store() as store:
-        report = verify(store.conn, earlier)
+        report = verify_audit(store, earlier)
         if not report.ok:
             fail(f"not anchored: {report.message()}", 1)
-        anchor = head(store.conn)
+        anchor = audit_head(store)
     if anchor is None:
         fail("not anchored: the audit log has no rows yet", 1)
     if to_file is None:
@@ -715,18 +712,12 @@ def _demo_team(store: Store) -> int:
     """Give the synthetic cases (refs C-nnnnn, no team yet) to a team of their own, with the
     date of their first assessment as their opening date and the instruments assessed as
     the ones they follow, so that the web application shows them to that team's members."""
+    from .store.maintenance import give_cases_to_team, synthetic_cases_without_team
+
     with store.write():
         team = store.ensure_team(DEMO_TEAM, actor="demo")
-        cases = [r["id"] for r in store.all(
-            "SELECT id FROM cases WHERE team_id IS NULL"
-            " AND ref GLOB 'C-[0-9][0-9][0-9][0-9][0-9]'")]
-        store.conn.executemany(
-            "UPDATE cases SET team_id = ?,"
-            " opened_on = COALESCE(opened_on, (SELECT MIN(assessment_date) FROM assessments"
-            " WHERE case_id = cases.id)),"
-            " instruments = (SELECT json_group_array(instrument_id) FROM (SELECT DISTINCT"
-            " instrument_id FROM assessments WHERE case_id = cases.id ORDER BY instrument_id))"
-            " WHERE id = ?", [(team, case_id) for case_id in cases])
+        cases = synthetic_cases_without_team(store)
+        give_cases_to_team(store, team, cases)
         if cases:
             store.audit("demo_team", actor="demo", object_type="team", object_id=team,
                         details={"cases": len(cases)})
@@ -744,13 +735,14 @@ def demo(state: State, people: int) -> None:
 
     from .importer import import_file
     from .store import Store
+    from .store.maintenance import has_synthetic_people
     from .synthetic import generate
 
     engine = state.engine
     if not len(engine.instruments):
         fail("no instruments are installed; install the plugins first (see README)")
     with Store.open(state.settings.database, engine, create=True) as store:
-        if store.one("SELECT id FROM people WHERE ref LIKE 'VS-%' OR ref LIKE 'SU-%' LIMIT 1"):
+        if has_synthetic_people(store):
             click.echo(f"demo data already in {state.settings.database}")
         else:
             with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as fh:

@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .errors import StorageError
+from .store.reading import final_history
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -24,13 +25,7 @@ def history(store: Store, person_ref: str, instrument_id: str) -> dict[str, Any]
     if person is None:
         raise StorageError(f"no person with reference {person_ref!r}")
     store.engine.instruments.get(instrument_id)  # clear error for an unknown instrument
-    rows = store.all(
-        "SELECT a.id, a.uid, a.occasion, a.assessment_date, a.instrument_version, s.result"
-        " FROM assessments a JOIN scores s ON s.assessment_id = a.id"
-        " AND s.seq = (SELECT MAX(seq) FROM scores WHERE assessment_id = a.id)"
-        " WHERE a.person_id = ? AND a.instrument_id = ? AND a.status = 'final'"
-        " ORDER BY a.assessment_date IS NULL, a.assessment_date, a.created_at, a.id",
-        [person["id"], instrument_id])
+    rows = final_history(store, person["id"], instrument_id)
     return build_history(store, person_ref, instrument_id, rows)
 
 

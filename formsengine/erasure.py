@@ -1,13 +1,16 @@
 """Erasure and retention.
 
 Erasing a person removes them, their assessments, answers and scores from the database, and
-their case links (a case left with nobody in it goes too). With ``secure_delete`` on, freed
-pages are overwritten; a ``wal_checkpoint(TRUNCATE)`` afterwards copies the change into the
-database file and empties the write-ahead log, so no old copy of the rows stays on disk. The
-audit trail keeps a tombstone: who erased which record number, when, why, and how much went
-with it, but no content. *Why* is a reason code from a fixed list and the reference number
-of the request or decision in the organisation's own records, never free text: the audit is
-kept for ever and cannot be edited, so nothing identifying may be typed into it.
+their case links (a case left with nobody in it goes too). On SQLite, with ``secure_delete``
+on, freed pages are overwritten; a ``wal_checkpoint(TRUNCATE)`` afterwards copies the change
+into the database file and empties the write-ahead log, so no old copy of the rows stays in
+the database's files. On PostgreSQL the tables the erasure touched are vacuumed once it has
+committed; what that does and does not clear is in docs/deployment.md. Each erasure returns
+a sentence saying what remains where, which the commands print. The audit trail keeps a
+tombstone: who erased which record number, when, why, and how much went with it, but no
+content. *Why* is a reason code from a fixed list and the reference number of the request or
+decision in the organisation's own records, never free text: the audit is kept for ever and
+cannot be edited, so nothing identifying may be typed into it.
 
 Retention periods come from the organisation's configuration::
 
@@ -22,10 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, StorageError
+from .store import erasing
 
 if TYPE_CHECKING:
     from .store import Store
@@ -64,88 +69,63 @@ def check_reason(reason: str, reference: str, *, record_ref: str | None = None) 
 
 
 def checkpoint(store: Store) -> None:
-    """Move everything into the database file and empty the write-ahead log."""
-    busy, _, _ = store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    if busy:
+    """Move everything into the database file and empty the write-ahead log (SQLite; on
+    PostgreSQL there is nothing to do)."""
+    if not erasing.empty_write_ahead_log(store):
         raise StorageError(
             "the erasure is committed, but the write-ahead log could not be emptied because "
             "another connection is reading; run 'formsengine erase checkpoint' when it is idle")
 
 
+def clear_after(store: Store, tables: Iterable[str], *, do_checkpoint: bool = True) -> str:
+    """After an erasure has committed: empty SQLite's write-ahead log (``do_checkpoint``),
+    VACUUM the ``tables`` it touched on PostgreSQL, and say what remains where."""
+    if do_checkpoint:
+        checkpoint(store)
+    return erasing.vacuum_erased(store, tables, wal_emptied=do_checkpoint)
+
+
+class Erased(dict[str, int]):
+    """What an erasure removed (counts by kind), and in ``remains`` what is left of it
+    where (the database's files, its logs, backups)."""
+
+    remains: str = ""
+
+
 def erase_person(store: Store, ref: str, *, actor: str, reason: str, reference: str,
-                 request_id: str | None = None, do_checkpoint: bool = True) -> dict[str, Any]:
+                 request_id: str | None = None, do_checkpoint: bool = True) -> Erased:
     """Erase a person. ``reason``: a code of ``ERASURE_REASONS``; ``reference``: the
-    request's number (``REFERENCE``)."""
+    request's number (``REFERENCE``). Returns the counts of assessments and emptied cases
+    removed, with ``remains`` (see ``clear_after``)."""
     check_reason(reason, reference, record_ref=ref)
     with store.write():
         person = store.get_person(ref)
         if person is None:
             raise StorageError(f"no person with reference {ref!r}")
-        counts = _erase_person_rows(store, person["id"])
+        counts = Erased(erasing.erase_person_rows(store, person["id"]))
         store.audit("erase", actor=actor, object_type="person", object_id=person["id"],
                     request_id=request_id,
                     details={**counts, "reason": reason, "reference": reference})
-    if do_checkpoint:
-        checkpoint(store)
+    counts.remains = clear_after(store, erasing.PERSON_TABLES, do_checkpoint=do_checkpoint)
     return counts
 
 
-def _erase_person_rows(store: Store, person_id: int) -> dict[str, int]:
-    conn = store.conn
-    assessments = conn.execute("SELECT COUNT(*) FROM assessments WHERE person_id = ?",
-                               [person_id]).fetchone()[0]
-    cases = [r[0] for r in conn.execute(
-        "SELECT case_id FROM case_people WHERE person_id = ?", [person_id])]
-    # Assessments go first (answers, scores and score values cascade with them).
-    conn.execute("DELETE FROM assessments WHERE person_id = ?", [person_id])
-    conn.execute("DELETE FROM case_people WHERE person_id = ?", [person_id])
-    conn.execute("DELETE FROM people WHERE id = ?", [person_id])
-    emptied = 0
-    for case_id in cases:
-        left = conn.execute("SELECT COUNT(*) FROM case_people WHERE case_id = ?",
-                            [case_id]).fetchone()[0]
-        if not left:
-            conn.execute("DELETE FROM assessments WHERE case_id = ?", [case_id])
-            conn.execute("DELETE FROM cases WHERE id = ?", [case_id])
-            emptied += 1
-    return {"assessments": assessments, "cases_removed": emptied}
-
-
 def erase_assessment(store: Store, assessment_id: int, *, actor: str, reason: str,
-                     reference: str, request_id: str | None = None) -> None:
+                     reference: str, request_id: str | None = None) -> str:
     """Remove one assessment record (every version of it) and leave a tombstone (reason
-    code and reference number as for ``erase_person``)."""
+    code and reference number as for ``erase_person``). Returns what remains where (see
+    ``clear_after``)."""
     check_reason(reason, reference)
     with store.write():
-        row = store.one("SELECT id, supersedes_id FROM assessments WHERE id = ?",
-                        [assessment_id])
-        if row is None:
+        chain = erasing.assessment_versions(store, assessment_id)
+        if not chain:
             raise StorageError(f"no assessment {assessment_id}")
-        chain = _version_chain(store, assessment_id)
-        for aid in sorted(chain, reverse=True):
-            store.conn.execute("DELETE FROM assessments WHERE id = ?", [aid])
+        erasing.delete_assessments(store, chain)
         store.audit("erase", actor=actor, object_type="assessment", object_id=assessment_id,
                     request_id=request_id,
                     details={"versions": len(chain), "reason": reason,
                              "reference": reference})
-    checkpoint(store)
-
-
-def _version_chain(store: Store, assessment_id: int) -> set[int]:
-    """Every version linked to this assessment by amendments, older and newer."""
-    seen: set[int] = set()
-    todo = [assessment_id]
-    while todo:
-        aid = todo.pop()
-        if aid in seen:
-            continue
-        seen.add(aid)
-        row = store.one("SELECT supersedes_id FROM assessments WHERE id = ?", [aid])
-        if row and row["supersedes_id"]:
-            todo.append(row["supersedes_id"])
-        todo += [r["id"] for r in store.all(
-            "SELECT id FROM assessments WHERE supersedes_id = ?", [aid])]
-    return seen
+    return clear_after(store, erasing.ASSESSMENT_TABLES)
 
 
 @dataclass
@@ -175,31 +155,29 @@ def plan_purge(store: Store, settings: dict[str, int], today: dt.date) -> PurgeP
     people: list[str] = []
     if "draft_days" in settings:
         cutoff = (today - dt.timedelta(days=settings["draft_days"])).isoformat()
-        drafts = [r["id"] for r in store.all(
-            "SELECT id FROM assessments WHERE status = 'draft' AND updated_at < ?", [cutoff])]
+        drafts = erasing.stale_drafts(store, cutoff)
     if "inactive_person_days" in settings:
         cutoff = (today - dt.timedelta(days=settings["inactive_person_days"])).isoformat()
-        people = [r["ref"] for r in store.all(
-            "SELECT p.ref FROM people p WHERE p.created_at < ? AND NOT EXISTS ("
-            " SELECT 1 FROM assessments a WHERE a.person_id = p.id AND"
-            " COALESCE(a.assessment_date, substr(a.updated_at, 1, 10)) >= ?)",
-            [cutoff, cutoff])]
+        people = erasing.inactive_people(store, cutoff)
     return PurgePlan(drafts, people)
 
 
-def purge(store: Store, plan: PurgePlan, *, actor: str) -> None:
+def purge(store: Store, plan: PurgePlan, *, actor: str) -> str:
+    """Remove what the plan lists, each with a tombstone. Returns what remains where (see
+    ``clear_after``)."""
     with store.write():
         for aid in plan.drafts:
-            store.conn.execute("DELETE FROM assessments WHERE id = ? AND status = 'draft'",
-                               [aid])
+            erasing.delete_draft(store, aid)
             store.audit("retention_delete", actor=actor, object_type="assessment",
                         object_id=aid, details={"rule": "draft_days"})
         for ref in plan.people:
             person = store.get_person(ref)
             if person is None:  # erased since the plan was made
                 continue
-            counts = _erase_person_rows(store, person["id"])
+            counts = erasing.erase_person_rows(store, person["id"])
             store.audit("retention_delete", actor=actor, object_type="person",
                         object_id=person["id"],
                         details={"rule": "inactive_person_days", **counts})
-    checkpoint(store)
+    tables = (erasing.PERSON_TABLES if plan.people else ()) + (
+        erasing.ASSESSMENT_TABLES if plan.drafts else ())
+    return clear_after(store, tables)

@@ -159,3 +159,55 @@ def test_cli_erase_and_purge(tmp_path):
     cfg.write_text("[retention]\ndraft_days = 30\n")
     out = run("--config", str(cfg), "retention", "purge", "--dry-run")
     assert out.returncode == 0 and "0 draft(s) and 0 person(s)" in out.stdout
+
+
+def test_erasure_says_what_remains_where(store):
+    """After an erasure: on SQLite, that the rows were overwritten (secure_delete) and the
+    write-ahead log emptied, or that it was not and how to empty it; backups keep copies."""
+    save(store, "GONE-1", comment=MARKER)
+    save(store, "GONE-2")
+    counts = erase_person(store, "GONE-1", actor="dpo", reason="subject_request",
+                          reference="4471")
+    assert counts == {"assessments": 1, "cases_removed": 1}
+    assert "secure_delete" in counts.remains and "write-ahead log was emptied" in counts.remains
+    assert "backups made before the erasure" in counts.remains
+    later = erase_person(store, "GONE-2", actor="dpo", reason="subject_request",
+                         reference="4472", do_checkpoint=False)
+    assert "'formsengine erase checkpoint'" in later.remains
+    aid = save(store, "P-3")
+    assert "secure_delete" in erase_assessment(store, aid, actor="dpo",
+                                               reason="recorded_in_error", reference="4473")
+    draft = save(store, "P-4", status="draft")
+    store.conn.execute("UPDATE assessments SET updated_at = '2020-01-01T00:00:00Z' WHERE id = ?",
+                       [draft])
+    remains = purge(store, plan_purge(store, {"draft_days": 90}, dt.date.today()),
+                    actor="retention")
+    assert "write-ahead log was emptied" in remains and store.get_assessment(draft) is None
+
+
+def test_erase_assessment_refuses_an_unknown_one_and_keeps_the_audit_clean(store):
+    with pytest.raises(StorageError, match="no assessment 999"):
+        erase_assessment(store, 999, actor="dpo", reason="recorded_in_error",
+                         reference="4471")
+    assert not store.all("SELECT id FROM audit WHERE action = 'erase'")
+
+
+def test_cli_erase_assessment_says_what_remains(tmp_path):
+    from .test_cli import run
+
+    assert run(tmp_path, "db", "init").returncode == 0
+    r = answers()
+    r.update(person="VS-9", role="victim_survivor", occasion="intake")
+    (tmp_path / "in.jsonl").write_text(json.dumps(r) + "\n")
+    assert run(tmp_path, "assessments", "import", str(tmp_path / "in.jsonl")).returncode == 0
+    listed = run(tmp_path, "assessments", "list", "--json")
+    uid = json.loads(listed.stdout)[0]["uid"]
+    out = run(tmp_path, "erase", "assessment", uid, "--reason", "recorded_in_error",
+              "--reference", "4471", "--yes")
+    assert out.returncode == 0, out.stderr
+    assert f"erased assessment {uid}; the audit keeps a tombstone" in out.stdout
+    assert "On SQLite the erased rows were overwritten" in out.stdout
+    out = run(tmp_path, "erase", "assessment", uid, "--reason", "recorded_in_error",
+              "--reference", "4471", "--yes")
+    assert out.returncode == 2 and "no assessment" in out.stderr
+    assert run(tmp_path, "audit", "verify").returncode == 0

@@ -125,6 +125,9 @@ CHECKLIST = {
     ],
     "erasure removes the record from the database and its WAL": [
         "tests/test_erasure.py::test_erased_person_leaves_no_trace_on_disk",
+        "tests/test_erasure.py::test_erasure_says_what_remains_where",
+        "tests/store/test_erasing.py::"
+        "test_on_postgresql_the_tables_an_erasure_touched_are_vacuumed",
     ],
     "research exports: pseudonyms, k-anonymity, suppression, formula cells": [
         "tests/exports/test_research_privacy.py::test_pseudonyms_are_hmacs_under_the_project_key",

@@ -17,6 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FormsEngineError
+from ..store.reading import final_answer_by_person, final_score_by_person
 from .stats import fisher, percent
 
 if TYPE_CHECKING:
@@ -52,19 +53,11 @@ def group_values(store: Store, spec: str, people: list[int]
     missing = set()
     if what == "item":
         missing = {o.value for o in inst.items[name].options if o.missing}
-        sql = ("SELECT a.person_id, ans.value FROM assessments a JOIN answers ans"
-               " ON ans.assessment_id = a.id AND ans.item_id = ? WHERE a.status = 'final'"
-               " AND a.instrument_id = ?"
-               " ORDER BY COALESCE(a.assessment_date, a.created_at), a.id")
+        found = final_answer_by_person(store, inst_id, name)
     else:
-        sql = ("SELECT a.person_id, COALESCE(sv.value_text, sv.value_num) FROM assessments a"
-               " JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq) FROM"
-               " scores s2 WHERE s2.assessment_id = a.id) JOIN score_values sv ON"
-               " sv.score_id = s.id AND sv.kind = 'score' AND sv.name = ?"
-               " WHERE a.status = 'final' AND a.instrument_id = ?"
-               " ORDER BY COALESCE(a.assessment_date, a.created_at), a.id")
+        found = final_score_by_person(store, inst_id, name)
     latest: dict[int, Any] = {}
-    for person, value in store.conn.execute(sql, [name, inst_id]):
+    for person, value in found:  # in date order: each person's latest is kept
         latest[person] = value
     values: dict[int, str | None] = {}
     for person in people:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FormsEngineError
+from ..store.reading import final_answers_at, final_assessments_at, final_results_at
 from .stats import exact_mcnemar, percent, percent_change, wilcoxon
 
 if TYPE_CHECKING:
@@ -112,26 +113,14 @@ def variables(store: Store, inst: Instrument) -> list[Var]:
 
 def load_occasion(store: Store, instrument_id: str, occasion: str) -> dict[int, dict]:
     """person id -> the latest final assessment at the occasion (answers and results)."""
-    rows = store.all(
-        "SELECT a.id, a.person_id FROM assessments a WHERE a.status = 'final'"
-        " AND a.instrument_id = ? AND a.occasion = ?"
-        " ORDER BY COALESCE(a.assessment_date, a.created_at), a.id",
-        [instrument_id, occasion])
+    rows = final_assessments_at(store, instrument_id, occasion)
     latest = {r["person_id"]: r["id"] for r in rows}
     records: dict[int, dict[str, dict[Any, Any]]] = {
         aid: {"answers": {}, "results": {}} for aid in latest.values()}
-    for aid, item_id, value in store.conn.execute(
-            "SELECT ans.assessment_id, ans.item_id, ans.value FROM answers ans"
-            " JOIN assessments a ON a.id = ans.assessment_id WHERE a.status = 'final'"
-            " AND a.instrument_id = ? AND a.occasion = ?", [instrument_id, occasion]):
+    for aid, item_id, value in final_answers_at(store, instrument_id, occasion):
         if aid in records:
             records[aid]["answers"][item_id] = json.loads(value)
-    for aid, kind, name, num, text in store.conn.execute(
-            "SELECT s.assessment_id, sv.kind, sv.name, sv.value_num, sv.value_text"
-            " FROM score_values sv JOIN scores s ON s.id = sv.score_id"
-            " JOIN assessments a ON a.id = s.assessment_id AND s.seq = (SELECT MAX(seq)"
-            " FROM scores s2 WHERE s2.assessment_id = a.id) WHERE a.status = 'final'"
-            " AND a.instrument_id = ? AND a.occasion = ?", [instrument_id, occasion]):
+    for aid, kind, name, num, text in final_results_at(store, instrument_id, occasion):
         if aid in records:
             records[aid]["results"][(kind, name)] = num if text is None else text
     return {person: records[aid] for person, aid in latest.items()}

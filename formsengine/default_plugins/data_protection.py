@@ -62,6 +62,7 @@ def erase_person_cmd(ctx: click.Context, ref: str, reason: str, reference: str, 
         counts = erase_person(store, ref, actor=actor, reason=reason, reference=reference)
     click.echo(f"erased person {ref}: {counts['assessments']} assessment(s), "
                f"{counts['cases_removed']} empty case(s); the audit keeps a tombstone")
+    click.echo(counts.remains)
 
 
 @erase.command("assessment")
@@ -75,17 +76,20 @@ def erase_assessment_cmd(ctx: click.Context, uid: str, reason: str, reference: s
     """Erase one assessment record (all its versions) by its opaque id."""
     from ..erasure import check_reason, erase_assessment
     from ..errors import StorageError
+    from ..store.caseviews import assessment_id
 
     check_reason(reason, reference)  # before asking
 
     with _store(ctx) as store:
-        row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
-        if row is None:
+        found = assessment_id(store, uid)
+        if found is None:
             raise StorageError(f"no assessment {uid!r}")
         if not yes:
             click.confirm(f"Erase assessment {uid} and every version of it?", abort=True)
-        erase_assessment(store, row["id"], actor=actor, reason=reason, reference=reference)
+        remains = erase_assessment(store, found, actor=actor, reason=reason,
+                                   reference=reference)
     click.echo(f"erased assessment {uid}; the audit keeps a tombstone")
+    click.echo(remains)
 
 
 @erase.command("checkpoint")
@@ -124,5 +128,6 @@ def purge_cmd(ctx: click.Context, dry_run: bool, today, actor: str) -> None:
         click.echo(f"{len(plan.drafts)} draft(s) and {len(plan.people)} person(s) are past "
                    "their retention period")
         if not dry_run and (plan.drafts or plan.people):
-            purge(store, plan, actor=actor)
+            remains = purge(store, plan, actor=actor)
             click.echo("removed; the audit keeps a tombstone for each")
+            click.echo(remains)

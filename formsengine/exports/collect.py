@@ -1,16 +1,16 @@
-"""Read what a research export needs from the database, and nothing else.
+"""What a research export needs from the database, as compact DataFrames.
 
-Only final (current-version) assessments are read, each with its latest score row. From
-``people`` only the reference (for the pseudonym), the role and the birth year (for the age
-band) are read: names are never selected. Comments, sources and the answers to text items
-are never selected either. (The non-item fields of an assessment are stored together as one
-JSON record; ``items`` reads that record and keeps only fields that are neither text nor
-marked identifying.)
+The reads themselves are in ``formsengine.store.exports``: only final (current-version)
+assessments, each with its latest score row; from ``people`` only the reference (for the
+pseudonym), the role and the birth year (for the age band), never names. Comments, sources
+and the answers to text items are never read either. (The non-item fields of an assessment
+are stored together as one JSON record; ``items`` reads that record and keeps only fields
+that are neither text nor marked identifying.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,27 +18,24 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from ..store.exports import (
+    coded_answers,
+    coded_score_values,
+    export_people,
+    final_assessment_rows,
+    first_final_dates,
+)
 from .keys import ProjectKey
 from .privacy import age_band
 
 if TYPE_CHECKING:
     from ..store import Store
 
-CHUNK = 250_000
-ASSESSMENT_DATE = "COALESCE(a.assessment_date, substr(a.created_at, 1, 10))"
-LATEST_SCORE = ("s.assessment_id = a.id AND s.seq = "
-                "(SELECT MAX(seq) FROM scores s2 WHERE s2.assessment_id = a.id)")
-
-
 @dataclass
 class Collected:
     people: pd.DataFrame  # person_id, pid, role, age_band (index order = export order)
     assessments: pd.DataFrame  # one row per exported final assessment, sorted
     values: pd.DataFrame  # score_id, kind, name, value_num, value_text
-
-
-def _placeholders(values: Iterable[Any]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:
@@ -59,17 +56,12 @@ def categorical(values: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
 
 
-def read_frame(conn: Any, sql: str, params: list[Any], columns: list[str],
+def read_frame(row_chunks: Iterable[Sequence[tuple]], columns: list[str],
                categorical_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A query's rows as a DataFrame, fetched in chunks; the text columns named are stored
-    as categoricals to keep memory small."""
-    cursor = conn.execute(sql, params)
-    chunks: list[np.ndarray] = []
-    while True:
-        rows = cursor.fetchmany(CHUNK)
-        if not rows:
-            break
-        chunks.append(np.array(rows, dtype=object).reshape(len(rows), len(columns)))
+    """Rows, given in chunks, as a DataFrame: each chunk becomes one array as it arrives;
+    the text columns named are stored as categoricals to keep memory small."""
+    chunks: list[np.ndarray] = [
+        np.array(rows, dtype=object).reshape(len(rows), len(columns)) for rows in row_chunks]
     table = (np.concatenate(chunks) if len(chunks) > 1 else chunks[0]) if chunks else \
         np.empty((0, len(columns)), dtype=object)
     data: dict[str, Any] = {}
@@ -85,49 +77,29 @@ def read_frame(conn: Any, sql: str, params: list[Any], columns: list[str],
 
 def collect(store: Store, key: ProjectKey, instruments: list[str], occasions: list[str] | None,
             progress: Callable[[str], None] = lambda _m: None) -> Collected:
-    conn = store.conn
-    params: list[Any] = list(instruments)
-    where = f"a.status = 'final' AND a.instrument_id IN ({_placeholders(instruments)})"
-    if occasions:
-        where += f" AND a.occasion IN ({_placeholders(occasions)})"
-        params += list(occasions)
     assessments = read_frame(
-        conn,
-        "SELECT a.id, a.person_id, a.instrument_id, a.instrument_version, a.occasion,"  # nosec B608: constants and ? marks
-        f" {ASSESSMENT_DATE}, a.wording, s.id, s.complete FROM assessments a"
-        f" JOIN scores s ON {LATEST_SCORE} WHERE {where}",
-        params,
+        final_assessment_rows(store, instruments, occasions),
         ["assessment_id", "person_id", "instrument", "instrument_version", "occasion", "date",
          "wording", "score_id", "complete"],
         categorical_columns=("instrument", "instrument_version", "occasion", "wording"))
     progress(f"read {len(assessments)} final assessments")
     people = _people(store, key, assessments["person_id"].unique().tolist())
     assessments = _add_days(store, assessments, people)
-    values = read_values(conn, where, params)
+    values = read_values(store, instruments, occasions)
     progress(f"read {len(values)} score values")
     return Collected(people=people, assessments=assessments, values=values)
 
 
-def read_values(conn: Any, where: str, params: list[Any]) -> pd.DataFrame:
+def read_values(store: Store, instruments: list[str],
+                occasions: list[str] | None) -> pd.DataFrame:
     """Score values of the latest score of each assessment. (kind, name) pairs are coded by
-    SQLite through a temporary table, and text is read only where there is text: far fewer
-    Python objects than reading every row's kind, name and text."""
-    conn.execute("DROP TABLE IF EXISTS temp.fe_export_names")
-    conn.execute("CREATE TEMP TABLE fe_export_names AS SELECT DISTINCT kind, name"
-                 " FROM score_values")
-    try:
-        names = conn.execute("SELECT rowid, kind, name FROM temp.fe_export_names").fetchall()
-        join = ("FROM score_values sv JOIN temp.fe_export_names n ON n.kind = sv.kind"
-                " AND n.name = sv.name JOIN scores s ON s.id = sv.score_id"
-                f" JOIN assessments a ON {LATEST_SCORE} WHERE {where}")
-        numbers = read_frame(conn, f"SELECT sv.score_id, n.rowid, sv.value_num {join}"
-                             " AND sv.value_text IS NULL", params,
-                             ["score_id", "code", "value_num"])
-        texts = read_frame(conn, f"SELECT sv.score_id, n.rowid, sv.value_text {join}"
-                           " AND sv.value_text IS NOT NULL", params,
-                           ["score_id", "code", "value_text"], categorical_columns=("value_text",))
-    finally:
-        conn.execute("DROP TABLE IF EXISTS temp.fe_export_names")
+    the database, and text is read only where there is text: far fewer Python objects than
+    reading every row's kind, name and text."""
+    with coded_score_values(store, instruments, occasions) as coded:
+        names = coded.names
+        numbers = read_frame(coded.numbers(), ["score_id", "code", "value_num"])
+        texts = read_frame(coded.texts(), ["score_id", "code", "value_text"],
+                           categorical_columns=("value_text",))
     rowids = np.array([r[0] for r in names] or [0], dtype=np.int64)
     position = np.zeros(int(rowids.max()) + 1, dtype=np.int64)
     position[rowids] = np.arange(len(rowids))
@@ -154,12 +126,7 @@ def read_values(conn: Any, where: str, params: list[Any]) -> pd.DataFrame:
 
 
 def _people(store: Store, key: ProjectKey, person_ids: list[int]) -> pd.DataFrame:
-    rows: list[tuple] = []
-    for start in range(0, len(person_ids), 900):
-        chunk = [int(x) for x in person_ids[start:start + 900]]
-        rows += store.conn.execute(
-            f"SELECT id, ref, role, birth_year FROM people WHERE id IN ({_placeholders(chunk)})",  # nosec B608
-            chunk).fetchall()
+    rows = export_people(store, person_ids)
     frame = pd.DataFrame.from_records(rows, columns=["person_id", "ref", "role", "birth_year"])
     frame["pid"] = [key.pseudonym(ref) for ref in frame["ref"]]
     frame = frame.drop(columns=["ref"]).sort_values("pid", kind="stable").reset_index(drop=True)
@@ -169,9 +136,7 @@ def _people(store: Store, key: ProjectKey, person_ids: list[int]) -> pd.DataFram
 def _add_days(store: Store, assessments: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """Dates become days since the person's first final assessment (of any instrument); the
     age at that first assessment becomes an age band; the dates themselves are dropped."""
-    first = dict(store.conn.execute(
-        f"SELECT a.person_id, MIN({ASSESSMENT_DATE}) FROM assessments a"  # nosec B608: constant
-        " WHERE a.status = 'final' GROUP BY a.person_id").fetchall())
+    first = first_final_dates(store)
     first_dates = pd.to_datetime(people["person_id"].map(first), errors="coerce")
     ages = [None if pd.isna(d) or pd.isna(b) else int(d.year - b)
             for d, b in zip(first_dates, people["birth_year"])]
@@ -190,29 +155,12 @@ def _add_days(store: Store, assessments: pd.DataFrame, people: pd.DataFrame) -> 
 def read_answers(store: Store, instrument: str, item_ids: list[str],
                  assessment_ids: np.ndarray) -> pd.DataFrame:
     """(assessment_id, item_id, raw JSON value) of the given items in one instrument's
-    exported assessments, item and value as categoricals. SQLite codes each distinct
-    (item, value) pair through a temporary table, so only the assessment id and a small code
-    cross into Python per answer. Free-text items, comments and sources are not read."""
-    conn = store.conn
-    where = ("FROM answers ans JOIN assessments a ON a.id = ans.assessment_id"
-             " WHERE a.status = 'final' AND a.instrument_id = ?"
-             f" AND ans.item_id IN ({_placeholders(item_ids)})")
-    conn.execute("DROP TABLE IF EXISTS temp.fe_export_values")
-    conn.execute("CREATE TEMP TABLE fe_export_values AS"
-                 f" SELECT DISTINCT ans.item_id, ans.value {where}",  # nosec B608: ? marks
-                 [instrument, *item_ids])
-    try:
-        pairs = conn.execute("SELECT rowid, item_id, value FROM temp.fe_export_values"
-                             ).fetchall()
-        frame = read_frame(conn, "SELECT ans.assessment_id, v.rowid FROM answers ans"
-                           " JOIN assessments a ON a.id = ans.assessment_id"
-                           " JOIN temp.fe_export_values v ON v.item_id = ans.item_id"
-                           " AND v.value = ans.value"
-                           " WHERE a.status = 'final' AND a.instrument_id = ?",
-                           [instrument], ["assessment_id", "code"])
-        # (the join with the coded pairs keeps only the items asked for)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS temp.fe_export_values")
+    exported assessments, item and value as categoricals. The database codes each distinct
+    (item, value) pair, so only the assessment id and a small code cross into Python per
+    answer. Free-text items, comments and sources are not read."""
+    with coded_answers(store, instrument, item_ids) as coded:
+        pairs = coded.pairs
+        frame = read_frame(coded.rows(), ["assessment_id", "code"])
     rowids = np.array([p[0] for p in pairs] or [0], dtype=np.int64)
     position = np.zeros(int(rowids.max()) + 1, dtype=np.int64)
     position[rowids] = np.arange(len(rowids))

@@ -66,7 +66,7 @@ def format_registry(pm: pluggy.PluginManager) -> dict[str, ExportFormat]:
 
 def _integral(values: np.ndarray) -> bool:
     finite = values[~np.isnan(values)]
-    return bool(np.all(finite == np.round(finite)))
+    return bool(np.array_equal(finite, np.round(finite)))
 
 
 def arrow_table(frame: pd.DataFrame, variables: list[Variable], *, metadata: bool) -> pa.Table:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..store.exports import assessment_fields
 from .coding import (
     MISSING_CODES,
     NOT_KNOWN,
@@ -169,12 +170,8 @@ def _add_fields(store: Store, a: pd.DataFrame, fields: list, data: dict, variabl
                 left_out: list[str], inst_id: str) -> None:
     ids = a["assessment_id"].tolist()
     raw: dict[int, dict] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        marks = ", ".join("?" for _ in chunk)
-        for aid, text in store.conn.execute(
-                f"SELECT id, fields FROM assessments WHERE id IN ({marks})", chunk):  # nosec B608
-            raw[aid] = json.loads(text or "{}")
+    for aid, text in assessment_fields(store, ids):
+        raw[aid] = json.loads(text or "{}")
     records = [raw.get(aid, {}) for aid in ids]
     for f in fields:
         if f.id in SKIPPED_FIELDS:

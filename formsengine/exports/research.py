@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import FormsEngineError
+from ..store.exports import exported_instruments
 from . import DEFAULT_K
 from . import tables as T
 from .codebook import Table
@@ -103,9 +104,7 @@ def _instruments(store: Store, opts: ResearchOptions) -> list[str]:
         for inst_id in opts.instruments:
             engine.instruments.get(inst_id)  # clear error for an unknown id
         return sorted(set(opts.instruments))
-    rows = store.conn.execute(
-        "SELECT DISTINCT instrument_id FROM assessments WHERE status = 'final'").fetchall()
-    return sorted(r[0] for r in rows if r[0] in engine.instruments)
+    return sorted(i for i in exported_instruments(store) if i in engine.instruments)
 
 
 def export_research(store: Store, opts: ResearchOptions,

@@ -165,7 +165,7 @@ def _spec(engine: Engine, inst_id: str, kind: str, name: str, num: np.ndarray,
         return ResultSpec(inst_id, kind, name, label, "integer", [], missing)
     if not (text >= 0).any():
         finite = num[~np.isnan(num)]
-        integral = bool(np.all(finite == np.round(finite)))
+        integral = bool(np.array_equal(finite, np.round(finite)))
         return ResultSpec(inst_id, kind, name, label, "integer" if integral else "number", [],
                           missing)
     order = category_order(inst, engine.parameters_for(inst)).get((kind, name))

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import StorageError
+from ..store.reading import person_by_id
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -326,7 +327,7 @@ def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
     if row is None:
         raise StorageError("no assessment with that id")
     inst = store.engine.instruments.get(row["instrument_id"], row["instrument_version"])
-    person = store.one("SELECT ref FROM people WHERE id = ?", [row["person_id"]])
+    person = person_by_id(store, row["person_id"])
     if person is None:
         raise StorageError("the assessment's person is missing")
     groups = []

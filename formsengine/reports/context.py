@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 from ..dates import date_text, time_text
 from ..errors import StorageError
 from ..plainwords import STATUS_LABELS, criterion_status, group_heading, plain, warnings
+from ..store.reading import (
+    assessment_id_by_uid,
+    case_people,
+    case_reference,
+    case_summary,
+    person_by_id,
+    person_final_instruments,
+)
 from ..wording import PARAPHRASE, item_text
 
 if TYPE_CHECKING:
@@ -23,10 +31,10 @@ MISSING_KINDS = ("dont_know", "declined", "not_asked", "not_known")
 
 
 def assessment_id_for(store: Store, uid: str) -> int:
-    row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
-    if row is None:
+    found = assessment_id_by_uid(store, uid)
+    if found is None:
         raise StorageError("no assessment with that id")
-    return row["id"]
+    return found
 
 
 def case_id_for(store: Store, uid: str) -> int:
@@ -80,10 +88,8 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
         raise StorageError("no assessment with that id")
     inst = store.engine.instruments.get(row["instrument_id"], row["instrument_version"])
     pack, wording_note = _wording(store, inst, row["wording"])
-    person = store.one("SELECT ref, role, display_name FROM people WHERE id = ?",
-                       [row["person_id"]])
-    case = store.one("SELECT uid, ref FROM cases WHERE id = ?", [row["case_id"]]) \
-        if row["case_id"] else None
+    person = person_by_id(store, row["person_id"])
+    case = case_reference(store, row["case_id"]) if row["case_id"] else None
     sections = []
     for section in inst.sections:
         items = []
@@ -200,20 +206,14 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
     from ..compare import history
     from .charts import chart_for
 
-    case = store.one("SELECT id, uid, ref, opened_on, status, closed_on, schedule FROM cases"
-                     " WHERE id = ?", [case_id])
+    case = case_summary(store, case_id)
     if case is None:
         raise StorageError("no case with that id")
     case["schedule"] = json.loads(case["schedule"] or "[]")
-    people = store.all(
-        "SELECT p.id, p.ref, p.role, p.display_name FROM case_people cp JOIN people p"
-        " ON p.id = cp.person_id WHERE cp.case_id = ? ORDER BY p.role, p.ref", [case_id])
+    people = case_people(store, case_id)
     blocks = []
     for person in people:
-        instruments = [r["instrument_id"] for r in store.all(
-            "SELECT DISTINCT instrument_id FROM assessments WHERE person_id = ?"
-            " AND status = 'final' ORDER BY instrument_id", [person["id"]])]
-        for inst_id in instruments:
+        for inst_id in person_final_instruments(store, person["id"]):
             if inst_id not in store.engine.instruments:
                 continue
             inst = store.engine.instruments.get(inst_id)

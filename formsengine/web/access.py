@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import abort, g
 
+from ..store.access import assessment_case_in_teams, case_in_teams
 from .db import get_store
 
 CASE_ROLES = ("practitioner", "supervisor")
@@ -49,17 +50,11 @@ def team_ids() -> list[int]:
     return list(g.teams) if can_see_cases() else []
 
 
-def _placeholders(ids: list[int]) -> str:
-    return ",".join("?" for _ in ids)
-
-
 def case_or_404(uid: str) -> dict[str, Any]:
     teams = team_ids()
     row = None
     if teams and isinstance(uid, str) and len(uid) <= 64:
-        row = store().one(
-            f"SELECT * FROM cases WHERE uid = ? AND team_id IN ({_placeholders(teams)})",  # nosec B608
-            [uid, *teams])
+        row = case_in_teams(store(), uid, teams)
     if row is None:
         audit_denial("case", uid)
         abort(404)
@@ -73,9 +68,7 @@ def assessment_or_404(uid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     teams = team_ids()
     case = None
     if teams and isinstance(uid, str) and len(uid) <= 64:
-        case = store().one(
-            "SELECT a.id AS assessment_id, c.* FROM assessments a JOIN cases c ON c.id = a.case_id"
-            f" WHERE a.uid = ? AND c.team_id IN ({_placeholders(teams)})", [uid, *teams])  # nosec B608
+        case = assessment_case_in_teams(store(), uid, teams)
     if case is None:
         audit_denial("assessment", uid)
         abort(404)

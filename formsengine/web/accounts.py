@@ -21,7 +21,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .. import audit as audit_mod
 from ..errors import FormsEngineError
+from ..store import accounts as rows
 from ..store import new_uid
+from ..store.teams import team_names
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -115,29 +117,24 @@ def create_user(store: Store, username: str, *, role: str, password: str, params
         raise AccountError(problem)
     digest = hasher(**params).hash(password)
     with store.write():
-        if store.one("SELECT id FROM web_users WHERE username = ?", [username]):
+        if rows.user_id_by_name(store, username) is not None:
             raise AccountError(f"username {username!r} is already in use")
-        cur = store.conn.execute(
-            "INSERT INTO web_users (uid, username, display_name, role, password_hash,"
-            " must_change_password, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [new_uid(), username, display_name or username, role, digest, int(must_change),
-             audit_mod.utcnow()])
-        user_id = cur.lastrowid
-        for team_id in teams:
-            store.conn.execute("INSERT INTO web_memberships (user_id, team_id) VALUES (?, ?)",
-                               [user_id, team_id])
+        user_id = rows.add_user(store, uid=new_uid(), username=username,
+                                display_name=display_name or username, role=role,
+                                password_hash=digest, must_change=must_change,
+                                created_at=audit_mod.utcnow())
+        rows.add_memberships(store, user_id, teams)
         store.audit("create", actor=actor, object_type="user", object_id=user_id,
                     request_id=request_id, details={"role": role, "teams": list(teams)})
     return user_id
 
 
 def get_user(store: Store, user_id: int) -> dict[str, Any] | None:
-    return store.one("SELECT * FROM web_users WHERE id = ?", [user_id])
+    return rows.user_by_id(store, user_id)
 
 
 def user_teams(store: Store, user_id: int) -> list[int]:
-    return [r["team_id"] for r in store.all(
-        "SELECT team_id FROM web_memberships WHERE user_id = ? ORDER BY team_id", [user_id])]
+    return rows.team_ids_of_user(store, user_id)
 
 
 def turn_off_totp(store: Store, user_id: int, *, actor: str,
@@ -145,9 +142,8 @@ def turn_off_totp(store: Store, user_id: int, *, actor: str,
     """For a lost phone: two-factor sign-in off, every session ended. Where the organisation
     requires it, the user sets it up again at the next sign-in."""
     with store.write():
-        store.conn.execute("UPDATE web_users SET totp_secret = NULL, totp_last_step = NULL"
-                           " WHERE id = ?", [user_id])
-        store.conn.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
+        rows.clear_totp(store, user_id)
+        rows.delete_user_sessions(store, user_id)
         store.audit("totp_disabled", actor=actor, object_type="user", object_id=user_id,
                     request_id=request_id)
 
@@ -158,20 +154,14 @@ def set_teams(store: Store, user_id: int, team_ids: list[int], *, actor: str,
     can no longer open them; a supervisor assigns someone else). Returns how many."""
     wanted = sorted(set(team_ids))
     with store.write():
-        known = {r["id"] for r in store.all("SELECT id FROM teams")}
+        known = rows.team_ids(store)
         unknown = [t for t in wanted if t not in known]
         if unknown:
             raise AccountError(f"no team with id {unknown[0]}")
         before = user_teams(store, user_id)
-        store.conn.execute("DELETE FROM web_memberships WHERE user_id = ?", [user_id])
-        store.conn.executemany("INSERT INTO web_memberships (user_id, team_id) VALUES (?, ?)",
-                               [(user_id, t) for t in wanted])
-        sql = "DELETE FROM web_case_assignments WHERE user_id = ?"
-        if wanted:  # only the cases of teams they leave
-            marks = ",".join("?" for _ in wanted)
-            sql += (" AND case_id IN (SELECT id FROM cases WHERE team_id IS NULL"
-                    f" OR team_id NOT IN ({marks}))")  # nosec B608 (placeholders only)
-        unassigned = store.conn.execute(sql, [user_id, *wanted]).rowcount
+        rows.replace_memberships(store, user_id, wanted)
+        # only the cases of teams they leave (every case when they leave every team)
+        unassigned = rows.unassign_outside_teams(store, user_id, wanted)
         store.audit("teams", actor=actor, object_type="user", object_id=user_id,
                     request_id=request_id,
                     details={"from": before, "to": wanted, "unassigned_cases": unassigned})
@@ -179,18 +169,18 @@ def set_teams(store: Store, user_id: int, team_ids: list[int], *, actor: str,
 
 
 def user_id_by_name(store: Store, username: str) -> int:
-    row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
-    if row is None:
+    user_id = rows.user_id_by_name(store, username)
+    if user_id is None:
         raise AccountError(f"no user {username!r}")
-    return row["id"]
+    return user_id
 
 
 def team_id_by_name(store: Store, name: str) -> int:
-    row = store.one("SELECT id FROM teams WHERE name = ?", [name])
-    if row is None:
-        names = [r["name"] for r in store.all("SELECT name FROM teams ORDER BY name")]
+    team_id = store.team_id(name)
+    if team_id is None:
+        names = team_names(store)
         raise AccountError(f"no team {name!r} (teams: {', '.join(names) or 'none yet'})")
-    return row["id"]
+    return team_id
 
 
 def set_password(store: Store, user_id: int, password: str, *, params: dict,
@@ -203,12 +193,9 @@ def set_password(store: Store, user_id: int, password: str, *, params: dict,
         raise AccountError(problem)
     digest = hasher(**params).hash(password)
     with store.write():
-        store.conn.execute(
-            "UPDATE web_users SET password_hash = ?, must_change_password = ?,"
-            " password_changed_at = ? WHERE id = ?",
-            [digest, int(must_change), audit_mod.utcnow(), user_id])
-        store.conn.execute("DELETE FROM web_sessions WHERE user_id = ? AND id IS NOT ?",
-                           [user_id, keep_session])
+        rows.set_password_hash(store, user_id, digest, must_change=must_change,
+                               changed_at=audit_mod.utcnow())
+        rows.delete_user_sessions(store, user_id, keep=keep_session)
         store.audit("password_change", actor=actor, object_type="user", object_id=user_id,
                     request_id=request_id)
 
@@ -216,10 +203,9 @@ def set_password(store: Store, user_id: int, password: str, *, params: dict,
 def set_disabled(store: Store, user_id: int, disabled: bool, *, actor: str,
                  request_id: str | None = None) -> None:
     with store.write():
-        store.conn.execute("UPDATE web_users SET disabled = ? WHERE id = ?",
-                           [int(disabled), user_id])
+        rows.set_disabled(store, user_id, disabled)
         if disabled:
-            store.conn.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
+            rows.delete_user_sessions(store, user_id)
         store.audit("disable" if disabled else "enable", actor=actor, object_type="user",
                     object_id=user_id, request_id=request_id)
 
@@ -250,8 +236,7 @@ def known_device(store: Store, key: str, token: str | None) -> str | None:
     """The device pool of a browser's device cookie when the account has signed in from
     that browser before, else None (the pool of every other browser)."""
     digest = device_hash(token)
-    if digest and store.one("SELECT 1 AS ok FROM web_known_devices WHERE account_key = ?"
-                            " AND device_hash = ?", [key, digest]):
+    if digest and rows.is_known_device(store, key, digest):
         return digest
     return None
 
@@ -263,11 +248,7 @@ def sign_in_wait(store: Store, key: str, device: str | None, *, free: int, base:
     at each further failure, at most ``cap``, counted from the last failure. Attempts
     refused while waiting are not failures: naming an account can slow it, not lock it."""
     now = time.time()
-    row = store.all(  # an aggregate: always one row
-        "SELECT COUNT(*) AS n, MAX(at) AS last FROM web_login_attempts"
-        " WHERE username_hash = ? AND device IS ? AND ok = 0 AND at > ? AND at > COALESCE("
-        " (SELECT MAX(at) FROM web_login_attempts WHERE username_hash = ? AND device IS ?"
-        " AND ok = 1), 0)", [key, device, now - window, key, device])[0]
+    row = rows.failures_since_success(store, key, device, now - window)
     if row["n"] < free:
         return 0.0
     delay = min(cap, base * 2 ** min(row["n"] - free, 32))
@@ -280,26 +261,20 @@ def record_sign_in(store: Store, key: str, ok: bool, device: str | None = None, 
     in a device pool. A success starts the pool's count again and makes the device known."""
     now = time.time()
     with store.write():
-        store.conn.execute(
-            "INSERT INTO web_login_attempts (username_hash, at, ok, device) VALUES (?, ?, ?, ?)",
-            [key, now, int(ok), device])
-        store.conn.execute("DELETE FROM web_login_attempts WHERE at < ?", [now - keep])
+        rows.add_sign_in_attempt(store, key, now, ok, device)
+        rows.forget_sign_in_attempts(store, now - keep)
 
 
 def remember_device(store: Store, key: str, token: str) -> None:
     with store.write():
-        store.conn.execute(
-            "INSERT INTO web_known_devices (account_key, device_hash, last_used)"
-            " VALUES (?, ?, ?) ON CONFLICT (account_key, device_hash)"
-            " DO UPDATE SET last_used = excluded.last_used", [key, device_hash(token), time.time()])
-        store.conn.execute("DELETE FROM web_known_devices WHERE last_used < ?",
-                           [time.time() - DEVICE_DAYS * 86400])
+        rows.remember_device(store, key, device_hash(token), time.time())
+        rows.forget_devices(store, time.time() - DEVICE_DAYS * 86400)
 
 
 def check_password(store: Store, username: str, password: str, params: dict) -> dict | None:
     """The user when the password is right and the account usable, else None. Does the
     same Argon2 work whether or not the user exists; rehashes when parameters changed."""
-    user = store.one("SELECT * FROM web_users WHERE username = ?", [username.strip()])
+    user = rows.user_by_name(store, username.strip())
     ph = hasher(**params)
     stored = user["password_hash"] if user else _dummy_hash(params)
     try:
@@ -310,8 +285,7 @@ def check_password(store: Store, username: str, password: str, params: dict) -> 
         return None
     if ph.check_needs_rehash(stored):
         with store.write():
-            store.conn.execute("UPDATE web_users SET password_hash = ? WHERE id = ?",
-                               [ph.hash(password), user["id"]])
+            rows.set_password_hash(store, user["id"], ph.hash(password))
     return user
 
 
@@ -328,27 +302,18 @@ def start_session(store: Store, user_id: int, *, idle: float | None = None,
     now = time.time()
     with store.write():
         if idle is not None and absolute is not None:
-            store.conn.execute("DELETE FROM web_sessions WHERE last_seen < ? OR created_at < ?",
-                               [now - idle, now - absolute])
-        cur = store.conn.execute(
-            "INSERT INTO web_sessions (token_hash, user_id, created_at, last_seen)"
-            " VALUES (?, ?, ?, ?)", [_token_hash(token), user_id, now, now])
-    return cur.lastrowid, token
+            rows.delete_expired_sessions(store, idle_before=now - idle,
+                                         started_before=now - absolute)
+        session_id = rows.add_session(store, _token_hash(token), user_id, now)
+    return session_id, token
 
 
 def find_session(store: Store, token: str) -> dict[str, Any] | None:
     """The signed-in user of a session token, with the session's times, as ``team_ids``
     the user's teams and as ``require_totp`` the organisation's setting (one query: this
     runs on every request)."""
-    row = store.one(
-        "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen,"
-        " (SELECT json_group_array(team_id) FROM (SELECT team_id FROM web_memberships"
-        " WHERE user_id = u.id ORDER BY team_id)) AS team_ids,"
-        " (SELECT value FROM web_settings WHERE key = 'require_totp') AS require_totp"
-        " FROM web_sessions s JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = ?",
-        [_token_hash(token)])
+    row = rows.session_user(store, _token_hash(token))
     if row is not None:
-        row["team_ids"] = json.loads(row["team_ids"])
         row["require_totp"] = (json.loads(row["require_totp"]) if row["require_totp"]
                                is not None else DEFAULT_SETTINGS["require_totp"])
     return row
@@ -356,50 +321,40 @@ def find_session(store: Store, token: str) -> dict[str, Any] | None:
 
 def touch_session(store: Store, session_id: int) -> None:
     with store.write():
-        store.conn.execute("UPDATE web_sessions SET last_seen = ? WHERE id = ?",
-                           [time.time(), session_id])
+        rows.touch_session(store, session_id, time.time())
 
 
 def end_session(store: Store, session_id: int) -> None:
     with store.write():
-        store.conn.execute("DELETE FROM web_sessions WHERE id = ?", [session_id])
+        rows.delete_session(store, session_id)
 
 
 def pending_totp(store: Store, session_id: int) -> str | None:
     """The two-factor key being set up in a session, until it is confirmed: kept with the
     server-side session, never in the (signed, readable) cookie."""
-    row = store.one("SELECT totp_pending FROM web_sessions WHERE id = ?", [session_id])
-    return row["totp_pending"] if row else None
+    return rows.pending_totp(store, session_id)
 
 
 def set_pending_totp(store: Store, session_id: int, secret: str | None) -> None:
     with store.write():
-        store.conn.execute("UPDATE web_sessions SET totp_pending = ? WHERE id = ?",
-                           [secret, session_id])
+        rows.set_pending_totp(store, session_id, secret)
 
 
 def sent_before(store: Store, key: str) -> str | None:
     """Where the create form with this token went when it was sent before (see ``once``)."""
-    row = store.one("SELECT location FROM web_idempotency WHERE token_hash = ?", [key])
-    return row["location"] if row else None
+    return rows.sent_location(store, key)
 
 
 def remember_send(store: Store, key: str, user_id: int, location: str, *, keep: float) -> None:
     now = time.time()
     with store.write():
-        store.conn.execute("DELETE FROM web_idempotency WHERE created_at < ?", [now - keep])
-        store.conn.execute(
-            "INSERT INTO web_idempotency (token_hash, user_id, created_at, location)"
-            " VALUES (?, ?, ?, ?)", [key, user_id, now, location])
+        rows.remember_sent(store, key, user_id, location, at=now, forget_before=now - keep)
 
 
 def end_sessions(store: Store, user_id: int, *, keep: int = 0) -> int:
     """End a user's sessions but the ``keep`` newest (all of them with 0); how many."""
     with store.write():
-        return store.conn.execute(
-            "DELETE FROM web_sessions WHERE user_id = ? AND id NOT IN (SELECT id FROM"
-            " web_sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)",
-            [user_id, user_id, keep]).rowcount
+        return rows.delete_sessions_but_newest(store, user_id, keep)
 
 
 # -- organisation settings ----------------------------------------------------------------
@@ -413,8 +368,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 def get_setting(store: Store, key: str) -> Any:
-    row = store.one("SELECT value FROM web_settings WHERE key = ?", [key])
-    return json.loads(row["value"]) if row else DEFAULT_SETTINGS.get(key)
+    text = rows.stored_setting(store, key)
+    return json.loads(text) if text is not None else DEFAULT_SETTINGS.get(key)
 
 
 def set_wording(store: Store, engine: Engine, instrument_id: str, ref: str | None, *, actor: str,
@@ -440,8 +395,6 @@ def set_setting(store: Store, key: str, value: Any, *, actor: str,
     if key not in DEFAULT_SETTINGS:
         raise AccountError(f"unknown setting {key!r} (settings: {', '.join(DEFAULT_SETTINGS)})")
     with store.write():
-        store.conn.execute(
-            "INSERT INTO web_settings (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, json.dumps(value)])
+        rows.save_setting(store, key, value)
         store.audit("setting", actor=actor, object_type="setting", object_id=key,
                     request_id=request_id, details={"value": value})

@@ -33,6 +33,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..store import accounts as account_rows
 from . import access, accounts
 from .dates import DatePartsField
 from .db import get_engine
@@ -172,7 +173,7 @@ def _store():
 
 
 def _teams():
-    return _store().all("SELECT id, name FROM teams ORDER BY name")
+    return account_rows.teams(_store())
 
 
 def _team_choices() -> list[SelectChoice]:
@@ -195,8 +196,7 @@ def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
     """The administration page; with the form of a refused change, its problems and what
     was typed."""
     store = _store()
-    users = store.all("SELECT id, uid, username, display_name, role, disabled, totp_secret"
-                      " IS NOT NULL AS has_totp FROM web_users ORDER BY username")
+    users = account_rows.users_for_admin(store)
     names = {t["id"]: t["name"] for t in _teams()}
     for u in users:
         u["teams"] = [names[t] for t in accounts.user_teams(store, u["id"]) if t in names]
@@ -278,7 +278,7 @@ def create_user():
 
 
 def _user_or_404(uid: str) -> dict:
-    user = _store().one("SELECT * FROM web_users WHERE uid = ?", [uid[:64]])
+    user = account_rows.user_by_uid(_store(), uid[:64])
     if user is None:
         abort(404)
     return user
@@ -365,9 +365,8 @@ def change_role(uid: str):
         return redirect(url_for("admin.index"))
     store = _store()
     with store.write():
-        store.conn.execute("UPDATE web_users SET role = ? WHERE id = ?",
-                           [form.role.data, user["id"]])
-        store.conn.execute("DELETE FROM web_sessions WHERE user_id = ?", [user["id"]])
+        account_rows.set_role(store, user["id"], form.role.data)
+        account_rows.delete_user_sessions(store, user["id"])
         store.audit("role_change", actor=g.user["username"], object_type="user",
                     object_id=user["id"], request_id=g.request_id,
                     details={"from": user["role"], "to": form.role.data})

@@ -11,6 +11,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
 from ..errors import StaleEditError, StorageError, SubmissionError
+from ..store.caseviews import assessment_uid
 from . import access, formbuild, results
 from .assessment_pages import (
     assessment_data,
@@ -129,8 +130,7 @@ def amend(uid: str):
             except (StaleEditError, StorageError) as exc:
                 problems, status = [str(exc)], 409
             else:
-                new_uid = access.store().one("SELECT uid FROM assessments WHERE id = ?",
-                                             [new_id])["uid"]
+                new_uid = assessment_uid(access.store(), new_id)
                 flash("The assessment was amended. The earlier version is kept.")
                 return redirect(url_for("assessments.result", uid=new_uid))
     else:

@@ -14,7 +14,7 @@ from wtforms.validators import Length, ValidationError
 
 from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
-from ..store import KEEP
+from ..store import KEEP, caseviews
 from . import access, formbuild, once, results
 from .assessment_pages import assessment_data as _data
 from .assessment_pages import instrument as _instrument
@@ -96,9 +96,7 @@ def start(uid: str):
         flash("This case is closed. Reopen it to start an assessment.")
         return redirect(url_for("cases.view", uid=uid))
     store = access.store()
-    people = store.all(
-        "SELECT p.id, p.role FROM case_people cp JOIN people p ON p.id = cp.person_id"
-        " WHERE cp.case_id = ?", [case["id"]])
+    people = caseviews.case_people(store, case["id"])
     form = StartForm()
     engine = get_engine()
     latest = {i.id: i for i in engine.instruments if i.subject_role in {p["role"] for p in people}}
@@ -136,8 +134,8 @@ def start(uid: str):
             inst, sub, person_id=person["id"], occasion=form.occasion.data,
             assessor=g.user["display_name"], status="draft", case_id=case["id"],
             actor=g.user["username"], request_id=g.request_id)
-        row = store.one("SELECT uid FROM assessments WHERE id = ?", [assessment_id])
-        location = url_for("assessments.tasks", uid=row["uid"])
+        location = url_for("assessments.tasks",
+                           uid=caseviews.assessment_uid(store, assessment_id))
         once.remember(store, location)
     return redirect(location)
 
@@ -214,8 +212,8 @@ def section(uid: str, section_id: str):
                 errors, status = [_strip(p) for p in exc.problems], 400
             except StaleEditError:
                 errors, status = [STALE], 409
-                form.revision.data = str(access.store().one(
-                    "SELECT revision FROM assessments WHERE id = ?", [row["id"]])["revision"])
+                form.revision.data = str(caseviews.assessment_revision(access.store(),
+                                                                       row["id"]))
             except LockedError as exc:
                 flash(str(exc))
                 return redirect(url_for("assessments.result", uid=uid))
@@ -413,8 +411,7 @@ def result(uid: str):
         return redirect(url_for("assessments.tasks", uid=uid))
     access.audit_view("assessment", row["id"])
     inst = _instrument(row)
-    newer = access.store().one(
-        "SELECT uid FROM assessments WHERE supersedes_id = ?", [row["id"]])
+    newer = caseviews.amendment_uid(access.store(), row["id"])
     offers = get_engine().offers_for(inst, row["answers"]) if row["status"] == "final" else []
     return render_template(
         "assessments/result.html", row=row, case=case, inst=inst, offers=offers,

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
+from ..store import accounts as account_rows
 from . import accounts
 from .db import get_store
 from .sessions import safe_next
@@ -257,8 +258,7 @@ def totp():
         if user and key and not user["disabled"] and step is not None and step > (
                 user["totp_last_step"] or 0):
             with store.write():
-                store.conn.execute("UPDATE web_users SET totp_last_step = ? WHERE id = ?",
-                                   [step, user["id"]])
+                account_rows.set_totp_last_step(store, user["id"], step)
             return _signed_in(user, pending["next"], key, device)
         if key:  # wrong codes count with wrong passwords, per account
             _failed(key, device, audit=False)
@@ -411,9 +411,7 @@ def totp_setup():
         else:
             store = _store()
             with store.write():
-                store.conn.execute(
-                    "UPDATE web_users SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
-                    [secret, step, g.user["id"]])
+                account_rows.set_totp(store, g.user["id"], secret, step)
                 store.audit("totp_enabled", actor=g.user["username"], object_type="user",
                             object_id=g.user["id"], request_id=g.request_id)
             accounts.set_pending_totp(store, g.user["session_id"], None)

@@ -18,7 +18,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..dates import date_text
 from ..errors import StorageError, UnknownInstrumentError
 from ..occasions import AD_HOC
-from ..store import CASE_CLOSE_REASONS
+from ..store import CASE_CLOSE_REASONS, caseviews
+from ..store.accounts import teams as all_teams
 from . import access, charts, once
 from .dates import DatePartsField
 from .db import get_engine
@@ -163,26 +164,19 @@ def default_instrument() -> str | None:
 
 
 def _team_names() -> dict[int, str]:
-    rows = access.store().all("SELECT id, name FROM teams ORDER BY name")
-    return {r["id"]: r["name"] for r in rows}
+    return {r["id"]: r["name"] for r in all_teams(access.store())}
 
 
 def _new_ref(store: Store) -> str:
     for _ in range(20):
         ref = "C-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
-        if not store.one("SELECT 1 AS x FROM cases WHERE ref = ?", [ref]):
+        if not caseviews.case_ref_taken(store, ref):
             return ref
     raise RuntimeError("could not generate a unique case reference")
 
 
 def _team_members(team_ids: list[int]) -> list[dict]:
-    if not team_ids:
-        return []
-    marks = ",".join("?" for _ in team_ids)
-    return access.store().all(
-        "SELECT DISTINCT u.id, u.display_name FROM web_users u JOIN web_memberships m"
-        f" ON m.user_id = u.id WHERE m.team_id IN ({marks}) AND u.disabled = 0"  # nosec B608
-        " AND u.role IN ('practitioner', 'supervisor') ORDER BY u.display_name", team_ids)
+    return caseviews.team_practitioners(access.store(), team_ids)
 
 
 def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
@@ -287,10 +281,8 @@ def new():
                     ref, team_id=form.team.data, instruments=form.instruments.data or [],
                     opened_on=form.opened_on.data.isoformat(), people=people,
                     actor=g.user["username"], request_id=g.request_id)
-                store.conn.execute(
-                    "INSERT INTO web_case_assignments (case_id, user_id) VALUES (?, ?)",
-                    [case_id, form.practitioner.data])
-                uid = store.one("SELECT uid FROM cases WHERE id = ?", [case_id])["uid"]
+                caseviews.assign_case(store, case_id, form.practitioner.data)
+                uid = caseviews.case_uid(store, case_id)
                 once.remember(store, url_for("cases.view", uid=uid))
             flash(f"Case {ref} created.")
             return redirect(url_for("cases.view", uid=uid))
@@ -335,17 +327,8 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     (``start``: a refused start of an assessment, see ``start_refused``)."""
     store = access.store()
     access.audit_view("case", case["id"])
-    people = store.all(
-        "SELECT p.id, p.ref, p.role, p.display_name FROM case_people cp"
-        " JOIN people p ON p.id = cp.person_id WHERE cp.case_id = ? ORDER BY p.role DESC",
-        [case["id"]])
-    assessments = store.all(
-        "SELECT a.uid, a.person_id, a.instrument_id, a.instrument_version, a.occasion, a.status,"
-        " a.assessment_date, a.version_no, a.created_at, s.level_final, a.draft_result"
-        " FROM assessments a"
-        " LEFT JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq)"
-        " FROM scores WHERE assessment_id = a.id) WHERE a.case_id = ?"
-        " ORDER BY a.created_at, a.id", [case["id"]])
+    people = caseviews.case_people(store, case["id"])
+    assessments = caseviews.case_assessments(store, case["id"])
     engine = get_engine()
     for a in assessments:
         a["level_so_far"] = _level_so_far(engine, a)
@@ -361,10 +344,8 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     start = _start_choices(engine, list(latest.values()), schedule, done, start)
     changes = [charts.instrument_history(store, case, p, inst)
                for inst in latest.values() for p in people if p["role"] == inst.subject_role]
-    assigned = store.one(
-        "SELECT u.id, u.display_name FROM web_case_assignments ca JOIN web_users u"
-        " ON u.id = ca.user_id WHERE ca.case_id = ?", [case["id"]])
-    team = store.one("SELECT name FROM teams WHERE id = ?", [case["team_id"]])
+    assigned = caseviews.case_practitioner(store, case["id"])
+    team_name = caseviews.team_name(store, case["team_id"])
     if close_form is None and case["status"] == "open":
         close_form = CloseForm(formdata=None)
         close_form.closed_on.data = dt.date.today()
@@ -398,7 +379,7 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         titles=titles, schedule=schedule, schedule_groups=_by_instrument(schedule),
         instruments=list(latest.values()),
         changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
-        assigned=assigned, team=team, close_form=close_form, assign_form=assign_form,
+        assigned=assigned, team_name=team_name, close_form=close_form, assign_form=assign_form,
         schedule_form=schedule_form, person_form=person_form, move_form=move_form,
         remove_form=remove_form, start=start,
         schedule_hints=_instrument_choices(schedule_form.instruments, roles,
@@ -439,8 +420,7 @@ def remove_person(uid: str):
             store.remove_case_person(case["id"], form.who.data, actor=g.user["username"],
                                      request_id=g.request_id)
         except StorageError:  # not on the case (or removed meanwhile), assessed, the only one
-            if store.one("SELECT 1 AS x FROM case_people WHERE case_id = ? AND role = ?",
-                         [case["id"], form.who.data]):
+            if caseviews.case_has_role(store, case["id"], form.who.data):
                 form.who.errors = ["Only someone with no assessments on this case can be "
                                    "removed, and a case keeps at least one person"]
             else:
@@ -453,8 +433,7 @@ def remove_person(uid: str):
 
 
 def _case_roles(case: dict) -> set[str]:
-    return {r["role"] for r in access.store().all(
-        "SELECT role FROM case_people WHERE case_id = ?", [case["id"]])}
+    return caseviews.case_roles(access.store(), case["id"])
 
 
 def _schedule_form(case: dict, roles: set[str], **kw) -> ScheduleForm:
@@ -591,10 +570,7 @@ def assign(uid: str):
         return _case_page(case, assign_form=form, status=400)
     store = access.store()
     with store.write():
-        store.conn.execute(
-            "INSERT INTO web_case_assignments (case_id, user_id) VALUES (?, ?)"
-            " ON CONFLICT (case_id) DO UPDATE SET user_id = excluded.user_id",
-            [case["id"], form.practitioner.data])
+        caseviews.assign_case(store, case["id"], form.practitioner.data)
         store.audit("assign", actor=g.user["username"], object_type="case",
                     object_id=case["id"], request_id=g.request_id,
                     details={"user_id": form.practitioner.data})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, render_template
 
+from ..store.caseviews import final_assessment_counts
 from . import access
 from .db import get_engine
 from .schedule import occasion_label
@@ -27,9 +28,7 @@ bp = Blueprint("research", __name__)
 def summary(store: Store, engine: Engine, small: int) -> list[dict]:
     """One row per instrument with final assessments: its title and, per occasion, the number
     of people (None where fewer than ``small``)."""
-    rows = store.all(
-        "SELECT instrument_id, occasion, COUNT(DISTINCT person_id) AS people FROM assessments"
-        " WHERE status = 'final' GROUP BY instrument_id, occasion")
+    rows = final_assessment_counts(store)
     titles = {i.id: i.title for i in engine.instruments}
     table: dict[str, dict] = {}
     for r in rows:

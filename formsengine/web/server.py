@@ -29,11 +29,12 @@ ERROR_HEADERS = [*HEADERS.items(), ("Cache-Control", "no-store")]
 
 
 class HeadedErrorTask(ErrorTask):
-    """waitress's error response with the security headers."""
+    """waitress's error response with the security headers (added as the response's head
+    is built, which waitress writes sorted by name)."""
 
-    def execute(self):
+    def build_response_header(self):
         self.response_headers = [*self.response_headers, *ERROR_HEADERS]
-        super().execute()
+        return super().build_response_header()
 
 
 class Channel(HTTPChannel):

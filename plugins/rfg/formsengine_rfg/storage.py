@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from formsengine.errors import FormsEngineError, StorageError
+from formsengine.store.plugin_tables import people_by_refs, refs_with_final_assessment
 
 from .ranking import Ranking, Result
 from .scoring import INSTRUMENT_ID
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from formsengine.store import Store
 
 REPEATABLE = {"after_incident"}
-CHUNK = 500
 
 
 def answers_for(result: Result, ranking: Ranking, *, config_name: str, window_months: int,
@@ -46,17 +46,6 @@ def answers_for(result: Result, ranking: Ranking, *, config_name: str, window_mo
     }
 
 
-def _existing_people(store: Store, refs: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(refs), CHUNK):
-        part = refs[i:i + CHUNK]
-        marks = ",".join("?" * len(part))
-        sql = f"SELECT id, ref, role FROM people WHERE ref IN ({marks})"  # nosec B608: ? marks only
-        for row in store.all(sql, part):
-            found[row["ref"]] = row
-    return found
-
-
 def store_ranking(store: Store, ranking: Ranking, results: list[Result], *, occasion: str,
                   config_name: str, window_months: int, actor: str,
                   existing_only: bool = False) -> dict[str, Any]:
@@ -66,7 +55,7 @@ def store_ranking(store: Store, ranking: Ranking, results: list[Result], *, occa
     if occasion not in inst.occasions and occasion not in REPEATABLE:
         raise StorageError(f"instrument {inst.id} is not used at occasion {occasion!r} "
                            f"(occasions: {', '.join(inst.occasions)}, after_incident)")
-    people = _existing_people(store, [r.ref for r in results])
+    people = people_by_refs(store, [r.ref for r in results])
     given = len(results)
     if existing_only:
         results = [r for r in results if r.ref in people]
@@ -75,16 +64,8 @@ def store_ranking(store: Store, ranking: Ranking, results: list[Result], *, occa
         if row["role"] != "service_user":
             problems.append(f"person {ref!r} is recorded as {row['role']}, not service_user")
     if occasion not in REPEATABLE and people:
-        ids = [row["id"] for row in people.values()]
-        already: set[str] = set()
-        for i in range(0, len(ids), CHUNK):
-            part = ids[i:i + CHUNK]
-            marks = ",".join("?" * len(part))
-            already.update(r["ref"] for r in store.all(
-                "SELECT p.ref FROM assessments a JOIN people p ON p.id = a.person_id"
-                " WHERE a.instrument_id = ? AND a.occasion = ? AND a.status = 'final'"
-                f" AND a.person_id IN ({marks})",  # nosec B608: ? marks only
-                [inst.id, occasion, *part]))
+        already = refs_with_final_assessment(store, inst.id, occasion,
+                                             [row["id"] for row in people.values()])
         problems.extend(f"person {ref!r} already has a final {inst.id} assessment at occasion "
                         f"{occasion}" for ref in sorted(already))
     checked = []

@@ -1,0 +1,31 @@
+"""Who may see which case: a case or an assessment is found only through the teams of the
+user asking, so that a record of another team reads as one that does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from .sql import in_list
+
+if TYPE_CHECKING:
+    from . import Store
+
+
+def case_in_teams(store: Store, uid: str, team_ids: Collection[int]) -> dict[str, Any] | None:
+    """The row of the case with this opaque id when it belongs to one of ``team_ids``
+    (``schedule`` and ``instruments`` as stored JSON text), else None."""
+    teams, params = in_list(team_ids)
+    return store.one(
+        f"SELECT * FROM cases WHERE uid = ? AND team_id IN {teams}",  # nosec B608
+        [uid, *params])
+
+
+def assessment_case_in_teams(store: Store, uid: str,
+                             team_ids: Collection[int]) -> dict[str, Any] | None:
+    """For an assessment's opaque id, when its case belongs to one of ``team_ids``: the
+    case's row with ``assessment_id`` (the assessment's id) added; else None."""
+    teams, params = in_list(team_ids)
+    return store.one(
+        "SELECT a.id AS assessment_id, c.* FROM assessments a JOIN cases c ON c.id = a.case_id"
+        f" WHERE a.uid = ? AND c.team_id IN {teams}", [uid, *params])  # nosec B608
