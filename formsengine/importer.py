@@ -22,15 +22,8 @@ from typing import TYPE_CHECKING, Any
 from . import audit
 from .bounded import ReadsLines, TooLarge, bounded_lines
 from .errors import FormsEngineError, SubmissionError
-from .store import (
-    ANSWER_COLUMNS,
-    SCORE_VALUE_COLUMNS,
-    draft_document,
-    encode_value,
-    insert_many,
-    new_uid,
-    score_value_rows,
-)
+from .store import draft_document, encode_value, new_uid, score_value_rows
+from .store import importing as db
 from .store.snapshots import snapshot_id
 from .submission import missing_required_fields
 
@@ -211,14 +204,15 @@ def import_file(store: Store, path: Path, *, actor: str,
                             progress=(lambda n: progress(f"checked {n} lines"))
                             if progress else None)
         for chunk in _chunks(rows):
-            refused = _check_against_database(store, chunk, wanted)
+            known = db.known_people(store, list(dict.fromkeys(r.person for r in chunk)))
+            refused = _check_against_database(store, chunk, wanted, known)
             if refused:  # reported; the rest is still written, then all is rolled back
                 problems += refused
                 bad = {_line_of(p) for p in refused}
                 chunk = [r for r in chunk if r.line not in bad]
             if not chunk:
                 continue
-            people = _people(store, chunk, made)
+            people = _people(store, chunk, made, known)
             cases = _cases(store, chunk, people, made, actor)
             ids = _bulk_insert(store, chunk, people, cases)
             written = [written[0] if written else ids[0], ids[-1]]
@@ -287,10 +281,15 @@ def _check_cases(store: Store, rows: list[Row],
 
 
 def _check_against_database(store: Store, rows: list[Row],
-                            wanted: dict[str, tuple[str | None, str | None, int]]) -> list[str]:
+                            wanted: dict[str, tuple[str | None, str | None, int]],
+                            known: dict[str, dict[str, Any]]) -> list[str]:
+    """What only the database can refuse in a chunk: people's roles, final assessments
+    already stored, cases' teams and practitioners. ``known``: the chunk's people already
+    stored. One read for the chunk's final assessments, none per line."""
     problems = _check_cases(store, rows, wanted)
+    finals = db.final_occasions(store, (p["id"] for p in known.values()))
     for r in rows:
-        person = store.get_person(r.person)
+        person = known.get(r.person)
         if person is None:
             if r.role not in ("victim_survivor", "service_user"):
                 problems.append(f"line {r.line}: person {r.person!r} is new: give their role")
@@ -301,41 +300,28 @@ def _check_against_database(store: Store, rows: list[Row],
         if r.role and person["role"] != r.role:
             problems.append(f"line {r.line}: person {r.person!r} is recorded as "
                             f"{person['role']}, not {r.role}")
-        if r.status == "final" and r.occasion not in REPEATABLE_OCCASIONS:
-            clash = store.one(
-                "SELECT id FROM assessments WHERE person_id = ? AND instrument_id = ?"
-                " AND occasion = ? AND status = 'final'",
-                [person["id"], r.inst.id, r.occasion])
-            if clash:
-                problems.append(f"line {r.line}: person {r.person!r} already has a final "
-                                f"{r.inst.id} assessment at {r.occasion}; amend it instead")
+        if (r.status == "final" and r.occasion not in REPEATABLE_OCCASIONS
+                and (person["id"], r.inst.id, r.occasion) in finals):
+            problems.append(f"line {r.line}: person {r.person!r} already has a final "
+                            f"{r.inst.id} assessment at {r.occasion}; amend it instead")
     return problems
 
 
-def _existing(store: Store, table: str, refs: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i in range(0, len(refs), 500):
-        part = refs[i:i + 500]
-        marks = ", ".join("?" * len(part))
-        sql = f"SELECT id, ref FROM {table} WHERE ref IN ({marks})"  # nosec B608: constants
-        found.update((ref, pid) for pid, ref in store.conn.execute(sql, part))
-    return found
-
-
-def _people(store: Store, rows: list[Row], made: dict[str, int]) -> dict[str, int]:
-    """Every person named in the rows: known ones looked up, new ones added in one go."""
+def _people(store: Store, rows: list[Row], made: dict[str, int],
+            known: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Every person named in the rows: ``known`` ones (read for the chunk), new ones added
+    in one go."""
     roles: dict[str, str | None] = {}
     for r in rows:
         roles.setdefault(r.person, r.role)
-    people = _existing(store, "people", list(roles))
+    people = {ref: p["id"] for ref, p in known.items()}
     new = [ref for ref in roles if ref not in people]
     if new:
-        next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM people").fetchone()[0]
+        next_id = db.next_id(store, "people")
         now = audit.utcnow()
         for offset, ref in enumerate(new):
             people[ref] = next_id + offset
-        insert_many(store.conn, "people", ("id", "ref", "role", "created_at"),
-                    [(people[ref], ref, roles[ref], now) for ref in new])
+        db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
         made["people"] += len(new)
     return people
 
@@ -344,18 +330,18 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
            actor: str) -> dict[str, int]:
     """Every case named in the rows, and a link from it to each of its people."""
     refs = list(dict.fromkeys(r.case for r in rows if r.case))
-    cases = _existing(store, "cases", refs)
+    cases = db.case_ids(store, refs)
     new = [ref for ref in refs if ref not in cases]
+    team_ids = {name: store.team_id(name) for name in {r.team for r in rows if r.team}}
     teams = {r.case: team_id for r in rows
-             if r.case and r.team and (team_id := store.team_id(r.team)) is not None}
+             if r.case and r.team and (team_id := team_ids[r.team]) is not None}
     if new:
-        next_id = store.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetchone()[0]
+        next_id = db.next_id(store, "cases")
         now = audit.utcnow()
         for offset, ref in enumerate(new):
             cases[ref] = next_id + offset
-        insert_many(store.conn, "cases", ("id", "uid", "ref", "team_id", "schedule",
-                                          "created_at"),
-                    [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now) for ref in new])
+        db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now)
+                             for ref in new])
         made["cases"] += len(new)
     for ref, team_id in teams.items():  # an existing case with no team takes the one named
         if ref not in new:
@@ -364,20 +350,27 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     for case_id, username in practitioners.items():
         store.assign_case_practitioner(case_id, username, actor=actor)
     links = {(cases[r.case], people[r.person]): r.inst.subject_role for r in rows if r.case}
-    store.conn.executemany(
-        "INSERT OR IGNORE INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
-        [(case_id, person_id, role) for (case_id, person_id), role in links.items()])
+    db.link_case_people(store, [(case_id, person_id, role)
+                                for (case_id, person_id), role in links.items()])
     return cases
 
 
 def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                  cases: dict[str, int]) -> list[int]:
-    conn = store.conn
-    next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM assessments").fetchone()[0]
-    next_score = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM scores").fetchone()[0]
+    next_id = db.next_id(store, "assessments")
+    next_score = db.next_id(store, "scores")
     now = audit.utcnow()
     assessments: list[tuple] = []
-    answers: list[tuple] = []
+    plain: list[tuple[int, str, str]] = []  # answers with no comment or source
+    annotated: list[tuple] = []
+    encoded: dict[str, str] = {}  # an option's stored text, made once a chunk
+
+    def encode(value: Any) -> str:
+        text = encode_value(value)
+        if type(value) is str and len(value) <= 64:
+            encoded[value] = text
+        return text
+
     scores: list[tuple] = []
     values: list[tuple] = []
     ids = []
@@ -396,9 +389,14 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
             json.dumps(r.sub.judgement) if r.sub.judgement else None, now, now,
             now if r.status == "final" else None,
             draft_document(r.sub) if r.status == "draft" else None))
-        if r.status != "draft":  # a draft's answers are in its draft_answers document
-            answers.extend((aid, item, encode_value(v), r.sub.comments.get(item),
-                            r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+        if r.status == "draft":  # a draft's answers are in its draft_answers document
+            pass
+        elif r.sub.comments or r.sub.sources:
+            annotated.extend((aid, item, encode_value(v), r.sub.comments.get(item),
+                              r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+        else:
+            plain.extend((aid, item, encoded[v] if type(v) is str and v in encoded
+                          else encode(v)) for item, v in r.sub.answers.items())
         if r.result is not None:
             sid = next_score
             next_score += 1
@@ -409,15 +407,8 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                 r.result["configuration"]["hash"], int(bool(r.result.get("complete"))),
                 level.get("final"), json.dumps(r.result, default=str), now))
             values.extend(score_value_rows(sid, r.result))
-    insert_many(conn, "assessments", (
-        "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version",
-        "snapshot_id", "occasion", "assessment_date", "assessor", "status", "wording",
-        "fields", "judgement",
-        "created_at", "updated_at", "finalised_at", "draft_answers"), assessments)
-    insert_many(conn, "answers", ANSWER_COLUMNS, answers)
-    insert_many(conn, "scores", (
-        "id", "assessment_id", "seq", "instrument_id", "instrument_version", "scorer_plugin",
-        "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
-        "created_at"), scores)
-    insert_many(conn, "score_values", SCORE_VALUE_COLUMNS, values)
+    db.add_assessments(store, assessments)
+    db.add_answers(store, plain, annotated)
+    db.add_scores(store, scores)
+    db.add_score_values(store, values)
     return ids

@@ -1,0 +1,152 @@
+"""Bulk import: the reads that check a chunk of imported lines against the database, and
+the writes that store it.
+
+The importer (``formsengine/importer.py``) reads, checks and scores the lines of a file and
+calls these functions a chunk at a time, inside the one write transaction it holds for the
+whole file (``with store.write():``): every function here that writes assumes it is called
+inside that transaction and opens none of its own, so that a bad line anywhere still rolls
+back every chunk written before it.
+
+Reads are one statement per chunk (or per 500 references), never one per line. New rows get
+their ids from the caller (``next_ids``), so that answers, scores and score values can name
+their assessment and score without reading anything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import ANSWER_COLUMNS, SCORE_VALUE_COLUMNS, insert_many
+from .sql import chunks, in_list
+
+if TYPE_CHECKING:
+    from . import Store
+
+ASSESSMENT_COLUMNS = (
+    "id", "uid", "person_id", "case_id", "instrument_id", "instrument_version",
+    "snapshot_id", "occasion", "assessment_date", "assessor", "status", "wording",
+    "fields", "judgement", "created_at", "updated_at", "finalised_at", "draft_answers")
+SCORE_COLUMNS = (
+    "id", "assessment_id", "seq", "instrument_id", "instrument_version", "scorer_plugin",
+    "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
+    "created_at")
+
+# The next free id of each table the import adds rows to: constant statements, one a table.
+_NEXT_ID = {
+    "people": "SELECT COALESCE(MAX(id), 0) + 1 FROM people",
+    "cases": "SELECT COALESCE(MAX(id), 0) + 1 FROM cases",
+    "assessments": "SELECT COALESCE(MAX(id), 0) + 1 FROM assessments",
+    "scores": "SELECT COALESCE(MAX(id), 0) + 1 FROM scores",
+}
+
+
+def next_id(store: Store, table: str) -> int:
+    """The first id after every row of ``table`` (people, cases, assessments or scores).
+    Safe only inside the caller's write transaction, which keeps other writers out until
+    the rows numbered from it are written (``BEGIN IMMEDIATE`` on SQLite)."""
+    return int(store.conn.execute(_NEXT_ID[table]).fetchone()[0])
+
+
+def known_people(store: Store, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The people among ``refs`` who are already stored: reference -> {id, role}."""
+    found: dict[str, dict[str, Any]] = {}
+    for part in chunks(list(refs)):
+        marks, params = in_list(part)
+        for pid, ref, role in store.conn.execute(
+                "SELECT id, ref, role FROM people WHERE ref IN " + marks, params):
+            found[ref] = {"id": pid, "role": role}
+    return found
+
+
+def case_ids(store: Store, refs: Sequence[str]) -> dict[str, int]:
+    """The ids of the cases among ``refs`` that are already stored, by reference."""
+    found: dict[str, int] = {}
+    for part in chunks(list(refs)):
+        marks, params = in_list(part)
+        found.update((ref, cid) for cid, ref in store.conn.execute(
+            "SELECT id, ref FROM cases WHERE ref IN " + marks, params))
+    return found
+
+
+def final_occasions(store: Store, person_ids: Iterable[int]) -> set[tuple[int, str, str]]:
+    """(person id, instrument id, occasion) of every final assessment of these people:
+    what an imported final assessment may not repeat."""
+    found: set[tuple[int, str, str]] = set()
+    for part in chunks(sorted(set(person_ids))):
+        marks, params = in_list(part)
+        found.update(store.conn.execute(
+            "SELECT person_id, instrument_id, occasion FROM assessments"
+            " WHERE status = 'final' AND person_id IN " + marks, params))
+    return found
+
+
+def add_people(store: Store, rows: Iterable[tuple[int, str, str | None, str]]) -> None:
+    """Store new people: (id, ref, role, created_at) rows. Inside the caller's write."""
+    insert_many(store.conn, "people", ("id", "ref", "role", "created_at"), rows)
+
+
+def add_cases(store: Store, rows: Iterable[tuple[int, str, str, int | None, str, str]]) -> None:
+    """Store new cases: (id, uid, ref, team_id, schedule, created_at) rows. Inside the
+    caller's write."""
+    insert_many(store.conn, "cases",
+                ("id", "uid", "ref", "team_id", "schedule", "created_at"), rows)
+
+
+def link_case_people(store: Store, links: Iterable[tuple[int, int, str]]) -> None:
+    """Link people to cases: (case_id, person_id, role) rows; a link that is already there
+    stays as it is. Inside the caller's write."""
+    store.conn.executemany(
+        "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)"
+        " ON CONFLICT (case_id, person_id) DO NOTHING", list(links))
+
+
+def add_assessments(store: Store, rows: Iterable[tuple]) -> None:
+    """Store new assessments: rows in the order of ``ASSESSMENT_COLUMNS``. Inside the
+    caller's write."""
+    insert_many(store.conn, "assessments", ASSESSMENT_COLUMNS, rows)
+
+
+def add_answers(store: Store, plain: list[tuple[int, str, str]],
+                annotated: Iterable[tuple] = ()) -> None:
+    """Store answer rows: ``plain`` (assessment_id, item_id, value) rows with no comment or
+    source, in one ``executemany``, and ``annotated`` rows in the order of
+    ``ANSWER_COLUMNS``. Inside the caller's write.
+
+    Plain rows are the bulk of an import; taking them apart from the others spares a check
+    of every row for missing columns."""
+    if plain:
+        store.conn.executemany(
+            "INSERT INTO answers (assessment_id, item_id, value) VALUES (?, ?, ?)", plain)
+    insert_many(store.conn, "answers", ANSWER_COLUMNS, annotated)
+
+
+def add_scores(store: Store, rows: Iterable[tuple]) -> None:
+    """Store new score rows in the order of ``SCORE_COLUMNS``. Inside the caller's write."""
+    insert_many(store.conn, "scores", SCORE_COLUMNS, rows)
+
+
+def add_score_values(store: Store, rows: Iterable[tuple]) -> None:
+    """Store score values: rows in the order of ``SCORE_VALUE_COLUMNS`` (as
+    ``score_value_rows`` gives them: a number, a text or neither). Inside the caller's
+    write."""
+    numbers: list[tuple] = []
+    texts: list[tuple] = []
+    empty: list[tuple] = []
+    for row in rows:
+        if row[3] is not None:
+            numbers.append(row[:4])
+        elif row[4] is not None:
+            texts.append((row[0], row[1], row[2], row[4]))
+        else:
+            empty.append(row[:3])
+    names = ", ".join(SCORE_VALUE_COLUMNS[:3])
+    if numbers:
+        store.conn.executemany(
+            "INSERT INTO score_values (" + names + ", value_num) VALUES (?, ?, ?, ?)", numbers)
+    if texts:
+        store.conn.executemany(
+            "INSERT INTO score_values (" + names + ", value_text) VALUES (?, ?, ?, ?)", texts)
+    if empty:
+        store.conn.executemany(
+            "INSERT INTO score_values (" + names + ") VALUES (?, ?, ?)", empty)

@@ -1,0 +1,104 @@
+"""The import's reads and writes in the data layer (``formsengine/store/importing.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from formsengine.store import importing as db
+from formsengine.store import score_value_rows
+
+from ..conftest import answers
+
+
+def _person(store, ref, role="victim_survivor"):
+    return store.ensure_person(ref, role, actor="t")
+
+
+def save_final(store, person_id, occasion):
+    inst, sub = store.engine.check(answers())
+    return store.create_assessment(inst, sub, person_id=person_id, occasion=occasion)
+
+
+def _rows(store, sql, params=()):
+    return [tuple(r.values()) for r in store.all(sql, params)]
+
+
+def test_next_id_follows_the_largest_id(store):
+    assert db.next_id(store, "people") == 1
+    with store.write():
+        db.add_people(store, [(7, "P-7", "victim_survivor", "2026-01-01T00:00:00Z")])
+    assert db.next_id(store, "people") == 8
+    assert db.next_id(store, "assessments") == 1 and db.next_id(store, "scores") == 1
+    with pytest.raises(KeyError):  # only the tables the import adds to
+        db.next_id(store, "audit; DROP TABLE people")
+
+
+def test_known_people_and_case_ids_by_reference(store, monkeypatch):
+    monkeypatch.setattr("formsengine.store.sql.chunks.__defaults__", (2,))  # several IN lists
+    for ref in ("P-1", "P-2", "P-3"):
+        _person(store, ref)
+    with store.write():
+        db.add_cases(store, [(1, "u1", "C-1", None, "[]", "2026-01-01T00:00:00Z")])
+    found = db.known_people(store, ["P-1", "P-3", "P-9", "x' OR '1'='1"])
+    assert sorted(found) == ["P-1", "P-3"]
+    assert found["P-1"]["role"] == "victim_survivor" and isinstance(found["P-3"]["id"], int)
+    assert db.known_people(store, []) == {}
+    assert db.case_ids(store, ["C-1", "C-2"]) == {"C-1": 1}
+    assert db.case_ids(store, []) == {}
+
+
+def test_final_occasions_of_people(store):
+    pid = _person(store, "P-1")
+    other = _person(store, "P-2")
+    save_final(store, pid, "intake")
+    assert db.final_occasions(store, [pid, other, pid]) == {(pid, "toy-checklist", "intake")}
+    assert db.final_occasions(store, []) == set()
+    save_final(store, other, "review")
+    assert db.final_occasions(store, [other]) == {(other, "toy-checklist", "review")}
+
+
+def test_link_case_people_keeps_an_existing_link(store):
+    pid = _person(store, "P-1")
+    with store.write():
+        db.add_cases(store, [(1, "u1", "C-1", None, "[]", "2026-01-01T00:00:00Z")])
+        db.link_case_people(store, [(1, pid, "victim_survivor")])
+        db.link_case_people(store, [(1, pid, "victim_survivor"), (1, pid, "other")])
+    assert _rows(store, "SELECT case_id, person_id, role FROM case_people") == [
+        (1, pid, "victim_survivor")]
+
+
+def test_answers_plain_and_annotated(store):
+    aid = save_final(store, _person(store, "P-1"), "intake")
+    with store.write():
+        store.conn.execute("DELETE FROM answers")
+        db.add_answers(store, [(aid, "toy.a", '"yes"'), (aid, "toy.b", '"no"')],
+                       [(aid, "toy.c", '"yes"', "from the referral", None)])
+    assert _rows(store, "SELECT item_id, value, comment, source FROM answers ORDER BY 1") == [
+        ("toy.a", '"yes"', None, None), ("toy.b", '"no"', None, None),
+        ("toy.c", '"yes"', "from the referral", None)]
+
+
+def test_score_values_numbers_texts_and_nothing(store):
+    aid = save_final(store, _person(store, "P-1"), "intake")
+    sid = store.one("SELECT id FROM scores WHERE assessment_id = ?", [aid])["id"]
+    result = {"scores": {"total": 3, "known": True}, "bands": {"total": "low"},
+              "level": {"computed": "standard", "judged": None, "final": "standard"},
+              "flags": {"x": False}, "criteria": {}, "criteria_groups": {"g": {"met": True}}}
+    rows = list(score_value_rows(sid, result))
+    with store.write():
+        store.conn.execute("DELETE FROM score_values")
+        db.add_score_values(store, rows)
+    stored = _rows(store, "SELECT score_id, kind, name, value_num, value_text"
+                          " FROM score_values ORDER BY kind, name")
+    assert stored == sorted(rows, key=lambda r: (r[1], r[2]))
+    assert (sid, "level", "judged", None, None) in stored
+
+
+def test_refused_rows_roll_back_with_the_write(store):
+    with store.write():
+        db.add_people(store, [(1, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")])
+    with pytest.raises(Exception, match="UNIQUE"), store.write():
+        db.add_people(store, [(2, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")])
+    with pytest.raises(Exception, match="CHECK"), store.write():
+        db.add_people(store, [(3, "P-3", "perpetrator", "2026-01-01T00:00:00Z")])
+    assert _rows(store, "SELECT id, ref FROM people") == [(1, "P-1")]
