@@ -42,7 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
-from .store import auditlog
+
+
+def _log() -> Any:
+    """The store's audit-table functions, imported when first needed: importing the
+    store loads the database libraries, which a command that never writes does not need."""
+    from .store import auditlog
+
+    return auditlog
+
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "actor", "action", "object_type", "object_id", "request_id", "details")
@@ -112,7 +120,7 @@ def key_for(conn: Any, *, create: bool = False, file: str | None = None) -> byte
     from_env = _key_from_env()
     if from_env is not None:
         return from_env
-    file = file or auditlog.database_file(conn)
+    file = file or _log().database_file(conn)
     if file is None:
         return _MEMORY_KEY
     with _KEYS_GUARD:
@@ -190,7 +198,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     reading the last hash and appending are one step for every writer.
 
     ``head_key``: the database file's name, to remember the row appended (see _HEADS)."""
-    if not auditlog.in_write_transaction(conn):
+    if not _log().in_write_transaction(conn):
         raise RuntimeError("audit.append must run inside a write transaction")
     key = key_for(conn, file=head_key)
     row: dict[str, Any] = {
@@ -207,15 +215,15 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
     if head_key and head is not None:
         row["id"] = head[0] + 1
         digest = row_hash(row, head[1], key)
-        if auditlog.append_row_after(conn, [row[f] for f in FIELDS] + [head[1], digest],
+        if _log().append_row_after(conn, [row[f] for f in FIELDS] + [head[1], digest],
                                      head[1]):
             _HEADS[head_key] = (row["id"], digest)
             return row["id"]
-    last = auditlog.last_row(conn)
+    last = _log().last_row(conn)
     prev_hash = last[1] if last else GENESIS
     row["id"] = (last[0] + 1) if last else 1
     digest = row_hash(row, prev_hash, key)
-    auditlog.append_row(conn, [row[f] for f in FIELDS] + [prev_hash, digest])
+    _log().append_row(conn, [row[f] for f in FIELDS] + [prev_hash, digest])
     if head_key:
         _HEADS[head_key] = (row["id"], digest)
     return row["id"]
@@ -224,10 +232,10 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
 def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None:
     """Append several audit rows in one statement (bulk import). Each entry holds action,
     object_type, object_id and details. Same chain, same transaction rule as ``append``."""
-    if not auditlog.in_write_transaction(conn):
+    if not _log().in_write_transaction(conn):
         raise RuntimeError("audit.append_many must run inside a write transaction")
     key = key_for(conn)
-    last = auditlog.last_row(conn)
+    last = _log().last_row(conn)
     next_id, prev_hash = ((last[0] + 1), last[1]) if last else (1, GENESIS)
     at = utcnow()
     rows = []
@@ -241,14 +249,14 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
         rows.append([row[f] for f in FIELDS] + [prev_hash, digest])
         prev_hash = digest
         next_id += 1
-    auditlog.append_rows(conn, rows)
+    _log().append_rows(conn, rows)
 
 
 def start_keyed_chain(conn: Any) -> int:
     """Append the marked row from which every row is keyed (creating the key file when
     there is none). Runs once per database, in the migration that brings the key in."""
     key_for(conn, create=True)
-    unkeyed = auditlog.row_count(conn)
+    unkeyed = _log().row_count(conn)
     return append(conn, KEYED_MARKER, actor="system",
                   details={"scheme": "hmac-sha256", "unkeyed_rows": unkeyed})
 
@@ -307,7 +315,7 @@ def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
     problem). ``seen``: ids whose hash the caller wants back (filled in place)."""
     count = unkeyed = 0
     for values in rows:
-        row = dict(zip(auditlog.COLUMNS, values))
+        row = dict(zip(_log().COLUMNS, values))
         count += 1
         if not keyed and row["action"] == KEYED_MARKER:
             keyed = True
@@ -338,7 +346,7 @@ def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
 def missing_triggers(conn: Any) -> tuple[str, ...]:
     from .store_schema import AUDIT_TRIGGERS
 
-    present = auditlog.trigger_names(conn)
+    present = _log().trigger_names(conn)
     return tuple(t for t in AUDIT_TRIGGERS if t not in present)
 
 
@@ -349,13 +357,13 @@ def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
     key = key_for(conn)
     anchors = anchors or []
     seen: dict[int, str] = dict.fromkeys((a.last_id for a in anchors), "")
-    with auditlog.rows_in_order(conn) as rows:  # closed also when the walk stops early
+    with _log().rows_in_order(conn) as rows:  # closed also when the walk stops early
         count, unkeyed, _, broken, problem = _walk(rows, key, seen=seen)
     if count == 0:
         problem = "the audit trail is empty: every row was removed"
     report = VerifyReport(problem is None and not missing, count, broken, problem, missing,
                           unkeyed, len(anchors))
-    first_id = auditlog.first_id(conn)
+    first_id = _log().first_id(conn)
     for a in anchors:
         where = f"anchor of {a.at} (line {a.line})"
         if broken is not None and a.last_id >= broken:
@@ -379,7 +387,7 @@ def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
 # -- anchoring -------------------------------------------------------------------------------
 def head(conn: Any) -> Anchor | None:
     """The chain's head now (one statement: one consistent reading)."""
-    now = auditlog.head(conn)
+    now = _log().head(conn)
     if now is None:
         return None
     return Anchor(rows=now[0], last_id=now[1], hash=now[2], at=utcnow())
@@ -460,7 +468,7 @@ class Anchorer:
             report = verify(conn, earlier)
             problem = None if report.ok else report.message()
         else:  # only the rows since the last anchor, from its hash on
-            with auditlog.rows_in_order(conn, after=self._last.last_id,
+            with _log().rows_in_order(conn, after=self._last.last_id,
                                         upto=now.last_id) as rows:
                 _, _, _, broken, problem = _walk(rows, key, prev_hash=self._last.hash,
                                                  expected_id=self._last.last_id + 1,

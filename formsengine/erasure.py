@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, StorageError
-from .store import erasing
 
 if TYPE_CHECKING:
     from .store import Store
@@ -38,6 +37,14 @@ if TYPE_CHECKING:
 RETENTION_KEYS = {"draft_days", "inactive_person_days"}
 
 # Why a record is erased: a fixed list, so that the permanent audit keeps no free text.
+def _erasing() -> Any:
+    """The store's erasure functions, imported when first needed: the command line's help
+    reads this module's reason codes without loading the database libraries."""
+    from .store import erasing
+
+    return erasing
+
+
 ERASURE_REASONS: dict[str, str] = {
     "subject_request": "The person asked for their data to be erased",
     "consent_withdrawn": "The person withdrew their consent",
@@ -71,7 +78,7 @@ def check_reason(reason: str, reference: str, *, record_ref: str | None = None) 
 def checkpoint(store: Store) -> None:
     """Move everything into the database file and empty the write-ahead log (SQLite; on
     PostgreSQL there is nothing to do)."""
-    if not erasing.empty_write_ahead_log(store):
+    if not _erasing().empty_write_ahead_log(store):
         raise StorageError(
             "the erasure is committed, but the write-ahead log could not be emptied because "
             "another connection is reading; run 'formsengine erase checkpoint' when it is idle")
@@ -82,7 +89,7 @@ def clear_after(store: Store, tables: Iterable[str], *, do_checkpoint: bool = Tr
     VACUUM the ``tables`` it touched on PostgreSQL, and say what remains where."""
     if do_checkpoint:
         checkpoint(store)
-    return erasing.vacuum_erased(store, tables, wal_emptied=do_checkpoint)
+    return _erasing().vacuum_erased(store, tables, wal_emptied=do_checkpoint)
 
 
 class Erased(dict[str, int]):
@@ -102,11 +109,11 @@ def erase_person(store: Store, ref: str, *, actor: str, reason: str, reference: 
         person = store.get_person(ref)
         if person is None:
             raise StorageError(f"no person with reference {ref!r}")
-        counts = Erased(erasing.erase_person_rows(store, person["id"]))
+        counts = Erased(_erasing().erase_person_rows(store, person["id"]))
         store.audit("erase", actor=actor, object_type="person", object_id=person["id"],
                     request_id=request_id,
                     details={**counts, "reason": reason, "reference": reference})
-    counts.remains = clear_after(store, erasing.PERSON_TABLES, do_checkpoint=do_checkpoint)
+    counts.remains = clear_after(store, _erasing().PERSON_TABLES, do_checkpoint=do_checkpoint)
     return counts
 
 
@@ -117,15 +124,15 @@ def erase_assessment(store: Store, assessment_id: int, *, actor: str, reason: st
     ``clear_after``)."""
     check_reason(reason, reference)
     with store.write():
-        chain = erasing.assessment_versions(store, assessment_id)
+        chain = _erasing().assessment_versions(store, assessment_id)
         if not chain:
             raise StorageError(f"no assessment {assessment_id}")
-        erasing.delete_assessments(store, chain)
+        _erasing().delete_assessments(store, chain)
         store.audit("erase", actor=actor, object_type="assessment", object_id=assessment_id,
                     request_id=request_id,
                     details={"versions": len(chain), "reason": reason,
                              "reference": reference})
-    return clear_after(store, erasing.ASSESSMENT_TABLES)
+    return clear_after(store, _erasing().ASSESSMENT_TABLES)
 
 
 @dataclass
@@ -155,10 +162,10 @@ def plan_purge(store: Store, settings: dict[str, int], today: dt.date) -> PurgeP
     people: list[str] = []
     if "draft_days" in settings:
         cutoff = (today - dt.timedelta(days=settings["draft_days"])).isoformat()
-        drafts = erasing.stale_drafts(store, cutoff)
+        drafts = _erasing().stale_drafts(store, cutoff)
     if "inactive_person_days" in settings:
         cutoff = (today - dt.timedelta(days=settings["inactive_person_days"])).isoformat()
-        people = erasing.inactive_people(store, cutoff)
+        people = _erasing().inactive_people(store, cutoff)
     return PurgePlan(drafts, people)
 
 
@@ -167,17 +174,17 @@ def purge(store: Store, plan: PurgePlan, *, actor: str) -> str:
     ``clear_after``)."""
     with store.write():
         for aid in plan.drafts:
-            erasing.delete_draft(store, aid)
+            _erasing().delete_draft(store, aid)
             store.audit("retention_delete", actor=actor, object_type="assessment",
                         object_id=aid, details={"rule": "draft_days"})
         for ref in plan.people:
             person = store.get_person(ref)
             if person is None:  # erased since the plan was made
                 continue
-            counts = erasing.erase_person_rows(store, person["id"])
+            counts = _erasing().erase_person_rows(store, person["id"])
             store.audit("retention_delete", actor=actor, object_type="person",
                         object_id=person["id"],
                         details={"rule": "inactive_person_days", **counts})
-    tables = (erasing.PERSON_TABLES if plan.people else ()) + (
-        erasing.ASSESSMENT_TABLES if plan.drafts else ())
+    tables = (_erasing().PERSON_TABLES if plan.people else ()) + (
+        _erasing().ASSESSMENT_TABLES if plan.drafts else ())
     return clear_after(store, tables)
