@@ -112,6 +112,9 @@ def key_for(conn: Any, *, create: bool = False, file: str | None = None) -> byte
     from_env = _key_from_env()
     if from_env is not None:
         return from_env
+    if auditlog.is_postgres(conn):
+        raise StorageError(f"on PostgreSQL the audit key comes from {KEY_ENV} (at least "
+                           f"{MIN_KEY_CHARS} characters, the same for every server process)")
     file = file or auditlog.database_file(conn)
     if file is None:
         return _MEMORY_KEY
@@ -203,6 +206,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "request_id": request_id,
         "details": _details(details),
     }
+    auditlog.lock_chain(conn)
     head = _HEADS.get(head_key) if head_key else None
     if head_key and head is not None:
         row["id"] = head[0] + 1
@@ -227,6 +231,7 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
     if not auditlog.in_write_transaction(conn):
         raise RuntimeError("audit.append_many must run inside a write transaction")
     key = key_for(conn)
+    auditlog.lock_chain(conn)
     last = auditlog.last_row(conn)
     next_id, prev_hash = ((last[0] + 1), last[1]) if last else (1, GENESIS)
     at = utcnow()

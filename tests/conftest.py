@@ -92,3 +92,59 @@ def pg_url() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("no PostgreSQL server: set FORMSENGINE_TEST_DATABASE_URL or run .ci/run")
     pytest.skip("no PostgreSQL server (set FORMSENGINE_TEST_DATABASE_URL)")
+
+
+TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40  # PostgreSQL's audit key comes from the environment
+
+
+@pytest.fixture
+def pg_database(pg_url, monkeypatch):
+    """A database URL whose connections see a fresh schema of their own (their search path),
+    dropped after the test; the audit key set in the environment as PostgreSQL needs it."""
+    import secrets
+
+    pytest.importorskip("psycopg")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from formsengine.store import postgres
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    monkeypatch.setenv("FORMSENGINE_AUDIT_KEY", TEST_AUDIT_KEY)
+    try:
+        yield rendered
+    finally:
+        postgres.dispose(rendered)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_store(engine, pg_database) -> Store:
+    """A store on PostgreSQL (a fresh schema, created as ``db init`` creates it). Skipped
+    when no server answers, failing under CI=true (see ``pg_url``)."""
+    s = Store.open(pg_database, engine, create=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """Which database a test parametrised over both runs on."""
+    return request.param
+
+
+@pytest.fixture
+def any_store(backend, request, engine, tmp_path) -> Store:
+    """The ``store`` fixture on each backend in turn: SQLite (a file), then PostgreSQL."""
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_store")
+    s = Store.open(tmp_path / "test.db", engine, create=True)
+    request.addfinalizer(s.close)
+    return s

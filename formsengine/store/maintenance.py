@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .sql import glob_match, glob_pattern, json_array_agg
+
 if TYPE_CHECKING:
     from ..audit import Anchor, VerifyReport
     from . import Store
@@ -88,19 +90,21 @@ def has_synthetic_people(store: Store) -> bool:
 
 def synthetic_cases_without_team(store: Store) -> list[int]:
     """The ids of the cases with a synthetic reference (C- and five digits) and no team.
-    (SQLite's GLOB.)"""
+    (The pattern match: ``sql.glob_match``.)"""
     return [r["id"] for r in store.all(
-        "SELECT id FROM cases WHERE team_id IS NULL AND ref GLOB ?", [SYNTHETIC_CASE])]
+        f"SELECT id FROM cases WHERE team_id IS NULL AND {glob_match(store.conn, 'ref')}",  # nosec B608: helper's SQL
+        [glob_pattern(store.conn, SYNTHETIC_CASE)])]
 
 
 def give_cases_to_team(store: Store, team_id: int, case_ids: list[int]) -> None:
     """Move the cases to the team; each without an opening date gets the date of its first
     assessment, and it follows the instruments it has assessments of. Writes: call inside
-    ``store.write()``. (SQLite's json_group_array.)"""
+    ``store.write()``. (The JSON aggregation: ``sql.json_array_agg``.)"""
     store.conn.executemany(
-        "UPDATE cases SET team_id = ?,"
+        "UPDATE cases SET team_id = ?,"  # nosec B608: helper's SQL
         " opened_on = COALESCE(opened_on, (SELECT MIN(assessment_date) FROM assessments"
         " WHERE case_id = cases.id)),"
-        " instruments = (SELECT json_group_array(instrument_id) FROM (SELECT DISTINCT"
-        " instrument_id FROM assessments WHERE case_id = cases.id ORDER BY instrument_id))"
+        f" instruments = (SELECT {json_array_agg(store.conn, 'instrument_id')} FROM"
+        " (SELECT DISTINCT instrument_id FROM assessments WHERE case_id = cases.id"
+        " ORDER BY instrument_id) i)"
         " WHERE id = ?", [(team_id, case_id) for case_id in case_ids])
