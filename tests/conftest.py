@@ -134,6 +134,20 @@ def pg_store(engine, pg_database) -> Store:
     s.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``sqlite_only`` are not run on PostgreSQL."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("backend") == "postgresql" and item.get_closest_marker("sqlite_only"):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request) -> str:
     """Which database a test parametrised over both runs on."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .sql import glob_match, glob_pattern, json_array_agg
+from ..errors import StorageError
+from .sql import glob_match, glob_pattern, is_postgres, json_array_agg
 
 if TYPE_CHECKING:
     from ..audit import Anchor, VerifyReport
@@ -24,15 +25,23 @@ SYNTHETIC_CASE = "C-[0-9][0-9][0-9][0-9][0-9]"  # a GLOB pattern
 
 # -- database checks ----------------------------------------------------------------------------
 def database_version(store: Store) -> str:
-    """The version of the database engine, e.g. ``3.51.3`` (SQLite's ``sqlite_version()``)."""
+    """The version of the database engine: SQLite's ``sqlite_version()`` (``3.51.3``) or
+    PostgreSQL's ``server_version`` (``16.4``)."""
+    if is_postgres(store.conn):
+        return str(store.all("SHOW server_version")[0]["server_version"]).split()[0]
     return str(store.all("SELECT sqlite_version() AS v")[0]["v"])
 
 
 def backup_to(store: Store, target: str | Path) -> str:
     """Copy the live database to ``target`` (a new file, 0600) with SQLite's online backup
-    and return the copy's integrity check: ``ok``, or what is wrong with it."""
+    and return the copy's integrity check: ``ok``, or what is wrong with it. On PostgreSQL
+    the server's own tools back up (``pg_dump``, or base backups with WAL archiving)."""
     from . import connect
 
+    if is_postgres(store.conn):
+        raise StorageError("on PostgreSQL back up with the server's tools: pg_dump, or base "
+                           "backups and WAL archiving for point-in-time recovery (see "
+                           "docs/deployment.md)")
     dest = connect(target)
     try:
         store.conn.backup(dest)
