@@ -77,6 +77,17 @@ def _params(sql: str, params: Any) -> tuple[str, Any]:
     return translate(sql, False), list(params)
 
 
+def _clear(exc: Exception) -> Exception:
+    """The error to raise for ``exc``: a value PostgreSQL cannot hold said plainly (text with
+    a NUL character: SQLite keeps it, PostgreSQL's text type cannot); any other as it is."""
+    import psycopg
+
+    if isinstance(exc, psycopg.DataError) and "NUL" in str(exc):
+        return StorageError("text holding a NUL character (\\u0000) cannot be stored; "
+                            "nothing was saved: remove it and try again")
+    return exc
+
+
 class PgConnection:
     """A pooled psycopg connection that the store uses as it uses sqlite3's."""
 
@@ -90,7 +101,10 @@ class PgConnection:
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         query, values = _params(sql, params)
-        return self.raw.execute(query, values)  # type: ignore[arg-type]
+        try:
+            return self.raw.execute(query, values)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise _clear(exc) from None
 
     def executemany(self, sql: str, rows: Any) -> Any:
         rows = list(rows)
@@ -98,8 +112,19 @@ class PgConnection:
             return None
         named = isinstance(rows[0], dict)
         cur = self.raw.cursor()
-        cur.executemany(translate(sql, named), rows if named else [list(r) for r in rows])
+        try:
+            cur.executemany(translate(sql, named), rows if named else [list(r) for r in rows])
+        except Exception as exc:
+            raise _clear(exc) from None
         return cur
+
+    @property
+    def autocommit(self) -> bool:
+        return bool(self.raw.autocommit)
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self.raw.autocommit = value
 
     @property
     def in_transaction(self) -> bool:
