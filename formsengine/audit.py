@@ -480,9 +480,9 @@ class Anchorer:
         return now
 
     def _run(self) -> None:
-        from .store import connect
+        from .store import connect_to
 
-        conn = connect(self.database)
+        conn = connect_to(self.database)  # a SQLite file or a PostgreSQL URL
         try:
             while True:
                 try:

@@ -246,7 +246,7 @@ def create_schema(store: Store) -> list[str]:
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex, CreateTable
 
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    dialect = postgresql.dialect()
     with store.write():
         # one creator at a time: two processes starting on an empty database
         store.conn.execute("SELECT pg_advisory_xact_lock(?)", [SCHEMA_LOCK])

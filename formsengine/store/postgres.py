@@ -102,7 +102,7 @@ class PgConnection:
     def execute(self, sql: str, params: Any = ()) -> Any:
         query, values = _params(sql, params)
         try:
-            return self.raw.execute(query, values)  # type: ignore[arg-type]
+            return self.raw.execute(query, values)
         except Exception as exc:
             raise _clear(exc) from None
 
