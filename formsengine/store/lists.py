@@ -86,7 +86,7 @@ def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
         f"WITH occ(instrument_id, occasion, unit, n) AS (VALUES {values}),"  # nosec B608
         " entries AS (SELECT c.id AS case_id, c.uid, c.ref, u.display_name AS practitioner,"
         f" occ.instrument_id, occ.occasion, {due} AS due"
-        f" FROM cases c JOIN {json_array_items(store.conn, 'c.instruments', 'ji')}"
+        f" FROM cases c JOIN {json_array_items(store.conn, 'c.instruments', 'ji')} ON 1 = 1"
         " JOIN occ ON occ.instrument_id = ji.value"
         " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
         " LEFT JOIN web_users u ON u.id = ca.user_id"

@@ -181,7 +181,8 @@ def like(where: Any) -> str:
 
 def json_array_items(where: Any, expr: str, alias: str) -> str:
     """A table of the items of the JSON array text ``expr``, each in ``alias.value`` (for
-    ``JOIN``): SQLite's ``json_each``, PostgreSQL's ``json_array_elements_text``."""
+    ``JOIN … ON 1 = 1``: PostgreSQL needs the ``ON``): SQLite's ``json_each``, PostgreSQL's
+    ``json_array_elements_text``."""
     if _pg(where):
         return f"json_array_elements_text(({expr})::json) AS {alias}(value)"
     return f"json_each({expr}) AS {alias}"
