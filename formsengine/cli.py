@@ -128,8 +128,9 @@ def _load_plugin_commands(group: click.Group) -> None:
 
 @click.group(cls=FriendlyGroup)
 @click.version_option(__version__, prog_name="formsengine")
-@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite database file [env FORMSENGINE_DB; default ./formsengine.db]")
+@click.option("--db", "database", type=str,
+              help="SQLite database file [env FORMSENGINE_DB; default ./formsengine.db], or "
+              "a postgresql+psycopg:// URL [env FORMSENGINE_DATABASE_URL]")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Organisation configuration (TOML) [env FORMSENGINE_CONFIG]")
 @click.option("--definitions", "definitions_dir",
@@ -146,7 +147,11 @@ def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
 
         record_os_user()
         ctx.call_on_close(lambda: record_os_user(False))  # for this command only
-    ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
+    from .store.postgres import is_url
+
+    url = database if is_url(database) else None
+    ctx.obj = State(Settings.from_env(database=None if url else database, database_url=url,
+                                      config_file=config_file,
                                       definitions_dir=definitions_dir))
 
 

@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .sql import json_array_items, offset_date
+from .sql import json_array_items, no_index, offset_date
 
 if TYPE_CHECKING:
     from . import Store
@@ -70,6 +70,9 @@ def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
     teams = ",".join("?" for _ in team_ids)
     values = ",".join("(?, ?, ?, CAST(? AS INTEGER))" for _ in offsets)
     due = offset_date(store.conn, "c.opened_on", "occ.unit", "occ.n")
+
+    def plain(column: str) -> str:
+        return no_index(store.conn, column)
     params: list[Any] = [v for o in offsets for v in o] + list(team_ids)
     mine = ""
     if user_id is not None:
@@ -96,8 +99,8 @@ def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
         # status/instrument/occasion index, which would read every final assessment of
         # that occasion for each entry)
         " AND NOT EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id"
-        " AND +a.instrument_id = occ.instrument_id AND +a.occasion = occ.occasion"
-        " AND +a.status = 'final'))"
+        f" AND {plain('a.instrument_id')} = occ.instrument_id"
+        f" AND {plain('a.occasion')} = occ.occasion AND {plain('a.status')} = 'final'))"
         f" SELECT * FROM entries WHERE due <= ?{page}"
         f" ORDER BY due {order}, case_id {order}, instrument_id {order}, occasion {order}"
         " LIMIT ?", [*params, limit + 1])

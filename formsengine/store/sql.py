@@ -202,3 +202,10 @@ def offset_date(where: Any, date: str, unit: str, n: str) -> str:
             f" ELSE min(date({date}, 'start of month', '+' || ({n} + 1) || ' months',"
             f" '-1 day'), date({date}, 'start of month', '+' || {n} || ' months',"
             f" '+' || (CAST(strftime('%d', {date}) AS INTEGER) - 1) || ' days')) END")
+
+
+def no_index(where: Any, column: str) -> str:
+    """``column`` written so that SQLite's planner does not choose an index on it (the
+    unary ``+``), where a query knows a better one; PostgreSQL has no ``+`` on text and
+    plans by statistics: the column as it is."""
+    return column if _pg(where) else f"+{column}"

@@ -27,7 +27,8 @@ from ..test_store import save
     ("SELECT 'it''s ?' WHERE a = ?", False, "SELECT 'it''s ?' WHERE a = %s"),
     ("SELECT x FROM t WHERE a = :me AND b = :me", True,
      "SELECT x FROM t WHERE a = %(me)s AND b = %(me)s"),
-    ("SELECT '[]'::json, to_regclass(:t)::text", True, "SELECT '[]'::json, to_regclass(%(t)s)::text"),
+    ("SELECT '[]'::json, to_regclass(:t)::text", True,
+     "SELECT '[]'::json, to_regclass(%(t)s)::text"),
     ("SELECT ':not_a_name' WHERE a = ?", False, "SELECT ':not_a_name' WHERE a = %s"),
 ])
 def test_placeholders_are_translated_outside_quotes(given, named, expected):
