@@ -223,3 +223,13 @@ def test_an_edited_row_is_found_when_the_triggers_were_dropped(pg_store):
     report = verify(pg_store.conn)
     assert not report.ok and report.first_broken_id == 3
     assert "audit_no_update" in report.message()
+
+
+def test_times_in_seconds_keep_their_precision(pg_store):
+    """SQLite's REAL is 8 bytes; PostgreSQL's is 4 (a time would move by a minute or more):
+    the schema says DOUBLE PRECISION there."""
+    at = 1_796_000_123.456789
+    with pg_store.write():
+        pg_store.conn.execute("INSERT INTO web_login_attempts (username_hash, at, ok)"
+                              " VALUES (?, ?, 0)", ["h", at])
+    assert pg_store.one("SELECT at FROM web_login_attempts")["at"] == at
