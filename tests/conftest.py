@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,6 @@ def pg_url() -> str:
     """A PostgreSQL server's SQLAlchemy URL: FORMSENGINE_TEST_DATABASE_URL, else the server on
     127.0.0.1:5432 if one answers. Without one the test is skipped, except under CI
     (CI=true), where it fails: CI always tests PostgreSQL."""
-    import os
 
     url = os.environ.get("FORMSENGINE_TEST_DATABASE_URL")
     if url:
@@ -98,7 +98,7 @@ TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40  # PostgreSQL's audit key comes fr
 
 
 @pytest.fixture
-def pg_database(pg_url, monkeypatch):
+def pg_database(pg_url):
     """A database URL whose connections see a fresh schema of their own (their search path),
     dropped after the test; the audit key set in the environment as PostgreSQL needs it."""
     import secrets
@@ -115,10 +115,16 @@ def pg_database(pg_url, monkeypatch):
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
     rendered = url.render_as_string(hide_password=False)
-    monkeypatch.setenv("FORMSENGINE_AUDIT_KEY", TEST_AUDIT_KEY)
+    # set here rather than through monkeypatch, which a test may undo
+    before = os.environ.get("FORMSENGINE_AUDIT_KEY")
+    os.environ["FORMSENGINE_AUDIT_KEY"] = TEST_AUDIT_KEY
     try:
         yield rendered
     finally:
+        if before is None:
+            os.environ.pop("FORMSENGINE_AUDIT_KEY", None)
+        else:
+            os.environ["FORMSENGINE_AUDIT_KEY"] = before
         postgres.dispose(rendered)
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

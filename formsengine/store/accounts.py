@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
-from .sql import equals_nocase, in_list, json_array_agg
+from .sql import equals_nocase, in_list, json_array_agg, serialise_on
 
 if TYPE_CHECKING:
     from . import Store
@@ -279,7 +279,10 @@ def set_pending_totp(store: Store, session_id: int, secret: str | None) -> None:
 
 # -- forms sent once ----------------------------------------------------------------------
 def sent_location(store: Store, token_hash: str) -> str | None:
-    """Where the form sent with this token went, or None when it was not sent before."""
+    """Where the form sent with this token went, or None when it was not sent before.
+    Inside the caller's write: a second send of the same form waits there until the first
+    one's write ends (``sql.serialise_on``), then finds where it went."""
+    serialise_on(store.conn, "web_idempotency:" + token_hash)
     row = store.one("SELECT location FROM web_idempotency WHERE token_hash = ?", [token_hash])
     return row["location"] if row else None
 

@@ -209,3 +209,12 @@ def no_index(where: Any, column: str) -> str:
     unary ``+``), where a query knows a better one; PostgreSQL has no ``+`` on text and
     plans by statistics: the column as it is."""
     return column if _pg(where) else f"+{column}"
+
+
+def serialise_on(conn: Any, key: str) -> None:
+    """Make the rest of this write transaction wait for any other transaction holding the
+    same ``key`` (a check-then-insert on that key then runs one at a time). PostgreSQL: a
+    transaction-scoped advisory lock on the key's hash, released by COMMIT or ROLLBACK.
+    SQLite: nothing (``BEGIN IMMEDIATE`` already runs one write at a time)."""
+    if is_postgres(conn) and conn.in_transaction:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [key])
