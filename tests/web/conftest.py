@@ -118,8 +118,11 @@ def cli_run(app, monkeypatch):
     from click.testing import CliRunner
 
     from formsengine.cli import _load_plugin_commands, cli
+    from formsengine.store import is_database_url
 
-    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
+    database = app.config["DATABASE"]
+    monkeypatch.setenv("FORMSENGINE_DATABASE_URL" if is_database_url(database)
+                       else "FORMSENGINE_DB", database)
     _load_plugin_commands(cli)
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, list(args))
