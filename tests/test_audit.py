@@ -315,7 +315,7 @@ def test_an_unkeyed_chain_from_before_the_key_still_verifies_and_the_keyed_one_f
     db.conn.close()
     assert not audit.key_path(path).exists()
 
-    store = Store.open(path, engine)
+    store = Store.open(path, engine, upgrade=True)
     try:
         assert (audit.key_path(path).stat().st_mode & 0o777) == 0o600
         marker = store.one("SELECT * FROM audit WHERE action = ?", [audit.KEYED_MARKER])

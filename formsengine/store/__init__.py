@@ -51,8 +51,6 @@ from .sql import (
 )
 
 if TYPE_CHECKING:
-    from sqlite_utils.migrations import Migrations
-
     from ..engine import Engine
     from ..instruments import Instrument
     from ..submission import Submission
@@ -282,6 +280,7 @@ class Store:
             self.db = None
             self.file = None
         self._write_lock = _write_lock(self.file)
+        self.last_upgrade: list[str] = []
 
     @property
     def postgres(self) -> bool:
@@ -289,30 +288,39 @@ class Store:
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, engine: Engine, *, create: bool = False) -> Store:
-        """The store of a SQLite file or of a PostgreSQL URL (``postgresql+psycopg://…``).
-        ``create``: make the database's schema when it has none (SQLite: the file too)."""
+    def open(cls, path: str | Path, engine: Engine, *, create: bool = False,
+             upgrade: bool = False) -> Store:
+        """Open the database: a SQLite file, or a PostgreSQL URL (``postgresql+psycopg://…``).
+        A new one (``create=True``, or in memory) is created at the head of every migration
+        branch; an existing one must be up to date already (``upgrade=True``, as
+        ``formsengine db upgrade``, brings it there): one whose schema is behind the code is
+        refused with ``migrations.SchemaBehindError``. What an upgrade applied is kept in
+        ``last_upgrade``. On PostgreSQL the schema is made by ``create_schema``."""
+        from .. import migrations
+
+        memory = str(path) == ":memory:"
         if is_database_url(path):
             store = cls(connect_to(path), engine)
-            try:
-                if create:
-                    create_schema(store)
-                elif store.one(table_exists_sql(store.conn), ["audit"]) is None:
-                    raise StorageError("the database has no formsengine schema; create it "
-                                       "with: formsengine db init")
-            except BaseException:
-                store.close()
-                raise
         else:
             p = Path(path)
-            if str(path) != ":memory:" and not create and not p.exists():
+            memory = str(path) == ":memory:"
+            if not memory and not create and not p.exists():
                 raise StorageError(
                     f"database {p} does not exist; create it with: formsengine --db {p} db init")
             store = cls(connect(path), engine)
-            store.migrate()
-        from .snapshots import check_definitions
-
         try:
+            if store.postgres:
+                if create or upgrade:
+                    store.last_upgrade = create_schema(store)
+                elif store.one(table_exists_sql(store.conn), ["audit"]) is None:
+                    raise StorageError("the database has no formsengine schema; create it "
+                                       "with: formsengine db init")
+            elif upgrade or ((create or memory) and migrations.is_empty(store.conn)):
+                store.last_upgrade = migrations.upgrade(store.conn, engine)
+            else:
+                migrations.require_current(store.conn, engine)
+            from .snapshots import check_definitions
+
             check_definitions(store)  # refuses definitions changed under a used version
         except BaseException:
             store.close()
@@ -320,20 +328,14 @@ class Store:
         return store
 
     def migrate(self) -> list[str]:
+        """Bring the schema to the head of every migration branch (``formsengine db
+        upgrade``); return what was applied (``branch:revision``, and ``set:name`` for what
+        was left of release 0.1's sqlite-utils sets). PostgreSQL: ``create_schema``."""
         if self.postgres:
             return create_schema(self)
-        sets: list[Migrations] = []
-        self.engine.pm.hook.register_migrations(register=sets.append)
-        applied = []
-        names = set()
-        for migrations in sets:
-            if migrations.name in names:
-                raise StorageError(f"two plugins registered migration set {migrations.name!r}")
-            names.add(migrations.name)
-            pending = [m.name for m in migrations.pending(self.db)]
-            migrations.apply(self.db)
-            applied += [f"{migrations.name}:{n}" for n in pending]
-        return applied
+        from .. import migrations
+
+        return migrations.upgrade(self.conn, self.engine)
 
     def close(self) -> None:
         self.conn.close()

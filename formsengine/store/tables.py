@@ -2,14 +2,15 @@
 2 ``Table`` objects, for tools that need it as data: creating the schema on another database
 (PostgreSQL), comparing a database with what the code expects, and generating migrations.
 
-The sqlite-utils migration sets (``formsengine.store_schema`` and ``formsengine.web.schema``)
-still build and upgrade the SQLite database; ``tests/test_store_tables.py`` checks that these
-descriptions create, on SQLite, exactly the tables, columns, defaults, keys and indexes the
-migrations build. Columns are listed in the order the migrations leave them (a column added by
+The Alembic revisions (``formsengine.migrations``) build and upgrade the database; their
+first revisions are release 0.1's sqlite-utils migration sets (``formsengine.store_schema``
+and ``formsengine.web.schema``), and ``tests/test_store_tables.py`` checks that these
+descriptions create, on SQLite, exactly the tables, columns, defaults, keys and indexes those
+build. Columns are listed in the order the migrations leave them (a column added by
 ``ALTER TABLE`` comes last). Triggers (the audit trail's append-only and chain checks, the
 cases' risk order) are SQL, kept with the migrations.
 
-When a migration changes the schema, change the matching table here in the same commit.
+When a revision changes the schema, change the matching table here in the same commit.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
 
 # SQLite's REAL is an 8-byte float; PostgreSQL's REAL is a 4-byte one (too coarse for a time
 # in seconds since 1970, which it would round to about two minutes): DOUBLE PRECISION there.
-FLOAT8 = REAL().with_variant(DOUBLE_PRECISION(), "postgresql")
+FLOAT8: TypeEngine[float] = REAL().with_variant(DOUBLE_PRECISION(), "postgresql")
 
 
 def _id() -> Column[int]:

@@ -161,7 +161,8 @@ def test_older_filtered_entries_keep_the_filters_and_stay_out_of_the_address(adm
     fields = _older_form(page)
     assert fields is not None and fields["actor"] == "filler" and fields["action"] == "view"
     oldest_shown = store.one("SELECT MIN(id) AS id FROM (SELECT id FROM audit WHERE"
-                             " actor = 'filler' ORDER BY id DESC LIMIT ?) shown", [AUDIT_PAGE])["id"]
+                             " actor = 'filler' ORDER BY id DESC LIMIT ?) shown",
+                             [AUDIT_PAGE])["id"]
     assert fields["before"] == str(oldest_shown)
     response = admin.post("/admin/audit", data=fields)
     older = response.get_data(as_text=True)
