@@ -120,6 +120,9 @@ def key_for(conn: Any, *, create: bool = False, file: str | None = None) -> byte
     from_env = _key_from_env()
     if from_env is not None:
         return from_env
+    if _log().is_postgres(conn):
+        raise StorageError(f"on PostgreSQL the audit key comes from {KEY_ENV} (at least "
+                           f"{MIN_KEY_CHARS} characters, the same for every server process)")
     file = file or _log().database_file(conn)
     if file is None:
         return _MEMORY_KEY
@@ -211,6 +214,7 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "request_id": request_id,
         "details": _details(details),
     }
+    _log().lock_chain(conn)
     head = _HEADS.get(head_key) if head_key else None
     if head_key and head is not None:
         row["id"] = head[0] + 1
@@ -235,6 +239,7 @@ def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None
     if not _log().in_write_transaction(conn):
         raise RuntimeError("audit.append_many must run inside a write transaction")
     key = key_for(conn)
+    _log().lock_chain(conn)
     last = _log().last_row(conn)
     next_id, prev_hash = ((last[0] + 1), last[1]) if last else (1, GENESIS)
     at = utcnow()
@@ -483,9 +488,9 @@ class Anchorer:
         return now
 
     def _run(self) -> None:
-        from .store import connect
+        from .store import connect_to
 
-        conn = connect(self.database)
+        conn = connect_to(self.database)  # a SQLite file or a PostgreSQL URL
         try:
             while True:
                 try:

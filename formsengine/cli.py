@@ -40,7 +40,7 @@ class State:
     def store(self, *, create: bool = False) -> Store:
         from .store import Store
 
-        return Store.open(self.settings.database, self.engine, create=create)
+        return Store.open(self.settings.location, self.engine, create=create)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -128,8 +128,9 @@ def _load_plugin_commands(group: click.Group) -> None:
 
 @click.group(cls=FriendlyGroup)
 @click.version_option(__version__, prog_name="formsengine")
-@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite database file [env FORMSENGINE_DB; default ./formsengine.db]")
+@click.option("--db", "database", type=str,
+              help="SQLite database file [env FORMSENGINE_DB; default ./formsengine.db], or "
+              "a postgresql+psycopg:// URL [env FORMSENGINE_DATABASE_URL]")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Organisation configuration (TOML) [env FORMSENGINE_CONFIG]")
 @click.option("--definitions", "definitions_dir",
@@ -146,7 +147,11 @@ def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
 
         record_os_user()
         ctx.call_on_close(lambda: record_os_user(False))  # for this command only
-    ctx.obj = State(Settings.from_env(database=database, config_file=config_file,
+    from .store.postgres import is_url
+
+    url = database if is_url(database) else None
+    ctx.obj = State(Settings.from_env(database=None if url else database, database_url=url,
+                                      config_file=config_file,
                                       definitions_dir=definitions_dir))
 
 
@@ -361,6 +366,15 @@ def db_init(state: State) -> None:
     from .store import Store
     from .store.maintenance import database_version
 
+    if state.settings.on_server:
+        from .store.postgres import redacted
+
+        with Store.open(state.settings.location, state.engine, create=True) as store:
+            store.audit("db_init", actor=SYSTEM)
+            version = database_version(store)
+        click.echo(f"database ready: {redacted(str(state.settings.database_url))}"
+                   f" (PostgreSQL {version})")
+        return
     warn_if_readable(state.settings.database)
     with Store.open(state.settings.database, state.engine, create=True,
                     upgrade=True) as store:
@@ -762,8 +776,9 @@ def before_serving(state: State) -> None:
     configured (FORMSENGINE_AUDIT_ANCHOR, every FORMSENGINE_AUDIT_ANCHOR_MINUTES)."""
     from .audit import start_anchoring
 
-    warn_if_readable(state.settings.database)
-    anchorer = start_anchoring(state.settings.database)
+    if not state.settings.on_server:
+        warn_if_readable(state.settings.database)
+    anchorer = start_anchoring(state.settings.location)
     if anchorer is not None:
         click.echo(f"audit anchored in {anchorer.anchor_file} every "
                    f"{anchorer.interval / 60:g} minutes", err=True)
@@ -806,7 +821,7 @@ def demo(state: State, people: int) -> None:
     engine = state.engine
     if not len(engine.instruments):
         fail("no instruments are installed; install the plugins first (see README)")
-    with Store.open(state.settings.database, engine, create=True) as store:
+    with Store.open(state.settings.location, engine, create=True) as store:
         if has_synthetic_people(store):
             click.echo(f"demo data already in {state.settings.database}")
         else:

@@ -7,6 +7,8 @@ setting                    environment variable             default
 =========================  ===============================  ==============================
 database file              ``FORMSENGINE_DB``               ``formsengine.db`` in the
                                                             current folder
+PostgreSQL database        ``FORMSENGINE_DATABASE_URL``     none (SQLite, the file above)
+                           (``postgresql+psycopg://…``)
 organisation config        ``FORMSENGINE_CONFIG``           none (built-in defaults)
 local definitions folder   ``FORMSENGINE_DEFINITIONS``      none
 =========================  ===============================  ==============================
@@ -218,11 +220,27 @@ def env_switch(name: str, *, default: bool) -> bool:
     return default if not raw.strip() else parse_switch(raw, name)
 
 
+DATABASE_URL_ENV = "FORMSENGINE_DATABASE_URL"
+
+
 @dataclass
 class Settings:
     database: Path = Path("formsengine.db")
     config_file: Path | None = None
     definitions_dir: Path | None = None
+    # a PostgreSQL database (``postgresql+psycopg://user@host/name``): used instead of the
+    # SQLite file when set
+    database_url: str | None = None
+
+    @property
+    def location(self) -> str | Path:
+        """Where the data is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.database
+
+    @property
+    def on_server(self) -> bool:
+        """Whether the database is a server's (PostgreSQL) rather than a file."""
+        return bool(self.database_url)
 
     @classmethod
     def from_env(cls, **given: Any) -> Settings:
@@ -230,8 +248,17 @@ class Settings:
         db = given.get("database") or env.get("FORMSENGINE_DB") or "formsengine.db"
         cfg = given.get("config_file") or env.get("FORMSENGINE_CONFIG")
         defs = given.get("definitions_dir") or env.get("FORMSENGINE_DEFINITIONS")
+        url = given.get("database_url") or env.get(DATABASE_URL_ENV) or None
+        if given.get("database") and not given.get("database_url"):
+            url = None  # a file named explicitly wins over the environment's URL
+        if url is not None and not url.startswith(
+                ("postgresql://", "postgresql+psycopg://", "postgres://")):
+            from .errors import ConfigError
+
+            raise ConfigError(f"{DATABASE_URL_ENV} must be a postgresql+psycopg:// URL")
         return cls(
             database=Path(db),
             config_file=Path(cfg) if cfg else None,
             definitions_dir=Path(defs) if defs else None,
+            database_url=url,
         )

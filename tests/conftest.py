@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,6 @@ def pg_url() -> str:
     """A PostgreSQL server's SQLAlchemy URL: FORMSENGINE_TEST_DATABASE_URL, else the server on
     127.0.0.1:5432 if one answers. Without one the test is skipped, except under CI
     (CI=true), where it fails: CI always tests PostgreSQL."""
-    import os
 
     url = os.environ.get("FORMSENGINE_TEST_DATABASE_URL")
     if url:
@@ -92,3 +92,79 @@ def pg_url() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("no PostgreSQL server: set FORMSENGINE_TEST_DATABASE_URL or run .ci/run")
     pytest.skip("no PostgreSQL server (set FORMSENGINE_TEST_DATABASE_URL)")
+
+
+TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40  # PostgreSQL's audit key comes from the environment
+
+
+@pytest.fixture
+def pg_database(pg_url):
+    """A database URL whose connections see a fresh schema of their own (their search path),
+    dropped after the test; the audit key set in the environment as PostgreSQL needs it."""
+    import secrets
+
+    pytest.importorskip("psycopg")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from formsengine.store import postgres
+
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    # set here rather than through monkeypatch, which a test may undo
+    before = os.environ.get("FORMSENGINE_AUDIT_KEY")
+    os.environ["FORMSENGINE_AUDIT_KEY"] = TEST_AUDIT_KEY
+    try:
+        yield rendered
+    finally:
+        if before is None:
+            os.environ.pop("FORMSENGINE_AUDIT_KEY", None)
+        else:
+            os.environ["FORMSENGINE_AUDIT_KEY"] = before
+        postgres.dispose(rendered)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_store(engine, pg_database) -> Store:
+    """A store on PostgreSQL (a fresh schema, created as ``db init`` creates it). Skipped
+    when no server answers, failing under CI=true (see ``pg_url``)."""
+    s = Store.open(pg_database, engine, create=True)
+    yield s
+    s.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``sqlite_only`` are not run on PostgreSQL."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("backend") == "postgresql" and item.get_closest_marker("sqlite_only"):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """Which database a test parametrised over both runs on."""
+    return request.param
+
+
+@pytest.fixture
+def any_store(backend, request, engine, tmp_path) -> Store:
+    """The ``store`` fixture on each backend in turn: SQLite (a file), then PostgreSQL."""
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_store")
+    s = Store.open(tmp_path / "test.db", engine, create=True)
+    request.addfinalizer(s.close)
+    return s

@@ -11,6 +11,12 @@ import pytest
 from formsengine.audit import verify
 
 
+@pytest.fixture
+def store(any_store):
+    """These tests run on SQLite and again on PostgreSQL."""
+    return any_store
+
+
 def fill(store, n=5):
     for i in range(n):
         store.audit("view", actor=f"user{i}", object_type="assessment", object_id=i)
@@ -38,6 +44,7 @@ def tamper(path, *statements):
     conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_edited_row_is_named(store, tmp_path):
     fill(store)
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -50,6 +57,7 @@ def test_edited_row_is_named(store, tmp_path):
     assert "audit_no_update" in report.message()
 
 
+@pytest.mark.sqlite_only
 def test_removed_row_is_detected(store, tmp_path):
     fill(store)
     tamper(tmp_path / "test.db", "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE id = 2")
@@ -57,6 +65,7 @@ def test_removed_row_is_detected(store, tmp_path):
     assert not report.ok and report.first_broken_id == 3
 
 
+@pytest.mark.sqlite_only
 def test_rewritten_hash_breaks_next_row(store, tmp_path):
     fill(store)
     tamper(tmp_path / "test.db", "DROP TRIGGER audit_no_update",
@@ -85,6 +94,7 @@ def statements(store, action):
     return [s for s in sent if not s.startswith(("BEGIN", "COMMIT"))]
 
 
+@pytest.mark.sqlite_only
 def test_chain_holds_when_writers_interleave_roll_back_and_write_elsewhere(store, tmp_path):
     """Appends remember the last row per database file; whatever else happened to the table
     (another connection, another process, a rolled-back append, a bulk append) must not
@@ -174,6 +184,7 @@ def key_of(store):
     return key_for(store.conn)
 
 
+@pytest.mark.sqlite_only
 def test_removing_the_last_rows_is_found_by_the_anchor(trail):
     store, path, anchor = trail
     rewrite(path, lambda c: c.execute("DELETE FROM audit WHERE id > ?", [anchor.last_id - 3]))
@@ -183,6 +194,7 @@ def test_removing_the_last_rows_is_found_by_the_anchor(trail):
     assert f"row {anchor.last_id} is gone (rows removed from the end)" in report.message()
 
 
+@pytest.mark.sqlite_only
 def test_removing_every_row_is_found(trail):
     store, path, anchor = trail
     rewrite(path, lambda c: c.execute("DELETE FROM audit"))
@@ -191,6 +203,7 @@ def test_removing_every_row_is_found(trail):
     assert "is gone" in verify(store.conn, [anchor]).message()
 
 
+@pytest.mark.sqlite_only
 def test_edited_and_rehashed_row_is_found(trail):
     store, path, anchor = trail
     rewrite(path, lambda c: c.execute("UPDATE audit SET actor = 'someone else' WHERE id = 4"),
@@ -200,6 +213,7 @@ def test_edited_and_rehashed_row_is_found(trail):
     assert "written without the audit key" in report.message()
 
 
+@pytest.mark.sqlite_only
 def test_rehashed_under_a_stolen_key_is_found_by_the_anchor(trail):
     store, path, anchor = trail
     rewrite(path, lambda c: c.execute("UPDATE audit SET actor = 'someone else' WHERE id = 4"),
@@ -219,6 +233,7 @@ def renumber_after_removing(row_id):
     return change
 
 
+@pytest.mark.sqlite_only
 def test_removed_renumbered_and_rehashed_row_is_found(trail):
     store, path, anchor = trail
     rewrite(path, renumber_after_removing(3), start=3)
@@ -227,6 +242,7 @@ def test_removed_renumbered_and_rehashed_row_is_found(trail):
     assert "written without the audit key" in report.message()
 
 
+@pytest.mark.sqlite_only
 def test_removed_renumbered_and_rehashed_under_a_stolen_key_is_found_by_the_anchor(trail):
     store, path, anchor = trail
     rewrite(path, renumber_after_removing(3), start=3, key=key_of(store))
@@ -238,6 +254,7 @@ def test_removed_renumbered_and_rehashed_under_a_stolen_key_is_found_by_the_anch
     assert "no longer has the hash anchored" in verify(store.conn, [older]).message()
 
 
+@pytest.mark.sqlite_only
 def test_forged_row_appended_is_found(trail):
     from formsengine.audit import FIELDS, row_hash
 
@@ -265,6 +282,7 @@ def test_forged_row_appended_is_found(trail):
     assert "written without the audit key" in report.message()
 
 
+@pytest.mark.sqlite_only
 def test_dropped_insert_trigger_is_reported(trail):
     store, path, _ = trail
     tamper(path, "DROP TRIGGER audit_insert_in_chain")
@@ -317,6 +335,7 @@ def test_an_unkeyed_chain_from_before_the_key_still_verifies_and_the_keyed_one_f
         store.close()
 
 
+@pytest.mark.sqlite_only
 def test_key_file_is_private_and_the_environment_overrides_it(store, tmp_path, monkeypatch):
     from formsengine import audit
     from formsengine.errors import StorageError
@@ -343,6 +362,7 @@ def test_key_file_is_private_and_the_environment_overrides_it(store, tmp_path, m
     audit.forget_keys()
 
 
+@pytest.mark.sqlite_only
 def test_anchor_file_is_appended_and_checked(trail, tmp_path):
     from formsengine import audit
     from formsengine.errors import StorageError
@@ -364,6 +384,7 @@ def test_anchor_file_is_appended_and_checked(trail, tmp_path):
         audit.read_anchors(anchors)
 
 
+@pytest.mark.sqlite_only
 def test_server_anchors_periodically_and_stops_on_a_broken_chain(trail, tmp_path, caplog):
     import time
 

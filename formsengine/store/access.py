@@ -3,6 +3,7 @@ user asking, so that a record of another team reads as one that does not exist."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -11,10 +12,19 @@ from .sql import in_list
 if TYPE_CHECKING:
     from . import Store
 
+_UID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_uid(text: str) -> bool:
+    """Whether ``text`` could be an opaque id (``new_uid``: URL-safe base64)."""
+    return bool(_UID.fullmatch(text))
+
 
 def case_in_teams(store: Store, uid: str, team_ids: Collection[int]) -> dict[str, Any] | None:
     """The row of the case with this opaque id when it belongs to one of ``team_ids``
     (``schedule`` and ``instruments`` as stored JSON text), else None."""
+    if not is_uid(uid):
+        return None  # no stored id looks like this (and PostgreSQL's text holds no NUL)
     teams, params = in_list(team_ids)
     return store.one(
         f"SELECT * FROM cases WHERE uid = ? AND team_id IN {teams}",  # nosec B608
@@ -25,6 +35,8 @@ def assessment_case_in_teams(store: Store, uid: str,
                              team_ids: Collection[int]) -> dict[str, Any] | None:
     """For an assessment's opaque id, when its case belongs to one of ``team_ids``: the
     case's row with ``assessment_id`` (the assessment's id) added; else None."""
+    if not is_uid(uid):
+        return None
     teams, params = in_list(team_ids)
     return store.one(
         "SELECT a.id AS assessment_id, c.* FROM assessments a JOIN cases c ON c.id = a.case_id"

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
-from .sql import in_list
+from .sql import equals_nocase, in_list, json_array_agg, serialise_on
 
 if TYPE_CHECKING:
     from . import Store
@@ -36,7 +36,8 @@ def user_by_id(store: Store, user_id: int) -> dict[str, Any] | None:
 def user_by_name(store: Store, username: str) -> dict[str, Any] | None:
     """The row of the user with this username, or None. Usernames compare without regard
     to case (the column is ``COLLATE NOCASE``): "Alice" finds alice."""
-    return store.one("SELECT * FROM web_users WHERE username = ?", [username])
+    return store.one(f"SELECT * FROM web_users WHERE {equals_nocase(store.conn, 'username')}",  # nosec B608: helper's SQL
+                     [username])
 
 
 def user_by_uid(store: Store, uid: str) -> dict[str, Any] | None:
@@ -46,7 +47,8 @@ def user_by_uid(store: Store, uid: str) -> dict[str, Any] | None:
 
 def user_id_by_name(store: Store, username: str) -> int | None:
     """The id of the user with this username (compared without regard to case), or None."""
-    row = store.one("SELECT id FROM web_users WHERE username = ?", [username])
+    row = store.one(f"SELECT id FROM web_users WHERE {equals_nocase(store.conn, 'username')}",  # nosec B608: helper's SQL
+                    [username])
     return row["id"] if row else None
 
 
@@ -214,11 +216,11 @@ def session_user(store: Store, token_hash: str) -> dict[str, Any] | None:
     ``last_seen``, ``team_ids`` (a list) and ``require_totp`` (the stored JSON text of the
     organisation's setting, or None), in one query; or None.
 
-    ``json_group_array`` is SQLite's (PostgreSQL: ``json_agg``)."""
+    (The JSON aggregation: ``sql.json_array_agg``.)"""
     row = store.one(
-        "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen,"
-        " (SELECT json_group_array(team_id) FROM (SELECT team_id FROM web_memberships"
-        " WHERE user_id = u.id ORDER BY team_id)) AS team_ids,"
+        "SELECT u.*, s.id AS session_id, s.created_at AS session_started, s.last_seen,"  # nosec B608: helper's SQL
+        f" (SELECT {json_array_agg(store.conn, 'team_id')} FROM (SELECT team_id FROM"
+        " web_memberships WHERE user_id = u.id ORDER BY team_id) m) AS team_ids,"
         " (SELECT value FROM web_settings WHERE key = 'require_totp') AS require_totp"
         " FROM web_sessions s JOIN web_users u ON u.id = s.user_id WHERE s.token_hash = ?",
         [token_hash])
@@ -277,7 +279,10 @@ def set_pending_totp(store: Store, session_id: int, secret: str | None) -> None:
 
 # -- forms sent once ----------------------------------------------------------------------
 def sent_location(store: Store, token_hash: str) -> str | None:
-    """Where the form sent with this token went, or None when it was not sent before."""
+    """Where the form sent with this token went, or None when it was not sent before.
+    Inside the caller's write: a second send of the same form waits there until the first
+    one's write ends (``sql.serialise_on``), then finds where it went."""
+    serialise_on(store.conn, "web_idempotency:" + token_hash)
     row = store.one("SELECT location FROM web_idempotency WHERE token_hash = ?", [token_hash])
     return row["location"] if row else None
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .sql import is_postgres
+
 COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "request_id", "details",
            "prev_hash", "hash")
 
@@ -31,8 +33,10 @@ _SELECT_ROWS = ("SELECT id, at, actor, action, object_type, object_id, request_i
 
 
 def database_file(conn: Any) -> str | None:
-    """The file of the connection's main database (None for a database in memory).
-    SQLite only (``PRAGMA database_list``)."""
+    """The file of the connection's main database (None for a database in memory or on a
+    server: PostgreSQL)."""
+    if is_postgres(conn):
+        return None
     return next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
                 "") or None
 
@@ -40,6 +44,20 @@ def database_file(conn: Any) -> str | None:
 def in_write_transaction(conn: Any) -> bool:
     """Whether the connection is inside a transaction (where appends must happen)."""
     return bool(conn.in_transaction)
+
+
+# The transaction-scoped advisory lock that serialises appends on PostgreSQL (an arbitrary
+# constant: "fe" and 1).
+CHAIN_LOCK = 0x66650002
+
+
+def lock_chain(conn: Any) -> None:
+    """Make this transaction the only one appending to the chain until it ends. PostgreSQL:
+    ``pg_advisory_xact_lock``, taken just before the append (the last thing a write does,
+    so that the lock is held briefly); released by COMMIT or ROLLBACK. SQLite: nothing
+    (``BEGIN IMMEDIATE`` already made the transaction the only writer)."""
+    if is_postgres(conn):
+        conn.execute("SELECT pg_advisory_xact_lock(?)", [CHAIN_LOCK])
 
 
 def last_row(conn: Any) -> tuple[int, str] | None:
@@ -107,7 +125,7 @@ def rows_in_order(conn: Any, *, after: int | None = None,
 def trigger_names(conn: Any) -> set[str]:
     """The names of the triggers on the audit table (the catalogue differs: SQLite's
     ``sqlite_master``, PostgreSQL's ``pg_trigger``)."""
-    if type(conn).__module__.split(".")[0].startswith("psycopg"):
+    if is_postgres(conn):
         sql = ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit'::regclass"
                " AND NOT tgisinternal")
     else:

@@ -12,8 +12,8 @@ arrays chunk by chunk without holding every row as Python objects.
 
 The coded reads (``coded_score_values``, ``coded_answers``) let the database give each
 distinct text (kind and name of a result, item and value of an answer) a small number in a
-temporary table, so that only numbers cross into Python per row. They use SQLite's
-``temp`` schema and ``rowid`` as they did before the data layer.
+temporary table, so that only numbers cross into Python per row (``sql.coded_temp_table``:
+the same SQL on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .sql import chunks, marks
+from .sql import chunks, coded_temp_table, drop_temp_table, marks
 
 if TYPE_CHECKING:
     from . import Store
@@ -89,8 +89,8 @@ class CodedScoreValues:
 
     def _read(self, column: str, text: bool) -> Iterator[Rows]:
         cursor = self.store.conn.execute(
-            f"SELECT sv.score_id, n.rowid, sv.{column}"  # nosec B608: constants and ? marks
-            " FROM score_values sv JOIN temp.fe_export_names n ON n.kind = sv.kind"
+            f"SELECT sv.score_id, n.code, sv.{column}"  # nosec B608: constants and ? marks
+            " FROM score_values sv JOIN fe_export_names n ON n.kind = sv.kind"
             " AND n.name = sv.name JOIN scores s ON s.id = sv.score_id"
             f" JOIN assessments a ON {LATEST_SCORE} WHERE {self.where}"
             f" AND sv.value_text IS {'NOT ' if text else ''}NULL", self.params)
@@ -114,14 +114,12 @@ def coded_score_values(store: Store, instruments: Sequence[str],
     stored gets a code in a temporary table, dropped when the block ends."""
     where, params = _final_of(instruments, occasions)
     conn = store.conn
-    conn.execute("DROP TABLE IF EXISTS temp.fe_export_names")
-    conn.execute("CREATE TEMP TABLE fe_export_names AS SELECT DISTINCT kind, name"
-                 " FROM score_values")
+    coded_temp_table(conn, "fe_export_names", "SELECT DISTINCT kind, name FROM score_values")
     try:
-        names = conn.execute("SELECT rowid, kind, name FROM temp.fe_export_names").fetchall()
+        names = conn.execute("SELECT code, kind, name FROM fe_export_names").fetchall()
         yield CodedScoreValues(store, where, params, size, names)
     finally:
-        conn.execute("DROP TABLE IF EXISTS temp.fe_export_names")
+        drop_temp_table(conn, "fe_export_names")
 
 
 def export_people(store: Store, person_ids: Sequence[int]) -> Rows:
@@ -154,9 +152,9 @@ class CodedAnswers:
     def rows(self) -> Iterator[Rows]:
         """Chunks of (assessment id, code) for the answers to the items asked for."""
         cursor = self.store.conn.execute(
-            "SELECT ans.assessment_id, v.rowid FROM answers ans"
+            "SELECT ans.assessment_id, v.code FROM answers ans"
             " JOIN assessments a ON a.id = ans.assessment_id"
-            " JOIN temp.fe_export_values v ON v.item_id = ans.item_id"
+            " JOIN fe_export_values v ON v.item_id = ans.item_id"
             " AND v.value = ans.value"
             " WHERE a.status = 'final' AND a.instrument_id = ?", [self.instrument])
         # (the join with the coded pairs keeps only the items asked for)
@@ -170,18 +168,16 @@ def coded_answers(store: Store, instrument: str, item_ids: Sequence[str],
     ``with`` block: every distinct (item, value) pair gets a code in a temporary table,
     dropped when the block ends."""
     conn = store.conn
-    conn.execute("DROP TABLE IF EXISTS temp.fe_export_values")
-    conn.execute("CREATE TEMP TABLE fe_export_values AS"
-                 " SELECT DISTINCT ans.item_id, ans.value"  # nosec B608: ? marks
-                 " FROM answers ans JOIN assessments a ON a.id = ans.assessment_id"
-                 " WHERE a.status = 'final' AND a.instrument_id = ?"
-                 f" AND ans.item_id IN ({marks(item_ids)})", [instrument, *item_ids])
+    coded_temp_table(conn, "fe_export_values",
+                     "SELECT DISTINCT ans.item_id, ans.value"  # nosec B608: ? marks
+                     " FROM answers ans JOIN assessments a ON a.id = ans.assessment_id"
+                     " WHERE a.status = 'final' AND a.instrument_id = ?"
+                     f" AND ans.item_id IN ({marks(item_ids)})", [instrument, *item_ids])
     try:
-        pairs = conn.execute("SELECT rowid, item_id, value FROM temp.fe_export_values"
-                             ).fetchall()
+        pairs = conn.execute("SELECT code, item_id, value FROM fe_export_values").fetchall()
         yield CodedAnswers(store, instrument, size, pairs)
     finally:
-        conn.execute("DROP TABLE IF EXISTS temp.fe_export_values")
+        drop_temp_table(conn, "fe_export_values")
 
 
 def assessment_fields(store: Store, assessment_ids: Sequence[int]

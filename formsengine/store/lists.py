@@ -23,17 +23,14 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .sql import json_array_items, no_index, offset_date
+
 if TYPE_CHECKING:
     from . import Store
 
 # (instrument id, occasion id, unit "months" or "weeks", number)
 Offset = tuple[str, str, str, int]
 
-_DUE = (
-    "CASE occ.unit WHEN 'weeks' THEN date(c.opened_on, '+' || (7 * occ.n) || ' days')"
-    " ELSE min(date(c.opened_on, 'start of month', '+' || (occ.n + 1) || ' months',"
-    " '-1 day'), date(c.opened_on, 'start of month', '+' || occ.n || ' months',"
-    " '+' || (CAST(strftime('%d', c.opened_on) AS INTEGER) - 1) || ' days')) END")
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -71,7 +68,11 @@ def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
     mark = decode_cursor(after or before, key_types)
     backward = bool(before) and mark is not None
     teams = ",".join("?" for _ in team_ids)
-    values = ",".join("(?, ?, ?, ?)" for _ in offsets)
+    values = ",".join("(?, ?, ?, CAST(? AS INTEGER))" for _ in offsets)
+    due = offset_date(store.conn, "c.opened_on", "occ.unit", "occ.n")
+
+    def plain(column: str) -> str:
+        return no_index(store.conn, column)
     params: list[Any] = [v for o in offsets for v in o] + list(team_ids)
     mine = ""
     if user_id is not None:
@@ -87,8 +88,8 @@ def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
     rows = store.all(
         f"WITH occ(instrument_id, occasion, unit, n) AS (VALUES {values}),"  # nosec B608
         " entries AS (SELECT c.id AS case_id, c.uid, c.ref, u.display_name AS practitioner,"
-        f" occ.instrument_id, occ.occasion, {_DUE} AS due"
-        " FROM cases c JOIN json_each(c.instruments) ji"
+        f" occ.instrument_id, occ.occasion, {due} AS due"
+        f" FROM cases c JOIN {json_array_items(store.conn, 'c.instruments', 'ji')} ON 1 = 1"
         " JOIN occ ON occ.instrument_id = ji.value"
         " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
         " LEFT JOIN web_users u ON u.id = ca.user_id"
@@ -98,8 +99,8 @@ def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
         # status/instrument/occasion index, which would read every final assessment of
         # that occasion for each entry)
         " AND NOT EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id"
-        " AND +a.instrument_id = occ.instrument_id AND +a.occasion = occ.occasion"
-        " AND +a.status = 'final'))"
+        f" AND {plain('a.instrument_id')} = occ.instrument_id"
+        f" AND {plain('a.occasion')} = occ.occasion AND {plain('a.status')} = 'final'))"
         f" SELECT * FROM entries WHERE due <= ?{page}"
         f" ORDER BY due {order}, case_id {order}, instrument_id {order}, occasion {order}"
         " LIMIT ?", [*params, limit + 1])

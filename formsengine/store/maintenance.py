@@ -11,6 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import StorageError
+from .sql import glob_match, glob_pattern, is_postgres, json_array_agg
+
 if TYPE_CHECKING:
     from ..audit import Anchor, VerifyReport
     from . import Store
@@ -22,15 +25,23 @@ SYNTHETIC_CASE = "C-[0-9][0-9][0-9][0-9][0-9]"  # a GLOB pattern
 
 # -- database checks ----------------------------------------------------------------------------
 def database_version(store: Store) -> str:
-    """The version of the database engine, e.g. ``3.51.3`` (SQLite's ``sqlite_version()``)."""
+    """The version of the database engine: SQLite's ``sqlite_version()`` (``3.51.3``) or
+    PostgreSQL's ``server_version`` (``16.4``)."""
+    if is_postgres(store.conn):
+        return str(store.all("SHOW server_version")[0]["server_version"]).split()[0]
     return str(store.all("SELECT sqlite_version() AS v")[0]["v"])
 
 
 def backup_to(store: Store, target: str | Path) -> str:
     """Copy the live database to ``target`` (a new file, 0600) with SQLite's online backup
-    and return the copy's integrity check: ``ok``, or what is wrong with it."""
+    and return the copy's integrity check: ``ok``, or what is wrong with it. On PostgreSQL
+    the server's own tools back up (``pg_dump``, or base backups with WAL archiving)."""
     from . import connect
 
+    if is_postgres(store.conn):
+        raise StorageError("on PostgreSQL back up with the server's tools: pg_dump, or base "
+                           "backups and WAL archiving for point-in-time recovery (see "
+                           "docs/deployment.md)")
     dest = connect(target)
     try:
         store.conn.backup(dest)
@@ -88,19 +99,21 @@ def has_synthetic_people(store: Store) -> bool:
 
 def synthetic_cases_without_team(store: Store) -> list[int]:
     """The ids of the cases with a synthetic reference (C- and five digits) and no team.
-    (SQLite's GLOB.)"""
+    (The pattern match: ``sql.glob_match``.)"""
     return [r["id"] for r in store.all(
-        "SELECT id FROM cases WHERE team_id IS NULL AND ref GLOB ?", [SYNTHETIC_CASE])]
+        f"SELECT id FROM cases WHERE team_id IS NULL AND {glob_match(store.conn, 'ref')}",  # nosec B608: helper's SQL
+        [glob_pattern(store.conn, SYNTHETIC_CASE)])]
 
 
 def give_cases_to_team(store: Store, team_id: int, case_ids: list[int]) -> None:
     """Move the cases to the team; each without an opening date gets the date of its first
     assessment, and it follows the instruments it has assessments of. Writes: call inside
-    ``store.write()``. (SQLite's json_group_array.)"""
+    ``store.write()``. (The JSON aggregation: ``sql.json_array_agg``.)"""
     store.conn.executemany(
-        "UPDATE cases SET team_id = ?,"
+        "UPDATE cases SET team_id = ?,"  # nosec B608: helper's SQL
         " opened_on = COALESCE(opened_on, (SELECT MIN(assessment_date) FROM assessments"
         " WHERE case_id = cases.id)),"
-        " instruments = (SELECT json_group_array(instrument_id) FROM (SELECT DISTINCT"
-        " instrument_id FROM assessments WHERE case_id = cases.id ORDER BY instrument_id))"
+        f" instruments = (SELECT {json_array_agg(store.conn, 'instrument_id')} FROM"
+        " (SELECT DISTINCT instrument_id FROM assessments WHERE case_id = cases.id"
+        " ORDER BY instrument_id) i)"
         " WHERE id = ?", [(team_id, case_id) for case_id in case_ids])

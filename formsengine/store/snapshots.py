@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import audit
 from ..errors import DefinitionError, FormsEngineError
+from .sql import insert_returning_id, json_field_text
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -105,13 +106,13 @@ def snapshot_id(store: Store, inst: Instrument) -> int:
             raise DefinitionChangedError([_changed_message(inst, row["first_seen"])])
         return int(row["id"])
     with store.write():
-        cur = store.conn.execute(
+        return insert_returning_id(
+            store.conn,
             "INSERT INTO definition_snapshots (instrument_id, instrument_version,"
             " content_hash, definition, plugin, plugin_version, first_seen)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [inst.id, inst.version, digest, canonical_json(inst.definition), inst.plugin,
              inst.plugin_version, audit.utcnow()])
-        return int(cur.lastrowid)
 
 
 def get_snapshot(store: Store, instrument_id: str, version: str) -> dict[str, Any] | None:
@@ -201,10 +202,10 @@ def _backfill(store: Store, warnings: list[str]) -> None:
             sid = snapshot_id(store, inst)
             # dated by the definition's date field (before, only assessment_date was read)
             store.conn.execute(
-                "UPDATE assessments SET snapshot_id = ?, assessment_date = COALESCE("
-                " json_extract(fields, ?), assessment_date) WHERE instrument_id = ?"
-                " AND instrument_version = ? AND snapshot_id IS NULL",
-                [sid, f'$."{inst.assessment_date_field}"', *key])
+                "UPDATE assessments SET snapshot_id = ?, assessment_date = COALESCE("  # nosec B608: helper's SQL
+                f" {json_field_text(store.conn, 'fields')}, assessment_date)"
+                " WHERE instrument_id = ? AND instrument_version = ? AND snapshot_id IS NULL",
+                [sid, inst.assessment_date_field, *key])
 
 
 def assessment_snapshot(store: Store, assessment_id: int) -> dict[str, Any] | None:

@@ -30,8 +30,14 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
+
+# SQLite's REAL is an 8-byte float; PostgreSQL's REAL is a 4-byte one (too coarse for a time
+# in seconds since 1970, which it would round to about two minutes): DOUBLE PRECISION there.
+FLOAT8: TypeEngine[float] = REAL().with_variant(DOUBLE_PRECISION(), "postgresql")
 
 
 def _id() -> Column[int]:
@@ -173,7 +179,7 @@ score_values = Table(
     Column("score_id", Integer, ForeignKey("scores.id", ondelete="CASCADE"), nullable=False),
     Column("kind", Text, nullable=False),
     Column("name", Text, nullable=False),
-    Column("value_num", REAL),
+    Column("value_num", FLOAT8),
     Column("value_text", Text),
     PrimaryKeyConstraint("score_id", "kind", "name"),
     CheckConstraint("kind IN ('score', 'band', 'level', 'flag', 'criterion', 'group')",
@@ -239,8 +245,8 @@ web_sessions = Table(
     Column("token_hash", Text, nullable=False, unique=True),
     Column("user_id", Integer, ForeignKey("web_users.id", ondelete="CASCADE"),
            nullable=False),
-    Column("created_at", REAL, nullable=False),
-    Column("last_seen", REAL, nullable=False),
+    Column("created_at", FLOAT8, nullable=False),
+    Column("last_seen", FLOAT8, nullable=False),
     Column("totp_pending", Text),  # web m002
     Index("web_sessions_user", "user_id"),
 )
@@ -249,7 +255,7 @@ web_login_attempts = Table(
     "web_login_attempts", metadata,
     _id(),
     Column("username_hash", Text, nullable=False),
-    Column("at", REAL, nullable=False),
+    Column("at", FLOAT8, nullable=False),
     Column("ok", Integer, nullable=False),
     Column("device", Text),  # web m002
     Index("web_login_attempts_user", "username_hash", "at"),
@@ -273,7 +279,7 @@ web_known_devices = Table(
     "web_known_devices", metadata,
     Column("account_key", Text, nullable=False),
     Column("device_hash", Text, nullable=False),
-    Column("last_used", REAL, nullable=False),
+    Column("last_used", FLOAT8, nullable=False),
     PrimaryKeyConstraint("account_key", "device_hash"),
 )
 
@@ -282,7 +288,7 @@ web_idempotency = Table(
     Column("token_hash", Text, primary_key=True),
     Column("user_id", Integer, ForeignKey("web_users.id", ondelete="CASCADE"),
            nullable=False),
-    Column("created_at", REAL, nullable=False),
+    Column("created_at", FLOAT8, nullable=False),
     Column("location", Text),
 )
 

@@ -34,9 +34,15 @@ def roles_required(*roles: str):
     return wrap
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters (a NUL sent in an address) as U+FFFD: the audit
+    keeps what was asked for without them (PostgreSQL's text cannot hold a NUL)."""
+    return "".join("\ufffd" if ord(c) < 0x20 or ord(c) == 0x7f else c for c in text)
+
+
 def audit_denial(object_type: str, uid: str | None, details: dict | None = None) -> None:
     store().audit("deny", actor=g.user["username"], object_type=object_type,
-                  object_id=uid[:64] if uid else None, request_id=g.request_id,
+                  object_id=_printable(uid[:64]) if uid else None, request_id=g.request_id,
                   details=details)
 
 

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..dates import date_text
 from ..engine import Engine
 from ..errors import BusyError
-from ..store import Store
+from ..store import Store, is_database_url
 from . import db
 from .settings import default_config, secret_key_for
 
@@ -40,14 +40,19 @@ def missing_assets() -> list[str]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    settings = Settings.from_env(database=(test_config or {}).get("DATABASE"))
-    app.config.update(default_config(settings.database))
+    given = (test_config or {}).get("DATABASE")
+    settings = Settings.from_env(database=None if is_database_url(given) else given,
+                                 database_url=given if is_database_url(given) else None)
+    app.config.update(default_config(settings.location))
     if test_config:
         app.config.update(test_config)
-    database = Path(app.config["DATABASE"])
+    # DATABASE: a SQLite file, or a PostgreSQL URL (from FORMSENGINE_DATABASE_URL)
+    location: str | Path = app.config["DATABASE"]
+    if not is_database_url(location):
+        location = Path(location)
+        settings.database, settings.database_url = location, None
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secret_key_for(database)
-    settings.database = database
+        app.config["SECRET_KEY"] = secret_key_for(location)
     engine = app.config.get("ENGINE") or Engine(
         settings, load_entrypoints=app.config["LOAD_ENTRYPOINTS"],
         plugins=app.config["PLUGINS"])
@@ -55,7 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # A new file is created at the head of every migration branch; an existing database
     # whose schema is behind is refused (SchemaBehindError: run formsengine db upgrade), so
     # that no server process migrates on its own.
-    Store.open(database, engine, create=True).close()
+    Store.open(location, engine, create=True).close()
 
     app.before_request(_request_id)
     app.before_request(_readable_form)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, g
 
 from ..engine import Engine
-from ..store import Store, connect
+from ..store import Store, connect_to
 
 
 def get_engine() -> Engine:
@@ -24,7 +24,7 @@ def get_store() -> Store:
         local = current_app.extensions["formsengine_connections"]
         store = getattr(local, "store", None)
         if store is None:
-            store = Store(connect(current_app.config["DATABASE"]), get_engine())
+            store = Store(connect_to(current_app.config["DATABASE"]), get_engine())
             local.store = store
         g.store = store
     return g.store

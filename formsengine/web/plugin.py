@@ -83,7 +83,7 @@ def register_commands(cli) -> None:
                 "otherwise reinstall formsengine from a complete wheel")
         from .server import make_server
 
-        app = create_app({"DATABASE": str(state.settings.database)})
+        app = create_app({"DATABASE": str(state.settings.location)})
         limits: dict[str, Any] = {
             "connection_limit": connection_limit, "channel_timeout": channel_timeout,
             "max_request_body_size": max_request_body_size,

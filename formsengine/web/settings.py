@@ -37,14 +37,18 @@ from ..errors import ConfigError
 SECRET_SUFFIX = ".secret-key"
 
 
-def secret_key_for(database: Path) -> str:
+def secret_key_for(database: Path | str) -> str:
     """The secret key from the environment, or from the file beside the database (created
-    on first use, readable by the owner only)."""
+    on first use, readable by the owner only). A database on a server (PostgreSQL) has no
+    file beside it: the key must come from the environment, the same for every process."""
     from_env = os.environ.get("FORMSENGINE_SECRET_KEY")
     if from_env:
         if len(from_env) < 32:
             raise ConfigError("FORMSENGINE_SECRET_KEY must be at least 32 characters long")
         return from_env
+    if not isinstance(database, Path):
+        raise ConfigError("on PostgreSQL the session key comes from FORMSENGINE_SECRET_KEY "
+                          "(at least 32 characters, the same for every server process)")
     path = Path(str(database) + SECRET_SUFFIX)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -87,7 +91,7 @@ def _minutes_env(name: str, default: int) -> int:
     return round(value * 60)
 
 
-def default_config(database: Path) -> dict[str, Any]:
+def default_config(database: Path | str) -> dict[str, Any]:
     https = env_switch("FORMSENGINE_HTTPS", default=False)
     return {
         "DATABASE": str(database),

@@ -74,6 +74,7 @@ def test_retention_reads_and_deleting_only_drafts(store):
     assert store.get_assessment(final) is not None and store.get_assessment(old_draft) is None
 
 
+@pytest.mark.sqlite_only
 def test_on_sqlite_vacuum_does_nothing_and_says_what_remains(store):
     assert erasing.backend(store) == "sqlite"
     _, _, aid = save(store, "P-1")
@@ -101,6 +102,7 @@ def test_vacuum_refuses_a_table_an_erasure_does_not_change(store):
         erasing.vacuum_erased(store, ['people"; DROP TABLE x; --'])
 
 
+@pytest.mark.sqlite_only
 def test_empty_write_ahead_log_on_sqlite(store, tmp_path):
     save(store, "P-1")
     assert (tmp_path / "test.db-wal").stat().st_size > 0

@@ -19,6 +19,10 @@ def dated(date, **items):
 
 
 def _temp_tables(store):
+    if store.postgres:
+        return [r["name"] for r in store.all(
+            "SELECT relname AS name FROM pg_class WHERE relpersistence = 't'"
+            " AND relkind = 'r' AND pg_table_is_visible(oid)")]
     return [r["name"] for r in store.all("SELECT name FROM temp.sqlite_master")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -24,16 +25,31 @@ def engine():
     return Engine(Settings(definitions_dir=DEFINITIONS), load_entrypoints=False)
 
 
+def web_test_database(request, tmp_path) -> str:
+    """The database the web tests run on: a SQLite file, or a fresh PostgreSQL schema when
+    FORMSENGINE_TEST_BACKEND=postgres."""
+    backend = os.environ.get("FORMSENGINE_TEST_BACKEND", "sqlite")
+    if backend in ("postgres", "postgresql"):
+        return request.getfixturevalue("pg_database")
+    if backend != "sqlite":
+        raise ValueError("FORMSENGINE_TEST_BACKEND must be sqlite or postgres")
+    return str(tmp_path / "web.db")
+
+
 @pytest.fixture
-def app(tmp_path, engine):
+def app(request, tmp_path, engine):
     app = create_app({
         "TESTING": True,
-        "DATABASE": str(tmp_path / "web.db"),
+        "DATABASE": web_test_database(request, tmp_path),
         "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
         "ENGINE": engine,
         "PASSWORD_HASH": FAST_HASH,
     })
     yield app
+    # this thread's connection, kept between requests (web/db.py), goes back to its pool
+    kept = getattr(app.extensions["formsengine_connections"], "store", None)
+    if kept is not None:
+        kept.close()
 
 
 @pytest.fixture
@@ -102,8 +118,11 @@ def cli_run(app, monkeypatch):
     from click.testing import CliRunner
 
     from formsengine.cli import _load_plugin_commands, cli
+    from formsengine.store import is_database_url
 
-    monkeypatch.setenv("FORMSENGINE_DB", app.config["DATABASE"])
+    database = app.config["DATABASE"]
+    monkeypatch.setenv("FORMSENGINE_DATABASE_URL" if is_database_url(database)
+                       else "FORMSENGINE_DB", database)
     _load_plugin_commands(cli)
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, list(args))

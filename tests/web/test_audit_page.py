@@ -3,6 +3,7 @@ by POST, paging, its own views audited, administrators only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -27,8 +28,8 @@ def test_the_trail_shows_who_did_what_newest_first(admin, alice, store):
     assert rows and "alice" in page and "login" in page
     assert len(rows) == min(before, AUDIT_PAGE)  # every entry written before the page
     newest, oldest = store.all("SELECT action FROM audit WHERE id IN ((SELECT MAX(id) FROM"
-                               " audit WHERE object_type IS NOT 'audit'), (SELECT MIN(id) FROM"
-                               " audit)) ORDER BY id DESC")
+                               " audit WHERE object_type IS DISTINCT FROM 'audit'),"
+                               " (SELECT MIN(id) FROM audit)) ORDER BY id DESC")
     first = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)[2]
     last = re.findall(r"<td[^>]*>(.*?)</td>", rows[-1], re.S)[2]
     assert (first, last) == (newest["action"].replace("_", " "),
@@ -121,7 +122,7 @@ def test_filtering_by_case_reference_and_dates(admin, alice, store):
     missing = post(admin, "/admin/audit", {"record": "C-NOSUCH"}, token_from="/admin/audit")
     assert missing.status_code == 400
     assert "No case has that reference" in missing.get_data(as_text=True)
-    today = store.one("SELECT date('now') AS d")["d"]
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     y, m, d = today.split("-")
     day = {"since-day": d, "since-month": m, "since-year": y,
            "until-day": d, "until-month": m, "until-year": y}
@@ -160,7 +161,8 @@ def test_older_filtered_entries_keep_the_filters_and_stay_out_of_the_address(adm
     fields = _older_form(page)
     assert fields is not None and fields["actor"] == "filler" and fields["action"] == "view"
     oldest_shown = store.one("SELECT MIN(id) AS id FROM (SELECT id FROM audit WHERE"
-                             " actor = 'filler' ORDER BY id DESC LIMIT ?)", [AUDIT_PAGE])["id"]
+                             " actor = 'filler' ORDER BY id DESC LIMIT ?) shown",
+                             [AUDIT_PAGE])["id"]
     assert fields["before"] == str(oldest_shown)
     response = admin.post("/admin/audit", data=fields)
     older = response.get_data(as_text=True)

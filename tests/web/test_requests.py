@@ -343,6 +343,9 @@ def test_a_save_while_the_database_stays_busy_gets_503_and_writes_nothing(
     the page says nothing was saved; the same form sent again afterwards is saved."""
     import threading
 
+    if store.postgres:
+        pytest.skip("PostgreSQL runs writers side by side: no write holds the whole database")
+
     from formsengine import store as store_mod
 
     case = create_case(alice)
