@@ -81,5 +81,5 @@ def test_move_back_makes_times_earlier(store, saved):
 def test_the_database_checks(store, saved):
     assert look.integrity(store) == "ok"
     assert {"assessments", "audit"} <= set(look.table_names(store))
-    assert "CREATE TABLE" in look.table_names(store)["assessments"]
+    assert look.table_names(store)["assessments"].upper().startswith("CREATE")
     assert "formsengine" in look.migration_sets(store)
