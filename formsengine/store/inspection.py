@@ -125,10 +125,11 @@ def values(store: Store, table: str, column: str, *, order_by: str | Sequence[st
     return [r[column] for r in rows(store, table, column, order_by=order_by, **equal)]
 
 
-def table_names(store: Store) -> dict[str, str]:
-    """Each table of the database (its own, not SQLite's) and the SQL that made it."""
+def schema_sql(store: Store) -> dict[str, str]:
+    """Each table, index and trigger of the database (its own, not SQLite's) and the SQL
+    that made it."""
     return {r["name"]: r["sql"] for r in store.all(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
         " AND name NOT LIKE 'sqlite_%' ORDER BY name")}
 
 

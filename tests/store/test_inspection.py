@@ -80,6 +80,7 @@ def test_move_back_makes_times_earlier(store, saved):
 
 def test_the_database_checks(store, saved):
     assert look.integrity(store) == "ok"
-    assert {"assessments", "audit"} <= set(look.table_names(store))
-    assert look.table_names(store)["assessments"].upper().startswith("CREATE")
+    assert {"assessments", "audit"} <= set(look.schema_sql(store))
+    assert look.schema_sql(store)["assessments"].upper().startswith("CREATE")
     assert "formsengine" in look.migration_sets(store)
+    assert "audit_no_update" in look.schema_sql(store)  # triggers too
