@@ -174,8 +174,9 @@ ALLOWED_TESTS = {
     "tests/test_store_sql.py": "the store's SQL helpers (placeholder lists, chunks)",
     "tests/test_store_tables.py": "the schema's descriptions compared with the SQLite schema",
     "tests/test_data_layer.py": "the data layer's boundaries: the store's connection closes",
-    "tests/test_audit.py": "tamper tests: edit and delete audit rows behind the store, as an "
-                           "attacker with the file would",
+    "tests/test_audit.py": "the audit chain's own tests (append and verify take the "
+                           "connection) and tamper tests that edit and delete rows behind "
+                           "the store, as someone holding the file would",
     "tests/test_query_plans.py": "the query plans SQLite chooses for the store's statements",
     "tests/test_cli.py": "audit verify against a trail tampered with as the sqlite3 shell "
                          "would: the append-only trigger dropped, a row edited",
