@@ -126,15 +126,16 @@ def values(store: Store, table: str, column: str, *, order_by: str | Sequence[st
 
 
 def schema_sql(store: Store) -> dict[str, str]:
-    """Each table, index and trigger of the database (its own, not SQLite's) and the SQL
-    that made it."""
+    """SQLite: each table, index and trigger of the database (its own, not SQLite's) and
+    the SQL that made it."""
     return {r["name"]: r["sql"] for r in store.all(
         "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
         " AND name NOT LIKE 'sqlite_%' ORDER BY name")}
 
 
 def migration_sets(store: Store) -> set[str]:
-    """The names of the migration sets that have been applied to the database."""
+    """The names of the migration sets applied to the database (sqlite-utils keeps them in
+    ``_sqlite_migrations``)."""
     return {r["migration_set"] for r in store.all(
         "SELECT DISTINCT migration_set FROM _sqlite_migrations")}
 
