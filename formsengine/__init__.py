@@ -1,6 +1,6 @@
 """formsengine: a plugin-based risk-assessment forms engine."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .hookspecs import hookimpl  # noqa: E402
 

@@ -357,15 +357,80 @@ def db() -> None:
 @db.command("init")
 @click.pass_obj
 def db_init(state: State) -> None:
-    """Create the database (or bring it up to date) and apply every plugin's migrations."""
+    """Create the database, or bring an existing one up to date (as db upgrade)."""
     from .store import Store
     from .store.maintenance import database_version
 
     warn_if_readable(state.settings.database)
-    with Store.open(state.settings.database, state.engine, create=True) as store:
+    with Store.open(state.settings.database, state.engine, create=True,
+                    upgrade=True) as store:
         store.audit("db_init", actor=SYSTEM)
         version = database_version(store)
     click.echo(f"database ready: {state.settings.database} (SQLite {version}, WAL)")
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(state: State) -> None:
+    """Apply every migration branch's new revisions (the core's and each plugin's): the
+    deploy step after installing a new version, run once before starting the servers. A
+    database made by release 0.1 is taken over in place. Back the database up first."""
+    from .store import Store
+
+    warn_if_readable(state.settings.database)
+    with Store.open(state.settings.database, state.engine, create=True,
+                    upgrade=True) as store:
+        applied = store.last_upgrade
+        if applied:
+            store.audit("db_upgrade", actor=SYSTEM, details={"applied": applied})
+    for step in applied:
+        click.echo(f"applied {step}")
+    click.echo(f"database up to date: {state.settings.database}")
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(state: State) -> None:
+    """Each migration branch's revision in the database against the installed code's head.
+    Exit status 1 when any branch is behind (run db upgrade)."""
+    from . import migrations
+    from .store import connect
+
+    path = state.settings.database
+    if not path.exists():
+        fail(f"database {path} does not exist; create it with: formsengine --db {path} db init")
+    conn = connect(path)
+    try:
+        branches = migrations.status(conn, state.engine)
+        legacy = not migrations.current_revisions(conn) and not migrations.is_empty(conn)
+    finally:
+        conn.close()
+    echo_table(["branch", "database", "code", ""],
+               [[b.label, b.current or "-", b.head, "behind" if b.behind else "current"]
+                for b in branches])
+    if legacy:
+        click.echo("made by formsengine 0.1: db upgrade takes it over in place")
+    if any(b.behind for b in branches):
+        click.echo(f"the schema is behind; {migrations.UPGRADE_HINT}", err=True)
+        sys.exit(1)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--branch", default="core", show_default=True,
+              help="core, or the label of a plugin's branch (a plugin's first revision "
+              "starts its branch).")
+@click.pass_obj
+def db_revision(state: State, message: str, branch: str) -> None:
+    """(For developers) Write a new, empty revision at the head of a branch, in that branch's
+    versions directory; fill in its upgrade() with alembic.op calls, and change
+    formsengine/store/tables.py to match for the core's tables."""
+    from . import migrations
+
+    if len(message) > 200:
+        fail("the message is at most 200 characters")
+    path = migrations.new_revision(state.engine, message, branch)
+    click.echo(f"wrote {path}")
 
 
 def warn_if_readable(database: Path) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pathlib import Path
+
     import click
 
     from .instruments import Instrument
@@ -78,12 +80,15 @@ def assessment_flags(
 
 
 @hookspec
-def register_migrations(register: Callable[..., None]) -> None:
-    """Offer database migrations.
+def register_migrations() -> tuple[str, str | Path] | None:
+    """Offer database migrations: one Alembic version branch of the plugin's own.
 
-    Call ``register(migrations)`` with one ``sqlite_utils.migrations.Migrations`` set whose
-    name is unique to the plugin. Sets are applied in registration order when a database is
-    opened by ``formsengine db init`` or the application. Return value is ignored.
+    Return ``(label, versions directory)``: the branch label (the plugin's name: lower-case
+    letters, digits and ``_``), which every revision of the branch carries through its first
+    revision's ``branch_labels``, and the directory holding the branch's revision files
+    (shipped with the plugin). ``formsengine db revision -m MSG --branch LABEL`` writes a new
+    revision there. ``formsengine db upgrade`` applies every branch; a server refuses to start
+    while any branch is behind. ``None`` offers nothing. See ``docs/plugin-hooks.md``.
     """
 
 

@@ -178,7 +178,7 @@ version = "0.1.0"
 description = "{title}: an instrument for formsengine"
 readme = "README.md"
 requires-python = ">=3.11"
-dependencies = ["formsengine>=0.1"]
+dependencies = ["formsengine>=0.1,<0.3"]
 
 [project.optional-dependencies]
 test = ["pytest>=8"]

@@ -1,5 +1,10 @@
-"""The core tables, as one named migration set. Plugins add their own sets through the
-``register_migrations`` hook; each set is applied in its own transactions.
+"""The core tables as release 0.1 built them: its sqlite-utils migration set, m001 to m009.
+
+Kept unchanged as the reference: the core's first Alembic revision
+(``formsengine/migrations/versions/core_0001_*``) runs these functions on SQLite, and a
+database made by release 0.1 is brought to the end of this set and then stamped at that
+revision (``formsengine.migrations``). Schema changes are new Alembic revisions, not new
+functions here.
 
 Table and column names here are code constants: no SQL in formsengine takes a name from
 input.

@@ -298,7 +298,7 @@ def test_an_unkeyed_chain_from_before_the_key_still_verifies_and_the_keyed_one_f
     db.conn.close()
     assert not audit.key_path(path).exists()
 
-    store = Store.open(path, engine)
+    store = Store.open(path, engine, upgrade=True)
     try:
         assert (audit.key_path(path).stat().st_mode & 0o777) == 0o600
         marker = look.only(store, "audit", action=audit.KEYED_MARKER)

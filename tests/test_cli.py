@@ -240,7 +240,7 @@ def test_demo(tmp_path):
 def test_help_and_version(tmp_path):
     out = run(tmp_path, "--help")
     assert out.returncode == 0 and "instruments" in out.stdout and "compare" in out.stdout
-    assert "0.1.0" in run(tmp_path, "--version").stdout
+    assert "0.2.0" in run(tmp_path, "--version").stdout
 
 
 def test_installed_console_script(tmp_path):

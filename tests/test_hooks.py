@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from sqlite_utils.migrations import Migrations
 
 import formsengine
 from formsengine import hookspecs
@@ -116,24 +115,27 @@ def test_hook_assessment_flags(toy):
 
 
 def test_hook_register_migrations(toy, tmp_path):
-    extra = Migrations("org-extras")
-
-    @extra()
-    def m001_notes(db):
-        db["org_notes"].create({"id": int, "text": str}, pk="id")
+    versions = tmp_path / "org_extras"
+    versions.mkdir()
+    (versions / "org_extras_0001_notes.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n"
+        "revision = 'org_extras_0001'\ndown_revision = None\n"
+        "branch_labels = ('org_extras',)\ndepends_on = 'core_0001'\n"
+        "def upgrade():\n"
+        "    op.create_table('org_notes', sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('text', sa.Text))\n")
 
     class Plugin:
         __name__ = "org-db"
 
         @formsengine.hookimpl
-        def register_migrations(self, register):
-            register(extra)
+        def register_migrations(self):
+            return "org_extras", versions
 
     engine = make_engine(DefinitionsPlugin(toy), Plugin())
     store = Store.open(tmp_path / "m.db", engine, create=True)
     assert "org_notes" in look.schema_sql(store)
-    sets = look.migration_sets(store)
-    assert {"formsengine", "org-extras"} <= sets
+    assert look.migration_revisions(store) == {"web_0001", "org_extras_0001"}
     store.close()
 
 

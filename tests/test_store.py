@@ -45,16 +45,29 @@ def test_missing_database_needs_init(engine, tmp_path):
 
 
 def test_migrations_are_recorded_and_idempotent(store):
-    rows = store.all("SELECT migration_set, name FROM _sqlite_migrations")
-    assert {"migration_set": "formsengine", "name": "m001_core_tables"} in rows
-    assert {"migration_set": "formsengine", "name": "m002_draft_result"} in rows
-    assert {"migration_set": "formsengine", "name": "m003_draft_answers"} in rows
-    assert {"migration_set": "formsengine", "name": "m004_case_closure"} in rows
+    rows = store.all("SELECT version_num FROM alembic_version")
+    assert rows == [{"version_num": "web_0001"}]  # (web_0001 depends on core_0001)
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
     assert {"draft_result", "draft_answers"} <= columns
     columns = {r["name"] for r in store.all("PRAGMA table_info(cases)")}
     assert {"closed_on", "closed_reason"} <= columns
     assert store.migrate() == []
+
+
+def as_release_0_1(store, *, missing: str) -> None:
+    """Make the store's database look as release 0.1 left it, with ``missing`` (one of its
+    sqlite-utils migrations) not applied yet: no Alembic table, the old record instead."""
+    from formsengine.store_schema import core_migrations
+    from formsengine.web.schema import web_migrations
+
+    with store.write():
+        store.conn.execute("DROP TABLE alembic_version")
+        store.conn.execute("CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT,"
+                           " applied_at TEXT)")
+        store.conn.executemany(
+            "INSERT INTO _sqlite_migrations VALUES (?, ?, 'then')",
+            [(legacy.name, m.name) for legacy in (core_migrations, web_migrations)
+             for m in legacy._migrations if m.name != missing])
 
 
 def test_final_assessment_is_stored_at_item_level_and_scored(store):
@@ -315,8 +328,10 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
             [(draft, "toy.a", '"yes"', "a comment", None),
              (draft, "toy.a.what", '["one", "two"]', None, "a source"),
              (draft, "toy.b", '"dont_know"', None, None)])
-        store.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_draft_answers'")
+    as_release_0_1(store, missing="m003_draft_answers")
     assert store.migrate() == ["formsengine:m003_draft_answers"]
+    assert store.all("SELECT version_num FROM alembic_version") == [
+        {"version_num": "web_0001"}]
     row = store.get_assessment(draft)
     assert row["answers"] == {"toy.a": "yes", "toy.a.what": ["one", "two"],
                               "toy.b": "dont_know"}

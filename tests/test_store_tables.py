@@ -1,5 +1,5 @@
 """The SQLAlchemy Core description of the schema (``formsengine.store.tables``) against the
-schema the sqlite-utils migration sets build."""
+schema the migrations build (every branch at its head)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
-from sqlite_utils import Database
 
-from formsengine.store import tables
-from formsengine.store_schema import core_migrations
-from formsengine.web.schema import web_migrations
+from formsengine import migrations
+from formsengine.store import connect, tables
+from tests.conftest import make_engine
 
-# sqlite-utils' own bookkeeping table: not part of the described schema
-_BOOKKEEPING = {"_sqlite_migrations"}
+# the migrations' own bookkeeping tables: not part of the described schema
+_BOOKKEEPING = {"_sqlite_migrations", "alembic_version"}
 
 
 def _describe(path: Path) -> dict[str, Any]:
@@ -63,10 +62,9 @@ def _describe(path: Path) -> dict[str, Any]:
 
 
 def _migrated(path: Path) -> None:
-    db = Database(path)
-    core_migrations.apply(db)
-    web_migrations.apply(db)
-    db.close()
+    conn = connect(path)
+    migrations.upgrade(conn, make_engine())
+    conn.close()
 
 
 def _described(path: Path) -> None:

@@ -1,12 +1,14 @@
-"""The core tables, as the first migration set (see ``formsengine.store``)."""
+"""The core's migration branch (``core``, in ``formsengine/migrations/versions``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ..hookspecs import hookimpl
 
 
 @hookimpl(tryfirst=True)
-def register_migrations(register) -> None:
-    from ..store_schema import core_migrations
+def register_migrations() -> tuple[str, Path]:
+    from ..migrations import CORE_BRANCH, CORE_VERSIONS
 
-    register(core_migrations)
+    return CORE_BRANCH, CORE_VERSIONS

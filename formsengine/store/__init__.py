@@ -39,8 +39,6 @@ from ..errors import (
 from ..submission import require_fields_for_final
 
 if TYPE_CHECKING:
-    from sqlite_utils.migrations import Migrations
-
     from ..engine import Engine
     from ..instruments import Instrument
     from ..submission import Submission
@@ -212,19 +210,32 @@ class Store:
         self.file = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
                          "") or None
         self._write_lock = _write_lock(self.file)
+        self.last_upgrade: list[str] = []
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, engine: Engine, *, create: bool = False) -> Store:
+    def open(cls, path: str | Path, engine: Engine, *, create: bool = False,
+             upgrade: bool = False) -> Store:
+        """Open the database. A new one (``create=True``, or in memory) is created at the
+        head of every migration branch; an existing one must be up to date already
+        (``upgrade=True``, as ``formsengine db upgrade``, brings it there): one whose schema
+        is behind the code is refused with ``migrations.SchemaBehindError``. What an
+        upgrade applied is kept in ``last_upgrade``."""
+        from .. import migrations
+
         p = Path(path)
-        if str(path) != ":memory:" and not create and not p.exists():
+        memory = str(path) == ":memory:"
+        if not memory and not create and not p.exists():
             raise StorageError(
                 f"database {p} does not exist; create it with: formsengine --db {p} db init")
         store = cls(connect(path), engine)
-        store.migrate()
-        from .snapshots import check_definitions
-
         try:
+            if upgrade or ((create or memory) and migrations.is_empty(store.conn)):
+                store.last_upgrade = migrations.upgrade(store.conn, engine)
+            else:
+                migrations.require_current(store.conn, engine)
+            from .snapshots import check_definitions
+
             check_definitions(store)  # refuses definitions changed under a used version
         except BaseException:
             store.close()
@@ -232,18 +243,12 @@ class Store:
         return store
 
     def migrate(self) -> list[str]:
-        sets: list[Migrations] = []
-        self.engine.pm.hook.register_migrations(register=sets.append)
-        applied = []
-        names = set()
-        for migrations in sets:
-            if migrations.name in names:
-                raise StorageError(f"two plugins registered migration set {migrations.name!r}")
-            names.add(migrations.name)
-            pending = [m.name for m in migrations.pending(self.db)]
-            migrations.apply(self.db)
-            applied += [f"{migrations.name}:{n}" for n in pending]
-        return applied
+        """Bring the schema to the head of every migration branch (``formsengine db
+        upgrade``); return what was applied (``branch:revision``, and ``set:name`` for what
+        was left of release 0.1's sqlite-utils sets)."""
+        from .. import migrations
+
+        return migrations.upgrade(self.conn, self.engine)
 
     def close(self) -> None:
         self.conn.close()

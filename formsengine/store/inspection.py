@@ -133,11 +133,11 @@ def schema_sql(store: Store) -> dict[str, str]:
         " AND name NOT LIKE 'sqlite_%' ORDER BY name")}
 
 
-def migration_sets(store: Store) -> set[str]:
-    """The names of the migration sets applied to the database (sqlite-utils keeps them in
-    ``_sqlite_migrations``)."""
-    return {r["migration_set"] for r in store.all(
-        "SELECT DISTINCT migration_set FROM _sqlite_migrations")}
+def migration_revisions(store: Store) -> set[str]:
+    """The migration revisions recorded in the database: each branch's head."""
+    from ..migrations import current_revisions
+
+    return current_revisions(store.conn)
 
 
 def integrity(store: Store) -> str:

@@ -2,14 +2,15 @@
 2 ``Table`` objects, for tools that need it as data: creating the schema on another database
 (PostgreSQL), comparing a database with what the code expects, and generating migrations.
 
-The sqlite-utils migration sets (``formsengine.store_schema`` and ``formsengine.web.schema``)
-still build and upgrade the SQLite database; ``tests/test_store_tables.py`` checks that these
-descriptions create, on SQLite, exactly the tables, columns, defaults, keys and indexes the
-migrations build. Columns are listed in the order the migrations leave them (a column added by
+The Alembic revisions (``formsengine.migrations``) build and upgrade the database; their
+first revisions are release 0.1's sqlite-utils migration sets (``formsengine.store_schema``
+and ``formsengine.web.schema``), and ``tests/test_store_tables.py`` checks that these
+descriptions create, on SQLite, exactly the tables, columns, defaults, keys and indexes those
+build. Columns are listed in the order the migrations leave them (a column added by
 ``ALTER TABLE`` comes last). Triggers (the audit trail's append-only and chain checks, the
 cases' risk order) are SQL, kept with the migrations.
 
-When a migration changes the schema, change the matching table here in the same commit.
+When a revision changes the schema, change the matching table here in the same commit.
 """
 
 from __future__ import annotations

@@ -52,7 +52,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         settings, load_entrypoints=app.config["LOAD_ENTRYPOINTS"],
         plugins=app.config["PLUGINS"])
     app.extensions["formsengine_engine"] = engine
-    # Create the file and apply every plugin's migrations once, at start-up.
+    # A new file is created at the head of every migration branch; an existing database
+    # whose schema is behind is refused (SchemaBehindError: run formsengine db upgrade), so
+    # that no server process migrates on its own.
     Store.open(database, engine, create=True).close()
 
     app.before_request(_request_id)

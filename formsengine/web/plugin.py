@@ -1,8 +1,9 @@
-"""The web application as a built-in plugin: its migration set and its commands
+"""The web application as a built-in plugin: its migration branch and its commands
 (``serve``, ``users``, ``teams``, ``settings``). Flask is imported only when a command runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,10 +12,9 @@ from ..hookspecs import hookimpl
 
 
 @hookimpl
-def register_migrations(register) -> None:
-    from .schema import web_migrations
-
-    register(web_migrations)
+def register_migrations() -> tuple[str, Path]:
+    """The branch ``web``: the web application's tables (``formsengine/web/migrations``)."""
+    return "web", Path(__file__).parent / "migrations"
 
 
 def _store(state):

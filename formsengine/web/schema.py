@@ -1,4 +1,6 @@
-"""The web application's tables, as the migration set ``formsengine_web``.
+"""The web application's tables as release 0.1 built them: the sqlite-utils migration set
+``formsengine_web``, kept unchanged as the reference of the branch ``web``'s first Alembic
+revision (``formsengine/web/migrations/web_0001_*``). Schema changes are new revisions there.
 
 Users, team memberships, server-side sessions, sign-in attempts, organisation settings and
 which practitioner a case is assigned to. Table and column names are code constants.

@@ -1,0 +1,410 @@
+"""Migrations with Alembic (formsengine.migrations): a new database at every branch's head,
+a release-0.1 database taken over in place, plugins' branches, and servers that refuse a
+schema that is behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+import formsengine
+from formsengine import audit, migrations
+from formsengine.errors import StorageError
+from formsengine.migrations import SchemaBehindError
+from formsengine.store import Store, connect
+from formsengine.store_schema import core_migrations
+from formsengine.web.schema import web_migrations
+from tests.conftest import DATA, DefinitionsPlugin, answers, make_engine
+from tests.test_store_tables import _describe
+
+BOOKKEEPING = {"alembic_version", "_sqlite_migrations"}
+
+
+def schema_of(path: Path) -> dict:
+    """Tables (as test_store_tables describes them) and the SQL of triggers and indexes."""
+    described = {k: v for k, v in _describe(path).items() if k not in BOOKKEEPING}
+    conn = connect(path)
+    try:
+        sql = sorted((r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index')"
+            " AND sql IS NOT NULL AND tbl_name NOT IN ('_sqlite_migrations')"))
+    finally:
+        conn.close()
+    return {"tables": described, "sql": sql}
+
+
+def legacy_database(path: Path, engine, *, stop_before: str | None = None) -> None:
+    """A database as release 0.1 made it: its sqlite-utils migration sets, then records
+    written by the store (a team, people, final and draft assessments with their scores, a
+    user account and the audit rows of all of it)."""
+    conn = connect(path)
+    db = Database(conn)
+    core_migrations.apply(db, stop_before=stop_before)
+    if stop_before is None:
+        web_migrations.apply(db)
+    store = Store(conn, engine)
+    team = store.ensure_team("North", actor="old")
+    if stop_before is not None:  # (older layouts: people only)
+        for n in range(3):
+            store.ensure_person(f"P-{n}", "victim_survivor", actor="old")
+        conn.close()
+        return
+    from formsengine.web import accounts
+
+    accounts.create_user(store, "pat", role="practitioner",
+                         password="correct-horse-battery-staple-42",
+                         params={"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+                         teams=[team], actor="old")
+    for n, status in enumerate(["final", "final", "draft"]):
+        inst, sub = engine.check(answers(a="yes" if n else "no"))
+        pid = store.ensure_person(f"P-{n}", "victim_survivor")
+        store.create_assessment(inst, sub, person_id=pid, occasion="intake",
+                                assessor="old", status=status)
+    conn.close()
+
+
+def dump(path: Path) -> dict[str, list]:
+    """Every row of every table but the migration bookkeeping."""
+    conn = connect(path)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {n: conn.execute(f"SELECT * FROM {n} ORDER BY 1, 2").fetchall()  # nosec B608
+                for n in names if n not in BOOKKEEPING}
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def engine(toy):
+    return make_engine(DefinitionsPlugin(toy))
+
+
+def cli(tmp_path, *args):
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA),
+           "FORMSENGINE_DB": str(tmp_path / "cli.db")}
+    env.pop("FORMSENGINE_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "formsengine.cli", *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+# -- a new database ---------------------------------------------------------------------------
+def test_a_new_database_is_built_exactly_as_release_0_1_built_it(engine, tmp_path):
+    Store.open(tmp_path / "new.db", engine, create=True).close()
+    old = Database(connect(tmp_path / "old.db"))
+    core_migrations.apply(old)
+    web_migrations.apply(old)
+    old.conn.close()
+    assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db")
+    conn = connect(tmp_path / "new.db")
+    assert [b.behind for b in migrations.status(conn, engine)] == [False, False]
+    assert {b.label: b.current for b in migrations.status(conn, engine)} == {
+        "core": "core_0001", "web": "web_0001"}
+    # the keyed audit chain starts as the release's m005 started it
+    assert audit.verify(conn).ok
+    conn.close()
+
+
+def test_the_comparison_notices_a_missing_trigger(engine, tmp_path):
+    Store.open(tmp_path / "a.db", engine, create=True).close()
+    Store.open(tmp_path / "b.db", engine, create=True).close()
+    conn = connect(tmp_path / "b.db")
+    conn.execute("DROP TRIGGER case_risk_delete")
+    conn.close()
+    assert schema_of(tmp_path / "a.db") != schema_of(tmp_path / "b.db")
+
+
+def test_upgrading_a_current_database_applies_nothing(store):
+    assert store.migrate() == []
+    assert store.all("SELECT version_num FROM alembic_version") == [
+        {"version_num": "web_0001"}]
+
+
+# -- a database made by release 0.1 -----------------------------------------------------------
+def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_path):
+    path = tmp_path / "cli.db"
+    legacy_database(path, engine)
+    before = dump(path)
+    assert before["assessments"] and before["web_users"] and before["scores"]
+
+    with pytest.raises(SchemaBehindError, match="formsengine db upgrade"):
+        Store.open(path, engine)
+    status = cli(tmp_path, "db", "status")
+    assert status.returncode == 1, status.stderr
+    assert "made by formsengine 0.1" in status.stdout and "db upgrade" in status.stderr
+
+    with Store.open(path, engine, upgrade=True) as store:
+        assert store.last_upgrade == []  # stamped: nothing to apply on top yet
+        assert audit.verify(store.conn).ok
+        # the old record is kept
+        assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
+    assert dump(path) == before
+    fresh = tmp_path / "fresh.db"
+    Store.open(fresh, engine, create=True).close()
+    assert schema_of(path) == schema_of(fresh)
+    status = cli(tmp_path, "db", "status")
+    assert status.returncode == 0, status.stderr
+    assert "core    core_0001  core_0001  current" in status.stdout
+    with Store.open(path, engine) as store:  # opens without complaint now
+        assert store.get_person("P-1") is not None
+
+
+def test_the_cli_upgrade_takes_over_a_release_0_1_database_and_audits_it(engine, tmp_path):
+    path = tmp_path / "cli.db"
+    legacy_database(path, engine, stop_before="m007_list_indexes")
+    before = dump(path)
+    out = cli(tmp_path, "db", "upgrade")
+    assert out.returncode == 0, out.stderr
+    assert "applied formsengine:m007_list_indexes" in out.stdout
+    assert "applied formsengine:m009_definition_snapshots" in out.stdout
+    # the web set had never run on it: its branch is applied from its first revision
+    assert "applied web:web_0001" in out.stdout
+    after = dump(path)
+    for table, rows in before.items():
+        if table not in ("audit", "assessments", "cases"):
+            assert after[table] == rows, table
+    assert len(after["assessments"]) == len(before["assessments"])
+    assert [r[:4] for r in after["audit"][:len(before["audit"])]] == [
+        r[:4] for r in before["audit"]]
+    conn = connect(path)
+    assert audit.verify(conn).ok
+    assert conn.execute("SELECT action FROM audit ORDER BY id DESC LIMIT 1").fetchone()[0] \
+        == "db_upgrade"
+    conn.close()
+    fresh = tmp_path / "fresh.db"
+    Store.open(fresh, engine, create=True).close()
+    assert schema_of(path) == schema_of(fresh)
+    again = cli(tmp_path, "db", "upgrade")
+    assert again.returncode == 0 and "applied" not in again.stdout
+
+
+def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_path):
+    """Two deploy scripts running db upgrade at the same moment: one takes the database
+    over, the other waits for it and finds nothing left to do."""
+    path = tmp_path / "cli.db"
+    legacy_database(path, engine)
+    before = dump(path)
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA), "FORMSENGINE_DB": str(path)}
+    env.pop("FORMSENGINE_CONFIG", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "formsengine.cli", "db", "upgrade"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    conn = connect(path)
+    assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
+        "web_0001"}
+    conn.close()
+    assert dump(path) == before
+
+
+def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
+    import threading
+
+    path = tmp_path / "threads.db"
+    legacy_database(path, engine)
+    results: list = []
+    start = threading.Barrier(3)
+
+    def run() -> None:
+        conn = connect(path)
+        try:
+            start.wait()
+            results.append(migrations.upgrade(conn, engine))
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            results.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[], [], []]
+
+
+def test_a_database_from_newer_code_is_refused(engine, tmp_path):
+    path = tmp_path / "n.db"
+    Store.open(path, engine, create=True).close()
+    conn = connect(path)
+    conn.execute("UPDATE alembic_version SET version_num = 'core_0099'")
+    conn.close()
+    with pytest.raises(SchemaBehindError, match="newer formsengine"):
+        Store.open(path, engine)
+
+
+# -- servers refuse a schema that is behind --------------------------------------------------
+class NotesPlugin:
+    """A plugin with a branch of its own in ``directory``."""
+
+    __name__ = "org-notes"
+
+    def __init__(self, directory: Path, label: str = "org_notes") -> None:
+        self.directory = directory
+        self.label = label
+
+    @formsengine.hookimpl
+    def register_migrations(self):
+        return self.label, self.directory
+
+
+def test_a_plugin_branch_is_written_applied_and_required(toy, tmp_path):
+    path = tmp_path / "p.db"
+    Store.open(path, make_engine(DefinitionsPlugin(toy)), create=True).close()
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    engine = make_engine(DefinitionsPlugin(toy), NotesPlugin(versions))
+
+    first = migrations.new_revision(engine, "notes table", "org_notes")
+    assert first.parent == versions and first.name.startswith("org_notes_0001_")
+    text = first.read_text()
+    assert "branch_labels = ('org_notes',)" in text and "depends_on = 'core_0001'" in text
+    first.write_text(text.replace(
+        "def upgrade() -> None:\n    pass",
+        "def upgrade() -> None:\n    op.create_table('org_notes', sa.Column('id', sa.Integer,"
+        " primary_key=True), sa.Column('case_id', sa.Integer, sa.ForeignKey('cases.id')))"))
+    second = migrations.new_revision(engine, "a note's text", "org_notes")
+    assert "down_revision = 'org_notes_0001'" in second.read_text()
+    second.write_text(second.read_text().replace(
+        "def upgrade() -> None:\n    pass",
+        "def upgrade() -> None:\n    op.add_column('org_notes', sa.Column('text', sa.Text))"))
+    migrations._scripts_cache.clear()
+
+    # an installed plugin's new branch: the database is behind until db upgrade
+    with pytest.raises(SchemaBehindError, match=r"org_notes at nothing.*db upgrade"):
+        Store.open(path, engine)
+    from formsengine.web.app import create_app
+
+    with pytest.raises(SchemaBehindError, match="formsengine db upgrade"):
+        create_app({"DATABASE": str(path), "ENGINE": engine, "TESTING": True})
+    with Store.open(path, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["org_notes:org_notes_0001", "org_notes:org_notes_0002"]
+        assert [r["name"] for r in store.all("PRAGMA table_info(org_notes)")] == [
+            "id", "case_id", "text"]
+        assert {b.label: b.current for b in migrations.status(store.conn, engine)} == {
+            "core": "core_0001", "web": "web_0001", "org_notes": "org_notes_0002"}
+    create_app({"DATABASE": str(path), "ENGINE": engine, "TESTING": True})
+    # a new database gets the plugin's branch with the rest
+    with Store.open(tmp_path / "new.db", engine, create=True) as store:
+        assert "text" in {r["name"] for r in store.all("PRAGMA table_info(org_notes)")}
+
+
+def test_a_failing_revision_leaves_the_database_as_it_was(toy, tmp_path):
+    path = tmp_path / "f.db"
+    Store.open(path, make_engine(DefinitionsPlugin(toy)), create=True).close()
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    engine = make_engine(DefinitionsPlugin(toy), NotesPlugin(versions))
+    rev = migrations.new_revision(engine, "broken", "org_notes")
+    rev.write_text(rev.read_text().replace(
+        "def upgrade() -> None:\n    pass",
+        "def upgrade() -> None:\n    op.create_table('org_half', sa.Column('id', sa.Integer))\n"
+        "    op.execute('SELECT * FROM no_such_table')"))
+    migrations._scripts_cache.clear()
+    with pytest.raises(Exception, match="no_such_table"):
+        Store.open(path, engine, upgrade=True)
+    conn = connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "org_half" not in names
+    assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
+        "web_0001"}
+    conn.close()
+
+
+def test_serve_refuses_a_schema_that_is_behind(engine, tmp_path):
+    legacy_database(tmp_path / "cli.db", engine)
+    out = cli(tmp_path, "serve", "--port", "1")
+    assert out.returncode != 0
+    assert "formsengine db upgrade" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("offer, problem", [
+    (("Bad Label", "."), "not lower-case"),
+    (("core", "."), "two plugins offer"),
+    (("org", "no/such/dir"), "no directory"),
+    (["org", "."], "returns (label, versions directory)"),
+    ("org", "returns (label, versions directory)"),
+    (("x" * 40, "."), "not lower-case"),
+])
+def test_a_plugin_offering_a_bad_branch_gets_a_clear_error(toy, tmp_path, offer, problem):
+    class Bad:
+        __name__ = "bad"
+
+        @formsengine.hookimpl
+        def register_migrations(self):
+            if isinstance(offer, tuple) and offer[1] == ".":
+                return offer[0], tmp_path
+            return offer
+
+    engine = make_engine(DefinitionsPlugin(toy), Bad())
+    with pytest.raises(StorageError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        Store.open(tmp_path / "x.db", engine, create=True)
+
+
+def test_revision_command_checks_its_input(engine, tmp_path):
+    with pytest.raises(StorageError, match="no migration branch 'nope'"):
+        migrations.new_revision(engine, "x", "nope")
+    with pytest.raises(StorageError, match="message"):
+        migrations.new_revision(engine, "  ", "core")
+    for hostile in ('end """ import os', "two\nlines", "back\\slash", "x" * 201):
+        with pytest.raises(StorageError, match="one line of at most 200"):
+            migrations.new_revision(engine, hostile, "core")
+    out = cli(tmp_path, "db", "revision", "-m", "x" * 201)
+    assert out.returncode == 2 and "at most 200" in out.stderr
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+@pytest.fixture
+def pg_connection(pg_url):
+    import secrets
+
+    from sqlalchemy import create_engine, text
+
+    pytest.importorskip("psycopg")
+    schema = f"m_{secrets.token_hex(6)}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    bind = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        with bind.connect() as conn:
+            yield conn
+    finally:
+        bind.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_connection):
+    from sqlalchemy import inspect, text
+
+    from formsengine.store import tables
+
+    migrations.run_upgrade(pg_connection, engine)
+    inspector = inspect(pg_connection)
+    assert set(inspector.get_table_names()) == set(tables.metadata.tables) | {
+        "alembic_version"}
+    for table in tables.metadata.tables.values():
+        assert [c["name"] for c in inspector.get_columns(table.name)] == [
+            c.name for c in table.columns], table.name
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)
+                   if "duplicates_constraint" not in i}
+        assert indexes == {i.name for i in table.indexes}, table.name
+        assert {tuple(fk["constrained_columns"]) for fk in
+                inspector.get_foreign_keys(table.name)} == {
+            tuple(c.parent.name for c in fk.elements) for fk in table.foreign_key_constraints
+        }, table.name
+    triggers = {r[0] for r in pg_connection.execute(text(
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))}
+    assert {"audit_no_update", "audit_no_delete", "audit_insert_in_chain",
+            "case_risk_score", "case_risk_status", "case_risk_delete"} <= triggers
+    assert {r[0] for r in pg_connection.execute(text(
+        "SELECT version_num FROM alembic_version"))} == {"web_0001"}
+    migrations.run_upgrade(pg_connection, engine)  # nothing left to do
