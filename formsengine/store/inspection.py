@@ -6,7 +6,8 @@ removed behind the application's back.
 The application itself reads and writes through the named functions of the other modules;
 these are for the test suite and for whoever checks a database by hand. Table and column
 names are looked up in the schema's descriptions (``tables.py``), so an unknown name is an
-error rather than text put into SQL; values are always bound. A keyword argument
+error rather than text put into SQL (the statements built from them carry ``nosec B608``);
+values are always bound. A keyword argument
 ``column=value`` keeps the rows where the column holds that value (``None``: holds no
 value). Rows come in the order of the table's primary key unless ``order_by`` says
 otherwise.
@@ -47,7 +48,7 @@ def _column(table: Table, name: str) -> str:
 
 def _select(table: Table, columns: Sequence[str]) -> str:
     names = ", ".join(_column(table, c) for c in columns) if columns else "*"
-    return f'SELECT {names} FROM "{table.name}"'  # nosec B608: names checked against the schema
+    return f'SELECT {names} FROM "{table.name}"'  # nosec B608
 
 
 def _where(table: Table, equal: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -155,7 +156,7 @@ def change_rows(store: Store, table: str, changes: Mapping[str, Any], **equal: A
     where, params = _where(t, equal)
     with store.write():
         return int(store.conn.execute(
-            f'UPDATE "{t.name}" SET {sets}' + where,  # nosec B608: names checked
+            f'UPDATE "{t.name}" SET {sets}' + where,  # nosec B608
             [*changes.values(), *params]).rowcount)
 
 
@@ -167,7 +168,7 @@ def move_back(store: Store, table: str, column: str, seconds: float, **equal: An
     where, params = _where(t, equal)
     with store.write():
         return int(store.conn.execute(
-            f'UPDATE "{t.name}" SET {name} = {name} - ?' + where,  # nosec B608: names checked
+            f'UPDATE "{t.name}" SET {name} = {name} - ?' + where,  # nosec B608
             [float(seconds), *params]).rowcount)
 
 
