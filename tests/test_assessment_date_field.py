@@ -8,7 +8,6 @@ import copy
 import csv
 import datetime as dt
 import json
-import sqlite3 as system_sqlite
 
 import pytest
 
@@ -21,6 +20,7 @@ from formsengine.exports.research import ResearchOptions, export_research
 from formsengine.importer import import_file
 from formsengine.instruments import build_instrument
 from formsengine.store import Store
+from formsengine.store import inspection as look
 
 from .conftest import DefinitionsPlugin, make_engine
 
@@ -63,8 +63,7 @@ def test_imported_closure_day_in_research_export_is_its_closure_date(shipped, tm
         lines += [_intake(f"SU-{n}", "2025-01-05"), _closure(f"SU-{n}", "2025-11-01")]
     (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     import_file(store, tmp_path / "in.jsonl", actor="test")
-    stored = store.all("SELECT assessment_date FROM assessments"
-                       " WHERE instrument_id = 'drive-closure'")
+    stored = look.rows(store, "assessments", "assessment_date", instrument_id="drive-closure")
     assert {r["assessment_date"] for r in stored} == {"2025-11-01"}
     key = tmp_path / "k.key"
     create_key_file(key, "p")
@@ -136,12 +135,10 @@ def test_older_assessments_are_dated_by_the_declared_field_at_first_open(toy, tm
                                                "last_referral": "2025-12-01"}})
     aid = store.create_assessment(inst, sub, occasion="intake", status="draft",
                                   person_id=store.ensure_person("VS-1", "victim_survivor"))
+    # as stored before snapshots and date fields
+    look.change_rows(store, "assessments", {"snapshot_id": None, "assessment_date": None})
+    look.delete_rows(store, "definition_snapshots")
     store.close()
-    conn = system_sqlite.connect(path)  # as stored before snapshots and date fields
-    conn.execute("UPDATE assessments SET snapshot_id = NULL, assessment_date = NULL")
-    conn.execute("DELETE FROM definition_snapshots")
-    conn.commit()
-    conn.close()
     store = Store.open(path, make_engine(DefinitionsPlugin(dated)))
     assert store.get_assessment(aid)["assessment_date"] == "2025-12-01"
     store.close()
@@ -187,7 +184,7 @@ def test_web_details_page_offers_today_for_the_declared_date_field(tmp_path):
             or all(str(part) in shown for part in (today.day, today.month, today.year)))
     # saved as offered, the closure is dated by it
     save_section(client, uid, details, {"f-closure_date": "2025-11-01"})
-    row = store.one("SELECT assessment_date FROM assessments WHERE uid = ?", [uid])
+    row = look.first(store, "assessments", "assessment_date", uid=uid)
     assert row["assessment_date"] == "2025-11-01"
     store.close()
 
@@ -202,7 +199,7 @@ def test_closures_of_version_1_0_are_dated_once_moved_to_1_1(shipped, tmp_path):
     line = {**_closure("SU-1", "2025-11-01"), "version": "1.0"}
     (tmp_path / "in.jsonl").write_text(json.dumps(line) + "\n")
     import_file(store, tmp_path / "in.jsonl", actor="test")
-    old = store.one("SELECT id, assessment_date FROM assessments")
+    old = look.first(store, "assessments", "id", "assessment_date")
     assert old["assessment_date"] is None
     (new_id,) = move_to_version(store, "drive-closure", "1.1", actor="test")
     moved = store.get_assessment(new_id)

@@ -9,6 +9,7 @@ import sqlite3 as other_sqlite  # the system library, as an outside tool would u
 import pytest
 
 from formsengine.audit import verify
+from formsengine.store import inspection as look
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_chain_holds_when_writers_interleave_roll_back_and_write_elsewhere(store
         store.audit("view", actor="after the bulk append")
         report = verify(store.conn)
         assert report.ok, report.message()
-        actors = [r[0] for r in store.conn.execute("SELECT actor FROM audit ORDER BY id")]
+        actors = look.values(store, "audit", "actor")
         assert "rolled back" not in actors
         assert actors[-10:] == ["a", "second connection", "first again", "after the rollback",
                                 "another process", "after the other process", "bulk", "bulk",
@@ -318,7 +319,7 @@ def test_an_unkeyed_chain_from_before_the_key_still_verifies_and_the_keyed_one_f
     store = Store.open(path, engine, upgrade=True)
     try:
         assert (audit.key_path(path).stat().st_mode & 0o777) == 0o600
-        marker = store.one("SELECT * FROM audit WHERE action = ?", [audit.KEYED_MARKER])
+        marker = look.only(store, "audit", action=audit.KEYED_MARKER)
         assert marker["id"] == 4 and json.loads(marker["details"])["unkeyed_rows"] == 3
         store.audit("view", actor="new")
         report = verify(store.conn)
@@ -406,7 +407,7 @@ def test_server_anchors_periodically_and_stops_on_a_broken_chain(trail, tmp_path
         time.sleep(0.2)  # nothing new: no new anchor
         assert len(anchors.read_text().splitlines()) == 1
         fill(store, 3)
-        last = store.one("SELECT MAX(id) AS n FROM audit")["n"]
+        last = look.last(store, "audit", "id")["id"]
         deadline = time.monotonic() + 10  # the rows may be anchored in one step or several
         while json.loads(anchors.read_text().splitlines()[-1])["last_id"] != last:
             assert time.monotonic() < deadline, "the new rows were not anchored"
@@ -474,7 +475,9 @@ def test_command_line_records_the_operating_system_account_beside_the_actor(tmp_
     account the process runs as, by its user id (USER and LOGNAME can say anything)."""
     import pwd
 
-    from .conftest import answers
+    from formsengine.store import Store
+
+    from .conftest import DefinitionsPlugin, answers, make_engine, toy_definition
     from .test_cli import run
 
     me = pwd.getpwuid(os.getuid()).pw_name
@@ -485,14 +488,14 @@ def test_command_line_records_the_operating_system_account_beside_the_actor(tmp_
     out = run(tmp_path, "assessments", "import", str(tmp_path / "in.jsonl"), "--actor",
               "the director", env={"USER": "someone-else", "LOGNAME": "someone-else"})
     assert out.returncode == 0, out.stderr
-    conn = other_sqlite.connect(tmp_path / "cli.db")
-    rows = conn.execute("SELECT actor, details FROM audit WHERE actor = 'the director'")
-    details = [json.loads(d) for _, d in rows]
-    conn.close()
+    with Store.open(tmp_path / "cli.db", make_engine(DefinitionsPlugin(toy_definition()))
+                    ) as cli_store:
+        details = [json.loads(d) for d in look.values(cli_store, "audit", "details",
+                                                      actor="the director")]
     assert len(details) == 1  # the import: one row for the whole file
     assert {d["os_user"] for d in details} == {me}
     assert details[0]["rows"] == 1 and details[0]["people_created"] == 1
     # rows appended by the web application (this process) name no operating-system account
     store.audit("view", actor="practitioner")
-    last = store.one("SELECT details FROM audit ORDER BY id DESC LIMIT 1")
+    last = look.last(store, "audit", "details")
     assert "os_user" not in json.loads(last["details"])

@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, answers
+from formsengine.store import Store
+from formsengine.store import inspection as look
+from formsengine.store.caseviews import team_name
+
+from .conftest import DATA, DefinitionsPlugin, answers, make_engine, toy_definition
 
 
 def run(tmp_path, *args, env=None):
@@ -20,6 +24,11 @@ def run(tmp_path, *args, env=None):
     base.pop("FORMSENGINE_CONFIG", None)
     return subprocess.run([sys.executable, "-m", "formsengine.cli", *args], capture_output=True,
                           text=True, env={**base, **(env or {})}, timeout=120)
+
+
+def _opened(path):
+    """The command line's database, opened with the same definitions."""
+    return Store.open(path, make_engine(DefinitionsPlugin(toy_definition())))
 
 
 def write_json(path: Path, data) -> Path:
@@ -198,10 +207,9 @@ def test_backup_passes_integrity_check(tmp_path):
     run(tmp_path, "db", "init")
     out = run(tmp_path, "db", "backup", str(tmp_path / "copy.db"))
     assert out.returncode == 0, out.stderr
-    conn = system_sqlite.connect(tmp_path / "copy.db")
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] >= 1
-    conn.close()
+    with _opened(tmp_path / "copy.db") as copy:
+        assert look.integrity(copy) == "ok"
+        assert look.count(copy, "audit") >= 1
     # the copy's audit trail verifies: its key went with it
     out = run(tmp_path, "audit", "verify", env={"FORMSENGINE_DB": str(tmp_path / "copy.db")})
     assert out.returncode == 0, out.stderr
@@ -215,18 +223,18 @@ def test_demo(tmp_path):
     # the synthetic cases belong to a team of their own, so that the web application shows
     # them to its members; the command says how to make one
     assert "--role practitioner --team Demo" in out.stdout
-    conn = system_sqlite.connect(tmp_path / "cli.db")
-    rows = conn.execute("SELECT c.ref, t.name, c.opened_on, c.instruments FROM cases c"
-                        " JOIN teams t ON t.id = c.team_id ORDER BY c.ref").fetchall()
-    assert [r[:2] for r in rows] == [("C-00001", "Demo"), ("C-00002", "Demo")]
-    assert all(r[2] and "toy-checklist" in json.loads(r[3]) for r in rows)
-    conn.close()
+    with _opened(tmp_path / "cli.db") as store:
+        rows = look.rows(store, "cases", "ref", "team_id", "opened_on", "instruments",
+                         order_by="ref")
+        teams = [team_name(store, r["team_id"]) for r in rows]
+    assert [(r["ref"], t) for r, t in zip(rows, teams)] == [("C-00001", "Demo"),
+                                                           ("C-00002", "Demo")]
+    assert all(r["opened_on"] and "toy-checklist" in json.loads(r["instruments"]) for r in rows)
     again = run(tmp_path, "demo", "--people", "2")
     assert again.returncode == 0 and "already in" in again.stdout
     assert "team 'Demo'" not in again.stdout  # nothing left to give it
-    conn = system_sqlite.connect(tmp_path / "cli.db")
-    assert conn.execute("SELECT COUNT(*) FROM teams").fetchone()[0] == 1
-    conn.close()
+    with _opened(tmp_path / "cli.db") as store:
+        assert look.count(store, "teams") == 1
 
 
 def test_help_and_version(tmp_path):
@@ -257,12 +265,11 @@ def test_rescore_after_configuration_change(tmp_path):
     out = run(tmp_path, "--config", str(cfg), "assessments", "rescore")
     assert out.returncode == 0, out.stderr
     assert "rescored 1 assessments (1 under a different configuration)" in out.stdout
-    conn = system_sqlite.connect(tmp_path / "cli.db")
-    rows = conn.execute("SELECT seq, config_name, result FROM scores ORDER BY seq").fetchall()
-    conn.close()
-    assert [(seq, name) for seq, name, _ in rows] == [(1, "defaults"), (2, "Area")]
-    assert json.loads(rows[0][2])["criteria"]["escalation"] is True
-    assert json.loads(rows[1][2])["criteria"]["escalation"] is False
+    with _opened(tmp_path / "cli.db") as store:
+        rows = look.rows(store, "scores", "seq", "config_name", "result", order_by="seq")
+    assert [(r["seq"], r["config_name"]) for r in rows] == [(1, "defaults"), (2, "Area")]
+    assert json.loads(rows[0]["result"])["criteria"]["escalation"] is True
+    assert json.loads(rows[1]["result"])["criteria"]["escalation"] is False
     out = run(tmp_path, "assessments", "rescore", "--instrument", "nope")
     assert out.returncode == 2 and "unknown instrument 'nope'" in out.stderr
 

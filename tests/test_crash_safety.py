@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from formsengine.audit import verify
 from formsengine.store import Store
+from formsengine.store import inspection as look
+from formsengine.store.maintenance import verify_audit
 
 from .conftest import DATA, answers
 
@@ -42,11 +43,11 @@ def test_kill_during_import(tmp_path, engine, delay):
     proc.stderr.close()
     store = Store.open(db, engine)
     try:
-        count = store.one("SELECT COUNT(*) AS n FROM assessments")["n"]
+        count = look.count(store, "assessments")
         assert count in (0, n)
-        answers_rows = store.one("SELECT COUNT(*) AS n FROM answers")["n"]
+        answers_rows = look.count(store, "answers")
         assert answers_rows == count * 4
-        assert store.one("PRAGMA integrity_check")["integrity_check"] == "ok"
-        assert verify(store.conn).ok
+        assert look.integrity(store) == "ok"
+        assert verify_audit(store).ok
     finally:
         store.close()

@@ -109,7 +109,15 @@ def _sql_sites(path: Path) -> list[int]:
     """Lines of SQL text, connection attributes, one/all/execute calls and sqlite-utils
     table access (``.db[...]``)."""
     lines = []
-    for node in ast.walk(_tree(path)):
+    tree = _tree(path)
+    # ``x.all()`` and ``x.one()`` with no SQL (a Playwright locator's elements, a pandas
+    # column's truth) are not database reads
+    bare = {id(node.func) for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("all", "one") and not node.args and not node.keywords}
+    for node in ast.walk(tree):
+        if id(node) in bare:
+            continue
         if ((isinstance(node, ast.Constant) and isinstance(node.value, str)
              and SQL_TEXT.match(node.value))
                 or (isinstance(node, ast.Attribute) and node.attr in RAW_ACCESS)
@@ -156,3 +164,80 @@ def test_team_names_from_the_store(store):
     from formsengine.store.teams import team_names
 
     assert team_names(store) == ["North", "South"]
+
+
+# -- tests reach the database through store functions ------------------------------------------
+TESTS = ROOT / "tests"
+# Test modules whose subject is the data layer itself, or the database file beneath it, and
+# which therefore keep their SQL or open a connection of their own, with the reason.
+ALLOWED_TESTS = {
+    "tests/store/test_auditlog.py": "the audit trail's SQL module: its own statements",
+    "tests/store/test_erasing.py": "the erasure's SQL module: what remains in each table",
+    "tests/store/test_exports.py": "the exports' SQL module: its own statements",
+    "tests/test_store.py": "the Store itself: transactions, locking, its connection",
+    "tests/test_store_sql.py": "the store's SQL helpers (placeholder lists, chunks)",
+    "tests/test_store_tables.py": "the schema's descriptions compared with the SQLite schema",
+    "tests/test_data_layer.py": "the data layer's boundaries: the store's connection closes",
+    "tests/test_audit.py": "the audit chain's own tests (append and verify take the "
+                           "connection) and tamper tests that edit and delete rows behind "
+                           "the store, as someone holding the file would",
+    "tests/test_query_plans.py": "the query plans SQLite chooses for the store's statements",
+    "tests/test_cli.py": "audit verify against a trail tampered with as the sqlite3 shell "
+                         "would: the append-only trigger dropped, a row edited",
+    "tests/test_migrations.py": "the migrations themselves: a release-0.1 database upgraded "
+                                "in place and compared table by table, revisions and "
+                                "triggers on SQLite and PostgreSQL",
+    "tests/test_occasions.py": "builds a database as it stood before migration m006, with "
+                               "rows in columns the current store no longer writes",
+    "tests/web/test_crash_server.py": "a server killed mid-write: the file's integrity check "
+                                      "and what the file holds, read with a connection of "
+                                      "its own after the crash",
+}
+
+
+def _test_sql_sites(path: Path) -> list[int]:
+    """``_sql_sites`` and calls that open a connection (``sqlite3.connect``, the store's
+    ``connect``)."""
+    lines = _sql_sites(path)
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Name) and node.func.id == "connect")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "connect")):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_tests_use_store_functions():
+    """Tests read and set up records through named store functions
+    (``formsengine/store/inspection.py`` for what only a check needs), not through SQL."""
+    found = []
+    for path in sorted(TESTS.rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name in ALLOWED_TESTS:
+            continue
+        if lines := _test_sql_sites(path):
+            found.append(f"{name}:{lines[0]}")
+    assert found == []
+
+
+def test_the_allowed_tests_hold_sql():
+    """A test module that no longer holds SQL leaves the list (so it cannot come back)."""
+    stale = sorted(name for name in ALLOWED_TESTS
+                   if not (ROOT / name).exists() or not _test_sql_sites(ROOT / name))
+    assert stale == []
+
+
+def test_the_test_guard_finds_connections_and_skips_bare_calls(tmp_path):
+    sample = tmp_path / "test_sample.py"
+    sample.write_text('import sqlite3\n'
+                      'def test_f(path):\n    sqlite3.connect(path)\n'
+                      'def test_g(path):\n    connect(path)\n', encoding="utf-8")
+    assert _test_sql_sites(sample) == [3, 5]
+    sample.write_text('def test_f(page, frame):\n'
+                      '    assert page.locator("li").all() and frame.isna().all()\n'
+                      'def test_g(store):\n    return count(store, "cases")\n',
+                      encoding="utf-8")
+    assert _test_sql_sites(sample) == []
+    sample.write_text('def test_f(store):\n    return store.all("SELECT 1")\n',
+                      encoding="utf-8")
+    assert _test_sql_sites(sample) == [2, 2]

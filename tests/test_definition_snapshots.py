@@ -8,7 +8,6 @@ import copy
 import json
 import logging
 import os
-import sqlite3 as system_sqlite
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from formsengine.engine import Engine
 from formsengine.errors import StorageError
 from formsengine.importer import ImportRefused, import_file
 from formsengine.store import Store
+from formsengine.store import inspection as look
 from formsengine.store.snapshots import (
     SNAPSHOT_DDL,
     DefinitionChangedError,
@@ -98,12 +98,10 @@ def test_old_assessments_get_their_snapshot_at_first_open(tmp_path, toy):
     path = tmp_path / "s.db"
     store = Store.open(path, make_engine(DefinitionsPlugin(toy)), create=True)
     aid = _final(store, answers(a="yes"))
+    # as a database from before m009 would be
+    look.change_rows(store, "assessments", {"snapshot_id": None})
+    look.delete_rows(store, "definition_snapshots")
     store.close()
-    conn = system_sqlite.connect(path)  # as a database from before m009 would be
-    conn.execute("UPDATE assessments SET snapshot_id = NULL")
-    conn.execute("DELETE FROM definition_snapshots")
-    conn.commit()
-    conn.close()
     store = Store.open(path, make_engine(DefinitionsPlugin(toy)))
     snap = assessment_snapshot(store, aid)
     assert snap is not None and snap["content_hash"] == content_hash(toy)
@@ -111,12 +109,9 @@ def test_old_assessments_get_their_snapshot_at_first_open(tmp_path, toy):
 
 
 def test_ddl_constant_is_what_the_migration_applied(store):
-    tables = {r["name"]: r["sql"] for r in store.all(
-        "SELECT name, sql FROM sqlite_master WHERE name IN"
-        " ('definition_snapshots', 'assessments_snapshot')")}
+    tables = look.schema_sql(store)
     assert tables["definition_snapshots"] == SNAPSHOT_DDL[0]
-    assert "snapshot_id" in store.one(
-        "SELECT sql FROM sqlite_master WHERE name = 'assessments'")["sql"]
+    assert "snapshot_id" in tables["assessments"]
     assert "assessments_snapshot" in tables
 
 

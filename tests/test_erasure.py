@@ -11,9 +11,11 @@ import sys
 
 import pytest
 
-from formsengine.audit import verify
 from formsengine.erasure import erase_assessment, erase_person, plan_purge, purge
 from formsengine.errors import ConfigError, StorageError
+from formsengine.store import inspection as look
+from formsengine.store.erasing import empty_write_ahead_log
+from formsengine.store.maintenance import verify_audit
 
 from .conftest import DATA, answers
 
@@ -43,7 +45,7 @@ def disk_bytes(path) -> bytes:
 def test_erased_person_leaves_no_trace_on_disk(store, tmp_path):
     keep = save(store, "KEEP-1", comment="an ordinary note")
     save(store, "GONE-1", comment=MARKER)
-    store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    assert empty_write_ahead_log(store)
     path = tmp_path / "test.db"
     assert MARKER.encode() in disk_bytes(path)
     counts = erase_person(store, "GONE-1", actor="dpo", reason="subject_request",
@@ -53,13 +55,13 @@ def test_erased_person_leaves_no_trace_on_disk(store, tmp_path):
     assert b"GONE-1" not in disk_bytes(path)
     assert store.get_person("GONE-1") is None
     assert store.get_assessment(keep)["answers"]["toy.a"] == "yes"
-    tomb = store.one("SELECT actor, object_type, details FROM audit WHERE action = 'erase'")
+    tomb = look.first(store, "audit", "actor", "object_type", "details", action="erase")
     assert tomb["actor"] == "dpo" and tomb["object_type"] == "person"
     details = json.loads(tomb["details"])
     assert (details["reason"], details["reference"]) == ("subject_request", "DSAR-2026-0042")
-    assert verify(store.conn).ok
+    assert verify_audit(store).ok
     for table in ("answers", "scores", "score_values", "case_people"):
-        assert store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"] > 0  # the other person's
+        assert look.count(store, table) > 0  # the other person's
 
 
 @pytest.mark.parametrize("reason, reference, message", [
@@ -80,7 +82,7 @@ def test_erasure_needs_a_reason_code_and_a_reference_number(store, reason, refer
     with pytest.raises(StorageError, match=message):
         erase_person(store, "VS-00001", actor="x", reason=reason, reference=reference)
     assert store.get_person("VS-00001") is not None
-    assert not store.all("SELECT id FROM audit WHERE action = 'erase'")
+    assert not look.rows(store, "audit", "id", action="erase")
 
 
 def test_erasure_needs_a_known_person(store):
@@ -106,8 +108,7 @@ def test_erase_one_assessment_with_its_versions(store):
 def test_retention_plan_and_purge(store):
     old_draft = save(store, "P-OLD", status="draft")
     fresh_draft = save(store, "P-NEW", status="draft")
-    store.conn.execute("UPDATE assessments SET updated_at = '2020-01-01T00:00:00Z' WHERE id = ?",
-                       [old_draft])
+    look.change_rows(store, "assessments", {"updated_at": "2020-01-01T00:00:00Z"}, id=old_draft)
     plan = plan_purge(store, {"draft_days": 90}, dt.date.today())
     assert plan.drafts == [old_draft] and plan.people == []
     purge(store, plan, actor="retention")
@@ -178,8 +179,7 @@ def test_erasure_says_what_remains_where(store):
     assert "secure_delete" in erase_assessment(store, aid, actor="dpo",
                                                reason="recorded_in_error", reference="4473")
     draft = save(store, "P-4", status="draft")
-    store.conn.execute("UPDATE assessments SET updated_at = '2020-01-01T00:00:00Z' WHERE id = ?",
-                       [draft])
+    look.change_rows(store, "assessments", {"updated_at": "2020-01-01T00:00:00Z"}, id=draft)
     remains = purge(store, plan_purge(store, {"draft_days": 90}, dt.date.today()),
                     actor="retention")
     assert "write-ahead log was emptied" in remains and store.get_assessment(draft) is None
@@ -189,7 +189,7 @@ def test_erase_assessment_refuses_an_unknown_one_and_keeps_the_audit_clean(store
     with pytest.raises(StorageError, match="no assessment 999"):
         erase_assessment(store, 999, actor="dpo", reason="recorded_in_error",
                          reference="4471")
-    assert not store.all("SELECT id FROM audit WHERE action = 'erase'")
+    assert not look.rows(store, "audit", "id", action="erase")
 
 
 def test_cli_erase_assessment_says_what_remains(tmp_path):

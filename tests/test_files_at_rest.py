@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3 as system_sqlite
 import stat
 import subprocess
 import sys
 import textwrap
 import time
 
-from .conftest import DATA, answers
+from formsengine.store import Store
+from formsengine.store import inspection as look
+
+from .conftest import DATA, DefinitionsPlugin, answers, make_engine, toy_definition
 
 LOOSE = 0o022  # the usual umask: files 0644, folders 0755
 
@@ -70,9 +72,8 @@ def test_command_line_files_are_private(tmp_path):
     assert out.returncode == 0, out.stderr
     assert mode(tmp_path / "copy.db") == 0o600
     assert mode(tmp_path / "copy.db.audit-key") == 0o600
-    conn = system_sqlite.connect(tmp_path / "cli.db")
-    uid = conn.execute("SELECT uid FROM assessments").fetchone()[0]
-    conn.close()
+    with Store.open(tmp_path / "cli.db", make_engine(DefinitionsPlugin(toy_definition()))) as store:
+        uid = look.value(store, "assessments", "uid")
     out = run(tmp_path, "report", "assessment", "--out-dir", str(tmp_path / "reports" / "new"),
               "--", uid)
     assert out.returncode == 0, out.stderr

@@ -16,6 +16,7 @@ import formsengine
 from formsengine import hookspecs
 from formsengine.engine import PluginLoadError
 from formsengine.store import Store
+from formsengine.store import inspection as look
 
 from .conftest import DefinitionsPlugin, answers, make_engine, toy_definition
 
@@ -133,9 +134,8 @@ def test_hook_register_migrations(toy, tmp_path):
 
     engine = make_engine(DefinitionsPlugin(toy), Plugin())
     store = Store.open(tmp_path / "m.db", engine, create=True)
-    assert store.db["org_notes"].exists()
-    heads = {r["version_num"] for r in store.all("SELECT version_num FROM alembic_version")}
-    assert heads == {"web_0001", "org_extras_0001"}
+    assert "org_notes" in look.schema_sql(store)
+    assert look.migration_revisions(store) == {"web_0001", "org_extras_0001"}
     store.close()
 
 
@@ -320,7 +320,6 @@ def test_assessment_saved_runs_after_the_commit_for_imports_and_amendments(toy, 
     import json as json_module
 
     from formsengine.importer import import_file
-    from formsengine.store import connect
 
     seen = []
     db = tmp_path / "s.db"
@@ -330,13 +329,9 @@ def test_assessment_saved_runs_after_the_commit_for_imports_and_amendments(toy, 
 
         @formsengine.hookimpl
         def assessment_saved(self, store, assessment_id, result):
-            other = connect(db)
-            try:
-                row = other.execute("SELECT status FROM assessments WHERE id = ?",
-                                    [assessment_id]).fetchone()
-            finally:
-                other.close()
-            seen.append((assessment_id, row[0] if row else None,
+            with Store.open(db, engine) as other:  # a connection of its own
+                row = look.first(other, "assessments", "status", id=assessment_id)
+            seen.append((assessment_id, row["status"] if row else None,
                          result and result["scores"]["yes_count"]))
 
     engine = make_engine(DefinitionsPlugin(toy), Listener())

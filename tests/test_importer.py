@@ -7,8 +7,10 @@ import json
 
 import pytest
 
-from formsengine.audit import verify
 from formsengine.importer import ImportRefused, import_file
+from formsengine.store import inspection as look
+from formsengine.store.maintenance import verify_audit
+from formsengine.store.reading import case_people
 
 from .conftest import answers
 
@@ -27,7 +29,7 @@ def write(path, lines):
 
 
 def count(store, table):
-    return store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"]
+    return look.count(store, table)
 
 
 def test_import_writes_everything(store, tmp_path):
@@ -37,7 +39,7 @@ def test_import_writes_everything(store, tmp_path):
     assert summary["imported"] == 3 and summary["people"] == 2
     assert count(store, "assessments") == 3 and count(store, "scores") == 3
     assert count(store, "answers") == 12
-    assert verify(store.conn).ok
+    assert verify_audit(store).ok
 
 
 def test_bad_lines_are_all_reported_and_nothing_written(store, tmp_path):
@@ -108,7 +110,7 @@ def test_hostile_text_is_stored_verbatim_not_executed(store, tmp_path):
     r = record()
     r["answers"]["toy.note"] = "'); DROP TABLE assessments; -- <script>alert(1)</script>"
     import_file(store, write(tmp_path / "in.jsonl", [r]), actor="t")
-    row = store.one("SELECT value FROM answers WHERE item_id = 'toy.note'")
+    row = look.first(store, "answers", "value", item_id="toy.note")
     assert json.loads(row["value"]).startswith("'); DROP TABLE")
     assert count(store, "assessments") == 1
 
@@ -130,15 +132,13 @@ def test_one_case_links_every_person_in_it(store, tmp_path):
     su["role"] = "victim_survivor"
     path = write(tmp_path / "in.jsonl", [vs, su])
     import_file(store, path, actor="t")
-    links = store.all("SELECT p.ref FROM case_people cp JOIN people p ON p.id = cp.person_id"
-                      " JOIN cases c ON c.id = cp.case_id WHERE c.ref = 'C-9' ORDER BY p.ref")
-    assert [r["ref"] for r in links] == ["SU-1", "VS-1"]
+    links = case_people(store, store.find_case("C-9")["id"])
+    assert sorted(r["ref"] for r in links) == ["SU-1", "VS-1"]
     # one audit row for the whole import: what it created and which file it was
-    rows = store.all("SELECT action, actor, object_type, details FROM audit"
-                     " WHERE actor = 't'")
+    rows = look.rows(store, "audit", "action", "actor", "object_type", "details", actor="t")
     assert [(r["action"], r["object_type"]) for r in rows] == [("import", "assessments")]
     details = json.loads(rows[0]["details"])
-    ids = [r["id"] for r in store.all("SELECT id FROM assessments ORDER BY id")]
+    ids = [r["id"] for r in look.rows(store, "assessments", "id")]
     assert details["rows"] == 2 and (details["first_id"], details["last_id"]) == (ids[0], ids[-1])
     assert details["people_created"] == 2 and details["cases_created"] == 1
     assert details["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -149,12 +149,11 @@ def test_imported_draft_keeps_its_answers_in_its_document_until_final(store, tmp
     draft["status"] = "draft"
     draft["comments"] = {"toy.a": "from the referral"}
     import_file(store, write(tmp_path / "d.jsonl", [draft, record("P-3", c="yes")]), actor="t")
-    row = store.one("SELECT id FROM assessments WHERE status = 'draft'")
+    row = look.first(store, "assessments", "id", status="draft")
     stored = store.get_assessment(row["id"])
     assert stored["answers"] == draft["answers"]  # "dont_know" kept, not turned into "no"
     assert stored["comments"] == {"toy.a": "from the referral"}
-    assert store.one("SELECT COUNT(*) AS n FROM answers WHERE assessment_id = ?",
-                     [row["id"]])["n"] == 0
+    assert look.count(store, "answers", assessment_id=row["id"]) == 0
     assert count(store, "answers") == 4  # the final record's answers, as rows
     store.finalise(row["id"], expected_revision=stored["revision"], actor="t")
     assert count(store, "answers") == 8
@@ -178,7 +177,7 @@ def test_a_long_file_is_written_in_chunks_and_still_all_or_nothing(store, tmp_pa
                                                                  "line 14"]
     assert "already has a final" in refused.value.problems[1]
     assert count(store, "assessments") == 1 and count(store, "people") == 1
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'import'")["n"] == 1
+    assert look.count(store, "audit", action="import") == 1
 
     summary = import_file(store, write(tmp_path / "ok.jsonl", good), actor="t")
     assert summary["imported"] == 11 and summary["people"] == 11

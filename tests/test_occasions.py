@@ -19,6 +19,7 @@ from formsengine.errors import CaseClosedError, ConfigError, DefinitionError
 from formsengine.instruments import build_instrument
 from formsengine.occasions import Occasion, declared
 from formsengine.store import Store
+from formsengine.store import inspection as look
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_DEFINITIONS = ROOT / "tests" / "web" / "definitions"
@@ -180,8 +181,7 @@ def test_the_store_refuses_an_instrument_that_is_not_installed(store):
     with pytest.raises(StorageError, match="no instrument 'nope' is installed"):
         store.create_case("C-2", instruments=["nope"])
     case = store.create_case("C-2", instruments=["test-risk", "test-risk"])
-    assert json.loads(store.one("SELECT instruments FROM cases WHERE id = ?",
-                                [case])["instruments"]) == ["test-risk"]
+    assert json.loads(look.value(store, "cases", "instruments", id=case)) == ["test-risk"]
 
 
 def test_an_existing_case_follows_the_instruments_it_has_assessments_of(tmp_path):
@@ -208,7 +208,7 @@ def test_an_existing_case_follows_the_instruments_it_has_assessments_of(tmp_path
                 " VALUES (?, 1, 1, ?, '1.0', 'intake', 'final', 'now', 'now')",
                 [f"a{n}", inst])
     assert "formsengine:m006_case_instruments" in store.migrate()
-    rows = store.all("SELECT id, schedule, instruments FROM cases ORDER BY id")
+    rows = look.rows(store, "cases", "id", "schedule", "instruments")
     assert [json.loads(r["instruments"]) for r in rows] == [["other-one", "test-risk"], []]
     assert json.loads(rows[0]["schedule"]) == ["intake", "review_3m"]
     conn.close()

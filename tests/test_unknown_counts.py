@@ -23,6 +23,8 @@ from formsengine.exports.research import ResearchOptions, export_research
 from formsengine.importer import import_file
 from formsengine.instruments import build_instrument
 from formsengine.store import Store
+from formsengine.store import inspection as look
+from formsengine.store.reading import person_by_id
 
 from .conftest import DefinitionsPlugin, make_engine
 
@@ -201,9 +203,9 @@ def test_rescore_to_version_moves_stored_assessments(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "moved 2 assessments of needs-su to version 1.1" in out.stdout
     store = Store.open(tmp_path / "cli.db", Engine(Settings()))
-    rows = store.all("SELECT a.id, a.status, a.instrument_version, a.amendment_reason,"
-                     " p.ref FROM assessments a JOIN people p ON p.id = a.person_id"
-                     " ORDER BY a.id")
+    rows = [{**r, "ref": person_by_id(store, r["person_id"])["ref"]} for r in look.rows(
+        store, "assessments", "id", "status", "instrument_version", "amendment_reason",
+        "person_id")]
     assert [(r["ref"], r["status"], r["instrument_version"]) for r in rows] == [
         ("SU-1", "superseded", "1.0"), ("SU-2", "superseded", "1.0"),
         ("SU-1", "final", "1.1"), ("SU-2", "final", "1.1")]

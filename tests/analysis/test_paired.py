@@ -21,6 +21,7 @@ from scipy.stats import binomtest, fisher_exact, wilcoxon
 from formsengine.analysis.paired import paired
 from formsengine.errors import FormsEngineError
 from formsengine.store import Store
+from formsengine.store import inspection as look
 from tests.research_data import (
     add_assessment,
     add_person,
@@ -195,7 +196,7 @@ def test_unknown_group_and_occasion_are_clear_errors(drive):
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "html", "pdf"])
 def test_cli_formats(drive, monkeypatch, tmp_path, fmt):
-    db = drive.conn.execute("PRAGMA database_list").fetchone()[2]
+    db = str(drive.file)
     out = tmp_path / f"paired.{fmt}"
     run = invoke_cli(monkeypatch, drive.engine, [
         "--db", db, "analyse", "paired", "--instrument", "drive-behaviours", "--from",
@@ -215,5 +216,5 @@ def test_cli_formats(drive, monkeypatch, tmp_path, fmt):
         reader = PdfReader(out)
         text = "".join(p.extract_text() for p in reader.pages)
         assert "Paired comparison" in text and "-82.0" in text
-    audit = drive.one("SELECT details FROM audit WHERE action = 'analysis' ORDER BY id DESC")
+    audit = look.last(drive, "audit", "details", action="analysis")
     assert json.loads(audit["details"])["paired"] == 156

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from formsengine.interop.fhir import questionnaire, questionnaire_response, validate
+from formsengine.store import inspection as look
 from tests.research_data import invoke_cli, research_engine
 
 ALL_SHIPPED = ["dash-safelives", "dash-police", "sdash", "drive-dash", "drive-behaviours",
@@ -49,7 +50,7 @@ def test_choice_items_keep_not_known_distinct_and_follow_ups_use_enable_when():
 
 def test_assessments_are_valid_questionnaire_responses(exported):
     store = exported["store"]
-    rows = store.all("SELECT id, uid, instrument_id FROM assessments")
+    rows = look.rows(store, "assessments", "id", "uid", "instrument_id")
     for row in rows:
         resource = questionnaire_response(store, row["id"])
         parsed = validate(resource)
@@ -57,8 +58,7 @@ def test_assessments_are_valid_questionnaire_responses(exported):
         assert parsed.identifier.value == row["uid"]
         assert parsed.questionnaire.startswith(
             f"urn:formsengine:questionnaire:{row['instrument_id']}|")
-    first = store.one("SELECT id FROM assessments WHERE instrument_id = 'dash-safelives'"
-                      " ORDER BY id LIMIT 1")["id"]
+    first = look.first(store, "assessments", "id", instrument_id="dash-safelives")["id"]
     resource = questionnaire_response(store, first)
     answers = {i["linkId"]: i for g in resource["item"] for i in g["item"]}
     assert answers["dash.isolated"]["answer"][0]["valueCoding"]["code"] == "declined"
@@ -68,14 +68,14 @@ def test_assessments_are_valid_questionnaire_responses(exported):
 
 def test_cli_fhir_commands(exported, monkeypatch):
     store = exported["store"]
-    db = store.conn.execute("PRAGMA database_list").fetchone()[2]
+    db = str(store.file)
     run = invoke_cli(monkeypatch, store.engine, ["fhir", "questionnaire", "drive-behaviours"])
     assert run.exit_code == 0 and validate(json.loads(run.output)).title
-    uid = store.one("SELECT uid FROM assessments LIMIT 1")["uid"]
+    uid = look.first(store, "assessments", "uid")["uid"]
     run = invoke_cli(monkeypatch, store.engine, ["--db", db, "fhir", "response", "--", uid])
     assert run.exit_code == 0, run.output
     assert validate(json.loads(run.output)).identifier.value == uid
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'fhir_export'")["n"] >= 1
+    assert look.count(store, "audit", action="fhir_export") >= 1
 
 
 def _toy_questionnaire(show_when, **item_extra):

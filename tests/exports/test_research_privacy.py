@@ -26,6 +26,7 @@ from formsengine.exports.privacy import (
 )
 from formsengine.exports.research import ResearchOptions, export_research
 from formsengine.store import Store
+from formsengine.store import inspection as look
 from tests.research_data import (
     PLANTED,
     REF_PREFIX,
@@ -92,7 +93,7 @@ def test_another_project_key_gives_unrelated_pseudonyms(cohort, tmp_path):
 
 
 def test_export_is_audited_with_its_purpose(exported):
-    rows = exported["store"].all("SELECT * FROM audit WHERE action = 'research_export'")
+    rows = look.rows(exported["store"], "audit", action="research_export")
     details = [json.loads(r["details"]) for r in rows]
     mine = [d for d in details if d["purpose"] == "evaluation of intake against review"]
     assert mine and mine[0]["people"] == 24 and mine[0]["key_id"].startswith("hmac-sha256:")
@@ -114,7 +115,7 @@ def test_rare_combination_of_quasi_identifiers_stops_the_export(tmp_path):
     assert "k=5" in message and "Nothing was written" in message
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export")] == []
-    audit = store.one("SELECT details FROM audit WHERE action = 'research_export_refused'")
+    audit = look.first(store, "audit", "details", action="research_export_refused")
     assert json.loads(audit["details"])["k_achieved"] == 1
     # the gate can be satisfied by dropping the quasi-identifier that singles them out
     manifest = export_research(store, ResearchOptions(
@@ -256,8 +257,7 @@ def test_purpose_is_required(cohort, tmp_path):
 def test_drafts_and_superseded_versions_are_not_exported(tmp_path):
     store = Store.open(tmp_path / "v.db", research_engine(), create=True)
     populate_cohort(store, people=10)
-    first = store.one("SELECT id FROM assessments WHERE instrument_id = 'dash-safelives'"
-                      " ORDER BY id LIMIT 1")["id"]
+    first = look.first(store, "assessments", "id", instrument_id="dash-safelives")["id"]
     inst, sub = store.engine.check(dash_data(20, date=day(0)))
     store.amend(first, sub, reason="corrected answers", actor="test")
     person = add_person(store, f"{REF_PREFIX}VS-draft", "victim_survivor", birth_year=1995)
@@ -312,8 +312,8 @@ def test_k_below_5_needs_allow_small_k_and_is_recorded(cohort, tmp_path):
     assert manifest["k_anonymity"]["small_k_allowed"] is True
     on_disk = json.loads((tmp_path / "small" / "manifest.json").read_text())
     assert on_disk["k_anonymity"]["small_k_allowed"] is True
-    row = store.one("SELECT details FROM audit WHERE action = 'research_export'"
-                    " AND object_id = ?", [manifest["export_id"]])
+    row = look.first(store, "audit", "details", action="research_export",
+                     object_id=manifest["export_id"])
     details = json.loads(row["details"])
     assert details["k_required"] == 3 and details["small_k_allowed"] is True
 

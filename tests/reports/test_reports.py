@@ -23,6 +23,7 @@ from formsengine.reports import (
 )
 from formsengine.reports.pdf import StaticOnlyFetcher, html_to_pdf, opaque_filename
 from formsengine.store import Store
+from formsengine.store import inspection as look
 from tests.research_data import (
     PLANTED_ASSESSOR,
     PLANTED_COMMENT,
@@ -147,8 +148,7 @@ def test_case_progress_report_has_the_change_chart(records):
 def test_report_dates_are_written_in_words(records):
     from formsengine.dates import date_text
 
-    date = records["store"].one("SELECT assessment_date FROM assessments WHERE id = ?",
-                                [records["first"]])["assessment_date"]
+    date = look.value(records["store"], "assessments", "assessment_date", id=records["first"])
     for render in (render_assessment_pdf, render_marac_pdf):
         text = squash(text_of(render(records["store"], records["first"])))
         assert date_text(date) in text and date not in text
@@ -193,10 +193,10 @@ def test_hook_report_sections(records):
 
 def test_every_pdf_is_audited(records):
     store = records["store"]
-    before = store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'pdf'")["n"]
+    before = look.count(store, "audit", action="pdf")
     render_assessment_pdf(store, records["second"], actor="tester", request_id="req-1")
-    row = store.one("SELECT * FROM audit WHERE action = 'pdf' ORDER BY id DESC LIMIT 1")
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'pdf'")["n"] == before + 1
+    row = look.last(store, "audit", action="pdf")
+    assert look.count(store, "audit", action="pdf") == before + 1
     assert (row["actor"], row["object_type"], row["object_id"], row["request_id"]) == (
         "tester", "assessment", str(records["second"]), "req-1")
     assert json.loads(row["details"])["report"] == "assessment"
@@ -311,9 +311,9 @@ def test_hostile_plugin_section_cannot_reach_out(records, server, tmp_path):
 
 def test_cli_reports_by_uid_with_opaque_private_files(records, monkeypatch, tmp_path):
     store = records["store"]
-    uid = store.one("SELECT uid FROM assessments WHERE id = ?", [records["first"]])["uid"]
-    case_uid = store.one("SELECT uid FROM cases WHERE id = ?", [records["case"]])["uid"]
-    db = store.conn.execute("PRAGMA database_list").fetchone()[2]
+    uid = look.value(store, "assessments", "uid", id=records["first"])
+    case_uid = look.value(store, "cases", "uid", id=records["case"])
+    db = str(store.file)
     for kind, ident in (("assessment", uid), ("marac", uid), ("case", case_uid)):
         # "--": an opaque uid may start with "-"
         run = invoke_cli(monkeypatch, store.engine, ["--db", db, "report", kind,

@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from formsengine.store import inspection as look
 from formsengine.store import new_uid
 
 from .conftest import (
@@ -97,10 +98,10 @@ def test_other_team_gets_404_for_every_record_url(app, store, team_a_records):
                                    "q-t-injury": "no", "reason": "x", "revision": "1"},
                         token_from="/due")
         assert response.status_code == 404, url
-    denials = store.all("SELECT actor, object_type, object_id FROM audit WHERE action = 'deny'")
+    denials = look.rows(store, "audit", "actor", "object_type", "object_id", action="deny")
     assert len(denials) >= len(urls) + len(posts)
     assert {d["actor"] for d in denials} == {"bob"}
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 2
+    assert look.count(store, "assessments") == 2
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -154,25 +155,24 @@ def test_supervisor_sees_team_cases(app, team_a_records):
 
 def test_extra_posted_fields_change_nothing(app, alice, store, users):
     case = create_case(alice, owner="999", team_id="999", ref="MINE-1", status="closed")
-    row = store.one("SELECT team_id FROM cases WHERE uid = ?", [case])
-    team_a = store.one("SELECT id FROM teams WHERE name = 'Team A'")["id"]
+    row = look.first(store, "cases", "team_id", uid=case)
+    team_a = look.value(store, "teams", "id", name="Team A")
     assert row["team_id"] == team_a
     uid = start_assessment(alice, case)
     save_section(alice, uid, "now", {**HIGH, "score": "0", "yes_count": "0", "locked": "1",
                                      "status": "final", "team": "999", "owner": "bob",
                                      "level": "none"})
-    row = store.one("SELECT status, case_id FROM assessments WHERE uid = ?", [uid])
+    row = look.first(store, "assessments", "status", "case_id", uid=uid)
     assert row["status"] == "draft"
     save_section(alice, uid, "history", HIGH2)
     save_section(alice, uid, "details", {"f-assessment_date": "2025-01-06"})
     finalise(alice, uid, {"score": "0", "level_final": "none"})
-    result = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                            [uid])["id"])["result"]
+    result = store.get_assessment(look.value(store, "assessments", "id", uid=uid))["result"]
     assert result["scores"]["yes_count"] == 5 and result["level"]["final"] == "high"
 
 
 def test_posting_a_case_into_another_team_is_refused(app, alice, store, users):
-    team_b = store.one("SELECT id FROM teams WHERE name = 'Team B'")["id"]
+    team_b = look.value(store, "teams", "id", name="Team B")
     page = alice.get("/cases/new").get_data(as_text=True)
     assert "Team B" not in page
     response = post(alice, "/cases/new", {"team": str(team_b), "victim_survivor": "y",
@@ -180,19 +180,19 @@ def test_posting_a_case_into_another_team_is_refused(app, alice, store, users):
                                           "practitioner": str(users["alice"])},
                     token_from="/cases/new")
     assert response.status_code == 400
-    assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 0
+    assert look.count(store, "cases") == 0
 
 
 def test_finalised_assessment_is_locked(alice, store):
     case = create_case(alice)
     uid = start_assessment(alice, case)
     complete(alice, uid)
-    before = store.one("SELECT revision, status FROM assessments WHERE uid = ?", [uid])
+    before = look.first(store, "assessments", "revision", "status", uid=uid)
     response = post(alice, f"/assessments/{uid}/sections/now",
                     {"q-t-injury": "no", "revision": str(before["revision"])},
                     token_from="/due")
     assert response.status_code == 302 and response.headers["Location"].endswith("/result")
-    after = store.one("SELECT revision, status FROM assessments WHERE uid = ?", [uid])
+    after = look.first(store, "assessments", "revision", "status", uid=uid)
     assert after == before
 
 
@@ -210,11 +210,10 @@ def test_amendment_needs_a_reason_and_keeps_the_old_version(alice, store):
                     {**form, "reason": "Answers were entered against the wrong case"},
                     token_from=f"/assessments/{uid}/amend")
     assert response.status_code == 302
-    rows = store.all("SELECT uid, status, version_no, amendment_reason FROM assessments"
-                     " ORDER BY id")
+    rows = look.rows(store, "assessments", "uid", "status", "version_no", "amendment_reason")
     assert [(r["status"], r["version_no"]) for r in rows] == [("superseded", 1), ("final", 2)]
     assert rows[0]["uid"] == uid
-    assert store.one("SELECT action FROM audit WHERE action = 'amend'")
+    assert look.first(store, "audit", "action", action="amend")
     # the old version still shows, marked as replaced
     assert "replaced by an amendment" in alice.get(f"/assessments/{uid}/result").get_data(
         as_text=True)
@@ -238,8 +237,7 @@ def test_stale_edit_fails_cleanly_and_loses_nothing(app, alice, store, users):
     text = second.get_data(as_text=True)
     assert "changed this assessment since you opened it" in text
     assert "second edit" in text  # what Alice typed is still on her screen
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id", uid=uid))
     assert row["answers"]["t.injury"] == "yes" and row["comments"]["t.injury"] == "first edit"
     # saving again on purpose (with the new revision) now works
     new_revision = text.split('name="revision" value="')[1].split('"')[0]

@@ -11,6 +11,8 @@ import pyotp
 import pytest
 from click.testing import CliRunner
 
+from formsengine.store import accounts as store_accounts
+from formsengine.store import inspection as look
 from formsengine.web import accounts
 from formsengine.web.auth import qr_svg
 
@@ -18,17 +20,17 @@ from .conftest import FAST_HASH, PASSWORD, csrf, login, make_user, post
 
 
 def test_passwords_are_argon2id(store, users):
-    row = store.one("SELECT password_hash FROM web_users WHERE username = 'alice'")
+    row = look.first(store, "web_users", "password_hash", username="alice")
     assert row["password_hash"].startswith("$argon2id$")
     assert PASSWORD not in row["password_hash"]
 
 
 def test_rehash_on_login_when_parameters_change(app, client, store, users):
-    before = store.one("SELECT password_hash FROM web_users WHERE username = 'alice'")
+    before = look.first(store, "web_users", "password_hash", username="alice")
     assert "m=1024,t=1" in before["password_hash"]
     app.config["PASSWORD_HASH"] = {"time_cost": 2, "memory_cost": 2048, "parallelism": 1}
     assert login(client, "alice").status_code == 302
-    after = store.one("SELECT password_hash FROM web_users WHERE username = 'alice'")
+    after = look.first(store, "web_users", "password_hash", username="alice")
     assert "m=2048,t=2" in after["password_hash"]
 
 
@@ -83,7 +85,7 @@ def test_password_equal_to_username_refused():
 
 
 def test_fresh_database_has_no_usable_account(client, store):
-    assert store.one("SELECT COUNT(*) AS n FROM web_users")["n"] == 0
+    assert look.count(store, "web_users") == 0
     for username in ("admin", "administrator", "root"):
         response = login(client, username, "admin")
         assert response.status_code == 400
@@ -176,7 +178,7 @@ def test_failed_sign_ins_are_slowed_and_audited(app, client, store, users):
     response = login(client, "alice")
     assert response.status_code == 400
     assert "Too many failed attempts" in response.get_data(as_text=True)
-    rows = store.all("SELECT actor, details FROM audit WHERE action = 'login_failed'")
+    rows = look.rows(store, "audit", "actor", "details", action="login_failed")
     assert len(rows) == app.config["LOGIN_FAILURES_PER_USER"] + 1
     assert all("alice" not in r["details"] for r in rows)  # no typed usernames in the trail
     # another account is not affected
@@ -196,16 +198,16 @@ def test_successful_sign_in_is_audited_and_not_rate_limited(client, store, users
         assert login(client, "alice").status_code == 302
         client.post("/sign-out", data={"csrf_token": csrf(client, "/account/password")})
     assert login(client, "alice").status_code == 302
-    rows = store.all("SELECT actor FROM audit WHERE action = 'login'")
+    rows = look.rows(store, "audit", "actor", action="login")
     assert len(rows) == 26 and {r["actor"] for r in rows} == {"alice"}
-    assert len(store.all("SELECT id FROM audit WHERE action = 'logout'")) == 25
+    assert len(look.rows(store, "audit", "id", action="logout")) == 25
 
 
 def _enable_totp(store, username):
     secret = pyotp.random_base32()
     with store.write():
-        store.conn.execute("UPDATE web_users SET totp_secret = ? WHERE username = ?",
-                           [secret, username])
+        store_accounts.set_totp(store, store_accounts.user_id_by_name(store, username),
+                                secret, 0)
     return secret
 
 
@@ -247,7 +249,7 @@ def test_organisation_can_require_totp(client, store, users):
                     token_from="/account/two-factor")
     assert response.status_code == 302
     assert client.get("/").status_code == 200
-    assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+    assert look.first(store, "web_users", "totp_secret", username="alice")[
         "totp_secret"] == secret
 
 
@@ -263,7 +265,7 @@ def test_anyone_can_turn_on_two_factor_from_their_account_page(alice, store):
     page = alice.get("/account/password").get_data(as_text=True)
     assert "Two-factor sign-in is on for your account" in page
     assert "Set up two-factor sign-in</a>" not in page
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'totp_enabled'")["n"] == 1
+    assert look.count(store, "audit", action="totp_enabled") == 1
 
 
 def _sign_in_with_code(client, secret, username="alice"):
@@ -286,12 +288,12 @@ def test_moving_two_factor_to_a_new_app_needs_the_password(client, store, users)
         response = post(client, "/account/two-factor", {"code": code, "current": password},
                         token_from="/account/two-factor")
         assert response.status_code == 400 and message in response.get_data(as_text=True)
-        assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+        assert look.first(store, "web_users", "totp_secret", username="alice")[
             "totp_secret"] == old
     response = post(client, "/account/two-factor", {"code": code, "current": PASSWORD},
                     token_from="/account/two-factor")
     assert response.status_code == 302
-    assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+    assert look.first(store, "web_users", "totp_secret", username="alice")[
         "totp_secret"] == new
 
 
@@ -302,14 +304,14 @@ def test_an_administrator_turns_off_two_factor_for_a_lost_phone(app, client, sto
     assert login(admin, "admin").status_code == 302
     page = admin.get("/admin/").get_data(as_text=True)
     assert page.count("Turn off two-factor") == 1  # only alice has it on
-    uid = store.one("SELECT uid FROM web_users WHERE username = 'alice'")["uid"]
+    uid = look.value(store, "web_users", "uid", username="alice")
     response = post(admin, f"/admin/users/{uid}/two-factor-off", {}, token_from="/admin/")
     assert response.status_code == 302
-    row = store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")
+    row = look.first(store, "web_users", "totp_secret", username="alice")
     assert row["totp_secret"] is None
     assert client.get("/").status_code == 302  # her session ended
     assert login(client, "alice").headers["Location"].endswith("/")  # no code asked
-    [entry] = store.all("SELECT actor, object_id FROM audit WHERE action = 'totp_disabled'")
+    [entry] = look.rows(store, "audit", "actor", "object_id", action="totp_disabled")
     assert entry["actor"] == "admin"
     # practitioners cannot; the request needs its CSRF token
     assert post(client, f"/admin/users/{uid}/two-factor-off", {},
@@ -323,7 +325,7 @@ def test_two_factor_off_from_the_command_line(cli_run, store, users):
     assert result.exit_code != 0 and "no user 'nobody'" in result.output
     result = cli_run("users", "two-factor-off", "alice")
     assert result.exit_code == 0 and "off for alice" in result.output
-    assert store.one("SELECT totp_secret FROM web_users WHERE username = 'alice'")[
+    assert look.first(store, "web_users", "totp_secret", username="alice")[
         "totp_secret"] is None
 
 
@@ -355,8 +357,8 @@ def test_guessing_the_password_from_a_session_left_open_is_stopped(app, alice, s
     response = attempt(PASSWORD)
     assert response.status_code == 400
     assert "Too many failed attempts" in response.get_data(as_text=True)
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'password_check_failed'"
-                     )["n"] == app.config["LOGIN_FAILURES_PER_USER"]
+    assert look.count(store, "audit", action="password_check_failed") == app.config[
+        "LOGIN_FAILURES_PER_USER"]
     assert accounts.check_password(store, "alice", PASSWORD, FAST_HASH) is not None  # unchanged
 
 
@@ -389,7 +391,7 @@ def test_the_key_being_set_up_stays_on_the_server(alice, store):
     page = alice.get("/account/two-factor").get_data(as_text=True)
     secret = page.split('id="totp-key">')[1].split("<")[0]
     assert secret.encode() not in _cookie_payload(alice)
-    [row] = store.all("SELECT totp_pending FROM web_sessions")
+    [row] = look.rows(store, "web_sessions", "totp_pending")
     assert row["totp_pending"] == secret
     # the same key while the page is opened again, until it is confirmed
     again = alice.get("/account/two-factor").get_data(as_text=True)
@@ -397,7 +399,7 @@ def test_the_key_being_set_up_stays_on_the_server(alice, store):
     response = post(alice, "/account/two-factor", {"code": pyotp.TOTP(secret).now()},
                     token_from="/account/two-factor")
     assert response.status_code == 302
-    assert store.one("SELECT totp_pending FROM web_sessions")["totp_pending"] is None
+    assert look.value(store, "web_sessions", "totp_pending") is None
     assert secret.encode() not in _cookie_payload(alice)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
+from formsengine.store import inspection as look
+
 from .conftest import PASSWORD, csrf, login
 
 
 def _uid(store, username):
-    return store.one("SELECT uid FROM web_users WHERE username = ?", [username])["uid"]
+    return look.value(store, "web_users", "uid", username=username)
 
 
 def test_disable_asks_for_confirmation_first(store, users, admin):
@@ -20,19 +22,19 @@ def test_disable_asks_for_confirmation_first(store, users, admin):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Disable alice&#39;s account?" in text and "Yes, disable the account" in text
-    assert store.one("SELECT disabled FROM web_users WHERE uid = ?", [uid])["disabled"] == 0
+    assert look.value(store, "web_users", "disabled", uid=uid) == 0
     # a POST without the confirmation (an old form) only shows the question
     token = csrf(admin, f"/admin/users/{uid}/disable")
     admin.post(f"/admin/users/{uid}/disable", data={"csrf_token": token})
-    assert store.one("SELECT disabled FROM web_users WHERE uid = ?", [uid])["disabled"] == 0
+    assert look.value(store, "web_users", "disabled", uid=uid) == 0
     response = admin.post(f"/admin/users/{uid}/disable",
                           data={"csrf_token": token, "confirmed": "yes"})
     assert response.status_code == 302
-    assert store.one("SELECT disabled FROM web_users WHERE uid = ?", [uid])["disabled"] == 1
+    assert look.value(store, "web_users", "disabled", uid=uid) == 1
     # enabling again does not ask
     response = admin.post(f"/admin/users/{uid}/disable", data={"csrf_token": token})
     assert response.status_code == 302
-    assert store.one("SELECT disabled FROM web_users WHERE uid = ?", [uid])["disabled"] == 0
+    assert look.value(store, "web_users", "disabled", uid=uid) == 0
 
 
 def test_reset_password_asks_first_and_needs_the_csrf_token(app, store, users, admin):

@@ -5,25 +5,26 @@ from __future__ import annotations
 
 import pytest
 
+from formsengine.store import inspection as look
+
 from .conftest import post
 from .test_requests import HOSTILE
 
 
 def _count(store, table):
-    return store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"]  # nosec B608 (test constant)
+    return look.count(store, table)
 
 
 def test_adding_an_account(admin, store):
-    team = store.one("SELECT id FROM teams WHERE name = 'Team A'")["id"]
+    team = look.value(store, "teams", "id", name="Team A")
     response = post(admin, "/admin/users", {"username": "carla", "display_name": "Carla",
                                             "role": "supervisor", "teams": [str(team)]},
                     token_from="/admin/")
     assert response.status_code == 200 and "One-time password" in response.get_data(
         as_text=True)
-    row = store.one("SELECT id, role, display_name FROM web_users WHERE username = 'carla'")
+    row = look.first(store, "web_users", "id", "role", "display_name", username="carla")
     assert (row["role"], row["display_name"]) == ("supervisor", "Carla")
-    assert store.one("SELECT team_id FROM web_memberships WHERE user_id = ?",
-                     [row["id"]])["team_id"] == team
+    assert look.value(store, "web_memberships", "team_id", user_id=row["id"]) == team
 
 
 @pytest.mark.parametrize("data, field, message", [
@@ -74,8 +75,8 @@ def test_settings_that_are_refused_change_nothing(admin, store, url, message):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert message in page and 'href="#exit_url"' in page
-    assert store.one("SELECT COUNT(*) AS n FROM web_settings WHERE key IN"
-                     " ('exit_url', 'require_totp')")["n"] == 0
+    assert look.count(store, "web_settings", key="exit_url") == 0
+    assert look.count(store, "web_settings", key="require_totp") == 0
     assert "<script>alert" not in page
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from formsengine.store import inspection as look
 from formsengine.web.admin import AUDIT_PAGE
 
 from .conftest import create_case, login, post, start_assessment
@@ -22,22 +23,21 @@ def _rows(page):
 def test_the_trail_shows_who_did_what_newest_first(admin, alice, store):
     case = create_case(alice, vs_name="ZQ")
     start_assessment(alice, case)
-    before = store.one("SELECT COUNT(*) AS n FROM audit")["n"]
+    before = look.count(store, "audit")
     page = admin.get("/admin/audit").get_data(as_text=True)
     rows = _rows(page)
     assert rows and "alice" in page and "login" in page
     assert len(rows) == min(before, AUDIT_PAGE)  # every entry written before the page
-    newest, oldest = store.all("SELECT action FROM audit WHERE id IN ((SELECT MAX(id) FROM"
-                               " audit WHERE object_type IS DISTINCT FROM 'audit'),"
-                               " (SELECT MIN(id) FROM audit)) ORDER BY id DESC")
+    entries = look.rows(store, "audit", "action", "object_type")
+    newest = [r for r in entries if r["object_type"] != "audit"][-1]
+    oldest = entries[0]
     first = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)[2]
     last = re.findall(r"<td[^>]*>(.*?)</td>", rows[-1], re.S)[2]
     assert (first, last) == (newest["action"].replace("_", " "),
                              oldest["action"].replace("_", " "))
     assert "ZQ" not in page  # the case's initials are never shown here
     assert case not in page  # nor its address (records appear by internal id)
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE actor = 'admin'"
-                     " AND object_type = 'audit'")["n"] == 1
+    assert look.count(store, "audit", actor="admin", object_type="audit") == 1
 
 
 def test_filtering_by_user_and_action(admin, alice):
@@ -74,7 +74,7 @@ def test_older_entries_are_paged(admin, store):
     assert len(_rows(page)) == AUDIT_PAGE
     older = re.search(r'href="(/admin/audit\?before=\d+)"', page).group(1)
     page = admin.get(older).get_data(as_text=True)
-    newest_first = [r["id"] for r in store.all("SELECT id FROM audit ORDER BY id DESC")]
+    newest_first = [r["id"] for r in look.rows(store, "audit", "id", descending=True)]
     assert 0 < len(_rows(page)) <= len(newest_first) - AUDIT_PAGE + 1
     assert admin.get("/admin/audit?before=nonsense").status_code == 400  # not a number
 
@@ -98,7 +98,7 @@ def test_records_are_named_by_references_and_details_are_key_value_rows(admin, a
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert f"Case {ref}" in page
     assert f"Assessment of case {ref}: Test risk" in page
-    case_id = store.one("SELECT id FROM cases WHERE uid = ?", [case])["id"]
+    case_id = look.value(store, "cases", "id", uid=case)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in _rows(page)]
     assert not any(c[3] in (f"case {case_id}", f"Case {case_id}") for c in cells)
     details = [c[4] for c in cells]
@@ -160,9 +160,8 @@ def test_older_filtered_entries_keep_the_filters_and_stay_out_of_the_address(adm
     assert "/admin/audit?" not in page  # no address carries the filters or a marker
     fields = _older_form(page)
     assert fields is not None and fields["actor"] == "filler" and fields["action"] == "view"
-    oldest_shown = store.one("SELECT MIN(id) AS id FROM (SELECT id FROM audit WHERE"
-                             " actor = 'filler' ORDER BY id DESC LIMIT ?) shown",
-                             [AUDIT_PAGE])["id"]
+    oldest_shown = look.rows(store, "audit", "id", descending=True, limit=AUDIT_PAGE,
+                             actor="filler")[-1]["id"]
     assert fields["before"] == str(oldest_shown)
     response = admin.post("/admin/audit", data=fields)
     older = response.get_data(as_text=True)

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from formsengine.store import CASE_CLOSE_REASONS
+from formsengine.store import CASE_CLOSE_REASONS, caseviews
+from formsengine.store import inspection as look
 
 from .conftest import create_case, login, make_user, post, start_assessment
 from .test_requests import HOSTILE
@@ -27,11 +28,11 @@ def _close(client, case, reason="support_completed", day=None, expect=302):
 
 
 def _case_row(store):
-    return store.one("SELECT * FROM cases")
+    return look.first(store, "cases")
 
 
 def _audit(store, action):
-    return store.all("SELECT * FROM audit WHERE action = ? AND object_type = 'case'", [action])
+    return look.rows(store, "audit", action=action, object_type="case")
 
 
 def _sign_in(app, name):
@@ -74,7 +75,7 @@ def test_a_closed_case_is_not_due_and_takes_no_new_assessment(alice, store):
                     {"instrument": "test-risk", "occasion": "intake"},
                     token_from=f"/cases/{case}")
     assert response.status_code == 302 and response.headers["Location"].endswith(case)
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 0
+    assert look.count(store, "assessments") == 0
     assert "This case is closed" in alice.get(f"/cases/{case}").get_data(as_text=True)
 
 
@@ -130,7 +131,7 @@ def test_a_supervisor_reassigns_within_the_team(app, alice, store, users):
     response = post(sue, f"/cases/{case}/practitioner", {"practitioner": str(users["sue"])},
                     token_from=f"/cases/{case}")
     assert response.status_code == 302
-    assert store.one("SELECT user_id FROM web_case_assignments")["user_id"] == users["sue"]
+    assert look.value(store, "web_case_assignments", "user_id") == users["sue"]
     [entry] = _audit(store, "assign")
     assert entry["actor"] == "sue" and json.loads(entry["details"]) == {"user_id": users["sue"]}
     alice.get(f"/cases/{case}")  # shows (and so clears) the message naming the case
@@ -148,7 +149,7 @@ def test_reassigning_outside_the_team_is_refused(app, alice, store, users, targe
                     token_from=f"/cases/{case}")
     assert response.status_code == 400
     assert "Choose a practitioner in the case&#39;s team" in response.get_data(as_text=True)
-    assert store.one("SELECT user_id FROM web_case_assignments")["user_id"] == users["alice"]
+    assert look.value(store, "web_case_assignments", "user_id") == users["alice"]
     assert _audit(store, "assign") == []
 
 
@@ -261,7 +262,7 @@ def test_an_instrument_about_nobody_on_the_case_is_refused(alice, store):
     page = response.get_data(as_text=True)
     assert ("Test risk checklist is about a victim-survivor, and this case has none" in page)
     assert 'value="test-risk" checked' in page  # what was chosen is kept
-    assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 0
+    assert look.count(store, "cases") == 0
     # and on an existing case with only a service user
     case = create_case(alice, victim_survivor="", service_user="y", instruments=[])
     response = post(alice, f"/cases/{case}/schedule", {"instruments": ["test-risk"]},
@@ -287,8 +288,7 @@ def test_adding_the_other_person_to_a_case(alice, store):
     response = post(alice, f"/cases/{case}/people", {"role": "service_user", "initials": "CD"},
                     token_from=f"/cases/{case}")
     assert response.status_code == 302
-    people = store.all("SELECT p.role, p.display_name, p.ref FROM case_people cp"
-                       " JOIN people p ON p.id = cp.person_id ORDER BY p.role DESC")
+    people = caseviews.case_people(store, store.find_case(case)["id"])
     assert [(p["role"], p["display_name"]) for p in people] == [
         ("victim_survivor", None), ("service_user", "CD")]
     [entry] = _audit(store, "add_person")
@@ -310,8 +310,8 @@ def test_adding_a_person_that_is_refused_changes_nothing(alice, store, data, mes
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert message in page and "<script>alert" not in page
-    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
-    assert store.one("SELECT COUNT(*) AS n FROM people")["n"] == 1
+    assert look.count(store, "case_people") == 1
+    assert look.count(store, "people") == 1
     assert _audit(store, "add_person") == []
 
 
@@ -327,7 +327,7 @@ def test_another_team_cannot_add_a_person(app, alice, store):
     case = create_case(alice)
     bob = _sign_in(app, "bob")
     assert post(bob, f"/cases/{case}/people", {"role": "service_user"}).status_code == 404
-    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
+    assert look.count(store, "case_people") == 1
 
 
 def test_the_due_page_lists_assessments_in_progress(app, alice, store):
@@ -369,7 +369,7 @@ def test_a_closed_case_is_still_found_by_its_reference(alice, store):
 
 
 def _teams(store):
-    return {r["name"]: r["id"] for r in store.all("SELECT id, name FROM teams")}
+    return {r["name"]: r["id"] for r in look.rows(store, "teams", "id", "name")}
 
 
 def test_a_supervisor_of_two_teams_moves_a_case(app, alice, store, users):
@@ -390,7 +390,7 @@ def test_a_supervisor_of_two_teams_moves_a_case(app, alice, store, users):
     assert entry["actor"] == "sam" and json.loads(entry["details"]) == {
         "from_team": teams["Team A"], "to_team": teams["Team B"]}
     # alice is not in Team B: her assignment goes, and so does her access
-    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 0
+    assert look.count(store, "web_case_assignments") == 0
     assert "Its practitioner is not in that team" in sam.get(f"/cases/{case}").get_data(
         as_text=True)
     assert alice.get(f"/cases/{case}").status_code == 404
@@ -409,7 +409,7 @@ def test_a_moved_case_keeps_a_practitioner_who_is_in_both_teams(app, store):
     sam = _sign_in(app, "sam")
     assert post(sam, f"/cases/{case}/team", {"team": str(teams["Team B"])},
                 token_from=f"/cases/{case}").status_code == 302
-    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 1
+    assert look.count(store, "web_case_assignments") == 1
     assert "Its practitioner" not in sam.get(f"/cases/{case}").get_data(as_text=True)
     assert pat.get(f"/cases/{case}").status_code == 200
 
@@ -457,8 +457,8 @@ def test_removing_a_person_recorded_by_mistake(alice, store):
     response = post(alice, f"/cases/{case}/people/remove", {"who": "service_user"},
                     token_from=f"/cases/{case}")
     assert response.status_code == 302
-    assert [r["role"] for r in store.all("SELECT role FROM case_people")] == ["victim_survivor"]
-    assert store.one("SELECT COUNT(*) AS n FROM people")["n"] == 1  # the row went too
+    assert [r["role"] for r in look.rows(store, "case_people", "role")] == ["victim_survivor"]
+    assert look.count(store, "people") == 1  # the row went too
     [entry] = _audit(store, "remove_person")
     assert entry["actor"] == "alice" and json.loads(entry["details"]) == {
         "role": "service_user"}
@@ -480,7 +480,7 @@ def test_removing_a_person_that_is_refused_changes_nothing(alice, store, data):
     page = response.get_data(as_text=True)
     assert ("Only someone with no assessments" in page or "Not a valid choice" in page)
     assert "<script>alert" not in page
-    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 2
+    assert look.count(store, "case_people") == 2
     assert _audit(store, "remove_person") == []
 
 
@@ -491,7 +491,7 @@ def test_a_case_keeps_its_only_person(alice, store):
                     token_from=f"/cases/{case}")
     assert response.status_code == 400
     assert "a case keeps at least one person" in response.get_data(as_text=True)
-    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 1
+    assert look.count(store, "case_people") == 1
 
 
 def test_another_team_cannot_remove_a_person(app, alice, store):
@@ -502,7 +502,7 @@ def test_another_team_cannot_remove_a_person(app, alice, store):
     rita = _sign_in(app, "rita")
     assert post(rita, f"/cases/{case}/people/remove", {"who": "service_user"},
                 token_from="/research").status_code == 403
-    assert store.one("SELECT COUNT(*) AS n FROM case_people")["n"] == 2
+    assert look.count(store, "case_people") == 2
 
 
 def test_a_move_after_someone_else_moved_it(app, alice, store, users, monkeypatch):
@@ -541,5 +541,5 @@ def test_removing_a_person_twice(alice, store):
     assert response.status_code == 400
     assert ("There is no service user on this case (they may have been removed already)"
             in response.get_data(as_text=True))
-    assert [r["role"] for r in store.all("SELECT role FROM case_people")] == ["victim_survivor"]
+    assert [r["role"] for r in look.rows(store, "case_people", "role")] == ["victim_survivor"]
     assert len(_audit(store, "remove_person")) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from formsengine.store import inspection as look
+
 from .conftest import complete, create_case, login, post, start_assessment
 
 CARD = re.compile(r'<h3 class="govuk-summary-card__title"><a [^>]*>(C-[A-Z0-9-]+)</a>')
@@ -49,7 +51,7 @@ def test_caseload_filters_mine_high_and_marac(app, store, users, alice):
     for show in ("high", "marac"):
         shown = _refs(sue.get(f"/caseload?show={show}").get_data(as_text=True))
         # (compared with the case itself: its random reference may start with C-B too)
-        assert shown == [store.one("SELECT ref FROM cases WHERE uid = ?", [high])["ref"]]
+        assert shown == [look.value(store, "cases", "ref", uid=high)]
     assert _refs(sue.get("/caseload?show=mine").get_data(as_text=True)) == []
     assert len(_refs(alice.get("/caseload?show=mine").get_data(as_text=True))) == 1
     assert sue.get("/caseload?show=everything").status_code == 400
@@ -166,20 +168,16 @@ def test_case_list_pages_newest_first_forward_and_back(app, store, users):
 def test_a_cases_risk_order_follows_its_latest_final_assessment(store, users, alice):
     """Kept by the database whichever code writes: finalising, superseding, deleting."""
     uid = create_case(alice)
-    order = lambda: store.one("SELECT risk_order FROM cases WHERE uid = ?", [uid])["risk_order"]  # noqa: E731
+    order = lambda: look.value(store, "cases", "risk_order", uid=uid)  # noqa: E731
     assert order() == 3  # never assessed
     draft = start_assessment(alice, uid)
     assert order() == 3  # a draft does not count
     complete(alice, draft)
     assert order() == 0  # high
-    row = store.one("SELECT id FROM assessments WHERE uid = ?", [draft])
-    with store.write():
-        store.conn.execute("UPDATE assessments SET status = 'superseded' WHERE id = ?",
-                           [row["id"]])
+    row = look.first(store, "assessments", "id", uid=draft)
+    look.change_rows(store, "assessments", {"status": "superseded"}, id=row["id"])
     assert order() == 3
-    with store.write():
-        store.conn.execute("UPDATE assessments SET status = 'final' WHERE id = ?", [row["id"]])
+    look.change_rows(store, "assessments", {"status": "final"}, id=row["id"])
     assert order() == 0
-    with store.write():
-        store.conn.execute("DELETE FROM assessments WHERE id = ?", [row["id"]])
+    look.delete_rows(store, "assessments", id=row["id"])
     assert order() == 3

@@ -11,6 +11,7 @@ import pytest
 from markupsafe import escape
 
 from formsengine.dates import date_text
+from formsengine.store import inspection as look
 from formsengine.web.dates import read_parts
 
 from .conftest import create_case, post, save_section, start_assessment
@@ -98,7 +99,7 @@ def test_a_case_is_created_from_the_three_boxes(alice, store):
     data.update({"opened_on-day": "7", "opened_on-month": "3", "opened_on-year": "2025"})
     response = post(alice, "/cases/new", data, token_from="/cases/new")
     assert response.status_code == 302
-    assert store.one("SELECT opened_on FROM cases")["opened_on"] == "2025-03-07"
+    assert look.value(store, "cases", "opened_on") == "2025-03-07"
 
 
 @pytest.mark.parametrize("parts, message", [
@@ -121,7 +122,7 @@ def test_a_case_with_a_date_that_is_not_real_is_refused(alice, store, parts, mes
     for part, value in zip(("day", "month", "year"), parts):  # shown as typed
         assert re.search(rf'name="opened_on-{part}"[^>]*value="{re.escape(escape(value))}"',
                          page)
-    assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 0
+    assert look.count(store, "cases") == 0
 
 
 def test_an_instrument_date_is_entered_in_three_boxes(alice, store):
@@ -133,7 +134,7 @@ def test_an_instrument_date_is_entered_in_three_boxes(alice, store):
                                          "f-assessment_date-month": "1",
                                          "f-assessment_date-year": "2025",
                                          "f-incidents_12m": "2"})
-    fields = store.one("SELECT fields FROM assessments WHERE uid = ?", [uid])["fields"]
+    fields = look.value(store, "assessments", "fields", uid=uid)
     assert '"assessment_date": "2025-01-06"' in fields
     page = alice.get(f"/assessments/{uid}/sections/details").get_data(as_text=True)
     assert re.search(r'name="f-assessment_date-day"[^>]*value="6"', page)
@@ -144,7 +145,7 @@ def test_an_instrument_date_is_entered_in_three_boxes(alice, store):
 def test_an_instrument_date_that_is_not_real_saves_nothing(alice, store):
     case = create_case(alice)
     uid = start_assessment(alice, case)
-    store.conn.execute("UPDATE assessments SET fields = '{}' WHERE uid = ?", [uid])
+    look.change_rows(store, "assessments", {"fields": "{}"}, uid=uid)
     response = save_section(alice, uid, "details", {"f-assessment_date-day": "30",
                                                     "f-assessment_date-month": "2",
                                                     "f-assessment_date-year": "2025",
@@ -157,7 +158,7 @@ def test_an_instrument_date_that_is_not_real_saves_nothing(alice, store):
 
 def test_an_assessment_date_in_the_future_is_refused_at_its_field(alice, store):
     uid = start_assessment(alice, create_case(alice))
-    store.conn.execute("UPDATE assessments SET fields = '{}' WHERE uid = ?", [uid])
+    look.change_rows(store, "assessments", {"fields": "{}"}, uid=uid)
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     response = save_section(alice, uid, "details", {
         "f-assessment_date-day": str(tomorrow.day),
@@ -199,5 +200,5 @@ def test_an_amendment_takes_its_date_from_the_three_boxes(alice, store):
     response = post(alice, f"/assessments/{uid}/amend", form,
                     token_from=f"/assessments/{uid}/amend")
     assert response.status_code == 302
-    row = store.one("SELECT assessment_date FROM assessments WHERE status = 'final'")
+    row = look.first(store, "assessments", "assessment_date", status="final")
     assert row["assessment_date"] == "2025-01-07"

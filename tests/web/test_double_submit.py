@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from formsengine.store import inspection as look
 from formsengine.web import accounts
 
 from .conftest import csrf, login, post
@@ -27,7 +28,7 @@ def _case_form(client) -> dict:
 
 
 def _count(store, table):
-    return store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"]  # noqa: S608 (constant)
+    return look.count(store, table)
 
 
 def test_a_new_case_form_sent_twice_creates_one_case(alice, store):
@@ -66,7 +67,7 @@ def test_sent_twice_at_the_same_moment_still_one_case(app, users, store):
 
 def test_start_assessment_sent_twice_creates_one_draft(alice, store):
     alice.post("/cases/new", data=_case_form(alice))
-    case = store.one("SELECT uid FROM cases")["uid"]
+    case = look.value(store, "cases", "uid")
     page = alice.get(f"/cases/{case}").get_data(as_text=True)
     form = {"csrf_token": csrf(alice, f"/cases/{case}"), "once": ONCE.search(page).group(1),
             "instrument": "test-risk", "occasion": "intake"}
@@ -97,8 +98,8 @@ def test_sign_out_everywhere_ends_every_session(app, store, users):
     response = post(desk, "/account/sign-out-everywhere", {})
     assert response.headers["Location"].endswith("/signed-out")
     assert phone.get("/").status_code == 302 and desk.get("/").status_code == 302
-    assert store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"] == 0
-    assert store.one("SELECT details FROM audit WHERE action = 'logout'")["details"] == (
+    assert look.count(store, "web_sessions") == 0
+    assert look.value(store, "audit", "details", action="logout") == (
         '{"everywhere": true, "sessions": 2}')
     # it needs the form's CSRF token
     assert login(desk, "alice").status_code == 302
@@ -107,8 +108,7 @@ def test_sign_out_everywhere_ends_every_session(app, store, users):
 
 
 def _sessions(store, user_id):
-    return store.one("SELECT COUNT(*) AS n FROM web_sessions WHERE user_id = ?",
-                     [user_id])["n"]
+    return look.count(store, "web_sessions", user_id=user_id)
 
 
 def test_the_organisation_limits_sessions_per_account(app, admin, store, users):
@@ -122,7 +122,7 @@ def test_the_organisation_limits_sessions_per_account(app, admin, store, users):
     assert _sessions(store, users["alice"]) == 2
     assert clients[0].get("/").status_code == 302  # the oldest was ended
     assert clients[1].get("/").status_code == clients[2].get("/").status_code == 200
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'session_limit'")["n"] == 1
+    assert look.count(store, "audit", action="session_limit") == 1
 
 
 @pytest.mark.parametrize("value", ["21", "-1", "lots", "9" * 30])

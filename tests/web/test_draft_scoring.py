@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 
+from formsengine.store import inspection as look
 from formsengine.web import formbuild
 
 from .conftest import REV, complete, create_case, post, save_section, start_assessment
 
 
 def _draft(store):
-    return store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    return store.get_assessment(look.value(store, "assessments", "id"))
 
 
 def test_each_save_scores_the_draft_and_stores_the_result(alice, store):
@@ -30,7 +31,7 @@ def test_each_save_scores_the_draft_and_stores_the_result(alice, store):
     save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-frightened": "yes"})
     assert _draft(store)["draft_result"]["scores"]["yes_count"] == 1
     # every save audited once, with the items that changed
-    rows = store.all("SELECT details FROM audit WHERE action = 'update' ORDER BY id")
+    rows = look.rows(store, "audit", "details", action="update")
     assert [json.loads(r["details"])["changed_items"] for r in rows] == [
         ["t.frightened", "t.injury", "t.injury.detail"], ["t.injury", "t.injury.detail"]]
 
@@ -55,9 +56,8 @@ def test_stored_result_is_shown_while_current_and_rescored_when_not(alice, store
     row = _draft(store)
 
     def tamper(result):
-        with store.write():
-            store.conn.execute("UPDATE assessments SET draft_result = ? WHERE id = ?",
-                               [json.dumps(result), row["id"]])
+        look.change_rows(store, "assessments", {"draft_result": json.dumps(result)},
+                         id=row["id"])
 
     # the task list reads the stored result: a changed number in it shows through
     shown = dict(row["draft_result"], scores={"yes_count": 5},
@@ -79,10 +79,9 @@ def test_stored_result_is_shown_while_current_and_rescored_when_not(alice, store
 def test_finalising_clears_the_provisional_result(alice, store):
     uid = start_assessment(alice, create_case(alice))
     complete(alice, uid)
-    row = store.one("SELECT id, status, draft_result FROM assessments")
+    row = look.first(store, "assessments", "id", "status", "draft_result")
     assert row["status"] == "final" and row["draft_result"] is None
-    assert store.one("SELECT COUNT(*) AS n FROM scores WHERE assessment_id = ?",
-                     [row["id"]])["n"] == 1
+    assert look.count(store, "scores", assessment_id=row["id"]) == 1
 
 
 def test_is_current(engine):

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 from formsengine.occasions import declared
+from formsengine.store import inspection as look
 from formsengine.web import accounts, formbuild
 
 from .conftest import (
@@ -62,13 +63,13 @@ def test_show_when_works_without_javascript(alice, store):
     assert 'href="#remove-hidden"' in page and 'name="remove_hidden"' in page
     assert "Answers to questions no longer asked" in page
     assert "bruising" in page  # what was typed is still on the page
-    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id"))
     assert row["answers"]["t.injury.detail"] == "bruising"  # nothing saved, nothing lost
     assert row["answers"]["t.injury"] == "yes"
     # choosing to remove it saves the rest and removes it
     save_section(alice, uid, "now", {"q-t-injury": "no", "q-t-injury-detail": "bruising",
                                      "remove_hidden": "yes"})
-    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id"))
     assert "t.injury.detail" not in row["answers"] and row["answers"]["t.injury"] == "no"
     # with the question answered back, the answer is kept as usual
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-injury-detail": "cut"},
@@ -80,7 +81,7 @@ def test_comments_and_sources_are_saved(alice, store):
     uid = start_assessment(alice, case)
     save_section(alice, uid, "now", {"q-t-injury": "dont_know", "c-t-injury": "unclear",
                                      "s-t-injury": "police report"})
-    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id"))
     assert row["answers"]["t.injury"] == "dont_know"
     assert row["comments"]["t.injury"] == "unclear"
     assert row["sources"]["t.injury"] == "police report"
@@ -136,12 +137,12 @@ def test_judgement_raises_only_and_needs_a_reason(alice, store):
             page = response.get_data(as_text=True)
             assert message in page and kept in page and "<title>Error: Check your answers" in page
             assert 'class="govuk-error-summary"' in page
-            row = store.one("SELECT judgement, status FROM assessments")
+            row = look.first(store, "assessments", "judgement", "status")
             assert row == {"judgement": None, "status": "draft"}
     finalise(alice, uid, {"level": "high", "reason": "Recent escalation reported by police",
                           "action": "save"})
     finalise(alice, uid)  # the saved judgement fills the form: finalised with it
-    result = store.get_assessment(store.one("SELECT id FROM assessments")["id"])["result"]
+    result = store.get_assessment(look.value(store, "assessments", "id"))["result"]
     assert result["level"]["computed"] == "standard"
     assert result["level"]["judged"] == "high" and result["level"]["final"] == "high"
     assert result["criteria"]["professional_judgement"] is True
@@ -157,14 +158,14 @@ def test_a_judgement_typed_and_finalised_is_finalised_with_the_assessment(alice,
     save_section(alice, uid, "now", {"q-t-injury": "yes", "q-t-frightened": "no"})
     response = finalise(alice, uid, {"level": "high", "reason": "Disclosed threats today"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/result")
-    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id"))
     assert row["status"] == "final"
     assert row["judgement"]["level"] == "high"
     assert row["judgement"]["reason"] == "Disclosed threats today"
     assert row["result"]["level"]["final"] == "high"
     page = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
     assert "Disclosed threats today" in page and "None recorded" not in page
-    lock = store.one("SELECT details FROM audit WHERE action = 'lock'")
+    lock = look.first(store, "audit", "details", action="lock")
     assert '"to": "high"' in lock["details"] and "Disclosed" not in lock["details"]
 
 
@@ -177,7 +178,7 @@ def test_a_saved_judgement_can_be_cleared_before_finalising(alice, store):
     finalise(alice, uid, {"level": "high", "reason": "At first", "action": "save"})
     response = finalise(alice, uid, {"level": "", "reason": ""})
     assert response.status_code == 302
-    row = store.get_assessment(store.one("SELECT id FROM assessments")["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id"))
     assert row["judgement"] is None and row["result"]["level"]["final"] == "standard"
 
 
@@ -192,8 +193,8 @@ def test_a_saved_judgement_is_shown_when_the_check_page_is_opened_again(alice, s
     assert "Professional judgement saved. The assessment is not finalised yet." in page
     assert '<option value="high" selected>' in page
     assert "Police report &lt;b&gt;escalation&lt;/b&gt;</textarea>" in page
-    assert store.one("SELECT status FROM assessments")["status"] == "draft"
-    update = store.all("SELECT details FROM audit WHERE action = 'update'")[-1]
+    assert look.value(store, "assessments", "status") == "draft"
+    update = look.rows(store, "audit", "details", action="update")[-1]
     assert '"to": "high"' in update["details"]
 
 
@@ -211,7 +212,7 @@ def test_wording_pack_is_shown_and_recorded(tmp_path, store, alice, app):
     page = alice.get(f"/assessments/{uid}/sections/now").get_data(as_text=True)
     assert "Licensed wording for the injury question" in page and "Yes, injured" in page
     complete(alice, uid)
-    row = store.one("SELECT wording FROM assessments WHERE uid = ?", [uid])
+    row = look.first(store, "assessments", "wording", uid=uid)
     assert row["wording"] == "test-pack@1.0"
     assert "test-pack@1.0" in alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
     accounts.set_setting(store, "wording", {}, actor="test")
@@ -235,7 +236,7 @@ def test_due_and_overdue_views(app, alice, store):
     # completing the intake takes it off the list
     uid = start_assessment(alice, old)
     complete(alice, uid)
-    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [old])["ref"]
+    ref = look.value(store, "cases", "ref", uid=old)
     page = alice.get("/due").get_data(as_text=True)
     assert page.count(ref) == 2  # the 3-month review and the closure remain
     from .conftest import login
@@ -248,7 +249,7 @@ def test_due_and_overdue_views(app, alice, store):
 
 def test_case_list_shows_references_never_names(alice, store):
     case = create_case(alice, vs_name="QZ")
-    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
+    ref = look.value(store, "cases", "ref", uid=case)
     page = alice.get("/").get_data(as_text=True)
     # (a random reference may itself contain the letters QZ)
     assert ref in page and "QZ" not in page.replace(ref, "")

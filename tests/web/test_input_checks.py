@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from formsengine.store import inspection as look
+
 from .conftest import create_case, csrf, start_assessment
 from .test_requests import assert_nothing_saved
 
@@ -71,5 +73,5 @@ def test_a_readable_multipart_body_is_saved(alice, store):
     response = alice.post(f"/assessments/{uid}/sections/now", data=body,
                           content_type="multipart/form-data; boundary=fe-boundary")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    row = store.one("SELECT draft_answers FROM assessments")
+    row = look.first(store, "assessments", "draft_answers")
     assert "café – naïve" in row["draft_answers"] and "\ufffd" not in row["draft_answers"]

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from formsengine.store import inspection as look
+
 from .conftest import (
     REV,
     complete,
@@ -42,8 +44,7 @@ def sue(app, users):
 
 
 def _state(store, uid):
-    return store.one("SELECT status, revision, judgement FROM assessments WHERE uid = ?",
-                     [uid])
+    return look.first(store, "assessments", "status", "revision", "judgement", uid=uid)
 
 
 @pytest.mark.parametrize("action", ["finalise", "save"])
@@ -122,7 +123,7 @@ def _amend(client, uid, data):
 
 
 def _current(store):
-    row = store.one("SELECT id FROM assessments WHERE status = 'final'")
+    row = look.first(store, "assessments", "id", status="final")
     return store.get_assessment(row["id"])
 
 
@@ -147,7 +148,7 @@ def test_an_amendment_adds_a_judgement_raise_only_with_a_reason(alice, store):
         assert message in text and 'class="govuk-error-summary"' in text
         assert 'href="#judgement-' in text  # the summary links to the field
         assert data["judgement-reason"][:20] in text  # kept
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
+    assert look.count(store, "assessments") == 1
     # the amended answers give medium already: a medium judgement does not raise it
     response = _amend(alice, uid, {"q-t-frightened": "yes", "q-t-worse": "yes",
                                    "judgement-level": "medium", "judgement-reason": "r",
@@ -155,7 +156,7 @@ def test_an_amendment_adds_a_judgement_raise_only_with_a_reason(alice, store):
     assert response.status_code == 400
     assert "The amended answers give a score-based level of Medium" in response.get_data(
         as_text=True)
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
+    assert look.count(store, "assessments") == 1
     response = _amend(alice, uid, {"judgement-level": "high",
                                    "judgement-reason": "Disclosed at the follow-up call",
                                    "reason": "Judgement left out"})
@@ -163,7 +164,7 @@ def test_an_amendment_adds_a_judgement_raise_only_with_a_reason(alice, store):
     row = _current(store)
     assert row["version_no"] == 2 and row["result"]["level"]["final"] == "high"
     assert row["judgement"]["reason"] == "Disclosed at the follow-up call"
-    audit = json.loads(store.one("SELECT details FROM audit WHERE action = 'amend'")["details"])
+    audit = json.loads(look.value(store, "audit", "details", action="amend"))
     assert audit["judgement"] == {"from": None, "to": "high", "reason_changed": True}
     assert "Disclosed" not in json.dumps(audit)  # levels only, never the words
     result = alice.get(response.headers["Location"]).get_data(as_text=True)
@@ -183,8 +184,8 @@ def test_an_amendment_keeps_changes_or_removes_a_judgement(alice, store):
                                   "reason": "Typo in a comment"})
     third = _current(store)
     assert third["judgement"] == second["judgement"]
-    assert "judgement" not in json.loads(store.all(
-        "SELECT details FROM audit WHERE action = 'amend' ORDER BY id")[-1]["details"])
+    assert "judgement" not in json.loads(
+        look.rows(store, "audit", "details", action="amend")[-1]["details"])
     _amend(alice, third["uid"], {"judgement-level": "high", "judgement-reason": "Worse now",
                                  "reason": "Raised"})
     fourth = _current(store)
@@ -193,8 +194,8 @@ def test_an_amendment_keeps_changes_or_removes_a_judgement(alice, store):
                                   "reason": "Judgement recorded on the wrong case"})
     fifth = _current(store)
     assert fifth["judgement"] is None and fifth["result"]["level"]["final"] == "standard"
-    details = [json.loads(r["details"]).get("judgement") for r in store.all(
-        "SELECT details FROM audit WHERE action = 'amend' ORDER BY id")]
+    details = [json.loads(r["details"]).get("judgement")
+               for r in look.rows(store, "audit", "details", action="amend")]
     assert details == [{"from": None, "to": "medium", "reason_changed": True}, None,
                        {"from": "medium", "to": "high", "reason_changed": True},
                        {"from": "high", "to": None, "reason_changed": True}]

@@ -10,6 +10,8 @@ from html.parser import HTMLParser
 
 from pypdf import PdfReader
 
+from formsengine.store import inspection as look
+
 from .conftest import complete, create_case, finalise, save_section, start_assessment
 
 # snake_case identifiers (yes_count, repeat_marac, dash_safelives) and raw ISO dates or times
@@ -91,7 +93,7 @@ def test_a_criterion_without_its_information_is_not_known_not_met(alice, store):
     assert '<h2 class="govuk-heading-m">MARAC referral</h2>' not in check
     assert "none met, 1 not known" in check
     finalise(alice, uid)
-    row = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])
+    row = look.first(store, "assessments", "id", uid=uid)
     result = store.get_assessment(row["id"])["result"]
     assert result["criteria_not_known"] == ["potential_escalation"]
     assert result["criteria"]["potential_escalation"] is False

@@ -14,6 +14,7 @@ import pytest
 
 from formsengine.config import Settings
 from formsengine.engine import Engine
+from formsengine.store import inspection as look
 from formsengine.web import accounts
 
 from .conftest import (
@@ -145,7 +146,7 @@ def test_an_occasion_the_instrument_is_not_used_at_is_refused_at_the_field(
     assert re.search(r'<option value="test-followup" data-next="[^"]+" selected>', form)
     expected = [("test-risk", occasion)] if occasion in ("intake", "review_3m") else []
     assert _selected(form) == expected
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 0
+    assert look.count(store, "assessments") == 0
 
 
 def test_an_assessment_not_offered_is_refused_at_its_field(alice, store):
@@ -155,7 +156,7 @@ def test_an_assessment_not_offered_is_refused_at_its_field(alice, store):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert '<a href="#instrument">Choose an assessment from the list</a>' in page
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 0
+    assert look.count(store, "assessments") == 0
 
 
 def test_a_draft_on_a_closed_case_cannot_be_finalised(alice, store):
@@ -176,9 +177,9 @@ def test_a_draft_on_a_closed_case_cannot_be_finalised(alice, store):
     page = response.get_data(as_text=True)  # the check page again, with the reason
     assert ("This case is closed, so its assessments cannot be finalised: reopen the case to "
             "finalise this one") in page
-    row = store.one("SELECT status, finalised_at FROM assessments WHERE uid = ?", [uid])
+    row = look.first(store, "assessments", "status", "finalised_at", uid=uid)
     assert row == {"status": "draft", "finalised_at": None}
-    assert not store.one("SELECT 1 AS x FROM audit WHERE action = 'lock'")
+    assert look.count(store, "audit", action="lock") == 0
 
 
 def test_the_default_instrument_is_an_organisation_setting(admin, alice, store):

@@ -9,6 +9,7 @@ import json
 import formsengine
 from formsengine.config import Settings
 from formsengine.engine import Engine
+from formsengine.store import inspection as look
 from formsengine.web import create_app
 
 from ..conftest import DefinitionsPlugin
@@ -53,8 +54,7 @@ def test_python_scored_instrument_shows_its_score_over_time(tmp_path, monkeypatc
     assert login(client, "alice").status_code == 302
     uid = create_case(client)
     case = store.find_case(uid)
-    person_id = store.one("SELECT person_id FROM case_people WHERE case_id = ?",
-                          [case["id"]])["person_id"]
+    person_id = look.value(store, "case_people", "person_id", case_id=case["id"])
     inst = engine.instruments.get("test-ranked")
     for occasion, day, yes in (("intake", "2025-01-10", 3), ("review_3m", "2025-04-10", 1)):
         answers = {i: "no" for i in ("t.injury", "t.frightened", "t.strangle",

@@ -8,6 +8,8 @@ import re
 
 from pypdf import PdfReader
 
+from formsengine.store import inspection as look
+
 from .conftest import complete, create_case, login, start_assessment
 
 
@@ -34,7 +36,7 @@ def test_assessment_marac_and_case_pdfs(alice, store):
         meta = reader.metadata or {}
         assert "alice" not in str(meta).lower()
     assert len(names) == 3
-    audited = store.all("SELECT actor, details FROM audit WHERE action = 'pdf'")
+    audited = look.rows(store, "audit", "actor", "details", action="pdf")
     assert len(audited) == 3 and {a["actor"] for a in audited} == {"alice"}
 
 
@@ -47,7 +49,7 @@ def test_other_team_gets_404_for_pdfs(app, alice, store):
     for path in (f"/assessments/{uid}/report.pdf", f"/assessments/{uid}/marac.pdf",
                  f"/cases/{case}/progress.pdf", "/assessments/unknown-id/report.pdf"):
         assert client.get(path).status_code == 404, path
-    assert store.all("SELECT id FROM audit WHERE action = 'pdf'") == []
+    assert look.rows(store, "audit", "id", action="pdf") == []
 
 
 def test_draft_has_no_pdf(alice):

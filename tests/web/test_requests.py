@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from formsengine.store import inspection as look
 from formsengine.store import read_draft_document
 from formsengine.web.headers import HEADERS, SecurityHeaders
 
@@ -30,7 +31,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&{{7*7}}'
 def test_csrf_is_required_on_state_changing_forms(alice, store):
     case = create_case(alice)
     uid = start_assessment(alice, case)
-    before = store.one("SELECT revision FROM assessments WHERE uid = ?", [uid])
+    before = look.first(store, "assessments", "revision", uid=uid)
     for path, data in [
         ("/cases/new", {"victim_survivor": "y", "opened_on": "2025-01-01"}),
         (f"/cases/{case}/assessments", {"instrument": "test-risk", "occasion": "intake"}),
@@ -44,9 +45,9 @@ def test_csrf_is_required_on_state_changing_forms(alice, store):
         assert "Your form could not be sent" in response.get_data(as_text=True)
         bad = alice.post(path, data={**data, "csrf_token": "forged.token"})
         assert bad.status_code == 400, path
-    assert store.one("SELECT revision FROM assessments WHERE uid = ?", [uid]) == before
-    assert store.one("SELECT COUNT(*) AS n FROM cases")["n"] == 1
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
+    assert look.first(store, "assessments", "revision", uid=uid) == before
+    assert look.count(store, "cases") == 1
+    assert look.count(store, "assessments") == 1
     assert alice.get("/").status_code == 200  # still signed in: sign-out was refused
 
 
@@ -61,7 +62,7 @@ def _content_digest(store):
     for table in ("teams", "people", "cases", "case_people", "assessments", "answers",
                   "scores", "score_values", "web_users", "web_memberships", "web_settings",
                   "web_case_assignments"):
-        for row in store.all(f"SELECT * FROM {table} ORDER BY 1"):
+        for row in look.rows(store, table):
             digest.update(repr(sorted(row.items())).encode())
     return digest.hexdigest()
 
@@ -167,8 +168,7 @@ def test_hostile_free_text_is_escaped(alice, store):
     body = alice.get(f"/cases/{case}").get_data(as_text=True)
     assert "<b>x</b>" not in body and "&lt;b&gt;x&lt;/b&gt;" in body
     # and it is stored exactly as typed
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id", uid=uid))
     assert row["comments"]["t.injury"] == HOSTILE.strip()
 
 
@@ -204,10 +204,10 @@ def test_oversized_request_gets_a_clear_error(alice):
 
 def assert_nothing_saved(store):
     """The draft is as it was created: no answers in its document or as rows, revision 1."""
-    row = store.one("SELECT revision, draft_answers FROM assessments")
+    row = look.first(store, "assessments", "revision", "draft_answers")
     assert row["revision"] == 1
     assert read_draft_document(row["draft_answers"]) == ({}, {}, {})
-    assert store.one("SELECT COUNT(*) AS n FROM answers")["n"] == 0
+    assert look.count(store, "answers") == 0
 
 
 def test_huge_field_gets_a_clear_error_and_changes_nothing(alice, store):
@@ -263,8 +263,7 @@ def test_client_sent_scores_are_ignored(alice, store):
     complete(alice, uid, now={"q-t-injury": "no", "q-t-frightened": "no",
                               "yes_count": "24"},
              history={"q-t-strangle": "no", "q-t-threat_kill": "no", "q-t-worse": "no"})
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = store.get_assessment(look.value(store, "assessments", "id", uid=uid))
     assert row["result"]["scores"]["yes_count"] == 0
     assert row["result"]["level"]["final"] == "none"
 
@@ -278,12 +277,12 @@ def test_unknown_section_and_instrument_get_clear_answers(alice, store):
                     token_from=f"/cases/{case}")
     assert response.status_code == 400  # the case page, the problem at the field
     assert "Choose an assessment from the list" in response.get_data(as_text=True)
-    assert store.one("SELECT COUNT(*) AS n FROM assessments")["n"] == 1
+    assert look.count(store, "assessments") == 1
 
 
 def test_search_is_by_post_and_finds_only_own_team(app, alice, store):
     case = create_case(alice)
-    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
+    ref = look.value(store, "cases", "ref", uid=case)
     assert alice.get("/cases/search").status_code in (404, 405)  # never a GET search
     response = post(alice, "/cases/search", {"reference": ref.lower()})
     assert response.headers["Location"] == f"/cases/{case}"
@@ -299,7 +298,7 @@ def test_page_titles_and_urls_carry_no_names(alice, store):
     uid = start_assessment(alice, case)
     save_section(alice, uid, "now", {**HIGH, "c-t-injury": "Jane Quinn said"})
     save_section(alice, uid, "history", HIGH2)
-    ref = store.one("SELECT ref FROM cases WHERE uid = ?", [case])["ref"]
+    ref = look.value(store, "cases", "ref", uid=case)
     for path in _pages(alice) + [f"/cases/{case}", f"/assessments/{uid}/check"]:
         body = alice.get(path).get_data(as_text=True)
         title = re.search(r"<title>(.*?)</title>", body, re.DOTALL).group(1)
@@ -374,10 +373,10 @@ def test_a_save_while_the_database_stays_busy_gets_503_and_writes_nothing(
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     text = response.get_data(as_text=True)
     assert "The service is busy" in text and "Nothing was saved from this page" in text
-    row = store.one("SELECT revision, draft_answers FROM assessments WHERE uid = ?", [uid])
+    row = look.first(store, "assessments", "revision", "draft_answers", uid=uid)
     assert read_draft_document(row["draft_answers"])[0] == {}
     assert post(alice, path, data, token_from=path).status_code == 302  # sent again
-    saved = store.one("SELECT revision, draft_answers FROM assessments WHERE uid = ?", [uid])
+    saved = look.first(store, "assessments", "revision", "draft_answers", uid=uid)
     assert saved["revision"] == row["revision"] + 1
     assert read_draft_document(saved["draft_answers"])[0]["t.injury"] == "yes"
 

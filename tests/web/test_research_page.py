@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from formsengine.store import inspection as look
+
 from .conftest import complete, create_case, login, start_assessment
 
 
@@ -35,12 +37,11 @@ def test_researchers_see_counts_and_small_counts_are_hidden(app, alice, store):
     assert sorted(cells) == ["5", "fewer than 5"]  # intake 5 people; review 2: hidden
     assert ">2<" not in row
     assert "Total" not in page
-    refs = [r["ref"] for r in store.all("SELECT ref FROM cases")]
-    uids = [r["uid"] for r in store.all("SELECT uid FROM assessments")]
+    refs = [r["ref"] for r in look.rows(store, "cases", "ref")]
+    uids = [r["uid"] for r in look.rows(store, "assessments", "uid")]
     for secret in refs + uids + cases:
         assert secret not in page
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE object_type = 'research_summary'"
-                     " AND actor = 'rita'")["n"] == 1
+    assert look.count(store, "audit", object_type="research_summary", actor="rita") == 1
     assert client.get("/", follow_redirects=False).headers["Location"].endswith("/research")
 
 

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from formsengine.errors import ConfigError
+from formsengine.store import inspection as look
 from formsengine.web import accounts
 from formsengine.web.sessions import duration_text
 from formsengine.web.settings import default_config
@@ -31,12 +32,11 @@ def _replay(app, cookie, path="/"):
 
 
 def _sessions(store) -> int:
-    return store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"]
+    return look.count(store, "web_sessions")
 
 
 def _age_session(store, seconds):
-    with store.write():
-        store.conn.execute("UPDATE web_sessions SET last_seen = last_seen - ?", [seconds])
+    look.move_back(store, "web_sessions", "last_seen", seconds)
 
 
 def test_exit_link_ends_the_session_and_clears_the_site(app, alice, store):
@@ -51,7 +51,7 @@ def test_exit_link_ends_the_session_and_clears_the_site(app, alice, store):
     for path in ("/", f"/cases/{case}"):
         replayed = _replay(app, old, path)
         assert replayed.status_code == 302 and "/sign-in" in replayed.headers["Location"]
-    row = store.one("SELECT actor, details FROM audit WHERE action = 'logout'")
+    row = look.first(store, "audit", "actor", "details", action="logout")
     assert row["actor"] == "alice" and "exit this page" in row["details"]
 
 
@@ -63,7 +63,7 @@ def test_exit_goes_to_the_organisations_exit_address(alice, store):
 def test_exit_when_not_signed_in_still_leaves(client, store):
     response = client.get("/exit")
     assert response.status_code == 303 and "Clear-Site-Data" in response.headers
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'logout'")["n"] == 0
+    assert look.count(store, "audit", action="logout") == 0
 
 
 def test_exit_by_post_needs_the_csrf_token(app, alice, store):
@@ -79,9 +79,7 @@ def test_exit_by_post_needs_the_csrf_token(app, alice, store):
 
 def test_exit_with_a_password_change_pending_still_ends_the_session(app, store, users):
     client = app.test_client()
-    with store.write():
-        store.conn.execute("UPDATE web_users SET must_change_password = 1 WHERE id = ?",
-                           [users["bob"]])
+    look.change_rows(store, "web_users", {"must_change_password": 1}, id=users["bob"])
     login(client, "bob")
     assert client.get("/").headers["Location"].endswith("/account/password")
     assert client.get("/exit").status_code == 303 and _sessions(store) == 0
@@ -113,11 +111,11 @@ def test_exit_button_sits_where_it_stays_in_view(alice):
 def test_status_does_not_count_as_activity(app, alice, store):
     idle = app.config["IDLE_TIMEOUT"]
     _age_session(store, 600)
-    before = store.one("SELECT last_seen FROM web_sessions")["last_seen"]
+    before = look.value(store, "web_sessions", "last_seen")
     answer = alice.get("/session/status", headers={"Accept": "application/json"})
     assert answer.status_code == 200
     assert idle - 602 <= answer.get_json()["remaining"] <= idle - 598
-    assert store.one("SELECT last_seen FROM web_sessions")["last_seen"] == before
+    assert look.value(store, "web_sessions", "last_seen") == before
 
 
 def test_status_of_an_ended_session_is_401_and_the_sign_in_page_says_why(app, alice, store):
@@ -127,7 +125,7 @@ def test_status_of_an_ended_session_is_401_and_the_sign_in_page_says_why(app, al
     assert _sessions(store) == 0
     page = alice.get("/sign-in?next=/due").get_data(as_text=True)
     assert "signed out after 30 minutes without activity" in page
-    assert store.one("SELECT COUNT(*) AS n FROM audit WHERE action = 'session_timeout'")["n"]
+    assert look.count(store, "audit", action="session_timeout")
 
 
 def test_keep_alive_restarts_the_idle_time(app, alice, store):
@@ -149,13 +147,13 @@ def test_a_save_before_an_idle_sign_out_is_kept_but_is_not_activity(app, alice, 
     revision = REV.search(page).group(1)
     token = csrf(alice, f"/assessments/{uid}/sections/now")
     _age_session(store, app.config["IDLE_TIMEOUT"] - 10)
-    before = store.one("SELECT last_seen FROM web_sessions")["last_seen"]
+    before = look.value(store, "web_sessions", "last_seen")
     response = alice.post(f"/assessments/{uid}/sections/now", data={
         "csrf_token": token, "revision": revision, "q-t-injury": "yes",
         "c-t-injury": "said at the start"}, headers={"X-Idle-Save": "1"})
     assert response.status_code == 302
-    assert store.one("SELECT last_seen FROM web_sessions")["last_seen"] == before
-    row = store.one("SELECT revision FROM assessments WHERE uid = ?", [uid])
+    assert look.value(store, "web_sessions", "last_seen") == before
+    row = look.first(store, "assessments", "revision", uid=uid)
     assert row["revision"] == int(revision) + 1  # what the page's script counts on
     _age_session(store, 15)
     assert alice.get(f"/assessments/{uid}/sections/now").status_code == 302

@@ -9,13 +9,16 @@ import http.client
 import os
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
+from formsengine.config import Settings
+from formsengine.engine import Engine
+from formsengine.store import Store
+from formsengine.store import inspection as look
 from formsengine.web.headers import HEADERS
 
 from .conftest import load_bench
@@ -154,9 +157,9 @@ def test_behind_the_trusted_proxy_the_limit_is_per_client(server):
     assert _failing_sign_ins(port, 21, forwarded_for="203.0.113.9")[-1] == 429
     # another client behind the same proxy is not refused
     assert _failing_sign_ins(port, 1, forwarded_for="203.0.113.10") == [400]
-    with sqlite3.connect(server["db"]) as db:
-        rows = db.execute("SELECT details FROM audit WHERE action = 'rate_limited'").fetchall()
-    assert len(rows) == 1 and '"address": "203.0.113.9"' in rows[0][0]
+    with Store.open(server["db"], Engine(Settings())) as store:
+        rows = look.values(store, "audit", "details", action="rate_limited")
+    assert len(rows) == 1 and '"address": "203.0.113.9"' in rows[0]
 
 
 def test_x_forwarded_for_from_anyone_else_is_not_believed(server):

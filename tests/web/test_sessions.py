@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from formsengine.store import inspection as look
 from formsengine.web import accounts
 
 from .conftest import PASSWORD, csrf, login, post
@@ -27,8 +28,8 @@ def test_sign_out_ends_the_session_and_old_cookie_fails(app, alice, store):
     assert response.headers["Location"].endswith("/signed-out")
     replayed = _replay(app, old)
     assert replayed.status_code == 302 and "/sign-in" in replayed.headers["Location"]
-    assert store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"] == 0
-    assert store.one("SELECT actor FROM audit WHERE action = 'logout'")["actor"] == "alice"
+    assert look.count(store, "web_sessions") == 0
+    assert look.value(store, "audit", "actor", action="logout") == "alice"
 
 
 def test_sign_out_needs_post(alice):
@@ -65,32 +66,26 @@ def test_session_id_changes_at_sign_in(app, client, users):
 
 
 def test_idle_timeout(app, alice, store):
-    with store.write():
-        store.conn.execute("UPDATE web_sessions SET last_seen = last_seen - ?",
-                           [app.config["IDLE_TIMEOUT"] + 5])
+    look.move_back(store, "web_sessions", "last_seen", app.config["IDLE_TIMEOUT"] + 5)
     response = alice.get("/")
     assert response.status_code == 302
     follow = alice.get(response.headers["Location"])
     assert "without activity" in follow.get_data(as_text=True)
-    assert store.one("SELECT details FROM audit WHERE action = 'session_timeout'")
+    assert look.first(store, "audit", "details", action="session_timeout")
 
 
 def test_activity_keeps_the_session_alive(app, alice, store):
-    with store.write():
-        store.conn.execute("UPDATE web_sessions SET last_seen = last_seen - ?",
-                           [app.config["IDLE_TIMEOUT"] - 60])
+    look.move_back(store, "web_sessions", "last_seen", app.config["IDLE_TIMEOUT"] - 60)
     assert alice.get("/").status_code == 200
-    row = store.one("SELECT last_seen, created_at FROM web_sessions")
+    row = look.first(store, "web_sessions", "last_seen", "created_at")
     assert row["last_seen"] - row["created_at"] > -1  # touched again
 
 
 def test_absolute_timeout(app, alice, store):
-    with store.write():
-        store.conn.execute("UPDATE web_sessions SET created_at = created_at - ?",
-                           [app.config["ABSOLUTE_TIMEOUT"] + 5])
+    look.move_back(store, "web_sessions", "created_at", app.config["ABSOLUTE_TIMEOUT"] + 5)
     response = alice.get("/")
     assert response.status_code == 302
-    assert store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"] == 0
+    assert look.count(store, "web_sessions") == 0
 
 
 def test_sessions_left_to_expire_are_cleared_at_the_next_sign_in(app, alice, store, users):
@@ -100,14 +95,13 @@ def test_sessions_left_to_expire_are_cleared_at_the_next_sign_in(app, alice, sto
 
     bob = app.test_client()
     assert login(bob, "bob").status_code == 302
-    with store.write():  # alice's session idle past the timeout, bob's still live
-        store.conn.execute(
-            "UPDATE web_sessions SET last_seen = last_seen - ? WHERE user_id = ?",
-            [app.config["IDLE_TIMEOUT"] + 5, users["alice"]])
-    assert store.one("SELECT COUNT(*) AS n FROM web_sessions")["n"] == 2
+    # alice's session idle past the timeout, bob's still live
+    look.move_back(store, "web_sessions", "last_seen", app.config["IDLE_TIMEOUT"] + 5,
+                   user_id=users["alice"])
+    assert look.count(store, "web_sessions") == 2
     sue = app.test_client()
     assert login(sue, "sue").status_code == 302
-    left = sorted(r["user_id"] for r in store.all("SELECT user_id FROM web_sessions"))
+    left = sorted(r["user_id"] for r in look.rows(store, "web_sessions", "user_id"))
     assert left == sorted([users["bob"], users["sue"]])
     assert bob.get("/").status_code == 200
 
@@ -121,11 +115,10 @@ def test_warning_and_extend(app, alice, store):
     page = alice.get("/").get_data(as_text=True)
     assert 'id="timeout-warning"' in page and "Stay signed in" in page
     assert f'data-idle-timeout="{app.config["IDLE_TIMEOUT"]}"' in page
-    with store.write():
-        store.conn.execute("UPDATE web_sessions SET last_seen = last_seen - 1500")
+    look.move_back(store, "web_sessions", "last_seen", 1500)
     response = post(alice, "/session/extend", {"next": "/due"}, token_from="/due")
     assert response.headers["Location"] == "/due"
-    row = store.one("SELECT last_seen, created_at FROM web_sessions")
+    row = look.first(store, "web_sessions", "last_seen", "created_at")
     assert row["last_seen"] >= row["created_at"] - 1
 
 

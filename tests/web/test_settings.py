@@ -8,6 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from formsengine.store import inspection as look
 from formsengine.web import accounts
 
 from .conftest import login, post
@@ -28,8 +29,8 @@ def pack(app, store):
 
 
 def _wording_audit(store):
-    return [json.loads(r["details"])["value"] for r in store.all(
-        "SELECT details FROM audit WHERE action = 'setting' AND object_id = 'wording'")]
+    return [json.loads(r["details"])["value"] for r in look.rows(
+        store, "audit", "details", action="setting", object_id="wording")]
 
 
 def test_the_administrator_chooses_a_licensed_wording(admin, store, pack):

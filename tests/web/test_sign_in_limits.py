@@ -15,6 +15,8 @@ import pyotp
 import pytest
 from limits.storage import MemoryStorage
 
+from formsengine.store import accounts as store_accounts
+from formsengine.store import inspection as look
 from formsengine.web import accounts, create_app
 
 from .conftest import FAST_HASH, csrf, login
@@ -25,8 +27,8 @@ WRONG = "not the password at all"
 def _enable_totp(store, username="alice"):
     secret = pyotp.random_base32()
     with store.write():
-        store.conn.execute("UPDATE web_users SET totp_secret = ? WHERE username = ?",
-                           [secret, username])
+        store_accounts.set_totp(store, store_accounts.user_id_by_name(store, username),
+                                secret, 0)
     return secret
 
 
@@ -57,9 +59,8 @@ def test_wrong_two_factor_codes_count_per_account(app, client, store, users):
     assert "Too many failed attempts" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302  # not signed in
     key = _key(app, "alice")
-    assert store.one("SELECT COUNT(*) AS n FROM web_login_attempts WHERE username_hash = ?"
-                     " AND ok = 0", [key])["n"] == 5
-    rows = store.all("SELECT details FROM audit WHERE action = 'login_failed'")
+    assert look.count(store, "web_login_attempts", username_hash=key, ok=0) == 5
+    rows = look.rows(store, "audit", "details", action="login_failed")
     assert sum('"stage": "totp"' in r["details"] for r in rows) == 5
     assert sum('"throttled": true' in r["details"] for r in rows) == 1  # once a minute
     # the same count holds a wrong password: the sixth failure doubles the wait
@@ -98,7 +99,7 @@ def test_refused_attempts_do_not_extend_the_wait(app, client, store, users):
     assert refused >= 3
     time.sleep(max(0.0, 1.1 - (time.monotonic() - start)))
     assert login(client, "alice").status_code == 302
-    assert store.one("SELECT COUNT(*) AS n FROM web_login_attempts WHERE ok = 0")["n"] == 5
+    assert look.count(store, "web_login_attempts", ok=0) == 5
 
 
 def test_naming_an_account_does_not_slow_the_browsers_it_signs_in_from(app, store, users):
@@ -131,7 +132,7 @@ def test_the_address_limit_is_per_client_address(app, store, users):
     statuses = [login(noisy, f"ghost{i}", WRONG).status_code for i in range(22)]
     assert statuses[:20] == [400] * 20 and statuses[20:] == [429, 429]
     assert login(quiet, "alice").status_code == 302
-    rows = store.all("SELECT actor, details FROM audit WHERE action = 'rate_limited'")
+    rows = look.rows(store, "audit", "actor", "details", action="rate_limited")
     assert len(rows) == 1  # aggregated: one row a minute per address
     assert '"address": "203.0.113.7"' in rows[0]["details"]
 
@@ -170,9 +171,9 @@ def test_nothing_of_a_typed_username_is_kept(app, client, store, users):
     assert login(client, typed, WRONG).status_code == 400
     sha = hashlib.sha256(typed.lower().encode()).hexdigest()
     key = _key(app, typed)
-    [row] = store.all("SELECT username_hash FROM web_login_attempts")
+    [row] = look.rows(store, "web_login_attempts", "username_hash")
     assert row["username_hash"] == key != sha
-    audit = " ".join(str(r) for r in store.all("SELECT * FROM audit"))
+    audit = " ".join(str(r) for r in look.rows(store, "audit"))
     for text in (typed, typed.lower(), sha[:12], key[:12]):
         assert text not in audit
     # a key of another server does not match this one's

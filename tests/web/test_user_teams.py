@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from formsengine.store import inspection as look
+
 from .conftest import create_case, login, make_user, post
 from .test_requests import HOSTILE
 
@@ -20,16 +22,15 @@ def _sign_in(app, name):
 
 
 def _teams(store):
-    return {r["name"]: r["id"] for r in store.all("SELECT id, name FROM teams")}
+    return {r["name"]: r["id"] for r in look.rows(store, "teams", "id", "name")}
 
 
 def _memberships(store, user_id):
-    return sorted(r["team_id"] for r in store.all(
-        "SELECT team_id FROM web_memberships WHERE user_id = ?", [user_id]))
+    return sorted(look.values(store, "web_memberships", "team_id", user_id=user_id))
 
 
 def _uid(store, user_id):
-    return store.one("SELECT uid FROM web_users WHERE id = ?", [user_id])["uid"]
+    return look.value(store, "web_users", "uid", id=user_id)
 
 
 def test_an_administrator_moves_a_practitioner_to_another_team(app, alice, store, users):
@@ -44,8 +45,8 @@ def test_an_administrator_moves_a_practitioner_to_another_team(app, alice, store
     response = post(admin, path, {"teams": [str(teams["Team B"])]}, token_from=path)
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
     assert _memberships(store, users["alice"]) == [teams["Team B"]]
-    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 0
-    [entry] = store.all("SELECT * FROM audit WHERE action = 'teams'")
+    assert look.count(store, "web_case_assignments") == 0
+    [entry] = look.rows(store, "audit", action="teams")
     assert entry["actor"] == "admin" and entry["object_id"] == str(users["alice"])
     assert json.loads(entry["details"]) == {"from": [teams["Team A"]], "to": [teams["Team B"]],
                                             "unassigned_cases": 1}
@@ -64,13 +65,13 @@ def test_joining_a_second_team_keeps_what_the_account_had(app, alice, store, use
     both = [str(teams["Team A"]), str(teams["Team B"])]
     assert post(admin, path, {"teams": both}, token_from=path).status_code == 302
     assert _memberships(store, users["alice"]) == sorted([teams["Team A"], teams["Team B"]])
-    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 1
+    assert look.count(store, "web_case_assignments") == 1
     assert alice.get(f"/cases/{case}").status_code == 200
     # and no team at all: nothing to see, nothing assigned
     assert post(admin, path, {}, token_from=path).status_code == 302
     assert _memberships(store, users["alice"]) == []
     assert alice.get(f"/cases/{case}").status_code == 404
-    assert store.one("SELECT COUNT(*) AS n FROM web_case_assignments")["n"] == 0
+    assert look.count(store, "web_case_assignments") == 0
 
 
 @pytest.mark.parametrize("value", ["999999", "hostile", "x"])
@@ -84,7 +85,7 @@ def test_teams_that_are_not_offered_are_refused(app, store, users, value):
     assert "Choose teams from the list" in page and "<script>alert" not in page
     assert "<title>Error: Change teams" in page
     assert _memberships(store, users["alice"]) == [_teams(store)["Team A"]]
-    assert store.all("SELECT * FROM audit WHERE action = 'teams'") == []
+    assert look.rows(store, "audit", action="teams") == []
 
 
 def test_only_administrators_change_teams(app, alice, store, users):
@@ -101,7 +102,7 @@ def test_only_administrators_change_teams(app, alice, store, users):
 
 def test_changing_teams_from_the_command_line(cli_run, store, users):
     make_user(store, "pat", teams=("Team A",))
-    pat = store.one("SELECT id FROM web_users WHERE username = 'pat'")["id"]
+    pat = look.value(store, "web_users", "id", username="pat")
     result = cli_run("users", "teams", "pat", "--team", "Team A", "--team", "Team B")
     assert result.exit_code == 0, result.output
     assert "User pat: teams Team A, Team B." in result.output
@@ -118,7 +119,7 @@ def test_changing_teams_from_the_command_line(cli_run, store, users):
     result = cli_run("users", "teams", "pat", "--none")
     assert result.exit_code == 0 and "teams none" in result.output
     assert _memberships(store, pat) == []
-    actors = [r["actor"] for r in store.all("SELECT actor FROM audit WHERE action = 'teams'")]
+    actors = [r["actor"] for r in look.rows(store, "audit", "actor", action="teams")]
     assert actors == ["cli", "cli"]
 
 
@@ -140,12 +141,10 @@ def test_an_administrator_cannot_change_their_own_teams_or_role(app, alice, stor
     response = post(admin, f"/admin/users/{own}/role", {"role": "practitioner"},
                     token_from="/admin/")
     assert response.status_code == 302
-    assert store.one("SELECT role FROM web_users WHERE id = ?",
-                     [users["admin"]])["role"] == "administrator"
+    assert look.value(store, "web_users", "role", id=users["admin"]) == "administrator"
     assert "another administrator must" in admin.get("/admin/").get_data(as_text=True)
     assert admin.get(f"/cases/{case}").status_code == 404  # no case content
-    denials = store.all("SELECT details FROM audit WHERE action = 'deny' AND object_type ="
-                        " 'user'")
+    denials = look.rows(store, "audit", "details", action="deny", object_type="user")
     assert [json.loads(d["details"])["change"] for d in denials] == ["own teams", "own role"]
     # another administrator may make the change
     make_user(store, "chief", role="administrator", teams=())
