@@ -147,9 +147,9 @@ def cli(ctx: click.Context, database, config_file, definitions_dir) -> None:
 
         record_os_user()
         ctx.call_on_close(lambda: record_os_user(False))  # for this command only
-    from .store.postgres import is_url
+    from .config import is_database_url
 
-    url = database if is_url(database) else None
+    url = database if is_database_url(database) else None
     ctx.obj = State(Settings.from_env(database=None if url else database, database_url=url,
                                       config_file=config_file,
                                       definitions_dir=definitions_dir))

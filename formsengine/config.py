@@ -51,6 +51,15 @@ from .definition_checks import cutoff_problems
 from .errors import ConfigError
 from .occasions import AD_HOC, Occasion, due_from
 
+# A database location that is a PostgreSQL URL rather than a SQLite file (kept here, not in
+# formsengine.store.postgres, so that reading settings loads no database library).
+DATABASE_URL_PREFIXES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
+
+def is_database_url(location: Any) -> bool:
+    """Whether a database location is a PostgreSQL URL (rather than a SQLite file)."""
+    return isinstance(location, str) and location.startswith(DATABASE_URL_PREFIXES)
+
 if TYPE_CHECKING:
     from .instruments import Instrument
 

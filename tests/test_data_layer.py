@@ -171,6 +171,10 @@ TESTS = ROOT / "tests"
 # Test modules whose subject is the data layer itself, or the database file beneath it, and
 # which therefore keep their SQL or open a connection of their own, with the reason.
 ALLOWED_TESTS = {
+    "tests/conftest.py": "makes and drops a PostgreSQL schema for each test module",
+    "tests/store/test_importing.py": "the import's SQL module: its own statements",
+    "tests/store/test_postgres.py": "the PostgreSQL connection: placeholders and locks",
+    "tests/test_importer.py": "counts the statements an import sends (a trace callback)",
     "tests/store/test_auditlog.py": "the audit trail's SQL module: its own statements",
     "tests/store/test_erasing.py": "the erasure's SQL module: what remains in each table",
     "tests/store/test_exports.py": "the exports' SQL module: its own statements",

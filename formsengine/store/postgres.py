@@ -31,12 +31,14 @@ from ..errors import StorageError
 
 DIALECT = "postgresql"
 POOL_SIZE_ENV = "FORMSENGINE_DB_POOL_SIZE"
-URL_PREFIXES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
+
+from ..config import is_database_url  # noqa: E402
 
 
 def is_url(location: Any) -> bool:
     """Whether a database location is a PostgreSQL URL (rather than a SQLite file)."""
-    return isinstance(location, str) and location.startswith(URL_PREFIXES)
+    return is_database_url(location)
 
 
 def redacted(url: str) -> str:

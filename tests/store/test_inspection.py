@@ -78,6 +78,7 @@ def test_move_back_makes_times_earlier(store, saved):
     assert look.value(store, "assessments", "revision", id=saved[0]) == before
 
 
+@pytest.mark.sqlite_only
 def test_the_database_checks(store, saved):
     assert look.integrity(store) == "ok"
     assert {"assessments", "audit"} <= set(look.schema_sql(store))

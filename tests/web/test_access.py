@@ -116,8 +116,7 @@ def test_overlong_and_odd_ids_get_404(alice, store):
     for fake in ["x" * 5000, "1", "%00", "..%2f..%2fetc", "' OR 1=1 --"]:
         assert alice.get(f"/cases/{fake}").status_code == 404
     # the denial is audited with the control character shown as U+FFFD
-    assert store.one("SELECT 1 AS x FROM audit WHERE action = 'deny' AND object_id = ?",
-                     ["\ufffd"])
+    assert look.rows(store, "audit", "id", action="deny", object_id="\ufffd")
 
 
 def test_other_team_cases_not_listed_or_found(app, team_a_records):
