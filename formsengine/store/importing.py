@@ -54,7 +54,7 @@ def known_people(store: Store, refs: Sequence[str]) -> dict[str, dict[str, Any]]
     for part in chunks(list(refs)):
         marks, params = in_list(part)
         for pid, ref, role in store.conn.execute(
-                "SELECT id, ref, role FROM people WHERE ref IN " + marks, params):
+                "SELECT id, ref, role FROM people WHERE ref IN " + marks, params):  # nosec B608 (placeholders and fixed column names only)
             found[ref] = {"id": pid, "role": role}
     return found
 
@@ -65,7 +65,7 @@ def case_ids(store: Store, refs: Sequence[str]) -> dict[str, int]:
     for part in chunks(list(refs)):
         marks, params = in_list(part)
         found.update((ref, cid) for cid, ref in store.conn.execute(
-            "SELECT id, ref FROM cases WHERE ref IN " + marks, params))
+            "SELECT id, ref FROM cases WHERE ref IN " + marks, params))  # nosec B608 (placeholders and fixed column names only)
     return found
 
 
@@ -76,7 +76,7 @@ def final_occasions(store: Store, person_ids: Iterable[int]) -> set[tuple[int, s
     for part in chunks(sorted(set(person_ids))):
         marks, params = in_list(part)
         found.update(store.conn.execute(
-            "SELECT person_id, instrument_id, occasion FROM assessments"
+            "SELECT person_id, instrument_id, occasion FROM assessments"  # nosec B608 (placeholders and fixed column names only)
             " WHERE status = 'final' AND person_id IN " + marks, params))
     return found
 
@@ -143,10 +143,10 @@ def add_score_values(store: Store, rows: Iterable[tuple]) -> None:
     names = ", ".join(SCORE_VALUE_COLUMNS[:3])
     if numbers:
         store.conn.executemany(
-            "INSERT INTO score_values (" + names + ", value_num) VALUES (?, ?, ?, ?)", numbers)
+            "INSERT INTO score_values (" + names + ", value_num) VALUES (?, ?, ?, ?)", numbers)  # nosec B608 (placeholders and fixed column names only)
     if texts:
         store.conn.executemany(
-            "INSERT INTO score_values (" + names + ", value_text) VALUES (?, ?, ?, ?)", texts)
+            "INSERT INTO score_values (" + names + ", value_text) VALUES (?, ?, ?, ?)", texts)  # nosec B608 (placeholders and fixed column names only)
     if empty:
         store.conn.executemany(
-            "INSERT INTO score_values (" + names + ") VALUES (?, ?, ?)", empty)
+            "INSERT INTO score_values (" + names + ") VALUES (?, ?, ?)", empty)  # nosec B608 (placeholders and fixed column names only)

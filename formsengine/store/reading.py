@@ -75,7 +75,7 @@ def final_assessments_at(store: Store, instrument_id: str,
     """The final assessments (id, person_id) of the instrument at the occasion, in the order
     they were made: a person's latest comes last."""
     return store.all(
-        "SELECT a.id, a.person_id FROM assessments a WHERE a.status = 'final'"
+        "SELECT a.id, a.person_id FROM assessments a WHERE a.status = 'final'"  # nosec B608 (placeholders only)
         " AND a.instrument_id = ? AND a.occasion = ?" + _IN_DATE_ORDER,
         [instrument_id, occasion])
 
@@ -107,7 +107,7 @@ def final_answer_by_person(store: Store, instrument_id: str,
     """(person id, answer as JSON text) to one item in every final assessment of the
     instrument, in the order the assessments were made (a person's latest comes last)."""
     yield from store.conn.execute(
-        "SELECT a.person_id, ans.value FROM assessments a JOIN answers ans"
+        "SELECT a.person_id, ans.value FROM assessments a JOIN answers ans"  # nosec B608 (placeholders only)
         " ON ans.assessment_id = a.id AND ans.item_id = ? WHERE a.status = 'final'"
         " AND a.instrument_id = ?" + _IN_DATE_ORDER, [item_id, instrument_id])
 
@@ -118,7 +118,7 @@ def final_score_by_person(store: Store, instrument_id: str,
     of the instrument, the text when the score has one, otherwise the number, in the order
     the assessments were made (a person's latest comes last)."""
     for person_id, number, text in store.conn.execute(
-        "SELECT a.person_id, sv.value_num, sv.value_text FROM assessments a"
+        "SELECT a.person_id, sv.value_num, sv.value_text FROM assessments a"  # nosec B608 (placeholders only)
         " JOIN scores s ON s.assessment_id = a.id AND s.seq = (SELECT MAX(seq) FROM"
         " scores s2 WHERE s2.assessment_id = a.id) JOIN score_values sv ON"
         " sv.score_id = s.id AND sv.kind = 'score' AND sv.name = ?"
