@@ -6,6 +6,7 @@ so that results do not depend on what happens to be installed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -95,6 +96,25 @@ def pg_url() -> str:
 
 
 TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40  # PostgreSQL's audit key comes from the environment
+
+
+@contextlib.contextmanager
+def pg_schema(pg_url: str, prefix: str = "t"):
+    """A fresh PostgreSQL schema (its name yielded), dropped with everything in it after."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

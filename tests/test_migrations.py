@@ -19,7 +19,7 @@ from formsengine.migrations import SchemaBehindError
 from formsengine.store import Store, connect
 from formsengine.store_schema import core_migrations
 from formsengine.web.schema import web_migrations
-from tests.conftest import DATA, DefinitionsPlugin, answers, make_engine
+from tests.conftest import DATA, DefinitionsPlugin, answers, make_engine, pg_schema
 from tests.test_store_tables import _describe
 
 BOOKKEEPING = {"alembic_version", "_sqlite_migrations"}
@@ -362,24 +362,16 @@ def test_revision_command_checks_its_input(engine, tmp_path):
 # -- PostgreSQL -------------------------------------------------------------------------------
 @pytest.fixture
 def pg_connection(pg_url):
-    import secrets
-
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     pytest.importorskip("psycopg")
-    schema = f"m_{secrets.token_hex(6)}"
-    admin = create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    bind = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        with bind.connect() as conn:
-            yield conn
-    finally:
-        bind.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(pg_url, "m") as schema:
+        bind = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            with bind.connect() as conn:
+                yield conn
+        finally:
+            bind.dispose()
 
 
 def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_connection):

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 
 from formsengine import migrations
 from formsengine.store import connect, tables
-from tests.conftest import make_engine
+from tests.conftest import make_engine, pg_schema
 
 # the migrations' own bookkeeping tables: not part of the described schema
 _BOOKKEEPING = {"_sqlite_migrations", "alembic_version"}
@@ -102,23 +102,13 @@ def test_comparison_notices_a_difference(tmp_path):
 @pytest.fixture(scope="module")
 def pg_engine(pg_url):
     """An engine on a fresh schema of its own, dropped at the end of the module."""
-    import secrets
-
-    from sqlalchemy import text
-
     pytest.importorskip("psycopg")
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(pg_url) as schema:
+        engine = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_tables_are_created_on_postgresql(pg_engine):
