@@ -302,10 +302,13 @@ def _upgrade(raw: Any, engine: Engine) -> list[str]:
             done += _finish_legacy(raw, legacy)
             stamp = [rev for name, rev in s.legacy.items() if name in legacy]
     with sqlalchemy_connection(raw) as conn:
-        run_upgrade(conn, engine, stamp=stamp)
+        found = run_upgrade(conn, engine, stamp=stamp)
     after = current_revisions(raw)
+    # (as found inside the upgrade's transaction: another upgrade may have finished while
+    # this one waited for the write lock, and what it applied is not reported here again)
     for label in s.heads:
-        done += _applied_between(s, label, before | set(stamp), after)
+        done += _applied_between(s, label, found if found is not None
+                                 else before | set(stamp), after)
     return done
 
 
@@ -324,9 +327,11 @@ def _applied_between(s: _Scripts, label: str, before: set[str], after: set[str])
     return out[::-1]
 
 
-def run_upgrade(conn: Any, engine: Engine, *, stamp: list[str] | None = None) -> None:
+def run_upgrade(conn: Any, engine: Engine, *,
+                stamp: list[str] | None = None) -> set[str] | None:
     """Run every branch's revisions up to its head on a SQLAlchemy connection (SQLite or
-    PostgreSQL), in one transaction, after stamping ``stamp``."""
+    PostgreSQL), in one transaction, after stamping ``stamp``. Returns the revisions the
+    database was at inside that transaction (after the stamp)."""
     from alembic import command
 
     cfg = config(engine, conn)
@@ -335,6 +340,8 @@ def run_upgrade(conn: Any, engine: Engine, *, stamp: list[str] | None = None) ->
         command.upgrade(cfg, "heads")
     if conn.in_transaction():
         conn.commit()
+    found = cfg.attributes.get("found")
+    return set(found) if found is not None else None
 
 
 def new_revision(engine: Engine, message: str, branch: str) -> Path:

@@ -24,4 +24,6 @@ with context.begin_transaction():
     if not migration_context.get_current_heads():
         for revision in config.attributes.get("stamp", ()):
             migration_context.stamp(context.script, revision)
+    # what was there when this transaction began: what this upgrade applies is the rest
+    config.attributes["found"] = set(migration_context.get_current_heads())
     context.run_migrations()

@@ -236,25 +236,40 @@ def create_schema(store: Store) -> list[str]:
     audit chain. Returns what was done (empty when the schema was there already). The one
     place that builds a PostgreSQL schema, so that migrations can take its place."""
     from . import tables
+    from .schedule import postgres_triggers
     from .sql import table_exists_sql
     from .triggers import POSTGRES_TRIGGERS_DDL
 
-    if store.one(table_exists_sql(store.conn), ["audit"]) is not None:
+    def there(name: str) -> bool:
+        return store.one(table_exists_sql(store.conn), [name]) is not None
+
+    if there("audit") and there("schedule_entries"):
         return []
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex, CreateTable
 
     dialect = postgresql.dialect()
+
+    def create(table: Any) -> None:
+        store.conn.execute(str(CreateTable(table).compile(dialect=dialect)))
+        for index in table.indexes:
+            store.conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
+
     with store.write():
         # one creator at a time: two processes starting on an empty database
         store.conn.execute("SELECT pg_advisory_xact_lock(?)", [SCHEMA_LOCK])
-        if store.one(table_exists_sql(store.conn), ["audit"]) is not None:
-            return []
+        if there("audit"):
+            if there("schedule_entries"):
+                return []
+            # a schema made before the stored schedule: add it (filled by ``sync``)
+            for table in (tables.schedule_entries, tables.schedule_offsets):
+                create(table)
+            for statement in postgres_triggers():
+                store.conn.execute(statement)
+            return ["postgresql:schedule"]
         for table in tables.metadata.sorted_tables:
-            store.conn.execute(str(CreateTable(table).compile(dialect=dialect)))
-            for index in table.indexes:
-                store.conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-        for statement in POSTGRES_TRIGGERS_DDL:
+            create(table)
+        for statement in [*POSTGRES_TRIGGERS_DDL, *postgres_triggers()]:
             store.conn.execute(statement)
         audit.start_keyed_chain(store.conn)
     return ["postgresql:schema"]
@@ -322,6 +337,9 @@ class Store:
             from .snapshots import check_definitions
 
             check_definitions(store)  # refuses definitions changed under a used version
+            from .schedule import sync
+
+            sync(store)  # the stored schedule follows the configured occasion offsets
         except BaseException:
             store.close()
             raise

@@ -1,17 +1,12 @@
-"""Team lists computed and paged in SQL: the due and overdue schedule entries, and the
+"""Team lists read and paged in SQL: the due and overdue schedule entries, and the
 assessments in progress.
 
-A case's schedule is not stored: each entry is an occasion of an instrument the case
-follows, due at an offset from the date the case was opened (the organisation's
-configuration may change offsets), and done once an assessment of that instrument and
-occasion is final. The due list works that out in one query over the cases of the teams
-asked for, with the offsets passed in as a table of values, so that sorting, the
-"due within N days" filter and keyset paging all happen in the database and a page costs
-one page of rows in Python, however large the team.
-
-Dates as Python's ``add_months`` makes them: a month offset from the 31st lands on the
-last day of a shorter month (31 January + 1 month = 28 or 29 February), as
-``Occasion.due_date`` does.
+The due list reads the stored schedule (``schedule_entries``, kept by triggers: see
+``formsengine.store.schedule``) through its index ``schedule_due`` (team, done, due, case,
+instrument, occasion): a page is one index range per team, read in due order up to the
+page's size, whatever the size of the team. A supervisor of several teams gets one such
+read per team, merged here. A practitioner's own list starts from the cases assigned to
+them instead, so its cost follows their caseload.
 """
 
 from __future__ import annotations
@@ -23,13 +18,9 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .sql import json_array_items, no_index, offset_date
-
 if TYPE_CHECKING:
     from . import Store
 
-# (instrument id, occasion id, unit "months" or "weeks", number)
-Offset = tuple[str, str, str, int]
 
 
 
@@ -53,57 +44,51 @@ def decode_cursor(text: str | None, types: Sequence[type]) -> list[Any] | None:
     return values
 
 
-def due_entries(store: Store, team_ids: list[int], offsets: Sequence[Offset], *,
-                until: dt.date, user_id: int | None = None, after: str | None = None,
+def due_entries(store: Store, team_ids: list[int], *, until: dt.date,
+                user_id: int | None = None, after: str | None = None,
                 before: str | None = None, limit: int = 50) -> dict[str, Any]:
     """One page of the schedule entries not done, due on or before ``until``, of the open
     cases of ``team_ids`` (only those assigned to ``user_id`` if given), earliest due
     first. Each row: case_id, uid, ref, practitioner, instrument_id, occasion, due (ISO).
     ``after``/``before`` are the markers ``next``/``prev`` of an earlier page."""
     empty: dict[str, Any] = {"rows": [], "next": None, "prev": None}
-    offsets = [o for o in offsets if o[2] in ("months", "weeks")]
-    if not team_ids or not offsets:
+    if not team_ids:
         return empty
     key_types = (str, int, str, str)
     mark = decode_cursor(after or before, key_types)
     backward = bool(before) and mark is not None
-    teams = ",".join("?" for _ in team_ids)
-    values = ",".join("(?, ?, ?, CAST(? AS INTEGER))" for _ in offsets)
-    due = offset_date(store.conn, "c.opened_on", "occ.unit", "occ.n")
-
-    def plain(column: str) -> str:
-        return no_index(store.conn, column)
-    params: list[Any] = [v for o in offsets for v in o] + list(team_ids)
-    mine = ""
-    if user_id is not None:
-        mine = " AND ca.user_id = ?"
-        params.append(user_id)
-    params.append(until.isoformat())
-    page = ""
-    if mark is not None:
-        page = f" AND (due, case_id, instrument_id, occasion) {'<' if backward else '>'}" \
-               " (?, ?, ?, ?)"
-        params += mark
     order = "DESC" if backward else "ASC"
-    rows = store.all(
-        f"WITH occ(instrument_id, occasion, unit, n) AS (VALUES {values}),"  # nosec B608
-        " entries AS (SELECT c.id AS case_id, c.uid, c.ref, u.display_name AS practitioner,"
-        f" occ.instrument_id, occ.occasion, {due} AS due"
-        f" FROM cases c JOIN {json_array_items(store.conn, 'c.instruments', 'ji')} ON 1 = 1"
-        " JOIN occ ON occ.instrument_id = ji.value"
-        " LEFT JOIN web_case_assignments ca ON ca.case_id = c.id"
-        " LEFT JOIN web_users u ON u.id = ca.user_id"
-        f" WHERE c.team_id IN ({teams}) AND c.status = 'open'"
-        f" AND c.opened_on IS NOT NULL{mine}"
-        # by the case's own few assessments (the unary + keeps SQLite from choosing the
-        # status/instrument/occasion index, which would read every final assessment of
-        # that occasion for each entry)
-        " AND NOT EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id"
-        f" AND {plain('a.instrument_id')} = occ.instrument_id"
-        f" AND {plain('a.occasion')} = occ.occasion AND {plain('a.status')} = 'final'))"
-        f" SELECT * FROM entries WHERE due <= ?{page}"
-        f" ORDER BY due {order}, case_id {order}, instrument_id {order}, occasion {order}"
-        " LIMIT ?", [*params, limit + 1])
+    page, page_params = "", []
+    if mark is not None:
+        page = (f" AND (e.due, e.case_id, e.instrument_id, e.occasion)"
+                f" {'<' if backward else '>'} (?, ?, ?, ?)")
+        page_params = list(mark)
+    columns = ("SELECT e.case_id, c.uid, c.ref, u.display_name AS practitioner,"
+               " e.instrument_id, e.occasion, e.due")
+    sort = (f" ORDER BY e.due {order}, e.case_id {order}, e.instrument_id {order},"
+            f" e.occasion {order} LIMIT ?")
+    rows: list[dict[str, Any]] = []
+    if user_id is not None:
+        # the practitioner's own cases: by the assignments, then each case's entries
+        teams = ",".join("?" for _ in team_ids)
+        rows = store.all(
+            f"{columns} FROM web_case_assignments ca"  # nosec B608 (fragments written here)
+            " JOIN schedule_entries e ON e.case_id = ca.case_id"
+            " JOIN cases c ON c.id = e.case_id LEFT JOIN web_users u ON u.id = ca.user_id"
+            f" WHERE ca.user_id = ? AND e.team_id IN ({teams}) AND e.done = 0"
+            f" AND e.due <= ?{page}{sort}",
+            [user_id, *team_ids, until.isoformat(), *page_params, limit + 1])
+    else:
+        for team_id in dict.fromkeys(team_ids):  # one index range per team
+            rows += store.all(
+                f"{columns} FROM schedule_entries e"  # nosec B608 (fragments written here)
+                " JOIN cases c ON c.id = e.case_id"
+                " LEFT JOIN web_case_assignments ca ON ca.case_id = e.case_id"
+                " LEFT JOIN web_users u ON u.id = ca.user_id"
+                f" WHERE e.team_id = ? AND e.done = 0 AND e.due <= ?{page}{sort}",
+                [team_id, until.isoformat(), *page_params, limit + 1])
+        rows.sort(key=lambda r: (r["due"], r["case_id"], r["instrument_id"], r["occasion"]),
+                  reverse=backward)
     more = len(rows) > limit
     rows = rows[:limit]
     if backward:

@@ -204,8 +204,32 @@ audit = Table(
     Index("audit_object", "object_type", "object_id"),
 )
 
+# core_0003: the stored schedule (formsengine.store.schedule), kept by triggers
+schedule_entries = Table(
+    "schedule_entries", metadata,
+    Column("case_id", Integer, nullable=False),
+    Column("instrument_id", Text, nullable=False),
+    Column("occasion", Text, nullable=False),
+    Column("team_id", Integer),
+    Column("due", Text, nullable=False),  # an ISO date, as every date here
+    Column("done", Integer, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("case_id", "instrument_id", "occasion"),
+    Index("schedule_due", "team_id", "done", "due", "case_id", "instrument_id", "occasion"),
+    sqlite_with_rowid=False,
+)
+
+schedule_offsets = Table(
+    "schedule_offsets", metadata,
+    Column("instrument_id", Text, nullable=False),
+    Column("occasion", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("instrument_id", "occasion"),
+    CheckConstraint("unit IN ('months', 'weeks')", name="schedule_offsets_unit"),
+)
+
 CORE_TABLES = (teams, people, cases, case_people, definition_snapshots, assessments, answers,
-               scores, score_values, audit)
+               scores, score_values, audit, schedule_entries, schedule_offsets)
 
 # -- the web plugin --------------------------------------------------------------------------
 web_users = Table(

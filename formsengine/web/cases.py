@@ -17,7 +17,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..dates import date_text
 from ..errors import StorageError, UnknownInstrumentError
-from ..occasions import AD_HOC
 from ..store import CASE_CLOSE_REASONS, caseviews
 from ..store.accounts import teams as all_teams
 from . import access, charts, once
@@ -615,23 +614,10 @@ def move(uid: str):
 DUE_PAGE = 50
 
 
-def _offsets(engine) -> list[tuple[str, str, str, int]]:
-    """Every scheduled occasion of every installed instrument (newest version), with the
-    organisation's offset: (instrument, occasion, unit, number)."""
-    out = []
-    for inst in engine.instruments:
-        if inst is not engine.instruments.get(inst.id):
-            continue  # an older version: cases follow the newest
-        for occ in engine.occasions_for(inst):
-            if occ.due is not None and occ.id != AD_HOC:
-                out.append((inst.id, occ.id, occ.due[0], occ.due[1]))
-    return out
-
-
 @bp.get("/due")
 def due():
     """Schedule entries due within 14 days or overdue, earliest first, 50 a page; then the
-    oldest assessments in progress. Worked out and paged in the database."""
+    oldest assessments in progress. Read from the stored schedule a page at a time."""
     if not access.can_see_cases():
         abort(403)
     from ..store.lists import drafts_in_progress, due_entries
@@ -639,7 +625,7 @@ def due():
     scope = "team" if request.args.get("scope") == "team" else "mine"
     user_id = None if scope == "team" else g.user["id"]
     today = dt.date.today()
-    page = due_entries(access.store(), access.team_ids(), _offsets(engine),
+    page = due_entries(access.store(), access.team_ids(),
                        until=today + dt.timedelta(days=DUE_SOON_DAYS), user_id=user_id,
                        after=request.args.get("after"), before=request.args.get("before"),
                        limit=DUE_PAGE)

@@ -1,7 +1,7 @@
-"""The due page worked out and paged in the database (``store.lists``): its due dates are
-the ones ``Occasion.due_date`` gives (month ends included), its pages have no gaps or
-repeats even where many entries share a due date, and a marker that is not ours gives the
-first page, not an error."""
+"""The due page read from the stored schedule and paged in the database (``store.lists``):
+its due dates are the ones ``Occasion.due_date`` gives (month ends included), its pages have
+no gaps or repeats even where many entries share a due date, and a marker that is not ours
+gives the first page, not an error."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 
 from formsengine.occasions import Occasion
 from formsengine.store.lists import decode_cursor, due_entries, encode_cursor
+from formsengine.store.schedule import rebuild
 
 ROW = re.compile(r'<th scope="row" class="govuk-table__header"><a class="govuk-link" '
                  r'href="/cases/[^"]+">([^<]+)</a></th>\s*<td class="govuk-table__cell">'
@@ -27,7 +28,8 @@ def test_due_dates_in_the_database_are_those_of_the_schedule(store, users):
     offsets = [("test-risk", "m0", "months", 0), ("test-risk", "m1", "months", 1),
                ("test-risk", "m13", "months", 13), ("test-risk", "m3", "months", 3),
                ("test-risk", "w5", "weeks", 5), ("test-risk", "w0", "weeks", 0)]
-    page = due_entries(store, [team], offsets, until=dt.date(2030, 1, 1), limit=10_000)
+    rebuild(store, offsets)  # the stored schedule, with these offsets
+    page = due_entries(store, [team], until=dt.date(2030, 1, 1), limit=10_000)
     got = {(r["case_id"], r["occasion"]): r["due"] for r in page["rows"]}
     assert len(got) == len(cases) * len(offsets) and page["next"] is None
     for case_id, opened in cases.items():
@@ -38,7 +40,7 @@ def test_due_dates_in_the_database_are_those_of_the_schedule(store, users):
     assert dates == sorted(dates)
     # the filter: nothing after `until`
     until = dt.date(2024, 3, 1)
-    early = due_entries(store, [team], offsets, until=until, limit=10_000)["rows"]
+    early = due_entries(store, [team], until=until, limit=10_000)["rows"]
     assert early and all(r["due"] <= until.isoformat() for r in early)
     assert len(early) == sum(1 for d in got.values() if d <= until.isoformat())
 
