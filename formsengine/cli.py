@@ -711,6 +711,27 @@ def print_history(data: dict[str, Any]) -> None:
 
 
 # -- audit -----------------------------------------------------------------------------------
+@cli.group("schedule")
+def schedule_group() -> None:
+    """The stored schedule the due pages read."""
+
+
+@schedule_group.command("rebuild")
+@click.option("--actor", default="cli", show_default=True, help=ACTOR_HELP)
+@click.pass_obj
+def schedule_rebuild(state: State, actor: str) -> None:
+    """Write every open case's schedule entries again from its instruments, opening date
+    and final assessments, with the configured occasion offsets (opening the database
+    already does this when the offsets have changed). Audited; all or nothing."""
+    from .store.schedule import offsets_hash, rebuild, stored_offsets
+
+    with state.store() as store:
+        entries = rebuild(store, actor=actor)
+        offsets = stored_offsets(store)
+    click.echo(f"{entries} schedule entries written ({len(offsets)} occasion offsets, "
+               f"{offsets_hash(offsets)})")
+
+
 @cli.group("audit")
 def audit_group() -> None:
     """Check the audit trail."""

@@ -2,8 +2,9 @@
 
 Each page is requested through the Flask test client against a database with some rows;
 every SELECT it sends is captured from the connection (``set_trace_callback``) and run
-again under ``EXPLAIN QUERY PLAN``. A full scan of ``cases``, ``assessments`` or ``audit``
-fails the test: its cost would grow with every row stored, not with the rows shown.
+again under ``EXPLAIN QUERY PLAN``. A full scan of ``cases``, ``assessments``, ``audit``
+or the stored schedule fails the test: its cost would grow with every row stored, not with
+the rows shown.
 
 One kind of scan is allowed: reading a table in its row-id order, newest first, up to a
 ``LIMIT``, with no condition at all (the audit page's first page, the audit chain's last
@@ -20,10 +21,11 @@ from formsengine.web import create_app
 
 from .web.conftest import FAST_HASH, complete, create_case, login, make_user, post, start_assessment
 
-WATCHED = ("cases", "assessments", "audit")
+WATCHED = ("cases", "assessments", "audit", "schedule_entries")
 # a table walked from end to end, by its rows or by an index's entries
 FULL_SCAN = re.compile(r"^SCAN (\w+)\b")
-NAMED = re.compile(r"\b(?:FROM|JOIN)\s+(cases|assessments|audit)\b(?:\s+(?:AS\s+)?(\w+))?",
+NAMED = re.compile(r"\b(?:FROM|JOIN)\s+(cases|assessments|audit|schedule_entries)\b"
+                   r"(?:\s+(?:AS\s+)?(\w+))?",
                    re.I)
 NOT_ALIASES = {"where", "join", "left", "inner", "cross", "on", "order", "group", "limit",
                "using", "natural", "indexed", "not", "union", "having", "window"}
@@ -112,7 +114,7 @@ PAGES = [
     ("alice", "GET", "/", None, "c.status = 'open'"),
     ("alice", "GET", "/?show=all", None, "FROM cases c"),
     ("alice", "GET", "/due", None, "ca.user_id = "),
-    ("sue", "GET", "/due?scope=team", None, "FROM cases c"),
+    ("sue", "GET", "/due?scope=team", None, "FROM schedule_entries e"),
     ("sue", "GET", "/", None, "c.status = 'open'"),
     ("rita", "GET", "/research", None, "COUNT(DISTINCT person_id)"),
     ("admin", "GET", "/admin/audit", None, "FROM audit ORDER BY id DESC LIMIT"),
@@ -157,3 +159,15 @@ def test_the_check_sees_a_full_scan(site):
     assert full_scans(conn, "SELECT id FROM audit ORDER BY at DESC LIMIT 5") == ["SCAN audit"]
     assert full_scans(conn, "SELECT id FROM audit WHERE details = '{}' ORDER BY id DESC"
                       " LIMIT 5") == ["SCAN audit"]
+
+
+def test_the_team_due_page_reads_the_schedule_index_in_due_order(site):
+    """The team due page is one range of ``schedule_due`` per team, read in the order the
+    page shows (no sorting step, which would read every entry of the team first)."""
+    app, clients = site
+    statements, conn = captured(app, clients["sue"], "GET", "/due?scope=team")
+    due = [sql for sql in statements if "FROM schedule_entries e" in sql]
+    assert len(due) == 1  # sue is in one team
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + due[0])]
+    assert any(re.match(r"SEARCH e USING (COVERING )?INDEX schedule_due", p) for p in plan), plan
+    assert not any("TEMP B-TREE" in p for p in plan), plan
