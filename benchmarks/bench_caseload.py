@@ -6,7 +6,7 @@ on the way in), and a supervisor of each team. Each supervisor's first caseload 
 (50 cases a page) is loaded through the Flask test client, interleaved (small, large,
 small, large ...) after a warm-up, in each order the page offers: by reference, by risk
 level and filtered to high risk; the case list's first page and the team's due page (the
-schedule entries not done, worked out in the database). Prints the median time
+schedule entries not done, read from the stored schedule's index). Prints the median time
 of each and the ratio large / small (target: at most 2x: a page costs the same whatever
 the size of the team).
 

@@ -171,3 +171,42 @@ def test_the_team_due_page_reads_the_schedule_index_in_due_order(site):
     plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + due[0])]
     assert any(re.match(r"SEARCH e USING (COVERING )?INDEX schedule_due", p) for p in plan), plan
     assert not any("TEMP B-TREE" in p for p in plan), plan
+
+
+def test_the_due_lists_read_the_schedule_index_on_postgresql(pg_store):
+    """On PostgreSQL, with statistics over 40,000 entries in 40 teams: the team due list
+    reads ``schedule_due`` and each case by its key (no sequential scan).
+    (PostgreSQL may still sort the team's entries due by then rather than read the index
+    in order: fewer rows than the team's cases, but not a fixed number.)"""
+    import datetime as dt
+
+    from formsengine.store.lists import due_entries
+
+    store = pg_store
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO cases (uid, ref, opened_on, created_at) SELECT 'u' || n, 'C-' || n,"
+            " '2025-01-01', 'now' FROM generate_series(1, 40000) AS n")
+        store.conn.execute(
+            "INSERT INTO schedule_entries (case_id, instrument_id, occasion, team_id, due,"
+            " done) SELECT n, 'toy-checklist', 'intake', n % 40, to_char(DATE '2025-01-01'"
+            " + (n % 700), 'YYYY-MM-DD'), CASE WHEN n % 3 = 0 THEN 1 ELSE 0 END"
+            " FROM generate_series(1, 40000) AS n")
+    store.conn.execute("ANALYZE schedule_entries")
+    store.conn.execute("ANALYZE cases")
+    sent: list[tuple[str, list]] = []
+    reader = store.all
+
+    def recording(sql, params=()):
+        sent.append((sql, list(params)))
+        return reader(sql, params)
+
+    store.all = recording  # type: ignore[method-assign]
+    try:
+        due_entries(store, [7], until=dt.date(2026, 1, 1), limit=50)
+    finally:
+        del store.all
+    (sql, params), = [(s, p) for s, p in sent if "FROM schedule_entries e" in s]
+    plan = "\n".join(r["QUERY PLAN"] for r in store.all("EXPLAIN " + sql, params))
+    assert "schedule_due" in plan, plan
+    assert "Seq Scan" not in plan, plan

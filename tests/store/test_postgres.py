@@ -233,3 +233,29 @@ def test_times_in_seconds_keep_their_precision(pg_store):
         pg_store.conn.execute("INSERT INTO web_login_attempts (username_hash, at, ok)"
                               " VALUES (?, ?, 0)", ["h", at])
     assert pg_store.one("SELECT at FROM web_login_attempts")["at"] == at
+
+
+def test_a_schema_made_before_the_stored_schedule_gets_it_on_upgrade(engine, pg_database):
+    """``db upgrade`` on a PostgreSQL schema without the schedule's tables adds them and
+    their triggers; opening fills them from the cases already there."""
+    from formsengine.store.schedule import entries_of
+
+    with Store.open(pg_database, engine, create=True) as store:
+        team = store.ensure_team("T")
+        case = store.create_case("C-1", team_id=team, instruments=["toy-checklist"],
+                                 opened_on="2025-01-31")
+        with store.write():
+            for statement in ("DROP TRIGGER schedule_case ON cases",
+                              "DROP TRIGGER schedule_assessment ON assessments",
+                              "DROP FUNCTION schedule_case()",
+                              "DROP FUNCTION schedule_assessment()",
+                              "DROP TABLE schedule_entries", "DROP TABLE schedule_offsets"):
+                store.conn.execute(statement)
+    with Store.open(pg_database, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["postgresql:schedule"]
+        assert [(r["occasion"], r["due"]) for r in entries_of(store, [case])] == [
+            ("exit", "2025-07-31"), ("intake", "2025-01-31"), ("review", "2025-04-30")]
+        store.close_case(case, closed_on="2025-02-01", reason="other")  # the triggers too
+        assert entries_of(store, [case]) == []
+    with Store.open(pg_database, engine, upgrade=True) as store:
+        assert store.last_upgrade == []
