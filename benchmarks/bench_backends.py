@@ -60,9 +60,9 @@ def prepare(location: str, clients: int) -> dict:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
     env["FORMSENGINE_SECRET_KEY"] = secrets.token_hex(32)
+    env["FORMSENGINE_AUDIT_KEY"] = os.environ["FORMSENGINE_AUDIT_KEY"]  # as main() set it
     if location.startswith("postgresql"):
         env["FORMSENGINE_DATABASE_URL"] = location
-        env["FORMSENGINE_AUDIT_KEY"] = os.environ["FORMSENGINE_AUDIT_KEY"]
     else:
         env["FORMSENGINE_DB"] = location
     engine = Engine(Settings())
@@ -146,6 +146,8 @@ def main() -> int:
     if args.quick:
         args.seconds, args.rounds, args.clients = 4.0, 1, [8]
     url = server_url(args.database_url) or DEFAULT_URL
+    # one audit key for this process (accounts, checks) and every server it starts
+    os.environ.setdefault("FORMSENGINE_AUDIT_KEY", secrets.token_hex(32))
     load_before = os.getloadavg()[0]
     most = max(args.clients)
     configs = [(backend, workers) for backend in ("sqlite", "postgresql") for workers in (1, 2)]
