@@ -632,11 +632,16 @@ def due():
     titles = {i.id: i.title for i in engine.instruments}
     items = []
     for r in page["rows"]:
-        inst = engine.instruments.get(r["instrument_id"])
+        # (an entry written while another installation's instruments were configured
+        # names one this server may not have: shown by its id until the next rebuild)
+        inst = engine.instruments.get(r["instrument_id"]) \
+            if r["instrument_id"] in engine.instruments else None
         label = next((o.label for o in engine.occasions_for(inst) if o.id == r["occasion"]),
-                     occasion_label(r["occasion"]))
+                     None) if inst is not None else None
+        label = label or occasion_label(r["occasion"])
         day = dt.date.fromisoformat(r["due"])
-        items.append({"case": r, "due": day, "label": f"{titles[inst.id]}: {label}",
+        title = titles.get(r["instrument_id"], r["instrument_id"])
+        items.append({"case": r, "due": day, "label": f"{title}: {label}",
                       "status": "overdue" if day < today else "due"})
     drafts = drafts_in_progress(access.store(), access.team_ids(), user_id=user_id,
                                 limit=DUE_PAGE)

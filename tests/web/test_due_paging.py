@@ -112,3 +112,22 @@ def test_cursor_round_trip():
     assert decode_cursor(text, (str, int, str, str)) == key
     assert decode_cursor(text, (str, str, str, str)) is None
     assert decode_cursor(None, (str,)) is None
+
+
+def test_an_entry_of_an_instrument_this_server_lacks_is_shown_by_its_id(alice, store, users):
+    """Entries written with another installation's instruments (rebuilt when a store was
+    opened with them) still list, by the instrument's id, rather than failing the page."""
+    from formsengine.store import inspection as look
+    from formsengine.store.schedule import configured_offsets
+
+    team = store.ensure_team("Team A")
+    opened = (dt.date.today() - dt.timedelta(days=100)).isoformat()
+    case = store.create_case("C-00001", team_id=team, instruments=["test-risk"],
+                             opened_on=opened)
+    look.change_rows(store, "cases", {"instruments": '["test-risk", "gone-check"]'}, id=case)
+    rebuild(store, [*configured_offsets(store.engine), ("gone-check", "intake", "months", 0)])
+    response = alice.get("/due?scope=team")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "gone-check: Intake" in html
+    assert len(ROW.findall(html)) == 3
