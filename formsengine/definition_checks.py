@@ -349,8 +349,8 @@ def grid_problems(inst: Instrument) -> list[str]:
                 continue
             rows.setdefault(item.grid, []).append(position)
             if item.type != "choice":
-                problems.append(f"{path}: {item_id!r} is a {item.type} question; the rows of "
-                                "a grid must be single-choice questions (type choice)")
+                problems.append(f"{path}: {item_id!r} is of type {item.type}; the rows of a "
+                                "grid must be single-choice questions (type choice)")
             extras = [name for name, on in (("a comment", item.comment),
                                             ("a source", item.source)) if on]
             if extras:
