@@ -248,3 +248,25 @@ def test_without_javascript(server, without_js, checker, width):
     check_copy(checker, page, base, f"check answers at {width}px")
     assert_rows_listed(page)
 
+
+
+def test_a_refused_row_shows_its_error_and_keeps_to_the_columns(server, with_js):
+    page, base = with_js, server["url"]
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    uid = start(page, base)
+    assert page.url.endswith(f"/assessments/{uid}/sections/feelings")
+    # a value that is not an option (as a stale or tampered page could send)
+    page.evaluate("""(name) => { const r = document.querySelector(`input[name="${name}"]`);
+        r.value = 'rarely'; r.checked = true }""", name("ex.sleep"))
+    go(page, "button:has-text('Save and continue')")
+    summary = page.locator(".govuk-error-summary")
+    assert summary.is_visible()
+    assert "Choose one of the answers shown" in summary.inner_text()
+    row = page.locator("[data-item='ex.sleep']")
+    assert "govuk-form-group--error" in row.get_attribute("class")
+    assert "Choose one of the answers shown" in row.locator(".govuk-error-message").inner_text()
+    axe_check(page, "grid with a refused row")
+    assert_wide_layout(page)
+    summary.locator("a").click()
+    assert page.evaluate("() => document.activeElement.name") == name("ex.sleep")
+    page.screenshot(path="/tmp/grids/error.png", full_page=True)
