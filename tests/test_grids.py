@@ -214,3 +214,32 @@ def test_the_documented_snippet_is_that_of_the_example():
     assert shown["grids"] == data["sections"][0]["grids"]
     for part in shown["items"]:
         assert part in items(data), part["id"]
+
+
+def test_a_wording_pack_words_the_options_of_every_row_alike():
+    from formsengine.instruments import InstrumentRegistry
+    from formsengine.wording import WordingRegistry
+
+    instruments = InstrumentRegistry()
+    instruments.add(build(example()))
+    pack = {"id": "grid-words", "version": "1.0", "instrument": "example-grid",
+            "language": "en", "licence": "test", "holder": "test",
+            "items": {r: {"label": f"Licensed {r}", "options": {"always": "Always"}}
+                      for r in ROWS}}
+    WordingRegistry().add(pack, plugin="test", instruments=instruments)
+    del pack["items"]["ex.watched"]["options"]
+    with pytest.raises(DefinitionError) as caught:
+        WordingRegistry().add(dict(pack, id="grid-words-2"), plugin="test",
+                              instruments=instruments)
+    assert caught.value.problems == [
+        "$.items.ex.watched.options: 'ex.watched' is a row of grid 'last_month', which shows "
+        "its answers once above the rows; word its options as on the first row 'ex.on_edge'"]
+    # a pack that words only the first row's options
+    pack["items"] = {"ex.on_edge": {"label": "Licensed", "options": {"never": "Not once"}}}
+    with pytest.raises(DefinitionError) as caught:
+        WordingRegistry().add(dict(pack, id="grid-words-3"), plugin="test",
+                              instruments=instruments)
+    assert caught.value.problems == [
+        "$.items.ex.on_edge.options: 'ex.on_edge' is the first row of grid 'last_month', "
+        "which shows its answers once above the rows; word the options of every row the same "
+        "(as 'ex.sleep' has them)"]
