@@ -270,3 +270,12 @@ def test_a_refused_row_shows_its_error_and_keeps_to_the_columns(server, with_js)
     summary.locator("a").click()
     assert page.evaluate("() => document.activeElement.name") == name("ex.sleep")
     page.screenshot(path="/tmp/grids/error.png", full_page=True)
+
+
+def test_tablet_width_has_the_columns_too(server, with_js, js_uid):
+    page = with_js
+    page.set_viewport_size({"width": 700, "height": 800})
+    page.goto(f"{server['url']}/assessments/{js_uid}/sections/feelings")
+    assert_wide_layout(page)
+    assert_checked(page)
+    axe_check(page, "grid, tablet")
