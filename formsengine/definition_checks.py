@@ -375,7 +375,8 @@ def grid_problems(inst: Instrument) -> list[str]:
                            if p not in positions]
                 problems.append(
                     f"{path}: the rows of grid {grid.id!r} must follow one another in the "
-                    f"section, but {', '.join(map(repr, between))} come(s) between them; "
+                    f"section, but {', '.join(map(repr, between))} "
+                    f"{'comes' if len(between) == 1 else 'come'} between them; "
                     "move the rows together (a follow-up question goes after the grid)")
             first = inst.items[section.item_ids[positions[0]]]
             want = [(o.value, o.label) for o in first.options]

@@ -106,7 +106,7 @@ def test_rows_must_follow_one_another():
     items(data).insert(3, moved)
     found = problems(data)
     assert ("$.sections[0].grids[0]: the rows of grid 'last_month' must follow one another "
-            "in the section, but 'ex.contact' come(s) between them; move the rows together "
+            "in the section, but 'ex.contact' comes between them; move the rows together "
             "(a follow-up question goes after the grid)") in found
 
 
