@@ -116,6 +116,7 @@ def semantic_problems(inst: Instrument) -> list[str]:
     for field in inst.fields.values():
         problems.extend(_limit_problems(f"$.fields[{field.id}]", field))
     problems.extend(show_when_cycles(inst))
+    problems.extend(pipe_problems(inst))
 
     # Scores.
     for index, score in enumerate(scoring.get("scores", [])):
@@ -123,6 +124,13 @@ def semantic_problems(inst: Instrument) -> list[str]:
         if score["id"] in score_ids:
             problems.append(f"{path}.id: score id {score['id']!r} is used twice")
         score_ids.append(score["id"])
+        if score["type"] == "age":
+            problems.extend(age_problems(score, path, inst))
+            continue
+        for key in ("from", "to"):
+            if key in score:
+                problems.append(f"{path}.{key}: only an age score reads dates "
+                                f"(this is a {score['type']} score)")
         if score["type"] == "indicator":
             item_ids = check_item_set([score["item"]], f"{path}.item")
         else:
@@ -174,6 +182,12 @@ def semantic_problems(inst: Instrument) -> list[str]:
                                 f"of {spec['companion_of']!r} (when_unknown \"not_known\"); "
                                 "give the declared score another id")
             score_ids.append(spec["id"])
+    # Calculated values shown while completing: scores the definition declares.
+    for s_index, sec in enumerate(inst.definition.get("sections", [])):
+        for c_index, shown in enumerate(sec.get("calculated", [])):
+            if shown["score"] not in score_ids:
+                problems.append(f"$.sections[{s_index}].calculated[{c_index}].score: unknown "
+                                f"score {shown['score']!r} {one_of('scores', score_ids)}")
     # Bands.
     for index, band in enumerate(scoring.get("bands", [])):
         path = f"$.scoring.bands[{index}]"
@@ -224,6 +238,84 @@ def semantic_problems(inst: Instrument) -> list[str]:
             flag_ids.extend(seen)
     # offered_when conditions name another instrument's items: checked by the engine once
     # every plugin has registered.
+    return problems
+
+
+AGE_UNUSED = ("items", "item", "values", "missing", "order", "weights", "names",
+              "when_unknown", "unknown_if_missing")
+
+
+def age_problems(score: dict[str, Any], path: str, inst: Instrument) -> list[str]:
+    """An age counts whole years between two dates: ``from`` and ``to`` name date items
+    or date fields (``to`` defaults to the assessment's date field)."""
+    problems = [f"{path}.{key}: an age score does not use {key!r} (it reads 'from' and 'to')"
+                for key in AGE_UNUSED if key in score]
+    refs = [("from", score["from"])]
+    if "to" in score:
+        refs.append(("to", score["to"]))
+    else:
+        date_field = inst.fields.get(inst.assessment_date_field)
+        if date_field is None or date_field.type != "date":
+            problems.append(f"{path}: an age score without 'to' counts to the assessment's "
+                            f"date, and there is no date field {inst.assessment_date_field!r}; "
+                            "give 'to' ({\"field\": ...} or {\"item\": ...})")
+    for key, ref in refs:
+        if "item" in ref:
+            item = inst.items.get(ref["item"])
+            if item is None:
+                problems.append(f"{path}.{key}.item: unknown item {ref['item']!r}")
+            elif item.type != "date":
+                problems.append(f"{path}.{key}.item: {ref['item']!r} is a {item.type} item; "
+                                "an age reads a date item or a date field")
+        else:
+            field = inst.fields.get(ref["field"])
+            if field is None:
+                problems.append(f"{path}.{key}.field: unknown field {ref['field']!r} "
+                                f"(fields: {', '.join(inst.fields) or 'none'})")
+            elif field.type != "date":
+                problems.append(f"{path}.{key}.field: {ref['field']!r} is a {field.type} "
+                                "field; an age reads a date item or a date field")
+    if "to" in score and score["to"] == score["from"]:
+        problems.append(f"{path}.to: the age counts from and to the same date (always 0)")
+    return problems
+
+
+def pipe_problems(inst: Instrument) -> list[str]:
+    """Pipes in labels and hints (``{{item.<id>|<fallback>}}``, ``{{field.<id>|<fallback>}}``)
+    name an item that comes earlier in the definition, or a field, and give a fallback."""
+    from .piping import OPEN, pipes
+
+    problems = []
+    order = list(inst.items)
+    form = "{{item.<item id>|<fallback>}} or {{field.<field id>|<fallback>}}"
+    for position, item in enumerate(inst.items.values()):
+        for key, text in (("label", item.label_source), ("help", item.help_source)):
+            if not text:
+                continue
+            path = f"$.items[{item.id}].{key}"
+            found = list(pipes(text))
+            if text.count(OPEN) != len(found):
+                problems.append(f"{path}: '{{{{' opens a pipe that is never closed with "
+                                f"'}}}}' (write {form})")
+            for pipe in found:
+                shown = pipe.text if len(pipe.text) <= 80 else pipe.text[:77] + "..."
+                if pipe.kind is None:
+                    problems.append(f"{path}: {shown} is not a pipe (write {form})")
+                elif not pipe.fallback:
+                    problems.append(f"{path}: {shown} has no fallback: write the words to "
+                                    f"show when there is no answer after '|' ({form})")
+                elif pipe.kind == "field" and pipe.target not in inst.fields:
+                    problems.append(f"{path}: {shown} names unknown field {pipe.target!r} "
+                                    f"(fields: {', '.join(inst.fields) or 'none'})")
+                elif pipe.kind == "item" and pipe.target not in inst.items:
+                    problems.append(f"{path}: {shown} names unknown item {pipe.target!r}")
+                elif pipe.kind == "item" and pipe.target == item.id:
+                    problems.append(f"{path}: {shown} names the item itself; a pipe shows the "
+                                    "answer to an earlier question")
+                elif pipe.kind == "item" and order.index(str(pipe.target)) > position:
+                    problems.append(f"{path}: {shown} names {pipe.target!r}, which comes "
+                                    "later in the definition; a pipe shows the answer to an "
+                                    "earlier question")
     return problems
 
 

@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from .bounded import TooLarge, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
 from .occasions import AD_HOC, Occasion, declared
+from .piping import has_pipes, with_fallbacks
 
 MAX_DEFINITION_BYTES = 2_000_000
 DEFAULT_DATE_FIELD = "assessment_date"
@@ -264,6 +265,10 @@ class Item:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    # the label and help as written, when they pipe in earlier answers (piping.py);
+    # ``label`` and ``help`` then hold the definition's wording, each pipe's fallback
+    label_source: str | None = None
+    help_source: str | None = None
 
     @cached_property
     def values(self) -> tuple[str, ...]:
@@ -477,9 +482,11 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             items[raw["id"]] = Item(
                 id=raw["id"],
                 type=raw["type"],
-                label=raw["label"],
+                label=with_fallbacks(raw["label"]) or raw["label"],
                 section=sec["id"],
-                help=raw.get("help"),
+                help=with_fallbacks(raw.get("help")),
+                label_source=raw["label"] if has_pipes(raw["label"]) else None,
+                help_source=raw["help"] if has_pipes(raw.get("help")) else None,
                 options=_options(raw.get("options"), option_sets),
                 required=raw.get("required", True),
                 show_when=raw.get("show_when"),

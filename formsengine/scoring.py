@@ -16,6 +16,7 @@ scoring one submission is a few passes over its answers.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,12 @@ class Plan:
         self.always_asked = tuple(i for i in completeness if inst.items[i].show_when is None)
         self.sometimes_asked = [(i, shown) for i in completeness
                                 if (shown := inst.items[i].show_when) is not None]
-        self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs]
+        self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs
+                       if spec["type"] != "age"]
+        # ages read fields as well as answers: (id, function of answers and fields)
+        self.ages = {spec["id"]: age_score(inst, spec) for spec in inst.score_specs
+                     if spec["type"] == "age"}
+        self.score_order = [spec["id"] for spec in inst.score_specs]
         self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
         self.flags = [(f["id"], compile_condition(f["when"])) for f in scoring.get("flags", [])]
         self.criteria = [(c["id"], compile_condition(c["when"]))
@@ -164,6 +170,46 @@ class Plan:
         raise ValueError(f"unknown score type {kind}")  # pragma: no cover - schema forbids
 
 
+def whole_years(start: dt.date, end: dt.date) -> int | None:
+    """Whole years from ``start`` to ``end`` (an age on a date), None when ``end`` is
+    before ``start``. Someone born on 29 February is a year older on 1 March in a year
+    that has no 29 February."""
+    if end < start:
+        return None
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def age_score(inst: Instrument, spec: dict[str, Any]) -> Callable[[Answers, dict], Any]:
+    """An ``age`` score: whole years between two dates (items or fields), not known (None)
+    when either is not known or the second is before the first."""
+    start = spec["from"]
+    end = spec.get("to") or {"field": inst.assessment_date_field}
+
+    def read(ref: dict[str, str], answers: Answers, fields: dict) -> dt.date | None:
+        return _as_date(answers.get(ref["item"]) if "item" in ref else fields.get(ref["field"]))
+
+    def age(answers: Answers, fields: dict) -> Any:
+        first, second = read(start, answers, fields), read(end, answers, fields)
+        if first is None or second is None:
+            return None
+        return whole_years(first, second)
+
+    return age
+
+
 def plan_for(inst: Instrument) -> Plan:
     plan = inst.__dict__.get("_scoring_plan")
     if plan is None:
@@ -172,9 +218,12 @@ def plan_for(inst: Instrument) -> Plan:
     return plan
 
 
-def compute_score(inst: Instrument, spec: dict[str, Any], answers: Answers) -> Any:
+def compute_score(inst: Instrument, spec: dict[str, Any], answers: Answers,
+                  fields: dict[str, Any] | None = None) -> Any:
     """One score of ``spec`` over ``answers`` (for tests and tools; scoring uses the plan)."""
     plan = plan_for(inst)
+    if spec["type"] == "age":
+        return age_score(inst, spec)(answers, fields or {})
     return plan._compile_score(spec)(answers, plan.known(answers))
 
 
@@ -208,6 +257,10 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
     scores = ctx.scores
     for score_id, fn in plan.scores:
         scores[score_id] = fn(answers, known)
+    if plan.ages:
+        scores.update((score_id, fn(answers, sub.fields)) for score_id, fn in plan.ages.items())
+        for score_id in plan.score_order:  # back in the definition's order
+            scores[score_id] = scores.pop(score_id)
     for band_id, score_id, cutoffs in plan.bands:
         ctx.bands[band_id] = band_for(scores.get(score_id), resolve(cutoffs, params))
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DefinitionError
 from .instruments import read_json_file, schema_problems
+from .piping import answer_texts, fill, with_fallbacks
 
 if TYPE_CHECKING:
     from .instruments import Instrument, InstrumentRegistry
@@ -97,14 +98,27 @@ class WordingRegistry:
         return iter(sorted(self._packs.values(), key=lambda p: p.ref))
 
 
-def item_text(inst: Instrument, item_id: str, pack: WordingPack | None) -> dict[str, Any]:
-    """The label, help and option labels to show for an item under a wording choice."""
+def item_text(inst: Instrument, item_id: str, pack: WordingPack | None,
+              answers: dict[str, Any] | None = None,
+              fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The label, help and option labels to show for an item under a wording choice.
+
+    A label or help that pipes in earlier answers (``{{item.<id>|<fallback>}}``) gets the
+    display text of ``answers`` and ``fields`` when they are given (the pages of an
+    assessment being completed), else each pipe's fallback: the definition's wording."""
     item = inst.items[item_id]
-    text: dict[str, Any] = {"label": item.label, "help": item.help,
-            "options": {o.value: o.label for o in item.options}}
+    label = item.label_source or item.label
+    help_text = item.help_source or item.help
+    text: dict[str, Any] = {"options": {o.value: o.label for o in item.options}}
     if pack is not None and pack.fits(inst) and item_id in pack.items:
         override = pack.items[item_id]
-        text["label"] = override["label"]
-        text["help"] = override.get("help", text["help"])
+        label = override["label"]
+        help_text = override.get("help", help_text)
         text["options"] = {**text["options"], **override.get("options", {})}
+    if answers is None:
+        text["label"], text["help"] = with_fallbacks(label), with_fallbacks(help_text)
+    else:
+        shown = answer_texts(inst, answers, fields or {},
+                             options=lambda other: item_text(inst, other, pack)["options"])
+        text["label"], text["help"] = fill(label, shown), fill(help_text, shown)
     return text

@@ -277,8 +277,8 @@ def _result_items(inst: Instrument) -> list[dict[str, Any]]:
     scoring = inst.scoring
     items = []
     for spec in inst.score_specs:
-        kind = {"indicator": "boolean", "count": "integer", "sum": "decimal"}.get(
-            spec["type"], "string")
+        kind = {"indicator": "boolean", "count": "integer", "sum": "decimal",
+                "age": "integer"}.get(spec["type"], "string")
         items.append({"linkId": f"score.{spec['id']}", "text": spec.get("label", spec["id"]),
                       "type": kind, "readOnly": True})
     for band in scoring.get("bands", []):

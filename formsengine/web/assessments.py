@@ -178,6 +178,7 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
+    formbuild.pipe_labels(form, inst, _section_items(inst, section_id), pack, data)
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
@@ -255,7 +256,16 @@ def section(uid: str, section_id: str):
         total=len(order), description=description, shown=shown,
         problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
         programs=formbuild.page_programs(inst, _section_items(inst, section_id), data),
-        hidden_answered=[inst.items[i] for i in hidden_answered]), status
+        hidden_answered=[inst.items[i] for i in hidden_answered],
+        calculated=_calculated(inst, row, data).get(section_id)), status
+
+
+def _calculated(inst, row, data) -> dict:
+    """The section's calculated values from the answers saved so far (none to compute
+    when the definition shows none)."""
+    if not any(sec.get("calculated") for sec in inst.definition.get("sections", [])):
+        return {}
+    return results.calculated(inst, _so_far(inst, row, data))
 
 
 # Fields a new assessment takes from the case's latest finalised assessment.
@@ -318,7 +328,7 @@ def _check_page(row, case, form=None, status: int = 200, problems=(), changed=Fa
     return render_template(
         "assessments/check.html", row=row, case=case, inst=inst,
         summary=results.answer_summary(inst, data, _pack(row)), preview=preview, form=form,
-        problems=list(problems), changed=changed,
+        problems=list(problems), changed=changed, calculated=results.calculated(inst, preview),
         stranded=saved if saved and "level" in form and saved.get("level") not in {
             c.value for c in form.level.choices} else None,
         stranded_label=results.band_label(inst, saved.get("level")) if saved else None,
