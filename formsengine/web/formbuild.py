@@ -14,8 +14,8 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.fields.core import Label
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import Label
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
