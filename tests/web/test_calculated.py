@@ -144,3 +144,17 @@ def test_a_refused_save_shows_the_saved_answers_values(alice, draft):
     assert response.status_code == 400
     assert calculated(response.get_data(as_text=True)) == {
         "Age of the youngest child, in whole years": "5 (Provisional)"}
+
+
+def test_the_amendment_page_pipes_the_final_answers(alice, draft):
+    save_section(alice, draft, "details", {"f-assessment_date": "2025-06-30"})
+    save_section(alice, draft, "child", {"q-ex-child_name": "Robin", "q-ex-child_school": "yes"})
+    save_section(alice, draft, "worries", {"q-ex-worry_home": "never", "q-ex-worry_out": "never",
+                                           "q-ex-worry_child": "never"})
+    from .conftest import finalise
+
+    assert finalise(alice, draft).status_code == 302
+    result = alice.get(f"/assessments/{draft}/result").get_data(as_text=True)
+    assert "Does Robin go to school or nursery?" in result
+    amend = alice.get(f"/assessments/{draft}/amend").get_data(as_text=True)
+    assert "When was Robin born?" in amend
