@@ -284,39 +284,48 @@ def age_problems(score: dict[str, Any], path: str, inst: Instrument) -> list[str
 def pipe_problems(inst: Instrument) -> list[str]:
     """Pipes in labels and hints (``{{item.<id>|<fallback>}}``, ``{{field.<id>|<fallback>}}``)
     name an item that comes earlier in the definition, or a field, and give a fallback."""
+    problems = []
+    for item in inst.items.values():
+        for key, text in (("label", item.label_source), ("help", item.help_source)):
+            problems.extend(text_pipe_problems(inst, item.id, text, f"$.items[{item.id}].{key}"))
+    return problems
+
+
+def text_pipe_problems(inst: Instrument, item_id: str, text: str | None,
+                       path: str) -> list[str]:
+    """The pipes of one label or hint of item ``item_id`` (a definition's or a wording
+    pack's), each checked as ``pipe_problems`` says."""
     from .piping import OPEN, pipes
 
+    if not text or OPEN not in text:
+        return []
     problems = []
     order = list(inst.items)
+    position = order.index(item_id)
     form = "{{item.<item id>|<fallback>}} or {{field.<field id>|<fallback>}}"
-    for position, item in enumerate(inst.items.values()):
-        for key, text in (("label", item.label_source), ("help", item.help_source)):
-            if not text:
-                continue
-            path = f"$.items[{item.id}].{key}"
-            found = list(pipes(text))
-            if text.count(OPEN) != len(found):
-                problems.append(f"{path}: '{{{{' opens a pipe that is never closed with "
-                                f"'}}}}' (write {form})")
-            for pipe in found:
-                shown = pipe.text if len(pipe.text) <= 80 else pipe.text[:77] + "..."
-                if pipe.kind is None:
-                    problems.append(f"{path}: {shown} is not a pipe (write {form})")
-                elif not pipe.fallback:
-                    problems.append(f"{path}: {shown} has no fallback: write the words to "
-                                    f"show when there is no answer after '|' ({form})")
-                elif pipe.kind == "field" and pipe.target not in inst.fields:
-                    problems.append(f"{path}: {shown} names unknown field {pipe.target!r} "
-                                    f"(fields: {', '.join(inst.fields) or 'none'})")
-                elif pipe.kind == "item" and pipe.target not in inst.items:
-                    problems.append(f"{path}: {shown} names unknown item {pipe.target!r}")
-                elif pipe.kind == "item" and pipe.target == item.id:
-                    problems.append(f"{path}: {shown} names the item itself; a pipe shows the "
-                                    "answer to an earlier question")
-                elif pipe.kind == "item" and order.index(str(pipe.target)) > position:
-                    problems.append(f"{path}: {shown} names {pipe.target!r}, which comes "
-                                    "later in the definition; a pipe shows the answer to an "
-                                    "earlier question")
+    found = list(pipes(text))
+    if text.count(OPEN) != len(found):
+        problems.append(f"{path}: '{{{{' opens a pipe that is never closed with "
+                        f"'}}}}' (write {form})")
+    for pipe in found:
+        shown = pipe.text if len(pipe.text) <= 80 else pipe.text[:77] + "..."
+        if pipe.kind is None:
+            problems.append(f"{path}: {shown} is not a pipe (write {form})")
+        elif not pipe.fallback:
+            problems.append(f"{path}: {shown} has no fallback: write the words to "
+                            f"show when there is no answer after '|' ({form})")
+        elif pipe.kind == "field" and pipe.target not in inst.fields:
+            problems.append(f"{path}: {shown} names unknown field {pipe.target!r} "
+                            f"(fields: {', '.join(inst.fields) or 'none'})")
+        elif pipe.kind == "item" and pipe.target not in inst.items:
+            problems.append(f"{path}: {shown} names unknown item {pipe.target!r}")
+        elif pipe.kind == "item" and pipe.target == item_id:
+            problems.append(f"{path}: {shown} names the item itself; a pipe shows the "
+                            "answer to an earlier question")
+        elif pipe.kind == "item" and order.index(str(pipe.target)) > position:
+            problems.append(f"{path}: {shown} names {pipe.target!r}, which comes "
+                            "later in the definition; a pipe shows the answer to an "
+                            "earlier question")
     return problems
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from .definition_checks import text_pipe_problems
 from .errors import DefinitionError
 from .instruments import read_json_file, schema_problems
 from .piping import answer_texts, fill, with_fallbacks
@@ -70,6 +71,9 @@ class WordingRegistry:
                     problems.append(
                         f"$.items.{item_id}: {inst.id} v{inst.version} has no such item")
                     continue
+                for key in ("label", "help"):
+                    problems.extend(text_pipe_problems(
+                        inst, item_id, text.get(key), f"$.items.{item_id}.{key}"))
                 for value in text.get("options", {}):
                     if value not in item.values:
                         problems.append(

@@ -296,3 +296,30 @@ def _all_items(items: list[dict]) -> list[dict]:
         out.extend(_all_items(i.get("item", [])))
     return out
 
+
+
+def _pack(label: str) -> dict:
+    return {"id": "example-words", "version": "1.0", "instrument": "example-calculated",
+            "language": "en", "licence": "test", "holder": "test",
+            "items": {"ex.child_born": {"label": label}}}
+
+
+def test_a_wording_pack_pipes_like_the_definition_and_is_checked_the_same_way(inst):
+    from formsengine.instruments import InstrumentRegistry
+    from formsengine.wording import WordingRegistry
+
+    registry = InstrumentRegistry()
+    registry.add(inst)
+    words = WordingRegistry()
+    pack = words.add(_pack("Date of birth of {{item.ex.child_name|the child}}"),
+                     plugin="test", instruments=registry)
+    assert item_text(inst, "ex.child_born", pack)["label"] == "Date of birth of the child"
+    assert item_text(inst, "ex.child_born", pack, {"ex.child_name": "Robin"}, {})["label"] == (
+        "Date of birth of Robin")
+    for label, message in (("Born: {{item.ex.child_name}}", "is not a pipe"),
+                           ("Born: {{item.ex.worry_out|x}}", "comes later"),
+                           ("Born: {{item.ex.child_name|}}", "has no fallback")):
+        with pytest.raises(DefinitionError) as caught:
+            WordingRegistry().add(_pack(label), plugin="test", instruments=registry)
+        assert any("$.items.ex.child_born.label" in p and message in p
+                   for p in caught.value.problems), caught.value.problems
