@@ -198,3 +198,25 @@ def test_the_validator_refuses_checks_that_cannot_apply(example, change, message
     change(broken)
     problems = problems_of(broken)
     assert any(message in p for p in problems), problems
+
+
+def test_the_fhir_questionnaire_keeps_the_answer_checks(engine):
+    pytest.importorskip("fhir.resources")
+    from formsengine.interop.fhir import EXTENSION, questionnaire, validate
+
+    resource = questionnaire(engine.instruments.get("example-answer-checks"))
+    validate(resource)
+    items = {i["linkId"]: i for g in resource["item"] for i in g["item"]}
+    none = items["ex.contact_ways"]["answerOption"][-1]
+    assert none["valueCoding"]["code"] == "none"
+    assert none["extension"] == [{"url": f"{EXTENSION}/questionnaire-optionExclusive",
+                                  "valueBoolean": True}]
+    assert "extension" not in items["ex.contact_ways"]["answerOption"][0]
+    number = items["ex.safe_number"]
+    assert number["maxLength"] == 13
+    assert {"url": f"{EXTENSION}/minLength", "valueInteger": 10} in number["extension"]
+    assert {"url": f"{EXTENSION}/regex", "valueString": "0[0-9 ]{9,12}"} in number["extension"]
+    assert number["required"] is False  # asked only when phone or text is ticked
+    assert {"url": f"{EXTENSION}/minValue", "valueDate": "1950-01-01"} in (
+        items["ex.first_incident"]["extension"])
+    assert items["ex.contact_ways"]["required"] is True
