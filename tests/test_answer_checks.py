@@ -6,6 +6,7 @@ apply; the core refuses answers outside them; scoring reverses and adds as docum
 from __future__ import annotations
 
 import copy
+import html
 import datetime as dt
 import json
 from pathlib import Path
@@ -220,3 +221,31 @@ def test_the_fhir_questionnaire_keeps_the_answer_checks(engine):
     assert {"url": f"{EXTENSION}/minValue", "valueDate": "1950-01-01"} in (
         items["ex.first_incident"]["extension"])
     assert items["ex.contact_ways"]["required"] is True
+
+
+def test_the_codebook_says_which_item_is_reversed_and_which_option_stands_alone(
+        engine, tmp_path):
+    pytest.importorskip("pandas")
+    from formsengine.exports.keys import create_key_file
+    from formsengine.exports.research import ResearchOptions, export_research
+    from formsengine.store import Store
+
+    store = Store.open(str(tmp_path / "t.db"), engine, create=True)
+    try:
+        for n in range(5):
+            inst, sub = check(engine, {"ex.contact_ways": ["none"], "ex.feel_safe": "4",
+                                       "ex.worried": "2"}, {"assessment_date": "2026-01-20"})
+            person = store.ensure_person(f"P-{n}", "victim_survivor")
+            store.create_assessment(inst, sub, person_id=person, occasion="intake")
+        key = tmp_path / "project.key"
+        create_key_file(key, "answer-checks")
+        out = tmp_path / "out"
+        export_research(store, ResearchOptions(
+            project="answer-checks", out=out, key_file=key, formats=["csv"],
+            purpose="codebook notes", codebook_pdf=False))
+    finally:
+        store.close()
+    codebook = html.unescape((out / "codebook.html").read_text(encoding="utf-8"))
+    assert "Counted reversed in sum scores" in codebook
+    assert codebook.count("Counted reversed in sum scores") == 1  # ex.worried only
+    assert "An exclusive option: when it is 1, every other option" in codebook
