@@ -6,8 +6,8 @@ apply; the core refuses answers outside them; scoring reverses and adds as docum
 from __future__ import annotations
 
 import copy
-import html
 import datetime as dt
+import html
 import json
 from pathlib import Path
 
