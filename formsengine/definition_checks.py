@@ -285,6 +285,10 @@ def answer_check_problems(inst: Instrument) -> list[str]:
             except re.error as exc:
                 problems.append(f"{path}.pattern: not a regular expression Python can use "
                                 f"({exc})")
+            else:
+                slow = slow_pattern(spec.pattern)
+                if slow:
+                    problems.append(f"{path}.pattern: {slow}")
         if spec.type == "date":
             problems.extend(_bound_problems(path, kind, spec, inst, order))
     required = inst.definition.get("required_to_finalise", [])
@@ -294,6 +298,44 @@ def answer_check_problems(inst: Instrument) -> list[str]:
     for item_id in _repeated(required):
         problems.append(f"$.required_to_finalise: item {item_id!r} is listed more than once")
     return problems
+
+
+def slow_pattern(pattern: str) -> str | None:
+    """Why a pattern could take very long to check an answer, or None: a repetition inside
+    a repetition (``(a+)+``, ``(\\w*)*``) or a back-reference, the forms whose checking time
+    can grow exponentially with the answer's length."""
+    import re._parser as sre  # type: ignore[import-not-found]
+
+    def walk(parsed, inside: bool) -> str | None:
+        for op, arg in parsed:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                low, high, sub = arg
+                repeats = high is sre.MAXREPEAT or high > 1
+                if repeats and inside:
+                    return ("a repetition inside a repetition (such as (a+)+) can take very "
+                            "long to check; write it without the nesting")
+                found = walk(sub, inside or repeats)
+                if found:
+                    return found
+            elif name == "GROUPREF" or name == "GROUPREF_EXISTS":
+                return "back-references are not allowed in a pattern"
+            elif name == "SUBPATTERN":
+                found = walk(arg[-1], inside)
+                if found:
+                    return found
+            elif name == "BRANCH":
+                for branch in arg[1]:
+                    found = walk(branch, inside)
+                    if found:
+                        return found
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                found = walk(arg[1], inside)
+                if found:
+                    return found
+        return None
+
+    return walk(sre.parse(pattern), False)
 
 
 def _bound_problems(path: str, kind: str, spec: Any, inst: Instrument,
