@@ -348,6 +348,11 @@ def _bound_problems(path: str, kind: str, spec: Any, inst: Instrument,
         bound = getattr(spec, key, None)
         if isinstance(bound, str) and bound != "today":
             fixed[key] = dt.date.fromisoformat(bound)
+        if key == "earliest" and bound == "today":
+            problems.append(f"{path}.earliest: \"today\" can only be the latest date: an "
+                            "answer that must not be in the past would become wrong as days "
+                            "pass, and a saved answer is checked again at every save and "
+                            "rescoring")
         if not isinstance(bound, dict):
             continue
         target = ("field", bound["field"]) if "field" in bound else ("item", bound["item"])

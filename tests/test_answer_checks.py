@@ -171,6 +171,8 @@ BAD = [
      "item 'ex.safe_number' is text, not a date"),
     (lambda d: d["fields"][0].update(earliest={"field": "referral_date"}),
      "field 'referral_date' comes later in the form"),
+    (lambda d: item(d, "ex.first_incident").update(earliest="today"),
+     "\"today\" can only be the latest date"),
     (lambda d: item(d, "ex.first_incident").update(earliest="2030-01-01", latest="2029-01-01"),
      "the earliest date (2030-01-01) is after the latest (2029-01-01)"),
     (lambda d: d.update(required_to_finalise=["ex.feel_safe", "ex.nowhere", "ex.feel_safe"]),
