@@ -125,7 +125,7 @@ def check_value(spec: Any, value: Any) -> Any:
             raise ValueError(f"{spec.label} must be today or in the past")
         for key in ("earliest", "latest"):
             bound = getattr(spec, key, None)
-            if isinstance(bound, str):  # "today" or a date; another date: see date_bounds
+            if isinstance(bound, str):  # "today" or a date (another date: date_bound_problems)
                 problem = bound_problem(key, day, _fixed_date(bound), bound)
                 if problem:
                     raise ValueError(f"{spec.label} {problem}")
