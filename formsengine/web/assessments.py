@@ -209,7 +209,7 @@ def section(uid: str, section_id: str):
                     request_id=g.request_id,
                     previous=row["answers"] if expected == row["revision"] else None)
             except SubmissionError as exc:
-                errors, status = _place_problems(form, inst, exc.problems), 400
+                errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
                 errors, status = [STALE], 409
                 form.revision.data = str(caseviews.assessment_revision(access.store(),
@@ -298,11 +298,13 @@ def check(uid: str):
     return _check_page(row, case)
 
 
-def _place_problems(form, inst, problems) -> list[str]:
+def _place_problems(form, inst, problems, uid: str) -> list:
     """The engine's refusal of a saved page: a problem with one of the page's questions
     (for example a date before another date it must follow) goes to that question, so that
-    it is shown there and linked from the summary; the others are listed as they are."""
-    left = []
+    it is shown there and linked from the summary; one with a question of another page (a
+    date that the changed date now puts out of range) is linked to that question on its
+    page; the others are listed as they are."""
+    left: list = []
     for problem in problems:
         text = _strip(problem)
         kind, _, rest = text.partition(" ")
@@ -312,6 +314,10 @@ def _place_problems(form, inst, problems) -> list[str]:
                   else None)
         if target and target in form and message:
             form[target].errors = [*form[target].errors, message[0].upper() + message[1:]]
+        elif target and message:
+            where = inst.items[name].section if kind == "item" else formbuild.DETAILS
+            href = url_for("assessments.section", uid=uid, section_id=where)
+            left.append((f"{href}#{target}", message[0].upper() + message[1:]))
         else:
             left.append(text)
     return left

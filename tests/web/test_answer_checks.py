@@ -137,3 +137,20 @@ def test_finalising_waits_for_the_required_questions_with_links_to_them(alice, u
     response = finalise(alice, uid)
     assert response.status_code == 302, text(response)[:2000]
     assert response.headers["Location"].endswith(f"/assessments/{uid}/result")
+
+
+def test_a_changed_date_that_puts_another_page_out_of_range_links_to_it(alice, uid):
+    save_section(alice, uid, "details", {"f-assessment_date": "2026-01-20",
+                                         "f-referral_date": "2026-01-10"})
+    save_section(alice, uid, "contact", {"q-ex-contact_ways": ["email"],
+                                         "q-ex-first_contact": "2026-01-12"})
+    response = save_section(alice, uid, "details", {
+        "f-assessment_date": "2026-01-20", "f-referral_date": "2026-01-15"}, expect=400)
+    page = text(response)
+    assert (f'<a href="/assessments/{uid}/sections/contact#q-ex-first_contact">Date of the '
+            "first contact must be on or after the date of referral (15 January 2026)</a>"
+            in page)
+    # what was typed is shown again, and nothing was stored
+    assert re.search(r'id="f-referral_date" name="f-referral_date-day"[^>]*value="15"', page)
+    again = alice.get(f"/assessments/{uid}/sections/details").get_data(as_text=True)
+    assert re.search(r'id="f-referral_date" name="f-referral_date-day"[^>]*value="10"', again)
