@@ -117,6 +117,7 @@ def semantic_problems(inst: Instrument) -> list[str]:
         problems.extend(_limit_problems(f"$.fields[{field.id}]", field))
     problems.extend(answer_check_problems(inst))
     problems.extend(show_when_cycles(inst))
+    problems.extend(grid_problems(inst))
 
     # Scores.
     for index, score in enumerate(scoring.get("scores", [])):
@@ -483,6 +484,87 @@ def parameter_limit_problems(name: str, spec: dict[str, Any]) -> list[str]:
         if high is not None and value > high:
             problems.append(f"{path}.default: {value} is above the parameter's own maximum "
                             f"({high})")
+    return problems
+
+
+def grid_problems(inst: Instrument) -> list[str]:
+    """Grids (Likert and matrix layouts) whose rows cannot be shown as one grid: each grid
+    id used once, each row a single-choice item of the grid's own section, the rows one
+    unbroken run of at least two items, every row with the same options (values and
+    labels, in the same order), and no row with a comment, a source or option hints (a
+    grid has no room for them)."""
+    problems: list[str] = []
+    declared: dict[str, str] = {}  # grid id -> the section that declares it
+    for s_index, section in enumerate(inst.sections):
+        for g_index, grid in enumerate(section.grids):
+            path = f"$.sections[{s_index}].grids[{g_index}].id"
+            if grid.id in declared:
+                where = ("this section" if declared[grid.id] == section.id
+                         else f"section {declared[grid.id]!r}")
+                problems.append(f"{path}: grid id {grid.id!r} is already used in {where} "
+                                "(each grid needs its own id)")
+            else:
+                declared[grid.id] = section.id
+    for s_index, section in enumerate(inst.sections):
+        rows: dict[str, list[int]] = {}  # grid id -> positions of its rows in the section
+        for position, item_id in enumerate(section.item_ids):
+            item = inst.items[item_id]
+            if item.grid is None:
+                continue
+            path = f"$.items[{item_id}].grid"
+            if section.grid(item.grid) is None:
+                if item.grid in declared:
+                    problems.append(
+                        f"{path}: grid {item.grid!r} belongs to section "
+                        f"{declared[item.grid]!r}; a grid's rows must be items of the "
+                        "section that declares it")
+                else:
+                    known = ", ".join(g.id for g in section.grids) or "none"
+                    problems.append(f"{path}: there is no grid {item.grid!r} in section "
+                                    f"{section.id!r} (its grids: {known})")
+                continue
+            rows.setdefault(item.grid, []).append(position)
+            if item.type != "choice":
+                problems.append(f"{path}: {item_id!r} is of type {item.type}; the rows of a "
+                                "grid must be single-choice questions (type choice)")
+            extras = [name for name, on in (("a comment", item.comment),
+                                            ("a source", item.source)) if on]
+            if extras:
+                problems.append(f"{path}: {item_id!r} offers {' and '.join(extras)}; a grid "
+                                "has no room for them, so take them off or the item out of "
+                                "the grid")
+            if any(o.hint for o in item.options):
+                problems.append(f"{path}: {item_id!r} has options with hints; a grid shows "
+                                "only the option labels, so give the hints in the grid's "
+                                "help instead")
+        for g_index, grid in enumerate(section.grids):
+            path = f"$.sections[{s_index}].grids[{g_index}]"
+            positions = rows.get(grid.id, [])
+            if len(positions) < 2:
+                problems.append(
+                    f"{path}: grid {grid.id!r} has {len(positions) or 'no'} "
+                    f"row{'' if len(positions) == 1 else 's'}; a grid needs at least two "
+                    f"items that say \"grid\": \"{grid.id}\"")
+                continue
+            if positions != list(range(positions[0], positions[0] + len(positions))):
+                between = [section.item_ids[p] for p in range(positions[0], positions[-1])
+                           if p not in positions]
+                problems.append(
+                    f"{path}: the rows of grid {grid.id!r} must follow one another in the "
+                    f"section, but {', '.join(map(repr, between))} "
+                    f"{'comes' if len(between) == 1 else 'come'} between them; "
+                    "move the rows together (a follow-up question goes after the grid)")
+            first = inst.items[section.item_ids[positions[0]]]
+            want = [(o.value, o.label) for o in first.options]
+            for p in positions[1:]:
+                other = inst.items[section.item_ids[p]]
+                if other.type == "choice" and first.type == "choice" and [
+                        (o.value, o.label) for o in other.options] != want:
+                    problems.append(
+                        f"$.items[{other.id}].options: every row of grid {grid.id!r} must "
+                        f"have the same options as its first row {first.id!r} (the same "
+                        "values and labels in the same order); an option set shared by the "
+                        "rows does this")
     return problems
 
 

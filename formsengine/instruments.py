@@ -273,6 +273,8 @@ class Item:
     latest: Any = None
     # a sum score counts the item reversed (highest + lowest - number)
     reverse: bool = False
+    # the id of the grid (a Likert or matrix layout of its section) it is a row of
+    grid: str | None = None
 
     @cached_property
     def values(self) -> tuple[str, ...]:
@@ -313,11 +315,27 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Grid:
+    """A Likert or matrix layout: single-choice items of one section that share their
+    options, shown as the rows of one grid (a fieldset of fieldsets). Only the layout
+    changes: each row is still an item, scored, checked and exported as one."""
+
+    id: str
+    label: str
+    help: str | None = None
+
+
+@dataclass(frozen=True)
 class Section:
     id: str
     title: str
     description: str | None
     item_ids: tuple[str, ...]
+    grids: tuple[Grid, ...] = ()
+
+    def grid(self, grid_id: str) -> Grid | None:
+        """The section's grid with this id, or None."""
+        return next((g for g in self.grids if g.id == grid_id), None)
 
 
 @dataclass
@@ -513,9 +531,12 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
                 max_length=raw.get("max_length"),
                 reverse=bool(raw.get("reverse", False)),
                 **_answer_checks(raw),
+                grid=raw.get("grid"),
             )
             ids.append(raw["id"])
-        sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids)))
+        grids = tuple(Grid(g["id"], g["label"], g.get("help")) for g in sec.get("grids", []))
+        sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids),
+                                grids))
     fields = {}
     date_field = data.get("assessment_date_field", DEFAULT_DATE_FIELD)
     for f_index, raw in enumerate(data.get("fields", [])):
