@@ -328,6 +328,7 @@ def text_pipe_problems(inst: Instrument, item_id: str, text: str | None,
             problems.append(f"{path}: {shown} names {pipe.target!r}, which comes "
                             "later in the definition; a pipe shows the answer to an "
                             "earlier question")
+    return problems
 
 
 TEXT_ONLY = ("min_length", "pattern", "pattern_message")
