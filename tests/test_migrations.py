@@ -19,7 +19,14 @@ from formsengine.migrations import SchemaBehindError
 from formsengine.store import Store, connect
 from formsengine.store_schema import core_migrations
 from formsengine.web.schema import web_migrations
-from tests.conftest import DATA, DefinitionsPlugin, answers, make_engine, pg_schema
+from tests.conftest import (
+    DATA,
+    TEST_AUDIT_KEY,
+    DefinitionsPlugin,
+    answers,
+    make_engine,
+    pg_schema,
+)
 from tests.test_store_tables import _describe
 
 BOOKKEEPING = {"alembic_version", "_sqlite_migrations"}
@@ -374,11 +381,13 @@ def pg_connection(pg_url):
             bind.dispose()
 
 
-def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_connection):
+def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_connection,
+                                                                 monkeypatch):
     from sqlalchemy import inspect, text
 
     from formsengine.store import tables
 
+    monkeypatch.setenv("FORMSENGINE_AUDIT_KEY", TEST_AUDIT_KEY)
     migrations.run_upgrade(pg_connection, engine)
     inspector = inspect(pg_connection)
     assert set(inspector.get_table_names()) == set(tables.metadata.tables) | {

@@ -231,36 +231,10 @@ def connect_to(location: str | Path) -> Any:
 
 
 def create_schema(store: Store) -> list[str]:
-    """Create the schema on an empty PostgreSQL database: the tables described in
-    ``formsengine.store.tables``, their triggers, and the marked row that starts the keyed
-    audit chain. Returns what was done (empty when the schema was there already). The one
-    place that builds a PostgreSQL schema, so that migrations can take its place."""
-    from . import tables
-    from .sql import table_exists_sql
-    from .triggers import POSTGRES_TRIGGERS_DDL
-
-    if store.one(table_exists_sql(store.conn), ["audit"]) is not None:
-        return []
-    from sqlalchemy.dialects import postgresql
-    from sqlalchemy.schema import CreateIndex, CreateTable
-
-    dialect = postgresql.dialect()
-    with store.write():
-        # one creator at a time: two processes starting on an empty database
-        store.conn.execute("SELECT pg_advisory_xact_lock(?)", [SCHEMA_LOCK])
-        if store.one(table_exists_sql(store.conn), ["audit"]) is not None:
-            return []
-        for table in tables.metadata.sorted_tables:
-            store.conn.execute(str(CreateTable(table).compile(dialect=dialect)))
-            for index in table.indexes:
-                store.conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-        for statement in POSTGRES_TRIGGERS_DDL:
-            store.conn.execute(statement)
-        audit.start_keyed_chain(store.conn)
-    return ["postgresql:schema"]
-
-
-SCHEMA_LOCK = 0x66650001  # the advisory lock creating the schema
+    """Bring a PostgreSQL database to the head of every migration branch (creating the
+    schema on an empty one, from the revisions); returns what was applied (empty when it was
+    current already). The same as ``store.migrate()``."""
+    return store.migrate()
 
 
 class Store:
@@ -295,7 +269,8 @@ class Store:
         branch; an existing one must be up to date already (``upgrade=True``, as
         ``formsengine db upgrade``, brings it there): one whose schema is behind the code is
         refused with ``migrations.SchemaBehindError``. What an upgrade applied is kept in
-        ``last_upgrade``. On PostgreSQL the schema is made by ``create_schema``."""
+        ``last_upgrade``. The same on PostgreSQL (whose schema comes from the revisions too).
+        """
         from .. import migrations
 
         memory = str(path) == ":memory:"
@@ -309,13 +284,10 @@ class Store:
                     f"database {p} does not exist; create it with: formsengine --db {p} db init")
             store = cls(connect(path), engine)
         try:
-            if store.postgres:
-                if create or upgrade:
-                    store.last_upgrade = create_schema(store)
-                elif store.one(table_exists_sql(store.conn), ["audit"]) is None:
-                    raise StorageError("the database has no formsengine schema; create it "
-                                       "with: formsengine db init")
-            elif upgrade or ((create or memory) and migrations.is_empty(store.conn)):
+            if store.postgres and not (create or upgrade) and migrations.is_empty(store.conn):
+                raise StorageError("the database has no formsengine schema; create it "
+                                   "with: formsengine db init")
+            if upgrade or ((create or memory) and migrations.is_empty(store.conn)):
                 store.last_upgrade = migrations.upgrade(store.conn, engine)
             else:
                 migrations.require_current(store.conn, engine)
@@ -330,9 +302,7 @@ class Store:
     def migrate(self) -> list[str]:
         """Bring the schema to the head of every migration branch (``formsengine db
         upgrade``); return what was applied (``branch:revision``, and ``set:name`` for what
-        was left of release 0.1's sqlite-utils sets). PostgreSQL: ``create_schema``."""
-        if self.postgres:
-            return create_schema(self)
+        was left of release 0.1's sqlite-utils sets, and notes a revision made)."""
         from .. import migrations
 
         return migrations.upgrade(self.conn, self.engine)

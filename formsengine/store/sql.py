@@ -148,6 +148,15 @@ def table_exists_sql(where: Any) -> str:
     return "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?"
 
 
+def table_names_sql(where: Any) -> str:
+    """A query giving the name (column ``name``) of every table of the database: SQLite's
+    ``sqlite_master``; on PostgreSQL the tables of the first schema on the search path."""
+    if _pg(where):
+        return ("SELECT table_name AS name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+    return "SELECT name FROM sqlite_master WHERE type = 'table'"
+
+
 def least(where: Any, *exprs: str) -> str:
     """The smallest of the expressions: SQLite's scalar ``min``, PostgreSQL's ``LEAST``."""
     return ("LEAST(" if _pg(where) else "min(") + ", ".join(exprs) + ")"
