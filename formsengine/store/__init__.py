@@ -41,6 +41,7 @@ from .sql import (
     day_number,
     equals_nocase,
     group_concat,
+    insert_or_nothing,
     insert_returning_id,
     json_array,
     json_array_agg,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from ..submission import Submission
 
 MIN_SQLITE = (3, 51, 3)
+SCORE_ATTEMPTS = 20  # numbers add_score tries while other writers take the next ones
 ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
 SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
 SYSTEM_ACTOR = "system"
@@ -389,9 +391,11 @@ class Store:
             row = self.one("SELECT id FROM teams WHERE name = ?", [name])
             if row:
                 return row["id"]
-            team_id = insert_returning_id(
+            team_id = insert_or_nothing(
                 self.conn, "INSERT INTO teams (name, created_at) VALUES (?, ?)",
-                [name, audit.utcnow()])
+                [name, audit.utcnow()], "(name)")
+            if team_id is None:  # made by another writer meanwhile
+                return self.one("SELECT id FROM teams WHERE name = ?", [name])["id"]
             self.audit("create", actor=actor, object_type="team", object_id=team_id)
             return team_id
 
@@ -808,19 +812,23 @@ class Store:
         """The person with this reference, created if new. A known person's role must match."""
         with self.write():
             row = self.get_person(ref)
-            if row:
+            if row is None:
+                if role not in ("victim_survivor", "service_user"):
+                    raise StorageError(f"person {ref!r} is new: give their role"
+                                       " (victim_survivor or service_user)")
+                person_id = insert_or_nothing(
+                    self.conn,
+                    "INSERT INTO people (ref, role, display_name, birth_year, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [ref, role, display_name, birth_year, audit.utcnow()], "(ref)")
+                if person_id is None:  # made by another writer meanwhile
+                    row = self.get_person(ref)
+            if row is not None:
                 if role and row["role"] != role:
                     raise StorageError(
                         f"person {ref!r} is recorded as {row['role']}, not {role}")
-                return row["id"]
-            if role not in ("victim_survivor", "service_user"):
-                raise StorageError(
-                    f"person {ref!r} is new: give their role (victim_survivor or service_user)")
-            person_id = insert_returning_id(
-                self.conn,
-                "INSERT INTO people (ref, role, display_name, birth_year, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [ref, role, display_name, birth_year, audit.utcnow()])
+                return int(row["id"])
+            assert person_id is not None  # nosec B101 (for the type checker)
             self.audit("create", actor=actor, object_type="person", object_id=person_id)
             return person_id
 
@@ -831,13 +839,14 @@ class Store:
         """A case following ``instruments`` (ids): its schedule is their occasions."""
         followed = self._followed(instruments or [])
         with self.write():
-            if self.one("SELECT id FROM cases WHERE ref = ?", [ref]):
-                raise StorageError(f"case reference {ref!r} is already in use")
-            case_id = insert_returning_id(
+            case_id = insert_or_nothing(
                 self.conn,
                 "INSERT INTO cases (uid, ref, team_id, instruments, opened_on, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [new_uid(), ref, team_id, json.dumps(followed), opened_on, audit.utcnow()])
+                [new_uid(), ref, team_id, json.dumps(followed), opened_on, audit.utcnow()],
+                "(ref)")
+            if case_id is None:
+                raise StorageError(f"case reference {ref!r} is already in use")
             for person_id, role in people:
                 self.conn.execute(
                     "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
@@ -863,14 +872,15 @@ class Store:
 
     def add_case_person(self, case_id: int, person_id: int, role: str, *,
                         actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
-        """Add a person to a case that has nobody in that role yet."""
+        """Add a person to a case that has nobody in that role yet (``UNIQUE (case_id,
+        role)``: of two requests at once, the second is refused with a StorageError)."""
         with self.write():
-            if self.one("SELECT 1 AS x FROM case_people WHERE case_id = ? AND role = ?",
-                        [case_id, role]):
+            added = self.conn.execute(
+                "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING case_id", [case_id, person_id, role]
+            ).fetchall()
+            if not added:
                 raise StorageError(f"case {case_id} already has a {role}")
-            self.conn.execute(
-                "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
-                [case_id, person_id, role])
             self.audit("add_person", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"role": role})
 
@@ -1055,22 +1065,32 @@ class Store:
                     "plugin %s failed in assessment_saved", impl.plugin_name)
 
     def add_score(self, assessment_id: int, result: dict[str, Any]) -> int:
-        """Add a score row (never overwrite): the next sequence number for the assessment."""
+        """Add a score row (never overwrite) with the assessment's next sequence number.
+
+        The number is worked out in the INSERT itself, and a row another writer numbered
+        the same meanwhile (``UNIQUE (assessment_id, seq)``: this one waits for it) makes
+        this one try the next number, so that concurrent saves neither collide nor fail."""
+        level = result.get("level") or {}
+        values = [assessment_id, result["instrument"]["id"], result["instrument"]["version"],
+                  result["scorer"]["plugin"], result["scorer"]["version"],
+                  result["configuration"]["name"], result["configuration"]["hash"],
+                  int(bool(result.get("complete"))), level.get("final"),
+                  json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()]
         with self.write():
-            seq = self.conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM scores WHERE assessment_id = ?",
-                [assessment_id]).fetchone()[0]
-            level = result.get("level") or {}
-            score_id = insert_returning_id(
-                self.conn,
-                "INSERT INTO scores (assessment_id, seq, instrument_id, instrument_version,"
-                " scorer_plugin, scorer_version, config_name, config_hash, complete,"
-                " level_final, result, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [assessment_id, seq, result["instrument"]["id"], result["instrument"]["version"],
-                 result["scorer"]["plugin"], result["scorer"]["version"],
-                 result["configuration"]["name"], result["configuration"]["hash"],
-                 int(bool(result.get("complete"))), level.get("final"),
-                 json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()])
+            for _attempt in range(SCORE_ATTEMPTS):
+                score_id = insert_or_nothing(
+                    self.conn,
+                    "INSERT INTO scores (assessment_id, instrument_id, instrument_version,"
+                    " scorer_plugin, scorer_version, config_name, config_hash, complete,"
+                    " level_final, result, created_at, seq) SELECT ?,?,?,?,?,?,?,?,?,?,?,"
+                    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM scores WHERE assessment_id = ?)"
+                    " WHERE 1 = 1",  # (SQLite reads ON CONFLICT after a WHERE only)
+                    [*values, assessment_id], "(assessment_id, seq)")
+                if score_id is not None:
+                    break
+            else:
+                raise BusyError("the assessment's scores are being saved by others; nothing "
+                                "was saved: try again in a moment")
             insert_many(self.conn, "score_values", SCORE_VALUE_COLUMNS,
                         score_value_rows(score_id, result))
             return score_id
