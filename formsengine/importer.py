@@ -212,7 +212,7 @@ def import_file(store: Store, path: Path, *, actor: str,
                 chunk = [r for r in chunk if r.line not in bad]
             if not chunk:
                 continue
-            people = _people(store, chunk, made, known)
+            people = _people(store, chunk, made, known, problems)
             cases = _cases(store, chunk, people, made, actor, problems)
             ids = _bulk_insert(store, chunk, people, cases)
             written = [written[0] if written else ids[0], ids[-1]]
@@ -308,7 +308,7 @@ def _check_against_database(store: Store, rows: list[Row],
 
 
 def _people(store: Store, rows: list[Row], made: dict[str, int],
-            known: dict[str, dict[str, Any]]) -> dict[str, int]:
+            known: dict[str, dict[str, Any]], problems: list[str]) -> dict[str, int]:
     """Every person named in the rows: ``known`` ones (read for the chunk), new ones added
     in one go."""
     roles: dict[str, str | None] = {}
@@ -319,8 +319,14 @@ def _people(store: Store, rows: list[Row], made: dict[str, int],
     if new:
         now = audit.utcnow()
         people.update(zip(new, db.new_ids(store, "people", len(new))))
-        db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
-        made["people"] += len(new)
+        meanwhile = db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
+        for ref, stored in meanwhile.items():  # stored by a concurrent import
+            people[ref] = stored["id"]
+            if roles[ref] and stored["role"] != roles[ref]:
+                line = next(r.line for r in rows if r.person == ref)
+                problems.append(f"line {line}: person {ref!r} is recorded as "
+                                f"{stored['role']}, not {roles[ref]}")
+        made["people"] += len(new) - len(meanwhile)
     return people
 
 
@@ -337,8 +343,10 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     if new:
         now = audit.utcnow()
         cases.update(zip(new, db.new_ids(store, "cases", len(new))))
-        db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now)
-                             for ref in new])
+        meanwhile = db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]",
+                                          now) for ref in new])
+        cases.update(meanwhile)  # stored by a concurrent import
+        new = [ref for ref in new if ref not in meanwhile]
         made["cases"] += len(new)
     for ref, team_id in teams.items():  # an existing case with no team takes the one named
         if ref not in new:

@@ -162,7 +162,8 @@ def _write_lock(file: str | None) -> threading.RLock | None:
 SMALL_INSERT = 100  # rows: 100 rows of any table here stay far below SQLite's 32,766 parameters
 
 
-def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple],
+                on_conflict: str = "") -> None:
     """executemany that binds no NULLs: rows are grouped by which columns hold None and each
     group is inserted naming only its other columns (the rest take NULL by default). A small
     group (one assessment's answers) goes in as one multi-row INSERT: one step into SQLite
@@ -170,7 +171,8 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
 
     Binding a None parameter goes through the sqlite3 module's adaptation lookup, which makes
     it several times slower than binding text or a number; bulk inserts of rows with optional
-    columns spend most of their time there. ``table`` and ``columns`` are code constants."""
+    columns spend most of their time there. ``table`` and ``columns`` are code constants, as
+    is ``on_conflict`` (e.g. ``"ON CONFLICT (ref) DO NOTHING"``), added to each INSERT."""
     groups: dict[tuple[bool, ...], list[tuple]] = {}
     for row in rows:
         key = tuple(v is not None for v in row)
@@ -180,11 +182,12 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
         names = [c for c, present in zip(columns, key) if present]
         marks = "(" + ", ".join("?" * len(names)) + ")"
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES "  # nosec B608
+        tail = f" {on_conflict}" if on_conflict else ""
         if len(group) <= SMALL_INSERT:
-            conn.execute(sql + ", ".join([marks] * len(group)),
+            conn.execute(sql + ", ".join([marks] * len(group)) + tail,
                          [v for row in group for v in row])
         else:
-            conn.executemany(sql + marks, group)
+            conn.executemany(sql + marks + tail, group)
 
 
 def new_uid() -> str:

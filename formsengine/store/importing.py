@@ -81,16 +81,29 @@ def final_occasions(store: Store, person_ids: Iterable[int]) -> set[tuple[int, s
     return found
 
 
-def add_people(store: Store, rows: Iterable[tuple[int, str, str | None, str]]) -> None:
-    """Store new people: (id, ref, role, created_at) rows. Inside the caller's write."""
-    insert_many(store.conn, "people", ("id", "ref", "role", "created_at"), rows)
+def add_people(store: Store, rows: Iterable[tuple[int, str, str | None, str]]
+               ) -> dict[str, dict[str, Any]]:
+    """Store new people: (id, ref, role, created_at) rows. Inside the caller's write.
+    Returns the people among them that another writer stored meanwhile (reference ->
+    {id, role} as stored): those rows are left out (``ON CONFLICT (ref) DO NOTHING``)."""
+    rows = list(rows)
+    insert_many(store.conn, "people", ("id", "ref", "role", "created_at"), rows,
+                "ON CONFLICT (ref) DO NOTHING")
+    stored = known_people(store, [r[1] for r in rows])
+    return {r[1]: stored[r[1]] for r in rows if stored[r[1]]["id"] != r[0]}
 
 
-def add_cases(store: Store, rows: Iterable[tuple[int, str, str, int | None, str, str]]) -> None:
+def add_cases(store: Store, rows: Iterable[tuple[int, str, str, int | None, str, str]]
+              ) -> dict[str, int]:
     """Store new cases: (id, uid, ref, team_id, schedule, created_at) rows. Inside the
-    caller's write."""
+    caller's write. Returns the cases among them that another writer stored meanwhile
+    (reference -> stored id): those rows are left out."""
+    rows = list(rows)
     insert_many(store.conn, "cases",
-                ("id", "uid", "ref", "team_id", "schedule", "created_at"), rows)
+                ("id", "uid", "ref", "team_id", "schedule", "created_at"), rows,
+                "ON CONFLICT (ref) DO NOTHING")
+    stored = case_ids(store, [r[2] for r in rows])
+    return {r[2]: stored[r[2]] for r in rows if stored[r[2]] != r[0]}
 
 
 def link_case_people(store: Store, links: Iterable[tuple[int, int, str]]

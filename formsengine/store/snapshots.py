@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import audit
 from ..errors import DefinitionError, FormsEngineError
-from .sql import insert_returning_id, json_field_text
+from .sql import insert_or_nothing, json_field_text
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -98,21 +98,29 @@ def snapshot_id(store: Store, inst: Instrument) -> int:
     Raises ``DefinitionChangedError`` when a different definition is stored for the
     version. Part of the caller's write transaction (or one of its own)."""
     digest = inst.content_hash
-    row = store.one("SELECT id, content_hash, first_seen FROM definition_snapshots"
-                    " WHERE instrument_id = ? AND instrument_version = ?",
-                    [inst.id, inst.version])
-    if row is not None:
-        if row["content_hash"] != digest:
-            raise DefinitionChangedError([_changed_message(inst, row["first_seen"])])
-        return int(row["id"])
-    with store.write():
-        return insert_returning_id(
-            store.conn,
-            "INSERT INTO definition_snapshots (instrument_id, instrument_version,"
-            " content_hash, definition, plugin, plugin_version, first_seen)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [inst.id, inst.version, digest, canonical_json(inst.definition), inst.plugin,
-             inst.plugin_version, audit.utcnow()])
+    row = _stored(store, inst)
+    if row is None:
+        with store.write():
+            new = insert_or_nothing(
+                store.conn,
+                "INSERT INTO definition_snapshots (instrument_id, instrument_version,"
+                " content_hash, definition, plugin, plugin_version, first_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [inst.id, inst.version, digest, canonical_json(inst.definition), inst.plugin,
+                 inst.plugin_version, audit.utcnow()], "(instrument_id, instrument_version)")
+        if new is not None:
+            return new
+        row = _stored(store, inst)  # stored by another writer meanwhile
+        assert row is not None  # nosec B101 (for the type checker)
+    if row["content_hash"] != digest:
+        raise DefinitionChangedError([_changed_message(inst, row["first_seen"])])
+    return int(row["id"])
+
+
+def _stored(store: Store, inst: Instrument) -> dict[str, Any] | None:
+    return store.one("SELECT id, content_hash, first_seen FROM definition_snapshots"
+                     " WHERE instrument_id = ? AND instrument_version = ?",
+                     [inst.id, inst.version])
 
 
 def get_snapshot(store: Store, instrument_id: str, version: str) -> dict[str, Any] | None:

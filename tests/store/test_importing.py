@@ -116,8 +116,16 @@ def test_score_values_numbers_texts_and_nothing(store):
 def test_refused_rows_roll_back_with_the_write(store):
     with store.write():
         db.add_people(store, [(1, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")])
-    with pytest.raises(Exception, match="(?i)unique"), store.write():
-        db.add_people(store, [(2, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")])
+    # a person stored meanwhile (by a concurrent import) is left as it is and reported
+    with store.write():
+        assert db.add_people(store, [(2, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")]
+                             ) == {"P-1": {"id": 1, "role": "victim_survivor"}}
+        db.add_cases(store, [(1, "u1", "C-1", None, "[]", "2026-01-01T00:00:00Z")])
+        assert db.add_cases(store, [(2, "u2", "C-1", None, "[]", "2026-01-01T00:00:00Z"),
+                                    (3, "u3", "C-3", None, "[]", "2026-01-01T00:00:00Z")]
+                            ) == {"C-1": 1}
+    with pytest.raises(Exception, match="(?i)unique"), store.write():  # an id taken
+        db.add_people(store, [(1, "P-2", "victim_survivor", "2026-01-01T00:00:00Z")])
     with pytest.raises(Exception, match="(?i)check"), store.write():
         db.add_people(store, [(3, "P-3", "perpetrator", "2026-01-01T00:00:00Z")])
     assert _rows(store, "SELECT id, ref FROM people") == [(1, "P-1")]
