@@ -423,3 +423,105 @@ def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_conne
     assert {r[0] for r in pg_connection.execute(text(
         "SELECT version_num FROM alembic_version"))} == {"core_0002", "web_0001"}
     migrations.run_upgrade(pg_connection, engine)  # nothing left to do
+
+
+# -- core_0002: one person per role on a case ------------------------------------------------
+@pytest.fixture
+def at_core_0001(backend, request, engine, tmp_path):
+    """A database at core_0001 and web_0001 (release 0.1's schema) with data in it, among
+    which a case given two victim-survivors (as two requests at once could give it): its
+    location. SQLite: made by release 0.1's migration sets; PostgreSQL: by the revisions."""
+    if backend == "sqlite":
+        where: str = str(tmp_path / "cli.db")
+        legacy_database(Path(where), engine)
+        conn = connect(where)
+    else:
+        from alembic import command
+
+        from formsengine.store.postgres import connect as pg_connect
+        from formsengine.store.postgres import engine_for
+
+        where = request.getfixturevalue("pg_database")
+        with engine_for(where).connect() as sa:
+            command.upgrade(migrations.config(engine, sa), "web_0001")
+            sa.commit()
+        conn = pg_connect(where)
+    store = Store(conn, engine)
+    first = store.ensure_person("V-1", "victim_survivor")
+    second = store.ensure_person("V-2", "victim_survivor")
+    other = store.ensure_person("S-1", "service_user")
+    case = store.create_case("C-1", people=[(first, "victim_survivor"),
+                                            (second, "victim_survivor"),
+                                            (other, "service_user")])
+    inst, sub = engine.check(answers(a="yes"))
+    store.create_assessment(inst, sub, person_id=second, occasion="intake", case_id=case)
+    conn.close()
+    return where, case, first, second, other
+
+
+def _everything(store) -> dict[str, list]:
+    from formsengine.store import tables
+
+    present = migrations._table_names(store.conn)
+    return {name: sorted(map(tuple, store.conn.execute(
+        f"SELECT * FROM {name}").fetchall()), key=repr)  # nosec B608 (described tables)
+        for name in tables.metadata.tables if name in present}
+
+
+def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_0001, engine,
+                                                                     tmp_path, backend):
+    where, case, first, second, other = at_core_0001
+    with pytest.raises(SchemaBehindError, match="formsengine db upgrade"):
+        Store.open(where, engine)
+    conn = Store(connect(where) if backend == "sqlite" else
+                 __import__("formsengine.store.postgres", fromlist=["connect"]).connect(where),
+                 engine)
+    before = _everything(conn)
+    assert "case_people_set_aside" not in before
+    conn.close()
+    with Store.open(where, engine, upgrade=True) as store:
+        assert store.last_upgrade == [
+            "core:core_0002",
+            f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
+            f"moved person(s) {first} to case_people_set_aside"]
+        after = _everything(store)
+        # the person with an assessment on the case stays on it; the other is set aside
+        assert sorted(after["case_people"]) == sorted(
+            [(case, second, "victim_survivor"), (case, other, "service_user")])
+        assert [row[:3] for row in after["case_people_set_aside"]] == [
+            (case, first, "victim_survivor")]
+        # nothing else changed: every person, assessment, score and audit row is there
+        for table, rows in before.items():
+            if table != "case_people":
+                assert after[table] == rows, table
+        assert audit.verify(store.conn).ok
+        # and the rule holds from now on
+        with pytest.raises(StorageError, match="already has a victim_survivor"):
+            store.add_case_person(case, first, "victim_survivor")
+        assert store.migrate() == []
+
+
+def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
+    if backend != "postgresql":
+        pytest.skip("the SQLite command line is tested above")
+    where = at_core_0001[0]
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA),
+           "FORMSENGINE_DATABASE_URL": where, "FORMSENGINE_SECRET_KEY": "s" * 40}
+    env.pop("FORMSENGINE_CONFIG", None)
+    env.pop("FORMSENGINE_DB", None)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "formsengine.cli", *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    status = run("db", "status")
+    assert status.returncode == 1 and "core    core_0001  core_0002  behind" in status.stdout
+    serve = run("serve", "--port", "1")
+    assert serve.returncode != 0 and "formsengine db upgrade" in serve.stderr
+    assert "Traceback" not in serve.stderr
+    up = run("db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert "applied core:core_0002" in up.stdout and "note: case" in up.stdout
+    status = run("db", "status")
+    assert status.returncode == 0 and "core    core_0002  core_0002  current" in status.stdout
+    assert "applied" not in run("db", "upgrade").stdout

@@ -398,7 +398,9 @@ class Store:
                 self.conn, "INSERT INTO teams (name, created_at) VALUES (?, ?)",
                 [name, audit.utcnow()], "(name)")
             if team_id is None:  # made by another writer meanwhile
-                return self.one("SELECT id FROM teams WHERE name = ?", [name])["id"]
+                row = self.one("SELECT id FROM teams WHERE name = ?", [name])
+                assert row is not None  # nosec B101 (for the type checker)
+                return int(row["id"])
             self.audit("create", actor=actor, object_type="team", object_id=team_id)
             return team_id
 

@@ -8,8 +8,8 @@ inside that transaction and opens none of its own, so that a bad line anywhere s
 back every chunk written before it.
 
 Reads are one statement per chunk (or per 500 references), never one per line. New rows get
-their ids from the caller (who takes them with ``new_ids``), so that answers, scores and score values can name
-their assessment and score without reading anything back.
+their ids from the caller (who takes them with ``new_ids``), so that answers, scores and
+score values can name their assessment and score without reading anything back.
 """
 
 from __future__ import annotations

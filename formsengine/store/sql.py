@@ -178,7 +178,7 @@ def new_ids_sql(where: Any, table: str) -> str:
     if not table.isidentifier():
         raise ValueError("new_ids_sql: a table name")
     if _pg(where):
-        return (f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id"
+        return (f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id"  # nosec B608 (a checked table name)
                 " FROM generate_series(1, ?) ORDER BY 1")
     return ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
             f" SELECT (SELECT COALESCE(MAX(id), 0) FROM {table}) + i AS id FROM n")  # nosec B608 (a checked table name)

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from formsengine.errors import StorageError
 from formsengine.importer import ImportRefused, import_file
 from formsengine.store import Store

@@ -33,9 +33,9 @@ POSTGRESQL_DDL = [
      'PRIMARY KEY (user_id, team_id), FOREIGN KEY(user_id) REFERENCES web_users (id) ON '
      'DELETE CASCADE, FOREIGN KEY(team_id) REFERENCES teams (id) ON DELETE CASCADE)'),
     ('CREATE TABLE web_sessions (id SERIAL NOT NULL, token_hash TEXT NOT NULL, user_id '
-     'INTEGER NOT NULL, created_at DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION NOT NULL, totp_pending '
-     'TEXT, PRIMARY KEY (id), UNIQUE (token_hash), FOREIGN KEY(user_id) REFERENCES '
-     'web_users (id) ON DELETE CASCADE)'),
+     'INTEGER NOT NULL, created_at DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION '
+     'NOT NULL, totp_pending TEXT, PRIMARY KEY (id), UNIQUE (token_hash), FOREIGN '
+     'KEY(user_id) REFERENCES web_users (id) ON DELETE CASCADE)'),
     'CREATE INDEX web_sessions_user ON web_sessions (user_id)',
     ('CREATE TABLE web_login_attempts (id SERIAL NOT NULL, username_hash TEXT NOT NULL, at'
      ' DOUBLE PRECISION NOT NULL, ok INTEGER NOT NULL, device TEXT, PRIMARY KEY (id))'),
