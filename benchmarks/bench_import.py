@@ -12,7 +12,12 @@ The import's peak memory is measured in a separate (spawned) process importing t
 file, so the figure is the import's own, not this script's: it stays flat as the file grows
 (the import reads, checks and writes in chunks).
 
-    python benchmarks/bench_import.py [--quick] [--n 10000]
+With `--database-url postgresql+psycopg://...` (or FORMSENGINE_BENCH_DATABASE_URL set) the
+same import into PostgreSQL (a throwaway schema each round) takes its turn in every round, and
+its ratio to the same SQLite baseline is printed beside SQLite's (target: PostgreSQL within 2x
+of SQLite on one machine).
+
+    python benchmarks/bench_import.py [--quick] [--n 10000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ from formsengine.engine import Engine
 from formsengine.importer import import_file
 from formsengine.store import Store, connect, encode_value
 from formsengine.synthetic import generate
+
+try:
+    from pgscratch import scratch_url, server_url
+except ImportError:  # run as a module from the top folder
+    from benchmarks.pgscratch import scratch_url, server_url
 
 
 def make_records(engine: Engine, n: int) -> list[dict]:
@@ -57,6 +67,19 @@ def ours(engine: Engine, jsonl: Path, db: Path) -> tuple[float, float, int]:
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     store.close()
     return elapsed, cpu, summary["imported"]
+
+
+def ours_postgres(engine: Engine, jsonl: Path, url: str) -> tuple[float, float, int]:
+    """The same import into a throwaway PostgreSQL schema: (wall s, CPU s of this process,
+    assessments imported). The server's own CPU is not in the CPU figure."""
+    with scratch_url(url) as scoped:
+        store = Store.open(scoped, engine, create=True)
+        start, cpu = time.perf_counter(), time.process_time()
+        summary = import_file(store, jsonl, actor="bench")
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        answers = len(store.all("SELECT assessment_id FROM answers"))
+        store.close()
+    return elapsed, cpu, summary["imported"] if answers else 0
 
 
 def _peak_child(jsonl: str, db: str, out) -> None:
@@ -99,12 +122,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 assessments, 2 rounds")
     parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--database-url", help="also import into this PostgreSQL server "
+                        "(a throwaway schema each round)")
     args = parser.parse_args()
+    url = server_url(args.database_url)
     n, rounds = (2000, 2) if args.quick else (args.n, 3)
     engine = Engine(Settings(), load_entrypoints=False, plugins=[formsengine_dash])
     records = make_records(engine, n)
     answer_rows = sum(len(r["answers"]) for r in records)
-    best_ours = best_base = cpu_ours = cpu_base = float("inf")
+    best_ours = best_base = cpu_ours = cpu_base = best_pg = cpu_pg = float("inf")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         jsonl = folder / "in.jsonl"
@@ -116,6 +142,10 @@ def main() -> None:
             t, cpu, rows = baseline(records, folder / f"base{k}.db")
             assert rows == answer_rows
             best_base, cpu_base = min(best_base, t), min(cpu_base, cpu)
+            if url:
+                t, cpu, imported = ours_postgres(engine, jsonl, url)
+                assert imported == n
+                best_pg, cpu_pg = min(best_pg, t), min(cpu_pg, cpu)
         before, after = peak_memory(jsonl, folder / "memory.db")
         store = Store.open(folder / "ours0.db", engine)
         stored = store.one("SELECT COUNT(*) AS n FROM answers")["n"]
@@ -129,6 +159,11 @@ def main() -> None:
           f"CPU {cpu_base:.2f} s")
     print(f"ratio import / raw executemany: {best_ours / best_base:.2f}x (target <= 5x); "
           f"CPU {cpu_ours / cpu_base:.2f}x")
+    if url:
+        print(f"formsengine import into PostgreSQL:             {best_pg:.2f} s "
+              f"({n / best_pg:,.0f} assessments/s), CPU of this process {cpu_pg:.2f} s")
+        print(f"ratio PostgreSQL import / raw executemany: {best_pg / best_base:.2f}x; "
+              f"PostgreSQL / SQLite import: {best_pg / best_ours:.2f}x (target <= 2x)")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
     print(f"peak memory of the import's process: {after:.0f} MB ({after - before:.0f} MB more "

@@ -172,7 +172,16 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
     Binding a None parameter goes through the sqlite3 module's adaptation lookup, which makes
     it several times slower than binding text or a number; bulk inserts of rows with optional
     columns spend most of their time there. ``table`` and ``columns`` are code constants, as
-    is ``on_conflict`` (e.g. ``"ON CONFLICT (ref) DO NOTHING"``), added to each INSERT."""
+    is ``on_conflict`` (e.g. ``"ON CONFLICT (ref) DO NOTHING"``), added to each INSERT.
+
+    On PostgreSQL a bulk (more than a few rows) goes in with ``COPY``, NULLs and all: one
+    stream instead of a statement a row; not with ``on_conflict`` (COPY has no such clause),
+    which keeps to INSERT."""
+    if getattr(conn, "dialect", None) == "postgresql" and not on_conflict:
+        rows = rows if isinstance(rows, list) else list(rows)
+        if len(rows) > SMALL_INSERT:
+            conn.copy_rows(table, columns, rows)
+            return
     groups: dict[tuple[bool, ...], list[tuple]] = {}
     for row in rows:
         key = tuple(v is not None for v in row)

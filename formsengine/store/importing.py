@@ -140,7 +140,9 @@ def add_answers(store: Store, plain: list[tuple[int, str, str]],
 
     Plain rows are the bulk of an import; taking them apart from the others spares a check
     of every row for missing columns."""
-    if plain:
+    if store.postgres and plain:
+        insert_many(store.conn, "answers", ("assessment_id", "item_id", "value"), plain)
+    elif plain:
         store.conn.executemany(
             "INSERT INTO answers (assessment_id, item_id, value) VALUES (?, ?, ?)", plain)
     insert_many(store.conn, "answers", ANSWER_COLUMNS, annotated)
@@ -155,6 +157,9 @@ def add_score_values(store: Store, rows: Iterable[tuple]) -> None:
     """Store score values: rows in the order of ``SCORE_VALUE_COLUMNS`` (as
     ``score_value_rows`` gives them: a number, a text or neither). Inside the caller's
     write."""
+    if store.postgres:
+        insert_many(store.conn, "score_values", SCORE_VALUE_COLUMNS, list(rows))
+        return
     numbers: list[tuple] = []
     texts: list[tuple] = []
     empty: list[tuple] = []

@@ -131,6 +131,21 @@ class PgConnection:
             raise _clear(exc) from None
         return cur
 
+    def copy_rows(self, table: str, columns: tuple[str, ...] | list[str], rows: Any) -> None:
+        """Bulk insert with ``COPY ... FROM STDIN``: one stream instead of a statement a row
+        (row triggers and constraints apply as for INSERT). ``table`` and ``columns`` are
+        code constants."""
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        try:
+            with self.raw.cursor() as cur, cur.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:
+            raise _clear(exc) from None
+
     @property
     def autocommit(self) -> bool:
         return bool(self.raw.autocommit)

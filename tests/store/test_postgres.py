@@ -233,3 +233,71 @@ def test_times_in_seconds_keep_their_precision(pg_store):
         pg_store.conn.execute("INSERT INTO web_login_attempts (username_hash, at, ok)"
                               " VALUES (?, ?, 0)", ["h", at])
     assert pg_store.one("SELECT at FROM web_login_attempts")["at"] == at
+
+
+# -- bulk inserts --------------------------------------------------------------------------------
+
+def test_an_import_goes_in_by_copy_and_stores_what_sqlite_stores(pg_database, tmp_path):
+    """Bulk rows (answers, score values) reach PostgreSQL through COPY: the same rows as the
+    same import gives on SQLite, NULL columns and comments included."""
+    import json
+
+    import formsengine_dash
+
+    from formsengine.engine import Engine
+    from formsengine.importer import import_file
+    from formsengine.store import inspection as look
+    from formsengine.synthetic import generate
+
+    dash = Engine(Settings(), load_entrypoints=False, plugins=[formsengine_dash])
+    records = [r for r in generate(dash, people=40, instruments=["dash-safelives"], seed=5)]
+    records[0]["comments"] = {next(iter(records[0]["answers"])): "said with \t a tab\nand a line"}
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    found = {}
+    for name, where in (("sqlite", tmp_path / "s.db"), ("postgresql", pg_database)):
+        with Store.open(where, dash, create=True) as s:
+            assert import_file(s, source, actor="test")["imported"] == len(records)
+            found[name] = (
+                look.rows(s, "answers", "assessment_id", "item_id", "value", "comment",
+                          order_by=["assessment_id", "item_id"]),
+                look.rows(s, "score_values", "score_id", "kind", "name", "value_num",
+                          "value_text", order_by=["score_id", "kind", "name"]))
+    assert sum(len(r["answers"]) for r in records) == len(found["postgresql"][0]) > 1000
+    assert found["postgresql"] == found["sqlite"]
+    assert any(r["comment"] for r in found["postgresql"][0])
+    assert any(r["value_num"] is None for r in found["postgresql"][1])
+
+
+# -- first uses at once ----------------------------------------------------------------------------
+
+def test_a_definition_first_used_by_many_writers_at_once_is_stored_once(engine, pg_store,
+                                                                         pg_database):
+    """Several requests creating the first assessment of a version at the same moment (as
+    several server processes do after a deploy): each gets the one snapshot, none fails."""
+    from formsengine.store import inspection as look
+    from formsengine.store.snapshots import snapshot_id
+
+    inst = next(iter(engine.instruments))
+    writers = 8
+    start = threading.Barrier(writers)
+    found: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with Store.open(pg_database, engine) as store:
+                start.wait()
+                with store.write():
+                    found.append(snapshot_id(store, inst))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(found) == writers and len(set(found)) == 1
+    assert look.count(pg_store, "definition_snapshots", instrument_id=inst.id) == 1
