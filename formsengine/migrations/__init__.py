@@ -336,10 +336,13 @@ def _upgrade(raw: Any, engine: Engine) -> list[str]:
             stamp = [rev for name, rev in s.legacy.items() if name in legacy]
     notes: list[str] = []
     with sqlalchemy_connection(raw) as conn:
-        run_upgrade(conn, engine, stamp=stamp, notes=notes)
+        started = run_upgrade(conn, engine, stamp=stamp, notes=notes)
+    # (read inside the upgrade's transaction: another process may have taken the database
+    # over between the first look above and this one's turn)
+    start = started or before | set(stamp)
     after = current_revisions(raw)
     for label in s.heads:
-        done += _applied_between(s, label, before | set(stamp), after)
+        done += _applied_between(s, label, start, after)
     return done + notes
 
 
@@ -359,10 +362,11 @@ def _applied_between(s: _Scripts, label: str, before: set[str], after: set[str])
 
 
 def run_upgrade(conn: Any, engine: Engine, *, stamp: list[str] | None = None,
-                notes: list[str] | None = None) -> None:
+                notes: list[str] | None = None) -> set[str]:
     """Run every branch's revisions up to its head on a SQLAlchemy connection (SQLite or
     PostgreSQL), in one transaction, after stamping ``stamp``. A revision's notes for the
-    operator (``note(...)``) are added to ``notes``."""
+    operator (``note(...)``) are added to ``notes``. Returns the revisions the database
+    was at when the transaction began (empty: none, so ``stamp`` was stamped)."""
     from alembic import command
 
     cfg = config(engine, conn)
@@ -372,6 +376,7 @@ def run_upgrade(conn: Any, engine: Engine, *, stamp: list[str] | None = None,
         command.upgrade(cfg, "heads")
     if conn.in_transaction():
         conn.commit()
+    return set(cfg.attributes.get("heads_before", ()))
 
 
 def note(text: str) -> None:

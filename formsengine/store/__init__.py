@@ -274,6 +274,12 @@ class Store:
     def postgres(self) -> bool:
         return self.dialect == "postgresql"
 
+    @property
+    def location(self) -> str | None:
+        """Where another connection opens the same database: the SQLite file, or the
+        PostgreSQL URL (None for a SQLite database in memory)."""
+        return self.conn.url if self.postgres else self.file
+
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, engine: Engine, *, create: bool = False,

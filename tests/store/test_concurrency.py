@@ -26,7 +26,8 @@ WRITERS = 6
 
 def location(store: Store) -> str:
     """Where another store (or process) opens the same database."""
-    return str(store.file) if store.file else store.conn.url
+    assert store.location is not None
+    return store.location
 
 
 def run_at_once(store: Store, n: int, work: Callable[[Store, int], Any]) -> list[Any]:
