@@ -53,8 +53,9 @@ def test_missing_database_needs_init(engine, tmp_path):
 
 @pytest.mark.sqlite_only
 def test_migrations_are_recorded_and_idempotent(store):
-    rows = store.all("SELECT version_num FROM alembic_version")
-    assert rows == [{"version_num": "web_0001"}]  # (web_0001 depends on core_0001)
+    rows = store.all("SELECT version_num FROM alembic_version ORDER BY 1")
+    # (web_0001 depends on core_0001, which core_0002 follows)
+    assert rows == [{"version_num": "core_0002"}, {"version_num": "web_0001"}]
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
     assert {"draft_result", "draft_answers"} <= columns
     columns = {r["name"] for r in store.all("PRAGMA table_info(cases)")}
@@ -70,6 +71,9 @@ def as_release_0_1(store, *, missing: str) -> None:
 
     with store.write():
         store.conn.execute("DROP TABLE alembic_version")
+        # (what later revisions added: core_0002)
+        store.conn.execute("DROP INDEX case_people_role")
+        store.conn.execute("DROP TABLE case_people_set_aside")
         store.conn.execute("CREATE TABLE _sqlite_migrations (migration_set TEXT, name TEXT,"
                            " applied_at TEXT)")
         store.conn.executemany(
@@ -344,9 +348,9 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
              (draft, "toy.a.what", '["one", "two"]', None, "a source"),
              (draft, "toy.b", '"dont_know"', None, None)])
     as_release_0_1(store, missing="m003_draft_answers")
-    assert store.migrate() == ["formsengine:m003_draft_answers"]
-    assert store.all("SELECT version_num FROM alembic_version") == [
-        {"version_num": "web_0001"}]
+    assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002"]
+    assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
+        {"version_num": "core_0002"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)
     assert row["answers"] == {"toy.a": "yes", "toy.a.what": ["one", "two"],
                               "toy.b": "dont_know"}

@@ -101,6 +101,17 @@ class PgConnection:
         self.raw.autocommit = True
         self.url = url
 
+    @classmethod
+    def borrowing(cls, driver_connection: Any) -> PgConnection:
+        """The store's interface over a psycopg connection that someone else holds (a
+        migration's, inside Alembic's transaction): its transaction mode is left as it is,
+        and ``close()`` leaves it open."""
+        conn = cls.__new__(cls)
+        conn._pooled = None
+        conn.raw = driver_connection
+        conn.url = ""
+        return conn
+
     def execute(self, sql: str, params: Any = ()) -> Any:
         query, values = _params(sql, params)
         try:
