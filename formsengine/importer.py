@@ -317,10 +317,8 @@ def _people(store: Store, rows: list[Row], made: dict[str, int],
     people = {ref: p["id"] for ref, p in known.items()}
     new = [ref for ref in roles if ref not in people]
     if new:
-        next_id = db.next_id(store, "people")
         now = audit.utcnow()
-        for offset, ref in enumerate(new):
-            people[ref] = next_id + offset
+        people.update(zip(new, db.new_ids(store, "people", len(new))))
         db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
         made["people"] += len(new)
     return people
@@ -336,10 +334,8 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     teams = {r.case: team_id for r in rows
              if r.case and r.team and (team_id := team_ids[r.team]) is not None}
     if new:
-        next_id = db.next_id(store, "cases")
         now = audit.utcnow()
-        for offset, ref in enumerate(new):
-            cases[ref] = next_id + offset
+        cases.update(zip(new, db.new_ids(store, "cases", len(new))))
         db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now)
                              for ref in new])
         made["cases"] += len(new)
@@ -357,8 +353,8 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
 
 def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                  cases: dict[str, int]) -> list[int]:
-    next_id = db.next_id(store, "assessments")
-    next_score = db.next_id(store, "scores")
+    assessment_ids = iter(db.new_ids(store, "assessments", len(rows)))
+    score_ids = iter(db.new_ids(store, "scores", sum(r.result is not None for r in rows)))
     now = audit.utcnow()
     assessments: list[tuple] = []
     plain: list[tuple[int, str, str]] = []  # answers with no comment or source
@@ -377,8 +373,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     snapshot_ids = {key: snapshot_id(store, inst)
                     for key, inst in {r.inst.key: r.inst for r in rows}.items()}
     for r in rows:
-        aid = next_id
-        next_id += 1
+        aid = next(assessment_ids)
         ids.append(aid)
         date = r.sub.fields.get(r.inst.assessment_date_field)
         assessments.append((
@@ -398,8 +393,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
             plain.extend((aid, item, encoded[v] if type(v) is str and v in encoded
                           else encode(v)) for item, v in r.sub.answers.items())
         if r.result is not None:
-            sid = next_score
-            next_score += 1
+            sid = next(score_ids)
             level = r.result.get("level") or {}
             scores.append((
                 sid, aid, 1, r.inst.id, r.inst.version, r.result["scorer"]["plugin"],

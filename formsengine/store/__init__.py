@@ -294,6 +294,12 @@ class Store:
     def postgres(self) -> bool:
         return self.dialect == "postgresql"
 
+    @property
+    def location(self) -> str | None:
+        """Where the database is, as ``--db`` takes it: the SQLite file (None for one in
+        memory) or the PostgreSQL URL."""
+        return str(self.conn.url) if self.postgres else self.file
+
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, engine: Engine, *, create: bool = False,

@@ -8,7 +8,7 @@ inside that transaction and opens none of its own, so that a bad line anywhere s
 back every chunk written before it.
 
 Reads are one statement per chunk (or per 500 references), never one per line. New rows get
-their ids from the caller (``next_ids``), so that answers, scores and score values can name
+their ids from the caller (``new_ids``), so that answers, scores and score values can name
 their assessment and score without reading anything back.
 """
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ANSWER_COLUMNS, SCORE_VALUE_COLUMNS, insert_many
 from .sql import chunks, in_list
+from .sql import new_ids as sql_new_ids
 
 if TYPE_CHECKING:
     from . import Store
@@ -32,20 +33,16 @@ SCORE_COLUMNS = (
     "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
     "created_at")
 
-# The next free id of each table the import adds rows to: constant statements, one a table.
-_NEXT_ID = {
-    "people": "SELECT COALESCE(MAX(id), 0) + 1 FROM people",
-    "cases": "SELECT COALESCE(MAX(id), 0) + 1 FROM cases",
-    "assessments": "SELECT COALESCE(MAX(id), 0) + 1 FROM assessments",
-    "scores": "SELECT COALESCE(MAX(id), 0) + 1 FROM scores",
-}
+# The tables the import adds rows to with ids of its own.
+ID_TABLES = ("people", "cases", "assessments", "scores")
 
 
-def next_id(store: Store, table: str) -> int:
-    """The first id after every row of ``table`` (people, cases, assessments or scores).
-    Safe only inside the caller's write transaction, which keeps other writers out until
-    the rows numbered from it are written (``BEGIN IMMEDIATE`` on SQLite)."""
-    return int(store.conn.execute(_NEXT_ID[table]).fetchone()[0])
+def new_ids(store: Store, table: str, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table`` (people, cases, assessments or scores) that
+    no other row has or will take (``sql.new_ids``). Inside the caller's write."""
+    if table not in ID_TABLES:
+        raise KeyError(table)
+    return sql_new_ids(store.conn, table, count)
 
 
 def known_people(store: Store, refs: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -148,6 +148,23 @@ def table_exists_sql(where: Any) -> str:
     return "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?"
 
 
+def new_ids(conn: Any, table: str, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table`` (a constant of the caller's, with an integer
+    ``id`` key) that are inserted with their ids given, inside the caller's write
+    transaction. PostgreSQL: taken from the table's id sequence, as a row inserted without
+    an id takes one, so that no other writer, now or later, gets the same id (they need not
+    follow one another). SQLite: the ``count`` after the largest id (``BEGIN IMMEDIATE``
+    keeps other writers out until the rows are written)."""
+    if count <= 0:
+        return []
+    if is_postgres(conn):
+        rows = conn.execute("SELECT nextval(pg_get_serial_sequence(?, 'id'))"
+                            " FROM generate_series(1, ?)", [table, count]).fetchall()
+        return sorted(int(r[0]) for r in rows)
+    start = int(conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])  # nosec B608 (a table name of the caller's constants)
+    return list(range(start, start + count))
+
+
 def least(where: Any, *exprs: str) -> str:
     """The smallest of the expressions: SQLite's scalar ``min``, PostgreSQL's ``LEAST``."""
     return ("LEAST(" if _pg(where) else "min(") + ", ".join(exprs) + ")"

@@ -23,14 +23,25 @@ def _rows(store, sql, params=()):
     return [tuple(r.values()) for r in store.all(sql, params)]
 
 
-def test_next_id_follows_the_largest_id(store):
-    assert db.next_id(store, "people") == 1
+def test_new_ids_are_free_and_later_rows_do_not_collide_with_them(store):
+    """Ids the import gives its rows are ones no other row has or will take: a person
+    added the ordinary way afterwards (PostgreSQL: from the table's sequence) gets another
+    one, instead of a duplicate key error."""
     with store.write():
-        db.add_people(store, [(7, "P-7", "victim_survivor", "2026-01-01T00:00:00Z")])
-    assert db.next_id(store, "people") == 8
-    assert db.next_id(store, "assessments") == 1 and db.next_id(store, "scores") == 1
+        ids = db.new_ids(store, "people", 3)
+        db.add_people(store, [(i, f"P-{i}", "victim_survivor", "2026-01-01T00:00:00Z")
+                              for i in ids])
+    assert len(set(ids)) == 3
+    later = _person(store, "P-later")
+    assert later not in ids
+    with store.write():
+        more = db.new_ids(store, "people", 2)
+    assert not set(more) & {*ids, later}
+    with store.write():
+        assert len(db.new_ids(store, "assessments", 2)) == 2
+        assert db.new_ids(store, "scores", 0) == []
     with pytest.raises(KeyError):  # only the tables the import adds to
-        db.next_id(store, "audit; DROP TABLE people")
+        db.new_ids(store, "audit; DROP TABLE people", 1)
 
 
 def test_known_people_and_case_ids_by_reference(store, monkeypatch):
