@@ -259,13 +259,17 @@ def pg_store(engine, pg_database) -> Store:
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``sqlite_only`` are not run on PostgreSQL (neither as a ``backend``
-    parameter nor in the PostgreSQL pass)."""
+    parameter nor in the PostgreSQL pass). When FORMSENGINE_TEST_BACKEND is set (``make
+    test`` sets it in each of its two passes), a test parametrised over both databases runs
+    only on the one named; unset, it runs on both."""
     kept, dropped = [], []
-    pg_pass = selected_backend() == "postgresql"
+    named = os.environ.get("FORMSENGINE_TEST_BACKEND") and selected_backend()
+    pg_pass = named == "postgresql"
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         on_pg = params.get("backend") == "postgresql" or (pg_pass and "backend" not in params)
-        if on_pg and item.get_closest_marker("sqlite_only"):
+        other_pass = named and params.get("backend") not in (None, named)
+        if other_pass or (on_pg and item.get_closest_marker("sqlite_only")):
             dropped.append(item)
         else:
             kept.append(item)
