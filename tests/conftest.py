@@ -159,7 +159,9 @@ def pytest_sessionfinish(session, exitstatus):
     admin = create_engine(_worker_database["admin"], isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            # FORCE (PostgreSQL 13 and later) ends connections a test left open
+            force = " WITH (FORCE)" if conn.dialect.server_version_info >= (13,) else ""
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"{force}'))
     finally:
         admin.dispose()
 
