@@ -21,6 +21,12 @@ wall time, and both ratios
 (target <= 5x; judged on the larger, and only while the machine's load average is below its
 number of cores).
 
+With ``--database-url postgresql+psycopg://...`` (or FORMSENGINE_BENCH_DATABASE_URL set) the
+same data is imported into a throwaway PostgreSQL schema and exported from there too, with
+the same pseudonymisation key as the SQLite export: the PostgreSQL export's wall and CPU
+time are printed beside SQLite's (target: within 2x), and its data files are compared byte
+for byte with SQLite's.
+
     python benchmarks/bench_export.py               # 20,000 people
     python benchmarks/bench_export.py --people 500  # smaller run (--quick: 500)
 """
@@ -28,8 +34,11 @@ number of cores).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -37,6 +46,7 @@ import time
 from pathlib import Path
 
 from judging import load, verdict
+from pgscratch import scratch_url, server_url
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -85,15 +95,28 @@ def build_database(people: int) -> Path:
     db = OUT / f"bench-export-{people}.db"
     if db.exists():
         return db
-    from formsengine.importer import import_file
     from formsengine.store import Store
-    from formsengine.synthetic import generate
 
     eng = engine()
     partial = db.with_suffix(".partial")
     for leftover in [*OUT.glob(partial.name + "*"), *OUT.glob(db.name + "*")]:
         leftover.unlink()
     store = Store.open(partial, eng, create=True)
+    fill(store, eng, people)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    from formsengine.audit import key_path
+
+    key_path(partial).rename(key_path(db))  # the audit chain's key goes with its database
+    partial.rename(db)
+    return db
+
+
+def fill(store, eng, people: int) -> None:
+    """Import ``people`` synthetic people into ``store`` (either backend), in batches."""
+    from formsengine.importer import import_file
+    from formsengine.synthetic import generate
+
     start = time.perf_counter()
     batch = 2000  # people per import file, to keep memory flat
     for first in range(0, people, batch):
@@ -109,13 +132,14 @@ def build_database(people: int) -> Path:
         print(f"  built {first + count}/{people} people "
               f"({time.perf_counter() - start:.0f}s)", file=sys.stderr)
     store.conn.execute("UPDATE people SET birth_year = 1960 + (id % 40)")
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    from formsengine.audit import key_path
 
-    key_path(partial).rename(key_path(db))  # the audit chain's key goes with its database
-    partial.rename(db)
-    return db
+
+def build_postgres(people: int, url: str) -> None:
+    from formsengine.store import Store
+
+    eng = engine()
+    with Store.open(url, eng, create=True) as store:
+        fill(store, eng, people)
 
 
 def child_baseline(db: Path, out: Path) -> dict:
@@ -144,9 +168,10 @@ def child_export(db: Path, out: Path) -> dict:
     from formsengine.exports.research import ResearchOptions, export_research
     from formsengine.store import Store
 
-    key = out.parent / "bench.key"
-    create_key_file(key, "bench")
-    store = Store.open(db, engine())
+    key = out.parent / "bench.key"  # one key for every export of the run
+    if not key.exists():
+        create_key_file(key, "bench")
+    store = Store.open(str(db) if str(db).startswith("postgresql") else db, engine())
     cpu = cpu_seconds()
     start = time.perf_counter()
     manifest = export_research(
@@ -218,10 +243,11 @@ def tree_rss_mb(root: int) -> float:
     return total / 1024
 
 
-def run_child(kind: str, db: Path, out: Path) -> dict:
+def run_child(kind: str, db: Path | str, out: Path) -> dict:
     """Run one side in a child process; sample the memory of its process tree (the export's
     SPSS/Stata worker processes included) while it runs."""
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, "--db", str(db),
+    where = ["--database-url", db] if isinstance(db, str) else ["--db", str(db)]
+    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, *where,
                              "--out", str(out)], stdout=subprocess.PIPE, text=True)
     peak = 0.0
     while proc.poll() is None:
@@ -242,8 +268,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 people (make bench)")
     parser.add_argument("--child", choices=["baseline", "export"], help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help="also export from this PostgreSQL server "
+                        "(the same data in a throwaway schema)")
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.database_url:
+        args.db = args.database_url  # the child exports from PostgreSQL
     if args.child:
         result = (child_baseline if args.child == "baseline" else child_export)(args.db,
                                                                                 args.out)
@@ -257,9 +287,20 @@ def main() -> None:
           f"{len(INSTRUMENTS)} instruments", file=sys.stderr)
     db = build_database(args.people)
     load_before = load()
-    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+    url = server_url(args.database_url)
+    pg = None
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp, contextlib.ExitStack() as stack:
+        if url:
+            os.environ.setdefault("FORMSENGINE_AUDIT_KEY", secrets.token_hex(32))
+            scoped = stack.enter_context(scratch_url(url))
+            print("building the same data on PostgreSQL...", file=sys.stderr)
+            build_postgres(args.people, scoped)
         base = run_child("baseline", db, Path(tmp) / "dump.csv")
         ours = run_child("export", db, Path(tmp) / "export")
+        if url:
+            pg = run_child("export", scoped, Path(tmp) / "export-pg")
+            pg["same"], pg["compared"] = same_files(Path(tmp) / "export",
+                                                    Path(tmp) / "export-pg")
     ratio = ours["seconds"] / base["seconds"]
     cpu_ratio = ours["cpu_seconds"] / base["cpu_seconds"]
     print(f"people {args.people}, score rows {base['rows']} (export long rows {ours['rows']})")
@@ -276,6 +317,27 @@ def main() -> None:
                   " by fixed costs such as the codebook PDF")
     print(f"HEADLINE ratio: wall {ratio:.2f}x, CPU (every process)"
           f" {cpu_ratio:.2f}x (target <= 5x): {judged}")
+    if pg:
+        pg_ratio = pg["seconds"] / ours["seconds"]
+        print(f"PostgreSQL research export: {pg['seconds']:8.2f} s wall, CPU of its processes "
+              f"{pg['cpu_seconds']:7.2f} s (the database server's not included), peak "
+              f"{pg['peak_rss_mb']:7.0f} MB (main process)")
+        print(f"PostgreSQL / SQLite export: wall {pg_ratio:.2f}x (target <= 2x): "
+              f"{verdict(pg_ratio <= 2, load_before)}; data files identical to SQLite's: "
+              f"{pg['same']} of {pg['compared']}")
+
+
+def same_files(a: Path, b: Path) -> tuple[int, int]:
+    """How many data files (CSV, Parquet, SPSS, Stata) of export ``a`` are byte-identical in
+    export ``b``; the names of those that differ."""
+    names = sorted(p.relative_to(a) for p in a.rglob("*")
+                   if p.suffix in (".csv", ".parquet", ".sav", ".dta"))
+    for n in names:
+        if not (b / n).exists() or (a / n).read_bytes() != (b / n).read_bytes():
+            print(f"  differs: {n}", file=sys.stderr)
+    same = sum(1 for n in names if (b / n).exists() and (a / n).read_bytes() ==
+               (b / n).read_bytes())
+    return same, len(names)
 
 
 if __name__ == "__main__":

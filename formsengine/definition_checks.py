@@ -115,7 +115,9 @@ def semantic_problems(inst: Instrument) -> list[str]:
         problems.extend(_limit_problems(f"$.items[{item.id}]", item))
     for field in inst.fields.values():
         problems.extend(_limit_problems(f"$.fields[{field.id}]", field))
+    problems.extend(answer_check_problems(inst))
     problems.extend(show_when_cycles(inst))
+    problems.extend(grid_problems(inst))
 
     # Scores.
     for index, score in enumerate(scoring.get("scores", [])):
@@ -123,10 +125,11 @@ def semantic_problems(inst: Instrument) -> list[str]:
         if score["id"] in score_ids:
             problems.append(f"{path}.id: score id {score['id']!r} is used twice")
         score_ids.append(score["id"])
+        problems.extend(_sum_problems(path, score, score_ids[:-1], scoring, items))
         if score["type"] == "indicator":
             item_ids = check_item_set([score["item"]], f"{path}.item")
         else:
-            item_ids = check_item_set(score["items"], f"{path}.items")
+            item_ids = check_item_set(score.get("items", []), f"{path}.items")
         if not item_ids:
             continue
         for i in item_ids:
@@ -227,6 +230,180 @@ def semantic_problems(inst: Instrument) -> list[str]:
     return problems
 
 
+TEXT_ONLY = ("min_length", "pattern", "pattern_message")
+DATE_ONLY = ("earliest", "latest")
+
+
+def answer_check_problems(inst: Instrument) -> list[str]:
+    """The checks on answers that items and fields declare: exclusive options only on
+    multiple choice and after the others; text lengths and patterns only on text (the
+    pattern compiles; the shortest no longer than the longest); date bounds only on dates,
+    naming a date that comes earlier in the form; reverse only on single choice; the
+    items required to finalise exist, each once."""
+    import re
+
+    problems: list[str] = []
+    order = [("field", f.id) for f in inst.fields.values()]
+    order += [("item", i) for i in inst.items]
+    specs: list[tuple[str, str, Any]] = [
+        (f"$.fields[{f.id}]", "field", f) for f in inst.fields.values()]
+    specs += [(f"$.items[{i.id}]", "item", i) for i in inst.items.values()]
+    for path, kind, spec in specs:
+        exclusive = [o.value for o in spec.options if o.exclusive]
+        if exclusive and spec.type != "multi_choice":
+            problems.append(f"{path}.options: option {exclusive[0]!r} is exclusive, but only "
+                            "a multiple-choice item has answers to exclude (a single choice "
+                            "already allows one answer)")
+        elif exclusive:
+            later = [o.value for o in spec.options[spec.options.index(
+                next(o for o in spec.options if o.exclusive)):] if not o.exclusive]
+            if later:
+                problems.append(f"{path}.options: exclusive options come after the others "
+                                f"(move {later[0]!r} before {exclusive[0]!r})")
+            if len(exclusive) == len(spec.options):
+                problems.append(f"{path}.options: every option is exclusive; a multiple "
+                                "choice needs at least one option that is not")
+        for key in TEXT_ONLY:
+            if getattr(spec, key, None) is not None and spec.type != "text":
+                problems.append(f"{path}.{key}: only a text {kind} takes {key} "
+                                f"(this one is {spec.type})")
+        for key in DATE_ONLY:
+            if getattr(spec, key, None) is not None and spec.type != "date":
+                problems.append(f"{path}.{key}: only a date {kind} takes {key} "
+                                f"(this one is {spec.type})")
+        if getattr(spec, "reverse", False) and spec.type != "choice":
+            problems.append(f"{path}.reverse: only a single-choice item is reversed "
+                            f"(this one is {spec.type})")
+        shortest, longest = spec.min_length, spec.max_length
+        if shortest is not None and longest is not None and shortest > longest:
+            problems.append(f"{path}.min_length: the shortest length ({shortest}) is above "
+                            f"the longest (max_length {longest})")
+        if spec.pattern_message is not None and spec.pattern is None:
+            problems.append(f"{path}.pattern_message: give the pattern it explains")
+        if spec.pattern is not None:
+            try:
+                re.compile(spec.pattern)
+            except re.error as exc:
+                problems.append(f"{path}.pattern: not a regular expression Python can use "
+                                f"({exc})")
+            else:
+                slow = slow_pattern(spec.pattern)
+                if slow:
+                    problems.append(f"{path}.pattern: {slow}")
+        if spec.type == "date":
+            problems.extend(_bound_problems(path, kind, spec, inst, order))
+    required = inst.definition.get("required_to_finalise", [])
+    for index, item_id in enumerate(required):
+        if item_id not in inst.items:
+            problems.append(f"$.required_to_finalise[{index}]: unknown item {item_id!r}")
+    for item_id in _repeated(required):
+        problems.append(f"$.required_to_finalise: item {item_id!r} is listed more than once")
+    return problems
+
+
+def slow_pattern(pattern: str) -> str | None:
+    """Why a pattern could take very long to check an answer, or None: a repetition inside
+    a repetition (``(a+)+``, ``(\\w*)*``) or a back-reference, the forms whose checking time
+    can grow exponentially with the answer's length."""
+    import re._parser as sre  # type: ignore[import-not-found]
+
+    def walk(parsed, inside: bool) -> str | None:
+        for op, arg in parsed:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                low, high, sub = arg
+                repeats = high is sre.MAXREPEAT or high > 1
+                if repeats and inside:
+                    return ("a repetition inside a repetition (such as (a+)+) can take very "
+                            "long to check; write it without the nesting")
+                found = walk(sub, inside or repeats)
+                if found:
+                    return found
+            elif name == "GROUPREF" or name == "GROUPREF_EXISTS":
+                return "back-references are not allowed in a pattern"
+            elif name == "SUBPATTERN":
+                found = walk(arg[-1], inside)
+                if found:
+                    return found
+            elif name == "BRANCH":
+                for branch in arg[1]:
+                    found = walk(branch, inside)
+                    if found:
+                        return found
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                found = walk(arg[1], inside)
+                if found:
+                    return found
+        return None
+
+    return walk(sre.parse(pattern), False)
+
+
+def _bound_problems(path: str, kind: str, spec: Any, inst: Instrument,
+                    order: list[tuple[str, str]]) -> list[str]:
+    import datetime as dt
+
+    problems = []
+    fixed = {}
+    for key in DATE_ONLY:
+        bound = getattr(spec, key, None)
+        if isinstance(bound, str) and bound != "today":
+            fixed[key] = dt.date.fromisoformat(bound)
+        if key == "earliest" and bound == "today":
+            problems.append(f"{path}.earliest: \"today\" can only be the latest date: an "
+                            "answer that must not be in the past would become wrong as days "
+                            "pass, and a saved answer is checked again at every save and "
+                            "rescoring")
+        if not isinstance(bound, dict):
+            continue
+        target = ("field", bound["field"]) if "field" in bound else ("item", bound["item"])
+        other = (inst.fields if target[0] == "field" else inst.items).get(target[1])
+        if other is None:
+            problems.append(f"{path}.{key}: unknown {target[0]} {target[1]!r}")
+        elif other.type != "date":
+            problems.append(f"{path}.{key}: {target[0]} {target[1]!r} is {other.type}, "
+                            "not a date")
+        elif target == (kind, spec.id):
+            problems.append(f"{path}.{key}: a date cannot be bounded by itself")
+        elif order.index(target) > order.index((kind, spec.id)):
+            problems.append(f"{path}.{key}: {target[0]} {target[1]!r} comes later in the "
+                            "form; a date can only be bounded by one asked before it")
+    if len(fixed) == 2 and fixed["earliest"] > fixed["latest"]:
+        problems.append(f"{path}.earliest: the earliest date ({fixed['earliest']}) is after "
+                        f"the latest ({fixed['latest']})")
+    return problems
+
+
+def _sum_problems(path: str, score: dict[str, Any], earlier: list[str],
+                  scoring: dict[str, Any], items: dict[str, Any]) -> list[str]:
+    """A sum's ``reverse`` names items of the sum; its ``scores`` name earlier counts or
+    sums. Both belong to sums only."""
+    problems = []
+    for key in ("reverse", "scores"):
+        if key in score and score["type"] != "sum":
+            problems.append(f"{path}.{key}: only a sum takes {key}")
+            return problems
+    listed = score.get("items")
+    for index, item_id in enumerate(score.get("reverse", [])):
+        if not isinstance(listed, list) or item_id not in listed:
+            problems.append(f"{path}.reverse[{index}]: item {item_id!r} is not one of the "
+                            "sum's items (list them in items)")
+        elif item_id in items and items[item_id].reverse:
+            problems.append(f"{path}.reverse[{index}]: item {item_id!r} is reversed by its "
+                            "own definition (reverse: true); reversing it again would undo it")
+    kinds = {s["id"]: s["type"] for s in scoring.get("scores", [])}
+    for index, part in enumerate(score.get("scores", [])):
+        if part == score["id"]:
+            problems.append(f"{path}.scores[{index}]: a sum cannot add itself")
+        elif part not in earlier:
+            problems.append(f"{path}.scores[{index}]: {part!r} is not a score declared "
+                            "before this one (a sum adds scores computed before it)")
+        elif kinds.get(part) not in ("count", "sum"):
+            problems.append(f"{path}.scores[{index}]: {part!r} is a {kinds.get(part)} score; "
+                            "a sum adds counts and sums")
+    return problems
+
+
 def cutoff_problems(cutoffs: Any, where: str) -> list[str]:
     if not isinstance(cutoffs, list) or not cutoffs:
         return [f"{where}: cut-offs must be a non-empty list of {{min, band}}"]
@@ -307,6 +484,87 @@ def parameter_limit_problems(name: str, spec: dict[str, Any]) -> list[str]:
         if high is not None and value > high:
             problems.append(f"{path}.default: {value} is above the parameter's own maximum "
                             f"({high})")
+    return problems
+
+
+def grid_problems(inst: Instrument) -> list[str]:
+    """Grids (Likert and matrix layouts) whose rows cannot be shown as one grid: each grid
+    id used once, each row a single-choice item of the grid's own section, the rows one
+    unbroken run of at least two items, every row with the same options (values and
+    labels, in the same order), and no row with a comment, a source or option hints (a
+    grid has no room for them)."""
+    problems: list[str] = []
+    declared: dict[str, str] = {}  # grid id -> the section that declares it
+    for s_index, section in enumerate(inst.sections):
+        for g_index, grid in enumerate(section.grids):
+            path = f"$.sections[{s_index}].grids[{g_index}].id"
+            if grid.id in declared:
+                where = ("this section" if declared[grid.id] == section.id
+                         else f"section {declared[grid.id]!r}")
+                problems.append(f"{path}: grid id {grid.id!r} is already used in {where} "
+                                "(each grid needs its own id)")
+            else:
+                declared[grid.id] = section.id
+    for s_index, section in enumerate(inst.sections):
+        rows: dict[str, list[int]] = {}  # grid id -> positions of its rows in the section
+        for position, item_id in enumerate(section.item_ids):
+            item = inst.items[item_id]
+            if item.grid is None:
+                continue
+            path = f"$.items[{item_id}].grid"
+            if section.grid(item.grid) is None:
+                if item.grid in declared:
+                    problems.append(
+                        f"{path}: grid {item.grid!r} belongs to section "
+                        f"{declared[item.grid]!r}; a grid's rows must be items of the "
+                        "section that declares it")
+                else:
+                    known = ", ".join(g.id for g in section.grids) or "none"
+                    problems.append(f"{path}: there is no grid {item.grid!r} in section "
+                                    f"{section.id!r} (its grids: {known})")
+                continue
+            rows.setdefault(item.grid, []).append(position)
+            if item.type != "choice":
+                problems.append(f"{path}: {item_id!r} is of type {item.type}; the rows of a "
+                                "grid must be single-choice questions (type choice)")
+            extras = [name for name, on in (("a comment", item.comment),
+                                            ("a source", item.source)) if on]
+            if extras:
+                problems.append(f"{path}: {item_id!r} offers {' and '.join(extras)}; a grid "
+                                "has no room for them, so take them off or the item out of "
+                                "the grid")
+            if any(o.hint for o in item.options):
+                problems.append(f"{path}: {item_id!r} has options with hints; a grid shows "
+                                "only the option labels, so give the hints in the grid's "
+                                "help instead")
+        for g_index, grid in enumerate(section.grids):
+            path = f"$.sections[{s_index}].grids[{g_index}]"
+            positions = rows.get(grid.id, [])
+            if len(positions) < 2:
+                problems.append(
+                    f"{path}: grid {grid.id!r} has {len(positions) or 'no'} "
+                    f"row{'' if len(positions) == 1 else 's'}; a grid needs at least two "
+                    f"items that say \"grid\": \"{grid.id}\"")
+                continue
+            if positions != list(range(positions[0], positions[0] + len(positions))):
+                between = [section.item_ids[p] for p in range(positions[0], positions[-1])
+                           if p not in positions]
+                problems.append(
+                    f"{path}: the rows of grid {grid.id!r} must follow one another in the "
+                    f"section, but {', '.join(map(repr, between))} "
+                    f"{'comes' if len(between) == 1 else 'come'} between them; "
+                    "move the rows together (a follow-up question goes after the grid)")
+            first = inst.items[section.item_ids[positions[0]]]
+            want = [(o.value, o.label) for o in first.options]
+            for p in positions[1:]:
+                other = inst.items[section.item_ids[p]]
+                if other.type == "choice" and first.type == "choice" and [
+                        (o.value, o.label) for o in other.options] != want:
+                    problems.append(
+                        f"$.items[{other.id}].options: every row of grid {grid.id!r} must "
+                        f"have the same options as its first row {first.id!r} (the same "
+                        "values and labels in the same order); an option set shared by the "
+                        "rows does this")
     return problems
 
 

@@ -247,6 +247,8 @@ class Option:
     missing: str | None = None
     incomplete: bool = False
     numeric: float | None = None
+    # multi_choice: an answer that stands alone ("none of these")
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,15 @@ class Item:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    pattern_message: str | None = None
+    earliest: Any = None
+    latest: Any = None
+    # a sum score counts the item reversed (highest + lowest - number)
+    reverse: bool = False
+    # the id of the grid (a Likert or matrix layout of its section) it is a row of
+    grid: str | None = None
 
     @cached_property
     def values(self) -> tuple[str, ...]:
@@ -293,9 +304,25 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    pattern_message: str | None = None
+    earliest: Any = None
+    latest: Any = None
     identifying: bool = False
     # the field that dates the assessment (the definition's ``assessment_date_field``)
     assessment_date: bool = False
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A Likert or matrix layout: single-choice items of one section that share their
+    options, shown as the rows of one grid (a fieldset of fieldsets). Only the layout
+    changes: each row is still an item, scored, checked and exported as one."""
+
+    id: str
+    label: str
+    help: str | None = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +331,11 @@ class Section:
     title: str
     description: str | None
     item_ids: tuple[str, ...]
+    grids: tuple[Grid, ...] = ()
+
+    def grid(self, grid_id: str) -> Grid | None:
+        """The section's grid with this id, or None."""
+        return next((g for g in self.grids if g.id == grid_id), None)
 
 
 @dataclass
@@ -430,9 +462,18 @@ def _options(raw: Any, option_sets: dict[str, Any]) -> tuple[Option, ...]:
             missing=o.get("missing"),
             incomplete=bool(o.get("incomplete", False)),
             numeric=o.get("numeric"),
+            exclusive=bool(o.get("exclusive", False)),
         )
         for o in raw or ()
     )
+
+
+ANSWER_CHECKS = ("min_length", "pattern", "pattern_message", "earliest", "latest")
+
+
+def _answer_checks(raw: dict[str, Any]) -> dict[str, Any]:
+    """The checks on a text or date answer that an item or field declares."""
+    return {k: raw.get(k) for k in ANSWER_CHECKS}
 
 
 def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
@@ -488,9 +529,14 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
                 minimum=raw.get("minimum"),
                 maximum=raw.get("maximum"),
                 max_length=raw.get("max_length"),
+                reverse=bool(raw.get("reverse", False)),
+                **_answer_checks(raw),
+                grid=raw.get("grid"),
             )
             ids.append(raw["id"])
-        sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids)))
+        grids = tuple(Grid(g["id"], g["label"], g.get("help")) for g in sec.get("grids", []))
+        sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids),
+                                grids))
     fields = {}
     date_field = data.get("assessment_date_field", DEFAULT_DATE_FIELD)
     for f_index, raw in enumerate(data.get("fields", [])):
@@ -506,6 +552,7 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             minimum=raw.get("minimum"),
             maximum=raw.get("maximum"),
             max_length=raw.get("max_length"),
+            **_answer_checks(raw),
             identifying=raw.get("identifying", False),
             assessment_date=raw["id"] == date_field and raw["type"] == "date",
         )

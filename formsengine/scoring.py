@@ -26,6 +26,7 @@ from .conditions import (
     resolve,
     unknown_inputs,
 )
+from .instruments import AT_LEAST
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -61,6 +62,18 @@ class Plan:
         self.sometimes_asked = [(i, shown) for i in completeness
                                 if (shown := inst.items[i].show_when) is not None]
         self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs]
+        # the sums that add up other scores: the scores each adds (a companion
+        # <id>_at_least adds the parts' companions) and whether an unknown part makes it
+        # not known
+        ids = {spec["id"] for spec in inst.score_specs}
+        self.score_parts: dict[str, tuple[tuple[str, ...], bool]] = {}
+        for spec in inst.score_specs:
+            if spec["type"] == "sum" and spec.get("scores"):
+                parts = tuple(p + AT_LEAST if "companion_of" in spec and p + AT_LEAST in ids
+                              else p for p in spec["scores"])
+                strict = (bool(spec.get("unknown_if_missing"))
+                          or spec.get("when_unknown") == "not_known")
+                self.score_parts[spec["id"]] = (parts, strict)
         self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
         self.flags = [(f["id"], compile_condition(f["when"])) for f in scoring.get("flags", [])]
         self.criteria = [(c["id"], compile_condition(c["when"]))
@@ -86,7 +99,7 @@ class Plan:
                 return None if value is None else _matches(value, values)
 
             return indicator
-        items = tuple(inst.item_set(spec["items"]))
+        items = tuple(inst.item_set(spec.get("items", [])))
         strict = (bool(spec.get("unknown_if_missing"))
                   or spec.get("when_unknown") == "not_known")
         value_fn = self._value_fn(kind, spec, items)
@@ -128,10 +141,14 @@ class Plan:
                 1 for i in items if i in known and _matches(known[i], values))
         if kind == "sum":
             weights = spec.get("weights", {})
-            numbers = {
-                i: {o.value: weights.get(o.value, o.numeric) for o in inst.items[i].options}
-                for i in items
-            }
+            reversed_items = set(spec.get("reverse", ()))
+            numbers = {}
+            for i in items:
+                item = inst.items[i]
+                number = {o.value: weights.get(o.value, o.numeric) for o in item.options}
+                if item.reverse or i in reversed_items:
+                    number = reversed_numbers(number, item)
+                numbers[i] = number
 
             def total(answers: Answers, known: Known) -> Any:
                 result: float = 0
@@ -162,6 +179,34 @@ class Plan:
 
             return combination
         raise ValueError(f"unknown score type {kind}")  # pragma: no cover - schema forbids
+
+
+def reversed_numbers(number: dict[str, Any], item: Any) -> dict[str, Any]:
+    """An item's option numbers reversed: each becomes highest + lowest - number, over the
+    options that say something is known (a 'not known' option keeps no number)."""
+    known = [n for o in item.options if o.missing is None
+             and (n := number.get(o.value)) is not None]
+    if not known:
+        return number
+    top, bottom = max(known), min(known)
+    return {v: (None if n is None else top + bottom - n) for v, n in number.items()}
+
+
+def add_scores(value: Any, parts: tuple[str, ...], scores: dict[str, Any],
+               strict: bool) -> Any:
+    """A sum with the scores it adds (``scores`` of a sum): a part that is not known is
+    left out, or makes the sum not known when the sum is strict."""
+    if value is None:
+        return None
+    total = value
+    for part in parts:
+        got = scores.get(part)
+        if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
+            if strict:
+                return None
+            continue
+        total += got
+    return int(total) if float(total).is_integer() else total
 
 
 def plan_for(inst: Instrument) -> Plan:
@@ -208,6 +253,9 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
     scores = ctx.scores
     for score_id, fn in plan.scores:
         scores[score_id] = fn(answers, known)
+        if score_id in plan.score_parts:
+            parts, strict = plan.score_parts[score_id]
+            scores[score_id] = add_scores(scores[score_id], parts, scores, strict)
     for band_id, score_id, cutoffs in plan.bands:
         ctx.bands[band_id] = band_for(scores.get(score_id), resolve(cutoffs, params))
 

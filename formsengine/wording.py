@@ -75,6 +75,7 @@ class WordingRegistry:
                             f"$.items.{item_id}.options.{value}: not an option of the item "
                             f"(options: {', '.join(item.values)})"
                         )
+            problems.extend(_grid_wording_problems(inst, pack["items"]))
         if problems:
             raise DefinitionError(where, problems)
         obj = WordingPack(
@@ -95,6 +96,36 @@ class WordingRegistry:
 
     def __iter__(self):
         return iter(sorted(self._packs.values(), key=lambda p: p.ref))
+
+
+def _grid_wording_problems(inst: Instrument, items: dict[str, Any]) -> list[str]:
+    """A grid shows its answers once, above its rows: a pack that words a row's options
+    must word them the same on every row of the grid."""
+    problems = []
+    for section in inst.sections:
+        rows: dict[str, list[str]] = {}
+        for item_id in section.item_ids:
+            grid = inst.items[item_id].grid
+            if grid is not None:
+                rows.setdefault(grid, []).append(item_id)
+        for grid, ids in rows.items():
+            def words(item_id: str) -> dict[str, str]:
+                given = items.get(item_id, {}).get("options", {})
+                return {o.value: given.get(o.value, o.label) for o in inst.items[item_id].options}
+            first = words(ids[0])
+            for item_id in ids[1:]:
+                if words(item_id) != first and item_id in items:
+                    problems.append(
+                        f"$.items.{item_id}.options: {item_id!r} is a row of grid {grid!r}, "
+                        "which shows its answers once above the rows; word its options as "
+                        f"on the first row {ids[0]!r}")
+                elif words(item_id) != first:
+                    problems.append(
+                        f"$.items.{ids[0]}.options: {ids[0]!r} is the first row of grid "
+                        f"{grid!r}, which shows its answers once above the rows; word the "
+                        f"options of every row the same (as {item_id!r} has them)")
+                    break
+    return problems
 
 
 def item_text(inst: Instrument, item_id: str, pack: WordingPack | None) -> dict[str, Any]:

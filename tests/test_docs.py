@@ -38,6 +38,7 @@ def schema_keys() -> dict[str, list[str]]:
         "due offset": list(defs["due"]["properties"]),
         "missing kind": list(defs["option"]["properties"]["missing"]["enum"]),
         "section": list(defs["section"]["properties"]),
+        "grid": list(defs["grid"]["properties"]),
         "item": list(defs["item"]["properties"]),
         "item type": list(defs["item"]["properties"]["type"]["enum"]),
         "field": list(defs["field"]["properties"]),

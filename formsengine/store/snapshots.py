@@ -26,8 +26,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .. import audit
-from ..errors import DefinitionError, FormsEngineError
-from .sql import insert_returning_id, json_field_text
+from ..errors import DefinitionError, FormsEngineError, StorageError
+from .sql import json_field_text
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -96,23 +96,35 @@ def _next_version(version: str) -> str:
 def snapshot_id(store: Store, inst: Instrument) -> int:
     """The id of ``inst``'s snapshot, stored now if this is the version's first use.
     Raises ``DefinitionChangedError`` when a different definition is stored for the
-    version. Part of the caller's write transaction (or one of its own)."""
-    digest = inst.content_hash
-    row = store.one("SELECT id, content_hash, first_seen FROM definition_snapshots"
-                    " WHERE instrument_id = ? AND instrument_version = ?",
-                    [inst.id, inst.version])
-    if row is not None:
-        if row["content_hash"] != digest:
-            raise DefinitionChangedError([_changed_message(inst, row["first_seen"])])
-        return int(row["id"])
-    with store.write():
-        return insert_returning_id(
-            store.conn,
-            "INSERT INTO definition_snapshots (instrument_id, instrument_version,"
-            " content_hash, definition, plugin, plugin_version, first_seen)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [inst.id, inst.version, digest, canonical_json(inst.definition), inst.plugin,
-             inst.plugin_version, audit.utcnow()])
+    version. Part of the caller's write transaction (or one of its own).
+
+    Two first uses at once (two requests, two server processes) store it once: the insert
+    does nothing on a conflict and the row the other writer stored is read instead."""
+    row = _stored(store, inst)
+    if row is None:
+        with store.write():
+            inserted = store.conn.execute(
+                "INSERT INTO definition_snapshots (instrument_id, instrument_version,"
+                " content_hash, definition, plugin, plugin_version, first_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (instrument_id, instrument_version) DO NOTHING RETURNING id",
+                [inst.id, inst.version, inst.content_hash, canonical_json(inst.definition),
+                 inst.plugin, inst.plugin_version, audit.utcnow()]).fetchall()
+            if inserted:
+                return int(inserted[0][0])
+            row = _stored(store, inst)
+            if row is None:  # cannot happen: the conflicting row is committed and visible
+                raise StorageError(f"the snapshot of {inst.id} v{inst.version} could not "
+                                   "be stored or read")
+    if row["content_hash"] != inst.content_hash:
+        raise DefinitionChangedError([_changed_message(inst, row["first_seen"])])
+    return int(row["id"])
+
+
+def _stored(store: Store, inst: Instrument) -> dict[str, Any] | None:
+    return store.one("SELECT id, content_hash, first_seen FROM definition_snapshots"
+                     " WHERE instrument_id = ? AND instrument_version = ?",
+                     [inst.id, inst.version])
 
 
 def get_snapshot(store: Store, instrument_id: str, version: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ Every value is checked with the core's ``check_value``, the same check the store
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -376,6 +377,10 @@ def follow_ups(inst, item_ids: list[str]) -> dict[str, dict[str, list[str]]]:
         cond = inst.items[item_id].show_when
         parent = cond.get("item") if isinstance(cond, dict) else None
         spec = inst.items.get(parent) if parent else None
+        # a grid's rows neither reveal nor are revealed: a grid has no room for a nested
+        # question, so a follow-up of a row is shown after the grid
+        if inst.items[item_id].grid is not None or (spec is not None and spec.grid):
+            spec = None
         if spec is not None and parent in seen and parent not in _children(out):
             key = "equals" if spec.type == "choice" else "includes"
             values = {o.value for o in spec.options}
@@ -389,3 +394,46 @@ def follow_ups(inst, item_ids: list[str]) -> dict[str, dict[str, list[str]]]:
 
 def _children(groups: dict[str, dict[str, list[str]]]) -> set[str]:
     return {c for by_value in groups.values() for cs in by_value.values() for c in cs}
+
+
+@dataclass(frozen=True)
+class Block:
+    """What a page shows as one piece: a single question (``grid`` None), or the
+    consecutive rows of one grid (a Likert or matrix layout)."""
+
+    item_ids: tuple[str, ...]
+    grid: Any = None  # instruments.Grid
+
+    @property
+    def item_id(self) -> str:
+        return self.item_ids[0]
+
+
+def blocks(inst, item_ids: list[str], nested: set[str] | frozenset[str] = frozenset()
+           ) -> list[Block]:
+    """The page's questions grouped for the templates: each run of consecutive rows of one
+    grid is one block, every other question a block of its own. Questions in ``nested``
+    (follow-ups shown inside another question's reveal) are left out."""
+    out: list[Block] = []
+    for item_id in item_ids:
+        if item_id in nested:
+            continue
+        item = inst.items[item_id]
+        grid = None
+        if item.grid is not None:
+            section = next((s for s in inst.sections if s.id == item.section), None)
+            grid = section.grid(item.grid) if section is not None else None
+        if grid is not None and out and out[-1].grid is not None and out[-1].grid.id == grid.id:
+            out[-1] = Block(out[-1].item_ids + (item_id,), grid)
+        else:
+            out.append(Block((item_id,), grid))
+    return out
+
+
+def grid_program(block: Block, programs: dict[str, str]) -> str | None:
+    """The show condition of a grid as the page's script evaluates it (JSON text): shown
+    while any of its rows is. None when a row is always asked (the grid always is)."""
+    if any(i not in programs for i in block.item_ids):
+        return None
+    return json.dumps({"any": [json.loads(programs[i]) for i in block.item_ids]},
+                      separators=(",", ":"))

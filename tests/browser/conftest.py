@@ -54,12 +54,13 @@ def server(tmp_path_factory):
 
 def run_server(tmp_path_factory, **settings):
     """The ``server`` fixture's work, with extra ``FORMSENGINE_*`` settings (a short idle
-    timeout, say) for a module's own fixture."""
+    timeout, say, or FORMSENGINE_DEFINITIONS for a folder of definitions) for a module's
+    own fixture."""
     folder = tmp_path_factory.mktemp("server")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
     env.update(settings)
     env["FORMSENGINE_DB"] = str(folder / "browser.db")
-    if not dash_installed():
+    if not dash_installed() and "FORMSENGINE_DEFINITIONS" not in settings:
         env["FORMSENGINE_DEFINITIONS"] = str(TEST_DEFINITIONS)
     accounts = {"admin": _password(_cli(env, "users", "create-admin", "admin"))}
     _cli(env, "teams", "create", "North")
@@ -112,11 +113,13 @@ def playwright_instance():
 def browser_factory(playwright_instance, tmp_path_factory):
     contexts = []
 
-    def new_context():
+    def new_context(**options):
+        """A browser of its own; ``options`` for Playwright's context (for example
+        ``java_script_enabled=False``)."""
         profile = tmp_path_factory.mktemp("profile")
         context = playwright_instance.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            service_workers="block")
+            service_workers="block", **options)
         contexts.append(context)
         return context
 

@@ -267,3 +267,37 @@ def test_an_import_goes_in_by_copy_and_stores_what_sqlite_stores(pg_database, tm
     assert found["postgresql"] == found["sqlite"]
     assert any(r["comment"] for r in found["postgresql"][0])
     assert any(r["value_num"] is None for r in found["postgresql"][1])
+
+
+# -- first uses at once ----------------------------------------------------------------------------
+
+def test_a_definition_first_used_by_many_writers_at_once_is_stored_once(engine, pg_store,
+                                                                         pg_database):
+    """Several requests creating the first assessment of a version at the same moment (as
+    several server processes do after a deploy): each gets the one snapshot, none fails."""
+    from formsengine.store import inspection as look
+    from formsengine.store.snapshots import snapshot_id
+
+    inst = next(iter(engine.instruments))
+    writers = 8
+    start = threading.Barrier(writers)
+    found: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with Store.open(pg_database, engine) as store:
+                start.wait()
+                with store.write():
+                    found.append(snapshot_id(store, inst))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(found) == writers and len(set(found)) == 1
+    assert look.count(pg_store, "definition_snapshots", instrument_id=inst.id) == 1

@@ -1,0 +1,221 @@
+"""Save-and-score on SQLite and on PostgreSQL, with one and with two server processes.
+
+The same request as `bench_web.py`'s save (a DASH section posted as a browser posts it:
+checked, stored, audited, scored on the server, provisional result stored) through
+`formsengine serve --workers N --threads 4` on loopback, for 8 and for 20 concurrent clients.
+Each server has a database of its own (a SQLite file; a throwaway PostgreSQL schema) with the
+same accounts. The configurations take turns in every round (SQLite 1 process, SQLite 2,
+PostgreSQL 1, PostgreSQL 2, then again), so that a change in the machine's load falls on all
+of them alike.
+
+Printed per backend and client count: saves a second, median and 95th percentile latency,
+and the server CPU per save (every process of the server: the supervisor and its workers).
+Targets (issue: PostgreSQL as the production database): PostgreSQL within 2x of SQLite on
+one machine (saves a second, one process), and two processes giving at least 1.6x the
+throughput of one. On a machine with 2 cores the clients, the database server and the
+application's processes share those 2 cores, so the second process can add at most what
+the first leaves idle; the verdict is printed only while the load average is at most the
+number of cores.
+
+After the runs every client's assessment must be stored, final, at the revision its saves
+imply, with one audited save per acknowledged save, and each audit chain intact.
+
+    python benchmarks/bench_backends.py [--seconds 15] [--rounds 2] [--clients 8 20]
+                                        [--database-url URL] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_web import (  # noqa: E402
+    PASSWORD,
+    cpu_seconds,
+    formsengine_client,
+    formsengine_server,
+    merged,
+    running,
+)
+from judging import verdict  # noqa: E402
+from pgscratch import DEFAULT_URL, scratch_url, server_url  # noqa: E402
+
+
+def prepare(location: str, clients: int) -> dict:
+    """Accounts for ``clients`` practitioners in a new database at ``location``; the
+    environment a server on it needs."""
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+    from formsengine.store import Store
+    from formsengine.web import accounts
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMSENGINE_")}
+    env["FORMSENGINE_SECRET_KEY"] = secrets.token_hex(32)
+    env["FORMSENGINE_AUDIT_KEY"] = os.environ["FORMSENGINE_AUDIT_KEY"]  # as main() set it
+    if location.startswith("postgresql"):
+        env["FORMSENGINE_DATABASE_URL"] = location
+    else:
+        env["FORMSENGINE_DB"] = location
+    engine = Engine(Settings())
+    with Store.open(location, engine, create=True) as store:
+        team = store.ensure_team("Bench")
+        params = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
+        for i in range(clients):
+            accounts.create_user(store, f"bench{i}", role="practitioner", password=PASSWORD,
+                                 params=params, teams=[team], must_change=False)
+    return env
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (Linux)."""
+    total = cpu_seconds(pid)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return total + sum(tree_cpu(int(c)) for c in children)
+
+
+def run(port: int, pid: int, clients: int, seconds: float) -> tuple[dict, float]:
+    """The clients' results and the server's CPU seconds while they ran."""
+    import threading
+
+    out: dict = {}
+    cpu: list[float] = []
+    barrier = threading.Barrier(clients, timeout=300, action=lambda: cpu.append(tree_cpu(pid)))
+
+    def start() -> float:
+        barrier.wait()
+        return time.monotonic() + seconds
+
+    threads = [threading.Thread(target=formsengine_client, args=(port, i, start, out))
+               for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 300)
+    if len(out) != clients:
+        raise RuntimeError(f"{clients - len(out)} clients did not finish")
+    return out, tree_cpu(pid) - cpu[0]
+
+
+def check(location: str, runs: list[dict]) -> list[str]:
+    """Every acknowledged save stored once, every assessment final, the chain intact."""
+    from formsengine.audit import verify
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+    from formsengine.store import Store
+    from formsengine.store import inspection as look
+
+    results = merged(runs)
+    problems = []
+    with Store.open(location, Engine(Settings())) as store:
+        stored = {r["uid"]: r for r in look.rows(store, "assessments", "uid", "status",
+                                                 "revision")}
+        for r in results.values():
+            row = stored.get(r["uid"])
+            if row is None or row["status"] != "final" or row["revision"] != r["revision"] + 1:
+                problems.append(f"assessment {r['uid']}: stored {row}")
+        saves = look.count(store, "audit", action="update")
+        if saves != sum(r["saves"] + 1 for r in results.values()):
+            problems.append(f"{saves} saves audited for {len(results)} clients")
+        chain = verify(store.conn)
+        if not chain.ok:
+            problems.append(chain.message())
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--clients", type=int, nargs="+", default=[8, 20])
+    parser.add_argument("--database-url", help=f"PostgreSQL server (default: "
+                        f"FORMSENGINE_BENCH_DATABASE_URL, else {DEFAULT_URL})")
+    parser.add_argument("--quick", action="store_true", help="2 x 4 s, 8 clients")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.clients = 4.0, 1, [8]
+    url = server_url(args.database_url) or DEFAULT_URL
+    # one audit key for this process (accounts, checks) and every server it starts
+    os.environ.setdefault("FORMSENGINE_AUDIT_KEY", secrets.token_hex(32))
+    load_before = os.getloadavg()[0]
+    most = max(args.clients)
+    configs = [(backend, workers) for backend in ("sqlite", "postgresql") for workers in (1, 2)]
+    found: dict[tuple, list[dict]] = {}
+    cpu: dict[tuple, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        where: dict[tuple, str] = {}
+        servers: dict[str, list[str]] = {}
+        envs: dict[str, dict] = {}
+        for backend, workers in configs:
+            name = f"{backend}-{workers}"
+            where[(backend, workers)] = (stack.enter_context(scratch_url(url))
+                                         if backend == "postgresql"
+                                         else str(Path(tmp) / f"{name}.db"))
+            envs[name] = prepare(where[(backend, workers)], most)
+            servers[name] = [*formsengine_server(4), "--workers", str(workers)]
+        procs = {}
+        for name, command in servers.items():  # each server with its own environment
+            procs.update(stack.enter_context(running({name: command}, envs[name])))
+        for round_no in range(args.rounds):
+            for clients in args.clients:
+                for backend, workers in configs:
+                    name = f"{backend}-{workers}"
+                    print(f"  round {round_no + 1}/{args.rounds}: {name}, {clients} clients "
+                          f"({args.seconds:g} s)...", file=sys.stderr, flush=True)
+                    proc, port = procs[name]
+                    out, used = run(port, proc.pid, clients, args.seconds)
+                    found.setdefault((backend, workers, clients), []).append(out)
+                    cpu[(backend, workers, clients)] = cpu.get((backend, workers, clients),
+                                                               0.0) + used
+        problems = []
+        for backend, workers in configs:
+            runs = [r for (b, w, _), rs in found.items() if (b, w) == (backend, workers)
+                    for r in rs]
+            problems += [f"{backend}, {workers} process(es): {p}"
+                         for p in check(where[(backend, workers)], runs)]
+    load = max(load_before, os.getloadavg()[0])
+    rate: dict[tuple, float] = {}
+    print(f"save-and-score, {args.rounds} round(s) of {args.seconds:g} s per configuration; "
+          f"4 threads per process; load average {load:.1f} on {os.cpu_count()} cores")
+    print(f"{'backend':<11} {'procs':>5} {'clients':>7} {'saves/s':>8} {'median':>9} "
+          f"{'p95':>9} {'CPU/save':>9} {'errors':>6}")
+    for (backend, workers, clients), runs in sorted(found.items()):
+        results = list(merged(runs).values())
+        saves = sum(r["saves"] for r in results)
+        latencies = sorted(t for r in results for t in r["latencies"])
+        errors = sum(r["errors"] for r in results)
+        rate[(backend, workers, clients)] = saves / (args.seconds * args.rounds)
+        p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+        print(f"{backend:<11} {workers:>5} {clients:>7} "
+              f"{rate[(backend, workers, clients)]:>8.1f} "
+              f"{statistics.median(latencies) * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms "
+              f"{cpu[(backend, workers, clients)] / max(saves, 1) * 1000:>7.2f}ms {errors:>6}")
+        if errors:
+            problems.append(f"{backend}, {workers} process(es), {clients} clients: "
+                            f"{errors} errors")
+    for clients in args.clients:
+        pg_vs = rate[("sqlite", 1, clients)] / rate[("postgresql", 1, clients)]
+        print(f"{clients} clients: SQLite / PostgreSQL saves a second (1 process): "
+              f"{pg_vs:.2f}x (target <= 2x) -> {verdict(pg_vs <= 2, load)}")
+        for backend in ("sqlite", "postgresql"):
+            gain = rate[(backend, 2, clients)] / rate[(backend, 1, clients)]
+            print(f"{clients} clients, {backend}: 2 processes / 1 process: {gain:.2f}x "
+                  f"(target >= 1.6x) -> {verdict(gain >= 1.6, load)}")
+    for p in problems:
+        print("PROBLEM:", p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
