@@ -199,6 +199,7 @@ def test_a_long_file_is_written_in_chunks_and_still_all_or_nothing(store, tmp_pa
     assert summary["last_id"] - summary["first_id"] == 10
 
 
+@pytest.mark.sqlite_only  # counts statements with sqlite3's trace callback
 def test_the_database_is_read_once_a_chunk_not_once_a_line(store, tmp_path):
     """People, their final assessments and cases are looked up for a chunk of lines at a
     time: the statements an import runs do not grow with its lines (up to a chunk)."""

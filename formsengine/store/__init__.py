@@ -276,9 +276,9 @@ class Store:
 
     @property
     def location(self) -> str | None:
-        """Where another connection opens the same database: the SQLite file, or the
-        PostgreSQL URL (None for a SQLite database in memory)."""
-        return self.conn.url if self.postgres else self.file
+        """Where the database is, as ``--db`` takes it: the SQLite file (None for one in
+        memory) or the PostgreSQL URL."""
+        return str(self.conn.url) if self.postgres else self.file
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod

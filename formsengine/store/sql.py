@@ -184,6 +184,24 @@ def new_ids_sql(where: Any, table: str) -> str:
             f" SELECT (SELECT COALESCE(MAX(id), 0) FROM {table}) + i AS id FROM n")  # nosec B608 (a checked table name)
 
 
+def stream_rows(conn: Any, sql: str, params: Sequence[Any] | dict[str, Any],
+                size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a query in lists of at most ``size``, without the whole result ever
+    being in memory: SQLite's cursor steps through the result as rows are fetched;
+    PostgreSQL's rows come through a server-side cursor (``PgConnection.stream``), where a
+    plain query would bring the whole result into the client at once. Read the rows before
+    sending the connection anything else."""
+    if is_postgres(conn):
+        yield from conn.stream(sql, params, size)
+        return
+    cursor = conn.execute(sql, params)
+    while True:
+        rows = cursor.fetchmany(size)
+        if not rows:
+            return
+        yield rows
+
+
 def least(where: Any, *exprs: str) -> str:
     """The smallest of the expressions: SQLite's scalar ``min``, PostgreSQL's ``LEAST``."""
     return ("LEAST(" if _pg(where) else "min(") + ", ".join(exprs) + ")"
