@@ -1,6 +1,7 @@
 # formsengine: two commands set everything up on a fresh machine.
 #   make run    set up, create the database (demo data with DEMO=1) and serve on 127.0.0.1
-#   make test   set up (browser included) and run the whole test suite
+#   make test   set up (browser included) and run the whole test suite on SQLite, then the
+#               database-facing suites again on PostgreSQL when a server is there
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,8 +9,19 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# The suites that run a second time on PostgreSQL. Not again: the browser tests, and the
+# web tests that start server processes on a SQLite file of their own (README: Testing).
+PG_TESTS ?= tests/store tests/test_store.py tests/test_audit.py tests/test_importer.py \
+	tests/exports tests/analysis tests/web \
+	--ignore=tests/web/test_workers.py --ignore=tests/web/test_crash_server.py \
+	--ignore=tests/web/test_concurrency.py --ignore=tests/web/test_server_limits.py \
+	--deselect=tests/web/test_logs.py::test_serve_writes_json_access_lines_to_standard_error
+# whether there is a PostgreSQL server for the tests (see tests/conftest.py: server_url)
+PG_AVAILABLE = $(BIN)/python -c "import os, socket; \
+	os.environ.get('FORMSENGINE_TEST_DATABASE_URL') \
+	or socket.create_connection(('127.0.0.1', 5432), timeout=0.5)"
 
-.PHONY: setup run test test-fast bench lint audit clean lock
+.PHONY: setup run test test-fast test-postgres bench lint audit clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +62,15 @@ run: setup
 
 test: setup node_modules/.installed
 	@if [ -x scripts/setup-browser ]; then scripts/setup-browser; fi
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	FORMSENGINE_TEST_BACKEND=sqlite $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	@if $(PG_AVAILABLE) 2>/dev/null; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "no PostgreSQL server: the PostgreSQL pass was not run" \
+	  "(set FORMSENGINE_TEST_DATABASE_URL, or run .ci/run)"; fi
+
+# the store, import, export, analysis and web (not browser) tests on PostgreSQL
+test-postgres: setup
+	FORMSENGINE_TEST_BACKEND=postgres $(BIN)/python -m pytest -n 2 -m "not browser" \
+	  $(PG_TESTS) $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)

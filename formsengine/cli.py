@@ -356,7 +356,7 @@ def score_cmd(state: State, instrument_id: str, file: Path) -> None:
 # -- database ------------------------------------------------------------------------------
 @cli.group()
 def db() -> None:
-    """Create and check the SQLite database."""
+    """Create, upgrade and check the database (SQLite or PostgreSQL)."""
 
 
 @db.command("init")
@@ -391,15 +391,21 @@ def db_upgrade(state: State) -> None:
     database made by release 0.1 is taken over in place. Back the database up first."""
     from .store import Store
 
-    warn_if_readable(state.settings.database)
-    with Store.open(state.settings.database, state.engine, create=True,
+    where: str | Path = state.settings.database
+    if state.settings.on_server:
+        from .store.postgres import redacted
+
+        where = redacted(str(state.settings.database_url))
+    else:
+        warn_if_readable(state.settings.database)
+    with Store.open(state.settings.location, state.engine, create=True,
                     upgrade=True) as store:
         applied = store.last_upgrade
         if applied:
             store.audit("db_upgrade", actor=SYSTEM, details={"applied": applied})
     for step in applied:
-        click.echo(f"applied {step}")
-    click.echo(f"database up to date: {state.settings.database}")
+        click.echo(step if step.startswith("note:") else f"applied {step}")
+    click.echo(f"database up to date: {where}")
 
 
 @db.command("status")
@@ -408,12 +414,12 @@ def db_status(state: State) -> None:
     """Each migration branch's revision in the database against the installed code's head.
     Exit status 1 when any branch is behind (run db upgrade)."""
     from . import migrations
-    from .store import connect
+    from .store import connect_to
 
     path = state.settings.database
-    if not path.exists():
+    if not state.settings.on_server and not path.exists():
         fail(f"database {path} does not exist; create it with: formsengine --db {path} db init")
-    conn = connect(path)
+    conn = connect_to(state.settings.location)
     try:
         branches = migrations.status(conn, state.engine)
         legacy = not migrations.current_revisions(conn) and not migrations.is_empty(conn)

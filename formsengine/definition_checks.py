@@ -115,7 +115,9 @@ def semantic_problems(inst: Instrument) -> list[str]:
         problems.extend(_limit_problems(f"$.items[{item.id}]", item))
     for field in inst.fields.values():
         problems.extend(_limit_problems(f"$.fields[{field.id}]", field))
+    problems.extend(answer_check_problems(inst))
     problems.extend(show_when_cycles(inst))
+    problems.extend(pipe_problems(inst))
     problems.extend(grid_problems(inst))
 
     # Scores.
@@ -124,10 +126,18 @@ def semantic_problems(inst: Instrument) -> list[str]:
         if score["id"] in score_ids:
             problems.append(f"{path}.id: score id {score['id']!r} is used twice")
         score_ids.append(score["id"])
+        if score["type"] == "age":
+            problems.extend(age_problems(score, path, inst))
+            continue
+        for key in ("from", "to"):
+            if key in score:
+                problems.append(f"{path}.{key}: only an age score reads dates "
+                                f"(this is a {score['type']} score)")
+        problems.extend(_sum_problems(path, score, score_ids[:-1], scoring, items))
         if score["type"] == "indicator":
             item_ids = check_item_set([score["item"]], f"{path}.item")
         else:
-            item_ids = check_item_set(score["items"], f"{path}.items")
+            item_ids = check_item_set(score.get("items", []), f"{path}.items")
         if not item_ids:
             continue
         for i in item_ids:
@@ -175,6 +185,12 @@ def semantic_problems(inst: Instrument) -> list[str]:
                                 f"of {spec['companion_of']!r} (when_unknown \"not_known\"); "
                                 "give the declared score another id")
             score_ids.append(spec["id"])
+    # Calculated values shown while completing: scores the definition declares.
+    for s_index, sec in enumerate(inst.definition.get("sections", [])):
+        for c_index, shown in enumerate(sec.get("calculated", [])):
+            if shown["score"] not in score_ids:
+                problems.append(f"$.sections[{s_index}].calculated[{c_index}].score: unknown "
+                                f"score {shown['score']!r} {one_of('scores', score_ids)}")
     # Bands.
     for index, band in enumerate(scoring.get("bands", [])):
         path = f"$.scoring.bands[{index}]"
@@ -225,6 +241,267 @@ def semantic_problems(inst: Instrument) -> list[str]:
             flag_ids.extend(seen)
     # offered_when conditions name another instrument's items: checked by the engine once
     # every plugin has registered.
+    return problems
+
+
+AGE_UNUSED = ("items", "item", "values", "missing", "order", "weights", "names",
+              "when_unknown", "unknown_if_missing")
+
+
+def age_problems(score: dict[str, Any], path: str, inst: Instrument) -> list[str]:
+    """An age counts whole years between two dates: ``from`` and ``to`` name date items
+    or date fields (``to`` defaults to the assessment's date field)."""
+    problems = [f"{path}.{key}: an age score does not use {key!r} (it reads 'from' and 'to')"
+                for key in AGE_UNUSED if key in score]
+    refs = [("from", score["from"])]
+    if "to" in score:
+        refs.append(("to", score["to"]))
+    else:
+        date_field = inst.fields.get(inst.assessment_date_field)
+        if date_field is None or date_field.type != "date":
+            problems.append(f"{path}: an age score without 'to' counts to the assessment's "
+                            f"date, and there is no date field {inst.assessment_date_field!r}; "
+                            "give 'to' ({\"field\": ...} or {\"item\": ...})")
+    for key, ref in refs:
+        if "item" in ref:
+            item = inst.items.get(ref["item"])
+            if item is None:
+                problems.append(f"{path}.{key}.item: unknown item {ref['item']!r}")
+            elif item.type != "date":
+                problems.append(f"{path}.{key}.item: {ref['item']!r} is a {item.type} item; "
+                                "an age reads a date item or a date field")
+        else:
+            field = inst.fields.get(ref["field"])
+            if field is None:
+                problems.append(f"{path}.{key}.field: unknown field {ref['field']!r} "
+                                f"(fields: {', '.join(inst.fields) or 'none'})")
+            elif field.type != "date":
+                problems.append(f"{path}.{key}.field: {ref['field']!r} is a {field.type} "
+                                "field; an age reads a date item or a date field")
+    if "to" in score and score["to"] == score["from"]:
+        problems.append(f"{path}.to: the age counts from and to the same date (always 0)")
+    return problems
+
+
+def pipe_problems(inst: Instrument) -> list[str]:
+    """Pipes in labels and hints (``{{item.<id>|<fallback>}}``, ``{{field.<id>|<fallback>}}``)
+    name an item that comes earlier in the definition, or a field, and give a fallback."""
+    problems = []
+    for item in inst.items.values():
+        for key, text in (("label", item.label_source), ("help", item.help_source)):
+            problems.extend(text_pipe_problems(inst, item.id, text, f"$.items[{item.id}].{key}"))
+    return problems
+
+
+def text_pipe_problems(inst: Instrument, item_id: str, text: str | None,
+                       path: str) -> list[str]:
+    """The pipes of one label or hint of item ``item_id`` (a definition's or a wording
+    pack's), each checked as ``pipe_problems`` says."""
+    from .piping import OPEN, pipes
+
+    if not text or OPEN not in text:
+        return []
+    problems = []
+    order = list(inst.items)
+    position = order.index(item_id)
+    form = "{{item.<item id>|<fallback>}} or {{field.<field id>|<fallback>}}"
+    found = list(pipes(text))
+    if text.count(OPEN) != len(found):
+        problems.append(f"{path}: '{{{{' opens a pipe that is never closed with "
+                        f"'}}}}' (write {form})")
+    for pipe in found:
+        shown = pipe.text if len(pipe.text) <= 80 else pipe.text[:77] + "..."
+        if pipe.kind is None:
+            problems.append(f"{path}: {shown} is not a pipe (write {form})")
+        elif not pipe.fallback:
+            problems.append(f"{path}: {shown} has no fallback: write the words to "
+                            f"show when there is no answer after '|' ({form})")
+        elif pipe.kind == "field" and pipe.target not in inst.fields:
+            problems.append(f"{path}: {shown} names unknown field {pipe.target!r} "
+                            f"(fields: {', '.join(inst.fields) or 'none'})")
+        elif pipe.kind == "item" and pipe.target not in inst.items:
+            problems.append(f"{path}: {shown} names unknown item {pipe.target!r}")
+        elif pipe.kind == "item" and pipe.target == item_id:
+            problems.append(f"{path}: {shown} names the item itself; a pipe shows the "
+                            "answer to an earlier question")
+        elif pipe.kind == "item" and order.index(str(pipe.target)) > position:
+            problems.append(f"{path}: {shown} names {pipe.target!r}, which comes "
+                            "later in the definition; a pipe shows the answer to an "
+                            "earlier question")
+    return problems
+
+
+TEXT_ONLY = ("min_length", "pattern", "pattern_message")
+DATE_ONLY = ("earliest", "latest")
+
+
+def answer_check_problems(inst: Instrument) -> list[str]:
+    """The checks on answers that items and fields declare: exclusive options only on
+    multiple choice and after the others; text lengths and patterns only on text (the
+    pattern compiles; the shortest no longer than the longest); date bounds only on dates,
+    naming a date that comes earlier in the form; reverse only on single choice; the
+    items required to finalise exist, each once."""
+    import re
+
+    problems: list[str] = []
+    order = [("field", f.id) for f in inst.fields.values()]
+    order += [("item", i) for i in inst.items]
+    specs: list[tuple[str, str, Any]] = [
+        (f"$.fields[{f.id}]", "field", f) for f in inst.fields.values()]
+    specs += [(f"$.items[{i.id}]", "item", i) for i in inst.items.values()]
+    for path, kind, spec in specs:
+        exclusive = [o.value for o in spec.options if o.exclusive]
+        if exclusive and spec.type != "multi_choice":
+            problems.append(f"{path}.options: option {exclusive[0]!r} is exclusive, but only "
+                            "a multiple-choice item has answers to exclude (a single choice "
+                            "already allows one answer)")
+        elif exclusive:
+            later = [o.value for o in spec.options[spec.options.index(
+                next(o for o in spec.options if o.exclusive)):] if not o.exclusive]
+            if later:
+                problems.append(f"{path}.options: exclusive options come after the others "
+                                f"(move {later[0]!r} before {exclusive[0]!r})")
+            if len(exclusive) == len(spec.options):
+                problems.append(f"{path}.options: every option is exclusive; a multiple "
+                                "choice needs at least one option that is not")
+        for key in TEXT_ONLY:
+            if getattr(spec, key, None) is not None and spec.type != "text":
+                problems.append(f"{path}.{key}: only a text {kind} takes {key} "
+                                f"(this one is {spec.type})")
+        for key in DATE_ONLY:
+            if getattr(spec, key, None) is not None and spec.type != "date":
+                problems.append(f"{path}.{key}: only a date {kind} takes {key} "
+                                f"(this one is {spec.type})")
+        if getattr(spec, "reverse", False) and spec.type != "choice":
+            problems.append(f"{path}.reverse: only a single-choice item is reversed "
+                            f"(this one is {spec.type})")
+        shortest, longest = spec.min_length, spec.max_length
+        if shortest is not None and longest is not None and shortest > longest:
+            problems.append(f"{path}.min_length: the shortest length ({shortest}) is above "
+                            f"the longest (max_length {longest})")
+        if spec.pattern_message is not None and spec.pattern is None:
+            problems.append(f"{path}.pattern_message: give the pattern it explains")
+        if spec.pattern is not None:
+            try:
+                re.compile(spec.pattern)
+            except re.error as exc:
+                problems.append(f"{path}.pattern: not a regular expression Python can use "
+                                f"({exc})")
+            else:
+                slow = slow_pattern(spec.pattern)
+                if slow:
+                    problems.append(f"{path}.pattern: {slow}")
+        if spec.type == "date":
+            problems.extend(_bound_problems(path, kind, spec, inst, order))
+    required = inst.definition.get("required_to_finalise", [])
+    for index, item_id in enumerate(required):
+        if item_id not in inst.items:
+            problems.append(f"$.required_to_finalise[{index}]: unknown item {item_id!r}")
+    for item_id in _repeated(required):
+        problems.append(f"$.required_to_finalise: item {item_id!r} is listed more than once")
+    return problems
+
+
+def slow_pattern(pattern: str) -> str | None:
+    """Why a pattern could take very long to check an answer, or None: a repetition inside
+    a repetition (``(a+)+``, ``(\\w*)*``) or a back-reference, the forms whose checking time
+    can grow exponentially with the answer's length."""
+    import re._parser as sre  # type: ignore[import-not-found]
+
+    def walk(parsed, inside: bool) -> str | None:
+        for op, arg in parsed:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                low, high, sub = arg
+                repeats = high is sre.MAXREPEAT or high > 1
+                if repeats and inside:
+                    return ("a repetition inside a repetition (such as (a+)+) can take very "
+                            "long to check; write it without the nesting")
+                found = walk(sub, inside or repeats)
+                if found:
+                    return found
+            elif name == "GROUPREF" or name == "GROUPREF_EXISTS":
+                return "back-references are not allowed in a pattern"
+            elif name == "SUBPATTERN":
+                found = walk(arg[-1], inside)
+                if found:
+                    return found
+            elif name == "BRANCH":
+                for branch in arg[1]:
+                    found = walk(branch, inside)
+                    if found:
+                        return found
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                found = walk(arg[1], inside)
+                if found:
+                    return found
+        return None
+
+    return walk(sre.parse(pattern), False)
+
+
+def _bound_problems(path: str, kind: str, spec: Any, inst: Instrument,
+                    order: list[tuple[str, str]]) -> list[str]:
+    import datetime as dt
+
+    problems = []
+    fixed = {}
+    for key in DATE_ONLY:
+        bound = getattr(spec, key, None)
+        if isinstance(bound, str) and bound != "today":
+            fixed[key] = dt.date.fromisoformat(bound)
+        if key == "earliest" and bound == "today":
+            problems.append(f"{path}.earliest: \"today\" can only be the latest date: an "
+                            "answer that must not be in the past would become wrong as days "
+                            "pass, and a saved answer is checked again at every save and "
+                            "rescoring")
+        if not isinstance(bound, dict):
+            continue
+        target = ("field", bound["field"]) if "field" in bound else ("item", bound["item"])
+        other = (inst.fields if target[0] == "field" else inst.items).get(target[1])
+        if other is None:
+            problems.append(f"{path}.{key}: unknown {target[0]} {target[1]!r}")
+        elif other.type != "date":
+            problems.append(f"{path}.{key}: {target[0]} {target[1]!r} is {other.type}, "
+                            "not a date")
+        elif target == (kind, spec.id):
+            problems.append(f"{path}.{key}: a date cannot be bounded by itself")
+        elif order.index(target) > order.index((kind, spec.id)):
+            problems.append(f"{path}.{key}: {target[0]} {target[1]!r} comes later in the "
+                            "form; a date can only be bounded by one asked before it")
+    if len(fixed) == 2 and fixed["earliest"] > fixed["latest"]:
+        problems.append(f"{path}.earliest: the earliest date ({fixed['earliest']}) is after "
+                        f"the latest ({fixed['latest']})")
+    return problems
+
+
+def _sum_problems(path: str, score: dict[str, Any], earlier: list[str],
+                  scoring: dict[str, Any], items: dict[str, Any]) -> list[str]:
+    """A sum's ``reverse`` names items of the sum; its ``scores`` name earlier counts or
+    sums. Both belong to sums only."""
+    problems = []
+    for key in ("reverse", "scores"):
+        if key in score and score["type"] != "sum":
+            problems.append(f"{path}.{key}: only a sum takes {key}")
+            return problems
+    listed = score.get("items")
+    for index, item_id in enumerate(score.get("reverse", [])):
+        if not isinstance(listed, list) or item_id not in listed:
+            problems.append(f"{path}.reverse[{index}]: item {item_id!r} is not one of the "
+                            "sum's items (list them in items)")
+        elif item_id in items and items[item_id].reverse:
+            problems.append(f"{path}.reverse[{index}]: item {item_id!r} is reversed by its "
+                            "own definition (reverse: true); reversing it again would undo it")
+    kinds = {s["id"]: s["type"] for s in scoring.get("scores", [])}
+    for index, part in enumerate(score.get("scores", [])):
+        if part == score["id"]:
+            problems.append(f"{path}.scores[{index}]: a sum cannot add itself")
+        elif part not in earlier:
+            problems.append(f"{path}.scores[{index}]: {part!r} is not a score declared "
+                            "before this one (a sum adds scores computed before it)")
+        elif kinds.get(part) not in ("count", "sum"):
+            problems.append(f"{path}.scores[{index}]: {part!r} is a {kinds.get(part)} score; "
+                            "a sum adds counts and sums")
     return problems
 
 

@@ -212,8 +212,8 @@ def import_file(store: Store, path: Path, *, actor: str,
                 chunk = [r for r in chunk if r.line not in bad]
             if not chunk:
                 continue
-            people = _people(store, chunk, made, known)
-            cases = _cases(store, chunk, people, made, actor)
+            people = _people(store, chunk, made, known, problems)
+            cases = _cases(store, chunk, people, made, actor, problems)
             ids = _bulk_insert(store, chunk, people, cases)
             written = [written[0] if written else ids[0], ids[-1]]
             count += len(ids)
@@ -308,7 +308,7 @@ def _check_against_database(store: Store, rows: list[Row],
 
 
 def _people(store: Store, rows: list[Row], made: dict[str, int],
-            known: dict[str, dict[str, Any]]) -> dict[str, int]:
+            known: dict[str, dict[str, Any]], problems: list[str]) -> dict[str, int]:
     """Every person named in the rows: ``known`` ones (read for the chunk), new ones added
     in one go."""
     roles: dict[str, str | None] = {}
@@ -317,18 +317,23 @@ def _people(store: Store, rows: list[Row], made: dict[str, int],
     people = {ref: p["id"] for ref, p in known.items()}
     new = [ref for ref in roles if ref not in people]
     if new:
-        next_id = db.next_id(store, "people")
         now = audit.utcnow()
-        for offset, ref in enumerate(new):
-            people[ref] = next_id + offset
-        db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
-        made["people"] += len(new)
+        people.update(zip(new, db.new_ids(store, "people", len(new))))
+        meanwhile = db.add_people(store, [(people[ref], ref, roles[ref], now) for ref in new])
+        for ref, stored in meanwhile.items():  # stored by a concurrent import
+            people[ref] = stored["id"]
+            if roles[ref] and stored["role"] != roles[ref]:
+                line = next(r.line for r in rows if r.person == ref)
+                problems.append(f"line {line}: person {ref!r} is recorded as "
+                                f"{stored['role']}, not {roles[ref]}")
+        made["people"] += len(new) - len(meanwhile)
     return people
 
 
 def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str, int],
-           actor: str) -> dict[str, int]:
-    """Every case named in the rows, and a link from it to each of its people."""
+           actor: str, problems: list[str]) -> dict[str, int]:
+    """Every case named in the rows, and a link from it to each of its people; a line
+    whose person would be a second one in their role on the case is a problem."""
     refs = list(dict.fromkeys(r.case for r in rows if r.case))
     cases = db.case_ids(store, refs)
     new = [ref for ref in refs if ref not in cases]
@@ -336,12 +341,12 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     teams = {r.case: team_id for r in rows
              if r.case and r.team and (team_id := team_ids[r.team]) is not None}
     if new:
-        next_id = db.next_id(store, "cases")
         now = audit.utcnow()
-        for offset, ref in enumerate(new):
-            cases[ref] = next_id + offset
-        db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]", now)
-                             for ref in new])
+        cases.update(zip(new, db.new_ids(store, "cases", len(new))))
+        meanwhile = db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]",
+                                          now) for ref in new])
+        cases.update(meanwhile)  # stored by a concurrent import
+        new = [ref for ref in new if ref not in meanwhile]
         made["cases"] += len(new)
     for ref, team_id in teams.items():  # an existing case with no team takes the one named
         if ref not in new:
@@ -349,16 +354,23 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     practitioners = {cases[r.case]: r.practitioner for r in rows if r.case and r.practitioner}
     for case_id, username in practitioners.items():
         store.assign_case_practitioner(case_id, username, actor=actor)
-    links = {(cases[r.case], people[r.person]): r.inst.subject_role for r in rows if r.case}
-    db.link_case_people(store, [(case_id, person_id, role)
-                                for (case_id, person_id), role in links.items()])
+    links: dict[tuple[int, int], tuple[str, Row]] = {}
+    for r in rows:
+        if r.case:
+            links.setdefault((cases[r.case], people[r.person]), (r.inst.subject_role, r))
+    refused = db.link_case_people(store, [(case_id, person_id, role) for (case_id, person_id),
+                                          (role, _) in links.items()])
+    for case_id, person_id, role in refused:
+        r = links[(case_id, person_id)][1]
+        problems.append(f"line {r.line}: case {r.case!r} already has a {role} other than "
+                        f"{r.person!r}")
     return cases
 
 
 def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
                  cases: dict[str, int]) -> list[int]:
-    next_id = db.next_id(store, "assessments")
-    next_score = db.next_id(store, "scores")
+    assessment_ids = iter(db.new_ids(store, "assessments", len(rows)))
+    score_ids = iter(db.new_ids(store, "scores", sum(r.result is not None for r in rows)))
     now = audit.utcnow()
     assessments: list[tuple] = []
     plain: list[tuple[int, str, str]] = []  # answers with no comment or source
@@ -377,8 +389,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     snapshot_ids = {key: snapshot_id(store, inst)
                     for key, inst in {r.inst.key: r.inst for r in rows}.items()}
     for r in rows:
-        aid = next_id
-        next_id += 1
+        aid = next(assessment_ids)
         ids.append(aid)
         date = r.sub.fields.get(r.inst.assessment_date_field)
         assessments.append((
@@ -398,8 +409,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
             plain.extend((aid, item, encoded[v] if type(v) is str and v in encoded
                           else encode(v)) for item, v in r.sub.answers.items())
         if r.result is not None:
-            sid = next_score
-            next_score += 1
+            sid = next(score_ids)
             level = r.result.get("level") or {}
             scores.append((
                 sid, aid, 1, r.inst.id, r.inst.version, r.result["scorer"]["plugin"],

@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from .bounded import TooLarge, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
 from .occasions import AD_HOC, Occasion, declared
+from .piping import has_pipes, with_fallbacks
 
 MAX_DEFINITION_BYTES = 2_000_000
 DEFAULT_DATE_FIELD = "assessment_date"
@@ -247,6 +248,8 @@ class Option:
     missing: str | None = None
     incomplete: bool = False
     numeric: float | None = None
+    # multi_choice: an answer that stands alone ("none of these")
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,17 @@ class Item:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    # the label and help as written, when they pipe in earlier answers (piping.py);
+    # ``label`` and ``help`` then hold the definition's wording, each pipe's fallback
+    label_source: str | None = None
+    help_source: str | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    pattern_message: str | None = None
+    earliest: Any = None
+    latest: Any = None
+    # a sum score counts the item reversed (highest + lowest - number)
+    reverse: bool = False
     # the id of the grid (a Likert or matrix layout of its section) it is a row of
     grid: str | None = None
 
@@ -295,6 +309,11 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    pattern_message: str | None = None
+    earliest: Any = None
+    latest: Any = None
     identifying: bool = False
     # the field that dates the assessment (the definition's ``assessment_date_field``)
     assessment_date: bool = False
@@ -448,9 +467,18 @@ def _options(raw: Any, option_sets: dict[str, Any]) -> tuple[Option, ...]:
             missing=o.get("missing"),
             incomplete=bool(o.get("incomplete", False)),
             numeric=o.get("numeric"),
+            exclusive=bool(o.get("exclusive", False)),
         )
         for o in raw or ()
     )
+
+
+ANSWER_CHECKS = ("min_length", "pattern", "pattern_message", "earliest", "latest")
+
+
+def _answer_checks(raw: dict[str, Any]) -> dict[str, Any]:
+    """The checks on a text or date answer that an item or field declares."""
+    return {k: raw.get(k) for k in ANSWER_CHECKS}
 
 
 def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
@@ -495,9 +523,11 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             items[raw["id"]] = Item(
                 id=raw["id"],
                 type=raw["type"],
-                label=raw["label"],
+                label=with_fallbacks(raw["label"]) or raw["label"],
                 section=sec["id"],
-                help=raw.get("help"),
+                help=with_fallbacks(raw.get("help")),
+                label_source=raw["label"] if has_pipes(raw["label"]) else None,
+                help_source=raw["help"] if has_pipes(raw.get("help")) else None,
                 options=_options(raw.get("options"), option_sets),
                 required=raw.get("required", True),
                 show_when=raw.get("show_when"),
@@ -506,6 +536,8 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
                 minimum=raw.get("minimum"),
                 maximum=raw.get("maximum"),
                 max_length=raw.get("max_length"),
+                reverse=bool(raw.get("reverse", False)),
+                **_answer_checks(raw),
                 grid=raw.get("grid"),
             )
             ids.append(raw["id"])
@@ -527,6 +559,7 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
             minimum=raw.get("minimum"),
             maximum=raw.get("maximum"),
             max_length=raw.get("max_length"),
+            **_answer_checks(raw),
             identifying=raw.get("identifying", False),
             assessment_date=raw["id"] == date_field and raw["type"] == "date",
         )

@@ -16,6 +16,7 @@ scoring one submission is a few passes over its answers.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from .conditions import (
     resolve,
     unknown_inputs,
 )
+from .instruments import AT_LEAST
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -60,7 +62,24 @@ class Plan:
         self.always_asked = tuple(i for i in completeness if inst.items[i].show_when is None)
         self.sometimes_asked = [(i, shown) for i in completeness
                                 if (shown := inst.items[i].show_when) is not None]
-        self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs]
+        self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs
+                       if spec["type"] != "age"]
+        # ages read fields as well as answers: (id, function of answers and fields)
+        self.ages = {spec["id"]: age_score(inst, spec) for spec in inst.score_specs
+                     if spec["type"] == "age"}
+        self.score_order = [spec["id"] for spec in inst.score_specs]
+        # the sums that add up other scores: the scores each adds (a companion
+        # <id>_at_least adds the parts' companions) and whether an unknown part makes it
+        # not known
+        ids = {spec["id"] for spec in inst.score_specs}
+        self.score_parts: dict[str, tuple[tuple[str, ...], bool]] = {}
+        for spec in inst.score_specs:
+            if spec["type"] == "sum" and spec.get("scores"):
+                parts = tuple(p + AT_LEAST if "companion_of" in spec and p + AT_LEAST in ids
+                              else p for p in spec["scores"])
+                strict = (bool(spec.get("unknown_if_missing"))
+                          or spec.get("when_unknown") == "not_known")
+                self.score_parts[spec["id"]] = (parts, strict)
         self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
         self.flags = [(f["id"], compile_condition(f["when"])) for f in scoring.get("flags", [])]
         self.criteria = [(c["id"], compile_condition(c["when"]))
@@ -86,7 +105,7 @@ class Plan:
                 return None if value is None else _matches(value, values)
 
             return indicator
-        items = tuple(inst.item_set(spec["items"]))
+        items = tuple(inst.item_set(spec.get("items", [])))
         strict = (bool(spec.get("unknown_if_missing"))
                   or spec.get("when_unknown") == "not_known")
         value_fn = self._value_fn(kind, spec, items)
@@ -128,10 +147,14 @@ class Plan:
                 1 for i in items if i in known and _matches(known[i], values))
         if kind == "sum":
             weights = spec.get("weights", {})
-            numbers = {
-                i: {o.value: weights.get(o.value, o.numeric) for o in inst.items[i].options}
-                for i in items
-            }
+            reversed_items = set(spec.get("reverse", ()))
+            numbers = {}
+            for i in items:
+                item = inst.items[i]
+                number = {o.value: weights.get(o.value, o.numeric) for o in item.options}
+                if item.reverse or i in reversed_items:
+                    number = reversed_numbers(number, item)
+                numbers[i] = number
 
             def total(answers: Answers, known: Known) -> Any:
                 result: float = 0
@@ -164,6 +187,74 @@ class Plan:
         raise ValueError(f"unknown score type {kind}")  # pragma: no cover - schema forbids
 
 
+def whole_years(start: dt.date, end: dt.date) -> int | None:
+    """Whole years from ``start`` to ``end`` (an age on a date), None when ``end`` is
+    before ``start``. Someone born on 29 February is a year older on 1 March in a year
+    that has no 29 February."""
+    if end < start:
+        return None
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def age_score(inst: Instrument, spec: dict[str, Any]) -> Callable[[Answers, dict], Any]:
+    """An ``age`` score: whole years between two dates (items or fields), not known (None)
+    when either is not known or the second is before the first."""
+    start = spec["from"]
+    end = spec.get("to") or {"field": inst.assessment_date_field}
+
+    def read(ref: dict[str, str], answers: Answers, fields: dict) -> dt.date | None:
+        return _as_date(answers.get(ref["item"]) if "item" in ref else fields.get(ref["field"]))
+
+    def age(answers: Answers, fields: dict) -> Any:
+        first, second = read(start, answers, fields), read(end, answers, fields)
+        if first is None or second is None:
+            return None
+        return whole_years(first, second)
+
+    return age
+
+
+def reversed_numbers(number: dict[str, Any], item: Any) -> dict[str, Any]:
+    """An item's option numbers reversed: each becomes highest + lowest - number, over the
+    options that say something is known (a 'not known' option keeps no number)."""
+    known = [n for o in item.options if o.missing is None
+             and (n := number.get(o.value)) is not None]
+    if not known:
+        return number
+    top, bottom = max(known), min(known)
+    return {v: (None if n is None else top + bottom - n) for v, n in number.items()}
+
+
+def add_scores(value: Any, parts: tuple[str, ...], scores: dict[str, Any],
+               strict: bool) -> Any:
+    """A sum with the scores it adds (``scores`` of a sum): a part that is not known is
+    left out, or makes the sum not known when the sum is strict."""
+    if value is None:
+        return None
+    total = value
+    for part in parts:
+        got = scores.get(part)
+        if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
+            if strict:
+                return None
+            continue
+        total += got
+    return int(total) if float(total).is_integer() else total
+
+
 def plan_for(inst: Instrument) -> Plan:
     plan = inst.__dict__.get("_scoring_plan")
     if plan is None:
@@ -172,9 +263,12 @@ def plan_for(inst: Instrument) -> Plan:
     return plan
 
 
-def compute_score(inst: Instrument, spec: dict[str, Any], answers: Answers) -> Any:
+def compute_score(inst: Instrument, spec: dict[str, Any], answers: Answers,
+                  fields: dict[str, Any] | None = None) -> Any:
     """One score of ``spec`` over ``answers`` (for tests and tools; scoring uses the plan)."""
     plan = plan_for(inst)
+    if spec["type"] == "age":
+        return age_score(inst, spec)(answers, fields or {})
     return plan._compile_score(spec)(answers, plan.known(answers))
 
 
@@ -208,6 +302,13 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
     scores = ctx.scores
     for score_id, fn in plan.scores:
         scores[score_id] = fn(answers, known)
+        if score_id in plan.score_parts:
+            parts, strict = plan.score_parts[score_id]
+            scores[score_id] = add_scores(scores[score_id], parts, scores, strict)
+    if plan.ages:
+        scores.update((score_id, fn(answers, sub.fields)) for score_id, fn in plan.ages.items())
+        for score_id in plan.score_order:  # back in the definition's order
+            scores[score_id] = scores.pop(score_id)
     for band_id, score_id, cutoffs in plan.bands:
         ctx.bands[band_id] = band_for(scores.get(score_id), resolve(cutoffs, params))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .conditions import evaluate_form_condition
@@ -110,6 +111,11 @@ def check_value(spec: Any, value: Any) -> Any:
             )
         if len(set(value)) != len(value):
             raise ValueError("lists an option twice")
+        if len(value) > 1:
+            alone = next((o for o in spec.options if o.exclusive and o.value in value), None)
+            if alone is not None:
+                raise ValueError(f"\u201c{alone.label}\u201d cannot be chosen with another "
+                                 "answer: untick it or untick the others")
         return [v for v in spec.values if v in value]  # canonical order
     if kind in ("integer", "number"):
         return _number(value, kind, spec.minimum, spec.maximum)
@@ -117,6 +123,12 @@ def check_value(spec: Any, value: Any) -> Any:
         day = parse_date(value)
         if getattr(spec, "assessment_date", False) and day > dt.date.today():
             raise ValueError(f"{spec.label} must be today or in the past")
+        for key in ("earliest", "latest"):
+            bound = getattr(spec, key, None)
+            if isinstance(bound, str):  # "today" or a date (another date: date_bound_problems)
+                problem = bound_problem(key, day, _fixed_date(bound), bound)
+                if problem:
+                    raise ValueError(f"{spec.label} {problem}")
         return day
     if kind == "text":
         if not isinstance(value, str):
@@ -124,13 +136,116 @@ def check_value(spec: Any, value: Any) -> Any:
         limit = spec.max_length or DEFAULT_TEXT_LIMIT
         if len(value) > limit:
             raise ValueError(f"is {len(value)} characters long; the limit is {limit}")
+        shortest = getattr(spec, "min_length", None)
+        if shortest and value and len(value) < shortest:
+            raise ValueError(f"must be at least {shortest} characters long "
+                             f"(it is {len(value)})")
+        pattern = getattr(spec, "pattern", None)
+        if pattern and value and compiled_pattern(pattern).fullmatch(value) is None:
+            raise ValueError(getattr(spec, "pattern_message", None)
+                             or "is not in the form this question expects")
         return value
     raise ValueError(f"unsupported type {kind}")  # pragma: no cover - schema forbids
 
 
+MAX_PATTERN = 500  # characters of a text item's pattern (the schema's limit)
+
+
+@lru_cache(maxsize=512)
+def compiled_pattern(pattern: str) -> re.Pattern[str]:
+    """A definition's text pattern compiled once (the definition check compiles it at load,
+    so a pattern that does not compile never reaches an answer)."""
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"a pattern is at most {MAX_PATTERN} characters long")
+    return re.compile(pattern)
+
+
+def _fixed_date(bound: str) -> dt.date:
+    return dt.date.today() if bound == "today" else dt.date.fromisoformat(bound)
+
+
+def bound_words(key: str, bound: Any, day: dt.date, label: str | None = None) -> str:
+    """What a date must be, in words: 'must not be in the future', 'must be on or after
+    the date of referral (3 March 2026)'."""
+    from .dates import date_text
+
+    if bound == "today":
+        return "must not be in the past" if key == "earliest" else "must not be in the future"
+    relation = "on or after" if key == "earliest" else "on or before"
+    if label is None:
+        return f"must be {relation} {date_text(day)}"
+    return f"must be {relation} {the_date_of(label)} ({date_text(day)})"
+
+
+def the_date_of(label: str) -> str:
+    """A date question's label as a noun phrase: 'Date of referral' -> 'the date of
+    referral'; a question ('When did ...?') is quoted."""
+    text = label.strip()
+    if text.endswith("?"):
+        return f"the date given for \u201c{text}\u201d"
+    if text[:4].lower() == "the ":
+        return text[0].lower() + text[1:]
+    if len(text) > 1 and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    return "the " + text
+
+
+def bound_problem(key: str, day: dt.date, limit: dt.date, bound: Any,
+                  label: str | None = None) -> str | None:
+    """The message when ``day`` is outside an ``earliest`` or ``latest`` bound."""
+    if (key == "earliest" and day < limit) or (key == "latest" and day > limit):
+        return bound_words(key, bound, limit, label)
+    return None
+
+
+def date_bound_problems(inst: Instrument, answers: dict[str, Any],
+                        fields: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Date answers outside a bound that is another date of the form (``{"field": id}``
+    or ``{"item": id}``), as (``item`` or ``field``, id, message). A bound whose date is not
+    given is not checked."""
+    out = []
+    specs: list[tuple[str, Any, dict[str, Any]]] = [
+        ("field", f, fields) for f in inst.fields.values()]
+    specs += [("item", i, answers) for i in inst.items.values()]
+    for kind, spec, values in specs:
+        if spec.type != "date" or not isinstance(values.get(spec.id), dt.date):
+            continue
+        for key in ("earliest", "latest"):
+            bound = getattr(spec, key, None)
+            if not isinstance(bound, dict):
+                continue
+            other: Any
+            if "field" in bound:
+                other, given = inst.fields.get(bound["field"]), fields.get(bound["field"])
+            else:
+                other, given = inst.items.get(bound["item"]), answers.get(bound["item"])
+            if other is None or not isinstance(given, dt.date):
+                continue
+            problem = bound_problem(key, values[spec.id], given, bound, other.label)
+            if problem:
+                out.append((kind, spec.id, f"{spec.label} {problem}"))
+    return out
+
+
 def missing_required_fields(inst: Instrument, sub: Submission) -> list[str]:
-    """Required fields (for example the assessment date) that a final record lacks."""
-    return [f.id for f in inst.fields.values() if f.required and f.id not in sub.fields]
+    """Required fields (for example the assessment date), then the items of the
+    definition's ``required_to_finalise``, that a final record lacks."""
+    return ([f.id for f in inst.fields.values() if f.required and f.id not in sub.fields]
+            + missing_required_items(inst, sub.answers, sub.fields))
+
+
+def missing_required_items(inst: Instrument, answers: dict[str, Any],
+                           fields: dict[str, Any]) -> list[str]:
+    """The items of ``required_to_finalise`` that are asked (their show condition holds)
+    and not answered. Any answer counts, a 'not known' one too."""
+    out = []
+    for item_id in inst.definition.get("required_to_finalise", []):
+        item = inst.items.get(item_id)
+        if item is None or answers.get(item_id) not in (None, "", []):
+            continue
+        if item.show_when is None or evaluate_form_condition(item.show_when, answers, fields):
+            out.append(item_id)
+    return out
 
 
 def require_fields_for_final(inst: Instrument, sub: Submission, where: str) -> None:
@@ -202,6 +317,8 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         if not judgement["by"].strip():
             problems.append(f"{label}: professional judgement needs the assessor's name")
     if not problems:
+        for kind, spec_id, message in date_bound_problems(inst, answers, fields):
+            problems.append(f"{label}: {kind} {spec_id}: {message}")
         for item_id in list(answers):
             cond = inst.items[item_id].show_when
             if cond is not None and not evaluate_form_condition(cond, answers, fields):

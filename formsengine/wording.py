@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from .definition_checks import text_pipe_problems
 from .errors import DefinitionError
 from .instruments import read_json_file, schema_problems
+from .piping import answer_texts, fill, with_fallbacks
 
 if TYPE_CHECKING:
     from .instruments import Instrument, InstrumentRegistry
@@ -69,6 +71,9 @@ class WordingRegistry:
                     problems.append(
                         f"$.items.{item_id}: {inst.id} v{inst.version} has no such item")
                     continue
+                for key in ("label", "help"):
+                    problems.extend(text_pipe_problems(
+                        inst, item_id, text.get(key), f"$.items.{item_id}.{key}"))
                 for value in text.get("options", {}):
                     if value not in item.values:
                         problems.append(
@@ -128,14 +133,27 @@ def _grid_wording_problems(inst: Instrument, items: dict[str, Any]) -> list[str]
     return problems
 
 
-def item_text(inst: Instrument, item_id: str, pack: WordingPack | None) -> dict[str, Any]:
-    """The label, help and option labels to show for an item under a wording choice."""
+def item_text(inst: Instrument, item_id: str, pack: WordingPack | None,
+              answers: dict[str, Any] | None = None,
+              fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The label, help and option labels to show for an item under a wording choice.
+
+    A label or help that pipes in earlier answers (``{{item.<id>|<fallback>}}``) gets the
+    display text of ``answers`` and ``fields`` when they are given (the pages of an
+    assessment being completed), else each pipe's fallback: the definition's wording."""
     item = inst.items[item_id]
-    text: dict[str, Any] = {"label": item.label, "help": item.help,
-            "options": {o.value: o.label for o in item.options}}
+    label = item.label_source or item.label
+    help_text = item.help_source or item.help
+    text: dict[str, Any] = {"options": {o.value: o.label for o in item.options}}
     if pack is not None and pack.fits(inst) and item_id in pack.items:
         override = pack.items[item_id]
-        text["label"] = override["label"]
-        text["help"] = override.get("help", text["help"])
+        label = override["label"]
+        help_text = override.get("help", help_text)
         text["options"] = {**text["options"], **override.get("options", {})}
+    if answers is None:
+        text["label"], text["help"] = with_fallbacks(label), with_fallbacks(help_text)
+    else:
+        shown = answer_texts(inst, answers, fields or {},
+                             options=lambda other: item_text(inst, other, pack)["options"])
+        text["label"], text["help"] = fill(label, shown), fill(help_text, shown)
     return text

@@ -55,9 +55,12 @@ def engine(toy) -> Engine:
 
 @pytest.fixture
 def store(engine, tmp_path) -> Store:
-    s = Store.open(tmp_path / "test.db", engine, create=True)
-    yield s
-    s.close()
+    """A new store: a SQLite file in tmp_path, or a fresh PostgreSQL schema when the tests
+    run with FORMSENGINE_TEST_BACKEND=postgres (see ``new_database``)."""
+    with new_database(tmp_path, "test.db") as location:
+        s = Store.open(location, engine, create=True)
+        yield s
+        s.close()
 
 
 def answers(**items) -> dict:
@@ -79,23 +82,94 @@ def _postgres_answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    """A PostgreSQL server's SQLAlchemy URL: FORMSENGINE_TEST_DATABASE_URL, else the server on
-    127.0.0.1:5432 if one answers. Without one the test is skipped, except under CI
-    (CI=true), where it fails: CI always tests PostgreSQL."""
+TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40  # PostgreSQL's audit key comes from the environment
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
+
+def selected_backend() -> str:
+    """The database the backend-following tests run on: ``sqlite`` (the default) or
+    ``postgresql`` (FORMSENGINE_TEST_BACKEND=postgres, as ``make test``'s second pass)."""
+    backend = os.environ.get("FORMSENGINE_TEST_BACKEND", "sqlite")
+    if backend in ("postgres", "postgresql"):
+        return "postgresql"
+    if backend != "sqlite":
+        raise ValueError("FORMSENGINE_TEST_BACKEND must be sqlite or postgres")
+    return "sqlite"
+
+
+def server_url() -> str:
+    """The PostgreSQL server's SQLAlchemy URL: FORMSENGINE_TEST_DATABASE_URL, else the server
+    on 127.0.0.1:5432 if one answers. Without one the test is skipped, except under CI
+    (CI=true) or in the PostgreSQL pass, where it fails."""
     url = os.environ.get("FORMSENGINE_TEST_DATABASE_URL")
     if url:
         return url
     if _postgres_answers():
-        return "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    if os.environ.get("CI") == "true":
+        return DEFAULT_PG_URL
+    if os.environ.get("CI") == "true" or selected_backend() == "postgresql":
         pytest.fail("no PostgreSQL server: set FORMSENGINE_TEST_DATABASE_URL or run .ci/run")
     pytest.skip("no PostgreSQL server (set FORMSENGINE_TEST_DATABASE_URL)")
 
 
-TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40  # PostgreSQL's audit key comes from the environment
+_worker_database: dict[str, str] = {}
+
+
+def worker_url() -> str:
+    """The URL of this test process's own database: under pytest-xdist each worker makes a
+    fresh database on the server (``fe_test_<worker>_<random>``), dropped when its session
+    ends, so that workers (and a second run at the same time) share neither tables nor
+    advisory locks. Where the account may not create databases, the server's URL itself
+    (every test still works in a schema of its own)."""
+    if "url" in _worker_database:
+        return _worker_database["url"]
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = server_url()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"fe_test_{worker}_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # no CREATEDB right: schemas in the given database
+        _worker_database["url"] = base
+    else:
+        _worker_database["url"] = make_url(base).set(database=name).render_as_string(
+            hide_password=False)
+        _worker_database["drop"] = name
+        _worker_database["admin"] = base
+    finally:
+        admin.dispose()
+    return _worker_database["url"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop this process's test database (see ``worker_url``)."""
+    name = _worker_database.pop("drop", None)
+    if name is None:
+        return
+    from sqlalchemy import create_engine, text
+
+    from formsengine.store import postgres
+
+    postgres.dispose()
+    admin = create_engine(_worker_database["admin"], isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            # FORCE (PostgreSQL 13 and later) ends connections a test left open
+            force = " WITH (FORCE)" if conn.dialect.server_version_info >= (13,) else ""
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"{force}'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> str:
+    """This test process's PostgreSQL database (see ``server_url`` and ``worker_url``)."""
+    return worker_url()
 
 
 @contextlib.contextmanager
@@ -117,38 +191,63 @@ def pg_schema(pg_url: str, prefix: str = "t"):
         admin.dispose()
 
 
-@pytest.fixture
-def pg_database(pg_url):
-    """A database URL whose connections see a fresh schema of their own (their search path),
-    dropped after the test; the audit key set in the environment as PostgreSQL needs it."""
-    import secrets
-
+@contextlib.contextmanager
+def pg_schema_url(pg_url: str):
+    """A database URL whose connections see a fresh schema of their own (their search
+    path), dropped after; the audit key set in the environment as PostgreSQL needs it."""
     pytest.importorskip("psycopg")
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     from formsengine.store import postgres
 
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    # set here rather than through monkeypatch, which a test may undo
-    before = os.environ.get("FORMSENGINE_AUDIT_KEY")
-    os.environ["FORMSENGINE_AUDIT_KEY"] = TEST_AUDIT_KEY
-    try:
-        yield rendered
-    finally:
-        if before is None:
-            os.environ.pop("FORMSENGINE_AUDIT_KEY", None)
-        else:
-            os.environ["FORMSENGINE_AUDIT_KEY"] = before
-        postgres.dispose(rendered)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(pg_url) as schema:
+        url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        rendered = url.render_as_string(hide_password=False)
+        # set here rather than through monkeypatch, which a test may undo
+        before = os.environ.get("FORMSENGINE_AUDIT_KEY")
+        os.environ["FORMSENGINE_AUDIT_KEY"] = TEST_AUDIT_KEY
+        try:
+            yield rendered
+        finally:
+            if before is None:
+                os.environ.pop("FORMSENGINE_AUDIT_KEY", None)
+            else:
+                os.environ["FORMSENGINE_AUDIT_KEY"] = before
+            postgres.dispose(rendered)
+
+
+@contextlib.contextmanager
+def new_database(folder: str | Path, name: str):
+    """Where a test's database goes: the SQLite file ``folder/name``, or, when the tests run
+    with FORMSENGINE_TEST_BACKEND=postgres, a URL on a fresh PostgreSQL schema (dropped
+    after). For fixtures of any scope (``pg_database`` is per test)."""
+    if selected_backend() == "postgresql":
+        with pg_schema_url(worker_url()) as url:
+            yield url
+    else:
+        yield str(Path(folder) / name)
+
+
+@pytest.fixture
+def open_new_store(tmp_path):
+    """Open a new store with a given engine (``open_new_store(engine, "name.db")``) on the
+    selected backend (see ``new_database``); each is closed and dropped after the test."""
+    with contextlib.ExitStack() as stack:
+        def opener(engine: Engine, name: str = "test.db") -> Store:
+            location = stack.enter_context(new_database(tmp_path, name))
+            store = Store.open(location, engine, create=True)
+            stack.callback(store.close)
+            return store
+
+        yield opener
+
+
+@pytest.fixture
+def pg_database(pg_url):
+    """A database URL whose connections see a fresh schema of their own, dropped after the
+    test (see ``pg_schema_url``)."""
+    with pg_schema_url(pg_url) as url:
+        yield url
 
 
 @pytest.fixture
@@ -161,11 +260,18 @@ def pg_store(engine, pg_database) -> Store:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``sqlite_only`` are not run on PostgreSQL."""
+    """Tests marked ``sqlite_only`` are not run on PostgreSQL (neither as a ``backend``
+    parameter nor in the PostgreSQL pass). When FORMSENGINE_TEST_BACKEND is set (``make
+    test`` sets it in each of its two passes), a test parametrised over both databases runs
+    only on the one named; unset, it runs on both."""
     kept, dropped = [], []
+    named = os.environ.get("FORMSENGINE_TEST_BACKEND") and selected_backend()
+    pg_pass = named == "postgresql"
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("backend") == "postgresql" and item.get_closest_marker("sqlite_only"):
+        on_pg = params.get("backend") == "postgresql" or (pg_pass and "backend" not in params)
+        other_pass = named and params.get("backend") not in (None, named)
+        if other_pass or (on_pg and item.get_closest_marker("sqlite_only")):
             dropped.append(item)
         else:
             kept.append(item)

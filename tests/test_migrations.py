@@ -19,7 +19,14 @@ from formsengine.migrations import SchemaBehindError
 from formsengine.store import Store, connect
 from formsengine.store_schema import core_migrations
 from formsengine.web.schema import web_migrations
-from tests.conftest import DATA, DefinitionsPlugin, answers, make_engine, pg_schema
+from tests.conftest import (
+    DATA,
+    TEST_AUDIT_KEY,
+    DefinitionsPlugin,
+    answers,
+    make_engine,
+    pg_schema,
+)
 from tests.test_store_tables import _describe
 
 BOOKKEEPING = {"alembic_version", "_sqlite_migrations"}
@@ -94,23 +101,18 @@ def cli(tmp_path, *args):
 
 
 # -- a new database ---------------------------------------------------------------------------
-def test_a_new_database_is_built_exactly_as_release_0_1_built_it(engine, tmp_path):
+def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(engine,
+                                                                                tmp_path):
     Store.open(tmp_path / "new.db", engine, create=True).close()
     old = Database(connect(tmp_path / "old.db"))
     core_migrations.apply(old)
     web_migrations.apply(old)
     old.conn.close()
-    new = schema_of(tmp_path / "new.db")
-    # later revisions add to release 0.1's schema: the stored schedule (core_0003)
-    added = {"schedule_entries", "schedule_offsets"}
-    assert added <= set(new["tables"])
-    later = {n for _, n, _ in new["sql"] if n.startswith("schedule_")}
-    assert later == {"schedule_due", "schedule_case_insert", "schedule_case_update",
-                     "schedule_case_delete", "schedule_assessment_insert",
-                     "schedule_assessment_update", "schedule_assessment_delete"}
-    as_released = {"tables": {k: v for k, v in new["tables"].items() if k not in added},
-                   "sql": [r for r in new["sql"] if r[1] not in later]}
-    assert as_released == schema_of(tmp_path / "old.db")
+    baseline = schema_of(tmp_path / "old.db")
+    conn = connect(tmp_path / "old.db")
+    assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003"]
+    conn.close()
+    assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
     assert [b.behind for b in migrations.status(conn, engine)] == [False, False]
     assert {b.label: b.current for b in migrations.status(conn, engine)} == {
@@ -131,8 +133,8 @@ def test_the_comparison_notices_a_missing_trigger(engine, tmp_path):
 
 def test_upgrading_a_current_database_applies_nothing(store):
     assert store.migrate() == []
-    assert sorted(r["version_num"] for r in store.all(
-        "SELECT version_num FROM alembic_version")) == ["core_0003", "web_0001"]
+    assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
+        {"version_num": "core_0003"}, {"version_num": "web_0001"}]
 
 
 # -- a database made by release 0.1 -----------------------------------------------------------
@@ -149,13 +151,15 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     assert "made by formsengine 0.1" in status.stdout and "db upgrade" in status.stderr
 
     with Store.open(path, engine, upgrade=True) as store:
-        # stamped at core_0001, then the later revisions on top
-        assert store.last_upgrade == ["core:core_0003"]
+        # stamped at the baseline, then upgraded from there
+        assert store.last_upgrade == ["core:core_0002", "core:core_0003"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
     after = dump(path)
-    assert {k: v for k, v in after.items() if not k.startswith("schedule_")} == before
+    assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
+    after = {k: v for k, v in after.items() if not k.startswith("schedule_")}  # core_0003's
+    assert after == before
     fresh = tmp_path / "fresh.db"
     Store.open(fresh, engine, create=True).close()
     assert schema_of(path) == schema_of(fresh)
@@ -212,10 +216,12 @@ def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_
     assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
         "core_0003", "web_0001"}
     conn.close()
-    after = {k: v for k, v in dump(path).items() if not k.startswith("schedule_")}
-    # core_0003 was applied once, by one of them, and audited once
-    assert after.pop("audit")[len(before["audit"]):][0][3] == "db_upgrade"
-    assert [r[3] for r in dump(path)["audit"][len(before.pop("audit")):]] == ["db_upgrade"], outs
+    after = dump(path)
+    assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
+    after = {k: v for k, v in after.items() if not k.startswith("schedule_")}  # core_0003's
+    # one of them applied core_0002 and core_0003 (and audited it); the other found nothing
+    assert [r[3] for r in after["audit"][len(before["audit"]):]] == ["db_upgrade"]
+    after["audit"] = after["audit"][:len(before["audit"])]
     assert after == before
 
 
@@ -242,8 +248,7 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
         t.start()
     for t in threads:
         t.join()
-    # stamped by the first; the later revision applied (and reported) by one of them only
-    assert sorted(results) == [[], [], ["core:core_0003"]]
+    assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -392,11 +397,13 @@ def pg_connection(pg_url):
             bind.dispose()
 
 
-def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_connection):
+def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_connection,
+                                                                 monkeypatch):
     from sqlalchemy import inspect, text
 
     from formsengine.store import tables
 
+    monkeypatch.setenv("FORMSENGINE_AUDIT_KEY", TEST_AUDIT_KEY)
     migrations.run_upgrade(pg_connection, engine)
     inspector = inspect(pg_connection)
     assert set(inspector.get_table_names()) == set(tables.metadata.tables) | {
@@ -419,3 +426,105 @@ def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_conne
     assert {r[0] for r in pg_connection.execute(text(
         "SELECT version_num FROM alembic_version"))} == {"core_0003", "web_0001"}
     migrations.run_upgrade(pg_connection, engine)  # nothing left to do
+
+
+# -- core_0002: one person per role on a case ------------------------------------------------
+@pytest.fixture
+def at_core_0001(backend, request, engine, tmp_path):
+    """A database at core_0001 and web_0001 (release 0.1's schema) with data in it, among
+    which a case given two victim-survivors (as two requests at once could give it): its
+    location. SQLite: made by release 0.1's migration sets; PostgreSQL: by the revisions."""
+    if backend == "sqlite":
+        where: str = str(tmp_path / "cli.db")
+        legacy_database(Path(where), engine)
+        conn = connect(where)
+    else:
+        from alembic import command
+
+        from formsengine.store.postgres import connect as pg_connect
+        from formsengine.store.postgres import engine_for
+
+        where = request.getfixturevalue("pg_database")
+        with engine_for(where).connect() as sa:
+            command.upgrade(migrations.config(engine, sa), "web_0001")
+            sa.commit()
+        conn = pg_connect(where)
+    store = Store(conn, engine)
+    first = store.ensure_person("V-1", "victim_survivor")
+    second = store.ensure_person("V-2", "victim_survivor")
+    other = store.ensure_person("S-1", "service_user")
+    case = store.create_case("C-1", people=[(first, "victim_survivor"),
+                                            (second, "victim_survivor"),
+                                            (other, "service_user")])
+    inst, sub = engine.check(answers(a="yes"))
+    store.create_assessment(inst, sub, person_id=second, occasion="intake", case_id=case)
+    conn.close()
+    return where, case, first, second, other
+
+
+def _everything(store) -> dict[str, list]:
+    from formsengine.store import tables
+
+    present = migrations._table_names(store.conn)
+    return {name: sorted(map(tuple, store.conn.execute(
+        f"SELECT * FROM {name}").fetchall()), key=repr)  # nosec B608 (described tables)
+        for name in tables.metadata.tables if name in present}
+
+
+def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_0001, engine,
+                                                                     tmp_path, backend):
+    where, case, first, second, other = at_core_0001
+    with pytest.raises(SchemaBehindError, match="formsengine db upgrade"):
+        Store.open(where, engine)
+    conn = Store(connect(where) if backend == "sqlite" else
+                 __import__("formsengine.store.postgres", fromlist=["connect"]).connect(where),
+                 engine)
+    before = _everything(conn)
+    assert "case_people_set_aside" not in before
+    conn.close()
+    with Store.open(where, engine, upgrade=True) as store:
+        assert store.last_upgrade == [
+            "core:core_0002", "core:core_0003",
+            f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
+            f"moved person(s) {first} to case_people_set_aside"]
+        after = _everything(store)
+        # the person with an assessment on the case stays on it; the other is set aside
+        assert sorted(after["case_people"]) == sorted(
+            [(case, second, "victim_survivor"), (case, other, "service_user")])
+        assert [row[:3] for row in after["case_people_set_aside"]] == [
+            (case, first, "victim_survivor")]
+        # nothing else changed: every person, assessment, score and audit row is there
+        for table, rows in before.items():
+            if table != "case_people":
+                assert after[table] == rows, table
+        assert audit.verify(store.conn).ok
+        # and the rule holds from now on
+        with pytest.raises(StorageError, match="already has a victim_survivor"):
+            store.add_case_person(case, first, "victim_survivor")
+        assert store.migrate() == []
+
+
+def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
+    if backend != "postgresql":
+        pytest.skip("the SQLite command line is tested above")
+    where = at_core_0001[0]
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA),
+           "FORMSENGINE_DATABASE_URL": where, "FORMSENGINE_SECRET_KEY": "s" * 40}
+    env.pop("FORMSENGINE_CONFIG", None)
+    env.pop("FORMSENGINE_DB", None)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "formsengine.cli", *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    status = run("db", "status")
+    assert status.returncode == 1 and "core    core_0001  core_0003  behind" in status.stdout
+    serve = run("serve", "--port", "1")
+    assert serve.returncode != 0 and "formsengine db upgrade" in serve.stderr
+    assert "Traceback" not in serve.stderr
+    up = run("db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert "applied core:core_0002" in up.stdout and "note: case" in up.stdout
+    status = run("db", "status")
+    assert status.returncode == 0 and "core    core_0003  core_0003  current" in status.stdout
+    assert "applied" not in run("db", "upgrade").stdout

@@ -53,9 +53,9 @@ def test_missing_database_needs_init(engine, tmp_path):
 
 @pytest.mark.sqlite_only
 def test_migrations_are_recorded_and_idempotent(store):
-    rows = store.all("SELECT version_num FROM alembic_version")
-    # the heads of both branches (web_0001 depends on core_0001, behind the core's head)
-    assert sorted(r["version_num"] for r in rows) == ["core_0003", "web_0001"]
+    rows = store.all("SELECT version_num FROM alembic_version ORDER BY 1")
+    # (web_0001 depends on core_0001, which core_0002 and core_0003 follow)
+    assert rows == [{"version_num": "core_0003"}, {"version_num": "web_0001"}]
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
     assert {"draft_result", "draft_answers"} <= columns
     columns = {r["name"] for r in store.all("PRAGMA table_info(cases)")}
@@ -71,7 +71,9 @@ def as_release_0_1(store, *, missing: str) -> None:
 
     with store.write():
         store.conn.execute("DROP TABLE alembic_version")
-        # what later revisions added (core_0003: the stored schedule)
+        # (what later revisions added: core_0002; core_0003, the stored schedule)
+        store.conn.execute("DROP INDEX case_people_role")
+        store.conn.execute("DROP TABLE case_people_set_aside")
         for name in ("case_insert", "case_update", "case_delete", "assessment_insert",
                      "assessment_update", "assessment_delete"):
             store.conn.execute(f"DROP TRIGGER schedule_{name}")
@@ -351,9 +353,10 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
              (draft, "toy.a.what", '["one", "two"]', None, "a source"),
              (draft, "toy.b", '"dont_know"', None, None)])
     as_release_0_1(store, missing="m003_draft_answers")
-    assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0003"]
-    assert sorted(r["version_num"] for r in store.all(
-        "SELECT version_num FROM alembic_version")) == ["core_0003", "web_0001"]
+    assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
+                               "core:core_0003"]
+    assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
+        {"version_num": "core_0003"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)
     assert row["answers"] == {"toy.a": "yes", "toy.a.what": ["one", "two"],
                               "toy.b": "dont_know"}

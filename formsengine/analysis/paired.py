@@ -95,7 +95,7 @@ def variables(store: Store, inst: Instrument) -> list[Var]:
         elif spec["type"] == "max":
             out.append(Var(f"score:{spec['id']}", label, "score", "ordinal",
                            orders[("score", spec["id"])]))
-        elif spec["type"] in ("count", "sum"):
+        elif spec["type"] in ("count", "sum", "age"):
             out.append(Var(f"score:{spec['id']}", label, "score", "numeric"))
     for band in scoring.get("bands", []):
         out.append(Var(f"band:{band['id']}", labels[("band", band["id"])], "band", "ordinal",

@@ -41,6 +41,8 @@ def codes_text(var: Variable) -> str:
     parts = [f"{_num(k)} = {v}" for k, v in sorted(var.value_labels.items())]
     if var.missing:
         parts.append("missing: " + ", ".join(f"{c} {k}" for k, c in MISSING_CODES.items()))
+    if var.notes:  # for example an item counted reversed, an exclusive option
+        parts.append(var.notes)
     return "; ".join(parts)
 
 

@@ -58,21 +58,49 @@ def categorical(values: np.ndarray) -> pd.Categorical:
 
 def read_frame(row_chunks: Iterable[Sequence[tuple]], columns: list[str],
                categorical_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Rows, given in chunks, as a DataFrame: each chunk becomes one array as it arrives;
-    the text columns named are stored as categoricals to keep memory small."""
-    chunks: list[np.ndarray] = [
-        np.array(rows, dtype=object).reshape(len(rows), len(columns)) for rows in row_chunks]
-    table = (np.concatenate(chunks) if len(chunks) > 1 else chunks[0]) if chunks else \
-        np.empty((0, len(columns)), dtype=object)
+    """Rows, given in chunks, as a DataFrame: each chunk's columns become compact arrays
+    (numbers, categoricals for the text columns named) as the chunk arrives, so that the
+    rows as Python objects are held one chunk at a time, never all at once."""
+    parts: list[list[Any]] = [[] for _ in columns]
+    for rows in row_chunks:
+        table = np.array(rows, dtype=object).reshape(len(rows), len(columns))
+        for j, name in enumerate(columns):
+            column = table[:, j]
+            parts[j].append(categorical(column) if name in categorical_columns
+                            else _numbers(column))
+        del table
     data: dict[str, Any] = {}
     for j, name in enumerate(columns):
-        column = table[:, j]
         if name in categorical_columns:
-            data[name] = pd.Series(categorical(column), copy=False)
+            data[name] = pd.Series(_joined_categoricals(parts[j]), copy=False)
         else:
-            array = _numbers(column)
+            array = _joined_numbers(parts[j])
             data[name] = pd.Series(array, dtype=array.dtype, copy=False)
+        parts[j] = []
     return pd.DataFrame(data, copy=False)
+
+
+def _joined_numbers(arrays: list[np.ndarray]) -> np.ndarray:
+    """One column from its chunks' arrays, typed as ``_numbers`` types a whole column."""
+    if not arrays:
+        return _numbers(np.empty(0, dtype=object))
+    if len(arrays) == 1:
+        return arrays[0]
+    if any(a.dtype == object for a in arrays):  # text or mixed in some chunk: as a whole
+        return _numbers(np.concatenate([a.astype(object) for a in arrays]))
+    return np.concatenate(arrays)  # int64 throughout, or float64 (NULL as NaN) with any
+
+
+def _joined_categoricals(parts: list[pd.Categorical]) -> pd.Categorical:
+    """One categorical from its chunks', categories in order of first appearance (as
+    ``categorical`` of the whole column)."""
+    if not parts:
+        return categorical(np.empty(0, dtype=object))
+    if len(parts) == 1:
+        return parts[0]
+    from pandas.api.types import union_categoricals
+
+    return union_categoricals(parts, sort_categories=False)
 
 
 def collect(store: Store, key: ProjectKey, instruments: list[str], occasions: list[str] | None,

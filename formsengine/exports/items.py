@@ -131,7 +131,8 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
             data[name] = column(lambda d, o=option: o.get(d, NOT_KNOWN) if isinstance(d, str)
                                 else NOT_KNOWN)
             variables.append(Variable(name, item.label, "integer", value_labels=option_labels(
-                item, option), missing=True, **base))
+                item, option), missing=True, notes=REVERSED_NOTE if item.reverse else "",
+                **base))
         elif item.type == "multi_choice":
             missing = {o.value: MISSING_CODES[o.missing] for o in item.options if o.missing}
             for opt in (o for o in item.options if o.missing is None):
@@ -139,7 +140,9 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
                 data[col] = column(lambda d, v=opt.value, m=missing: _dummy(d, v, m))
                 variables.append(Variable(col, f"{item.label}: {opt.label}", "integer",
                                           value_labels=dict(YES_NO_LABELS),
-                                          missing=bool(missing), **{**base, "role": "option"}))
+                                          missing=bool(missing),
+                                          notes=EXCLUSIVE_NOTE if opt.exclusive else "",
+                                          **{**base, "role": "option"}))
         elif item.type in ("integer", "number"):
             data[name] = column(lambda d: float(d) if isinstance(d, (int, float))
                                 and not isinstance(d, bool) else np.nan)
@@ -153,6 +156,11 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
                                       "integer", **base))
     _add_fields(store, a, fields, data, variables, left_out, inst_id)
     return pd.DataFrame(data), variables, left_out
+
+
+REVERSED_NOTE = ("Counted reversed in sum scores (highest + lowest - number); the value here "
+                 "is the answer as given.")
+EXCLUSIVE_NOTE = ("An exclusive option: when it is 1, every other option of the question is 0.")
 
 
 def _dummy(chosen: Any, value: str, missing: dict[str, int]) -> float:

@@ -19,7 +19,10 @@ Mapping:
   "(asked only when ...)" and left to the form;
 * help text is a ``display`` child with the ``questionnaire-itemControl`` extension ``help``;
   the ``minimum`` and ``maximum`` of number items and fields are the ``minValue`` and
-  ``maxValue`` extensions;
+  ``maxValue`` extensions, as is a date's ``earliest`` or ``latest`` written as a date; a
+  text's ``min_length`` and ``pattern`` are the ``minLength`` and ``regex`` extensions; an
+  exclusive option carries ``questionnaire-optionExclusive``; an item of
+  ``required_to_finalise`` stays ``required`` under its ``enableWhen``;
 * items that take a comment get a ``<id>.comment`` text child;
 * non-item fields are a ``fields`` group; the scored result is a read-only ``result`` group
   (scores, bands, level, flags, criteria), filled in the response from the stored score,
@@ -207,6 +210,15 @@ def _details(spec, item: dict[str, Any], link_id: str) -> None:
         if number and value is not None:
             value = int(value) if number == "valueInteger" else value
             limits.append({"url": f"{EXTENSION}/{name}", number: value})
+    if spec.type == "date":  # a written date bound; "today" and other dates stay in words
+        for name, bound in (("minValue", spec.earliest), ("maxValue", spec.latest)):
+            if isinstance(bound, str) and bound != "today":
+                limits.append({"url": f"{EXTENSION}/{name}", "valueDate": bound})
+    if spec.type == "text":
+        if spec.min_length:
+            limits.append({"url": f"{EXTENSION}/minLength", "valueInteger": spec.min_length})
+        if spec.pattern:
+            limits.append({"url": f"{EXTENSION}/regex", "valueString": spec.pattern})
     if limits:
         item["extension"] = limits
     if spec.help:
@@ -218,11 +230,19 @@ def _details(spec, item: dict[str, Any], link_id: str) -> None:
                                "display": "Help-Button"}], "text": "Help-Button"}}]})
 
 
+def _answer_option(inst: Instrument, option) -> dict[str, Any]:
+    out: dict[str, Any] = {"valueCoding": _coding(inst, option)}
+    if option.exclusive:  # "none of these": stands alone
+        out["extension"] = [{"url": f"{EXTENSION}/questionnaire-optionExclusive",
+                             "valueBoolean": True}]
+    return out
+
+
 def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": link_id, "text": spec.label, "type": TYPES[spec.type],
                             "required": bool(spec.required)}
     if spec.type in ("choice", "multi_choice"):
-        item["answerOption"] = [{"valueCoding": _coding(inst, o)} for o in spec.options]
+        item["answerOption"] = [_answer_option(inst, o) for o in spec.options]
     if spec.type == "multi_choice":
         item["repeats"] = True
     if getattr(spec, "max_length", None) and spec.type == "text":
@@ -233,6 +253,7 @@ def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
 
 def questionnaire(inst: Instrument) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
+    finalise_needs = set(inst.definition.get("required_to_finalise", []))
     for section in inst.sections:
         children = []
         for item_id in section.item_ids:
@@ -243,7 +264,8 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
                 item["enableWhen"] = enable
                 if behaviour:
                     item["enableBehavior"] = behaviour
-                item["required"] = False
+                # FHIR asks a required question only while it is enabled
+                item["required"] = item_id in finalise_needs
             elif note:
                 item["text"] += f" (asked only when {note})"
                 item["required"] = False
@@ -277,8 +299,8 @@ def _result_items(inst: Instrument) -> list[dict[str, Any]]:
     scoring = inst.scoring
     items = []
     for spec in inst.score_specs:
-        kind = {"indicator": "boolean", "count": "integer", "sum": "decimal"}.get(
-            spec["type"], "string")
+        kind = {"indicator": "boolean", "count": "integer", "sum": "decimal",
+                "age": "integer"}.get(spec["type"], "string")
         items.append({"linkId": f"score.{spec['id']}", "text": spec.get("label", spec["id"]),
                       "type": kind, "readOnly": True})
     for band in scoring.get("bands", []):

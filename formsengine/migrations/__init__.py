@@ -171,11 +171,13 @@ def _read_scripts(engine: Engine, found: list[tuple[str, Path]]) -> _Scripts:
 
 # -- the database's state ----------------------------------------------------------------------
 def _table_names(raw: Any) -> set[str]:
-    return {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    from ..store.sql import table_names_sql
+
+    return {r[0] for r in raw.execute(table_names_sql(raw))}
 
 
 def current_revisions(raw: Any) -> set[str]:
-    """The revisions recorded in a SQLite database (none for a new or a release-0.1 one)."""
+    """The revisions recorded in the database (none for a new or a release-0.1 one)."""
     if VERSION_TABLE not in _table_names(raw):
         return set()
     return {r[0] for r in raw.execute(f"SELECT version_num FROM {VERSION_TABLE}")}  # nosec B608
@@ -285,10 +287,41 @@ _run_lock = threading.RLock()
 
 
 def upgrade(raw: Any, engine: Engine) -> list[str]:
-    """Bring a SQLite database to the head of every branch; return what was applied
-    (``label:revision``, and ``set:name`` for what was left of release 0.1's sets)."""
+    """Bring a database (an open SQLite connection, or the store's PostgreSQL one) to the
+    head of every branch; return what was applied (``label:revision``, ``set:name`` for what
+    was left of release 0.1's sets, and any note a revision made, e.g. rows it set aside)."""
+    from ..store.sql import is_postgres
+
     with _upgrade_lock:
+        if is_postgres(raw):
+            return _upgrade_postgres(raw, engine)
         return _upgrade(raw, engine)
+
+
+SCHEMA_LOCK = 0x66650001  # PostgreSQL's advisory lock held while a process upgrades
+
+
+def _upgrade_postgres(raw: Any, engine: Engine) -> list[str]:
+    """PostgreSQL: the revisions run on a connection of the same pool, in one transaction
+    that first takes an advisory lock, so that two processes upgrading at once upgrade once
+    (the second, let in after the first commits, finds nothing left to do)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import text
+
+    from ..store.postgres import engine_for
+
+    s = scripts(engine)
+    notes: list[str] = []
+    with engine_for(raw.url).connect() as conn:
+        conn.begin()
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        before = set(MigrationContext.configure(conn).get_current_heads())
+        run_upgrade(conn, engine, notes=notes)
+    after = current_revisions(raw)
+    done: list[str] = []
+    for label in s.heads:
+        done += _applied_between(s, label, before, after)
+    return done + notes
 
 
 def _upgrade(raw: Any, engine: Engine) -> list[str]:
@@ -301,15 +334,16 @@ def _upgrade(raw: Any, engine: Engine) -> list[str]:
         if legacy:
             done += _finish_legacy(raw, legacy)
             stamp = [rev for name, rev in s.legacy.items() if name in legacy]
+    notes: list[str] = []
     with sqlalchemy_connection(raw) as conn:
-        found = run_upgrade(conn, engine, stamp=stamp)
+        started = run_upgrade(conn, engine, stamp=stamp, notes=notes)
+    # (read inside the upgrade's transaction: another process may have taken the database
+    # over between the first look above and this one's turn)
+    start = started or before | set(stamp)
     after = current_revisions(raw)
-    # (as found inside the upgrade's transaction: another upgrade may have finished while
-    # this one waited for the write lock, and what it applied is not reported here again)
     for label in s.heads:
-        done += _applied_between(s, label, found if found is not None
-                                 else before | set(stamp), after)
-    return done
+        done += _applied_between(s, label, start, after)
+    return done + notes
 
 
 def _applied_between(s: _Scripts, label: str, before: set[str], after: set[str]) -> list[str]:
@@ -327,21 +361,32 @@ def _applied_between(s: _Scripts, label: str, before: set[str], after: set[str])
     return out[::-1]
 
 
-def run_upgrade(conn: Any, engine: Engine, *,
-                stamp: list[str] | None = None) -> set[str] | None:
+def run_upgrade(conn: Any, engine: Engine, *, stamp: list[str] | None = None,
+                notes: list[str] | None = None) -> set[str]:
     """Run every branch's revisions up to its head on a SQLAlchemy connection (SQLite or
-    PostgreSQL), in one transaction, after stamping ``stamp``. Returns the revisions the
-    database was at inside that transaction (after the stamp)."""
+    PostgreSQL), in one transaction, after stamping ``stamp``. A revision's notes for the
+    operator (``note(...)``) are added to ``notes``. Returns the revisions the database
+    was at when the transaction began (empty: none, so ``stamp`` was stamped)."""
     from alembic import command
 
     cfg = config(engine, conn)
     cfg.attributes["stamp"] = list(stamp or ())
+    cfg.attributes["notes"] = notes if notes is not None else []
     with _run_lock:
         command.upgrade(cfg, "heads")
     if conn.in_transaction():
         conn.commit()
-    found = cfg.attributes.get("found")
-    return set(found) if found is not None else None
+    return set(cfg.attributes.get("heads_before", ()))
+
+
+def note(text: str) -> None:
+    """From inside a revision's ``upgrade()``: a line for the operator, printed by
+    ``formsengine db upgrade`` with what was applied (e.g. rows a new constraint set
+    aside)."""
+    from alembic import op
+
+    notes = op.get_context().config.attributes.setdefault("notes", [])  # type: ignore[union-attr]
+    notes.append(text)
 
 
 def new_revision(engine: Engine, message: str, branch: str) -> Path:

@@ -21,9 +21,9 @@ with context.begin_transaction():
     migration_context = context.get_context()
     # (read inside the transaction: a second upgrade that waited for this lock finds the
     # database already taken over and stamps nothing)
-    if not migration_context.get_current_heads():
+    heads = migration_context.get_current_heads()
+    config.attributes["heads_before"] = set(heads)  # what this upgrade started from
+    if not heads:
         for revision in config.attributes.get("stamp", ()):
             migration_context.stamp(context.script, revision)
-    # what was there when this transaction began: what this upgrade applies is the rest
-    config.attributes["found"] = set(migration_context.get_current_heads())
     context.run_migrations()

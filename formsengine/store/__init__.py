@@ -41,6 +41,7 @@ from .sql import (
     day_number,
     equals_nocase,
     group_concat,
+    insert_or_nothing,
     insert_returning_id,
     json_array,
     json_array_agg,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from ..submission import Submission
 
 MIN_SQLITE = (3, 51, 3)
+SCORE_ATTEMPTS = 20  # numbers add_score tries while other writers take the next ones
 ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
 SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
 SYSTEM_ACTOR = "system"
@@ -160,7 +162,8 @@ def _write_lock(file: str | None) -> threading.RLock | None:
 SMALL_INSERT = 100  # rows: 100 rows of any table here stay far below SQLite's 32,766 parameters
 
 
-def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple],
+                on_conflict: str = "") -> None:
     """executemany that binds no NULLs: rows are grouped by which columns hold None and each
     group is inserted naming only its other columns (the rest take NULL by default). A small
     group (one assessment's answers) goes in as one multi-row INSERT: one step into SQLite
@@ -168,11 +171,13 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
 
     Binding a None parameter goes through the sqlite3 module's adaptation lookup, which makes
     it several times slower than binding text or a number; bulk inserts of rows with optional
-    columns spend most of their time there. ``table`` and ``columns`` are code constants.
+    columns spend most of their time there. ``table`` and ``columns`` are code constants, as
+    is ``on_conflict`` (e.g. ``"ON CONFLICT (ref) DO NOTHING"``), added to each INSERT.
 
     On PostgreSQL a bulk (more than a few rows) goes in with ``COPY``, NULLs and all: one
-    stream instead of a statement a row."""
-    if getattr(conn, "dialect", None) == "postgresql":
+    stream instead of a statement a row; not with ``on_conflict`` (COPY has no such clause),
+    which keeps to INSERT."""
+    if getattr(conn, "dialect", None) == "postgresql" and not on_conflict:
         rows = rows if isinstance(rows, list) else list(rows)
         if len(rows) > SMALL_INSERT:
             conn.copy_rows(table, columns, rows)
@@ -186,11 +191,12 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
         names = [c for c, present in zip(columns, key) if present]
         marks = "(" + ", ".join("?" * len(names)) + ")"
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES "  # nosec B608
+        tail = f" {on_conflict}" if on_conflict else ""
         if len(group) <= SMALL_INSERT:
-            conn.execute(sql + ", ".join([marks] * len(group)),
+            conn.execute(sql + ", ".join([marks] * len(group)) + tail,
                          [v for row in group for v in row])
         else:
-            conn.executemany(sql + marks, group)
+            conn.executemany(sql + marks + tail, group)
 
 
 def new_uid() -> str:
@@ -239,51 +245,10 @@ def connect_to(location: str | Path) -> Any:
 
 
 def create_schema(store: Store) -> list[str]:
-    """Create the schema on an empty PostgreSQL database: the tables described in
-    ``formsengine.store.tables``, their triggers, and the marked row that starts the keyed
-    audit chain. Returns what was done (empty when the schema was there already). The one
-    place that builds a PostgreSQL schema, so that migrations can take its place."""
-    from . import tables
-    from .schedule import postgres_triggers
-    from .sql import table_exists_sql
-    from .triggers import POSTGRES_TRIGGERS_DDL
-
-    def there(name: str) -> bool:
-        return store.one(table_exists_sql(store.conn), [name]) is not None
-
-    if there("audit") and there("schedule_entries"):
-        return []
-    from sqlalchemy.dialects import postgresql
-    from sqlalchemy.schema import CreateIndex, CreateTable
-
-    dialect = postgresql.dialect()
-
-    def create(table: Any) -> None:
-        store.conn.execute(str(CreateTable(table).compile(dialect=dialect)))
-        for index in table.indexes:
-            store.conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-
-    with store.write():
-        # one creator at a time: two processes starting on an empty database
-        store.conn.execute("SELECT pg_advisory_xact_lock(?)", [SCHEMA_LOCK])
-        if there("audit"):
-            if there("schedule_entries"):
-                return []
-            # a schema made before the stored schedule: add it (filled by ``sync``)
-            for table in (tables.schedule_entries, tables.schedule_offsets):
-                create(table)
-            for statement in postgres_triggers():
-                store.conn.execute(statement)
-            return ["postgresql:schedule"]
-        for table in tables.metadata.sorted_tables:
-            create(table)
-        for statement in [*POSTGRES_TRIGGERS_DDL, *postgres_triggers()]:
-            store.conn.execute(statement)
-        audit.start_keyed_chain(store.conn)
-    return ["postgresql:schema"]
-
-
-SCHEMA_LOCK = 0x66650001  # the advisory lock creating the schema
+    """Bring a PostgreSQL database to the head of every migration branch (creating the
+    schema on an empty one, from the revisions); returns what was applied (empty when it was
+    current already). The same as ``store.migrate()``."""
+    return store.migrate()
 
 
 class Store:
@@ -309,6 +274,12 @@ class Store:
     def postgres(self) -> bool:
         return self.dialect == "postgresql"
 
+    @property
+    def location(self) -> str | None:
+        """Where the database is, as ``--db`` takes it: the SQLite file (None for one in
+        memory) or the PostgreSQL URL."""
+        return str(self.conn.url) if self.postgres else self.file
+
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, engine: Engine, *, create: bool = False,
@@ -318,7 +289,8 @@ class Store:
         branch; an existing one must be up to date already (``upgrade=True``, as
         ``formsengine db upgrade``, brings it there): one whose schema is behind the code is
         refused with ``migrations.SchemaBehindError``. What an upgrade applied is kept in
-        ``last_upgrade``. On PostgreSQL the schema is made by ``create_schema``."""
+        ``last_upgrade``. The same on PostgreSQL (whose schema comes from the revisions too).
+        """
         from .. import migrations
 
         memory = str(path) == ":memory:"
@@ -332,13 +304,10 @@ class Store:
                     f"database {p} does not exist; create it with: formsengine --db {p} db init")
             store = cls(connect(path), engine)
         try:
-            if store.postgres:
-                if create or upgrade:
-                    store.last_upgrade = create_schema(store)
-                elif store.one(table_exists_sql(store.conn), ["audit"]) is None:
-                    raise StorageError("the database has no formsengine schema; create it "
-                                       "with: formsengine db init")
-            elif upgrade or ((create or memory) and migrations.is_empty(store.conn)):
+            if store.postgres and not (create or upgrade) and migrations.is_empty(store.conn):
+                raise StorageError("the database has no formsengine schema; create it "
+                                   "with: formsengine db init")
+            if upgrade or ((create or memory) and migrations.is_empty(store.conn)):
                 store.last_upgrade = migrations.upgrade(store.conn, engine)
             else:
                 migrations.require_current(store.conn, engine)
@@ -356,9 +325,7 @@ class Store:
     def migrate(self) -> list[str]:
         """Bring the schema to the head of every migration branch (``formsengine db
         upgrade``); return what was applied (``branch:revision``, and ``set:name`` for what
-        was left of release 0.1's sqlite-utils sets). PostgreSQL: ``create_schema``."""
-        if self.postgres:
-            return create_schema(self)
+        was left of release 0.1's sqlite-utils sets, and notes a revision made)."""
         from .. import migrations
 
         return migrations.upgrade(self.conn, self.engine)
@@ -445,9 +412,13 @@ class Store:
             row = self.one("SELECT id FROM teams WHERE name = ?", [name])
             if row:
                 return row["id"]
-            team_id = insert_returning_id(
+            team_id = insert_or_nothing(
                 self.conn, "INSERT INTO teams (name, created_at) VALUES (?, ?)",
-                [name, audit.utcnow()])
+                [name, audit.utcnow()], "(name)")
+            if team_id is None:  # made by another writer meanwhile
+                row = self.one("SELECT id FROM teams WHERE name = ?", [name])
+                assert row is not None  # nosec B101 (for the type checker)
+                return int(row["id"])
             self.audit("create", actor=actor, object_type="team", object_id=team_id)
             return team_id
 
@@ -864,19 +835,23 @@ class Store:
         """The person with this reference, created if new. A known person's role must match."""
         with self.write():
             row = self.get_person(ref)
-            if row:
+            if row is None:
+                if role not in ("victim_survivor", "service_user"):
+                    raise StorageError(f"person {ref!r} is new: give their role"
+                                       " (victim_survivor or service_user)")
+                person_id = insert_or_nothing(
+                    self.conn,
+                    "INSERT INTO people (ref, role, display_name, birth_year, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [ref, role, display_name, birth_year, audit.utcnow()], "(ref)")
+                if person_id is None:  # made by another writer meanwhile
+                    row = self.get_person(ref)
+            if row is not None:
                 if role and row["role"] != role:
                     raise StorageError(
                         f"person {ref!r} is recorded as {row['role']}, not {role}")
-                return row["id"]
-            if role not in ("victim_survivor", "service_user"):
-                raise StorageError(
-                    f"person {ref!r} is new: give their role (victim_survivor or service_user)")
-            person_id = insert_returning_id(
-                self.conn,
-                "INSERT INTO people (ref, role, display_name, birth_year, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [ref, role, display_name, birth_year, audit.utcnow()])
+                return int(row["id"])
+            assert person_id is not None  # nosec B101 (for the type checker)
             self.audit("create", actor=actor, object_type="person", object_id=person_id)
             return person_id
 
@@ -887,13 +862,14 @@ class Store:
         """A case following ``instruments`` (ids): its schedule is their occasions."""
         followed = self._followed(instruments or [])
         with self.write():
-            if self.one("SELECT id FROM cases WHERE ref = ?", [ref]):
-                raise StorageError(f"case reference {ref!r} is already in use")
-            case_id = insert_returning_id(
+            case_id = insert_or_nothing(
                 self.conn,
                 "INSERT INTO cases (uid, ref, team_id, instruments, opened_on, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [new_uid(), ref, team_id, json.dumps(followed), opened_on, audit.utcnow()])
+                [new_uid(), ref, team_id, json.dumps(followed), opened_on, audit.utcnow()],
+                "(ref)")
+            if case_id is None:
+                raise StorageError(f"case reference {ref!r} is already in use")
             for person_id, role in people:
                 self.conn.execute(
                     "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
@@ -919,14 +895,15 @@ class Store:
 
     def add_case_person(self, case_id: int, person_id: int, role: str, *,
                         actor: str = SYSTEM_ACTOR, request_id: str | None = None) -> None:
-        """Add a person to a case that has nobody in that role yet."""
+        """Add a person to a case that has nobody in that role yet (``UNIQUE (case_id,
+        role)``: of two requests at once, the second is refused with a StorageError)."""
         with self.write():
-            if self.one("SELECT 1 AS x FROM case_people WHERE case_id = ? AND role = ?",
-                        [case_id, role]):
+            added = self.conn.execute(
+                "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING case_id", [case_id, person_id, role]
+            ).fetchall()
+            if not added:
                 raise StorageError(f"case {case_id} already has a {role}")
-            self.conn.execute(
-                "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)",
-                [case_id, person_id, role])
             self.audit("add_person", actor=actor, object_type="case", object_id=case_id,
                        request_id=request_id, details={"role": role})
 
@@ -1111,22 +1088,32 @@ class Store:
                     "plugin %s failed in assessment_saved", impl.plugin_name)
 
     def add_score(self, assessment_id: int, result: dict[str, Any]) -> int:
-        """Add a score row (never overwrite): the next sequence number for the assessment."""
+        """Add a score row (never overwrite) with the assessment's next sequence number.
+
+        The number is worked out in the INSERT itself, and a row another writer numbered
+        the same meanwhile (``UNIQUE (assessment_id, seq)``: this one waits for it) makes
+        this one try the next number, so that concurrent saves neither collide nor fail."""
+        level = result.get("level") or {}
+        values = [assessment_id, result["instrument"]["id"], result["instrument"]["version"],
+                  result["scorer"]["plugin"], result["scorer"]["version"],
+                  result["configuration"]["name"], result["configuration"]["hash"],
+                  int(bool(result.get("complete"))), level.get("final"),
+                  json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()]
         with self.write():
-            seq = self.conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM scores WHERE assessment_id = ?",
-                [assessment_id]).fetchone()[0]
-            level = result.get("level") or {}
-            score_id = insert_returning_id(
-                self.conn,
-                "INSERT INTO scores (assessment_id, seq, instrument_id, instrument_version,"
-                " scorer_plugin, scorer_version, config_name, config_hash, complete,"
-                " level_final, result, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [assessment_id, seq, result["instrument"]["id"], result["instrument"]["version"],
-                 result["scorer"]["plugin"], result["scorer"]["version"],
-                 result["configuration"]["name"], result["configuration"]["hash"],
-                 int(bool(result.get("complete"))), level.get("final"),
-                 json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()])
+            for _attempt in range(SCORE_ATTEMPTS):
+                score_id = insert_or_nothing(
+                    self.conn,
+                    "INSERT INTO scores (assessment_id, instrument_id, instrument_version,"
+                    " scorer_plugin, scorer_version, config_name, config_hash, complete,"
+                    " level_final, result, created_at, seq) SELECT ?,?,?,?,?,?,?,?,?,?,?,"
+                    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM scores WHERE assessment_id = ?)"
+                    " WHERE 1 = 1",  # (SQLite reads ON CONFLICT after a WHERE only)
+                    [*values, assessment_id], "(assessment_id, seq)")
+                if score_id is not None:
+                    break
+            else:
+                raise BusyError("the assessment's scores are being saved by others; nothing "
+                                "was saved: try again in a moment")
             insert_many(self.conn, "score_values", SCORE_VALUE_COLUMNS,
                         score_value_rows(score_id, result))
             return score_id

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 # The tables an erasure changes: deleted rows, rows removed with them by ON DELETE CASCADE,
 # and the cases whose risk order the triggers rewrite.
 ASSESSMENT_TABLES = ("assessments", "answers", "scores", "score_values", "cases")
-PERSON_TABLES = ("assessments", "answers", "scores", "score_values", "case_people", "people",
-                 "cases", "web_case_assignments")
+PERSON_TABLES = ("assessments", "answers", "scores", "score_values", "case_people",
+                 "case_people_set_aside", "people", "cases", "web_case_assignments")
 _VACUUMABLE = frozenset(PERSON_TABLES) | frozenset(ASSESSMENT_TABLES)
 
 POSTGRESQL = "postgresql"
@@ -49,6 +49,7 @@ def erase_person_rows(store: Store, person_id: int) -> dict[str, int]:
     # Assessments go first (answers, scores and score values cascade with them).
     store.conn.execute("DELETE FROM assessments WHERE person_id = ?", [person_id])
     store.conn.execute("DELETE FROM case_people WHERE person_id = ?", [person_id])
+    store.conn.execute("DELETE FROM case_people_set_aside WHERE person_id = ?", [person_id])
     store.conn.execute("DELETE FROM people WHERE id = ?", [person_id])
     emptied = 0
     for case_id in cases:

@@ -7,8 +7,10 @@ free-text answers are not selected here either; ``assessment_fields`` reads the 
 an assessment's non-item fields, which the caller filters.
 
 Large reads are streamed: the functions that may return millions of rows give them in
-chunks of at most ``CHUNK`` rows as the caller consumes them, so a caller can build compact
-arrays chunk by chunk without holding every row as Python objects.
+chunks of at most ``CHUNK`` rows as the caller consumes them (``sql.stream_rows``: on
+PostgreSQL through a server-side cursor), so a caller can build compact arrays chunk by chunk
+without holding every row as Python objects, and the database client never holds the whole
+result either.
 
 The coded reads (``coded_score_values``, ``coded_answers``) let the database give each
 distinct text (kind and name of a result, item and value of an answer) a small number in a
@@ -23,25 +25,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .sql import chunks, coded_temp_table, drop_temp_table, marks
+from .sql import chunks, coded_temp_table, drop_temp_table, marks, stream_rows
 
 if TYPE_CHECKING:
     from . import Store
 
-CHUNK = 250_000  # rows fetched at a time by the streaming reads
+CHUNK = 250_000  # rows fetched at a time by the streaming reads (read when each starts)
 ID_CHUNK = 900  # ids per IN (...) list
 ASSESSMENT_DATE = "COALESCE(a.assessment_date, substr(a.created_at, 1, 10))"
 LATEST_SCORE = ("s.assessment_id = a.id AND s.seq = "
                 "(SELECT MAX(seq) FROM scores s2 WHERE s2.assessment_id = a.id)")
 Rows = list[tuple[Any, ...]]
-
-
-def _fetched(cursor: Any, size: int) -> Iterator[Rows]:
-    while True:
-        rows = cursor.fetchmany(size)
-        if not rows:
-            return
-        yield rows
 
 
 def _final_of(instruments: Sequence[str], occasions: Sequence[str] | None
@@ -63,18 +57,19 @@ def exported_instruments(store: Store) -> list[str]:
 
 
 def final_assessment_rows(store: Store, instruments: Sequence[str],
-                          occasions: Sequence[str] | None, size: int = CHUNK
+                          occasions: Sequence[str] | None, size: int | None = None
                           ) -> Iterator[Rows]:
     """The final assessments of the instruments (at the occasions, when given) in chunks of
     rows: (assessment id, person id, instrument id, instrument version, occasion, date,
     wording, latest score id, complete). The date is the assessment date, or else the day
     the record was created."""
     where, params = _final_of(instruments, occasions)
-    cursor = store.conn.execute(
+    size = size or CHUNK
+    yield from stream_rows(
+        store.conn,
         "SELECT a.id, a.person_id, a.instrument_id, a.instrument_version, a.occasion,"  # nosec B608: constants and ? marks
         f" {ASSESSMENT_DATE}, a.wording, s.id, s.complete FROM assessments a"
-        f" JOIN scores s ON {LATEST_SCORE} WHERE {where}", params)
-    yield from _fetched(cursor, size)
+        f" JOIN scores s ON {LATEST_SCORE} WHERE {where}", params, size)
 
 
 @dataclass
@@ -88,13 +83,13 @@ class CodedScoreValues:
     names: list[tuple[int, str, str]]  # (code, kind, name) of every (kind, name) stored
 
     def _read(self, column: str, text: bool) -> Iterator[Rows]:
-        cursor = self.store.conn.execute(
+        yield from stream_rows(
+            self.store.conn,
             f"SELECT sv.score_id, n.code, sv.{column}"  # nosec B608: constants and ? marks
             " FROM score_values sv JOIN fe_export_names n ON n.kind = sv.kind"
             " AND n.name = sv.name JOIN scores s ON s.id = sv.score_id"
             f" JOIN assessments a ON {LATEST_SCORE} WHERE {self.where}"
-            f" AND sv.value_text IS {'NOT ' if text else ''}NULL", self.params)
-        yield from _fetched(cursor, self.size)
+            f" AND sv.value_text IS {'NOT ' if text else ''}NULL", self.params, self.size)
 
     def numbers(self) -> Iterator[Rows]:
         """Chunks of (score id, code, number) for the values that have no text."""
@@ -108,7 +103,7 @@ class CodedScoreValues:
 @contextmanager
 def coded_score_values(store: Store, instruments: Sequence[str],
                        occasions: Sequence[str] | None,
-                       size: int = CHUNK) -> Iterator[CodedScoreValues]:
+                       size: int | None = None) -> Iterator[CodedScoreValues]:
     """The score values of the latest score of each final assessment of the instruments
     (at the occasions, when given), read inside the ``with`` block: every (kind, name) pair
     stored gets a code in a temporary table, dropped when the block ends."""
@@ -117,7 +112,7 @@ def coded_score_values(store: Store, instruments: Sequence[str],
     coded_temp_table(conn, "fe_export_names", "SELECT DISTINCT kind, name FROM score_values")
     try:
         names = conn.execute("SELECT code, kind, name FROM fe_export_names").fetchall()
-        yield CodedScoreValues(store, where, params, size, names)
+        yield CodedScoreValues(store, where, params, size or CHUNK, names)
     finally:
         drop_temp_table(conn, "fe_export_names")
 
@@ -151,19 +146,19 @@ class CodedAnswers:
 
     def rows(self) -> Iterator[Rows]:
         """Chunks of (assessment id, code) for the answers to the items asked for."""
-        cursor = self.store.conn.execute(
+        # (the join with the coded pairs keeps only the items asked for)
+        yield from stream_rows(
+            self.store.conn,
             "SELECT ans.assessment_id, v.code FROM answers ans"
             " JOIN assessments a ON a.id = ans.assessment_id"
             " JOIN fe_export_values v ON v.item_id = ans.item_id"
             " AND v.value = ans.value"
-            " WHERE a.status = 'final' AND a.instrument_id = ?", [self.instrument])
-        # (the join with the coded pairs keeps only the items asked for)
-        yield from _fetched(cursor, self.size)
+            " WHERE a.status = 'final' AND a.instrument_id = ?", [self.instrument], self.size)
 
 
 @contextmanager
 def coded_answers(store: Store, instrument: str, item_ids: Sequence[str],
-                  size: int = CHUNK) -> Iterator[CodedAnswers]:
+                  size: int | None = None) -> Iterator[CodedAnswers]:
     """The answers to ``item_ids`` in the instrument's final assessments, read inside the
     ``with`` block: every distinct (item, value) pair gets a code in a temporary table,
     dropped when the block ends."""
@@ -175,7 +170,7 @@ def coded_answers(store: Store, instrument: str, item_ids: Sequence[str],
                      f" AND ans.item_id IN ({marks(item_ids)})", [instrument, *item_ids])
     try:
         pairs = conn.execute("SELECT code, item_id, value FROM fe_export_values").fetchall()
-        yield CodedAnswers(store, instrument, size, pairs)
+        yield CodedAnswers(store, instrument, size or CHUNK, pairs)
     finally:
         drop_temp_table(conn, "fe_export_values")
 

@@ -8,8 +8,8 @@ inside that transaction and opens none of its own, so that a bad line anywhere s
 back every chunk written before it.
 
 Reads are one statement per chunk (or per 500 references), never one per line. New rows get
-their ids from the caller (``next_ids``), so that answers, scores and score values can name
-their assessment and score without reading anything back.
+their ids from the caller (who takes them with ``new_ids``), so that answers, scores and
+score values can name their assessment and score without reading anything back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import ANSWER_COLUMNS, SCORE_VALUE_COLUMNS, insert_many
-from .sql import chunks, in_list
+from .sql import chunks, in_list, new_ids_sql
 
 if TYPE_CHECKING:
     from . import Store
@@ -32,20 +32,20 @@ SCORE_COLUMNS = (
     "scorer_version", "config_name", "config_hash", "complete", "level_final", "result",
     "created_at")
 
-# The next free id of each table the import adds rows to: constant statements, one a table.
-_NEXT_ID = {
-    "people": "SELECT COALESCE(MAX(id), 0) + 1 FROM people",
-    "cases": "SELECT COALESCE(MAX(id), 0) + 1 FROM cases",
-    "assessments": "SELECT COALESCE(MAX(id), 0) + 1 FROM assessments",
-    "scores": "SELECT COALESCE(MAX(id), 0) + 1 FROM scores",
-}
+# The tables an import adds rows to with ids it chooses
+_ID_TABLES = ("people", "cases", "assessments", "scores")
 
 
-def next_id(store: Store, table: str) -> int:
-    """The first id after every row of ``table`` (people, cases, assessments or scores).
-    Safe only inside the caller's write transaction, which keeps other writers out until
-    the rows numbered from it are written (``BEGIN IMMEDIATE`` on SQLite)."""
-    return int(store.conn.execute(_NEXT_ID[table]).fetchone()[0])
+def new_ids(store: Store, table: str, n: int) -> list[int]:
+    """``n`` new ids for rows of ``table`` (people, cases, assessments or scores), in
+    increasing order: from the table's sequence on PostgreSQL (never given twice, even to
+    concurrent imports), the ids after the largest on SQLite (inside the caller's write
+    transaction, which keeps other writers out until the rows are written)."""
+    if table not in _ID_TABLES:
+        raise ValueError(f"no ids for {table!r}")
+    if n <= 0:
+        return []
+    return [int(r[0]) for r in store.conn.execute(new_ids_sql(store.conn, table), [n])]
 
 
 def known_people(store: Store, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -81,24 +81,49 @@ def final_occasions(store: Store, person_ids: Iterable[int]) -> set[tuple[int, s
     return found
 
 
-def add_people(store: Store, rows: Iterable[tuple[int, str, str | None, str]]) -> None:
-    """Store new people: (id, ref, role, created_at) rows. Inside the caller's write."""
-    insert_many(store.conn, "people", ("id", "ref", "role", "created_at"), rows)
+def add_people(store: Store, rows: Iterable[tuple[int, str, str | None, str]]
+               ) -> dict[str, dict[str, Any]]:
+    """Store new people: (id, ref, role, created_at) rows. Inside the caller's write.
+    Returns the people among them that another writer stored meanwhile (reference ->
+    {id, role} as stored): those rows are left out (``ON CONFLICT (ref) DO NOTHING``)."""
+    rows = list(rows)
+    insert_many(store.conn, "people", ("id", "ref", "role", "created_at"), rows,
+                "ON CONFLICT (ref) DO NOTHING")
+    stored = known_people(store, [r[1] for r in rows])
+    return {r[1]: stored[r[1]] for r in rows if stored[r[1]]["id"] != r[0]}
 
 
-def add_cases(store: Store, rows: Iterable[tuple[int, str, str, int | None, str, str]]) -> None:
+def add_cases(store: Store, rows: Iterable[tuple[int, str, str, int | None, str, str]]
+              ) -> dict[str, int]:
     """Store new cases: (id, uid, ref, team_id, schedule, created_at) rows. Inside the
-    caller's write."""
+    caller's write. Returns the cases among them that another writer stored meanwhile
+    (reference -> stored id): those rows are left out."""
+    rows = list(rows)
     insert_many(store.conn, "cases",
-                ("id", "uid", "ref", "team_id", "schedule", "created_at"), rows)
+                ("id", "uid", "ref", "team_id", "schedule", "created_at"), rows,
+                "ON CONFLICT (ref) DO NOTHING")
+    stored = case_ids(store, [r[2] for r in rows])
+    return {r[2]: stored[r[2]] for r in rows if stored[r[2]] != r[0]}
 
 
-def link_case_people(store: Store, links: Iterable[tuple[int, int, str]]) -> None:
+def link_case_people(store: Store, links: Iterable[tuple[int, int, str]]
+                     ) -> list[tuple[int, int, str]]:
     """Link people to cases: (case_id, person_id, role) rows; a link that is already there
-    stays as it is. Inside the caller's write."""
+    stays as it is. Returns the links refused because the case has someone else in that
+    role already (``UNIQUE (case_id, role)``). Inside the caller's write."""
+    links = list(links)
+    if not links:
+        return []
     store.conn.executemany(
         "INSERT INTO case_people (case_id, person_id, role) VALUES (?, ?, ?)"
-        " ON CONFLICT (case_id, person_id) DO NOTHING", list(links))
+        " ON CONFLICT DO NOTHING", links)
+    present: set[tuple[int, int]] = set()
+    for part in chunks(sorted({case_id for case_id, _, _ in links})):
+        marks, params = in_list(part)
+        present.update(store.conn.execute(
+            "SELECT case_id, person_id FROM case_people WHERE case_id IN " + marks,  # nosec B608 (placeholders and fixed column names only)
+            params))
+    return [link for link in links if (link[0], link[1]) not in present]
 
 
 def add_assessments(store: Store, rows: Iterable[tuple]) -> None:

@@ -16,20 +16,24 @@ serves both databases:
   ``FORMSENGINE_DB_POOL_SIZE``, default 10): ``close()`` returns the connection to the pool,
   rolled back.
 
-There is no ``lastrowid``: inserts that need the new id say ``RETURNING id``.
+There is no ``lastrowid``: inserts that need the new id say ``RETURNING id``. Large reads go
+through ``stream`` (a server-side cursor; ``sql.stream_rows``).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from ..errors import StorageError
 
 DIALECT = "postgresql"
+_cursor_numbers = itertools.count(1)  # names of server-side cursors
 POOL_SIZE_ENV = "FORMSENGINE_DB_POOL_SIZE"
 
 
@@ -101,6 +105,17 @@ class PgConnection:
         self.raw.autocommit = True
         self.url = url
 
+    @classmethod
+    def borrowing(cls, driver_connection: Any) -> PgConnection:
+        """The store's interface over a psycopg connection that someone else holds (a
+        migration's, inside Alembic's transaction): its transaction mode is left as it is,
+        and ``close()`` leaves it open."""
+        conn = cls.__new__(cls)
+        conn._pooled = None
+        conn.raw = driver_connection
+        conn.url = ""
+        return conn
+
     def execute(self, sql: str, params: Any = ()) -> Any:
         query, values = _params(sql, params)
         try:
@@ -134,6 +149,35 @@ class PgConnection:
                     copy.write_row(row)
         except Exception as exc:
             raise _clear(exc) from None
+
+    def stream(self, sql: str, params: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a query in lists of at most ``size``, read through a server-side
+        cursor (``DECLARE … CURSOR``, then ``FETCH``), so that only one list is ever held in
+        this process: a plain ``execute`` would take every row of the result into the
+        client's memory at once. A cursor lives in a transaction: outside one, a transaction
+        is opened for it (and ended when the rows are read, or reading stops) and reads one
+        snapshot of the database throughout."""
+        query, values = _params(sql, params)
+        own = not self.in_transaction
+        if own:
+            self.raw.execute("BEGIN")
+        cursor = self.raw.cursor(name=f"fe_stream_{next(_cursor_numbers)}")
+        try:
+            cursor.itersize = size
+            cursor.execute(query, values)
+            while True:
+                rows = cursor.fetchmany(size)
+                if not rows:
+                    return
+                yield rows
+        except Exception as exc:
+            raise _clear(exc) from None
+        finally:
+            try:
+                cursor.close()
+            finally:
+                if own and self.in_transaction:
+                    self.raw.execute("COMMIT")
 
     @property
     def autocommit(self) -> bool:

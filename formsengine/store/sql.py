@@ -18,6 +18,17 @@ def insert_returning_id(conn: Any, sql: str, params: Any) -> int:
     return int(rows[0][0])
 
 
+def insert_or_nothing(conn: Any, sql: str, params: Any, target: str = "") -> int | None:
+    """Run one ``INSERT`` (given without ``ON CONFLICT`` or ``RETURNING``) unless it would
+    break a unique rule; return the new row's id, or None when such a row was there already
+    (or was added meanwhile by another transaction, which this one waited for). ``target``:
+    the unique columns (``"(ref)"``), or empty for any unique rule. The same SQL on both
+    databases: ``INSERT … ON CONFLICT … DO NOTHING RETURNING id``, instead of a check
+    before the insert that two writers at once could both pass."""
+    rows = conn.execute(f"{sql} ON CONFLICT {target} DO NOTHING RETURNING id", params).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
 def marks(values: Sized) -> str:
     """``?, ?, ?``: one placeholder per value, for ``IN (...)``. An empty list gives
     ``NULL`` so that ``x IN (NULL)`` matches nothing instead of being a syntax error."""
@@ -146,6 +157,49 @@ def table_exists_sql(where: Any) -> str:
     if _pg(where):
         return "SELECT 1 AS x WHERE to_regclass(?) IS NOT NULL"
     return "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+
+def table_names_sql(where: Any) -> str:
+    """A query giving the name (column ``name``) of every table of the database: SQLite's
+    ``sqlite_master``; on PostgreSQL the tables of the first schema on the search path."""
+    if _pg(where):
+        return ("SELECT table_name AS name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+    return "SELECT name FROM sqlite_master WHERE type = 'table'"
+
+
+def new_ids_sql(where: Any, table: str) -> str:
+    """A query giving ``n`` (its one parameter) new ids for rows of ``table`` (a constant
+    of the caller's), one a row, for inserts that name their ids. PostgreSQL: taken from the
+    table's id sequence (``nextval``), so that concurrent writers never get the same id and
+    the sequence stays ahead of every row. SQLite: the ids after the largest one, which
+    holds only because the caller's write transaction (``BEGIN IMMEDIATE``) keeps every
+    other writer out until its rows are in (SQLite numbers rows the same way)."""
+    if not table.isidentifier():
+        raise ValueError("new_ids_sql: a table name")
+    if _pg(where):
+        return (f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id"  # nosec B608 (a checked table name)
+                " FROM generate_series(1, ?) ORDER BY 1")
+    return ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+            f" SELECT (SELECT COALESCE(MAX(id), 0) FROM {table}) + i AS id FROM n")  # nosec B608 (a checked table name)
+
+
+def stream_rows(conn: Any, sql: str, params: Sequence[Any] | dict[str, Any],
+                size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a query in lists of at most ``size``, without the whole result ever
+    being in memory: SQLite's cursor steps through the result as rows are fetched;
+    PostgreSQL's rows come through a server-side cursor (``PgConnection.stream``), where a
+    plain query would bring the whole result into the client at once. Read the rows before
+    sending the connection anything else."""
+    if is_postgres(conn):
+        yield from conn.stream(sql, params, size)
+        return
+    cursor = conn.execute(sql, params)
+    while True:
+        rows = cursor.fetchmany(size)
+        if not rows:
+            return
+        yield rows
 
 
 def least(where: Any, *exprs: str) -> str:

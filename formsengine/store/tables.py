@@ -93,6 +93,19 @@ case_people = Table(
            nullable=False),
     Column("role", Text, nullable=False),
     PrimaryKeyConstraint("case_id", "person_id"),
+    Index("case_people_role", "case_id", "role", unique=True),  # core_0002
+)
+
+# core_0002: people found in a role their case already had someone in (before the unique
+# index), moved here rather than deleted
+case_people_set_aside = Table(
+    "case_people_set_aside", metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("role", Text, nullable=False),
+    Column("set_aside_at", Text, nullable=False),
+    PrimaryKeyConstraint("case_id", "person_id"),
 )
 
 definition_snapshots = Table(
@@ -228,8 +241,9 @@ schedule_offsets = Table(
     CheckConstraint("unit IN ('months', 'weeks')", name="schedule_offsets_unit"),
 )
 
-CORE_TABLES = (teams, people, cases, case_people, definition_snapshots, assessments, answers,
-               scores, score_values, audit, schedule_entries, schedule_offsets)
+CORE_TABLES = (teams, people, cases, case_people, case_people_set_aside, definition_snapshots,
+               assessments, answers, scores, score_values, audit, schedule_entries,
+               schedule_offsets)
 
 # -- the web plugin --------------------------------------------------------------------------
 web_users = Table(

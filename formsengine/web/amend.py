@@ -95,6 +95,7 @@ def amend(uid: str):
     inst = instrument(row)
     data = assessment_data(row)
     form = formbuild.whole_form(inst, wording_pack(row))()
+    formbuild.pipe_labels(form, inst, list(inst.items), wording_pack(row), data)
     judgement = _judgement_form(inst, row, request.form if request.method == "POST" else None)
     problems: list[str] = []
     hidden_answered: list[str] = []

@@ -178,6 +178,7 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
+    formbuild.pipe_labels(form, inst, _section_items(inst, section_id), pack, data)
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
@@ -209,7 +210,7 @@ def section(uid: str, section_id: str):
                     request_id=g.request_id,
                     previous=row["answers"] if expected == row["revision"] else None)
             except SubmissionError as exc:
-                errors, status = [_strip(p) for p in exc.problems], 400
+                errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
                 errors, status = [STALE], 409
                 form.revision.data = str(caseviews.assessment_revision(access.store(),
@@ -255,7 +256,16 @@ def section(uid: str, section_id: str):
         total=len(order), description=description, shown=shown,
         problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
         programs=formbuild.page_programs(inst, _section_items(inst, section_id), data),
-        hidden_answered=[inst.items[i] for i in hidden_answered]), status
+        hidden_answered=[inst.items[i] for i in hidden_answered],
+        calculated=_calculated(inst, row, data).get(section_id)), status
+
+
+def _calculated(inst, row, data) -> dict:
+    """The section's calculated values from the answers saved so far (none to compute
+    when the definition shows none)."""
+    if not any(sec.get("calculated") for sec in inst.definition.get("sections", [])):
+        return {}
+    return results.calculated(inst, _so_far(inst, row, data))
 
 
 # Fields a new assessment takes from the case's latest finalised assessment.
@@ -298,7 +308,64 @@ def check(uid: str):
     return _check_page(row, case)
 
 
-def _check_page(row, case, form=None, status: int = 200, problems=(), changed=False):
+def _place_problems(form, inst, problems, uid: str) -> list:
+    """The engine's refusal of a saved page: a problem with one of the page's questions
+    (for example a date before another date it must follow) goes to that question, so that
+    it is shown there and linked from the summary; one with a question of another page (a
+    date that the changed date now puts out of range) is linked to that question on its
+    page; the others are listed as they are."""
+    left: list = []
+    for problem in problems:
+        text = _strip(problem)
+        kind, _, rest = text.partition(" ")
+        name, _, message = rest.partition(": ")
+        target = (formbuild.answer_name(name) if kind == "item" and name in inst.items
+                  else formbuild.field_name(name) if kind == "field" and name in inst.fields
+                  else None)
+        if target and target in form and message:
+            form[target].errors = [*form[target].errors, message[0].upper() + message[1:]]
+        elif target and message:
+            where = inst.items[name].section if kind == "item" else formbuild.DETAILS
+            href = url_for("assessments.section", uid=uid, section_id=where)
+            left.append((f"{href}#{target}", message[0].upper() + message[1:]))
+        else:
+            left.append(text)
+    return left
+
+
+def _unanswered(inst, row, data) -> list[tuple[str, str]]:
+    """What finalising needs and the assessment lacks (required fields, the items of
+    ``required_to_finalise`` that are asked), each as (link to the question on its page,
+    message), in the order of the form."""
+    from ..submission import missing_required_items
+    from ..wording import item_text
+
+    fields = formbuild.typed_fields(inst, data.get("fields", {}))
+    answers = formbuild.typed_answers(inst, data["answers"])
+    out = []
+    for f in inst.fields.values():
+        if f.required and f.id not in fields:
+            href = url_for("assessments.section", uid=row["uid"],
+                           section_id=formbuild.DETAILS, back="check")
+            out.append((f"{href}#{formbuild.field_name(f.id)}",
+                        f"Enter \u201c{f.label}\u201d before finalising the assessment"))
+    missing = set(missing_required_items(inst, answers, fields))
+    pack = _pack(row)
+    for item in inst.items.values():
+        if item.id in missing:
+            href = url_for("assessments.section", uid=row["uid"], section_id=item.section,
+                           back="check")
+            label = item_text(inst, item.id, pack)["label"]
+            unknown = " (\u2018not known\u2019 is an answer)" if any(
+                o.missing for o in item.options) else ""
+            out.append((f"{href}#{formbuild.answer_name(item.id)}",
+                        f"Answer \u201c{label}\u201d before finalising the assessment"
+                        + unknown))
+    return out
+
+
+def _check_page(row, case, form=None, status: int = 200, problems=(), changed=False,
+                unanswered=()):
     """The check-your-answers page: the answers as stored now, and one form that carries
     their revision, the professional judgement and the buttons that finalise or save it.
     With a refused form: its problems and what was typed."""
@@ -318,7 +385,8 @@ def _check_page(row, case, form=None, status: int = 200, problems=(), changed=Fa
     return render_template(
         "assessments/check.html", row=row, case=case, inst=inst,
         summary=results.answer_summary(inst, data, _pack(row)), preview=preview, form=form,
-        problems=list(problems), changed=changed,
+        problems=list(problems), changed=changed, unanswered=list(unanswered),
+        calculated=results.calculated(inst, preview),
         stranded=saved if saved and "level" in form and saved.get("level") not in {
             c.value for c in form.level.choices} else None,
         stranded_label=results.band_label(inst, saved.get("level")) if saved else None,
@@ -377,6 +445,9 @@ def finalise(uid: str):
                   if judgement else "No professional judgement is saved. The assessment is "
                   "not finalised yet.")
             return redirect(url_for("assessments.check", uid=uid))
+        unanswered = _unanswered(inst, row, _data(row))
+        if unanswered:  # saving a draft is never blocked; finalising waits for these
+            return _check_page(row, case, form=form, status=400, unanswered=unanswered)
         store.finalise(row["id"], expected_revision=row["revision"], actor=g.user["username"],
                        request_id=g.request_id,
                        judgement=judgement if "level" in form else KEEP)

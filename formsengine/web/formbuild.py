@@ -16,10 +16,12 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import Label
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..conditions import Context, evaluate_form_condition, page_program
+from ..piping import has_pipes
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
 from ..wording import item_text
 from .dates import DatePartsText
@@ -193,6 +195,42 @@ def _attrs(inst, section_id: str, pack) -> dict[str, Any]:
                     "Source of information, if not the person assessed (optional)",
                     validators=[_limit(SOURCE_LIMIT, "The source")])
     return attrs
+
+
+def pipes_answers(inst, item_ids, pack) -> list[str]:
+    """The items of a page whose label or hint pipes in an earlier answer."""
+    out = []
+    for item_id in item_ids:
+        item = inst.items[item_id]
+        texts = [item.label_source, item.help_source]
+        if pack is not None and item_id in pack.items:
+            texts += [pack.items[item_id].get("label"), pack.items[item_id].get("help")]
+        if any(has_pipes(t) for t in texts):
+            out.append(item_id)
+    return out
+
+
+def shown_answers(inst, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The saved answers of the items shown, and the fields, as the engine holds them."""
+    fields = _typed_fields(inst, data.get("fields", {}))
+    shown = visible_items(inst, data["answers"], fields)
+    return ({k: v for k, v in typed_answers(inst, data["answers"]).items() if k in shown},
+            fields)
+
+
+def pipe_labels(form, inst, item_ids, pack, data: dict[str, Any]) -> None:
+    """Put the answers saved so far into this request's labels and hints that pipe them
+    (``{{item.<id>|<fallback>}}``). Set on this form's own fields only: the cached form
+    class keeps the definition's wording. The text is plain and escaped when shown."""
+    piped = pipes_answers(inst, item_ids, pack)
+    if not piped:
+        return
+    answers, fields = shown_answers(inst, data)
+    for item_id in piped:
+        text = item_text(inst, item_id, pack, answers, fields)
+        field = getattr(form, answer_name(item_id))
+        field.label = Label(field.id, text["label"])
+        field.description = text["help"] or ""
 
 
 def section_ids(inst) -> list[str]:

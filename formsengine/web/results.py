@@ -113,10 +113,34 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+NOT_KNOWN_YET = "Not known yet"
+
+
+def calculated(inst, result: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """Per section, the scores it shows while the assessment is completed (the section's
+    ``calculated``), from a result the engine scored from the answers saved so far: each
+    with its label, its value as shown, and whether it is known yet."""
+    scores = (result or {}).get("scores") or {}
+    labels = {s["id"]: s.get("label", s["id"].replace("_", " ").capitalize())
+              for s in inst.score_specs}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for sec in inst.definition.get("sections", []):
+        for entry in sec.get("calculated", []):
+            value = scores.get(entry["score"])
+            out.setdefault(sec["id"], []).append({
+                "score": entry["score"],
+                "label": entry.get("label") or labels.get(entry["score"], entry["score"]),
+                "value": NOT_KNOWN_YET if value is None else _shown(value),
+                "known": value is not None})
+    return out
+
+
 def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
-    """Per section, every shown question with the answer given (or 'Not answered')."""
+    """Per section, every shown question with the answer given (or 'Not answered'); a
+    question that pipes in an earlier answer shows it (``piping.py``)."""
     fields = formbuild.typed_fields(inst, data.get("fields", {}))
     shown = formbuild.visible_items(inst, data["answers"], fields)
+    typed, _fields = formbuild.shown_answers(inst, data)
     out = []
     if inst.fields:
         given = data.get("fields", {})
@@ -130,7 +154,7 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
         for item_id in section.item_ids:
             if item_id not in shown:
                 continue
-            text = item_text(inst, item_id, pack)
+            text = item_text(inst, item_id, pack, typed, fields)
             value = data["answers"].get(item_id)
             if value is None:
                 answer = "Not answered"

@@ -22,6 +22,7 @@ from formsengine.analysis.paired import paired
 from formsengine.errors import FormsEngineError
 from formsengine.store import Store
 from formsengine.store import inspection as look
+from tests.conftest import new_database
 from tests.research_data import (
     add_assessment,
     add_person,
@@ -59,8 +60,12 @@ def _pairs_from_2x2(counts):
 
 @pytest.fixture(scope="module")
 def drive(tmp_path_factory):
-    store = Store.open(tmp_path_factory.mktemp("drive") / "drive.db", research_engine(),
-                       create=True)
+    with new_database(tmp_path_factory.mktemp("drive"), "drive.db") as db:
+        store = Store.open(db, research_engine(), create=True)
+        yield from _drive(store)
+
+
+def _drive(store):
     physical = _pairs_from_table(PHYSICAL)
     others = {k: _pairs_from_2x2(v) for k, v in OTHERS.items()}
     for n in range(150):
@@ -196,7 +201,7 @@ def test_unknown_group_and_occasion_are_clear_errors(drive):
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "html", "pdf"])
 def test_cli_formats(drive, monkeypatch, tmp_path, fmt):
-    db = str(drive.file)
+    db = drive.location
     out = tmp_path / f"paired.{fmt}"
     run = invoke_cli(monkeypatch, drive.engine, [
         "--db", db, "analyse", "paired", "--instrument", "drive-behaviours", "--from",

@@ -7,18 +7,20 @@ import pytest
 from formsengine.exports.keys import create_key_file
 from formsengine.exports.research import ResearchOptions, export_research
 from formsengine.store import Store
+from tests.conftest import new_database
 from tests.research_data import populate_cohort, research_engine
 
 
 @pytest.fixture(scope="package")
 def cohort(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cohort")
-    store = Store.open(folder / "cohort.db", research_engine(), create=True)
-    info = populate_cohort(store)
-    key = folder / "project.key"
-    create_key_file(key, "evaluation-1")
-    yield {"store": store, "folder": folder, "key": key, **info}
-    store.close()
+    with new_database(folder, "cohort.db") as db:
+        store = Store.open(db, research_engine(), create=True)
+        info = populate_cohort(store)
+        key = folder / "project.key"
+        create_key_file(key, "evaluation-1")
+        yield {"store": store, "db": db, "folder": folder, "key": key, **info}
+        store.close()
 
 
 @pytest.fixture(scope="package")

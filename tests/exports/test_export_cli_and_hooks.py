@@ -72,7 +72,7 @@ def test_unknown_format_is_a_clear_error(cohort, tmp_path):
 
 def test_cli_keygen_and_export(cohort, monkeypatch, tmp_path):
     store = cohort["store"]
-    db = str(store.file)
+    db = store.location
     key = tmp_path / "cli.key"
     run = invoke_cli(monkeypatch, store.engine, ["export", "keygen", "--project", "cli-proj",
                                                  "--key-file", str(key)])

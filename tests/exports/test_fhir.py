@@ -68,7 +68,7 @@ def test_assessments_are_valid_questionnaire_responses(exported):
 
 def test_cli_fhir_commands(exported, monkeypatch):
     store = exported["store"]
-    db = str(store.file)
+    db = store.location
     run = invoke_cli(monkeypatch, store.engine, ["fhir", "questionnaire", "drive-behaviours"])
     assert run.exit_code == 0 and validate(json.loads(run.output)).title
     uid = look.first(store, "assessments", "uid")["uid"]

@@ -249,7 +249,7 @@ def test_pid_has_the_same_code_in_every_spss_and_stata_file(exported):
     assert set(codes) == set(wide["pid"])
 
 
-def test_every_shipped_instrument_exports_and_reads_back(tmp_path):
+def test_every_shipped_instrument_exports_and_reads_back(tmp_path, open_new_store):
     """Synthetic records of every shipped instrument (the dvip inventory has a band named
     like its score: both get a column) through the importer, then every file read back."""
     import formsengine_dvip
@@ -258,12 +258,10 @@ def test_every_shipped_instrument_exports_and_reads_back(tmp_path):
     from formsengine.exports.keys import create_key_file
     from formsengine.exports.research import ResearchOptions, export_research
     from formsengine.importer import import_file
-    from formsengine.store import Store
     from formsengine.synthetic import generate
     from tests.research_data import research_engine
 
-    store = Store.open(tmp_path / "all.db", research_engine(formsengine_dvip,
-                                                            formsengine_outcomes), create=True)
+    store = open_new_store(research_engine(formsengine_dvip, formsengine_outcomes), "all.db")
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps(r) + "\n" for r in generate(store.engine, people=6)))
     import_file(store, rows, actor="test")

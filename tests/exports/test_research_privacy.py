@@ -25,7 +25,6 @@ from formsengine.exports.privacy import (
     suppress_counts,
 )
 from formsengine.exports.research import ResearchOptions, export_research
-from formsengine.store import Store
 from formsengine.store import inspection as look
 from tests.research_data import (
     PLANTED,
@@ -99,8 +98,8 @@ def test_export_is_audited_with_its_purpose(exported):
     assert mine and mine[0]["people"] == 24 and mine[0]["key_id"].startswith("hmac-sha256:")
 
 
-def test_rare_combination_of_quasi_identifiers_stops_the_export(tmp_path):
-    store = Store.open(tmp_path / "rare.db", research_engine(), create=True)
+def test_rare_combination_of_quasi_identifiers_stops_the_export(tmp_path, open_new_store):
+    store = open_new_store(research_engine(), "rare.db")
     populate_cohort(store, people=10)
     person = add_person(store, f"{REF_PREFIX}VS-old", "victim_survivor", birth_year=1950)
     add_assessment(store, person, dash_data(3, date=day(5)), "intake")
@@ -191,7 +190,7 @@ def test_formula_cells_are_neutralised(text):
     assert frame["n"].tolist() == [-1, 2]  # numbers are not formulas
 
 
-def test_formula_in_a_result_name_is_neutralised_in_csv(tmp_path):
+def test_formula_in_a_result_name_is_neutralised_in_csv(tmp_path, open_new_store):
     from tests.conftest import DefinitionsPlugin, make_engine
 
     definition = {
@@ -204,8 +203,7 @@ def test_formula_in_a_result_name_is_neutralised_in_csv(tmp_path):
         "scoring": {"scores": [{"id": "combo", "type": "combination", "items": ["f.a"],
                                 "values": ["yes"], "names": {"f.a": "=HYPERLINK(1)"}}]},
     }
-    store = Store.open(tmp_path / "f.db", make_engine(DefinitionsPlugin(definition)),
-                       create=True)
+    store = open_new_store(make_engine(DefinitionsPlugin(definition)), "f.db")
     for n in range(6):
         person = add_person(store, f"P{n}", "service_user")
         add_assessment(store, person, {"instrument": "formula-test",
@@ -254,8 +252,8 @@ def test_purpose_is_required(cohort, tmp_path):
             project="evaluation-1", out=tmp_path / "o", key_file=cohort["key"], purpose=" "))
 
 
-def test_drafts_and_superseded_versions_are_not_exported(tmp_path):
-    store = Store.open(tmp_path / "v.db", research_engine(), create=True)
+def test_drafts_and_superseded_versions_are_not_exported(tmp_path, open_new_store):
+    store = open_new_store(research_engine(), "v.db")
     populate_cohort(store, people=10)
     first = look.first(store, "assessments", "id", instrument_id="dash-safelives")["id"]
     inst, sub = store.engine.check(dash_data(20, date=day(0)))

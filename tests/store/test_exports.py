@@ -49,6 +49,34 @@ def test_final_assessments_stream_in_chunks_of_the_size_asked(store, saved):
     assert list(exports.final_assessment_rows(store, ["other"], None)) == []
 
 
+def _open_cursors(store):
+    if store.postgres:
+        return [r["name"] for r in store.all("SELECT name FROM pg_cursors")]
+    return []
+
+
+def test_postgresql_reads_come_through_a_server_side_cursor(store, saved):
+    """On PostgreSQL the rows are fetched from a cursor on the server a chunk at a time (a
+    plain query would bring the whole result into the client first); the cursor and the
+    transaction it needs end when the rows are read, or when reading stops early."""
+    if not store.postgres:
+        pytest.skip("SQLite's cursor steps through the result itself")
+    rows = exports.final_assessment_rows(store, ["toy-checklist"], None, size=2)
+    assert len(next(rows)) == 2
+    assert [n for n in _open_cursors(store) if n.startswith("fe_stream_")]
+    assert store.conn.in_transaction
+    assert sum(len(c) for c in rows) == 4  # the rest, from the same cursor
+    assert _open_cursors(store) == [] and not store.conn.in_transaction
+    stopped = exports.final_assessment_rows(store, ["toy-checklist"], None, size=1)
+    next(stopped)
+    stopped.close()
+    assert _open_cursors(store) == [] and not store.conn.in_transaction
+    with store.write():  # inside a transaction of the caller's: the cursor uses it
+        assert sum(len(c) for c in exports.final_assessment_rows(
+            store, ["toy-checklist"], None, size=4)) == 6
+        assert store.conn.in_transaction
+
+
 def test_coded_score_values_code_names_and_drop_their_table(store, saved):
     with exports.coded_score_values(store, ["toy-checklist"], ["review"], size=3) as coded:
         assert "fe_export_names" in _temp_tables(store)

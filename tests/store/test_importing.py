@@ -23,14 +23,21 @@ def _rows(store, sql, params=()):
     return [tuple(r.values()) for r in store.all(sql, params)]
 
 
-def test_next_id_follows_the_largest_id(store):
-    assert db.next_id(store, "people") == 1
+def test_new_ids_are_not_given_again_and_ordinary_inserts_follow_them(store):
     with store.write():
-        db.add_people(store, [(7, "P-7", "victim_survivor", "2026-01-01T00:00:00Z")])
-    assert db.next_id(store, "people") == 8
-    assert db.next_id(store, "assessments") == 1 and db.next_id(store, "scores") == 1
-    with pytest.raises(KeyError):  # only the tables the import adds to
-        db.next_id(store, "audit; DROP TABLE people")
+        ids = db.new_ids(store, "people", 3)
+        assert ids == sorted(ids) and len(set(ids)) == 3
+        db.add_people(store, [(i, f"P-{i}", "victim_survivor", "2026-01-01T00:00:00Z")
+                              for i in ids])
+    # a person added the ordinary way after an import gets an id of its own (on
+    # PostgreSQL the import's ids come from the table's sequence, which stays ahead)
+    pid = _person(store, "P-later")
+    assert pid not in ids
+    with store.write():
+        assert min(db.new_ids(store, "people", 2)) > max(ids + [pid])
+    assert db.new_ids(store, "scores", 0) == []
+    with pytest.raises(ValueError):  # only the tables the import adds to
+        db.new_ids(store, "audit; DROP TABLE people", 1)
 
 
 def test_known_people_and_case_ids_by_reference(store, monkeypatch):
@@ -67,6 +74,18 @@ def test_link_case_people_keeps_an_existing_link(store):
         (1, pid, "victim_survivor")]
 
 
+def test_link_case_people_refuses_a_second_person_in_a_role(store):
+    pid, other = _person(store, "P-1"), _person(store, "P-2")
+    with store.write():
+        db.add_cases(store, [(1, "u1", "C-1", None, "[]", "2026-01-01T00:00:00Z")])
+        assert db.link_case_people(store, [(1, pid, "victim_survivor")]) == []
+        assert db.link_case_people(store, [(1, other, "victim_survivor"),
+                                           (1, pid, "victim_survivor")]) == [
+            (1, other, "victim_survivor")]
+    assert _rows(store, "SELECT case_id, person_id, role FROM case_people") == [
+        (1, pid, "victim_survivor")]
+
+
 def test_answers_plain_and_annotated(store):
     aid = save_final(store, _person(store, "P-1"), "intake")
     with store.write():
@@ -97,8 +116,16 @@ def test_score_values_numbers_texts_and_nothing(store):
 def test_refused_rows_roll_back_with_the_write(store):
     with store.write():
         db.add_people(store, [(1, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")])
-    with pytest.raises(Exception, match="(?i)unique"), store.write():
-        db.add_people(store, [(2, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")])
+    # a person stored meanwhile (by a concurrent import) is left as it is and reported
+    with store.write():
+        assert db.add_people(store, [(2, "P-1", "victim_survivor", "2026-01-01T00:00:00Z")]
+                             ) == {"P-1": {"id": 1, "role": "victim_survivor"}}
+        db.add_cases(store, [(1, "u1", "C-1", None, "[]", "2026-01-01T00:00:00Z")])
+        assert db.add_cases(store, [(2, "u2", "C-1", None, "[]", "2026-01-01T00:00:00Z"),
+                                    (3, "u3", "C-3", None, "[]", "2026-01-01T00:00:00Z")]
+                            ) == {"C-1": 1}
+    with pytest.raises(Exception, match="(?i)unique"), store.write():  # an id taken
+        db.add_people(store, [(1, "P-2", "victim_survivor", "2026-01-01T00:00:00Z")])
     with pytest.raises(Exception, match="(?i)check"), store.write():
         db.add_people(store, [(3, "P-3", "perpetrator", "2026-01-01T00:00:00Z")])
     assert _rows(store, "SELECT id, ref FROM people") == [(1, "P-1")]

@@ -236,23 +236,26 @@ def test_times_in_seconds_keep_their_precision(pg_store):
 
 
 def test_a_schema_made_before_the_stored_schedule_gets_it_on_upgrade(engine, pg_database):
-    """``db upgrade`` on a PostgreSQL schema without the schedule's tables adds them and
-    their triggers; opening fills them from the cases already there."""
+    """``db upgrade`` on a PostgreSQL schema at core_0002 applies core_0003 (the schedule's
+    tables and triggers); opening fills them from the cases already there."""
+    from alembic import command
+
+    from formsengine import migrations
+    from formsengine.store.postgres import connect as pg_connect
+    from formsengine.store.postgres import engine_for
     from formsengine.store.schedule import entries_of
 
-    with Store.open(pg_database, engine, create=True) as store:
-        team = store.ensure_team("T")
-        case = store.create_case("C-1", team_id=team, instruments=["toy-checklist"],
-                                 opened_on="2025-01-31")
-        with store.write():
-            for statement in ("DROP TRIGGER schedule_case ON cases",
-                              "DROP TRIGGER schedule_assessment ON assessments",
-                              "DROP FUNCTION schedule_case()",
-                              "DROP FUNCTION schedule_assessment()",
-                              "DROP TABLE schedule_entries", "DROP TABLE schedule_offsets"):
-                store.conn.execute(statement)
+    with engine_for(pg_database).connect() as sa:
+        command.upgrade(migrations.config(engine, sa), "core_0002")
+        command.upgrade(migrations.config(engine, sa), "web_0001")
+        sa.commit()
+    older = Store(pg_connect(pg_database), engine)
+    team = older.ensure_team("T")
+    case = older.create_case("C-1", team_id=team, instruments=["toy-checklist"],
+                             opened_on="2025-01-31")
+    older.close()
     with Store.open(pg_database, engine, upgrade=True) as store:
-        assert store.last_upgrade == ["postgresql:schedule"]
+        assert store.last_upgrade == ["core:core_0003"]
         assert [(r["occasion"], r["due"]) for r in entries_of(store, [case])] == [
             ("exit", "2025-07-31"), ("intake", "2025-01-31"), ("review", "2025-04-30")]
         store.close_case(case, closed_on="2025-02-01", reason="other")  # the triggers too

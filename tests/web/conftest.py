@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import importlib.util
-import os
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.web import accounts, create_app
+from tests.conftest import selected_backend
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
@@ -28,11 +28,8 @@ def engine():
 def web_test_database(request, tmp_path) -> str:
     """The database the web tests run on: a SQLite file, or a fresh PostgreSQL schema when
     FORMSENGINE_TEST_BACKEND=postgres."""
-    backend = os.environ.get("FORMSENGINE_TEST_BACKEND", "sqlite")
-    if backend in ("postgres", "postgresql"):
+    if selected_backend() == "postgresql":
         return request.getfixturevalue("pg_database")
-    if backend != "sqlite":
-        raise ValueError("FORMSENGINE_TEST_BACKEND must be sqlite or postgres")
     return str(tmp_path / "web.db")
 
 

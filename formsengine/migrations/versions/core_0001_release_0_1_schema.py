@@ -6,7 +6,7 @@ unchanged), so that a new database is built exactly as one made by that release;
 made by it is stamped here instead (``legacy_set``). On PostgreSQL the same tables are
 created from the statements below (``formsengine.store.tables`` as it stood at this
 revision, frozen: later revisions change the schema, not this list) with the triggers of
-``formsengine.store.triggers``.
+``formsengine.store.triggers`` and the marked row that starts the keyed audit chain.
 
 Revision ID: core_0001
 Revises:
@@ -76,7 +76,7 @@ POSTGRESQL_DDL = [
      ' TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (id), UNIQUE (assessment_id, '
      'seq), FOREIGN KEY(assessment_id) REFERENCES assessments (id) ON DELETE CASCADE)'),
     ('CREATE TABLE score_values (score_id INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT '
-     'NOT NULL, value_num REAL, value_text TEXT, PRIMARY KEY (score_id, kind, name), '
+     'NOT NULL, value_num DOUBLE PRECISION, value_text TEXT, PRIMARY KEY (score_id, kind, name), '
      "CONSTRAINT score_values_kind CHECK (kind IN ('score', 'band', 'level', 'flag', "
      "'criterion', 'group')), FOREIGN KEY(score_id) REFERENCES scores (id) ON DELETE "
      'CASCADE)'),
@@ -100,11 +100,15 @@ def upgrade() -> None:
         for migration in core_migrations._migrations:
             migration.fn(db)
         return
+    from formsengine.audit import start_keyed_chain
+    from formsengine.store.postgres import PgConnection
     from formsengine.store.triggers import create_postgres_triggers
 
     for statement in POSTGRESQL_DDL:
         op.execute(statement)
     create_postgres_triggers(bind)
+    # the marked row that starts the keyed audit chain, as release 0.1's m005 wrote it
+    start_keyed_chain(PgConnection.borrowing(bind.connection.driver_connection))
 
 
 def downgrade() -> None:

@@ -6,7 +6,7 @@ holds as it stood here). The entries are written when the store is next opened: 
 offsets come from the organisation's configuration.
 
 Revision ID: core_0003
-Revises: core_0001
+Revises: core_0002
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "core_0003"
-down_revision = "core_0001"
+down_revision = "core_0002"
 branch_labels = None
 depends_on = None
 

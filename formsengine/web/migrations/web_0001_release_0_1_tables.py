@@ -33,12 +33,12 @@ POSTGRESQL_DDL = [
      'PRIMARY KEY (user_id, team_id), FOREIGN KEY(user_id) REFERENCES web_users (id) ON '
      'DELETE CASCADE, FOREIGN KEY(team_id) REFERENCES teams (id) ON DELETE CASCADE)'),
     ('CREATE TABLE web_sessions (id SERIAL NOT NULL, token_hash TEXT NOT NULL, user_id '
-     'INTEGER NOT NULL, created_at REAL NOT NULL, last_seen REAL NOT NULL, totp_pending '
-     'TEXT, PRIMARY KEY (id), UNIQUE (token_hash), FOREIGN KEY(user_id) REFERENCES '
-     'web_users (id) ON DELETE CASCADE)'),
+     'INTEGER NOT NULL, created_at DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION '
+     'NOT NULL, totp_pending TEXT, PRIMARY KEY (id), UNIQUE (token_hash), FOREIGN '
+     'KEY(user_id) REFERENCES web_users (id) ON DELETE CASCADE)'),
     'CREATE INDEX web_sessions_user ON web_sessions (user_id)',
     ('CREATE TABLE web_login_attempts (id SERIAL NOT NULL, username_hash TEXT NOT NULL, at'
-     ' REAL NOT NULL, ok INTEGER NOT NULL, device TEXT, PRIMARY KEY (id))'),
+     ' DOUBLE PRECISION NOT NULL, ok INTEGER NOT NULL, device TEXT, PRIMARY KEY (id))'),
     'CREATE INDEX web_login_attempts_user ON web_login_attempts (username_hash, at)',
     ('CREATE TABLE web_settings (key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY '
      '(key))'),
@@ -47,9 +47,9 @@ POSTGRESQL_DDL = [
      'CASCADE, FOREIGN KEY(user_id) REFERENCES web_users (id))'),
     'CREATE INDEX web_case_assignments_user ON web_case_assignments (user_id)',
     ('CREATE TABLE web_known_devices (account_key TEXT NOT NULL, device_hash TEXT NOT '
-     'NULL, last_used REAL NOT NULL, PRIMARY KEY (account_key, device_hash))'),
+     'NULL, last_used DOUBLE PRECISION NOT NULL, PRIMARY KEY (account_key, device_hash))'),
     ('CREATE TABLE web_idempotency (token_hash TEXT NOT NULL, user_id INTEGER NOT NULL, '
-     'created_at REAL NOT NULL, location TEXT, PRIMARY KEY (token_hash), FOREIGN '
+     'created_at DOUBLE PRECISION NOT NULL, location TEXT, PRIMARY KEY (token_hash), FOREIGN '
      'KEY(user_id) REFERENCES web_users (id) ON DELETE CASCADE)'),
 ]
 

@@ -89,6 +89,26 @@ document.querySelectorAll('form.app-assessment-form').forEach((form) => {
   update(form)
 })
 
+// Calculated values: the server computed them from the answers saved so far. Nothing is
+// computed here; once an answer on the page changes they are marked out of date until the
+// page is saved (which shows them computed again).
+function markCalculatedStale (form, event) {
+  if (!event.target.closest || !event.target.closest('.app-question')) return
+  form.querySelectorAll('[data-calculated]:not(.app-calculated--stale)').forEach((box) => {
+    box.classList.add('app-calculated--stale')
+    box.querySelectorAll('.app-calculated__tag').forEach((tag) => {
+      tag.textContent = 'Out of date'
+      tag.classList.replace('govuk-tag--grey', 'govuk-tag--yellow')
+    })
+    const note = box.querySelector('.app-calculated__stale')
+    if (note) note.textContent = note.dataset.staleText
+  })
+}
+document.querySelectorAll('form.app-assessment-form').forEach((form) => {
+  form.addEventListener('change', (event) => markCalculatedStale(form, event))
+  form.addEventListener('input', (event) => markCalculatedStale(form, event))
+})
+
 // Exit this page. GOV.UK's component (initialised above) navigates to its link, the
 // service's exit route, which ends the session on the server. Here that navigation also
 // ends the session with a POST carrying the CSRF token (a beacon: it is sent even as the
