@@ -290,6 +290,40 @@ def pipe_problems(inst: Instrument) -> list[str]:
     for item in inst.items.values():
         for key, text in (("label", item.label_source), ("help", item.help_source)):
             problems.extend(text_pipe_problems(inst, item.id, text, f"$.items[{item.id}].{key}"))
+    problems.extend(misplaced_pipe_problems(inst.definition))
+    return problems
+
+
+def misplaced_pipe_problems(definition: Any) -> list[str]:
+    """``{{`` anywhere but in an item's label or hint: pipes are filled only there, so
+    anywhere else (a title, an option's label, a grid's heading, a score's label) it would
+    be shown as typed."""
+    from .piping import OPEN
+
+    problems: list[str] = []
+
+    def walk(node: Any, path: str, in_items: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "test_vectors":
+                    continue
+                if isinstance(value, str):
+                    if OPEN in value and not (in_items and key in ("label", "help")):
+                        problems.append(f"{path}.{key}: '{{{{' starts a pipe, and pipes are "
+                                        "filled only in an item's label and hint; here it "
+                                        "would be shown as typed")
+                else:
+                    walk(value, f"{path}.{key}", key == "items")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                if isinstance(value, str):
+                    if OPEN in value:
+                        problems.append(f"{path}[{n}]: '{{{{' starts a pipe, and pipes are "
+                                        "filled only in an item's label and hint")
+                else:
+                    walk(value, f"{path}[{n}]", in_items)
+
+    walk(definition, "$", False)
     return problems
 
 

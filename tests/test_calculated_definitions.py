@@ -226,6 +226,29 @@ def test_the_validator_checks_pipes_in_hints_too():
     assert any("$.items[ex.child_school].help" in p and "comes later" in p for p in found)
 
 
+def _put(data: dict, where: str, text: str) -> dict:
+    """``data`` with the text at ``where`` (a dotted path of keys and list indexes)."""
+    *parents, last = where.split(".")
+    node = data
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    node[int(last) if last.isdigit() else last] = text
+    return data
+
+
+@pytest.mark.parametrize("where", [
+    "title", "sections.0.title", "sections.1.calculated.1.label", "fields.1.label",
+    "option_sets.often.0.label",
+])
+def test_a_pipe_where_pipes_are_not_filled_is_refused_not_shown_as_typed(where):
+    found = problems_of(_put(example(), where, "About {{item.ex.child_name|the child}}"))
+    assert any("pipes are filled only in an item's label and hint" in p for p in found), found
+
+
+def test_pipes_in_item_labels_and_hints_are_not_refused_as_misplaced(inst):
+    assert any("{{" in (item.label_source or "") for item in inst.items.values())
+
+
 # -- nothing a person answered reaches what leaves the application --------------------------
 
 @pytest.fixture
