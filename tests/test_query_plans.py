@@ -173,6 +173,27 @@ def test_the_team_due_page_reads_the_schedule_index_in_due_order(site):
     assert not any("TEMP B-TREE" in p for p in plan), plan
 
 
+ORDERED_LISTS = [("/", "c.status = 'open'", "cases_list_open"),
+                 ("/?show=all", "ORDER BY COALESCE(c.opened_on, '')", "cases_list_all"),
+                 ("/caseload", "ORDER BY c.ref", "cases_by_ref"),
+                 ("/caseload?sort=level", "ORDER BY c.risk_order", "cases_risk")]
+
+
+@pytest.mark.parametrize(("path", "query", "index"), ORDERED_LISTS,
+                         ids=[p for p, _, _ in ORDERED_LISTS])
+def test_a_team_list_page_reads_its_cases_in_the_order_shown(site, path, query, index):
+    """A one-team supervisor's case list and caseload read the team's cases from an index in
+    the order the page shows them and stop after a page: no sorting step, which would read
+    and sort every case of the team first (core_0004)."""
+    app, clients = site
+    statements, conn = captured(app, clients["sue"], "GET", path)
+    listed = [sql for sql in statements if query in sql and "LIMIT" in sql]
+    assert listed, statements
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + listed[0])]
+    assert any(re.match(rf"SEARCH c USING (COVERING )?INDEX {index}\b", p) for p in plan), plan
+    assert not any("TEMP B-TREE" in p for p in plan), plan
+
+
 def test_the_due_lists_read_the_schedule_index_on_postgresql(pg_store):
     """On PostgreSQL, with statistics over 40,000 entries in 40 teams: the team due list
     reads ``schedule_due`` and each case by its key (no sequential scan).

@@ -200,8 +200,11 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
 
 
 def new_uid() -> str:
-    """An opaque identifier for URLs and file names: says nothing about the record."""
-    return secrets.token_urlsafe(12)
+    """An opaque identifier for URLs and file names: says nothing about the record. Never
+    begins with "-", which a command line would read as an option."""
+    while (uid := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return uid
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -538,7 +541,8 @@ class Store:
         direction = "DESC" if backward else "ASC"
         ids = [r["id"] for r in self.all(
             f"SELECT c.id FROM cases c WHERE {where}"  # nosec B608
-            f" ORDER BY {key} {direction}, c.ref {direction} LIMIT :limit",
+            f" ORDER BY {key} {direction}"
+            + ("" if key == "c.ref" else f", c.ref {direction}") + " LIMIT :limit",
             {**params, "limit": limit + 1})]
         more = len(ids) > limit
         ids = ids[:limit]

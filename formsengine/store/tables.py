@@ -84,6 +84,10 @@ cases = Table(
     CheckConstraint("status IN ('open', 'closed')", name="cases_status"),
     Index("cases_team", "team_id", "status"),
     Index("cases_risk", "team_id", "status", "risk_order", "ref"),
+    # the team lists' orders (core_0004)
+    Index("cases_list_open", "team_id", "status", text("(COALESCE(opened_on, ''))"), "id"),
+    Index("cases_list_all", "team_id", text("(COALESCE(opened_on, ''))"), "id"),
+    Index("cases_by_ref", "team_id", "status", "ref"),
 )
 
 case_people = Table(

@@ -30,7 +30,7 @@ ITEMS = {
     "a": SimpleNamespace(id="a", type="choice", values=["yes", "no", "dont_know"],
                          minimum=None, maximum=None),
     "b": SimpleNamespace(id="b", type="multi_choice", values=["x", "y", "z"],
-                         minimum=None, maximum=None),
+                         options=(), minimum=None, maximum=None),
     "n": SimpleNamespace(id="n", type="integer", values=[], minimum=0, maximum=20),
     "f": SimpleNamespace(id="f", type="number", values=[], minimum=None, maximum=None),
     "t": SimpleNamespace(id="t", type="text", values=[], minimum=None, maximum=None,
