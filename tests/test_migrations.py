@@ -110,7 +110,8 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
     old.conn.close()
     baseline = schema_of(tmp_path / "old.db")
     conn = connect(tmp_path / "old.db")
-    assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003", "core:core_0004"]
+    assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003",
+                                                "core:core_0004"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
