@@ -21,7 +21,7 @@ PG_AVAILABLE = $(BIN)/python -c "import os, socket; \
 	os.environ.get('FORMSENGINE_TEST_DATABASE_URL') \
 	or socket.create_connection(('127.0.0.1', 5432), timeout=0.5)"
 
-.PHONY: setup run test test-fast test-postgres bench lint audit clean lock
+.PHONY: setup run test test-fast test-postgres bench lint audit clean lock translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra all --extra test --generate-hashes \
 	  --python-version 3.11 --universal --quiet -o requirements.lock
+
+# The application's own text in Welsh: extract the marked strings (babel.cfg), bring the
+# catalogue up to date with them, then compile it. The compiled .mo is kept in the
+# repository (tests/web/test_welsh.py checks it matches the .po); write the new msgstr
+# in formsengine/web/translations/cy/LC_MESSAGES/messages.po before compiling.
+TRANSLATIONS := formsengine/web/translations
+translations: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot --no-location \
+	  --omit-header --sort-output .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l cy \
+	  --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) -l cy --statistics
 
 # npm runs only when the front-end packages change (the GOV.UK Frontend copy the application
 # serves is kept in the repository; node_modules holds axe-core for the browser tests).

@@ -6,6 +6,8 @@ judgement changed)."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
@@ -33,17 +35,17 @@ class AmendJudgementForm(JudgementRules, FlaskForm):
     class Meta:
         csrf = False
 
-    reason_without_level = ("Choose the level to raise the risk to, or delete the reason "
-                            "for the professional judgement")
-    level_without_reason = "Give the reason for the professional judgement"
+    reason_without_level = _l("Choose the level to raise the risk to, or delete the reason "
+                              "for the professional judgement")
+    level_without_reason = _l("Give the reason for the professional judgement")
 
-    level = SelectField("Professional judgement: raise the risk level to",
+    level = SelectField(_l("Professional judgement: raise the risk level to"),
                         validate_choice=False, default="")
-    reason = TextAreaField("Reason for the professional judgement",
-                           description="Required when you raise the level.",
-                           validators=[Length(max=5000, message="The reason for the "
-                                              "professional judgement must be 5000 "
-                                              "characters or fewer")])
+    reason = TextAreaField(_l("Reason for the professional judgement"),
+                           description=_l("Required when you raise the level."),
+                           validators=[Length(max=5000, message=_l(
+                               "The reason for the professional judgement must be 5000 "
+                               "characters or fewer"))])
 
 
 def _judgement_form(inst, row, formdata=None):
@@ -51,7 +53,7 @@ def _judgement_form(inst, row, formdata=None):
         return None
     form = AmendJudgementForm(formdata=formdata, prefix="judgement")
     offer_levels(form, inst, row["result"],
-                  none="No professional judgement (use the score-based level)")
+                  none=_("No professional judgement (use the score-based level)"))
     if formdata is None and row["judgement"]:
         form.level.data = row["judgement"].get("level") or ""
         form.reason.data = row["judgement"].get("reason") or ""
@@ -79,9 +81,9 @@ def _raises(inst, judgement, merged):
     computed = ((preview(inst, merged) or {}).get("level") or {}).get("computed")
     order = inst.scoring["level"]["order"]
     if computed in order and order.index(judgement["level"]) <= order.index(computed):
-        return ("The amended answers give a score-based level of "
-                f"{results.band_label(inst, computed)}: professional judgement can only raise "
-                "the level above it, so choose a higher level or none")
+        return _("The amended answers give a score-based level of %(level)s: professional "
+                 "judgement can only raise the level above it, so choose a higher level or "
+                 "none", level=results.band_label(inst, computed))
     return None
 
 
@@ -90,7 +92,7 @@ def _raises(inst, judgement, merged):
 def amend(uid: str):
     row, case = access.assessment_or_404(uid)
     if row["status"] != "final":
-        flash("Only the current final version of an assessment can be amended.")
+        flash(_("Only the current final version of an assessment can be amended."))
         return redirect(url_for("assessments.tasks", uid=uid))
     inst = instrument(row)
     data = assessment_data(row)
@@ -132,7 +134,7 @@ def amend(uid: str):
                 problems, status = [str(exc)], 409
             else:
                 new_uid = assessment_uid(access.store(), new_id)
-                flash("The assessment was amended. The earlier version is kept.")
+                flash(_("The assessment was amended. The earlier version is kept."))
                 return redirect(url_for("assessments.result", uid=new_uid))
     else:
         status = 400

@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, current_app, g, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlite_utils.utils import sqlite3
 
@@ -73,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cases,
         dates,
         headers,
+        i18n,
         logs,
         once,
         reports,
@@ -84,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     logs.init_app(app)
     sessions.init_app(app)
+    i18n.init_app(app)
     for module in (auth, cases, assessments, admin, reports, research):
         app.register_blueprint(module.bp)
     throttle.init_app(app)
@@ -155,36 +159,37 @@ def _decode_multipart_fields(body: bytes, boundary: str) -> None:
         return
 
 
-ERROR_PAGES: dict[int, tuple[str, str]] = {
-    403: ("You cannot do this",
-          "Your role does not allow this. Ask an administrator if you need it."),
-    404: ("Page not found",
-          "If you typed the web address, check it is correct. The record may not exist or "
-          "may belong to another team."),
-    405: ("This page cannot be used that way",
-          "Use the buttons and links on the pages to make changes."),
-    413: ("What you sent is too large",
-          "The form was larger than the service accepts (1 MB). Shorten long comments and "
-          "try again."),
-    429: ("Too many attempts",
-          "There have been too many attempts to sign in. Wait a few minutes and try again."),
+ERROR_PAGES: dict[int, tuple[Any, Any]] = {
+    403: (_l("You cannot do this"),
+          _l("Your role does not allow this. Ask an administrator if you need it.")),
+    404: (_l("Page not found"),
+          _l("If you typed the web address, check it is correct. The record may not exist "
+             "or may belong to another team.")),
+    405: (_l("This page cannot be used that way"),
+          _l("Use the buttons and links on the pages to make changes.")),
+    413: (_l("What you sent is too large"),
+          _l("The form was larger than the service accepts (1 MB). Shorten long comments "
+             "and try again.")),
+    429: (_l("Too many attempts"),
+          _l("There have been too many attempts to sign in. Wait a few minutes and try "
+             "again.")),
 }
 
 
 def _error_pages(app: Flask) -> None:
-    def page(status: int, title: str, message: str):
+    def page(status: int, title: Any, message: Any):
         return render_template("error.html", title=title, message=message), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return page(400, "Your form could not be sent",
-                    "The page was open too long or was sent from somewhere else. Go back, "
-                    "reload the page and try again.")
+        return page(400, _("Your form could not be sent"),
+                    _("The page was open too long or was sent from somewhere else. Go back, "
+                      "reload the page and try again."))
 
     @app.errorhandler(400)
     def bad_request(exc):
-        return page(400, "There is a problem with the request",
-                    getattr(exc, "description", None) or "The request could not be read.")
+        return page(400, _("There is a problem with the request"),
+                    getattr(exc, "description", None) or _("The request could not be read."))
 
     for status, (title, message) in ERROR_PAGES.items():
         app.register_error_handler(
@@ -200,14 +205,14 @@ def _error_pages(app: Flask) -> None:
             raise exc  # any other database error: logged, and the 500 page
         log.warning("request %s: database busy, nothing written", g.get("request_id", ""))
         response = make_response(page(
-            503, "The service is busy",
-            "Nothing was saved from this page. Go back (what you typed is still there) and "
-            "send it again in a moment."))
+            503, _("The service is busy"),
+            _("Nothing was saved from this page. Go back (what you typed is still there) and "
+              "send it again in a moment.")))
         response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(500)
     def server_error(exc):
-        return page(500, "Sorry, there is a problem with the service",
-                    f"Nothing was lost that had been saved. Quote reference "
-                    f"{g.get('request_id', '')[:12]} if you contact support.")
+        return page(500, _("Sorry, there is a problem with the service"),
+                    _("Nothing was lost that had been saved. Quote reference %(ref)s if you "
+                      "contact support.", ref=g.get("request_id", "")[:12]))

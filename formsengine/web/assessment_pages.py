@@ -4,6 +4,7 @@ they score to as they stand, and the levels a professional judgement may raise t
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from ..errors import SubmissionError
@@ -48,12 +49,14 @@ def takes_judgement(inst) -> bool:
     return bool(level) and level.get("judgement", True)
 
 
-def offer_levels(form, inst, preview, none="No change (use the score-based level)"):
+def offer_levels(form, inst, preview, none=None):
     """Judgement only raises: offer the levels above the score-based one."""
     if "level" not in form:
         return
     order = inst.scoring["level"]["order"]
     computed = ((preview or {}).get("level") or {}).get("computed")
     above = order[order.index(computed) + 1:] if computed in order else order
+    if none is None:
+        none = _("No change (use the score-based level)")
     form.level.choices = [SelectChoice("", none)] + [
         SelectChoice(lvl, results.band_label(inst, lvl)) for lvl in above]

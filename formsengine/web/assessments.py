@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -28,14 +30,14 @@ from .schedule import occasion_label, occasions_of
 
 bp = Blueprint("assessments", __name__)
 
-STALE = ("Someone else changed this assessment since you opened it, so nothing you entered "
-         "was saved. Their changes are kept. Your answers are shown below: check them and "
-         "save again.")
+STALE = _l("Someone else changed this assessment since you opened it, so nothing you "
+           "entered was saved. Their changes are kept. Your answers are shown below: check "
+           "them and save again.")
 
 
 class StartForm(FlaskForm):
-    instrument = SelectField("Assessment")
-    occasion = SelectField("Occasion")
+    instrument = SelectField(_l("Assessment"))
+    occasion = SelectField(_l("Occasion"))
 
 
 class FinaliseForm(FlaskForm):
@@ -47,16 +49,16 @@ class JudgementRules:
     page (each words its fields and messages): a level from the list (only levels above
     the score-based one are offered), and a reason with a level and only with one."""
 
-    reason_without_level = ("Choose the level to raise the risk to, or delete the reason if "
-                            "you are not raising it")
-    level_without_reason = "Give the reason for raising the level"
+    reason_without_level = _l("Choose the level to raise the risk to, or delete the reason "
+                              "if you are not raising it")
+    level_without_reason = _l("Give the reason for raising the level")
     level: SelectField  # the fields of each form that uses these rules
     reason: TextAreaField
 
     def validate_level(self, field):
         if field.data not in {c.value for c in field.choices}:
-            raise ValidationError("Choose a level from the list: professional judgement can "
-                                  "only raise the level above the score-based one")
+            raise ValidationError(_("Choose a level from the list: professional judgement "
+                                    "can only raise the level above the score-based one"))
         if not field.data and (self.reason.data or "").strip():
             raise ValidationError(self.reason_without_level)
 
@@ -66,16 +68,16 @@ class JudgementRules:
 
 
 class JudgementForm(JudgementRules, FinaliseForm):
-    level = SelectField("Raise the risk level to", validate_choice=False, default="")
-    reason = TextAreaField("Reason for raising the level",
-                           description="Required when you raise the level.",
-                           validators=[Length(max=5000, message="The reason must be 5000 "
-                                                                "characters or fewer")])
+    level = SelectField(_l("Raise the risk level to"), validate_choice=False, default="")
+    reason = TextAreaField(_l("Reason for raising the level"),
+                           description=_l("Required when you raise the level."),
+                           validators=[Length(max=5000, message=_l(
+                               "The reason must be 5000 characters or fewer"))])
 
 
 def _draft_or_redirect(row):
     if row["status"] != "draft":
-        flash("This assessment is finalised and locked. To change it, amend it.")
+        flash(_("This assessment is finalised and locked. To change it, amend it."))
         return redirect(url_for("assessments.result", uid=row["uid"]))
     return None
 
@@ -93,7 +95,7 @@ def _so_far(inst, row, data):
 def start(uid: str):
     case = access.case_or_404(uid)
     if case["status"] != "open":
-        flash("This case is closed. Reopen it to start an assessment.")
+        flash(_("This case is closed. Reopen it to start an assessment."))
         return redirect(url_for("cases.view", uid=uid))
     store = access.store()
     people = caseviews.case_people(store, case["id"])
@@ -106,17 +108,18 @@ def start(uid: str):
     form.occasion.choices = [SelectChoice(o.id, o.label) for o in offered]
     if not form.validate_on_submit() or chosen is None:
         if form.csrf_token.errors:
-            flash("Choose an assessment and an occasion it is used at.")
+            flash(_("Choose an assessment and an occasion it is used at."))
             return redirect(url_for("cases.view", uid=uid))
         # the case page again, the problem at its field, both choices kept
         from .cases import start_refused
 
         if chosen is None:
-            errors = {"instrument": "Choose an assessment from the list"}
+            errors = {"instrument": _("Choose an assessment from the list")}
         else:
-            errors = {"occasion": f"Choose an occasion at which {chosen.title} is used: "
-                                  + ", ".join(o.label for o in offered[:-1])
-                                  + f" or {offered[-1].label}"}
+            errors = {"occasion": _("Choose an occasion at which %(title)s is used: %(list)s "
+                                    "or %(last)s", title=chosen.title,
+                                    list=", ".join(o.label for o in offered[:-1]),
+                                    last=offered[-1].label)}
         return start_refused(case, form.instrument.data, form.occasion.data, errors)
     person = next(p for p in people if p["role"] == chosen.subject_role)
     wording = (_setting("wording") or {}).get(chosen.id)
@@ -155,7 +158,7 @@ def tasks(uid: str):
     inst = _instrument(row)
     data = _data(row)
     sections = []
-    titles = {formbuild.DETAILS: "Assessment details"}
+    titles = {formbuild.DETAILS: _("Assessment details")}
     titles.update({s.id: s.title for s in inst.sections})
     for sid in formbuild.section_ids(inst):
         sections.append({"id": sid, "title": titles[sid],
@@ -228,8 +231,8 @@ def section(uid: str, section_id: str):
                     appeared = [i for i in current.item_ids if i in after and i not in seen
                                 and i not in merged["answers"]]
                     if appeared:
-                        flash("More questions are now shown in this section: answer them or "
-                              "save again to continue.")
+                        flash(_("More questions are now shown in this section: answer them "
+                                "or save again to continue."))
                         return redirect(url_for("assessments.section", uid=uid,
                                                 section_id=section_id,
                                                 back="check" if to_check else None)
@@ -245,7 +248,7 @@ def section(uid: str, section_id: str):
         status = 400
     shown = formbuild.visible_items(inst, data["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
-    title = "Assessment details" if section_id == formbuild.DETAILS else next(
+    title = _("Assessment details") if section_id == formbuild.DETAILS else next(
         s.title for s in inst.sections if s.id == section_id)
     description = None if section_id == formbuild.DETAILS else next(
         s.description for s in inst.sections if s.id == section_id)
@@ -289,8 +292,8 @@ def _offer_details(form, inst, row, data) -> None:
             continue
         field = getattr(form, formbuild.field_name(field_id))
         field.data = str(carried["value"])
-        field.description = (f"Carried forward from the assessment of "
-                              f"{date_text(carried['assessment_date'])}: check it. "
+        field.description = (_("Carried forward from the assessment of %(day)s: check it.",
+                                day=date_text(carried["assessment_date"])) + " "
                               + (field.description or ""))
 
 
@@ -441,9 +444,9 @@ def finalise(uid: str):
             store.update_draft(row["id"], sub, expected_revision=row["revision"],
                                actor=g.user["username"], request_id=g.request_id,
                                previous=row["answers"], judgement_before=row["judgement"])
-            flash("Professional judgement saved. The assessment is not finalised yet."
-                  if judgement else "No professional judgement is saved. The assessment is "
-                  "not finalised yet.")
+            flash(_("Professional judgement saved. The assessment is not finalised yet.")
+                  if judgement else _("No professional judgement is saved. The assessment "
+                                      "is not finalised yet."))
             return redirect(url_for("assessments.check", uid=uid))
         unanswered = _unanswered(inst, row, _data(row))
         if unanswered:  # saving a draft is never blocked; finalising waits for these
@@ -465,8 +468,8 @@ def finalise(uid: str):
     return redirect(url_for("assessments.result", uid=uid))
 
 
-CHANGED = ("These answers changed since you checked them, so nothing was finalised or "
-           "saved. The answers as they are now are shown below: check them again.")
+CHANGED = _l("These answers changed since you checked them, so nothing was finalised or "
+             "saved. The answers as they are now are shown below: check them again.")
 
 
 def _changed(row, case, form):

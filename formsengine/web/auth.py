@@ -20,6 +20,9 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -29,28 +32,27 @@ from wtforms.validators import InputRequired, Length
 from ..store import accounts as account_rows
 from . import accounts
 from .db import get_store
-from .sessions import safe_next
+from .sessions import clear_session, safe_next
 
 bp = Blueprint("auth", __name__)
 
-WRONG = "Enter a correct username and password"
-TOO_MANY = "Too many failed attempts for this account. Wait {wait} and try again"
+WRONG = _l("Enter a correct username and password")
 DEVICE_COOKIE = "fe_device"
 PENDING_SECONDS = 300
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[InputRequired("Enter your username"),
+    username = StringField(_l("Username"), validators=[InputRequired(_l("Enter your username")),
                                                     Length(max=64, message=WRONG)])
-    password = PasswordField("Password", validators=[InputRequired("Enter your password"),
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password")),
                                                       Length(max=accounts.MAX_PASSWORD,
                                                              message=WRONG)])
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code from your authenticator app",
-                       validators=[InputRequired("Enter the 6-digit code"),
-                                   Length(min=6, max=8, message="Enter the 6-digit code")])
+    code = StringField(_l("Code from your authenticator app"),
+                       validators=[InputRequired(_l("Enter the 6-digit code")),
+                                   Length(min=6, max=8, message=_l("Enter the 6-digit code"))])
 
 
 class ReplaceCodeForm(CodeForm):
@@ -106,11 +108,11 @@ def _wait(key: str, device: str | None) -> float:
 
 def _wait_text(seconds: float) -> str:
     if seconds <= 60:
-        wait = f"{max(1, math.ceil(seconds))} seconds"
+        wait = ngettext("%(num)s second", "%(num)s seconds", max(1, math.ceil(seconds)))
     else:
-        minutes = math.ceil(seconds / 60)
-        wait = f"{minutes} minute{'' if minutes == 1 else 's'}"
-    return TOO_MANY.format(wait=wait)
+        wait = ngettext("%(num)s minute", "%(num)s minutes", math.ceil(seconds / 60))
+    return _("Too many failed attempts for this account. Wait %(wait)s and try again",
+             wait=wait)
 
 
 def _failed(key: str, device: str | None, *, audit: bool = True) -> None:
@@ -173,7 +175,7 @@ def sign_out_everywhere():
     ended = accounts.end_sessions(store, user["id"])
     store.audit("logout", actor=user["username"], object_type="user", object_id=user["id"],
                 request_id=g.request_id, details={"everywhere": True, "sessions": ended})
-    session.clear()
+    clear_session()
     return redirect(url_for("auth.signed_out"))
 
 
@@ -215,7 +217,7 @@ def login():
             nxt = safe_next(request.args.get("next"), url_for("cases.index"))
             if user["totp_secret"]:
                 # the password alone is no success: the pool's count goes on until the code
-                session.clear()
+                clear_session()
                 session["pending"] = {"user": user["id"], "at": time.time(), "next": nxt}
                 return redirect(url_for("auth.totp"))
             return _signed_in(user, nxt, key, device)
@@ -227,7 +229,7 @@ def login():
 
 def _complete(user: dict, nxt: str):
     store = _store()
-    session.clear()
+    clear_session()
     _session_id, token = accounts.start_session(
         store, user["id"], idle=current_app.config["IDLE_TIMEOUT"],
         absolute=current_app.config["ABSOLUTE_TIMEOUT"])
@@ -289,7 +291,7 @@ def logout():
         accounts.end_session(_store(), user["session_id"])
         _store().audit("logout", actor=user["username"], object_type="user",
                        object_id=user["id"], request_id=g.request_id)
-    session.clear()
+    clear_session()
     return redirect(url_for("auth.signed_out"))
 
 
@@ -304,7 +306,7 @@ def extend():
     if request.accept_mimetypes.best == "application/json":
         return {"extended": True, "idle_timeout": current_app.config["IDLE_TIMEOUT"],
                 "remaining": current_app.config["IDLE_TIMEOUT"]}
-    flash("You are still signed in.")
+    flash(_("You are still signed in."))
     return redirect(safe_next(request.form.get("next"), url_for("cases.index")))
 
 

@@ -9,6 +9,9 @@ import secrets
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -38,7 +41,7 @@ bp = Blueprint("cases", __name__)
 
 CASE_PAGE = 50
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-ROLES = {"victim_survivor": "Victim-survivor", "service_user": "Service user"}
+ROLES = {"victim_survivor": _l("Victim-survivor"), "service_user": _l("Service user")}
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -47,24 +50,24 @@ class MultiCheckbox(SelectMultipleField):
 
 
 class CaseForm(FlaskForm):
-    team = SelectField("Team", coerce=int)
-    victim_survivor = BooleanField("Victim-survivor")
-    vs_name = StringField("Victim-survivor's initials (optional)",
+    team = SelectField(_l("Team"), coerce=int)
+    victim_survivor = BooleanField(_l("Victim-survivor"))
+    vs_name = StringField(_l("Victim-survivor's initials (optional)"),
                           validators=[Optional(), Length(max=20)])
-    service_user = BooleanField("Service user (person using abuse)")
-    su_name = StringField("Service user's initials (optional)",
+    service_user = BooleanField(_l("Service user (person using abuse)"))
+    su_name = StringField(_l("Service user's initials (optional)"),
                           validators=[Optional(), Length(max=20)])
-    opened_on = DatePartsField("Date the case was opened", validators=[InputRequired(
-        "Enter the date the case was opened")])
+    opened_on = DatePartsField(_l("Date the case was opened"), validators=[InputRequired(
+        _l("Enter the date the case was opened"))])
     instruments = MultiCheckbox(
-        "Assessments this case follows", validate_choice=False,
-        description="The case's schedule is their occasions, due from the date the case "
-                    "was opened.")
-    practitioner = SelectField("Practitioner", coerce=int)
+        _l("Assessments this case follows"), validate_choice=False,
+        description=_l("The case's schedule is their occasions, due from the date the case "
+                       "was opened."))
+    practitioner = SelectField(_l("Practitioner"), coerce=int)
 
     def validate_victim_survivor(self, field):
         if not field.data and not self.service_user.data:
-            raise ValidationError("Select who the case is about")
+            raise ValidationError(_("Select who the case is about"))
 
     def validate_instruments(self, field):
         roles = {r for r, ticked in (("victim_survivor", self.victim_survivor.data),
@@ -78,54 +81,54 @@ def _check_followed(field, roles: set[str]) -> None:
     offered = {c.value for c in field.choices}
     for inst_id in field.data or []:
         if inst_id not in instruments:
-            raise ValidationError("Choose assessments from the list")
+            raise ValidationError(_("Choose assessments from the list"))
         inst = instruments.get(inst_id)
         if inst.subject_role not in roles:
             raise ValidationError(
-                f"{inst.title} is about a {ROLES[inst.subject_role].lower()}, and this case "
-                "has none: untick it, or add them to the case")
+                _("%(title)s is about a %(role)s, and this case has none: untick it, or add "
+                  "them to the case", title=inst.title, role=str(ROLES[inst.subject_role]).lower()))
     if any(v not in offered for v in field.data or []):
-        raise ValidationError("Choose assessments from the list")
+        raise ValidationError(_("Choose assessments from the list"))
 
 
 class CloseForm(FlaskForm):
-    reason = RadioField("Why is the case being closed?", validate_choice=False,
-                        choices=[SelectChoice(k, v) for k, v in CASE_CLOSE_REASONS.items()],
-                        validators=[InputRequired("Choose why the case is being closed"),
+    reason = RadioField(_l("Why is the case being closed?"), validate_choice=False,
+                        choices=[SelectChoice(k, _l(v)) for k, v in CASE_CLOSE_REASONS.items()],
+                        validators=[InputRequired(_l("Choose why the case is being closed")),
                                     AnyOf(list(CASE_CLOSE_REASONS),
-                                          "Choose one of the reasons shown")])
-    closed_on = DatePartsField("Date the case was closed", validators=[InputRequired(
-        "Enter the date the case was closed")])
+                                          _l("Choose one of the reasons shown"))])
+    closed_on = DatePartsField(_l("Date the case was closed"), validators=[InputRequired(
+        _l("Enter the date the case was closed"))])
 
 
 class PersonForm(FlaskForm):
-    role = SelectField("Who to add", choices=[SelectChoice(k, v) for k, v in ROLES.items()])
-    initials = StringField("Their initials (optional)", validators=[Optional(), Length(
-        max=20, message="Initials must be 20 characters or fewer")])
+    role = SelectField(_l("Who to add"), choices=[SelectChoice(k, v) for k, v in ROLES.items()])
+    initials = StringField(_l("Their initials (optional)"), validators=[Optional(), Length(
+        max=20, message=_l("Initials must be 20 characters or fewer"))])
 
 
 class RemovePersonForm(FlaskForm):
-    who = SelectField("Who to remove", choices=[SelectChoice(k, v) for k, v in ROLES.items()])
+    who = SelectField(_l("Who to remove"), choices=[SelectChoice(k, v) for k, v in ROLES.items()])
 
 
 class ScheduleForm(FlaskForm):
     instruments = MultiCheckbox(
-        "Assessments this case follows", validate_choice=False,
-        description="The case's schedule is their occasions, due from the date the case "
-                    "was opened.")
+        _l("Assessments this case follows"), validate_choice=False,
+        description=_l("The case's schedule is their occasions, due from the date the case "
+                       "was opened."))
 
 
 class AssignForm(FlaskForm):
-    practitioner = SelectField("Practitioner for this case", coerce=int)
+    practitioner = SelectField(_l("Practitioner for this case"), coerce=int)
 
 
 class MoveForm(FlaskForm):
-    team = SelectField("Team to move the case to", coerce=int)
+    team = SelectField(_l("Team to move the case to"), coerce=int)
 
 
 class SearchForm(FlaskForm):
-    reference = StringField("Case reference or practitioner", validators=[
-        InputRequired("Enter a case reference or a practitioner's name"), Length(max=64)])
+    reference = StringField(_l("Case reference or practitioner"), validators=[
+        InputRequired(_l("Enter a case reference or a practitioner's name")), Length(max=64)])
 
 
 def _latest(roles: set[str] | None = None) -> list:
@@ -138,11 +141,24 @@ def _latest(roles: set[str] | None = None) -> list:
     return list(latest.values())
 
 
+def _when(occasion) -> str:
+    """An occasion's offset in words (``Occasion.when``) in the page's language."""
+    if occasion.due is None:
+        return _("when needed")
+    unit, n = occasion.due
+    if n == 0:
+        return _("at opening")
+    if unit == "weeks":
+        return ngettext("%(num)s week after opening", "%(num)s weeks after opening", n)
+    return ngettext("%(num)s month after opening", "%(num)s months after opening", n)
+
+
 def when_text(engine, inst) -> str:
     """An instrument's scheduled occasions in words: "Intake at opening, Review 3 months
     after opening"."""
-    parts = [f"{o.label} {o.when()}" for o in engine.occasions_for(inst) if o.due is not None]
-    return ", ".join(parts) if parts else "Used when needed: nothing is scheduled"
+    parts = [f"{gettext(o.label)} {_when(o)}" for o in engine.occasions_for(inst)
+             if o.due is not None]
+    return ", ".join(parts) if parts else _("Used when needed: nothing is scheduled")
 
 
 def _instrument_choices(field, roles: set[str] | None = None, keep=()) -> dict[str, str]:
@@ -167,8 +183,8 @@ def _team_names() -> dict[int, str]:
 
 
 def _new_ref(store: Store) -> str:
-    for _ in range(20):
-        ref = "C-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+    for _attempt in range(20):
+        ref = "C-" + "".join(secrets.choice(REF_ALPHABET) for _i in range(6))
         if not caseviews.case_ref_taken(store, ref):
             return ref
     raise RuntimeError("could not generate a unique case reference")
@@ -230,9 +246,9 @@ def search():
         if found:
             return render_template("cases/search.html", cases=found, how=how,
                                    mine=g.user["id"], search=SearchForm())
-        flash("No case of your teams has that reference or practitioner.")
+        flash(_("No case of your teams has that reference or practitioner."))
     else:
-        flash("Enter a case reference or a practitioner's name to search for.")
+        flash(_("Enter a case reference or a practitioner's name to search for."))
     return redirect(url_for("cases.index"))
 
 
@@ -253,13 +269,13 @@ def new():
         form.practitioner.data = g.user["id"]
         form.instruments.data = [i for i in [default_instrument()] if i]
     if not form.team.choices:
-        flash("You are not a member of any team yet: ask an administrator to add you.")
+        flash(_("You are not a member of any team yet: ask an administrator to add you."))
         return redirect(url_for("cases.index"))
     if form.validate_on_submit():
         store = access.store()
         member_ids = {m["id"] for m in _team_members([form.team.data])}
         if form.practitioner.data not in member_ids:
-            form.practitioner.errors = ["Choose a practitioner in the case's team"]
+            form.practitioner.errors = [_("Choose a practitioner in the case's team")]
         else:
             with store.write():
                 sent = once.earlier(store)
@@ -283,7 +299,7 @@ def new():
                 caseviews.assign_case(store, case_id, form.practitioner.data)
                 uid = caseviews.case_uid(store, case_id)
                 once.remember(store, url_for("cases.view", uid=uid))
-            flash(f"Case {ref} created.")
+            flash(_("Case %(ref)s created.", ref=ref))
             return redirect(url_for("cases.view", uid=uid))
     errors = {k: v[0] for k, v in form.errors.items()}
     return render_template("cases/new.html", form=form, errors=errors, hints=hints), (
@@ -401,9 +417,9 @@ def add_person(uid: str):
                 store.add_case_person(case["id"], person, form.role.data,
                                       actor=g.user["username"], request_id=g.request_id)
         except StorageError:  # already there, or added by someone else meanwhile
-            form.role.errors = ["This case already has one: choose who is missing"]
+            form.role.errors = [_("This case already has one: choose who is missing")]
         else:
-            flash(f"{ROLES[form.role.data]} added to the case.")
+            flash(_("%(who)s added to the case.", who=ROLES[form.role.data]))
             return redirect(url_for("cases.view", uid=uid))
     return _case_page(case, person_form=form, status=400)
 
@@ -420,13 +436,13 @@ def remove_person(uid: str):
                                      request_id=g.request_id)
         except StorageError:  # not on the case (or removed meanwhile), assessed, the only one
             if caseviews.case_has_role(store, case["id"], form.who.data):
-                form.who.errors = ["Only someone with no assessments on this case can be "
-                                   "removed, and a case keeps at least one person"]
+                form.who.errors = [_("Only someone with no assessments on this case can be "
+                                     "removed, and a case keeps at least one person")]
             else:
-                form.who.errors = [f"There is no {ROLES[form.who.data].lower()} on this case "
-                                   "(they may have been removed already)"]
+                form.who.errors = [_("There is no %(who)s on this case (they may have been "
+                                     "removed already)", who=str(ROLES[form.who.data]).lower())]
         else:
-            flash(f"{ROLES[form.who.data]} removed from the case.")
+            flash(_("%(who)s removed from the case.", who=ROLES[form.who.data]))
             return redirect(url_for("cases.view", uid=uid))
     return _case_page(case, remove_form=form, status=400)
 
@@ -456,12 +472,12 @@ def schedule(uid: str):
             valid = False
     if not valid:
         if not form.instruments.errors:
-            form.instruments.errors = ["Choose assessments from the list"]
+            form.instruments.errors = [_("Choose assessments from the list")]
         return _case_page(case, schedule_form=form, status=400)
     chosen = [c.value for c in form.instruments.choices if c.value in form.instruments.data]
     access.store().set_case_instruments(case["id"], chosen, actor=g.user["username"],
                                         request_id=g.request_id)
-    flash("The assessments this case follows were changed.")
+    flash(_("The assessments this case follows were changed."))
     return redirect(url_for("cases.view", uid=uid))
 
 
@@ -520,27 +536,29 @@ def _assign_form(case: dict, **kw) -> AssignForm:
 def close(uid: str):
     case = access.case_or_404(uid)
     if case["status"] != "open":
-        flash("This case is already closed.")
+        flash(_("This case is already closed."))
         return redirect(url_for("cases.view", uid=uid))
     form = CloseForm()
     if form.validate_on_submit():
         day = form.closed_on.data
         opened = dt.date.fromisoformat(case["opened_on"]) if case["opened_on"] else None
         if day > dt.date.today():
-            form.closed_on.errors.append("The date the case was closed must be today or "
-                                         "in the past")
+            form.closed_on.errors.append(_("The date the case was closed must be today or "
+                                           "in the past"))
         elif opened and day < opened:
-            form.closed_on.errors.append("The date the case was closed must be on or after "
-                                         f"the date it was opened ({date_text(opened)})")
+            form.closed_on.errors.append(_("The date the case was closed must be on or after "
+                                           "the date it was opened (%(day)s)",
+                                           day=date_text(opened)))
         else:
             try:
                 access.store().close_case(case["id"], closed_on=day.isoformat(),
                                           reason=form.reason.data, actor=g.user["username"],
                                           request_id=g.request_id)
             except StorageError:  # closed by someone else since this request read it
-                flash("This case is already closed.")
+                flash(_("This case is already closed."))
             else:
-                flash(f"Case {case['ref']} closed. Its assessments are no longer shown as due.")
+                flash(_("Case %(ref)s closed. Its assessments are no longer shown as due.",
+                        ref=case["ref"]))
             return redirect(url_for("cases.view", uid=uid))
     return _case_page(case, close_form=form, status=400)
 
@@ -555,7 +573,7 @@ def reopen(uid: str):
                                        request_id=g.request_id)
         except StorageError:  # reopened by someone else since this request read it
             pass
-        flash(f"Case {case['ref']} is open.")
+        flash(_("Case %(ref)s is open.", ref=case["ref"]))
     return redirect(url_for("cases.view", uid=uid))
 
 
@@ -565,7 +583,7 @@ def assign(uid: str):
     case = access.case_or_404(uid)
     form = _assign_form(case)
     if not form.validate_on_submit():
-        form.practitioner.errors = ["Choose a practitioner in the case's team"]
+        form.practitioner.errors = [_("Choose a practitioner in the case's team")]
         return _case_page(case, assign_form=form, status=400)
     store = access.store()
     with store.write():
@@ -574,7 +592,7 @@ def assign(uid: str):
                     object_id=case["id"], request_id=g.request_id,
                     details={"user_id": form.practitioner.data})
     name = next(c.label for c in form.practitioner.choices if c.value == form.practitioner.data)
-    flash(f"Case {case['ref']} is now assigned to {name}.")
+    flash(_("Case %(ref)s is now assigned to %(name)s.", ref=case["ref"], name=name))
     return redirect(url_for("cases.view", uid=uid))
 
 
@@ -594,7 +612,7 @@ def move(uid: str):
     case = access.case_or_404(uid)
     form = _move_form(case)
     if not form.validate_on_submit():
-        form.team.errors = ["Choose another of your teams"]
+        form.team.errors = [_("Choose another of your teams")]
         return _case_page(case, move_form=form, status=400)
     store = access.store()
     try:
@@ -606,8 +624,8 @@ def move(uid: str):
     except StorageError:  # moved there by someone else since this request read it
         dropped = 0
     name = next(c.label for c in form.team.choices if c.value == form.team.data)
-    flash(f"Case {case['ref']} moved to {name}."
-          + (" Its practitioner is not in that team: choose one." if dropped else ""))
+    flash(_("Case %(ref)s moved to %(team)s.", ref=case["ref"], team=name)
+          + (" " + _("Its practitioner is not in that team: choose one.") if dropped else ""))
     return redirect(url_for("cases.view", uid=uid))
 
 
@@ -655,10 +673,10 @@ def due():
                            next_page=page["next"], prev_page=page["prev"])
 
 
-CASELOAD_SHOW = {"team": "All cases of your teams", "mine": "My cases",
-                 "high": "High risk", "marac": "MARAC criteria met"}
-CASELOAD_SORT = {"reference": "Case reference", "level": "Risk level, highest first",
-                 "last": "Last assessment, latest first"}
+CASELOAD_SHOW = {"team": _l("All cases of your teams"), "mine": _l("My cases"),
+                 "high": _l("High risk"), "marac": _l("MARAC criteria met")}
+CASELOAD_SORT = {"reference": _l("Case reference"), "level": _l("Risk level, highest first"),
+                 "last": _l("Last assessment, latest first")}
 CASELOAD_PAGE = 50
 
 
@@ -671,9 +689,9 @@ def _labels(engine, row: dict) -> tuple[list[str], list[str]]:
     scoring = inst.scoring or {}
     crit = {c["id"]: c.get("label", c["id"]) for c in scoring.get("criteria", [])}
     flags = {f["id"]: f.get("label", f["id"]) for f in scoring.get("flags", [])}
-    return ([crit.get(n, "A criterion of this assessment") for n in
+    return ([crit.get(n, _("A criterion of this assessment")) for n in
              (row["criteria_met"] or "").split()],
-            [flags.get(n, "A flag of this assessment") for n in (row["flags"] or "").split()])
+            [flags.get(n, _("A flag of this assessment")) for n in (row["flags"] or "").split()])
 
 
 @bp.get("/caseload")

@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Field, StringField
 from wtforms.utils import unset_value
 
 PARTS = ("day", "month", "year")
-EXAMPLE = "For example, 27 3 2025"
+EXAMPLE = _l("For example, 27 3 2025")
+PART_NAMES = {"day": _l("a day"), "month": _l("a month"), "year": _l("a year")}
 
 
 def read_parts(typed: list[str], label: str) -> tuple[str | None, str | None]:
@@ -29,16 +32,17 @@ def read_parts(typed: list[str], label: str) -> tuple[str | None, str | None]:
         return None, None
     missing = [name for name, value in zip(PARTS, (day, month, year)) if not value]
     if missing:
-        return None, f"{label} must include a {' and a '.join(missing)}"
+        return None, _("%(label)s must include %(parts)s", label=label,
+                       parts=_(" and ").join(str(PART_NAMES[m]) for m in missing))
     if not all(p.isascii() and p.isdigit() for p in (day, month, year)) or max(
             len(day), len(month)) > 2:
-        return None, f"{label} must be a real date, written in numbers"
+        return None, _("%(label)s must be a real date, written in numbers", label=label)
     if len(year) != 4:
-        return None, "Year must include 4 numbers"
+        return None, _("Year must include 4 numbers")
     try:
         return dt.date(int(year), int(month), int(day)).isoformat(), None
     except ValueError:
-        return None, f"{label} must be a real date"
+        return None, _("%(label)s must be a real date", label=label)
 
 
 def parts_of(field) -> tuple[str, str, str]:

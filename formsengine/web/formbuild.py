@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -74,15 +76,16 @@ def _checked(spec):
 
 def _plain(message: str) -> str:
     if message.startswith("answer ") and "is not one of" in message:
-        return "Choose one of the answers shown"
+        return _("Choose one of the answers shown")
     return message[0].upper() + message[1:]
 
 
-def _limit(limit: int, what: str):
+def _limit(limit: int, what: Any):
     def validate(form, field):
         if field.data and len(field.data) > limit:
-            raise ValidationError(f"{what} must be {limit} characters or fewer "
-                                  f"(it is {len(field.data)})")
+            raise ValidationError(_("%(what)s must be %(limit)s characters or fewer (it is "
+                                    "%(length)s)", what=what, limit=limit,
+                                    length=len(field.data)))
     return validate
 
 
@@ -156,8 +159,8 @@ def whole_form(inst, pack) -> type[FlaskForm]:
         for sid in section_ids(inst):
             attrs.update(_attrs(inst, sid, pack))
         attrs["reason"] = TextAreaField(
-            "Reason for the amendment", validators=[_required_reason,
-                                                    _limit(DEFAULT_TEXT_LIMIT, "The reason")])
+            _l("Reason for the amendment"),
+            validators=[_required_reason, _limit(DEFAULT_TEXT_LIMIT, _l("The reason"))])
         name = f"Amend_{inst.id}_{inst.version}".replace("-", "_").replace(".", "_")
         found = _FORMS[key] = (inst, type(name, (GeneratedForm,), attrs))
     return found[1]
@@ -165,7 +168,7 @@ def whole_form(inst, pack) -> type[FlaskForm]:
 
 def _required_reason(form, field):
     if not (field.data or "").strip():
-        raise ValidationError("Give the reason for the amendment")
+        raise ValidationError(_("Give the reason for the amendment"))
 
 
 def _build(inst, section_id: str, pack) -> type[FlaskForm]:
@@ -188,12 +191,12 @@ def _attrs(inst, section_id: str, pack) -> dict[str, Any]:
                                                      text["options"])
             if item.comment:
                 attrs[comment_name(item_id)] = TextAreaField(
-                    "Comment (optional)",
-                    validators=[_limit(DEFAULT_TEXT_LIMIT, "A comment")])
+                    _l("Comment (optional)"),
+                    validators=[_limit(DEFAULT_TEXT_LIMIT, _l("A comment"))])
             if item.source:
                 attrs[source_name(item_id)] = StringField(
-                    "Source of information, if not the person assessed (optional)",
-                    validators=[_limit(SOURCE_LIMIT, "The source")])
+                    _l("Source of information, if not the person assessed (optional)"),
+                    validators=[_limit(SOURCE_LIMIT, _l("The source"))])
     return attrs
 
 

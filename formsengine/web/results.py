@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from .. import plainwords
 from ..dates import date_text
 from ..wording import item_text
@@ -23,12 +26,12 @@ def _cutoff_lists(inst) -> list[list[dict]]:
 
 def band_label(inst, value: str | None) -> str:
     if value is None:
-        return "Not known"
+        return _("Not known")
     for cutoffs in _cutoff_lists(inst):
         for c in cutoffs:
             if c["band"] == value and c.get("label"):
                 return c["label"]
-    return value.replace("_", " ").capitalize()
+    return _(value.replace("_", " ").capitalize())
 
 
 def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -64,7 +67,7 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
         members = [c for c in criteria if c["group"] == gid]
         met = [c for c in members if c["status"] == "met"]
         not_known = [c for c in members if c["status"] == "not_known"]
-        groups.append({"id": gid, "label": plainwords.group_heading(gid, spec, bool(met)),
+        groups.append({"id": gid, "label": _group_heading(gid, spec, bool(met)),
                        "explanation": plain(spec.get("explanation")), "met": bool(met),
                        "met_count": len(met), "not_known_count": len(not_known),
                        "criteria": members})
@@ -86,6 +89,15 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _group_heading(group_id: str, spec: dict[str, Any], met: bool) -> str:
+    """``plainwords.group_heading`` in the page's language."""
+    if met:
+        return spec["label"]
+    if group_id == "marac":
+        return _("MARAC referral criteria")
+    return _("Criteria: %(label)s", label=spec["label"])
+
+
 def plain(text: str | None) -> str | None:
     return plainwords.plain(text, _instrument_ids())
 
@@ -101,19 +113,19 @@ def criteria_view(inst, result: dict[str, Any]) -> list[dict[str, Any]]:
         status = plainwords.criterion_status(result, c["id"])
         out.append({"id": c["id"], "label": c["label"], "explanation": plain(c.get("explanation")),
                     "group": c.get("group"), "met": status == "met", "status": status,
-                    "status_label": plainwords.STATUS_LABELS[status]})
+                    "status_label": _(plainwords.STATUS_LABELS[status])})
     return out
 
 
 def _shown(value: Any) -> str:
     if value is None:
-        return "Not known"
+        return _("Not known")
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     return str(value)
 
 
-NOT_KNOWN_YET = "Not known yet"
+NOT_KNOWN_YET = _l("Not known yet")
 
 
 def calculated(inst, result: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
@@ -130,7 +142,7 @@ def calculated(inst, result: dict[str, Any] | None) -> dict[str, list[dict[str, 
             out.setdefault(sec["id"], []).append({
                 "score": entry["score"],
                 "label": entry.get("label") or labels.get(entry["score"], entry["score"]),
-                "value": NOT_KNOWN_YET if value is None else _shown(value),
+                "value": str(NOT_KNOWN_YET) if value is None else _shown(value),
                 "known": value is not None})
     return out
 
@@ -145,10 +157,10 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
     if inst.fields:
         given = data.get("fields", {})
         rows = [{"question": f.label, "answer": (date_text(given.get(f.id)) if f.type == "date"
-                                                 else str(given.get(f.id, ""))) or "Not given",
+                                                 else str(given.get(f.id, ""))) or _("Not given"),
                  "comment": None, "source": None, "anchor": formbuild.field_name(f.id)}
                 for f in inst.fields.values()]
-        out.append({"id": formbuild.DETAILS, "title": "Assessment details", "rows": rows})
+        out.append({"id": formbuild.DETAILS, "title": _("Assessment details"), "rows": rows})
     for section in inst.sections:
         rows = []
         for item_id in section.item_ids:
@@ -157,9 +169,9 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
             text = item_text(inst, item_id, pack, typed, fields)
             value = data["answers"].get(item_id)
             if value is None:
-                answer = "Not answered"
+                answer = _("Not answered")
             elif isinstance(value, list):
-                answer = ", ".join(text["options"].get(v, v) for v in value) or "None"
+                answer = ", ".join(text["options"].get(v, v) for v in value) or _("None")
             elif inst.items[item_id].type == "date":
                 answer = date_text(value)
             else:

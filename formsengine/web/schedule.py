@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask_babel import gettext
+
 from ..occasions import AD_HOC, Occasion, standard_label, with_ad_hoc
 
 DUE_SOON_DAYS = 14
@@ -17,8 +19,8 @@ def occasion_label(occasion: str, instrument: Any = None) -> str:
     if instrument is not None:
         for o in instrument.declared_occasions:
             if o.id == occasion:
-                return o.label
-    return standard_label(occasion)
+                return gettext(o.label)
+    return gettext(standard_label(occasion))
 
 
 def followed(engine, case: dict[str, Any]) -> list:

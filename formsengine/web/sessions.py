@@ -18,24 +18,37 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from . import accounts
 from .db import get_store
 
 PUBLIC = {"static", "auth.login", "auth.totp", "auth.health", "auth.signed_out",
-          "auth.quick_exit"}
+          "auth.quick_exit", "language.switch"}
 ALWAYS = {"static", "auth.logout", "auth.health", "auth.signed_out", "auth.quick_exit",
-          "auth.session_status"}
+          "auth.session_status", "language.switch"}
 NOT_ACTIVITY = {"auth.session_status"}
 TOUCH_EVERY = 15  # seconds: do not write the session row on every single request
+
+
+LANGUAGE_KEY = "lang"
+
+
+def clear_session() -> None:
+    """Empty the session (signing in or out, an ended session) but keep the person's
+    choice of language (see ``i18n``)."""
+    lang = session.get(LANGUAGE_KEY)
+    session.clear()
+    if lang is not None:
+        session[LANGUAGE_KEY] = lang
 
 
 def duration_text(seconds: int) -> str:
     """A timeout in words: "30 minutes", "1 minute", "45 seconds"."""
     if seconds < 120 and seconds % 60:
-        return f"{seconds} seconds"
-    minutes = round(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
+    return ngettext("%(num)s minute", "%(num)s minutes", round(seconds / 60))
 
 
 class CookieInterface(SecureCookieSessionInterface):
@@ -70,7 +83,7 @@ def init_app(app: Flask) -> None:
 
 def _to_login(message: str | None = None):
     if session.get("sid"):
-        session.clear()  # an ended session: drop its CSRF secret too
+        clear_session()  # an ended session: drop its CSRF secret too
     if message:
         flash(message)
     if wants_json():  # the page's own script: it takes the person to sign in itself
@@ -95,24 +108,26 @@ def load_user():
         if row is None:
             session.pop("sid", None)
             if endpoint not in PUBLIC:
-                return _to_login("You have been signed out. Sign in again to continue.")
+                return _to_login(_("You have been signed out. Sign in again to continue."))
         elif row["disabled"]:
             accounts.end_session(store, row["session_id"])
-            return _to_login("You have been signed out.")
+            return _to_login(_("You have been signed out."))
         elif now - row["last_seen"] > cfg["IDLE_TIMEOUT"]:
             accounts.end_session(store, row["session_id"])
             store.audit("session_timeout", actor=row["username"], object_type="user",
                         object_id=row["id"], request_id=g.request_id,
                         details={"kind": "idle"})
-            return _to_login(f"You were signed out after {duration_text(cfg['IDLE_TIMEOUT'])} "
-                             "without activity, to protect the records.")
+            return _to_login(_("You were signed out after %(time)s without activity, to "
+                               "protect the records.", time=duration_text(cfg["IDLE_TIMEOUT"])))
         elif now - row["session_started"] > cfg["ABSOLUTE_TIMEOUT"]:
             accounts.end_session(store, row["session_id"])
             store.audit("session_timeout", actor=row["username"], object_type="user",
                         object_id=row["id"], request_id=g.request_id,
                         details={"kind": "absolute"})
-            return _to_login("You were signed out because you signed in more than "
-                             f"{cfg['ABSOLUTE_TIMEOUT'] // 3600} hours ago.")
+            return _to_login(ngettext("You were signed out because you signed in more than "
+                                      "%(num)s hour ago.",
+                                      "You were signed out because you signed in more than "
+                                      "%(num)s hours ago.", cfg["ABSOLUTE_TIMEOUT"] // 3600))
         else:
             last_seen = row["last_seen"]
             if (now - last_seen > TOUCH_EVERY and endpoint not in NOT_ACTIVITY
