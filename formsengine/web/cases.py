@@ -493,9 +493,11 @@ def _start_choices(engine, insts: list, schedule: list[dict], done: set[tuple[st
         occasions = []
         for occ in occasions_of(engine, inst):
             entry = due.get((inst.id, occ.id))
-            note = ("done" if (inst.id, occ.id) in done else
-                    f"due {date_text(entry['due'])}" if entry and entry["due"] else None)
-            occasions.append({"id": occ.id, "label": occ.label + (f" ({note})" if note else "")})
+            note = (_("done") if (inst.id, occ.id) in done else
+                    _("due %(day)s", day=date_text(entry["due"])) if entry and entry["due"]
+                    else None)
+            occasions.append({"id": occ.id,
+                              "label": gettext(occ.label) + (f" ({note})" if note else "")})
         groups.append({"inst": inst, "occasions": occasions,
                        "next": default_occasion(engine, inst, schedule, done)})
     if refused:
@@ -654,8 +656,8 @@ def due():
         # names one this server may not have: shown by its id until the next rebuild)
         inst = engine.instruments.get(r["instrument_id"]) \
             if r["instrument_id"] in engine.instruments else None
-        label = next((o.label for o in engine.occasions_for(inst) if o.id == r["occasion"]),
-                     None) if inst is not None else None
+        label = next((gettext(o.label) for o in engine.occasions_for(inst)
+                      if o.id == r["occasion"]), None) if inst is not None else None
         label = label or occasion_label(r["occasion"])
         day = dt.date.fromisoformat(r["due"])
         title = titles.get(r["instrument_id"], r["instrument_id"])

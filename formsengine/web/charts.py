@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
+
 from ..compare import band_cutoffs, charted_score, history, score_label, score_maximum
 from .schedule import occasion_label
 
@@ -36,7 +38,7 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
             "complete": occ["complete"],
         })
     cutoffs = band_cutoffs(store.engine, inst, band)
-    label = score_label(inst, score_id) or "Score"
+    label = score_label(inst, score_id) or _("Score")
     return {
         "instrument": inst, "person_role": person["role"], "rows": rows,
         "score_label": label, "crossings": data["crossings"],
@@ -68,17 +70,20 @@ def _geometry(rows, cutoffs, maximum, title, score_label) -> dict[str, Any] | No
     for c in cutoffs:
         if c["min"] <= 0 or c["min"] > top:
             continue
-        lines.append({"y": y(c["min"]), "label": f"{c.get('label', c['band'])} from {c['min']:g}"})
+        lines.append({"y": y(c["min"]), "label": _("%(band)s from %(min)s",
+                                                    band=c.get("label", c["band"]),
+                                                    min=f"{c['min']:g}")})
     ticks = sorted({0, round(top / 2), round(top)})
     described = "; ".join(
-        f"{p['label']}: {p['value'] if p['value'] is not None else 'not known'}"
+        f"{p['label']}: {p['value'] if p['value'] is not None else _('not known')}"
         for p in points)
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
         "bottom": TOP + plot_h, "points": points, "cutoffs": lines,
         "path": " ".join(f"{p['x']},{p['y']}" for p in points if p["y"] is not None),
         "ticks": [{"y": y(t), "value": t} for t in ticks],
-        "title": f"{title}: {score_label} at each occasion",
-        "desc": f"{score_label} by occasion. {described}. Band cut-offs are drawn as dashed "
-                "lines. The same figures are in the table below.",
+        "title": _("%(title)s: %(score)s at each occasion", title=title, score=score_label),
+        "desc": _("%(score)s by occasion. %(described)s. Band cut-offs are drawn as dashed "
+                  "lines. The same figures are in the table below.", score=score_label,
+                  described=described),
     }

@@ -30,7 +30,8 @@ def band_label(inst, value: str | None) -> str:
     for cutoffs in _cutoff_lists(inst):
         for c in cutoffs:
             if c["band"] == value and c.get("label"):
-                return c["label"]
+                # the usual level names in the page's language; an instrument's own as given
+                return _(c["label"])
     return _(value.replace("_", " ").capitalize())
 
 

@@ -60,7 +60,8 @@ def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
             due = occ.due_date(case["opened_on"])
             status = "done" if (inst.id, occ.id) in done else _status(due, today)
             rows.append({"instrument": inst.id, "title": inst.title, "occasion": occ.id,
-                         "label": f"{inst.title}: {occ.label}", "occasion_label": occ.label,
+                         "label": f"{inst.title}: {gettext(occ.label)}",
+                         "occasion_label": gettext(occ.label),
                          "due": due, "status": status})
     return sorted(rows, key=lambda r: (r["due"] is None, r["due"] or dt.date.min))
 

@@ -1,0 +1,273 @@
+"""The practitioner journey in Welsh: the language switch (kept in the session, never in a
+web address), every page of the journey with no English of the application's own left
+on it, Welsh dates, and the catalogue complete and compiled."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from formsengine.dates import date_text
+
+from .conftest import (
+    DEFINITIONS,
+    HIGH,
+    HIGH2,
+    REV,
+    TOKEN,
+    create_case,
+    csrf,
+    finalise,
+    login,
+    post,
+    save_section,
+    start_assessment,
+)
+
+CATALOGUES = Path(__file__).resolve().parents[2] / "formsengine/web/translations"
+PO = CATALOGUES / "cy/LC_MESSAGES/messages.po"
+MO = CATALOGUES / "cy/LC_MESSAGES/messages.mo"
+
+
+def _catalogue():
+    with PO.open("rb") as f:
+        return read_po(f)
+
+
+def test_the_welsh_catalogue_is_complete():
+    cat = _catalogue()
+    messages = [m for m in cat if m.id]
+    assert len(messages) > 300
+    empty = [m.id for m in messages
+             if not (all(m.string) if isinstance(m.string, tuple) else m.string)]
+    fuzzy = [m.id for m in messages if m.fuzzy]
+    assert empty == [] and fuzzy == []
+    # the placeholders a message fills are all in its Welsh
+    for m in messages:
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        wanted = set(re.findall(r"%\(\w+\)s", ids[-1]))
+        for s in strings:
+            assert set(re.findall(r"%\(\w+\)s", s)) == wanted, m.id
+
+
+def test_the_compiled_catalogue_matches_its_source():
+    """The .mo kept in the repository is the .po compiled (make translations)."""
+    def messages(catalogue):
+        return {_tuple(m.id): _tuple(m.string) for m in catalogue if m.id}
+
+    with MO.open("rb") as f:
+        compiled = read_mo(f)
+    assert messages(compiled) == messages(_catalogue())
+    assert compiled.plural_forms == _catalogue().plural_forms
+
+
+def _tuple(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def test_every_marked_string_is_in_the_catalogue():
+    """No text marked for translation in the code or the templates is missing from the
+    catalogue (run make translations after adding one)."""
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parents[2]
+    method_map = [("formsengine/**.py", "python"),
+                  ("formsengine/web/templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
+                "lazy_gettext": None}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(root), method_map, keywords=keywords):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in _catalogue() if m.id}
+    assert found - known == set()
+
+
+# -- the journey, page by page --------------------------------------------------------
+
+def _words_of(definition) -> list[str]:
+    """An instrument's own words (shown as the definition gives them when no Welsh wording
+    pack is installed)."""
+    out: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("label", "title", "description", "explanation", "help") and \
+                        isinstance(value, str):
+                    out.append(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(definition)
+    return sorted(set(out), key=len, reverse=True)
+
+
+INSTRUMENT_WORDS = _words_of(json.loads((DEFINITIONS / "test-risk.json").read_text()))
+# not English: the service's name, abbreviations, and the people and teams of the tests
+ALLOWED = {"formsengine", "marac", "pdf", "utc", "alice", "team", "test"}
+
+
+def _english_words() -> set[str]:
+    """The words of the application's English text that its Welsh never uses."""
+    cat = _catalogue()
+    english, welsh = set(), set()
+    for m in cat:
+        if not m.id:
+            continue
+        for text in (m.id if isinstance(m.id, tuple) else (m.id,)):
+            english |= set(re.findall(r"[a-z]{3,}", re.sub(r"%\(\w+\)s", "", text.lower())))
+        for text in (m.string if isinstance(m.string, tuple) else (m.string,)):
+            welsh |= set(re.findall(r"[a-z]{3,}", re.sub(r"%\(\w+\)s", "", text.lower())))
+    return english - welsh - ALLOWED
+
+
+ENGLISH = _english_words()
+
+
+def visible_text(page: str) -> str:
+    """What a person sees or hears of a page: its text, its title, and the labels and
+    messages kept in attributes for assistive technology and the page's script."""
+    page = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", page)
+    attrs = re.findall(r'(?:aria-label|data-partly|data-stale-text|label|alt|title)="([^"]*)"',
+                       page)
+    text = re.sub(r"<[^>]+>", " ", page)
+    return html.unescape(" ".join([text, *attrs]))
+
+
+def english_left(page: str, *extra: str) -> list[str]:
+    text = visible_text(page)
+    for words in (*INSTRUMENT_WORDS, *extra):  # (a label may be shown in lower case)
+        text = re.sub(re.escape(words), " ", text, flags=re.IGNORECASE)
+    return sorted({w for w in re.findall(r"[A-Za-z’']+", text)
+                   if w.lower() in ENGLISH})
+
+
+def to_welsh(client, path="/sign-in"):
+    page = client.get(path).get_data(as_text=True)
+    response = client.post("/language", data={"lang": "cy", "next": path,
+                                              "csrf_token": TOKEN.search(page).group(1)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == path
+    return response
+
+
+@pytest.fixture
+def welsh(client, users):
+    to_welsh(client)
+    assert login(client, "alice").status_code == 302
+    return client
+
+
+def _check(client, path, *extra, status=200):
+    response = client.get(path)
+    assert response.status_code == status, path
+    page = response.get_data(as_text=True)
+    assert '<html lang="cy"' in page, path
+    assert english_left(page, *extra) == [], (path, english_left(page, *extra))
+    return page
+
+
+def test_the_switch_keeps_the_language_in_the_session_and_returns_to_the_page(client, users):
+    page = client.get("/sign-in").get_data(as_text=True)
+    assert '<html lang="en-GB"' in page and ">Sign in<" in page
+    assert 'value="cy" lang="cy"' in page and ">Cymraeg<" in page
+    to_welsh(client)
+    page = client.get("/sign-in").get_data(as_text=True)
+    assert '<html lang="cy"' in page and ">Mewngofnodi<" in page
+    assert ">English<" in page and ">Cymraeg<" not in page
+    # signing in and out keeps the choice; a web address never carries it
+    assert login(client, "alice").status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert ">Achosion<" in page
+    response = post(client, "/sign-out", token_from="/")
+    assert "lang" not in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert ">Rydych wedi allgofnodi<" in page
+    # back to English
+    response = client.post("/language", data={"lang": "en", "next": "/signed-out",
+                                              "csrf_token": csrf(client, "/signed-out")})
+    assert response.headers["Location"] == "/signed-out"
+    assert ">You have signed out<" in client.get("/signed-out").get_data(as_text=True)
+
+
+def test_the_switch_refuses_other_addresses_and_languages(client, users):
+    token = csrf(client)
+    response = client.post("/language", data={"lang": "fr", "next": "https://example.org/",
+                                              "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert '<html lang="en-GB"' in client.get("/sign-in").get_data(as_text=True)
+    # and it needs the form's token, as every POST does
+    assert client.post("/language", data={"lang": "cy"}).status_code == 400
+
+
+def test_the_practitioner_journey_has_no_english_left_in_welsh(welsh, store):
+    client = welsh
+    for path in ("/", "/?show=mine", "/?show=all", "/caseload",
+                 "/caseload?show=mine&sort=level", "/due", "/due?scope=team", "/cases/new"):
+        _check(client, path)
+    # a refused new case: the messages of its fields
+    response = post(client, "/cases/new", {"opened_on-day": "31", "opened_on-month": "2",
+                                           "opened_on-year": "2025"}, token_from="/cases/new")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and english_left(page) == []
+    assert "Dewiswch am bwy mae’r achos" in page
+    case = create_case(client)
+    page = _check(client, f"/cases/{case}")
+    assert "6 Ionawr 2025" in page  # the date the case was opened
+    # search by practitioner: the page of cases found
+    response = post(client, "/cases/search", {"reference": "alice"}, token_from="/")
+    assert english_left(response.get_data(as_text=True)) == []
+    uid = start_assessment(client, case)
+    _check(client, f"/assessments/{uid}")
+    for section in ("details", "now", "history"):
+        _check(client, f"/assessments/{uid}/sections/{section}")
+    # a refused answer on a section page
+    page = client.get(f"/assessments/{uid}/sections/details").get_data(as_text=True)
+    response = post(client, f"/assessments/{uid}/sections/details",
+                    {"revision": REV.search(page).group(1), "f-assessment_date-day": "40",
+                     "f-assessment_date-month": "1", "f-assessment_date-year": "2025"},
+                    token_from=f"/assessments/{uid}/sections/details")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and english_left(page) == [], english_left(page)
+    save_section(client, uid, "details", {"f-assessment_date": "2025-01-06",
+                                          "f-incidents_12m": "1"})
+    save_section(client, uid, "now", HIGH)
+    _check(client, f"/assessments/{uid}")
+    save_section(client, uid, "history", HIGH2)
+    page = _check(client, f"/assessments/{uid}/check")
+    assert "Gwirio eich atebion" in page
+    assert finalise(client, uid).status_code == 302
+    page = _check(client, f"/assessments/{uid}/result")
+    assert "Lefel risg: Uchel" in page
+    _check(client, f"/assessments/{uid}/amend")
+    _check(client, f"/cases/{case}")
+    _check(client, "/due")
+    _check(client, "/caseload")
+    _check(client, "/cases/no-such-case", status=404)
+    # signing out
+    response = post(client, "/sign-out", token_from="/")
+    _check(client, response.headers["Location"])
+    _check(client, "/sign-in")
+
+
+def test_an_english_word_of_the_application_left_on_a_page_is_found():
+    """The check itself: a page with one untranslated string fails it."""
+    assert english_left("<p>Mae’r achos hwn ar gau.</p>") == []
+    assert english_left("<p>Mae’r achos hwn ar gau. Save and continue</p>") == [
+        "Save", "and", "continue"]
+    assert english_left('<button aria-label="Back to the case">x</button>') != []
+
+
+def test_dates_are_written_in_welsh():
+    assert date_text("2025-03-27", "cy") == "27 Mawrth 2025"
+    assert date_text("2025-01-06", "en") == "6 January 2025"
