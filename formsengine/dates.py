@@ -15,17 +15,10 @@ AT = {"en": "{date} at {time} (UTC)", "cy": "{date} am {time} (UTC)"}
 
 
 def language_now() -> str:
-    """The language text is being written in: the page's (or a report's) when there is
-    one, else English."""
-    try:
-        from flask_babel import get_locale
-    except ImportError:  # pragma: no cover - Flask-Babel is a dependency
-        return "en"
-    try:
-        locale = get_locale()
-    except RuntimeError:
-        return "en"
-    return str(locale.language) if locale is not None else "en"
+    """The language text is being written in (``i18n.language``)."""
+    from .i18n import language
+
+    return language()
 
 
 def date_text(value, language: str | None = None) -> str:

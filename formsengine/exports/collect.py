@@ -108,8 +108,9 @@ def collect(store: Store, key: ProjectKey, instruments: list[str], occasions: li
     assessments = read_frame(
         final_assessment_rows(store, instruments, occasions),
         ["assessment_id", "person_id", "instrument", "instrument_version", "occasion", "date",
-         "wording", "score_id", "complete"],
-        categorical_columns=("instrument", "instrument_version", "occasion", "wording"))
+         "wording", "language", "score_id", "complete"],
+        categorical_columns=("instrument", "instrument_version", "occasion", "wording",
+                             "language"))
     progress(f"read {len(assessments)} final assessments")
     people = _people(store, key, assessments["person_id"].unique().tolist())
     assessments = _add_days(store, assessments, people)

@@ -92,6 +92,7 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
         "day": a["day"].to_numpy(dtype="float64", na_value=np.nan),
         "instrument_version": a["instrument_version"].astype("object").to_numpy(),
         "wording": a["wording"].astype("object").to_numpy(),
+        "language": a["language"].astype("object").to_numpy(),
         "complete": a["complete"].to_numpy(dtype="float64"),
     }
     variables = [
@@ -104,6 +105,8 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
                  "meta", instrument=inst_id, encode=True),
         Variable("wording", "Wording shown: paraphrase or a licensed wording pack id@version",
                  "string", "meta", instrument=inst_id, encode=True),
+        Variable("language", "Language the assessment was completed in: en (English) or cy "
+                 "(Welsh)", "string", "meta", instrument=inst_id, encode=True),
         Variable("complete", "Every item answered (no declined or not-asked items)",
                  "integer", "meta", instrument=inst_id, value_labels=dict(YES_NO_LABELS)),
     ]

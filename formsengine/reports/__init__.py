@@ -45,10 +45,11 @@ def _html(store: Store, kind: str, context: dict[str, Any]) -> str:
 
     from .. import __version__
     from ..dates import time_text
+    from ..i18n import gettext
     from .templating import render
 
     produced = time_text(dt.datetime.now(dt.UTC))
-    return render(f"{kind}.html", doc_title=TITLES[kind], produced=produced,
+    return render(f"{kind}.html", doc_title=gettext(TITLES[kind]), produced=produced,
                   version=__version__, plugin_sections=plugin_sections(store, kind, context),
                   **context)
 
@@ -63,16 +64,26 @@ def _pdf(store: Store, kind: str, object_type: str, object_id: int, html: str, a
     return pdf
 
 
+def _in_language_of(store: Store, assessment_id: int):
+    """An assessment's reports are written in the language it was completed in."""
+    from ..i18n import using
+
+    row = store.get_assessment(assessment_id)
+    return using((row or {}).get("language"))
+
+
 def render_assessment_html(store: Store, assessment_id: int) -> str:
     from .context import assessment_context
 
-    return _html(store, "assessment", assessment_context(store, assessment_id))
+    with _in_language_of(store, assessment_id):
+        return _html(store, "assessment", assessment_context(store, assessment_id))
 
 
 def render_marac_html(store: Store, assessment_id: int) -> str:
     from .context import marac_context
 
-    return _html(store, "marac", marac_context(store, assessment_id))
+    with _in_language_of(store, assessment_id):
+        return _html(store, "marac", marac_context(store, assessment_id))
 
 
 def render_case_html(store: Store, case_id: int) -> str:

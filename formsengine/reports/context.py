@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..dates import date_text, time_text
 from ..errors import StorageError
-from ..plainwords import STATUS_LABELS, criterion_status, group_heading, plain, warnings
+from ..i18n import gettext as _
+from ..i18n import language
+from ..occasions import standard_label
+from ..plainwords import STATUS_LABELS, criterion_status, plain, warnings
 from ..store.reading import (
     assessment_id_by_uid,
     case_people,
@@ -47,25 +50,26 @@ def case_id_for(store: Store, uid: str) -> int:
 
 def _wording(store: Store, inst: Instrument, ref: str) -> tuple[Any, str]:
     if not ref or ref == PARAPHRASE:
-        return None, "the instrument's own paraphrased wording"
+        return None, _("the instrument's own paraphrased wording")
     pack = store.engine.wording.get(ref)
     if pack is None or not pack.fits(inst):
-        return None, (f"licensed wording pack {ref}, which is not installed here: the "
-                      "paraphrased wording is shown instead")
-    return pack, f"licensed wording pack {ref} ({pack.holder}; {pack.licence})"
+        return None, _("licensed wording pack %(ref)s, which is not installed here: the "
+                       "paraphrased wording is shown instead", ref=ref)
+    return pack, _("licensed wording pack %(ref)s (%(holder)s; %(licence)s)", ref=ref,
+                   holder=pack.holder, licence=pack.licence)
 
 
 def _answer_text(item, text: dict[str, Any], value: Any) -> tuple[str, str]:
     """(shown answer, css class)."""
     if value is None:
-        return "Not answered", "answer-missing"
+        return _("Not answered"), "answer-missing"
     if item.type == "choice":
         option = item.option(value)
         css = "answer-missing" if option and option.missing else (
             "answer-yes" if value == "yes" else "")
         return text["options"].get(value, value), css
     if item.type == "multi_choice":
-        return "; ".join(text["options"].get(v, v) for v in value) or "None chosen", ""
+        return "; ".join(text["options"].get(v, v) for v in value) or _("None chosen"), ""
     if item.type == "date":
         return date_text(value), ""
     return str(value), ""
@@ -73,7 +77,7 @@ def _answer_text(item, text: dict[str, Any], value: Any) -> tuple[str, str]:
 
 def _field_text(field, value: Any) -> str:
     if value is None or value == "":
-        return "Not recorded"
+        return _("Not recorded")
     if field.type == "choice":
         option = next((o for o in field.options if o.value == value), None)
         return option.label if option else str(value)
@@ -118,21 +122,23 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
 
 
 def occasion_text(occasion: str | None) -> str:
-    """An occasion as words ("after incident")."""
+    """An occasion as words ("after incident"); in Welsh, the standard occasion's name."""
+    if language() != "en" and occasion:
+        return _(standard_label(occasion))
     return (occasion or "").replace("_", " ")
 
 
 def level_label(inst: Instrument, value: str | None) -> str:
     """A level or band by the label its definition gives it ("No risk factors identified")."""
     if value is None:
-        return "not known"
+        return _("not known")
     params = inst.default_parameters()
     for band in inst.scoring.get("bands", []):
         raw = band["cutoffs"]
         for c in params[raw["param"]] if isinstance(raw, dict) else raw:
             if c["band"] == value and c.get("label"):
-                return c["label"]
-    return value.replace("_", " ")
+                return _(c["label"])  # the usual level names in the report's language
+    return _(value.replace("_", " "))
 
 
 def result_context(inst: Instrument, result: dict[str, Any] | None,
@@ -152,10 +158,10 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
             status = criterion_status(result, c["id"])
             rows.append({"label": c["label"],
                          "explanation": plain(c.get("explanation"), instrument_ids),
-                         "met": status == "met", "status": STATUS_LABELS[status]})
+                         "met": status == "met", "status": _(STATUS_LABELS[status])})
         met = any(r["met"] for r in rows)
         groups.append({
-            "id": gid, "label": group_heading(gid, spec, met),
+            "id": gid, "label": _group_heading(gid, spec, met),
             "explanation": plain(spec.get("explanation"), instrument_ids),
             "met": met, "criteria": rows})
     level = result.get("level")
@@ -180,6 +186,15 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
         "scorer": result.get("scorer"), "configuration": result.get("configuration"),
         "wording": result.get("wording"),
     }
+
+
+def _group_heading(group_id: str, spec: dict[str, Any], met: bool) -> str:
+    """``plainwords.group_heading`` in the report's language."""
+    if met:
+        return spec["label"]
+    if group_id == "marac":
+        return _("MARAC referral criteria")
+    return _("Criteria: %(label)s", label=spec["label"])
 
 
 def has_marac(inst: Instrument) -> bool:

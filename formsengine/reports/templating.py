@@ -12,6 +12,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..dates import date_text
+from ..i18n import gettext, language, translations
 from .names import STATIC_URL
 
 
@@ -23,9 +24,17 @@ def environment(package: str = "formsengine.reports") -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # the report's own text in the language being written (i18n.using: the language its
+    # assessment was completed in)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: translations(language()).gettext(message),
+        lambda singular, plural, n: translations(language()).ngettext(singular, plural, n),
+        newstyle=True)
     env.globals["static"] = lambda name: STATIC_URL + name
-    env.filters["yesno"] = lambda v: "yes" if v else ("no" if v is not None else "not known")
+    env.filters["yesno"] = lambda v: (gettext("yes") if v else (
+        gettext("no") if v is not None else gettext("not known")))
     env.filters["pvalue"] = pvalue
     env.filters["num"] = number
     env.filters["date_text"] = date_text

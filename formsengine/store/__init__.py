@@ -1017,10 +1017,13 @@ class Store:
                           request_id: str | None = None, supersedes: dict | None = None,
                           amendment_reason: str | None = None, audit_row: bool = True,
                           audit_details: dict[str, Any] | None = None,
-                          notify: bool = True) -> int:
+                          notify: bool = True, language: str | None = None) -> int:
         """Store a checked submission; a final one is scored on the way in. With ``notify``
         the ``assessment_saved`` hook runs after the commit (a caller whose transaction
-        this is part of notifies after its own commit instead)."""
+        this is part of notifies after its own commit instead). ``language``: the one it
+        is completed in (an amendment keeps that of the version it replaces; else English)."""
+        if language is None:
+            language = supersedes.get("language", "en") if supersedes else "en"
         if occasion not in inst.occasions and occasion != "after_incident":
             raise StorageError(
                 f"instrument {inst.id} is not used at occasion {occasion!r} "
@@ -1043,8 +1046,9 @@ class Store:
                 "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
                 " instrument_version, snapshot_id, occasion, assessment_date, assessor,"
                 " status, wording, fields, judgement, version_no, supersedes_id,"
-                " amendment_reason, created_at, updated_at, finalised_at, draft_answers)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " amendment_reason, created_at, updated_at, finalised_at, draft_answers,"
+                " language)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [new_uid(), person_id, case_id, inst.id, inst.version,
                  snapshot_id(self, inst), occasion,
                  date.isoformat() if date else None, assessor, status, sub.wording,
@@ -1053,7 +1057,7 @@ class Store:
                  (supersedes["version_no"] + 1) if supersedes else 1,
                  supersedes["id"] if supersedes else None, amendment_reason, now, now,
                  now if status == "final" else None,
-                 draft_document(sub) if status == "draft" else None])
+                 draft_document(sub) if status == "draft" else None, language])
             if status != "draft":  # a draft's answers are in its draft_answers document
                 self._insert_answers(assessment_id, sub)
             if result is not None:

@@ -61,14 +61,14 @@ def final_assessment_rows(store: Store, instruments: Sequence[str],
                           ) -> Iterator[Rows]:
     """The final assessments of the instruments (at the occasions, when given) in chunks of
     rows: (assessment id, person id, instrument id, instrument version, occasion, date,
-    wording, latest score id, complete). The date is the assessment date, or else the day
+    wording, language, latest score id, complete). The date is the assessment date, or else the day
     the record was created."""
     where, params = _final_of(instruments, occasions)
     size = size or CHUNK
     yield from stream_rows(
         store.conn,
         "SELECT a.id, a.person_id, a.instrument_id, a.instrument_version, a.occasion,"  # nosec B608: constants and ? marks
-        f" {ASSESSMENT_DATE}, a.wording, s.id, s.complete FROM assessments a"
+        f" {ASSESSMENT_DATE}, a.wording, a.language, s.id, s.complete FROM assessments a"
         f" JOIN scores s ON {LATEST_SCORE} WHERE {where}", params, size)
 
 

@@ -153,6 +153,8 @@ assessments = Table(
     Column("draft_answers", Text),
     # m009
     Column("snapshot_id", Integer, ForeignKey("definition_snapshots.id")),
+    # core_0010: the language the assessment was completed in (en, cy)
+    Column("language", Text, nullable=False, server_default=text("'en'")),
     CheckConstraint("status IN ('draft', 'final', 'superseded')", name="assessments_status"),
     Index("assessments_person", "person_id", "instrument_id"),
     Index("assessments_case", "case_id"),

@@ -17,7 +17,7 @@ from wtforms.validators import Length, ValidationError
 from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP, caseviews
-from . import access, formbuild, once, results
+from . import access, formbuild, i18n, once, results
 from .assessment_pages import assessment_data as _data
 from .assessment_pages import instrument as _instrument
 from .assessment_pages import offer_levels as _offer_levels
@@ -122,8 +122,14 @@ def start(uid: str):
                                     last=offered[-1].label)}
         return start_refused(case, form.instrument.data, form.occasion.data, errors)
     person = next(p for p in people if p["role"] == chosen.subject_role)
+    # the language the assessment is completed in is the person's (the header's switch):
+    # a wording pack in that language when one is installed, else the organisation's choice
+    language = i18n.chosen()
     wording = (_setting("wording") or {}).get(chosen.id)
     pack = engine.wording.get(wording) if wording else None
+    if pack is None or pack.language != language:
+        pack = next((p for p in engine.wording.for_instrument(chosen)
+                     if p.language == language), pack)
     # Nothing is filled in before the details page is opened (it offers today's date and
     # what earlier assessments recorded), so the task list does not call it complete.
     data = {"instrument": chosen.id, "version": chosen.version, "answers": {},
@@ -136,7 +142,7 @@ def start(uid: str):
         assessment_id = store.create_assessment(
             inst, sub, person_id=person["id"], occasion=form.occasion.data,
             assessor=g.user["display_name"], status="draft", case_id=case["id"],
-            actor=g.user["username"], request_id=g.request_id)
+            actor=g.user["username"], request_id=g.request_id, language=language)
         location = url_for("assessments.tasks",
                            uid=caseviews.assessment_uid(store, assessment_id))
         once.remember(store, location)

@@ -74,9 +74,9 @@ def _geometry(rows, cutoffs, maximum, title, score_label) -> dict[str, Any] | No
                                                     band=c.get("label", c["band"]),
                                                     min=f"{c['min']:g}")})
     ticks = sorted({0, round(top / 2), round(top)})
-    described = "; ".join(
-        f"{p['label']}: {p['value'] if p['value'] is not None else _('not known')}"
-        for p in points)
+    unknown = _("not known")
+    described = "; ".join(f"{p['label']}: {p['value'] if p['value'] is not None else unknown}"
+                          for p in points)
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
         "bottom": TOP + plot_h, "points": points, "cutoffs": lines,

@@ -35,6 +35,8 @@ KNOWN_WORDS = (
     _l("Review at 9 months"), _l("Closure"), _l("Review"), _l("Exit"), _l("Week 12"),
     _l("Week 32"), _l("After a new incident"),
     _l("Met"), _l("Not met"),
+    _l("Assessment report"), _l("MARAC referral summary"), _l("Case progress report"),
+    _l("yes"), _l("no"),
     _l("Standard"), _l("Medium"), _l("High"), _l("Not known"), _l("Low"), _l("Very high"),
 )
 

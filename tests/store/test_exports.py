@@ -43,6 +43,7 @@ def test_final_assessments_stream_in_chunks_of_the_size_asked(store, saved):
     assert sorted(r[0] for r in rows) == sorted(saved)  # the draft is not read
     first = next(r for r in rows if r[0] == saved[0])
     assert first[2:6] == ("toy-checklist", "1.0", "intake", "2026-01-01")
+    assert first[7] == "en"  # the language it was completed in
     only_review = [r for c in exports.final_assessment_rows(
         store, ["toy-checklist"], ["review"]) for r in c]
     assert [r[0] for r in only_review] == [saved[-1]]

@@ -79,7 +79,8 @@ def test_every_marked_string_is_in_the_catalogue():
 
     root = Path(__file__).resolve().parents[2]
     method_map = [("formsengine/**.py", "python"),
-                  ("formsengine/web/templates/**.html", "jinja2")]
+                  ("formsengine/web/templates/**.html", "jinja2"),
+                  ("formsengine/reports/templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
                 "lazy_gettext": None}
     found = set()
