@@ -5,6 +5,7 @@ on it, Welsh dates, and the catalogue complete and compiled."""
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 from pathlib import Path
@@ -272,3 +273,110 @@ def test_an_english_word_of_the_application_left_on_a_page_is_found():
 def test_dates_are_written_in_welsh():
     assert date_text("2025-03-27", "cy") == "27 Mawrth 2025"
     assert date_text("2025-01-06", "en") == "6 January 2025"
+
+
+# -- an assessment completed in Welsh ---------------------------------------------------
+
+@pytest.fixture
+def outcomes_app(tmp_path, request):
+    """The application with the IDVA outcomes plugin, whose intake record has a Welsh
+    wording pack."""
+    import formsengine_outcomes
+
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+    from formsengine.web import create_app
+
+    from .conftest import FAST_HASH, web_test_database
+
+    engine = Engine(Settings(definitions_dir=DEFINITIONS), load_entrypoints=False,
+                    plugins=[formsengine_outcomes])
+    app = create_app({"TESTING": True, "DATABASE": web_test_database(request, tmp_path),
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
+                      "ENGINE": engine, "PASSWORD_HASH": FAST_HASH})
+    yield app
+    kept = getattr(app.extensions["formsengine_connections"], "store", None)
+    if kept is not None:
+        kept.close()
+
+
+def _intake(client, store, language):
+    from .conftest import make_user
+
+    make_user(store, "alice")
+    if language == "cy":
+        to_welsh(client)
+    assert login(client, "alice").status_code == 302
+    case = create_case(client, instruments=["idva-intake"])
+    uid = start_assessment(client, case, instrument="idva-intake")
+    save_section(client, uid, "details", {"f-assessment_date": "2025-01-06"})
+    save_section(client, uid, "abuse", {"q-idva-physical": "high", "q-idva-sexual": "none",
+                                        "q-idva-harassment_stalking": "not_known",
+                                        "q-idva-jealousy_control": "moderate"})
+    return uid
+
+
+def test_an_assessment_started_in_welsh_is_completed_and_reported_in_welsh(outcomes_app):
+    from pypdf import PdfReader
+
+    from formsengine.store import Store
+
+    client = outcomes_app.test_client()
+    store = Store.open(outcomes_app.config["DATABASE"], outcomes_app.extensions[
+        "formsengine_engine"])
+    try:
+        uid = _intake(client, store, "cy")
+        row = store.one("SELECT language, wording FROM assessments WHERE uid = ?", [uid])
+        assert row == {"language": "cy", "wording": "idva-intake-cy@1.0"}
+    finally:
+        store.close()
+    # the instrument's words from the Welsh pack, the application's in Welsh
+    page = client.get(f"/assessments/{uid}/sections/abuse").get_data(as_text=True)
+    assert "Cam-drin corfforol" in page and "Ddim yn gwybod" in page
+    assert "Physical abuse" not in page
+    page = client.get(f"/assessments/{uid}/check").get_data(as_text=True)
+    assert "Cam-drin corfforol" in page and "Cymedrol" in page and "Gwirio eich atebion" in page
+    assert finalise(client, uid).status_code == 302
+    page = client.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    assert "Cam-drin corfforol" in page and "Uchel" in page
+    # the PDF follows the assessment's language
+    response = client.get(f"/assessments/{uid}/report.pdf")
+    assert response.status_code == 200
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    text = " ".join(text.split())
+    for welsh in ("Adroddiad asesiad", "Cam-drin corfforol", "Cwestiwn", "Ateb", "Aseswr",
+                  "6 Ionawr 2025", "SWYDDOGOL-SENSITIF"):
+        assert welsh in text, welsh
+    for english in ("Assessment report", "Question", "Answer", "Assessor", "Page 1"):
+        assert english not in text, english
+    assert "Tudalen 1 o 1" in text
+    # and it does so whatever language the person reading it has chosen now
+    client.post("/language", data={"lang": "en", "next": "/",
+                                   "csrf_token": csrf(client, "/")})
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/assessments/{uid}/report.pdf").data)).pages)
+    assert "Adroddiad asesiad" in text and "Assessment report" not in text
+
+
+def test_an_assessment_started_in_english_keeps_the_english_words(outcomes_app):
+    from pypdf import PdfReader
+
+    from formsengine.store import Store
+
+    client = outcomes_app.test_client()
+    store = Store.open(outcomes_app.config["DATABASE"], outcomes_app.extensions[
+        "formsengine_engine"])
+    try:
+        uid = _intake(client, store, "en")
+        row = store.one("SELECT language, wording FROM assessments WHERE uid = ?", [uid])
+        assert row == {"language": "en", "wording": "paraphrase"}
+    finally:
+        store.close()
+    assert finalise(client, uid).status_code == 302
+    # a Welsh reader sees the page's own text in Welsh, the English record's words as given
+    to_welsh(client, "/")
+    page = client.get(f"/assessments/{uid}/result").get_data(as_text=True)
+    assert "Physical abuse" in page and "Yn ôl i’r achos" in page
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/assessments/{uid}/report.pdf").data)).pages)
+    assert "Assessment report" in text and "Physical abuse" in text
