@@ -60,11 +60,11 @@ class JudgementRules:
             raise ValidationError(_("Choose a level from the list: professional judgement "
                                     "can only raise the level above the score-based one"))
         if not field.data and (self.reason.data or "").strip():
-            raise ValidationError(self.reason_without_level)
+            raise ValidationError(str(self.reason_without_level))
 
     def validate_reason(self, field):
         if self.level.data and not (field.data or "").strip():
-            raise ValidationError(self.level_without_reason)
+            raise ValidationError(str(self.level_without_reason))
 
 
 class JudgementForm(JudgementRules, FinaliseForm):
@@ -221,7 +221,7 @@ def section(uid: str, section_id: str):
             except SubmissionError as exc:
                 errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
-                errors, status = [STALE], 409
+                errors, status = [str(STALE)], 409
                 form.revision.data = str(caseviews.assessment_revision(access.store(),
                                                                        row["id"]))
             except LockedError as exc:
@@ -481,7 +481,7 @@ CHANGED = _l("These answers changed since you checked them, so nothing was final
 def _changed(row, case, form):
     """Refuse a finalise or judgement made on answers other than the stored ones: the page
     again, with the answers as they are now, what was typed in the judgement kept."""
-    return _check_page(row, case, form=form, status=409, problems=[CHANGED], changed=True)
+    return _check_page(row, case, form=form, status=409, problems=[str(CHANGED)], changed=True)
 
 
 @bp.get("/assessments/<uid>/result")

@@ -15,6 +15,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from formsengine.dates import date_text
+from formsengine.store import inspection as look
 
 from .conftest import (
     DEFINITIONS,
@@ -326,7 +327,7 @@ def test_an_assessment_started_in_welsh_is_completed_and_reported_in_welsh(outco
         "formsengine_engine"])
     try:
         uid = _intake(client, store, "cy")
-        row = store.one("SELECT language, wording FROM assessments WHERE uid = ?", [uid])
+        row = look.only(store, "assessments", "language", "wording", uid=uid)
         assert row == {"language": "cy", "wording": "idva-intake-cy@1.0"}
     finally:
         store.close()
@@ -368,7 +369,7 @@ def test_an_assessment_started_in_english_keeps_the_english_words(outcomes_app):
         "formsengine_engine"])
     try:
         uid = _intake(client, store, "en")
-        row = store.one("SELECT language, wording FROM assessments WHERE uid = ?", [uid])
+        row = look.only(store, "assessments", "language", "wording", uid=uid)
         assert row == {"language": "en", "wording": "paraphrase"}
     finally:
         store.close()

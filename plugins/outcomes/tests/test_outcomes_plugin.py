@@ -36,6 +36,8 @@ def engine() -> Engine:
 def shipped_vectors() -> list[tuple[str, str]]:
     out = []
     for path in sorted(DEFINITIONS.glob("*.json")):
+        if path.name.endswith(".wording.json"):
+            continue  # a wording pack (the intake record's Welsh words)
         data = json.loads(path.read_text())
         out += [(data["id"], v["name"]) for v in data["test_vectors"]]
     return out
@@ -163,3 +165,13 @@ def test_cli_refuses_a_malformed_answers_file(tmp_path, name, message):
     assert done.code == 2
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_the_welsh_wording_pack_words_every_intake_item_and_option(engine):
+    pack = engine.wording.get("idva-intake-cy@1.0")
+    inst = engine.instruments.get("idva-intake")
+    assert pack is not None and pack.language == "cy" and pack.fits(inst)
+    assert set(pack.items) == set(inst.items)
+    for item_id, words in pack.items.items():
+        assert set(words["options"]) == set(inst.items[item_id].values)
+    assert pack.items["idva.physical"]["options"]["not_known"] == "Ddim yn gwybod"
