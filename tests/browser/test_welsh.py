@@ -9,7 +9,7 @@ import io
 import pytest
 
 from .conftest import axe_check
-from .journey import go, new_case, sign_in
+from .journey import go, sign_in
 
 pytestmark = pytest.mark.browser
 
