@@ -680,7 +680,7 @@ def compare_cmd(state: State, person: str, instrument_id: str, as_json: bool) ->
         data = history(store, person, instrument_id)
         found = store.get_person(person)
         assert found is not None  # history() refused a reference that names no one
-        store.audit("view", actor=SYSTEM, object_type="person_history",
+        store.log_view("view", actor=SYSTEM, object_type="person_history",
                     object_id=found["id"],
                     details={"instrument": instrument_id})
     if as_json:
@@ -765,6 +765,17 @@ def audit_verify(state: State, anchor_file: Path | None) -> None:
     if not report.ok:
         fail(report.message(), 1)
     click.echo(report.message())
+
+
+@audit_group.command("seal")
+@click.pass_obj
+def audit_seal(state: State) -> None:
+    """Seal the page views and lists not sealed yet into the audit chain (one audit row
+    for the batch). ``serve`` seals every 500 views and before each anchor; ``verify``
+    seals before it reads."""
+    with state.store() as store:
+        sealed = store.seal_views()
+    click.echo(f"{sealed} view rows sealed" if sealed else "no view rows to seal")
 
 
 @audit_group.command("anchor")

@@ -15,6 +15,8 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import json
 import os
 import secrets
@@ -398,6 +400,37 @@ class Store:
         with self.write():
             return audit.append(self.conn, action, **kw)
 
+    def log_view(self, action: str, *, actor: str, object_type: str | None = None,
+                 object_id: Any = None, details: dict[str, Any] | None = None,
+                 request_id: str | None = None) -> int:
+        """Record a view or list of records (``audit.VIEW_ACTIONS``) in the view log: one
+        insert, with no wait on the audit chain's lock; the view log is sealed into the
+        chain in batches (``seal_views``), here by the view whose id is a multiple of
+        ``audit.VIEW_SEAL_ROWS``. Returns the view row's id."""
+        from . import viewlog
+
+        values = audit.view_row(action, actor=actor, object_type=object_type,
+                                object_id=object_id, details=details, request_id=request_id)
+        if self.postgres or self.conn.in_transaction:
+            view_id = viewlog.insert(self.conn, values)
+        else:  # SQLite: queue with this process's other writers (see ``write``)
+            with self.write():
+                view_id = viewlog.insert(self.conn, values)
+        if view_id % audit.VIEW_SEAL_ROWS == 0 and not self.conn.in_transaction:
+            self.seal_views()
+        return view_id
+
+    def seal_views(self, *, actor: str = SYSTEM_ACTOR) -> int:
+        """Seal the view rows not sealed yet into the audit chain (``audit.seal_views``);
+        how many it sealed."""
+        from . import viewlog
+
+        if self.conn.in_transaction:
+            return audit.seal_views(self.conn, actor=actor, head_key=self.file)
+        upto = viewlog.settled_last_id(self.conn)  # outside the transaction (PostgreSQL)
+        with self.write():
+            return audit.seal_views(self.conn, upto=upto, actor=actor, head_key=self.file)
+
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         cursor = self.conn.execute(sql, params)
         row = cursor.fetchone()
@@ -636,11 +669,18 @@ class Store:
     def audit_entries(self, *, actor: str | None = None, action: str | None = None,
                       case_ref: str | None = None, since: str | None = None,
                       until: str | None = None, before: int | None = None,
+                      views_before: int | None = None,
                       limit: int = 100) -> list[dict[str, Any]] | None:
-        """Audit rows, newest first: by ``actor``, ``action``, the record (a case, with or
-        without the prefix of its reference, and its assessments), the dates ``since`` to
-        ``until`` (ISO dates, both included) and older than row ``before``. None when
-        ``case_ref`` names no case."""
+        """Audit rows and view log rows together, newest first: by ``actor``, ``action``, the
+        record (a case, with or without the prefix of its reference, and its assessments),
+        the dates ``since`` to ``until`` (ISO dates, both included); the next page after
+        audit row ``before`` and view row ``views_before`` (see ``audit_page_after``). Each
+        row says where it is from (``source``: ``audit`` or ``view``). None when
+        ``case_ref`` names no case.
+
+        Each table is read newest first by id through its indexes (``limit`` rows at
+        most), and the two are merged by time; a page continues each table after the last
+        row of it shown, so that no row is skipped or shown twice."""
         where: list[str] = []
         params: list[str | int] = []
         for column, value in (("actor", actor), ("action", action)):
@@ -657,30 +697,56 @@ class Store:
                          " 'assessment' AND object_id IN (SELECT CAST(id AS TEXT) FROM"
                          " assessments WHERE case_id = ?)))")
             params += [str(case["id"]), case["id"]]
-        if since:  # rows from the first one of that day, by id (rows are in time order)
-            where.append("id >= ? AND at >= ?")
-            params += [self._audit_first_id_at(since), since]
-        if until:
-            end = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
-            where.append("id < ? AND at < ?")
-            params += [self._audit_first_id_at(end), end]
-        if before:
-            where.append("id < ?")
-            params.append(before)
-        sql = ("SELECT id, at, actor, action, object_type, object_id, details FROM audit"  # nosec B608
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY id DESC LIMIT ?")
-        return self.all(sql, [*params, limit])
+        streams: list[list[dict[str, Any]]] = []
+        for table, source, after in (("audit", "audit", before),
+                                     ("view_log", "view", views_before)):
+            terms, values = list(where), list(params)
+            if since:  # rows from the first one of that day, by id (rows are in time order)
+                terms.append("id >= ? AND at >= ?")
+                values += [self._audit_first_id_at(since, table), since]
+            if until:
+                end = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
+                terms.append("id < ? AND at < ?")
+                values += [self._audit_first_id_at(end, table), end]
+            if after:
+                terms.append("id < ?")
+                values.append(after)
+            sql = (f"SELECT id, at, actor, action, object_type, object_id, details FROM {table}"  # nosec B608 (table names from this tuple)
+                   + (" WHERE " + " AND ".join(terms) if terms else "")
+                   + " ORDER BY id DESC LIMIT ?")
+            stream = self.all(sql, [*values, limit])
+            for row in stream:
+                row["source"] = source
+            streams.append(stream)
+        # a merge keeps each table's own order (by id), whatever the times within it
+        merged = heapq.merge(*streams, reverse=True,
+                             key=lambda r: (r["at"], r["source"] == "audit", r["id"]))
+        return list(itertools.islice(merged, limit))
 
-    def _audit_first_id_at(self, when: str) -> int:
-        """The id of the first audit row written at or after ``when`` (one past the last
-        row if none): a binary search over row ids, each step one primary-key read, since
-        rows are appended in time order."""
-        last = self.all("SELECT MAX(id) AS n FROM audit")[0]["n"] or 0
+    @staticmethod
+    def audit_page_after(rows: list[dict[str, Any]], before: int | None = None,
+                         views_before: int | None = None) -> dict[str, int]:
+        """Where the page after ``rows`` (a page of ``audit_entries``, read with ``before``
+        and ``views_before``) starts: ``before`` and ``views_before`` for the next call,
+        each the last id of its table shown (or as it was, when none of it was)."""
+        after = {"before": before, "views_before": views_before}
+        for r in rows:
+            name = "before" if r["source"] == "audit" else "views_before"
+            after[name] = r["id"] if after[name] is None else min(after[name], r["id"])
+        return {k: v for k, v in after.items() if v is not None}
+
+    def _audit_first_id_at(self, when: str, table: str = "audit") -> int:
+        """The id of the first row of ``table`` (the audit or the view log) written at or
+        after ``when`` (one past the last row if none): a binary search over row ids, each
+        step one primary-key read, since rows are appended in time order."""
+        if table not in ("audit", "view_log"):
+            raise ValueError(f"not a table of the audit trail: {table!r}")
+        last = self.all(f"SELECT MAX(id) AS n FROM {table}")[0]["n"] or 0  # nosec B608 (checked above)
         lo, hi = 1, last + 1
         while lo < hi:
             mid = (lo + hi) // 2
-            row = self.one("SELECT at FROM audit WHERE id >= ? ORDER BY id LIMIT 1", [mid])
+            row = self.one(f"SELECT at FROM {table} WHERE id >= ? ORDER BY id LIMIT 1",  # nosec B608 (checked above)
+                           [mid])
             if row is None or row["at"] >= when:
                 hi = mid
             else:

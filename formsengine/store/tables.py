@@ -221,6 +221,23 @@ audit = Table(
     Index("audit_object", "object_type", "object_id"),
 )
 
+# core_0005: page views and lists, appended without the chain's lock and sealed into the
+# audit chain in batches (formsengine.audit.seal_views); append-only by trigger
+view_log = Table(
+    "view_log", metadata,
+    _id(),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("object_type", Text),
+    Column("object_id", Text),
+    Column("request_id", Text),
+    Column("details", Text, nullable=False, server_default=text("'{}'")),
+    Index("view_log_actor", "actor"),
+    Index("view_log_action", "action"),
+    Index("view_log_object", "object_type", "object_id"),
+)
+
 # core_0003: the stored schedule (formsengine.store.schedule), kept by triggers
 schedule_entries = Table(
     "schedule_entries", metadata,
@@ -247,7 +264,7 @@ schedule_offsets = Table(
 
 CORE_TABLES = (teams, people, cases, case_people, case_people_set_aside, definition_snapshots,
                assessments, answers, scores, score_values, audit, schedule_entries,
-               schedule_offsets)
+               schedule_offsets, view_log)
 
 # -- the web plugin --------------------------------------------------------------------------
 web_users = Table(
