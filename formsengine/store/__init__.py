@@ -720,7 +720,7 @@ class Store:
             streams.append(stream)
         # a merge keeps each table's own order (by id), whatever the times within it
         merged = heapq.merge(*streams, reverse=True,
-                             key=lambda r: (r["at"], r["source"] == "audit", r["id"]))
+                             key=lambda r: (r["at"], r["source"] == "view", r["id"]))
         return list(itertools.islice(merged, limit))
 
     @staticmethod
