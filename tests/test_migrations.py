@@ -533,3 +533,33 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
     status = run("db", "status")
     assert status.returncode == 0 and "core    core_0005  core_0005  current" in status.stdout
     assert "applied" not in run("db", "upgrade").stdout
+
+
+def test_a_database_at_core_0004_gets_the_view_log_and_its_chain_still_verifies(engine,
+                                                                               tmp_path):
+    """``db upgrade`` from core_0004 adds the view log (and its triggers); the audit rows
+    written before stay as they were and verify, and views are logged and sealed after."""
+    from formsengine.store import inspection as look
+
+    path = tmp_path / "at4.db"
+    with Store.open(path, engine, create=True) as store:
+        for i in range(4):
+            store.audit("view", actor=f"before{i}", object_type="case", object_id=i)
+        before = look.rows(store, "audit")
+    conn = connect(path)  # back to core_0004: no view log
+    conn.execute("DROP TABLE view_log")
+    conn.execute("UPDATE alembic_version SET version_num = 'core_0004'"
+                 " WHERE version_num = 'core_0005'")
+    conn.close()
+    with pytest.raises(SchemaBehindError):
+        Store.open(path, engine)
+    with Store.open(path, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["core:core_0005"]
+        assert look.rows(store, "audit") == before
+        assert audit.verify(store.conn).ok
+        store.log_view("view", actor="after", object_type="case", object_id=1)
+        assert store.seal_views() == 1
+        report = audit.verify(store.conn)
+        assert report.ok and report.views_sealed == 1 and report.rows == len(before) + 1
+        assert set(look.schema_sql(store)) >= {"view_log", "view_log_no_update",
+                                               "view_log_no_delete", "view_log_actor"}

@@ -330,3 +330,32 @@ def test_a_definition_first_used_by_many_writers_at_once_is_stored_once(engine, 
     assert errors == []
     assert len(found) == writers and len(set(found)) == 1
     assert look.count(pg_store, "definition_snapshots", instrument_id=inst.id) == 1
+
+
+def test_a_schema_at_core_0004_gets_the_view_log_and_its_chain_still_verifies(engine,
+                                                                             pg_database):
+    """``db upgrade`` from core_0004 adds the view log; the audit rows written before stay
+    as they were and verify, and views are then logged and sealed after them."""
+    from alembic import command
+
+    from formsengine import migrations
+    from formsengine.store.postgres import connect as pg_connect
+    from formsengine.store.postgres import engine_for
+
+    with engine_for(pg_database).connect() as sa:
+        command.upgrade(migrations.config(engine, sa), "core_0004")
+        command.upgrade(migrations.config(engine, sa), "web_0001")
+        sa.commit()
+    older = Store(pg_connect(pg_database), engine)
+    for i in range(4):
+        older.audit("view", actor=f"before{i}", object_type="case", object_id=i)
+    before = older.all("SELECT * FROM audit ORDER BY id")
+    older.close()
+    with Store.open(pg_database, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["core:core_0005"]
+        assert store.all("SELECT * FROM audit ORDER BY id") == before
+        assert verify(store.conn).ok
+        store.log_view("view", actor="after", object_type="case", object_id=1)
+        assert store.seal_views() == 1
+        report = verify(store.conn)
+        assert report.ok and report.views_sealed == 1 and report.rows == len(before) + 1
