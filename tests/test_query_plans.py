@@ -3,8 +3,8 @@
 Each page is requested through the Flask test client against a database with some rows;
 every SELECT it sends is captured from the connection (``set_trace_callback``) and run
 again under ``EXPLAIN QUERY PLAN``. A full scan of ``cases``, ``assessments``, ``audit``,
-the ``view_log`` or the stored schedule fails the test: its cost would grow with every row stored, not with
-the rows shown.
+the ``view_log`` or the stored schedule fails the test: its cost would grow with every row
+stored, not with the rows shown.
 
 One kind of scan is allowed: reading a table in its row-id order, newest first, up to a
 ``LIMIT``, with no condition at all (the audit page's first page, the audit chain's last
