@@ -15,6 +15,7 @@ import pytest
 
 from formsengine.errors import DefinitionError, SubmissionError
 from formsengine.instruments import build_instrument
+from formsengine.scoring import compute_score
 from formsengine.submission import Submission, missing_required_fields
 from tests.conftest import DefinitionsPlugin, make_engine
 
@@ -140,6 +141,18 @@ def test_reversed_items_and_a_sum_of_scores(engine):
     scores = engine.score(inst, sub)["scores"]
     assert scores["wellbeing"] == 9 and scores["unease"] == 3  # ignores the unknown
     assert scores["total"] == 12
+
+
+def test_compute_score_adds_a_sums_scores_as_the_engine_does(engine):
+    """The one-score helper gives what the engine gives, a sum of scores included."""
+    for answers in ({"ex.feel_safe": "1", "ex.sleep_well": "1", "ex.worried": "5",
+                     "ex.checks_phone": "5"},
+                    {"ex.feel_safe": "3", "ex.sleep_well": "3", "ex.worried": "3",
+                     "ex.checks_phone": "not_known"}):
+        inst, sub = check(engine, answers)
+        scored = engine.score(inst, sub)["scores"]
+        for spec in inst.scoring["scores"]:
+            assert compute_score(inst, spec, sub.answers, sub.fields) == scored[spec["id"]]
 
 
 BAD = [
