@@ -240,6 +240,24 @@ def test_the_fhir_questionnaire_keeps_the_answer_checks(engine):
     assert {"url": f"{EXTENSION}/minValue", "valueDate": "1950-01-01"} in (
         items["ex.first_incident"]["extension"])
     assert items["ex.contact_ways"]["required"] is True
+    # "today" and a bound on another answer: FHIRPath constraints with words beside them
+    constraints = {
+        c["extension"][0]["valueId"]: {e["url"]: e for e in c["extension"]}
+        for c in items["ex.latest_incident"]["extension"]
+        if c["url"] == f"{EXTENSION}/targetConstraint"}
+    after = constraints["ex.latest-incident-minvalue"]
+    assert after["expression"]["valueExpression"]["expression"] == (
+        "answer.value.empty() or "
+        "%resource.repeat(item).where(linkId='ex.first_incident').answer.value.empty() or "
+        "answer.value >= %resource.repeat(item).where(linkId='ex.first_incident').answer.value")
+    assert after["human"]["valueString"] == (
+        "The date cannot be before the date given for \u201cDate of the first incident\u201d")
+    today = constraints["ex.latest-incident-maxvalue"]
+    assert today["expression"]["valueExpression"]["expression"] == (
+        "answer.value.empty() or answer.value <= today()")
+    assert today["severity"]["valueCode"] == "error"
+    fields = {i["linkId"]: i for i in resource["item"][-2]["item"]}
+    assert "targetConstraint" in fields["field.referral_date"]["extension"][0]["url"]
 
 
 def test_the_codebook_says_which_item_is_reversed_and_which_option_stands_alone(
