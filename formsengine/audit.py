@@ -348,6 +348,8 @@ def seal_views_now(conn: Any, *, actor: str = "system") -> int:
     """``seal_views`` on a bare connection outside a transaction (the anchoring thread's,
     a command's): settles, then seals in a transaction of its own."""
     upto = _views().settled_last_id(conn)
+    if upto <= _sealed_upto(conn):  # nothing new: no write transaction at all
+        return 0
     with _views().transaction(conn):
         return seal_views(conn, upto=upto, actor=actor)
 
