@@ -17,6 +17,8 @@ import pytest
 
 from formsengine.config import Settings
 from formsengine.engine import Engine
+from formsengine.store import caseviews
+from formsengine.store import inspection as look
 
 from .conftest import create_case, finalise, post, save_section, start_assessment
 
@@ -27,6 +29,10 @@ OFFER = "Carried forward from 12 March 2026 \u2014 confirm or change"
 @pytest.fixture(scope="module")
 def engine():
     return Engine(Settings(definitions_dir=EXAMPLES), load_entrypoints=False)
+
+
+def stored(store, uid):
+    return store.get_assessment(caseviews.assessment_id(store, uid))
 
 
 def page(client, uid, section="household"):
@@ -87,8 +93,7 @@ def test_a_review_offers_the_previous_answers_with_a_notice(alice, case, store):
     tasks = alice.get(f"/assessments/{uid}").get_data(as_text=True)
     household = tasks[tasks.index("Household"):]
     assert "Not yet started" in household[:600]
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = stored(store, uid)
     assert row["answers"] == {} and row["carried"] == {}
 
 
@@ -101,7 +106,7 @@ def test_saving_the_page_confirms_what_is_unchanged_and_records_it(alice, case, 
         "carried": offered_list(text), "q-ex-children": "yes", "q-ex-children-count": "2",
         "q-ex-separated_on-day": "3", "q-ex-separated_on-month": "2",
         "q-ex-separated_on-year": "2026", "q-ex-afraid_now": "no"})
-    aid = store.one("SELECT id FROM assessments WHERE uid = ?", [uid])["id"]
+    aid = caseviews.assessment_id(store, uid)
     row = store.get_assessment(aid)
     assert row["carried"] == {"ex.children": "2026-03-12", "ex.children.count": "2026-03-12"}
     entry = store.audit_entries(action="update")[0]
@@ -124,9 +129,8 @@ def test_saving_the_page_confirms_what_is_unchanged_and_records_it(alice, case, 
                      ("How many children?",
                       "Carried forward from the assessment of 12 March 2026")]
     assert finalise(alice, uid).status_code == 302
-    stored = store.all("SELECT item_id, carried_from FROM answers WHERE assessment_id = ?"
-                       " ORDER BY item_id", [aid])
-    assert {r["item_id"]: r["carried_from"] for r in stored} == {
+    rows = look.rows(store, "answers", "item_id", "carried_from", assessment_id=aid)
+    assert {r["item_id"]: r["carried_from"] for r in rows} == {
         "ex.afraid_now": None, "ex.children": "2026-03-12", "ex.children.count": "2026-03-12",
         "ex.separated_on": None}
     result = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
@@ -139,8 +143,7 @@ def test_a_changed_answer_is_an_ordinary_answer(alice, case, store):
     text = page(alice, uid)
     save_section(alice, uid, "household", {
         "carried": offered_list(text), "q-ex-children": "no", "q-ex-afraid_now": "no"})
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = stored(store, uid)
     # the count is no longer asked; the date, cleared, is not answered
     assert row["answers"] == {"ex.children": "no", "ex.afraid_now": "no"}
     assert row["carried"] == {}
@@ -156,8 +159,7 @@ def test_not_known_is_carried_forward_as_not_known(alice, case, store):
     assert offered_list(text) == "ex.children"
     save_section(alice, uid, "household", {"carried": "ex.children",
                                            "q-ex-children": "not_known", "q-ex-afraid_now": "yes"})
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = stored(store, uid)
     assert row["answers"]["ex.children"] == "not_known"
     assert row["carried"] == {"ex.children": "2026-03-12"}
 
@@ -174,8 +176,7 @@ def test_the_idle_timer_confirms_nothing(alice, case, store):
                     token_from=f"/assessments/{uid}/sections/household",
                     headers={"X-Idle-Save": "1"})
     assert response.status_code == 302
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [uid])["id"])
+    row = stored(store, uid)
     assert row["answers"] == {"ex.afraid_now": "no"} and row["carried"] == {}
     # still offered when the practitioner comes back
     assert offered_list(page(alice, uid)) == "ex.children,ex.children.count,ex.separated_on"
@@ -210,8 +211,7 @@ def test_the_amendment_page_does_not_offer_again_and_keeps_the_record(alice, cas
                     token_from=f"/assessments/{uid}/amend")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     new = response.headers["Location"].rsplit("/", 2)[-2]
-    row = store.get_assessment(store.one("SELECT id FROM assessments WHERE uid = ?",
-                                         [new])["id"])
+    row = stored(store, new)
     # the unchanged answers stay carried forward; the corrected count is an ordinary answer
     assert row["carried"] == {"ex.children": "2026-03-12", "ex.separated_on": "2026-03-12"}
 
