@@ -188,8 +188,8 @@ def section(uid: str, section_id: str):
     # answers offered from the previous occasion: on the page only, until a person saves it
     offered, source = prefill.offers(inst, row, data, page_items)
     if request.method == "POST":
-        posted = set((request.form.get("carried") or "").split(","))
-        offered = {k: v for k, v in offered.items() if k in posted}
+        named = set((request.form.get("carried") or "").split(","))
+        offered = {k: v for k, v in offered.items() if k in named}
     if request.method == "GET":
         access.audit_view("assessment", row["id"])
         formbuild.fill(form, inst, section_id, data)
