@@ -174,16 +174,16 @@ def _add_carried(store: Store, a: pd.DataFrame, items: list, data: dict, variabl
         return
     n = len(a)
     position = {int(aid): k for k, aid in enumerate(a["assessment_id"].to_numpy())}
-    carried = {(aid, item) for aid, item in carried_answers(store, inst_id,
-                                                             [i.id for i in prefilled])}
+    carried: dict[str, list[int]] = {}
+    for aid, item_id in carried_answers(store, inst_id, [i.id for i in prefilled]):
+        if aid in position:
+            carried.setdefault(item_id, []).append(position[aid])
     categories = list(answers["item_id"].cat.categories)
     for item in prefilled:
         col = np.full(n, np.nan)
         if item.id in categories:
             col[answer_row[np.flatnonzero(item_code == categories.index(item.id))]] = 0
-        for aid, item_id in carried:
-            if item_id == item.id and aid in position:
-                col[position[aid]] = 1
+        col[np.array(carried.get(item.id, []), dtype=np.int64)] = 1
         name = f"{safe_name(item.id)}__carried"
         data[name] = col
         variables.append(Variable(name, f"{item.label}: carried forward", "integer",
