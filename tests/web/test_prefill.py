@@ -135,6 +135,11 @@ def test_saving_the_page_confirms_what_is_unchanged_and_records_it(alice, case, 
         "ex.separated_on": None}
     result = alice.get(f"/assessments/{uid}/result").get_data(as_text=True)
     assert result.count("Carried forward from the assessment of 12 March 2026") == 2
+    # and the printed report
+    from formsengine.reports import render_assessment_html
+
+    report = render_assessment_html(store, aid)
+    assert report.count("Carried forward from the assessment of 12 March 2026") == 2
 
 
 def test_a_changed_answer_is_an_ordinary_answer(alice, case, store):
