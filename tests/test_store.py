@@ -358,7 +358,8 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
              (draft, "toy.b", '"dont_know"', None, None)])
     as_release_0_1(store, missing="m003_draft_answers")
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
-                               "core:core_0003", "core:core_0004", "core:core_0005"]
+                               "core:core_0003", "core:core_0004", "core:core_0007",
+                               "core:core_0005"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
         {"version_num": "core_0005"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)

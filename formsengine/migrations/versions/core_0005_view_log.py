@@ -10,10 +10,11 @@ batch's id range, row count and keyed digest), so that ``audit verify`` finds a 
 row that was changed, removed or added. Like the audit table, the view log only grows:
 triggers refuse UPDATE and DELETE.
 
-The audit rows already there stay as they are and verify as before.
+The audit rows already there stay as they are and verify as before. (Numbered before
+core_0007, which was written at the same time, and applied after it.)
 
 Revision ID: core_0005
-Revises: core_0004
+Revises: core_0007
 Create Date: 2026-12-06
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "core_0005"
-down_revision = "core_0004"
+down_revision = "core_0007"
 branch_labels = None
 depends_on = None
 
