@@ -55,7 +55,7 @@ def test_missing_database_needs_init(engine, tmp_path):
 def test_migrations_are_recorded_and_idempotent(store):
     rows = store.all("SELECT version_num FROM alembic_version ORDER BY 1")
     # (web_0001 depends on core_0001, which core_0002 and core_0003 follow)
-    assert rows == [{"version_num": "core_0004"}, {"version_num": "web_0001"}]
+    assert rows == [{"version_num": "core_0009"}, {"version_num": "web_0001"}]
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
     assert {"draft_result", "draft_answers"} <= columns
     columns = {r["name"] for r in store.all("PRAGMA table_info(cases)")}
@@ -66,15 +66,20 @@ def test_migrations_are_recorded_and_idempotent(store):
 def as_release_0_1(store, *, missing: str) -> None:
     """Make the store's database look as release 0.1 left it, with ``missing`` (one of its
     sqlite-utils migrations) not applied yet: no Alembic table, the old record instead."""
+    from formsengine.migrations.versions import core_0009_score_values_check as values_check
     from formsengine.store_schema import core_migrations
     from formsengine.web.schema import web_migrations
 
     with store.write():
         store.conn.execute("DROP TABLE alembic_version")
         # (what later revisions added: core_0002; core_0003, the stored schedule;
-        # core_0004, the team lists' indexes)
+        # core_0004, the team lists' indexes; core_0009, score_values' check as comparisons)
         for name in ("cases_list_open", "cases_list_all", "cases_by_ref"):
             store.conn.execute(f"DROP INDEX {name}")
+        store.conn.execute(values_check._sqlite_table("score_values_0_1", values_check.OLD_CHECK))
+        store.conn.execute("INSERT INTO score_values_0_1 SELECT * FROM score_values")
+        store.conn.execute("DROP TABLE score_values")
+        store.conn.execute("ALTER TABLE score_values_0_1 RENAME TO score_values")
         store.conn.execute("DROP INDEX case_people_role")
         store.conn.execute("DROP TABLE case_people_set_aside")
         for name in ("case_insert", "case_update", "case_delete", "assessment_insert",
@@ -357,9 +362,9 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
              (draft, "toy.b", '"dont_know"', None, None)])
     as_release_0_1(store, missing="m003_draft_answers")
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
-                               "core:core_0003", "core:core_0004"]
+                               "core:core_0003", "core:core_0004", "core:core_0009"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
-        {"version_num": "core_0004"}, {"version_num": "web_0001"}]
+        {"version_num": "core_0009"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)
     assert row["answers"] == {"toy.a": "yes", "toy.a.what": ["one", "two"],
                               "toy.b": "dont_know"}
