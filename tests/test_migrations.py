@@ -153,7 +153,8 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
 
     with Store.open(path, engine, upgrade=True) as store:
         # stamped at the baseline, then upgraded from there
-        assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004", "core:core_0009"]
+        assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
+                                      "core:core_0009"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
