@@ -360,7 +360,10 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
             [(draft, "toy.a", '"yes"', "a comment", None),
              (draft, "toy.a.what", '["one", "two"]', None, "a source"),
              (draft, "toy.b", '"dont_know"', None, None)])
+    values = store.all("SELECT * FROM score_values ORDER BY score_id, kind, name")
     as_release_0_1(store, missing="m003_draft_answers")
+    assert " IN (" in store.one("SELECT sql FROM sqlite_master WHERE name = 'score_values'"
+                                )["sql"]
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
                                "core:core_0003", "core:core_0004", "core:core_0009"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
@@ -373,6 +376,11 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
     assert store.one("SELECT COUNT(*) AS n FROM answers WHERE assessment_id = ?",
                      [draft])["n"] == 0
     assert store.get_assessment(final)["answers"]["toy.a"] == "yes"  # finals keep their rows
+    # core_0009 rebuilt score_values with its check as comparisons, every row kept
+    assert values and store.all("SELECT * FROM score_values ORDER BY score_id, kind, name"
+                                ) == values
+    assert " IN (" not in store.one("SELECT sql FROM sqlite_master WHERE name = 'score_values'"
+                                    )["sql"]
 
 
 def test_saving_a_missing_assessment_is_a_clear_error(store):

@@ -293,6 +293,9 @@ def test_the_rebuild_command_writes_the_entries_and_is_audited(tmp_path):
         team = store.ensure_team("T")
         store.create_case("C-1", team_id=team, instruments=["toy-checklist"],
                           opened_on="2025-01-31")
+        with store.write():  # the offset of an instrument another installation has
+            store.conn.execute("INSERT INTO schedule_offsets (instrument_id, occasion, unit, n)"
+                               " VALUES ('elsewhere', 'intake', 'months', 0)")
     env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA), "FORMSENGINE_DB": str(path)}
     env.pop("FORMSENGINE_CONFIG", None)
     out = subprocess.run([sys.executable, "-m", "formsengine.cli", "schedule", "rebuild",
@@ -308,6 +311,18 @@ def test_the_rebuild_command_writes_the_entries_and_is_audited(tmp_path):
         assert json.loads(row["details"])["entries"] == 3
         assert [(r["occasion"], r["due"]) for r in entries_of(store)] == [
             ("exit", "2025-07-31"), ("intake", "2025-01-31"), ("review", "2025-04-30")]
+        assert ("elsewhere", "intake", "months", 0) in stored_offsets(store)
+    assert out.stderr.endswith("kept: the offsets of instrument(s) not installed here: "
+                               "elsewhere\n")
+    out = subprocess.run([sys.executable, "-m", "formsengine.cli", "schedule", "rebuild",
+                          "--drop-not-installed"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.endswith("removed: the offsets of instrument(s) not installed here: "
+                               "elsewhere\n")
+    with Store.open(path, engine) as store:
+        assert "elsewhere" not in {o[0] for o in stored_offsets(store)}
+        assert len(entries_of(store)) == 3
 
 
 @pytest.fixture
