@@ -73,7 +73,9 @@ def as_release_0_1(store, *, missing: str) -> None:
     with store.write():
         store.conn.execute("DROP TABLE alembic_version")
         # (what later revisions added: core_0002; core_0003, the stored schedule;
-        # core_0004, the team lists' indexes; core_0009, score_values' check as comparisons)
+        # core_0004, the team lists' indexes; core_0007, answers carried forward; core_0009,
+        # score_values' check as comparisons)
+        store.conn.execute("ALTER TABLE answers DROP COLUMN carried_from")
         for name in ("cases_list_open", "cases_list_all", "cases_by_ref"):
             store.conn.execute(f"DROP INDEX {name}")
         store.conn.execute(values_check._sqlite_table("score_values_0_1", values_check.OLD_CHECK))
@@ -365,7 +367,8 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
     assert " IN (" in store.one("SELECT sql FROM sqlite_master WHERE name = 'score_values'"
                                 )["sql"]
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
-                               "core:core_0003", "core:core_0004", "core:core_0009"]
+                               "core:core_0003", "core:core_0004", "core:core_0007",
+                               "core:core_0009"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
         {"version_num": "core_0009"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)

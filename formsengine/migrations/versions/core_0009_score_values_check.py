@@ -9,7 +9,7 @@ name, columns, key, foreign key and rows; on SQLite it is rebuilt (a CHECK canno
 altered there), on PostgreSQL the constraint is replaced.
 
 Revision ID: core_0009
-Revises: core_0004
+Revises: core_0007
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "core_0009"
-down_revision = "core_0004"
+down_revision = "core_0007"
 branch_labels = None
 depends_on = None
 
