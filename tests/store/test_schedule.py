@@ -293,9 +293,8 @@ def test_the_rebuild_command_writes_the_entries_and_is_audited(tmp_path):
         team = store.ensure_team("T")
         store.create_case("C-1", team_id=team, instruments=["toy-checklist"],
                           opened_on="2025-01-31")
-        with store.write():  # the offset of an instrument another installation has
-            store.conn.execute("INSERT INTO schedule_offsets (instrument_id, occasion, unit, n)"
-                               " VALUES ('elsewhere', 'intake', 'months', 0)")
+        # the offset of an instrument another installation has
+        rebuild(store, [*configured_offsets(engine), ("elsewhere", "intake", "months", 0)])
     env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA), "FORMSENGINE_DB": str(path)}
     env.pop("FORMSENGINE_CONFIG", None)
     out = subprocess.run([sys.executable, "-m", "formsengine.cli", "schedule", "rebuild",
