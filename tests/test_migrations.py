@@ -118,7 +118,8 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
     baseline = schema_of(tmp_path / "old.db")
     conn = connect(tmp_path / "old.db")
     assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003",
-                                                "core:core_0004", "core:core_0007",
+                                                "core:core_0004",
+                                                "core:core_0007", "core:core_0009",
                                                 "core:core_0005"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
@@ -162,7 +163,7 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     with Store.open(path, engine, upgrade=True) as store:
         # stamped at the baseline, then upgraded from there
         assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
-                                      "core:core_0007", "core:core_0005"]
+                                      "core:core_0007", "core:core_0009", "core:core_0005"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
@@ -263,7 +264,7 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
     for t in threads:
         t.join()
     assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003", "core:core_0004",
-                                        "core:core_0007", "core:core_0005"]]
+                                        "core:core_0007", "core:core_0009", "core:core_0005"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -500,7 +501,7 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
     with Store.open(where, engine, upgrade=True) as store:
         assert store.last_upgrade == [
             "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0007",
-            "core:core_0005",
+            "core:core_0009", "core:core_0005",
             f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
             f"moved person(s) {first} to case_people_set_aside"]
         after = _everything(store)
@@ -549,7 +550,7 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
 
 def test_a_database_before_core_0005_gets_the_view_log_and_its_chain_still_verifies(
         engine, tmp_path):
-    """``db upgrade`` from core_0007 (the revision before core_0005) adds the view log
+    """``db upgrade`` from core_0009 (the revision before core_0005) adds the view log
     (and its triggers); the audit rows written before stay as they were and verify, and
     views are logged and sealed after."""
     from formsengine.store import inspection as look
@@ -559,9 +560,9 @@ def test_a_database_before_core_0005_gets_the_view_log_and_its_chain_still_verif
         for i in range(4):
             store.audit("view", actor=f"before{i}", object_type="case", object_id=i)
         before = look.rows(store, "audit")
-    conn = connect(path)  # back to core_0007: no view log
+    conn = connect(path)  # back to core_0009: no view log
     conn.execute("DROP TABLE view_log")
-    conn.execute("UPDATE alembic_version SET version_num = 'core_0007'"
+    conn.execute("UPDATE alembic_version SET version_num = 'core_0009'"
                  " WHERE version_num = 'core_0005'")
     conn.close()
     with pytest.raises(SchemaBehindError):

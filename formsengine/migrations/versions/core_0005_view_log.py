@@ -11,10 +11,10 @@ row that was changed, removed or added. Like the audit table, the view log only 
 triggers refuse UPDATE and DELETE.
 
 The audit rows already there stay as they are and verify as before. (Numbered before
-core_0007, which was written at the same time, and applied after it.)
+core_0007 and core_0009, which were written at the same time, and applied after them.)
 
 Revision ID: core_0005
-Revises: core_0007
+Revises: core_0009
 Create Date: 2026-12-06
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "core_0005"
-down_revision = "core_0007"
+down_revision = "core_0009"
 branch_labels = None
 depends_on = None
 
