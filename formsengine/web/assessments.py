@@ -178,6 +178,18 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
+    group = formbuild.repeat_of(inst, section_id)
+    # instances of the section's repeating group shown (an added one is not saved until
+    # answered, so the page after "Add another" asks for one more than are saved)
+    instances = 0
+    remove = None
+    if group is not None:
+        if request.method == "POST":
+            instances = formbuild.posted_instances(group, request.form)
+            asked = (request.form.get("remove_instance") or "").strip()
+            remove = int(asked) if asked.isdigit() and len(asked) <= 3 else None
+        else:
+            instances = formbuild.instances_shown(group, data, request.args.get("instances"))
     formbuild.pipe_labels(form, inst, _section_items(inst, section_id), pack, data)
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
@@ -191,7 +203,8 @@ def section(uid: str, section_id: str):
         if section_id == formbuild.DETAILS:
             _offer_details(form, inst, row, data)
     elif form.validate_on_submit():
-        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data)
+        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data,
+                                                         request.form, remove)
         # answers the posted answers hide are never dropped unsaid: the page asks first
         # (a save sent by the idle timer has nobody to ask, and keeps what it can)
         if dropped and request.form.get("remove_hidden") != "yes" \
@@ -219,6 +232,16 @@ def section(uid: str, section_id: str):
                 flash(str(exc))
                 return redirect(url_for("assessments.result", uid=uid))
             else:
+                added = group is not None and request.form.get("add_instance") == group.id
+                if group is not None and (added or remove is not None):
+                    # "Add another" and "Remove" save the page and show it again
+                    wanted = min(instances + 1, group.maximum) if added else max(
+                        instances - 1, 0)
+                    anchor = (f"#instance-{group.id}-{wanted}" if added and wanted
+                              else f"#repeat-{group.id}")
+                    return redirect(url_for("assessments.section", uid=uid,
+                                            section_id=section_id, instances=wanted,
+                                            back="check" if to_check else None) + anchor)
                 if section_id != formbuild.DETAILS:
                     current = next(s for s in inst.sections if s.id == section_id)
                     posted = request.form.get("shown")
@@ -255,7 +278,9 @@ def section(uid: str, section_id: str):
         to_check=to_check,
         total=len(order), description=description, shown=shown,
         problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
-        programs=formbuild.page_programs(inst, _section_items(inst, section_id), data),
+        programs=formbuild.page_programs(inst, _section_items(inst, section_id, instances),
+                                         data),
+        repeat=group, instances=instances,
         hidden_answered=[inst.items[i] for i in hidden_answered],
         calculated=_calculated(inst, row, data).get(section_id)), status
 
@@ -294,10 +319,16 @@ def _offer_details(form, inst, row, data) -> None:
                               + (field.description or ""))
 
 
-def _section_items(inst, section_id):
+def _section_items(inst, section_id, instances: int = 0):
+    """The section's own items, then those of the first ``instances`` instances of its
+    repeating group."""
     if section_id == formbuild.DETAILS:
         return []
-    return list(next(s for s in inst.sections if s.id == section_id).item_ids)
+    section = next(s for s in inst.sections if s.id == section_id)
+    out = list(section.item_ids)
+    if section.repeat is not None and instances:
+        out += formbuild.repeat_item_ids(section.repeat, instances)
+    return out
 
 
 @bp.route("/assessments/<uid>/check", methods=["GET"])
