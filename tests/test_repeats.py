@@ -339,3 +339,16 @@ def test_fhir_questionnaire_and_response_repeat_the_group(imported):
     assert [g["text"] for g in groups] == ["Child 1", "Child 2", "Child 3"]
     assert [i["linkId"] for i in groups[0]["item"]] == ["children.age", "children.witnessed",
                                                           "children.worry"]
+
+
+def test_the_documented_snippets_are_those_of_the_example():
+    text = (ROOT / "docs" / "definitions.md").read_text(encoding="utf-8")
+    i = text.index("docs/examples/definitions/household.json")
+    block = text[text.index("```json\n", i) + 8:]
+    assert json.loads(block[:block.index("```")]) == group(example())
+    j = text.index("From the example:", i)
+    block = text[text.index("```json\n", j) + 8:]
+    scores = [json.loads(line) for line in
+              block[:block.index("```")].replace("\n ", " ").splitlines() if line.strip()]
+    for shown in scores:
+        assert shown == score(example(), shown["id"])

@@ -177,3 +177,22 @@ def test_finalising_needs_the_minimum(alice, uid):
     response = finalise(alice, uid)
     assert response.status_code == 400
     assert "children (at least 1)" in response.get_data(as_text=True)
+
+
+def test_an_amendment_keeps_the_instances(alice, uid):
+    save_section(alice, uid, "details", {"f-assessment_date": "2026-03-12"})
+    press(alice, uid, {"q-hh-pregnant": "no",
+                       "q-children--1-age": "4", "q-children--1-witnessed": "yes",
+                       "q-children--1-worry": "very",
+                       "q-children--2-age": "9", "q-children--2-witnessed": "no",
+                       "q-children--2-worry": "some"}, instances=2, query="?instances=2")
+    assert finalise(alice, uid).status_code == 302
+    form = {"f-assessment_date-day": "12", "f-assessment_date-month": "3",
+            "f-assessment_date-year": "2026", "q-hh-pregnant": "yes",
+            "reason": "Pregnancy was recorded wrongly"}
+    response = post(alice, f"/assessments/{uid}/amend", form,
+                    token_from=f"/assessments/{uid}/amend")
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    result = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"Children in the household</dt>"
+                     r'<dd class="govuk-summary-list__value">2</dd>', result)
