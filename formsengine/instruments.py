@@ -715,7 +715,7 @@ def _repeat(raw: dict[str, Any], section: str, path: str, option_sets: dict[str,
 def nested_repeat_problems(data: Any) -> list[str]:
     """Repeating groups inside repeating groups, which the language does not support (said
     before the schema's own message)."""
-    out = []
+    out: list[str] = []
     if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
         return out
     for s_index, sec in enumerate(data["sections"]):

@@ -198,8 +198,8 @@ def repeat_tables(frame: pd.DataFrame, variables: list[Variable], inst: Instrume
             part["instance"] = pd.Series(np.full(len(frame), n, dtype=np.int64),
                                          index=frame.index)
             for long_name, by_n in columns.items():
-                var = next((v for k, v in by_n if k == n), None)
-                part[long_name] = (frame[var.name] if var is not None
+                found = next((v for k, v in by_n if k == n), None)
+                part[long_name] = (frame[found.name] if found is not None
                                    else pd.Series(np.nan, index=frame.index))
             piece = pd.DataFrame(part)
             given = piece[list(columns)].notna().any(axis=1)
@@ -211,8 +211,9 @@ def repeat_tables(frame: pd.DataFrame, variables: list[Variable], inst: Instrume
         for long_name, by_n in columns.items():
             first = by_n[0][1]
             label = first.label.split(": ", 1)[-1]
+            parts = split_instance_id(first.item or "")
             long_vars.append(replace(first, name=long_name, label=label,
-                                     item=split_instance_id(first.item or "")[2]))  # type: ignore[index]
+                                     item=parts[2] if parts else first.item))
         out.append((group.id, long, long_vars))
     return out
 

@@ -73,7 +73,7 @@ def legends(page) -> list[str]:
 def test_add_and_remove_children(server, browser_factory, checker, script):
     base = server["url"]
     page = session(server, browser_factory, "ana" if script else "ben", script)
-    uid = start(page, base)
+    start(page, base)
     assert legends(page) == ["Child 1"]
     radio(page, "hh.pregnant", "no").check()
     page.fill(f"#{name('children[1].age')}", "4")
