@@ -190,7 +190,7 @@ def section(uid: str, section_id: str):
             remove = int(asked) if asked.isdigit() and len(asked) <= 3 else None
         else:
             instances = formbuild.instances_shown(group, data, request.args.get("instances"))
-    formbuild.pipe_labels(form, inst, _section_items(inst, section_id), pack, data)
+    formbuild.pipe_labels(form, inst, _section_items(inst, section_id, instances), pack, data)
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
@@ -243,12 +243,12 @@ def section(uid: str, section_id: str):
                                             section_id=section_id, instances=wanted,
                                             back="check" if to_check else None) + anchor)
                 if section_id != formbuild.DETAILS:
-                    current = next(s for s in inst.sections if s.id == section_id)
+                    asked = _section_items(inst, section_id, instances)
                     posted = request.form.get("shown")
                     seen = set(posted.split(",")) if posted is not None else (
                         formbuild.visible_items(inst, data["answers"],
                                                 formbuild.typed_fields(inst, data["fields"])))
-                    appeared = [i for i in current.item_ids if i in after and i not in seen
+                    appeared = [i for i in asked if i in after and i not in seen
                                 and i not in merged["answers"]]
                     if appeared:
                         flash("More questions are now shown in this section: answer them or "
@@ -278,6 +278,7 @@ def section(uid: str, section_id: str):
         to_check=to_check,
         total=len(order), description=description, shown=shown,
         problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
+        page_items=_section_items(inst, section_id, instances),
         programs=formbuild.page_programs(inst, _section_items(inst, section_id, instances),
                                          data),
         repeat=group, instances=instances,

@@ -469,7 +469,10 @@ def section_status(inst, section_id: str, data: dict[str, Any]) -> str:
             "in_progress")
     shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
     section = next(s for s in inst.sections if s.id == section_id)
-    ids = [i for i in section.item_ids if i in shown]
+    every = list(section.item_ids)
+    if section.repeat is not None:  # the instances given ask their questions too
+        every += repeat_item_ids(section.repeat, instances_shown(section.repeat, data))
+    ids = [i for i in every if i in shown]
     answered = [i for i in ids if i in data["answers"]]
     required = [i for i in ids if inst.items[i].required]
     if not answered:

@@ -196,3 +196,54 @@ def test_an_amendment_keeps_the_instances(alice, uid):
     result = alice.get(response.headers["Location"]).get_data(as_text=True)
     assert re.search(r"Children in the household</dt>"
                      r'<dd class="govuk-summary-list__value">2</dd>', result)
+
+
+def test_a_follow_up_an_instance_now_asks_is_shown_before_moving_on(alice, uid):
+    """Without JavaScript the follow-up of child 1 appears only once its answer is saved:
+    the page comes back to ask it instead of moving on."""
+    response = press(alice, uid, {"q-hh-pregnant": "no", "q-children--1-age": "4",
+                                  "q-children--1-witnessed": "yes",
+                                  "q-children--1-worry": "some",
+                                  "shown": "hh.pregnant,children[1].age,"
+                                           "children[1].witnessed,children[1].worry"},
+                     instances=1)
+    assert response.headers["Location"].split("?")[0].endswith(f"/sections/{PAGE}#main-content")
+    html = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert "More questions are now shown in this section" in html
+    question = re.search(r'<div class="app-question" id="question-q-children--1-where"[^>]*>',
+                         html).group(0)
+    assert " hidden" not in question
+
+
+def test_the_task_list_counts_the_instances_questions(alice, uid):
+    press(alice, uid, {"q-hh-pregnant": "no", "q-children--1-age": "4",
+                       "q-children--1-witnessed": "no"}, instances=1)
+    tasks = alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    # child 1's worry is not answered: the section is in progress, not completed
+    found = re.search(r"The household.*?(Completed|In progress|Not started)", tasks, re.S)
+    assert found and found.group(1) == "In progress", tasks[:3000]
+    press(alice, uid, {"q-hh-pregnant": "no", "q-children--1-age": "4",
+                       "q-children--1-witnessed": "no", "q-children--1-worry": "none"},
+          instances=1)
+    tasks = alice.get(f"/assessments/{uid}").get_data(as_text=True)
+    found = re.search(r"The household.*?(Completed|In progress|Not started)", tasks, re.S)
+    assert found and found.group(1) == "Completed"
+
+
+def test_the_pdf_report_lists_each_instance(alice, uid, store):
+    from formsengine.reports.context import assessment_context
+    from formsengine.store import inspection as look
+
+    save_section(alice, uid, "details", {"f-assessment_date": "2026-03-12"})
+    press(alice, uid, {"q-hh-pregnant": "no",
+                       "q-children--1-age": "4", "q-children--1-witnessed": "yes",
+                       "q-children--1-where": "Shouting", "q-children--1-worry": "very",
+                       "q-children--2-age": "9", "q-children--2-witnessed": "no",
+                       "q-children--2-worry": "some"}, instances=2, query="?instances=2")
+    assert finalise(alice, uid).status_code == 302
+    row = look.first(store, "assessments", "id", status="final")
+    context = assessment_context(store, row["id"])
+    labels = [(i["label"], i["answer"]) for i in context["sections"][0]["items"]]
+    assert ("Child 1: What did the child see or hear?", "Shouting") in labels
+    assert ("Child 2: Age in years", "9") in labels
+    assert not any(label.startswith("Child 2: What did") for label, _ in labels)
