@@ -517,19 +517,27 @@ class Instrument:
 
     def summary(self) -> dict[str, Any]:
         """What ``formsengine instruments list`` shows: ``details`` counts the optional
-        follow-up questions (see ``Item.detail``), ``items`` every other item."""
-        details = sum(1 for i in self.items.values() if i.detail)
-        return {
+        follow-up questions (see ``Item.detail``), ``items`` every other item; a repeating
+        group's items are counted once, as declared, and ``repeats`` (only when there are
+        groups) gives each group's min and max."""
+        declared = [i for i in self.items.values() if i.instance <= 1]
+        details = sum(1 for i in declared if i.detail)
+        out: dict[str, Any] = {
             "id": self.id,
             "version": self.version,
             "title": self.title,
             "plugin": self.plugin,
             "plugin_version": self.plugin_version,
             "subject_role": self.subject_role,
-            "items": len(self.items) - details,
+            "items": len(declared) - details,
             "details": details,
+
             "occasions": self.occasions,
         }
+        if self.repeats:
+            out["repeats"] = {g.id: {"min": g.minimum, "max": g.maximum}
+                              for g in self.repeats.values()}
+        return out
 
 
 def _options(raw: Any, option_sets: dict[str, Any]) -> tuple[Option, ...]:

@@ -352,3 +352,15 @@ def test_the_documented_snippets_are_those_of_the_example():
               block[:block.index("```")].replace("\n ", " ").splitlines() if line.strip()]
     for shown in scores:
         assert shown == score(example(), shown["id"])
+
+
+def test_the_instrument_list_counts_a_groups_items_once(tmp_path):
+    out = run(tmp_path, "instruments", "list", "--json")
+    assert out.returncode == 0, out.stderr
+    row = next(r for r in json.loads(out.stdout) if r["id"] == "example-household")
+    assert (row["items"], row["details"]) == (4, 1)
+    assert row["repeats"] == {"children": {"min": 1, "max": 6}}
+    grid = next(r for r in json.loads(out.stdout) if r["id"] == "example-grid")
+    assert "repeats" not in grid
+    text = run(tmp_path, "instruments", "list").stdout
+    assert "4 items + 1 detail, children x1-6" in text
