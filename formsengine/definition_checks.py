@@ -934,9 +934,12 @@ def repeat_score_problems(inst: Instrument, score: dict[str, Any], path: str) ->
                         and opt.missing is None):
                     problems.append(f"{path}: option {opt.value!r} of item {item.base!r} has "
                                     "no number (give it 'numeric' or add it to 'weights')")
-        elif kind == "max" and item.type != "choice":
+        elif kind == "max" and numeric and "order" in score:
+            problems.append(f"{path}.order: {item.base!r} is a number; a max of numbers is "
+                            "the highest number and takes no order")
+        elif kind == "max" and not numeric and (item.type != "choice" or "order" not in score):
             problems.append(f"{path}: {item.base!r} is of type {item.type}; a max takes "
-                            "single-choice items and an order")
+                            "numbers, or single-choice items and an order")
     for key in ("values", "order"):
         allowed = {v for item in specs for v in item.values}
         for value in score.get(key, []):

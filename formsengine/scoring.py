@@ -140,7 +140,7 @@ class Plan:
         value_fn = self._value_fn(kind, spec, items)
         if not strict:
             return value_fn
-        top = spec["order"][-1] if kind == "max" else None
+        top = spec["order"][-1] if kind == "max" and "order" in spec else None
 
         def strict_score(answers: Answers, known: Known) -> Any:
             if any(i not in known for i in items):
@@ -248,6 +248,14 @@ class Plan:
                 return int(result) if float(result).is_integer() else result
 
             return total
+        if kind == "max" and "order" not in spec:  # numbers (a repeating group's)
+
+            def highest_number(answers: Answers, known: Known) -> Any:
+                present = [v for i in items if isinstance(v := known.get(i), (int, float))
+                           and not isinstance(v, bool)]
+                return max(present) if present else None
+
+            return highest_number
         if kind == "max":
             order = spec["order"]
             rank = {v: n for n, v in enumerate(order)}

@@ -173,6 +173,25 @@ def test_scores_over_a_group_are_checked():
                             "takes numbers") for p in found), found
 
 
+def test_a_max_of_numbers_takes_no_order_and_one_of_choices_needs_one():
+    data = example()
+    score(data, "oldest_child")["order"] = ["1", "2"]
+    del score(data, "worry_most")["order"]
+    found = problems(data)
+    assert ("$.scoring.scores[7].order: 'children.age' is a number; a max of numbers is the "
+            "highest number and takes no order") in found
+    assert any(p.startswith("$.scoring.scores[5]: 'children.worry' is of type choice; a max "
+                            "takes numbers, or single-choice items and an order")
+               for p in found), found
+
+
+def test_an_ordinary_max_still_needs_an_order():
+    data = example()
+    data["scoring"]["scores"].append({"id": "plain", "type": "max",
+                                      "items": ["hh.pregnant"]})
+    assert any("scores[8]" in p and "'order'" in p for p in problems(data)), problems(data)
+
+
 def test_the_instances_score_needs_a_group():
     data = example()
     del score(data, "children_count")["repeat"]
@@ -203,7 +222,8 @@ def answers(*children, pregnant="no"):
      {"any_witnessed": True, "all_witnessed": None, "children_witnessed": 1}),
     # an unanswered instance in the middle still counts as an instance
     ([{"age": 3}, {}, {"age": 10, "witnessed": "no"}],
-     {"children_count": 3, "ages_total": 13, "any_witnessed": None}),
+     {"children_count": 3, "ages_total": 13, "any_witnessed": None, "oldest_child": 10}),
+    ([{"witnessed": "no"}], {"oldest_child": None}),
 ])
 def test_scores_over_instances(given, expected):
     data = example()
@@ -303,6 +323,12 @@ def test_the_research_export_names_instance_columns_and_has_a_long_table(importe
         assert match[f"children_age_{row['instance']}"] == row["children_age"]
     package = json.loads((folder / "out" / "datapackage.json").read_text())
     assert "items_example_household__children.csv" in {r["path"] for r in package["resources"]}
+    scores = pd.read_csv(folder / "out" / "scores_long.csv")
+    for pid, rows in long.groupby("pid"):
+        mine = scores[(scores["pid"] == pid) & (scores["kind"] == "score")].set_index("name")
+        assert mine.loc["children_count", "value"] == rows["instance"].max()
+        assert mine.loc["oldest_child", "value"] == rows["children_age"].max()
+        assert mine.loc["ages_total", "value"] == rows["children_age"].sum()
     codebook = (folder / "out" / "codebook.html").read_text()
     assert "Child 2: Age in years" in codebook
 
