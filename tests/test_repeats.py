@@ -390,3 +390,31 @@ def test_the_instrument_list_counts_a_groups_items_once(tmp_path):
     assert "repeats" not in grid
     text = run(tmp_path, "instruments", "list").stdout
     assert "4 items + 1 detail, children x1-6" in text
+
+
+def test_a_wording_pack_words_a_groups_item_once_for_every_instance():
+    from formsengine.instruments import InstrumentRegistry
+    from formsengine.wording import WordingRegistry, item_text
+
+    inst = build(example())
+    instruments = InstrumentRegistry()
+    instruments.add(inst)
+    pack = {"id": "household-words", "version": "1.0", "instrument": "example-household",
+            "language": "en", "licence": "test", "holder": "test",
+            "items": {"children.witnessed": {"label": "Licensed: has the child witnessed it?",
+                                             "options": {"not_known": "Unknown"}}}}
+    added = WordingRegistry().add(pack, plugin="test", instruments=instruments)
+    for k in (1, 4):
+        text = item_text(inst, f"children[{k}].witnessed", added)
+        assert text["label"] == "Licensed: has the child witnessed it?"
+        assert text["options"]["not_known"] == "Unknown"
+    assert item_text(inst, "children[1].age", added)["label"] == "Age in years"
+    bad = dict(pack, id="household-words-2",
+               items={"children.pets": {"label": "Pets"},
+                      "children.worry": {"label": "Worry", "options": {"lots": "Lots"}}})
+    with pytest.raises(DefinitionError) as caught:
+        WordingRegistry().add(bad, plugin="test", instruments=instruments)
+    assert ("$.items.children.pets: example-household v1.0 has no such item"
+            in caught.value.problems)
+    assert any(p.startswith("$.items.children.worry.options.lots: not an option")
+               for p in caught.value.problems)
