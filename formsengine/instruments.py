@@ -286,6 +286,8 @@ class Item:
     repeat: str | None = None
     instance: int = 0
     base: str | None = None
+    # offered from the person's latest finalised assessment when a new one is started
+    prefill: bool = False
 
     @cached_property
     def values(self) -> tuple[str, ...]:
@@ -604,7 +606,8 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
                     "is used twice"
                 )
                 continue
-            items[raw["id"]] = _item(raw, sec["id"], option_sets, grid=raw.get("grid"))
+            items[raw["id"]] = _item(raw, sec["id"], option_sets, grid=raw.get("grid"),
+                                     prefill=bool(raw.get("prefill", False)))
             ids.append(raw["id"])
         grids = tuple(Grid(g["id"], g["label"], g.get("help")) for g in sec.get("grids", []))
         repeat = None
@@ -697,6 +700,10 @@ def _repeat(raw: dict[str, Any], section: str, path: str, option_sets: dict[str,
             problems.append(f"{path}.items[{i_index}].id: an item of repeating group "
                             f"{group!r} has an id that starts with '{group}.' "
                             f"(for example '{group}.{item['id'].split('.')[-1]}')")
+        elif item.get("prefill"):
+            problems.append(f"{path}.items[{i_index}].prefill: answers of a repeating group "
+                            "are not carried forward from the previous assessment (the "
+                            "children may not be the same ones)")
         elif item["id"] in declared:
             problems.append(f"{path}.items[{i_index}].id: item id {item['id']!r} is used twice")
         else:
