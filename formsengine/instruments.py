@@ -700,6 +700,9 @@ def _repeat(raw: dict[str, Any], section: str, path: str, option_sets: dict[str,
             problems.append(f"{path}.items[{i_index}].id: an item of repeating group "
                             f"{group!r} has an id that starts with '{group}.' "
                             f"(for example '{group}.{item['id'].split('.')[-1]}')")
+        elif "grid" in item:
+            problems.append(f"{path}.items[{i_index}].grid: an item of a repeating group "
+                            "cannot be a grid row")
         elif item.get("prefill"):
             problems.append(f"{path}.items[{i_index}].prefill: answers of a repeating group "
                             "are not carried forward from the previous assessment (the "

@@ -133,6 +133,17 @@ def test_a_group_item_must_start_with_the_group_id():
                for p in problems(data))
 
 
+def test_a_group_item_is_no_grid_row_and_is_not_carried_forward():
+    data = example()
+    group(data)["items"][1]["grid"] = "rows"
+    group(data)["items"][3]["prefill"] = True
+    found = problems(data)
+    assert ("$.sections[0].repeat.items[1].grid: an item of a repeating group cannot be a "
+            "grid row") in found
+    assert any(p.startswith("$.sections[0].repeat.items[3].prefill: answers of a repeating "
+                            "group are not carried forward") for p in found), found
+
+
 def test_group_items_tested_outside_the_group_are_refused():
     data = example()
     data["sections"][0]["items"][0]["show_when"] = {"item": "children.witnessed",
