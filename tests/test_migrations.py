@@ -119,13 +119,13 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
     conn = connect(tmp_path / "old.db")
     assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003",
                                                 "core:core_0004",
-                                                "core:core_0007"]
+                                                "core:core_0007", "core:core_0009"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
     assert [b.behind for b in migrations.status(conn, engine)] == [False, False]
     assert {b.label: b.current for b in migrations.status(conn, engine)} == {
-        "core": "core_0007", "web": "web_0001"}
+        "core": "core_0009", "web": "web_0001"}
     # the keyed audit chain starts as the release's m005 started it
     assert audit.verify(conn).ok
     conn.close()
@@ -143,7 +143,7 @@ def test_the_comparison_notices_a_missing_trigger(engine, tmp_path):
 def test_upgrading_a_current_database_applies_nothing(store):
     assert store.migrate() == []
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
-        {"version_num": "core_0007"}, {"version_num": "web_0001"}]
+        {"version_num": "core_0009"}, {"version_num": "web_0001"}]
 
 
 # -- a database made by release 0.1 -----------------------------------------------------------
@@ -162,7 +162,7 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     with Store.open(path, engine, upgrade=True) as store:
         # stamped at the baseline, then upgraded from there
         assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
-                                      "core:core_0007"]
+                                      "core:core_0007", "core:core_0009"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
@@ -176,7 +176,7 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     assert schema_of(path) == schema_of(fresh)
     status = cli(tmp_path, "db", "status")
     assert status.returncode == 0, status.stderr
-    assert "core    core_0007  core_0007  current" in status.stdout
+    assert "core    core_0009  core_0009  current" in status.stdout
     with Store.open(path, engine) as store:  # opens without complaint now
         assert store.get_person("P-1") is not None
 
@@ -225,7 +225,7 @@ def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_
     assert [p.returncode for p in procs] == [0, 0], outs
     conn = connect(path)
     assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
-        "core_0007", "web_0001"}
+        "core_0009", "web_0001"}
     conn.close()
     after = dump(path)
     assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
@@ -261,7 +261,7 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
     for t in threads:
         t.join()
     assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003", "core:core_0004",
-                                        "core:core_0007"]]
+                                        "core:core_0007", "core:core_0009"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -269,7 +269,7 @@ def test_a_database_from_newer_code_is_refused(engine, tmp_path):
     Store.open(path, engine, create=True).close()
     conn = connect(path)
     conn.execute("UPDATE alembic_version SET version_num = 'core_0099'"
-                 " WHERE version_num = 'core_0007'")
+                 " WHERE version_num = 'core_0009'")
     conn.close()
     with pytest.raises(SchemaBehindError, match="newer formsengine"):
         Store.open(path, engine)
@@ -300,7 +300,7 @@ def test_a_plugin_branch_is_written_applied_and_required(toy, tmp_path):
     first = migrations.new_revision(engine, "notes table", "org_notes")
     assert first.parent == versions and first.name.startswith("org_notes_0001_")
     text = first.read_text()
-    assert "branch_labels = ('org_notes',)" in text and "depends_on = 'core_0007'" in text
+    assert "branch_labels = ('org_notes',)" in text and "depends_on = 'core_0009'" in text
     first.write_text(text.replace(
         "def upgrade() -> None:\n    pass",
         "def upgrade() -> None:\n    op.create_table('org_notes', sa.Column('id', sa.Integer,"
@@ -324,7 +324,7 @@ def test_a_plugin_branch_is_written_applied_and_required(toy, tmp_path):
         assert [r["name"] for r in store.all("PRAGMA table_info(org_notes)")] == [
             "id", "case_id", "text"]
         assert {b.label: b.current for b in migrations.status(store.conn, engine)} == {
-            "core": "core_0007", "web": "web_0001", "org_notes": "org_notes_0002"}
+            "core": "core_0009", "web": "web_0001", "org_notes": "org_notes_0002"}
     create_app({"DATABASE": str(path), "ENGINE": engine, "TESTING": True})
     # a new database gets the plugin's branch with the rest
     with Store.open(tmp_path / "new.db", engine, create=True) as store:
@@ -349,7 +349,7 @@ def test_a_failing_revision_leaves_the_database_as_it_was(toy, tmp_path):
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "org_half" not in names
     assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
-        "core_0007", "web_0001"}
+        "core_0009", "web_0001"}
     conn.close()
 
 
@@ -437,7 +437,7 @@ def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_conne
             "case_risk_score", "case_risk_status", "case_risk_delete"} <= triggers
     assert {"schedule_case", "schedule_assessment"} <= triggers
     assert {r[0] for r in pg_connection.execute(text(
-        "SELECT version_num FROM alembic_version"))} == {"core_0007", "web_0001"}
+        "SELECT version_num FROM alembic_version"))} == {"core_0009", "web_0001"}
     migrations.run_upgrade(pg_connection, engine)  # nothing left to do
 
 
@@ -498,6 +498,7 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
     with Store.open(where, engine, upgrade=True) as store:
         assert store.last_upgrade == [
             "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0007",
+            "core:core_0009",
             f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
             f"moved person(s) {first} to case_people_set_aside"]
         after = _everything(store)
@@ -532,7 +533,7 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
                               capture_output=True, text=True, env=env, timeout=120)
 
     status = run("db", "status")
-    assert status.returncode == 1 and "core    core_0001  core_0007  behind" in status.stdout
+    assert status.returncode == 1 and "core    core_0001  core_0009  behind" in status.stdout
     serve = run("serve", "--port", "1")
     assert serve.returncode != 0 and "formsengine db upgrade" in serve.stderr
     assert "Traceback" not in serve.stderr
@@ -540,5 +541,5 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
     assert up.returncode == 0, up.stderr
     assert "applied core:core_0002" in up.stdout and "note: case" in up.stdout
     status = run("db", "status")
-    assert status.returncode == 0 and "core    core_0007  core_0007  current" in status.stdout
+    assert status.returncode == 0 and "core    core_0009  core_0009  current" in status.stdout
     assert "applied" not in run("db", "upgrade").stdout
