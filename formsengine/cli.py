@@ -212,6 +212,8 @@ def count_text(summary: dict[str, Any]) -> str:
     text = f"{items:>3} item{'' if items == 1 else 's'}"
     if details:
         text += f" + {details} detail{'' if details == 1 else 's'}"
+    for group, limits in summary.get("repeats", {}).items():  # counted once, as declared
+        text += f", {group} x{limits['min']}-{limits['max']}"
     return text
 
 
