@@ -13,6 +13,17 @@ printed for shipping elsewhere (``formsengine audit anchor``; ``serve`` writes o
 periodically when an anchor file is configured). ``verify`` with the anchors finds every
 anchored row still there with the hash it had, and as many rows up to it.
 
+Page views and lists (``VIEW_ACTIONS``) are not appended to the chain one by one, which on
+PostgreSQL would make every page view wait on the chain's lock: they go to the view log
+(``formsengine.store.viewlog``), inserted with no lock and no hash, and ``seal_views`` seals
+them into the chain in batches. A seal is one audit row (action ``views sealed``) whose details
+hold the batch's first and last id, its row count and a digest: an HMAC-SHA256, under the
+audit key, of every row of the batch in id order. Batches follow each other with no gap from
+id 1, so ``verify`` finds a sealed view row changed, removed or added (and names the batch);
+rows not sealed yet are counted. Views are sealed every ``VIEW_SEAL_ROWS`` rows (by the view
+that reaches a multiple of it), by the anchoring thread before each anchor, by ``formsengine
+audit seal``, and by ``formsengine audit verify`` before it reads.
+
 The rows are read from and appended to the audit table through ``formsengine.store.auditlog``;
 this module decides what goes into them and what they prove.
 
@@ -44,6 +55,13 @@ from typing import Any
 from .errors import StorageError
 
 
+def _views() -> Any:
+    """The store's view-log functions (imported when first needed, as ``_log``)."""
+    from .store import viewlog
+
+    return viewlog
+
+
 def _log() -> Any:
     """The store's audit-table functions, imported when first needed: importing the
     store loads the database libraries, which a command that never writes does not need."""
@@ -61,6 +79,10 @@ ANCHOR_ENV = "FORMSENGINE_AUDIT_ANCHOR"
 ANCHOR_MINUTES_ENV = "FORMSENGINE_AUDIT_ANCHOR_MINUTES"
 ANCHOR_MINUTES = 5
 MIN_KEY_CHARS = 32
+# Views and lists of records: recorded in the view log and sealed into the chain in batches.
+VIEW_ACTIONS = ("view", "list")
+SEAL_ACTION = "views sealed"
+VIEW_SEAL_ROWS = 500  # a batch is sealed by the view whose id is a multiple of this
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +288,102 @@ def start_keyed_chain(conn: Any) -> int:
                   details={"scheme": "hmac-sha256", "unkeyed_rows": unkeyed})
 
 
+# -- the view log and its seals --------------------------------------------------------------
+def view_row(action: str, *, actor: str, object_type: str | None = None,
+             object_id: Any = None, details: dict[str, Any] | None = None,
+             request_id: str | None = None) -> list[Any]:
+    """A view log row's values (``viewlog.COLUMNS`` without the id), as ``append`` would
+    fill an audit row's."""
+    return [utcnow(), actor, action, object_type,
+            None if object_id is None else str(object_id), request_id, _details(details)]
+
+
+def views_digest(rows: Iterable[tuple], key: bytes) -> tuple[int, str]:
+    """(row count, digest) of view rows in id order: an HMAC-SHA256 under ``key`` of each
+    row's fields, one JSON line a row."""
+    mac = hmac.new(key, digestmod="sha256")
+    count = 0
+    for values in rows:
+        mac.update(json.dumps(list(values), ensure_ascii=False,
+                              separators=(",", ":")).encode("utf-8") + b"\n")
+        count += 1
+    return count, mac.hexdigest()
+
+
+def _sealed_upto(conn: Any) -> int:
+    """The last view id sealed into the chain (0 before the first seal)."""
+    details = _views().last_seal_details(conn, SEAL_ACTION)
+    if details is None:
+        return 0
+    return int(json.loads(details)["last_id"])
+
+
+def seal_views(conn: Any, *, upto: int | None = None, actor: str = "system",
+               head_key: str | None = None) -> int:
+    """Seal the view rows not sealed yet, up to id ``upto`` (default: the settled last id,
+    ``viewlog.settled_last_id``), into the chain with one audit row; how many rows it
+    sealed (0: nothing to seal, and no row appended). Inside a write transaction; on
+    PostgreSQL ``upto`` should be read before it began (``viewlog.settled_last_id`` outside
+    a transaction), so that the chain's lock is not held while in-flight views end."""
+    if not _log().in_write_transaction(conn):
+        raise RuntimeError("audit.seal_views must run inside a write transaction")
+    if upto is None:
+        upto = _views().settled_last_id(conn)
+    key = key_for(conn, file=head_key)
+    _log().lock_chain(conn)  # one sealer at a time, and the last seal read is the last
+    after = _sealed_upto(conn)
+    if upto <= after:
+        return 0
+    with _views().rows_between(conn, after, upto) as rows:
+        count, digest = views_digest(rows, key)
+    if count == 0:
+        return 0
+    append(conn, SEAL_ACTION, actor=actor, object_type="view_log",
+           details={"first_id": after + 1, "last_id": upto, "rows": count,
+                    "digest": digest}, head_key=head_key)
+    return count
+
+
+def seal_views_now(conn: Any, *, actor: str = "system") -> int:
+    """``seal_views`` on a bare connection outside a transaction (the anchoring thread's,
+    a command's): settles, then seals in a transaction of its own."""
+    upto = _views().settled_last_id(conn)
+    if upto <= _sealed_upto(conn):  # nothing new: no write transaction at all
+        return 0
+    with _views().transaction(conn):
+        return seal_views(conn, upto=upto, actor=actor)
+
+
+def _check_seals(conn: Any, seals: list[tuple[int, dict[str, Any]]],
+                 key: bytes) -> tuple[int, int, list[str]]:
+    """Check every sealed batch of view rows against its seal. Returns (rows sealed, last id
+    sealed, problems)."""
+    problems: list[str] = []
+    expected_first, sealed = 1, 0
+    for audit_id, seal in seals:
+        try:
+            first, last, rows, digest = (int(seal["first_id"]), int(seal["last_id"]),
+                                         int(seal["rows"]), str(seal["digest"]))
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"the seal in audit row {audit_id} is not a seal of view rows")
+            continue
+        where = f"view rows {first} to {last} (sealed by audit row {audit_id})"
+        if first != expected_first:
+            problems.append(f"{where}: the seals before it end at view row "
+                            f"{expected_first - 1} (a seal is missing)")
+        with _views().rows_between(conn, first - 1, last) as found:
+            count, found_digest = views_digest(found, key)
+        if count != rows:
+            problems.append(f"{where}: {count} rows there, {rows} sealed (view rows were "
+                            + ("removed)" if count < rows else "added)"))
+        elif found_digest != digest:
+            problems.append(f"{where}: the rows do not match their seal (a view row was "
+                            "changed or replaced)")
+        sealed += rows
+        expected_first = last + 1
+    return sealed, expected_first - 1, problems
+
+
 # -- verifying -------------------------------------------------------------------------------
 @dataclass
 class Anchor:
@@ -292,6 +410,15 @@ class VerifyReport:
     unkeyed_rows: int = 0
     anchors: int = 0
     anchor_problems: list[str] = field(default_factory=list)
+    views_sealed: int = 0
+    views_unsealed: int = 0
+    view_problems: list[str] = field(default_factory=list)
+
+    def _views_text(self) -> str:
+        text = f"; {self.views_sealed} view rows sealed"
+        if self.views_unsealed:
+            text += f", {self.views_unsealed} not yet sealed"
+        return text
 
     def message(self) -> str:
         if self.ok:
@@ -299,6 +426,7 @@ class VerifyReport:
             if self.unkeyed_rows:
                 text += (f" (the first {self.unkeyed_rows} from before the audit key, "
                          "by their plain hash chain)")
+            text += self._views_text()
             if self.anchors:
                 text += f"; agrees with {self.anchors} anchor(s)"
             return text
@@ -307,6 +435,7 @@ class VerifyReport:
             parts.append(f"audit chain broken at row {self.first_broken_id}: {self.problem}")
         elif self.problem:
             parts.append(f"audit chain broken: {self.problem}")
+        parts += self.view_problems
         parts += self.anchor_problems
         if self.missing_triggers:
             parts.append("append-only triggers missing: " + ", ".join(self.missing_triggers))
@@ -315,9 +444,12 @@ class VerifyReport:
 
 def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
           expected_id: int | None = None, keyed: bool = False,
-          seen: dict[int, str] | None = None) -> tuple[int, int, str, int | None, str | None]:
+          seen: dict[int, str] | None = None,
+          seals: list[tuple[int, dict[str, Any]]] | None = None,
+          ) -> tuple[int, int, str, int | None, str | None]:
     """Check rows in id order. Returns (rows, unkeyed rows, last hash, first broken id,
-    problem). ``seen``: ids whose hash the caller wants back (filled in place)."""
+    problem). ``seen``: ids whose hash the caller wants back (filled in place); ``seals``:
+    filled with (id, details) of the view seals met."""
     count = unkeyed = 0
     for values in rows:
         row = dict(zip(_log().COLUMNS, values))
@@ -339,6 +471,11 @@ def _walk(rows: Iterable[tuple], key: bytes, *, prev_hash: str = GENESIS,
             unkeyed += 1
         if seen is not None and row["id"] in seen:
             seen[row["id"]] = row["hash"]
+        if seals is not None and row["action"] == SEAL_ACTION:
+            try:
+                seals.append((row["id"], json.loads(row["details"])))
+            except ValueError:
+                seals.append((row["id"], {}))
         prev_hash = row["hash"]
         expected_id = row["id"] + 1
     if count and not keyed:
@@ -352,22 +489,30 @@ def missing_triggers(conn: Any) -> tuple[str, ...]:
     from .store_schema import AUDIT_TRIGGERS
 
     present = _log().trigger_names(conn)
-    return tuple(t for t in AUDIT_TRIGGERS if t not in present)
+    views = _views().trigger_names(conn)
+    return (tuple(t for t in AUDIT_TRIGGERS if t not in present)
+            + tuple(t for t in _views().TRIGGERS if t not in views))
 
 
 def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
-    """Check the whole chain (and, given anchors, that every anchored row is still there
-    with its hash and as many rows up to it)."""
+    """Check the whole chain, the view rows sealed into it (the rows not sealed yet are
+    counted), and, given anchors, that every anchored row is still there with its hash and
+    as many rows up to it. Reads only: seal first (``seal_views``) to cover every view."""
     missing = missing_triggers(conn)
     key = key_for(conn)
     anchors = anchors or []
     seen: dict[int, str] = dict.fromkeys((a.last_id for a in anchors), "")
+    seals: list[tuple[int, dict[str, Any]]] = []
     with _log().rows_in_order(conn) as rows:  # closed also when the walk stops early
-        count, unkeyed, _, broken, problem = _walk(rows, key, seen=seen)
+        count, unkeyed, _, broken, problem = _walk(rows, key, seen=seen, seals=seals)
     if count == 0:
         problem = "the audit trail is empty: every row was removed"
     report = VerifyReport(problem is None and not missing, count, broken, problem, missing,
                           unkeyed, len(anchors))
+    report.views_sealed, sealed_upto, report.view_problems = _check_seals(conn, seals, key)
+    report.views_unsealed = _views().count_after(conn, sealed_upto)
+    if report.view_problems:
+        report.ok = False
     first_id = _log().first_id(conn)
     for a in anchors:
         where = f"anchor of {a.at} (line {a.line})"
@@ -458,6 +603,7 @@ class Anchorer:
         self.thread.join(timeout=10)
 
     def anchor_once(self, conn: Any) -> Anchor | None:
+        seal_views_now(conn)  # the views so far go into the chain, and so into the anchor
         now = head(conn)
         if now is None or (self._last and now.last_id == self._last.last_id
                            and now.hash == self._last.hash):

@@ -6,11 +6,13 @@ on, freed pages are overwritten; a ``wal_checkpoint(TRUNCATE)`` afterwards copie
 into the database file and empties the write-ahead log, so no old copy of the rows stays in
 the database's files. On PostgreSQL the tables the erasure touched are vacuumed once it has
 committed; what that does and does not clear is in docs/deployment.md. Each erasure returns
-a sentence saying what remains where, which the commands print. The audit trail keeps a
-tombstone: who erased which record number, when, why, and how much went with it, but no
-content. *Why* is a reason code from a fixed list and the reference number of the request or
-decision in the organisation's own records, never free text: the audit is kept for ever and
-cannot be edited, so nothing identifying may be typed into it.
+a sentence saying what remains where, which the commands print. The audit trail (the
+hash-chained rows and the view log of page views sealed into them) is kept as it is: its rows
+name records by internal number only, never by content. It keeps a tombstone: who erased
+which record number, when, why, and how much went with it, but no content. *Why* is a
+reason code from a fixed list and the reference number of the request or decision in the
+organisation's own records, never free text: the audit is kept for ever and cannot be
+edited, so nothing identifying may be typed into it.
 
 Retention periods come from the organisation's configuration::
 

@@ -499,3 +499,47 @@ def test_command_line_records_the_operating_system_account_beside_the_actor(tmp_
     store.audit("view", actor="practitioner")
     last = look.last(store, "audit", "details")
     assert "os_user" not in json.loads(last["details"])
+
+
+def test_command_line_seals_views_and_verify_seals_them_first(tmp_path):
+    """`audit seal` seals the views not sealed yet; `audit verify` seals before it reads,
+    so that it covers every view, and says how many it checked."""
+    from formsengine.store import Store
+
+    from .conftest import DefinitionsPlugin, make_engine, toy_definition
+    from .test_cli import run
+
+    assert run(tmp_path, "db", "init").returncode == 0
+    engine = make_engine(DefinitionsPlugin(toy_definition()))
+    with Store.open(tmp_path / "cli.db", engine) as cli_store:
+        for i in range(3):
+            cli_store.log_view("view", actor="alice", object_type="case", object_id=i)
+    out = run(tmp_path, "audit", "seal")
+    assert out.returncode == 0 and "3 view rows sealed" in out.stdout, out.stderr
+    assert "no view rows to seal" in run(tmp_path, "audit", "seal").stdout
+    with Store.open(tmp_path / "cli.db", engine) as cli_store:
+        cli_store.log_view("list", actor="alice", object_type="case_list")
+        assert verify(cli_store.conn).views_unsealed == 1
+    out = run(tmp_path, "audit", "verify")
+    assert out.returncode == 0 and "4 view rows sealed" in out.stdout, out.stderr
+    assert "not yet sealed" not in out.stdout
+    tamper(tmp_path / "cli.db", "DROP TRIGGER view_log_no_update",
+           "UPDATE view_log SET actor = 'bob' WHERE id = 2")
+    out = run(tmp_path, "audit", "verify")
+    assert out.returncode == 1 and "view rows 1 to 3 (sealed by audit row" in out.stderr
+    assert "do not match their seal" in out.stderr and "view_log_no_update" in out.stderr
+
+
+@pytest.mark.sqlite_only
+def test_the_server_seals_views_before_each_anchor(trail, tmp_path):
+    from formsengine import audit
+
+    store, path, _ = trail
+    store.log_view("view", actor="alice", object_type="case", object_id=1)
+    anchors = tmp_path / "anchors.jsonl"
+    anchor = audit.Anchorer(path, anchors).anchor_once(store.conn)
+    assert anchor is not None
+    seal = look.last(store, "audit", "id", "details", action=audit.SEAL_ACTION)
+    assert anchor.last_id == seal["id"] and json.loads(seal["details"])["rows"] == 1
+    report = verify(store.conn, audit.read_anchors(anchors))
+    assert report.ok and report.views_sealed == 1 and report.views_unsealed == 0

@@ -176,6 +176,8 @@ ALLOWED_TESTS = {
     "tests/store/test_postgres.py": "the PostgreSQL connection: placeholders and locks",
     "tests/test_importer.py": "counts the statements an import sends (a trace callback)",
     "tests/store/test_auditlog.py": "the audit trail's SQL module: its own statements",
+    "tests/store/test_viewlog.py": "the view log's SQL module: triggers, and tamper tests that"
+                                   " edit, delete and forge rows behind its back",
     "tests/store/test_erasing.py": "the erasure's SQL module: what remains in each table",
     "tests/store/test_exports.py": "the exports' SQL module: its own statements",
     "tests/test_store.py": "the Store itself: transactions, locking, its connection",

@@ -64,6 +64,25 @@ def test_erased_person_leaves_no_trace_on_disk(store, tmp_path):
         assert look.count(store, table) > 0  # the other person's
 
 
+def test_views_of_an_erased_person_stay_in_the_view_log_as_the_audit_rows_do(store):
+    """The view log is part of the audit trail: its rows name records by internal number
+    only, like the chain's, and are kept as the chain's are; the trail still verifies."""
+    assessment = save(store, "GONE-2")
+    person = look.value(store, "people", "id", ref="GONE-2")
+    store.log_view("view", actor="alice", object_type="assessment", object_id=assessment)
+    store.log_view("view", actor="alice", object_type="person_history", object_id=person)
+    store.seal_views()
+    store.log_view("view", actor="alice", object_type="assessment", object_id=assessment)
+    erase_person(store, "GONE-2", actor="dpo", reason="subject_request", reference="4471")
+    assert look.count(store, "view_log") == 3
+    assert look.audit_trail_count(store, action="view", object_type="assessment",
+                                  object_id=str(assessment)) == 2
+    assert look.audit_trail_count(store, object_type="person_history",
+                                  object_id=str(person)) == 1
+    report = verify_audit(store)
+    assert report.ok and report.views_sealed == 3, report.message()
+
+
 @pytest.mark.parametrize("reason, reference, message", [
     ("erasure request from Jane Smith", "DSAR-1", "unknown reason"),  # free text: refused
     (" ", "DSAR-1", "unknown reason"),

@@ -79,6 +79,13 @@ def legacy_database(path: Path, engine, *, stop_before: str | None = None) -> No
     conn.close()
 
 
+def without_carried_column(after: dict[str, list]) -> None:
+    """Take core_0007's column (the last of ``answers``) out of rows read after an upgrade,
+    having checked that no answer of the older database is said to be carried forward."""
+    assert {row[-1] for row in after["answers"]} <= {None}
+    after["answers"] = [tuple(row[:-1]) for row in after["answers"]]
+
+
 def dump(path: Path) -> dict[str, list]:
     """Every row of every table but the migration bookkeeping."""
     conn = connect(path)
@@ -120,7 +127,9 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
     baseline = schema_of(tmp_path / "old.db")
     conn = connect(tmp_path / "old.db")
     assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003",
-                                                "core:core_0004", "core:core_0010"]
+                                                "core:core_0004",
+                                                "core:core_0007", "core:core_0009",
+                                                "core:core_0005", "core:core_0010"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
@@ -163,6 +172,7 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     with Store.open(path, engine, upgrade=True) as store:
         # stamped at the baseline, then upgraded from there
         assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
+                                      "core:core_0007", "core:core_0009", "core:core_0005",
                                       "core:core_0010"]
         assert audit.verify(store.conn).ok
         # the old record is kept
@@ -170,6 +180,8 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     after = dump(path)
     assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
     after = {k: v for k, v in after.items() if not k.startswith("schedule_")}  # core_0003's
+    assert after.pop("view_log") == []  # core_0005's table, empty
+    without_carried_column(after)
     assert after == before | {"assessments": with_language(before["assessments"])}
     fresh = tmp_path / "fresh.db"
     Store.open(fresh, engine, create=True).close()
@@ -233,6 +245,8 @@ def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_
     # one of them applied core_0002 and core_0003 (and audited it); the other found nothing
     assert [r[3] for r in after["audit"][len(before["audit"]):]] == ["db_upgrade"]
     after["audit"] = after["audit"][:len(before["audit"])]
+    assert after.pop("view_log") == []  # core_0005's table, empty
+    without_carried_column(after)
     assert after == before | {"assessments": with_language(before["assessments"])}
 
 
@@ -260,7 +274,8 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
     for t in threads:
         t.join()
     assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003", "core:core_0004",
-                                        "core:core_0010"]]
+                                        "core:core_0007", "core:core_0009", "core:core_0005",
+                                      "core:core_0010"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -499,7 +514,8 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
     conn.close()
     with Store.open(where, engine, upgrade=True) as store:
         assert store.last_upgrade == [
-            "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0010",
+            "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0007",
+            "core:core_0009", "core:core_0005", "core:core_0010",
             f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
             f"moved person(s) {first} to case_people_set_aside"]
         after = _everything(store)
@@ -509,6 +525,7 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
         assert [row[:3] for row in after["case_people_set_aside"]] == [
             (case, first, "victim_survivor")]
         # nothing else changed: every person, assessment, score and audit row is there
+        without_carried_column(after)
         for table, rows in before.items():
             if table == "assessments":  # core_0010: each completed in English
                 rows = sorted(with_language(rows), key=repr)
@@ -545,3 +562,35 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
     status = run("db", "status")
     assert status.returncode == 0 and "core    core_0010  core_0010  current" in status.stdout
     assert "applied" not in run("db", "upgrade").stdout
+
+
+def test_a_database_before_core_0005_gets_the_view_log_and_its_chain_still_verifies(
+        engine, tmp_path):
+    """``db upgrade`` from core_0009 (the revision before core_0005) adds the view log
+    (and its triggers); the audit rows written before stay as they were and verify, and
+    views are logged and sealed after."""
+    from formsengine.store import inspection as look
+
+    path = tmp_path / "at4.db"
+    with Store.open(path, engine, create=True) as store:
+        for i in range(4):
+            store.audit("view", actor=f"before{i}", object_type="case", object_id=i)
+        before = look.rows(store, "audit")
+    conn = connect(path)  # back to core_0009: no view log (nor core_0010's language)
+    conn.execute("DROP TABLE view_log")
+    conn.execute("ALTER TABLE assessments DROP COLUMN language")
+    conn.execute("UPDATE alembic_version SET version_num = 'core_0009'"
+                 " WHERE version_num = 'core_0010'")
+    conn.close()
+    with pytest.raises(SchemaBehindError):
+        Store.open(path, engine)
+    with Store.open(path, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["core:core_0005", "core:core_0010"]
+        assert look.rows(store, "audit") == before
+        assert audit.verify(store.conn).ok
+        store.log_view("view", actor="after", object_type="case", object_id=1)
+        assert store.seal_views() == 1
+        report = audit.verify(store.conn)
+        assert report.ok and report.views_sealed == 1 and report.rows == len(before) + 1
+        assert set(look.schema_sql(store)) >= {"view_log", "view_log_no_update",
+                                               "view_log_no_delete", "view_log_actor"}

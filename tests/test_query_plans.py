@@ -2,9 +2,9 @@
 
 Each page is requested through the Flask test client against a database with some rows;
 every SELECT it sends is captured from the connection (``set_trace_callback``) and run
-again under ``EXPLAIN QUERY PLAN``. A full scan of ``cases``, ``assessments``, ``audit``
-or the stored schedule fails the test: its cost would grow with every row stored, not with
-the rows shown.
+again under ``EXPLAIN QUERY PLAN``. A full scan of ``cases``, ``assessments``, ``audit``,
+the ``view_log`` or the stored schedule fails the test: its cost would grow with every row
+stored, not with the rows shown.
 
 One kind of scan is allowed: reading a table in its row-id order, newest first, up to a
 ``LIMIT``, with no condition at all (the audit page's first page, the audit chain's last
@@ -21,10 +21,10 @@ from formsengine.web import create_app
 
 from .web.conftest import FAST_HASH, complete, create_case, login, make_user, post, start_assessment
 
-WATCHED = ("cases", "assessments", "audit", "schedule_entries")
+WATCHED = ("cases", "assessments", "audit", "view_log", "schedule_entries")
 # a table walked from end to end, by its rows or by an index's entries
 FULL_SCAN = re.compile(r"^SCAN (\w+)\b")
-NAMED = re.compile(r"\b(?:FROM|JOIN)\s+(cases|assessments|audit|schedule_entries)\b"
+NAMED = re.compile(r"\b(?:FROM|JOIN)\s+(cases|assessments|audit|view_log|schedule_entries)\b"
                    r"(?:\s+(?:AS\s+)?(\w+))?",
                    re.I)
 NOT_ALIASES = {"where", "join", "left", "inner", "cross", "on", "order", "group", "limit",
@@ -118,7 +118,12 @@ PAGES = [
     ("sue", "GET", "/", None, "c.status = 'open'"),
     ("rita", "GET", "/research", None, "COUNT(DISTINCT person_id)"),
     ("admin", "GET", "/admin/audit", None, "FROM audit ORDER BY id DESC LIMIT"),
+    ("admin", "GET", "/admin/audit", None, "FROM view_log ORDER BY id DESC LIMIT"),
     ("admin", "GET", "/admin/audit?before=20", None, "id < "),
+    ("admin", "GET", "/admin/audit?views_before=20", None, "FROM view_log WHERE id < "),
+    ("admin", "POST", "/admin/audit", {"actor": "alice", "action": "view"},
+     "FROM view_log WHERE actor = 'alice' AND action = 'view'"),
+    ("admin", "POST", "/admin/audit", {"action": "list"}, "FROM view_log WHERE action = 'list'"),
     ("admin", "POST", "/admin/audit", {"actor": "alice"}, "actor = 'alice'"),
     ("admin", "POST", "/admin/audit", {"action": "view"}, "action = 'view'"),
     ("admin", "POST", "/admin/audit", {"actor": "alice", "action": "update"},

@@ -15,6 +15,8 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import json
 import os
 import secrets
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
 
 MIN_SQLITE = (3, 51, 3)
 SCORE_ATTEMPTS = 20  # numbers add_score tries while other writers take the next ones
-ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
+ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source", "carried_from")
 SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
 SYSTEM_ACTOR = "system"
 KEEP = object()  # an argument left as it is stored
@@ -219,16 +221,25 @@ def encode_value(value: Any) -> str:
 
 
 def draft_document(sub: Submission) -> str:
-    """A draft's answers, comments and sources as the JSON text kept on its row."""
-    return json.dumps({"answers": {k: v.isoformat() if hasattr(v, "isoformat") else v
-                                   for k, v in sub.answers.items()},
-                       "comments": sub.comments, "sources": sub.sources}, ensure_ascii=False)
+    """A draft's answers, comments, sources and carried-forward answers as the JSON text
+    kept on its row."""
+    doc: dict[str, Any] = {"answers": {k: v.isoformat() if hasattr(v, "isoformat") else v
+                                       for k, v in sub.answers.items()},
+                           "comments": sub.comments, "sources": sub.sources}
+    if sub.carried:
+        doc["carried"] = sub.carried
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def read_draft_document(text: str | None) -> tuple[dict, dict, dict]:
     """(answers, comments, sources) of a draft document (a new draft has none)."""
     doc = json.loads(text) if text else {}
     return doc.get("answers") or {}, doc.get("comments") or {}, doc.get("sources") or {}
+
+
+def read_draft_carried(text: str | None) -> dict[str, str]:
+    """The carried-forward answers of a draft document: item id -> the date carried from."""
+    return (json.loads(text) if text else {}).get("carried") or {}
 
 
 def is_database_url(location: Any) -> bool:
@@ -398,6 +409,37 @@ class Store:
         with self.write():
             return audit.append(self.conn, action, **kw)
 
+    def log_view(self, action: str, *, actor: str, object_type: str | None = None,
+                 object_id: Any = None, details: dict[str, Any] | None = None,
+                 request_id: str | None = None) -> int:
+        """Record a view or list of records (``audit.VIEW_ACTIONS``) in the view log: one
+        insert, with no wait on the audit chain's lock; the view log is sealed into the
+        chain in batches (``seal_views``), here by the view whose id is a multiple of
+        ``audit.VIEW_SEAL_ROWS``. Returns the view row's id."""
+        from . import viewlog
+
+        values = audit.view_row(action, actor=actor, object_type=object_type,
+                                object_id=object_id, details=details, request_id=request_id)
+        if self.postgres or self.conn.in_transaction:
+            view_id = viewlog.insert(self.conn, values)
+        else:  # SQLite: queue with this process's other writers (see ``write``)
+            with self.write():
+                view_id = viewlog.insert(self.conn, values)
+        if view_id % audit.VIEW_SEAL_ROWS == 0 and not self.conn.in_transaction:
+            self.seal_views()
+        return view_id
+
+    def seal_views(self, *, actor: str = SYSTEM_ACTOR) -> int:
+        """Seal the view rows not sealed yet into the audit chain (``audit.seal_views``);
+        how many it sealed."""
+        from . import viewlog
+
+        if self.conn.in_transaction:
+            return audit.seal_views(self.conn, actor=actor, head_key=self.file)
+        upto = viewlog.settled_last_id(self.conn)  # outside the transaction (PostgreSQL)
+        with self.write():
+            return audit.seal_views(self.conn, upto=upto, actor=actor, head_key=self.file)
+
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         cursor = self.conn.execute(sql, params)
         row = cursor.fetchone()
@@ -443,6 +485,33 @@ class Store:
             f" AND {field} IS NOT NULL"
             " ORDER BY assessment_date DESC, id DESC LIMIT 1",
             [field_id, case_id, before_id, field_id])
+
+    def prefill_source(self, assessment_id: int, item_ids: list[str]) -> dict[str, Any] | None:
+        """What a new assessment is offered from the previous occasion: the latest finalised
+        assessment (amended ones by their current version) of the same instrument for the
+        same person in the same case, other than ``assessment_id``, as its id, uid and date
+        with its stored answers (JSON-decoded) to ``item_ids``. None when there is none."""
+        this = self.one("SELECT person_id, case_id, instrument_id FROM assessments"
+                        " WHERE id = ?", [assessment_id])
+        if this is None or not item_ids:
+            return None
+        same_case = "a.case_id IS NULL" if this["case_id"] is None else "a.case_id = ?"
+        earlier = self.one(
+            "SELECT a.id, a.uid, a.assessment_date, a.created_at FROM assessments a"  # nosec B608: fixed fragments; values are bound
+            f" WHERE a.person_id = ? AND a.instrument_id = ? AND {same_case}"
+            " AND a.status = 'final' AND a.id != ?"
+            " ORDER BY COALESCE(a.assessment_date, a.created_at) DESC, a.id DESC LIMIT 1",
+            [this["person_id"], this["instrument_id"],
+             *([] if this["case_id"] is None else [this["case_id"]]), assessment_id])
+        if earlier is None:
+            return None
+        marks = ", ".join("?" for _ in item_ids)
+        rows = self.all(
+            "SELECT item_id, value FROM answers WHERE assessment_id = ?"  # nosec B608: placeholders only
+            f" AND item_id IN ({marks})", [earlier["id"], *item_ids])
+        return {"id": earlier["id"], "uid": earlier["uid"],
+                "date": earlier["assessment_date"] or earlier["created_at"][:10],
+                "answers": {r["item_id"]: json.loads(r["value"]) for r in rows}}
 
     # -- listings for the command line ------------------------------------------------------
     def find_case(self, ref_or_uid: str) -> dict[str, Any] | None:
@@ -636,11 +705,18 @@ class Store:
     def audit_entries(self, *, actor: str | None = None, action: str | None = None,
                       case_ref: str | None = None, since: str | None = None,
                       until: str | None = None, before: int | None = None,
+                      views_before: int | None = None,
                       limit: int = 100) -> list[dict[str, Any]] | None:
-        """Audit rows, newest first: by ``actor``, ``action``, the record (a case, with or
-        without the prefix of its reference, and its assessments), the dates ``since`` to
-        ``until`` (ISO dates, both included) and older than row ``before``. None when
-        ``case_ref`` names no case."""
+        """Audit rows and view log rows together, newest first: by ``actor``, ``action``, the
+        record (a case, with or without the prefix of its reference, and its assessments),
+        the dates ``since`` to ``until`` (ISO dates, both included); the next page after
+        audit row ``before`` and view row ``views_before`` (see ``audit_page_after``). Each
+        row says where it is from (``source``: ``audit`` or ``view``). None when
+        ``case_ref`` names no case.
+
+        Each table is read newest first by id through its indexes (``limit`` rows at
+        most), and the two are merged by time; a page continues each table after the last
+        row of it shown, so that no row is skipped or shown twice."""
         where: list[str] = []
         params: list[str | int] = []
         for column, value in (("actor", actor), ("action", action)):
@@ -657,30 +733,56 @@ class Store:
                          " 'assessment' AND object_id IN (SELECT CAST(id AS TEXT) FROM"
                          " assessments WHERE case_id = ?)))")
             params += [str(case["id"]), case["id"]]
-        if since:  # rows from the first one of that day, by id (rows are in time order)
-            where.append("id >= ? AND at >= ?")
-            params += [self._audit_first_id_at(since), since]
-        if until:
-            end = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
-            where.append("id < ? AND at < ?")
-            params += [self._audit_first_id_at(end), end]
-        if before:
-            where.append("id < ?")
-            params.append(before)
-        sql = ("SELECT id, at, actor, action, object_type, object_id, details FROM audit"  # nosec B608
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY id DESC LIMIT ?")
-        return self.all(sql, [*params, limit])
+        streams: list[list[dict[str, Any]]] = []
+        for table, source, after in (("audit", "audit", before),
+                                     ("view_log", "view", views_before)):
+            terms, values = list(where), list(params)
+            if since:  # rows from the first one of that day, by id (rows are in time order)
+                terms.append("id >= ? AND at >= ?")
+                values += [self._audit_first_id_at(since, table), since]
+            if until:
+                end = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
+                terms.append("id < ? AND at < ?")
+                values += [self._audit_first_id_at(end, table), end]
+            if after:
+                terms.append("id < ?")
+                values.append(after)
+            sql = (f"SELECT id, at, actor, action, object_type, object_id, details FROM {table}"  # nosec B608 (table names from this tuple)
+                   + (" WHERE " + " AND ".join(terms) if terms else "")
+                   + " ORDER BY id DESC LIMIT ?")
+            stream = self.all(sql, [*values, limit])
+            for row in stream:
+                row["source"] = source
+            streams.append(stream)
+        # a merge keeps each table's own order (by id), whatever the times within it
+        merged = heapq.merge(*streams, reverse=True,
+                             key=lambda r: (r["at"], r["source"] == "view", r["id"]))
+        return list(itertools.islice(merged, limit))
 
-    def _audit_first_id_at(self, when: str) -> int:
-        """The id of the first audit row written at or after ``when`` (one past the last
-        row if none): a binary search over row ids, each step one primary-key read, since
-        rows are appended in time order."""
-        last = self.all("SELECT MAX(id) AS n FROM audit")[0]["n"] or 0
+    @staticmethod
+    def audit_page_after(rows: list[dict[str, Any]], before: int | None = None,
+                         views_before: int | None = None) -> dict[str, int]:
+        """Where the page after ``rows`` (a page of ``audit_entries``, read with ``before``
+        and ``views_before``) starts: ``before`` and ``views_before`` for the next call,
+        each the last id of its table shown (or as it was, when none of it was)."""
+        after = {"before": before, "views_before": views_before}
+        for r in rows:
+            name = "before" if r["source"] == "audit" else "views_before"
+            after[name] = r["id"] if after[name] is None else min(after[name], r["id"])
+        return {k: v for k, v in after.items() if v is not None}
+
+    def _audit_first_id_at(self, when: str, table: str = "audit") -> int:
+        """The id of the first row of ``table`` (the audit or the view log) written at or
+        after ``when`` (one past the last row if none): a binary search over row ids, each
+        step one primary-key read, since rows are appended in time order."""
+        if table not in ("audit", "view_log"):
+            raise ValueError(f"not a table of the audit trail: {table!r}")
+        last = self.all(f"SELECT MAX(id) AS n FROM {table}")[0]["n"] or 0  # nosec B608 (checked above)
         lo, hi = 1, last + 1
         while lo < hi:
             mid = (lo + hi) // 2
-            row = self.one("SELECT at FROM audit WHERE id >= ? ORDER BY id LIMIT 1", [mid])
+            row = self.one(f"SELECT at FROM {table} WHERE id >= ? ORDER BY id LIMIT 1",  # nosec B608 (checked above)
+                           [mid])
             if row is None or row["at"] >= when:
                 hi = mid
             else:
@@ -1006,7 +1108,8 @@ class Store:
     @staticmethod
     def _answer_rows(assessment_id: int, sub: Submission) -> list[tuple]:
         return [(assessment_id, item_id, encode_value(value), sub.comments.get(item_id),
-                 sub.sources.get(item_id)) for item_id, value in sub.answers.items()]
+                 sub.sources.get(item_id), sub.carried.get(item_id))
+                for item_id, value in sub.answers.items()]
 
     def _insert_answers(self, assessment_id: int, sub: Submission) -> None:
         insert_many(self.conn, "answers", ANSWER_COLUMNS, self._answer_rows(assessment_id, sub))
@@ -1134,7 +1237,8 @@ class Store:
         # a step into SQLite (which lets other server threads run and then waits to get back
         # in).
         packed = json_array_agg(
-            self.conn, json_array(self.conn, "item_id", "value", "comment", "source"))
+            self.conn, json_array(self.conn, "item_id", "value", "comment", "source",
+                                  "carried_from"))
         row = self.one(
             "SELECT a.*, CASE WHEN a.status = 'draft' THEN NULL ELSE"  # nosec B608: helpers' SQL
             f" (SELECT {packed} FROM answers WHERE assessment_id = a.id) END AS packed_answers"
@@ -1146,14 +1250,17 @@ class Store:
         draft, packed = row.pop("draft_answers"), row.pop("packed_answers")
         if row["status"] == "draft":
             row["answers"], row["comments"], row["sources"] = read_draft_document(draft)
+            row["carried"] = read_draft_carried(draft)
         else:
-            row["answers"], row["comments"], row["sources"] = {}, {}, {}
-            for item_id, value, comment, source in json.loads(packed):
+            row["answers"], row["comments"], row["sources"], row["carried"] = {}, {}, {}, {}
+            for item_id, value, comment, source, carried in json.loads(packed or "[]"):
                 row["answers"][item_id] = json.loads(value)
                 if comment:
                     row["comments"][item_id] = comment
                 if source:
                     row["sources"][item_id] = source
+                if carried:
+                    row["carried"][item_id] = carried
         score = None if row["status"] == "draft" else self.one(  # drafts have no score rows
             "SELECT result FROM scores WHERE assessment_id = ? ORDER BY seq DESC LIMIT 1",
             [assessment_id])
@@ -1165,7 +1272,7 @@ class Store:
         """The stored assessment as answers-file data, for rescoring or editing."""
         data = {"instrument": row["instrument_id"], "version": row["instrument_version"],
                 "answers": row["answers"], "fields": row["fields"], "wording": row["wording"]}
-        for key in ("comments", "sources"):
+        for key in ("comments", "sources", "carried"):
             if row.get(key):
                 data[key] = row[key]
         if row.get("judgement"):
@@ -1183,7 +1290,8 @@ class Store:
     def update_draft(self, assessment_id: int, sub: Submission, *, expected_revision: int,
                      actor: str, request_id: str | None = None,
                      previous: dict[str, Any] | None = None,
-                     judgement_before: dict[str, str] | None | object = KEEP) -> int:
+                     judgement_before: dict[str, str] | None | object = KEEP,
+                     carried_forward: dict[str, Any] | None = None) -> int:
         """Replace a draft's answers and its provisional result (scored here, on the
         server, at every save). Fails cleanly when someone else saved first.
 
@@ -1191,7 +1299,10 @@ class Store:
         answers moves the revision on, so they are still the stored ones when the revision
         matches); saves reading them again for the audit row's list of changed items.
         ``judgement_before``: the judgement the caller read, when the save may change it (the
-        audit row then says how it changed)."""
+        audit row then says how it changed).
+        ``carried_forward``: the answers this save confirms as carried forward from an
+        earlier assessment (``{"items": [...], "from_assessment": uid, "from_date": date}``),
+        recorded in the save's audit row."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
         date = sub.fields.get(
@@ -1225,7 +1336,9 @@ class Store:
                     "nothing was saved: reload it to see their changes")
             before = {k: encode_value(v) for k, v in previous.items()}
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-            details = {"changed_items": changed}
+            details: dict[str, Any] = {"changed_items": changed}
+            if carried_forward:
+                details["carried_forward"] = carried_forward
             if judgement_before is not KEEP:
                 details.update(judgement_details(cast("dict[str, str] | None", judgement_before),
                                                  sub.judgement) or {})

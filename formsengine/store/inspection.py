@@ -126,6 +126,30 @@ def values(store: Store, table: str, column: str, *, order_by: str | Sequence[st
     return [r[column] for r in rows(store, table, column, order_by=order_by, **equal)]
 
 
+# The audit trail is two tables: the hash-chained ``audit`` and the ``view_log`` of page views
+# and lists sealed into it in batches (``formsengine.audit``).
+AUDIT_TRAIL = ("audit", "view_log")
+
+
+def audit_trail(store: Store, *columns: str, **equal: Any) -> list[dict[str, Any]]:
+    """The matching rows of the whole audit trail, both tables (the named ``columns``,
+    which both have, or all the columns they share), in the order they were written: by
+    time, then the audit's before the view log's, then by id."""
+    columns = columns or tuple(c.name for c in _table("view_log").columns)
+    wanted = tuple(dict.fromkeys((*columns, "at", "id")))
+    found = []
+    for table in AUDIT_TRAIL:
+        for row in rows(store, table, *wanted, **equal):
+            found.append((row["at"], table != "audit", row["id"], row))
+    found.sort(key=lambda r: r[:3])
+    return [{c: row[c] for c in columns} for *_, row in found]
+
+
+def audit_trail_count(store: Store, **equal: Any) -> int:
+    """How many rows of the whole audit trail (both tables) match."""
+    return sum(count(store, table, **equal) for table in AUDIT_TRAIL)
+
+
 def schema_sql(store: Store) -> dict[str, str]:
     """SQLite: each table, index and trigger of the database (its own, not SQLite's) and
     the SQL that made it."""

@@ -85,5 +85,7 @@ def assessment_or_404(uid: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def audit_view(object_type: str, object_id: Any, what: str = "view") -> None:
-    store().audit(what, actor=g.user["username"], object_type=object_type,
+    """Record a view (or a list: ``what="list"``) in the view log, which is sealed into the
+    audit chain in batches: the page does not wait on the chain's lock."""
+    store().log_view(what, actor=g.user["username"], object_type=object_type,
                   object_id=object_id, request_id=g.request_id)

@@ -438,25 +438,31 @@ def audit_log():
                    "case_ref": (form.record.data or "").strip() or None,
                    "since": form.since.data.isoformat() if form.since.data else None,
                    "until": form.until.data.isoformat() if form.until.data else None}
-    before = int_arg("before") if request.method == "GET" else None
-    if filtered and request.form.get("before"):  # "Older entries" of a filtered page
-        raw = request.form["before"]
-        if not raw.isdigit() or len(raw) > 18:
-            abort(400)
-        before = int(raw)
-    rows = _store().audit_entries(**filters, before=before, limit=AUDIT_PAGE + 1)
+    # where the page starts: after audit row ``before`` and view log row ``views_before``
+    # (the two tables are merged by time; each goes on after its last row shown)
+    start: dict[str, int | None] = {"before": None, "views_before": None}
+    for name in start:
+        if request.method == "GET":
+            start[name] = int_arg(name)
+        elif filtered and request.form.get(name):  # "Older entries" of a filtered page
+            raw = request.form[name]
+            if not raw.isdigit() or len(raw) > 18:
+                abort(400)
+            start[name] = int(raw)
+    rows = _store().audit_entries(**filters, **start, limit=AUDIT_PAGE + 1)
     if rows is None:
         form.record.errors = ["No case has that reference"]
         rows = []
     more = len(rows) > AUDIT_PAGE and not form.errors  # one row past the page: older exist
     rows = rows[:AUDIT_PAGE]
+    older = _store().audit_page_after(rows, **start) if more else None
     names = _store().audit_record_names(rows)
     for r in rows:
         r["record"] = _record_text(r, names)
         r["detail_rows"] = _detail_rows(r["details"])
     access.audit_view("audit", None, "list")
     return render_template("admin/audit.html", rows=rows, form=form,
-                           older=rows[-1]["id"] if more else None,
+                           older=older,
                            filtered=filtered), (400 if form.errors else 200)
 
 

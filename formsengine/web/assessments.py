@@ -17,7 +17,7 @@ from wtforms.validators import Length, ValidationError
 from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP, caseviews
-from . import access, formbuild, i18n, once, results
+from . import access, formbuild, i18n, once, prefill, results
 from .assessment_pages import assessment_data as _data
 from .assessment_pages import instrument as _instrument
 from .assessment_pages import offer_levels as _offer_levels
@@ -187,20 +187,43 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
-    formbuild.pipe_labels(form, inst, _section_items(inst, section_id), pack, data)
+    group = formbuild.repeat_of(inst, section_id)
+    # instances of the section's repeating group shown (an added one is not saved until
+    # answered, so the page after "Add another" asks for one more than are saved)
+    instances = 0
+    remove = None
+    if group is not None:
+        if request.method == "POST":
+            instances = formbuild.posted_instances(group, request.form)
+            asked = (request.form.get("remove_instance") or "").strip()
+            remove = int(asked) if asked.isdigit() and len(asked) <= 3 else None
+        else:
+            instances = formbuild.instances_shown(group, data, request.args.get("instances"))
+    formbuild.pipe_labels(form, inst, _section_items(inst, section_id, instances), pack, data)
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
     hidden_answered: list[str] = []
     status = 200
+    page_items = _section_items(inst, section_id)
+    # answers offered from the previous occasion: on the page only, until a person saves it
+    offered, source = prefill.offers(inst, row, data, page_items)
+    if request.method == "POST":
+        named = set((request.form.get("carried") or "").split(","))
+        offered = {k: v for k, v in offered.items() if k in named}
     if request.method == "GET":
         access.audit_view("assessment", row["id"])
         formbuild.fill(form, inst, section_id, data)
+        prefill.offer(form, inst, offered)
         form.revision.data = str(row["revision"])
         if section_id == formbuild.DETAILS:
             _offer_details(form, inst, row, data)
     elif form.validate_on_submit():
-        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data)
+        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data,
+                                                         request.form, remove)
+        merged, carried, offered = prefill.confirm(
+            inst, row, data, merged, page_items, request.form.get("carried") or "",
+            idle=bool(request.headers.get("X-Idle-Save")))
         # answers the posted answers hide are never dropped unsaid: the page asks first
         # (a save sent by the idle timer has nobody to ask, and keeps what it can)
         if dropped and request.form.get("remove_hidden") != "yes" \
@@ -217,7 +240,8 @@ def section(uid: str, section_id: str):
                 access.store().update_draft(
                     row["id"], sub, expected_revision=expected, actor=g.user["username"],
                     request_id=g.request_id,
-                    previous=row["answers"] if expected == row["revision"] else None)
+                    previous=row["answers"] if expected == row["revision"] else None,
+                    carried_forward=carried)
             except SubmissionError as exc:
                 errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
@@ -228,13 +252,23 @@ def section(uid: str, section_id: str):
                 flash(str(exc))
                 return redirect(url_for("assessments.result", uid=uid))
             else:
+                added = group is not None and request.form.get("add_instance") == group.id
+                if group is not None and (added or remove is not None):
+                    # "Add another" and "Remove" save the page and show it again
+                    wanted = min(instances + 1, group.maximum) if added else max(
+                        instances - 1, 0)
+                    anchor = (f"#instance-{group.id}-{wanted}" if added and wanted
+                              else f"#repeat-{group.id}")
+                    return redirect(url_for("assessments.section", uid=uid,
+                                            section_id=section_id, instances=wanted,
+                                            back="check" if to_check else None) + anchor)
                 if section_id != formbuild.DETAILS:
-                    current = next(s for s in inst.sections if s.id == section_id)
+                    asked = _section_items(inst, section_id, instances)
                     posted = request.form.get("shown")
                     seen = set(posted.split(",")) if posted is not None else (
                         formbuild.visible_items(inst, data["answers"],
                                                 formbuild.typed_fields(inst, data["fields"])))
-                    appeared = [i for i in current.item_ids if i in after and i not in seen
+                    appeared = [i for i in asked if i in after and i not in seen
                                 and i not in merged["answers"]]
                     if appeared:
                         flash(_("More questions are now shown in this section: answer them "
@@ -252,7 +286,8 @@ def section(uid: str, section_id: str):
                 return redirect(url_for("assessments.check", uid=uid))
     else:
         status = 400
-    shown = formbuild.visible_items(inst, data["answers"],
+    view = {**data, "answers": {**data["answers"], **offered}}
+    shown = formbuild.visible_items(inst, view["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
     title = _("Assessment details") if section_id == formbuild.DETAILS else next(
         s.title for s in inst.sections if s.id == section_id)
@@ -263,8 +298,13 @@ def section(uid: str, section_id: str):
         section_id=section_id, heading=title, number=order.index(section_id) + 1,
         to_check=to_check,
         total=len(order), description=description, shown=shown,
-        problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
-        programs=formbuild.page_programs(inst, _section_items(inst, section_id), data),
+        problems=errors, formbuild=formbuild, item_ids=page_items,
+        asked_items=_section_items(inst, section_id, instances),
+        programs=formbuild.page_programs(inst, _section_items(inst, section_id, instances),
+                                         view),
+        repeat=group, instances=instances,
+        offered=list(offered),
+        carried=prefill.notices(inst, data, page_items, offered, source),
         hidden_answered=[inst.items[i] for i in hidden_answered],
         calculated=_calculated(inst, row, data).get(section_id)), status
 
@@ -303,10 +343,16 @@ def _offer_details(form, inst, row, data) -> None:
                               + (field.description or ""))
 
 
-def _section_items(inst, section_id):
+def _section_items(inst, section_id, instances: int = 0):
+    """The section's own items, then those of the first ``instances`` instances of its
+    repeating group."""
     if section_id == formbuild.DETAILS:
         return []
-    return list(next(s for s in inst.sections if s.id == section_id).item_ids)
+    section = next(s for s in inst.sections if s.id == section_id)
+    out = list(section.item_ids)
+    if section.repeat is not None and instances:
+        out += formbuild.repeat_item_ids(section.repeat, instances)
+    return out
 
 
 @bp.route("/assessments/<uid>/check", methods=["GET"])

@@ -150,7 +150,8 @@ def calculated(inst, result: dict[str, Any] | None) -> dict[str, list[dict[str, 
 
 def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
     """Per section, every shown question with the answer given (or 'Not answered'); a
-    question that pipes in an earlier answer shows it (``piping.py``)."""
+    question that pipes in an earlier answer shows it (``piping.py``); an answer carried
+    forward from an earlier assessment has the date it was carried from (``carried``)."""
     fields = formbuild.typed_fields(inst, data.get("fields", {}))
     shown = formbuild.visible_items(inst, data["answers"], fields)
     typed, _fields = formbuild.shown_answers(inst, data)
@@ -164,7 +165,14 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
         out.append({"id": formbuild.DETAILS, "title": _("Assessment details"), "rows": rows})
     for section in inst.sections:
         rows = []
-        for item_id in section.item_ids:
+        every = [(item_id, "") for item_id in section.item_ids]
+        group = section.repeat
+        if group is not None:  # each instance given, its questions headed "Child 2: ..."
+            every += [(item_id, f"{group.label} {k}: ")
+                      for k in range(1, group.count(data["answers"], data.get("comments", {}),
+                                                    data.get("sources", {})) + 1)
+                      for item_id in group.ids(k)]
+        for item_id, prefix in every:
             if item_id not in shown:
                 continue
             text = item_text(inst, item_id, pack, typed, fields)
@@ -177,7 +185,9 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
                 answer = date_text(value)
             else:
                 answer = text["options"].get(value, str(value)) if text["options"] else str(value)
-            rows.append({"question": text["label"], "answer": answer,
+            carried = data.get("carried", {}).get(item_id)
+            rows.append({"question": prefix + text["label"], "answer": answer,
+                         "carried": date_text(carried) if carried else None,
                          "comment": data.get("comments", {}).get(item_id),
                          "source": data.get("sources", {}).get(item_id),
                          "anchor": "question-" + formbuild.answer_name(item_id)})

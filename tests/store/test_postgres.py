@@ -255,7 +255,8 @@ def test_a_schema_made_before_the_stored_schedule_gets_it_on_upgrade(engine, pg_
                              opened_on="2025-01-31")
     older.close()
     with Store.open(pg_database, engine, upgrade=True) as store:
-        assert store.last_upgrade == ["core:core_0003", "core:core_0004", "core:core_0010"]
+        assert store.last_upgrade == ["core:core_0003", "core:core_0004", "core:core_0007",
+                                      "core:core_0009", "core:core_0005", "core:core_0010"]
         assert [(r["occasion"], r["due"]) for r in entries_of(store, [case])] == [
             ("exit", "2025-07-31"), ("intake", "2025-01-31"), ("review", "2025-04-30")]
         store.close_case(case, closed_on="2025-02-01", reason="other")  # the triggers too
@@ -330,3 +331,33 @@ def test_a_definition_first_used_by_many_writers_at_once_is_stored_once(engine, 
     assert errors == []
     assert len(found) == writers and len(set(found)) == 1
     assert look.count(pg_store, "definition_snapshots", instrument_id=inst.id) == 1
+
+
+def test_a_schema_before_core_0005_gets_the_view_log_and_its_chain_still_verifies(
+        engine, pg_database):
+    """``db upgrade`` from core_0009 (the revision before core_0005) adds the view log;
+    the audit rows written before stay as they were and verify, and views are then logged
+    and sealed after them."""
+    from alembic import command
+
+    from formsengine import migrations
+    from formsengine.store.postgres import connect as pg_connect
+    from formsengine.store.postgres import engine_for
+
+    with engine_for(pg_database).connect() as sa:
+        command.upgrade(migrations.config(engine, sa), "core_0009")
+        command.upgrade(migrations.config(engine, sa), "web_0001")
+        sa.commit()
+    older = Store(pg_connect(pg_database), engine)
+    for i in range(4):
+        older.audit("view", actor=f"before{i}", object_type="case", object_id=i)
+    before = older.all("SELECT * FROM audit ORDER BY id")
+    older.close()
+    with Store.open(pg_database, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["core:core_0005", "core:core_0010"]
+        assert store.all("SELECT * FROM audit ORDER BY id") == before
+        assert verify(store.conn).ok
+        store.log_view("view", actor="after", object_type="case", object_id=1)
+        assert store.seal_views() == 1
+        report = verify(store.conn)
+        assert report.ok and report.views_sealed == 1 and report.rows == len(before) + 1

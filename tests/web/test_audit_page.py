@@ -4,6 +4,7 @@ by POST, paging, its own views audited, administrators only."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -23,12 +24,12 @@ def _rows(page):
 def test_the_trail_shows_who_did_what_newest_first(admin, alice, store):
     case = create_case(alice, vs_name="ZQ")
     start_assessment(alice, case)
-    before = look.count(store, "audit")
+    before = look.audit_trail_count(store)  # the chained rows and the views
     page = admin.get("/admin/audit").get_data(as_text=True)
     rows = _rows(page)
     assert rows and "alice" in page and "login" in page
     assert len(rows) == min(before, AUDIT_PAGE)  # every entry written before the page
-    entries = look.rows(store, "audit", "action", "object_type")
+    entries = look.audit_trail(store, "action", "object_type")
     newest = [r for r in entries if r["object_type"] != "audit"][-1]
     oldest = entries[0]
     first = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)[2]
@@ -37,7 +38,7 @@ def test_the_trail_shows_who_did_what_newest_first(admin, alice, store):
                              oldest["action"].replace("_", " "))
     assert "ZQ" not in page  # the case's initials are never shown here
     assert case not in page  # nor its address (records appear by internal id)
-    assert look.count(store, "audit", actor="admin", object_type="audit") == 1
+    assert look.audit_trail_count(store, actor="admin", object_type="audit") == 1
 
 
 def test_filtering_by_user_and_action(admin, alice):
@@ -193,3 +194,47 @@ def test_a_bad_older_marker_is_refused(admin, store):
     response = admin.post("/admin/audit", data={"csrf_token": token.group(1),
                                                 "actor": "x", "before": "1 OR 1=1"})
     assert response.status_code == 400
+
+
+def _cells(row):
+    return re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+
+
+def test_views_and_chained_rows_are_paged_together_newest_first_each_once(admin, store):
+    """Views (the view log) and other rows (the chain) interleaved over several pages:
+    following "Older entries" shows every row once, in the order written, although the
+    pages' own views are logged meanwhile."""
+    for i in range(AUDIT_PAGE + 8):
+        store.audit("update", actor=f"mixed{i}", object_type="case", object_id=i)
+        store.log_view("view", actor=f"mixed{i}", object_type="case", object_id=i)
+        if i % 3 == 0:
+            store.log_view("list", actor=f"mixed{i}", object_type="case_list")
+    expected = [(r["actor"], r["action"]) for r in reversed(look.audit_trail(
+        store, "actor", "action")) if r["actor"].startswith("mixed")]
+    seen, url, pages = [], "/admin/audit", 0
+    while url:
+        page = admin.get(url).get_data(as_text=True)
+        pages += 1
+        seen += [(c[1], c[2]) for c in map(_cells, _rows(page)) if c[1].startswith("mixed")]
+        link = re.search(r'href="(/admin/audit\?[^"]+)"', page)
+        url = html.unescape(link.group(1)) if link else None
+    assert pages >= 3 and seen == expected
+
+
+def test_older_filtered_views_keep_the_filters(admin, store):
+    for i in range(AUDIT_PAGE + 3):
+        store.log_view("view", actor="looker", object_type="case", object_id=i)
+        store.audit("update", actor="looker", object_type="case", object_id=i)
+    page = post(admin, "/admin/audit", {"actor": "looker", "action": "view"},
+                token_from="/admin/audit").get_data(as_text=True)
+    assert len(_rows(page)) == AUDIT_PAGE
+    fields = _older_form(page)
+    assert fields is not None and "before" not in fields  # no chained row shown yet
+    oldest_shown = look.rows(store, "view_log", "id", descending=True, limit=AUDIT_PAGE,
+                             actor="looker")[-1]["id"]
+    assert fields["views_before"] == str(oldest_shown)
+    older = admin.post("/admin/audit", data=fields).get_data(as_text=True)
+    rows = _rows(older)
+    assert len(rows) == 3 and all(_cells(r)[2] == "view" for r in rows)
+    assert _older_form(older) is None
+    assert admin.get("/admin/audit?views_before=nonsense").status_code == 400
