@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from ..dates import date_text
 from ..submission import check_value
 from . import access, formbuild
 
-OFFER = "Carried forward from {date} \u2014 confirm or change"
-CONFIRMED = "Carried forward from {date} and confirmed \u2014 change it if it no longer holds"
+OFFER = _l("Carried forward from %(date)s \u2014 confirm or change")
+CONFIRMED = _l("Carried forward from %(date)s and confirmed \u2014 change it if it no longer "
+               "holds")
 
 
 def prefill_items(inst, item_ids) -> list[str]:
@@ -72,9 +75,9 @@ def notices(inst, data: dict[str, Any], item_ids, offered: dict[str, Any],
     out = {}
     for item_id in item_ids:
         if item_id in offered and source is not None:
-            out[item_id] = OFFER.format(date=date_text(source["date"]))
+            out[item_id] = str(OFFER) % {"date": date_text(source["date"])}
         elif item_id in data.get("carried", {}):
-            out[item_id] = CONFIRMED.format(date=date_text(data["carried"][item_id]))
+            out[item_id] = str(CONFIRMED) % {"date": date_text(data["carried"][item_id])}
     return out
 
 
