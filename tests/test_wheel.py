@@ -84,6 +84,11 @@ def test_the_installed_wheels_serve_pages_with_their_styles_and_scripts(installe
     assert all(path.startswith(installed["site"]) for path in where), where
     # plugin authors type-check against the installed hook API
     assert Path(installed["site"], "formsengine", "py.typed").is_file()
+    # the Welsh message catalogue, compiled, and the outcomes plugin's Welsh wording pack
+    assert Path(installed["site"], "formsengine", "web", "translations", "cy", "LC_MESSAGES",
+                "messages.mo").is_file()
+    assert Path(installed["site"], "formsengine_outcomes", "definitions",
+                "idva-intake-cy.wording.json").is_file()
     assert _run(installed, "db", "init").returncode == 0
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
