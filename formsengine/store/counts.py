@@ -41,7 +41,7 @@ _KEY = "final_counts.instrument_id = {r}.instrument_id AND final_counts.occasion
 def added(row: str = "NEW") -> list[str]:
     """The statements that count one more final assessment, ``row`` (``NEW``)."""
     return [
-        "INSERT INTO final_people (instrument_id, occasion, person_id, assessments)"
+        "INSERT INTO final_people (instrument_id, occasion, person_id, assessments)"  # nosec B608 (fixed SQL: names written here)
         f" VALUES ({row}.instrument_id, {row}.occasion, {row}.person_id, 1)"
         " ON CONFLICT (instrument_id, occasion, person_id)"
         " DO UPDATE SET assessments = final_people.assessments + 1",
