@@ -373,7 +373,8 @@ def answer_check_problems(inst: Instrument) -> list[str]:
     """The checks on answers that items and fields declare: exclusive options only on
     multiple choice and after the others; text lengths and patterns only on text (the
     pattern compiles; the shortest no longer than the longest); date bounds only on dates,
-    naming a date that comes earlier in the form; reverse only on single choice; the
+    naming a date that comes earlier in the form; reverse only on single choice; prefill
+    never on text; the
     items required to finalise exist, each once."""
     import re
 
@@ -406,6 +407,10 @@ def answer_check_problems(inst: Instrument) -> list[str]:
             if getattr(spec, key, None) is not None and spec.type != "date":
                 problems.append(f"{path}.{key}: only a date {kind} takes {key} "
                                 f"(this one is {spec.type})")
+        if getattr(spec, "prefill", False) and spec.type == "text":
+            problems.append(f"{path}.prefill: a text item is not carried forward (what is "
+                            "written in words belongs to the occasion it describes): remove "
+                            "prefill, or ask it as a choice, number or date")
         if getattr(spec, "reverse", False) and spec.type != "choice":
             problems.append(f"{path}.reverse: only a single-choice item is reversed "
                             f"(this one is {spec.type})")

@@ -402,9 +402,10 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
             draft_document(r.sub) if r.status == "draft" else None))
         if r.status == "draft":  # a draft's answers are in its draft_answers document
             pass
-        elif r.sub.comments or r.sub.sources:
+        elif r.sub.comments or r.sub.sources or r.sub.carried:
             annotated.extend((aid, item, encode_value(v), r.sub.comments.get(item),
-                              r.sub.sources.get(item)) for item, v in r.sub.answers.items())
+                              r.sub.sources.get(item), r.sub.carried.get(item))
+                             for item, v in r.sub.answers.items())
         else:
             plain.extend((aid, item, encoded[v] if type(v) is str and v in encoded
                           else encode(v)) for item, v in r.sub.answers.items())

@@ -280,6 +280,8 @@ class Item:
     reverse: bool = False
     # the id of the grid (a Likert or matrix layout of its section) it is a row of
     grid: str | None = None
+    # offered from the person's latest finalised assessment when a new one is started
+    prefill: bool = False
 
     @cached_property
     def values(self) -> tuple[str, ...]:
@@ -539,6 +541,7 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
                 reverse=bool(raw.get("reverse", False)),
                 **_answer_checks(raw),
                 grid=raw.get("grid"),
+                prefill=bool(raw.get("prefill", False)),
             )
             ids.append(raw["id"])
         grids = tuple(Grid(g["id"], g["label"], g.get("help")) for g in sec.get("grids", []))

@@ -71,15 +71,10 @@ class Plan:
         # the sums that add up other scores: the scores each adds (a companion
         # <id>_at_least adds the parts' companions) and whether an unknown part makes it
         # not known
-        ids = {spec["id"] for spec in inst.score_specs}
         self.score_parts: dict[str, tuple[tuple[str, ...], bool]] = {}
         for spec in inst.score_specs:
-            if spec["type"] == "sum" and spec.get("scores"):
-                parts = tuple(p + AT_LEAST if "companion_of" in spec and p + AT_LEAST in ids
-                              else p for p in spec["scores"])
-                strict = (bool(spec.get("unknown_if_missing"))
-                          or spec.get("when_unknown") == "not_known")
-                self.score_parts[spec["id"]] = (parts, strict)
+            if (parts_of := self.parts_of(spec)) is not None:
+                self.score_parts[spec["id"]] = parts_of
         self.bands = [(b["id"], b["score"], b["cutoffs"]) for b in scoring.get("bands", [])]
         self.flags = [(f["id"], compile_condition(f["when"])) for f in scoring.get("flags", [])]
         self.criteria = [(c["id"], compile_condition(c["when"]))
@@ -88,6 +83,32 @@ class Plan:
             group: [c["id"] for c in scoring.get("criteria", []) if c.get("group") == group]
             for group in scoring.get("criteria_groups", {})
         }
+
+    def parts_of(self, spec: dict[str, Any]) -> tuple[tuple[str, ...], bool] | None:
+        """The scores a sum adds (``scores``) and whether an unknown part makes it not
+        known; None for any other score."""
+        if spec["type"] != "sum" or not spec.get("scores"):
+            return None
+        ids = {s["id"] for s in self.inst.score_specs}
+        parts = tuple(p + AT_LEAST if "companion_of" in spec and p + AT_LEAST in ids
+                      else p for p in spec["scores"])
+        strict = (bool(spec.get("unknown_if_missing"))
+                  or spec.get("when_unknown") == "not_known")
+        return parts, strict
+
+    def score_all(self, answers: Answers, known: Known,
+                  fields: dict[str, Any]) -> dict[str, Any]:
+        """Every declared score, in the definition's order."""
+        scores: dict[str, Any] = {}
+        for score_id, fn in self.scores:
+            scores[score_id] = fn(answers, known)
+            if score_id in self.score_parts:
+                parts, strict = self.score_parts[score_id]
+                scores[score_id] = add_scores(scores[score_id], parts, scores, strict)
+        if self.ages:
+            scores.update((score_id, fn(answers, fields)) for score_id, fn in self.ages.items())
+            scores = {score_id: scores[score_id] for score_id in self.score_order}
+        return scores
 
     def known(self, answers: Answers) -> Known:
         """The answers that carry information (not unanswered, not a 'not known' kind)."""
@@ -269,7 +290,14 @@ def compute_score(inst: Instrument, spec: dict[str, Any], answers: Answers,
     plan = plan_for(inst)
     if spec["type"] == "age":
         return age_score(inst, spec)(answers, fields or {})
-    return plan._compile_score(spec)(answers, plan.known(answers))
+    known = plan.known(answers)
+    value = plan._compile_score(spec)(answers, known)
+    parts_of = plan.parts_of(spec)
+    if parts_of is None:
+        return value
+    # a sum over other scores adds them as the scoring does
+    parts, strict = parts_of
+    return add_scores(value, parts, plan.score_all(answers, known, fields or {}), strict)
 
 
 def band_for(value: Any, cutoffs: list[dict[str, Any]]) -> str | None:
@@ -300,15 +328,7 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
                   if i in answers and i in inc and answers[i] in inc[i]}
 
     scores = ctx.scores
-    for score_id, fn in plan.scores:
-        scores[score_id] = fn(answers, known)
-        if score_id in plan.score_parts:
-            parts, strict = plan.score_parts[score_id]
-            scores[score_id] = add_scores(scores[score_id], parts, scores, strict)
-    if plan.ages:
-        scores.update((score_id, fn(answers, sub.fields)) for score_id, fn in plan.ages.items())
-        for score_id in plan.score_order:  # back in the definition's order
-            scores[score_id] = scores.pop(score_id)
+    scores.update(plan.score_all(answers, known, sub.fields))
     for band_id, score_id, cutoffs in plan.bands:
         ctx.bands[band_id] = band_for(scores.get(score_id), resolve(cutoffs, params))
 

@@ -34,6 +34,9 @@ class Submission:
     sources: dict[str, str] = field(default_factory=dict)
     judgement: dict[str, str] | None = None
     wording: str = "paraphrase"
+    # answers carried forward from an earlier assessment and confirmed by a person:
+    # item id -> the date (YYYY-MM-DD) of the assessment they were carried from
+    carried: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -50,6 +53,8 @@ class Submission:
             out["sources"] = self.sources
         if self.judgement:
             out["judgement"] = self.judgement
+        if self.carried:
+            out["carried"] = self.carried
         out["wording"] = self.wording
         return out
 
@@ -302,6 +307,23 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
                 problems.append(f"{label}: {kind[:-1]} for unknown item {item_id[:128]!r}")
             elif not getattr(item, "comment" if kind == "comments" else "source"):
                 problems.append(f"{label}: item {item_id} takes no {kind[:-1]}")
+    for item_id, when in (data.get("carried") or {}).items():
+        item = inst.items.get(item_id)
+        if item is None:
+            problems.append(f"{label}: carried forward answer for unknown item "
+                            f"{item_id[:128]!r}")
+        elif not item.prefill:
+            problems.append(f"{label}: item {item_id} is not carried forward (its definition "
+                            "does not say prefill)")
+        elif data["answers"].get(item_id) is None:
+            problems.append(f"{label}: item {item_id} is said to be carried forward but has "
+                            "no answer")
+        else:
+            try:
+                parse_date(when)
+            except ValueError as exc:
+                problems.append(f"{label}: carried forward item {item_id}: the date it was "
+                                f"carried from {exc}")
     judgement = data.get("judgement")
     if judgement:
         level = inst.scoring.get("level")
@@ -337,5 +359,6 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         sources={k: v for k, v in (data.get("sources") or {}).items() if v},
         judgement=dict(judgement) if judgement else None,
         wording=data.get("wording", "paraphrase"),
+        carried={k: str(v) for k, v in (data.get("carried") or {}).items()},
     )
     return inst, sub

@@ -15,6 +15,7 @@ import pytest
 
 from formsengine.errors import DefinitionError, SubmissionError
 from formsengine.instruments import build_instrument
+from formsengine.scoring import compute_score
 from formsengine.submission import Submission, missing_required_fields
 from tests.conftest import DefinitionsPlugin, make_engine
 
@@ -142,6 +143,18 @@ def test_reversed_items_and_a_sum_of_scores(engine):
     assert scores["total"] == 12
 
 
+def test_compute_score_adds_a_sums_scores_as_the_engine_does(engine):
+    """The one-score helper gives what the engine gives, a sum of scores included."""
+    for answers in ({"ex.feel_safe": "1", "ex.sleep_well": "1", "ex.worried": "5",
+                     "ex.checks_phone": "5"},
+                    {"ex.feel_safe": "3", "ex.sleep_well": "3", "ex.worried": "3",
+                     "ex.checks_phone": "not_known"}):
+        inst, sub = check(engine, answers)
+        scored = engine.score(inst, sub)["scores"]
+        for spec in inst.scoring["scores"]:
+            assert compute_score(inst, spec, sub.answers, sub.fields) == scored[spec["id"]]
+
+
 BAD = [
     (lambda d: item(d, "ex.feel_safe").update(options=[
         {"value": "a", "label": "A"}, {"value": "b", "label": "B", "exclusive": True}]),
@@ -227,6 +240,24 @@ def test_the_fhir_questionnaire_keeps_the_answer_checks(engine):
     assert {"url": f"{EXTENSION}/minValue", "valueDate": "1950-01-01"} in (
         items["ex.first_incident"]["extension"])
     assert items["ex.contact_ways"]["required"] is True
+    # "today" and a bound on another answer: FHIRPath constraints with words beside them
+    constraints = {
+        c["extension"][0]["valueId"]: {e["url"]: e for e in c["extension"]}
+        for c in items["ex.latest_incident"]["extension"]
+        if c["url"] == f"{EXTENSION}/targetConstraint"}
+    after = constraints["ex.latest-incident-minvalue"]
+    assert after["expression"]["valueExpression"]["expression"] == (
+        "answer.value.empty() or "
+        "%resource.repeat(item).where(linkId='ex.first_incident').answer.value.empty() or "
+        "answer.value >= %resource.repeat(item).where(linkId='ex.first_incident').answer.value")
+    assert after["human"]["valueString"] == (
+        "The date cannot be before the date given for \u201cDate of the first incident\u201d")
+    today = constraints["ex.latest-incident-maxvalue"]
+    assert today["expression"]["valueExpression"]["expression"] == (
+        "answer.value.empty() or answer.value <= today()")
+    assert today["severity"]["valueCode"] == "error"
+    fields = {i["linkId"]: i for i in resource["item"][-2]["item"]}
+    assert "targetConstraint" in fields["field.referral_date"]["extension"][0]["url"]
 
 
 def test_the_codebook_says_which_item_is_reversed_and_which_option_stands_alone(

@@ -243,3 +243,44 @@ def test_a_wording_pack_words_the_options_of_every_row_alike():
         "$.items.ex.on_edge.options: 'ex.on_edge' is the first row of grid 'last_month', "
         "which shows its answers once above the rows; word the options of every row the same "
         "(as 'ex.sleep' has them)"]
+
+
+def test_fhir_gathers_a_grids_rows_into_a_grid_group_in_questionnaire_and_response(tmp_path):
+    pytest.importorskip("fhir.resources")
+    from formsengine.interop.fhir import (
+        ITEM_CONTROL,
+        questionnaire,
+        questionnaire_response,
+        validate,
+    )
+    from formsengine.store import Store
+    from tests.conftest import DefinitionsPlugin, make_engine
+
+    engine = make_engine(DefinitionsPlugin(example()))
+    inst = engine.instruments.get("example-grid")
+    resource = questionnaire(inst)
+    validate(resource)
+    section = resource["item"][0]
+    grid = next(i for i in section["item"] if i["linkId"] == "grid.last_month")
+    assert grid["type"] == "group"
+    assert grid["text"] == "In the last month, how often have you felt like this?"
+    assert grid["extension"][0]["valueCodeableConcept"]["coding"][0] == {
+        "system": ITEM_CONTROL, "code": "grid", "display": "Grid"}
+    assert [i["linkId"] for i in grid["item"] if i["type"] != "display"] == ROWS
+    assert not {i["linkId"] for i in section["item"]} & set(ROWS)  # no row outside it
+
+    answers = {"ex.contact": "yes", "ex.on_edge": "often", "ex.sleep": "never",
+               "ex.watched": "not_known", "ex.afraid": "sometimes"}
+    inst, sub = engine.check({"instrument": "example-grid", "answers": answers,
+                              "fields": {"assessment_date": "2026-03-01"}})
+    store = Store.open(str(tmp_path / "grid.db"), engine, create=True)
+    try:
+        person = store.ensure_person("P-1", "victim_survivor")
+        assessment = store.create_assessment(inst, sub, person_id=person, occasion="intake")
+        response = questionnaire_response(store, assessment)
+    finally:
+        store.close()
+    validate(response)
+    answered = next(i for i in response["item"][0]["item"] if i["linkId"] == "grid.last_month")
+    got = {i["linkId"]: i["answer"][0]["valueCoding"]["code"] for i in answered["item"]}
+    assert got == {r: answers[r] for r in ROWS}

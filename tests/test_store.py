@@ -72,7 +72,9 @@ def as_release_0_1(store, *, missing: str) -> None:
     with store.write():
         store.conn.execute("DROP TABLE alembic_version")
         # (what later revisions added: core_0002; core_0003, the stored schedule;
-        # core_0004, the team lists' indexes; core_0008, the research counts)
+        # core_0004, the team lists' indexes; core_0007, answers carried forward;
+        # core_0008, the research counts)
+        store.conn.execute("ALTER TABLE answers DROP COLUMN carried_from")
         for name in ("insert", "update_old", "update_new", "delete"):
             store.conn.execute(f"DROP TRIGGER final_counts_{name}")
         store.conn.execute("DROP TABLE final_counts")
@@ -361,7 +363,8 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
              (draft, "toy.b", '"dont_know"', None, None)])
     as_release_0_1(store, missing="m003_draft_answers")
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
-                               "core:core_0003", "core:core_0004", "core:core_0008"]
+                               "core:core_0003", "core:core_0004", "core:core_0007",
+                               "core:core_0008"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
         {"version_num": "core_0008"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..store.exports import assessment_fields
+from ..store.exports import assessment_fields, carried_answers
 from .coding import (
     MISSING_CODES,
     NOT_KNOWN,
@@ -154,8 +154,41 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
                 dtype="float64", na_value=np.nan)
             variables.append(Variable(name, f"{item.label} (days from the first assessment)",
                                       "integer", **base))
+    _add_carried(store, a, items, data, variables, inst_id, answer_row, item_code, answers)
     _add_fields(store, a, fields, data, variables, left_out, inst_id)
     return pd.DataFrame(data), variables, left_out
+
+
+CARRIED_NOTE = ("1: the answer was carried forward from the person's previous assessment "
+                "and confirmed by the practitioner; 0: the answer was given at this "
+                "assessment; empty: no answer.")
+
+
+def _add_carried(store: Store, a: pd.DataFrame, items: list, data: dict, variables: list,
+                 inst_id: str, answer_row: np.ndarray, item_code: np.ndarray,
+                 answers: pd.DataFrame) -> None:
+    """For each item whose definition says ``prefill``: ``<item>__carried``, whether the
+    assessment's answer was carried forward (1), given at this assessment (0) or absent."""
+    prefilled = [i for i in items if i.prefill and i.type != "text"]
+    if not prefilled:
+        return
+    n = len(a)
+    position = {int(aid): k for k, aid in enumerate(a["assessment_id"].to_numpy())}
+    carried: dict[str, list[int]] = {}
+    for aid, item_id in carried_answers(store, inst_id, [i.id for i in prefilled]):
+        if aid in position:
+            carried.setdefault(item_id, []).append(position[aid])
+    categories = list(answers["item_id"].cat.categories)
+    for item in prefilled:
+        col = np.full(n, np.nan)
+        if item.id in categories:
+            col[answer_row[np.flatnonzero(item_code == categories.index(item.id))]] = 0
+        col[np.array(carried.get(item.id, []), dtype=np.int64)] = 1
+        name = f"{safe_name(item.id)}__carried"
+        data[name] = col
+        variables.append(Variable(name, f"{item.label}: carried forward", "integer",
+                                  "meta", instrument=inst_id, item=item.id,
+                                  value_labels=dict(YES_NO_LABELS), notes=CARRIED_NOTE))
 
 
 REVERSED_NOTE = ("Counted reversed in sum scores (highest + lowest - number); the value here "

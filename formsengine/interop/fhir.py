@@ -7,7 +7,9 @@ in ``fhir.resources.R4B`` (there is no separate R4 module): ``validate`` uses R4
 
 Mapping:
 
-* each section is a ``group`` item; each item keeps its id as ``linkId``; choice items become
+* each section is a ``group`` item; each item keeps its id as ``linkId``; the rows of a grid
+  are gathered into a ``group`` (``linkId`` ``grid.<id>``, item control ``grid``) in the
+  Questionnaire and in the response alike; choice items become
   ``choice`` items whose options are codings in a code system named after the instrument
   (multiple-choice items repeat); not-known options stay distinct codes, never "no";
 * a ``show_when`` becomes ``enableWhen`` with ``enableBehavior``: tests of one answer
@@ -19,7 +21,8 @@ Mapping:
   "(asked only when ...)" and left to the form;
 * help text is a ``display`` child with the ``questionnaire-itemControl`` extension ``help``;
   the ``minimum`` and ``maximum`` of number items and fields are the ``minValue`` and
-  ``maxValue`` extensions, as is a date's ``earliest`` or ``latest`` written as a date; a
+  ``maxValue`` extensions, as is a date's ``earliest`` or ``latest`` written as a date (a
+  bound of ``today`` or of another answer is a ``targetConstraint`` in FHIRPath); a
   text's ``min_length`` and ``pattern`` are the ``minLength`` and ``regex`` extensions; an
   exclusive option carries ``questionnaire-optionExclusive``; an item of
   ``required_to_finalise`` stays ``required`` under its ``enableWhen``;
@@ -202,7 +205,7 @@ def describe_condition(cond: dict) -> str:
     return " and ".join(parts) or subject
 
 
-def _details(spec, item: dict[str, Any], link_id: str) -> None:
+def _details(inst: Instrument, spec, item: dict[str, Any], link_id: str) -> None:
     """Help text and numeric limits, kept as FHIR says them."""
     number = {"integer": "valueInteger", "number": "valueDecimal"}.get(spec.type)
     limits = []
@@ -210,10 +213,12 @@ def _details(spec, item: dict[str, Any], link_id: str) -> None:
         if number and value is not None:
             value = int(value) if number == "valueInteger" else value
             limits.append({"url": f"{EXTENSION}/{name}", number: value})
-    if spec.type == "date":  # a written date bound; "today" and other dates stay in words
+    if spec.type == "date":
         for name, bound in (("minValue", spec.earliest), ("maxValue", spec.latest)):
-            if isinstance(bound, str) and bound != "today":
+            if isinstance(bound, str) and bound != "today":  # a written date
                 limits.append({"url": f"{EXTENSION}/{name}", "valueDate": bound})
+            elif bound is not None:  # today, or another date of the form
+                limits.append(_date_constraint(inst, name, bound, link_id))
     if spec.type == "text":
         if spec.min_length:
             limits.append({"url": f"{EXTENSION}/minLength", "valueInteger": spec.min_length})
@@ -228,6 +233,36 @@ def _details(spec, item: dict[str, Any], link_id: str) -> None:
                            "valueCodeableConcept": {"coding": [{
                                "system": ITEM_CONTROL, "code": "help",
                                "display": "Help-Button"}], "text": "Help-Button"}}]})
+
+
+def _date_constraint(inst: Instrument, name: str, bound: Any,
+                     link_id: str) -> dict[str, Any]:
+    """A date bound that is not a written date (``today``, or another item's or field's
+    answer) as a ``targetConstraint``: a FHIRPath test of the answer and the words shown
+    when it fails. The bound read from another answer holds only once that one is given."""
+    if bound == "today":
+        other, words = "today()", "today"
+    else:
+        if "item" in bound:
+            other_id, label = bound["item"], inst.items[bound["item"]].label
+        else:
+            other_id, label = f"field.{bound['field']}", inst.fields[bound["field"]].label
+        other = f"%resource.repeat(item).where(linkId='{other_id}').answer.value"
+        words = f"the date given for \u201c{label}\u201d"
+    test = ">=" if name == "minValue" else "<="
+    human = (f"The date cannot be before {words}" if name == "minValue"
+             else f"The date cannot be after {words}")
+    if other == "today()":
+        expression = f"answer.value.empty() or answer.value {test} today()"
+    else:
+        expression = f"answer.value.empty() or {other}.empty() or answer.value {test} {other}"
+    return {"url": f"{EXTENSION}/targetConstraint", "extension": [
+        {"url": "key", "valueId": f"{link_id.replace('_', '-')}-{name.lower()}"[:64]},
+        {"url": "severity", "valueCode": "error"},
+        {"url": "expression", "valueExpression": {"language": "text/fhirpath",
+                                                  "expression": expression}},
+        {"url": "human", "valueString": human},
+    ]}
 
 
 def _answer_option(inst: Instrument, option) -> dict[str, Any]:
@@ -247,8 +282,42 @@ def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
         item["repeats"] = True
     if getattr(spec, "max_length", None) and spec.type == "text":
         item["maxLength"] = int(spec.max_length)
-    _details(spec, item, link_id)
+    _details(inst, spec, item, link_id)
     return item
+
+
+def _in_grids(section, inst: Instrument,
+              children: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A section's items with the rows of each grid gathered into a ``group`` under the
+    grid's label (item control ``grid``: its rows share one set of answers); rows of one
+    grid follow one another, as the definition checks."""
+    out: list[dict[str, Any]] = []
+    open_grid = None
+    for item_id, child in children:
+        grid_id = inst.items[item_id].grid if item_id in inst.items else None
+        grid = section.grid(grid_id) if grid_id else None
+        if grid is None:
+            open_grid = None
+            out.append(child)
+            continue
+        if open_grid is None or open_grid["linkId"] != f"grid.{grid.id}":
+            open_grid = {"linkId": f"grid.{grid.id}", "text": grid.label, "item": []}
+            out.append(open_grid)
+        open_grid["item"].append(child)
+    return out
+
+
+def _grid_group(group: dict[str, Any], section) -> dict[str, Any]:
+    """The Questionnaire's form of a gathered grid: a group shown as a grid."""
+    grid = section.grid(group["linkId"].removeprefix("grid."))
+    group.update(type="group", extension=[{
+        "url": f"{EXTENSION}/questionnaire-itemControl",
+        "valueCodeableConcept": {"coding": [{"system": ITEM_CONTROL, "code": "grid",
+                                             "display": "Grid"}], "text": "Grid"}}])
+    if grid.help:
+        group["item"].insert(0, {"linkId": f"{group['linkId']}.help", "text": grid.help,
+                                 "type": "display"})
+    return group
 
 
 def questionnaire(inst: Instrument) -> dict[str, Any]:
@@ -273,9 +342,11 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
                 item.setdefault("item", []).insert(
                     0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
                      "required": False})
-            children.append(item)
+            children.append((item_id, item))
+        items = [_grid_group(c, section) if c["linkId"].startswith("grid.") else c
+                 for c in _in_grids(section, inst, children)]
         groups.append({"linkId": section.id, "text": section.title, "type": "group",
-                       "item": children})
+                       "item": items})
     if inst.fields:
         groups.append({"linkId": "fields", "text": "Other information", "type": "group",
                        "item": [_question(inst, f, f"field.{f.id}")
@@ -367,9 +438,10 @@ def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
             if comment:
                 entry["item"] = [{"linkId": f"{item_id}.comment",
                                   "answer": [{"valueString": comment}]}]
-            children.append(entry)
+            children.append((item_id, entry))
         if children:
-            groups.append({"linkId": section.id, "text": section.title, "item": children})
+            groups.append({"linkId": section.id, "text": section.title,
+                           "item": _in_grids(section, inst, children)})
     fields = [{"linkId": f"field.{f.id}", "answer": _answers(inst, f, row["fields"].get(f.id))}
               for f in inst.fields.values() if row["fields"].get(f.id) not in (None, "")]
     if fields:

@@ -102,7 +102,9 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
             shown, css = _answer_text(item, text, value)
             items.append({"id": item_id, "label": text["label"], "answer": shown, "css": css,
                           "comment": row["comments"].get(item_id),
-                          "source": row["sources"].get(item_id)})
+                          "source": row["sources"].get(item_id),
+                          "carried": date_text(row["carried"][item_id])
+                          if item_id in row.get("carried", {}) else None})
         sections.append({"title": section.title, "items": items})
     fields = [{"label": f.label, "value": _field_text(f, row["fields"].get(f.id))}
               for f in inst.fields.values()]

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 MIN_SQLITE = (3, 51, 3)
 SCORE_ATTEMPTS = 20  # numbers add_score tries while other writers take the next ones
-ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source")
+ANSWER_COLUMNS = ("assessment_id", "item_id", "value", "comment", "source", "carried_from")
 SCORE_VALUE_COLUMNS = ("score_id", "kind", "name", "value_num", "value_text")
 SYSTEM_ACTOR = "system"
 KEEP = object()  # an argument left as it is stored
@@ -219,16 +219,25 @@ def encode_value(value: Any) -> str:
 
 
 def draft_document(sub: Submission) -> str:
-    """A draft's answers, comments and sources as the JSON text kept on its row."""
-    return json.dumps({"answers": {k: v.isoformat() if hasattr(v, "isoformat") else v
-                                   for k, v in sub.answers.items()},
-                       "comments": sub.comments, "sources": sub.sources}, ensure_ascii=False)
+    """A draft's answers, comments, sources and carried-forward answers as the JSON text
+    kept on its row."""
+    doc: dict[str, Any] = {"answers": {k: v.isoformat() if hasattr(v, "isoformat") else v
+                                       for k, v in sub.answers.items()},
+                           "comments": sub.comments, "sources": sub.sources}
+    if sub.carried:
+        doc["carried"] = sub.carried
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def read_draft_document(text: str | None) -> tuple[dict, dict, dict]:
     """(answers, comments, sources) of a draft document (a new draft has none)."""
     doc = json.loads(text) if text else {}
     return doc.get("answers") or {}, doc.get("comments") or {}, doc.get("sources") or {}
+
+
+def read_draft_carried(text: str | None) -> dict[str, str]:
+    """The carried-forward answers of a draft document: item id -> the date carried from."""
+    return (json.loads(text) if text else {}).get("carried") or {}
 
 
 def is_database_url(location: Any) -> bool:
@@ -443,6 +452,33 @@ class Store:
             f" AND {field} IS NOT NULL"
             " ORDER BY assessment_date DESC, id DESC LIMIT 1",
             [field_id, case_id, before_id, field_id])
+
+    def prefill_source(self, assessment_id: int, item_ids: list[str]) -> dict[str, Any] | None:
+        """What a new assessment is offered from the previous occasion: the latest finalised
+        assessment (amended ones by their current version) of the same instrument for the
+        same person in the same case, other than ``assessment_id``, as its id, uid and date
+        with its stored answers (JSON-decoded) to ``item_ids``. None when there is none."""
+        this = self.one("SELECT person_id, case_id, instrument_id FROM assessments"
+                        " WHERE id = ?", [assessment_id])
+        if this is None or not item_ids:
+            return None
+        same_case = "a.case_id IS NULL" if this["case_id"] is None else "a.case_id = ?"
+        earlier = self.one(
+            "SELECT a.id, a.uid, a.assessment_date, a.created_at FROM assessments a"  # nosec B608: fixed fragments; values are bound
+            f" WHERE a.person_id = ? AND a.instrument_id = ? AND {same_case}"
+            " AND a.status = 'final' AND a.id != ?"
+            " ORDER BY COALESCE(a.assessment_date, a.created_at) DESC, a.id DESC LIMIT 1",
+            [this["person_id"], this["instrument_id"],
+             *([] if this["case_id"] is None else [this["case_id"]]), assessment_id])
+        if earlier is None:
+            return None
+        marks = ", ".join("?" for _ in item_ids)
+        rows = self.all(
+            "SELECT item_id, value FROM answers WHERE assessment_id = ?"  # nosec B608: placeholders only
+            f" AND item_id IN ({marks})", [earlier["id"], *item_ids])
+        return {"id": earlier["id"], "uid": earlier["uid"],
+                "date": earlier["assessment_date"] or earlier["created_at"][:10],
+                "answers": {r["item_id"]: json.loads(r["value"]) for r in rows}}
 
     # -- listings for the command line ------------------------------------------------------
     def find_case(self, ref_or_uid: str) -> dict[str, Any] | None:
@@ -1006,7 +1042,8 @@ class Store:
     @staticmethod
     def _answer_rows(assessment_id: int, sub: Submission) -> list[tuple]:
         return [(assessment_id, item_id, encode_value(value), sub.comments.get(item_id),
-                 sub.sources.get(item_id)) for item_id, value in sub.answers.items()]
+                 sub.sources.get(item_id), sub.carried.get(item_id))
+                for item_id, value in sub.answers.items()]
 
     def _insert_answers(self, assessment_id: int, sub: Submission) -> None:
         insert_many(self.conn, "answers", ANSWER_COLUMNS, self._answer_rows(assessment_id, sub))
@@ -1130,7 +1167,8 @@ class Store:
         # a step into SQLite (which lets other server threads run and then waits to get back
         # in).
         packed = json_array_agg(
-            self.conn, json_array(self.conn, "item_id", "value", "comment", "source"))
+            self.conn, json_array(self.conn, "item_id", "value", "comment", "source",
+                                  "carried_from"))
         row = self.one(
             "SELECT a.*, CASE WHEN a.status = 'draft' THEN NULL ELSE"  # nosec B608: helpers' SQL
             f" (SELECT {packed} FROM answers WHERE assessment_id = a.id) END AS packed_answers"
@@ -1142,14 +1180,17 @@ class Store:
         draft, packed = row.pop("draft_answers"), row.pop("packed_answers")
         if row["status"] == "draft":
             row["answers"], row["comments"], row["sources"] = read_draft_document(draft)
+            row["carried"] = read_draft_carried(draft)
         else:
-            row["answers"], row["comments"], row["sources"] = {}, {}, {}
-            for item_id, value, comment, source in json.loads(packed):
+            row["answers"], row["comments"], row["sources"], row["carried"] = {}, {}, {}, {}
+            for item_id, value, comment, source, carried in json.loads(packed or "[]"):
                 row["answers"][item_id] = json.loads(value)
                 if comment:
                     row["comments"][item_id] = comment
                 if source:
                     row["sources"][item_id] = source
+                if carried:
+                    row["carried"][item_id] = carried
         score = None if row["status"] == "draft" else self.one(  # drafts have no score rows
             "SELECT result FROM scores WHERE assessment_id = ? ORDER BY seq DESC LIMIT 1",
             [assessment_id])
@@ -1161,7 +1202,7 @@ class Store:
         """The stored assessment as answers-file data, for rescoring or editing."""
         data = {"instrument": row["instrument_id"], "version": row["instrument_version"],
                 "answers": row["answers"], "fields": row["fields"], "wording": row["wording"]}
-        for key in ("comments", "sources"):
+        for key in ("comments", "sources", "carried"):
             if row.get(key):
                 data[key] = row[key]
         if row.get("judgement"):
@@ -1179,7 +1220,8 @@ class Store:
     def update_draft(self, assessment_id: int, sub: Submission, *, expected_revision: int,
                      actor: str, request_id: str | None = None,
                      previous: dict[str, Any] | None = None,
-                     judgement_before: dict[str, str] | None | object = KEEP) -> int:
+                     judgement_before: dict[str, str] | None | object = KEEP,
+                     carried_forward: dict[str, Any] | None = None) -> int:
         """Replace a draft's answers and its provisional result (scored here, on the
         server, at every save). Fails cleanly when someone else saved first.
 
@@ -1187,7 +1229,10 @@ class Store:
         answers moves the revision on, so they are still the stored ones when the revision
         matches); saves reading them again for the audit row's list of changed items.
         ``judgement_before``: the judgement the caller read, when the save may change it (the
-        audit row then says how it changed)."""
+        audit row then says how it changed).
+        ``carried_forward``: the answers this save confirms as carried forward from an
+        earlier assessment (``{"items": [...], "from_assessment": uid, "from_date": date}``),
+        recorded in the save's audit row."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
         date = sub.fields.get(
@@ -1221,7 +1266,9 @@ class Store:
                     "nothing was saved: reload it to see their changes")
             before = {k: encode_value(v) for k, v in previous.items()}
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-            details = {"changed_items": changed}
+            details: dict[str, Any] = {"changed_items": changed}
+            if carried_forward:
+                details["carried_forward"] = carried_forward
             if judgement_before is not KEEP:
                 details.update(judgement_details(cast("dict[str, str] | None", judgement_before),
                                                  sub.judgement) or {})

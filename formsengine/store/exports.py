@@ -175,6 +175,19 @@ def coded_answers(store: Store, instrument: str, item_ids: Sequence[str],
         drop_temp_table(conn, "fe_export_values")
 
 
+def carried_answers(store: Store, instrument: str, item_ids: Sequence[str]
+                    ) -> list[tuple[int, str]]:
+    """(assessment id, item id) of the answers to ``item_ids`` in the instrument's final
+    assessments that were carried forward from an earlier assessment."""
+    if not item_ids:
+        return []
+    return [(r[0], r[1]) for r in store.conn.execute(
+        "SELECT ans.assessment_id, ans.item_id FROM answers ans"  # nosec B608: ? marks
+        " JOIN assessments a ON a.id = ans.assessment_id"
+        " WHERE a.status = 'final' AND a.instrument_id = ? AND ans.carried_from IS NOT NULL"
+        f" AND ans.item_id IN ({marks(item_ids)})", [instrument, *item_ids]).fetchall()]
+
+
 def assessment_fields(store: Store, assessment_ids: Sequence[int]
                       ) -> Iterator[tuple[int, str | None]]:
     """(assessment id, the record of its non-item fields as JSON text) for each id."""

@@ -168,6 +168,8 @@ answers = Table(
     Column("value", Text, nullable=False),
     Column("comment", Text),
     Column("source", Text),
+    # core_0007: the date of the assessment a confirmed answer was carried forward from
+    Column("carried_from", Text),
     PrimaryKeyConstraint("assessment_id", "item_id"),
     sqlite_with_rowid=False,
 )

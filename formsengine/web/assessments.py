@@ -15,7 +15,7 @@ from wtforms.validators import Length, ValidationError
 from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP, caseviews
-from . import access, formbuild, once, results
+from . import access, formbuild, once, prefill, results
 from .assessment_pages import assessment_data as _data
 from .assessment_pages import instrument as _instrument
 from .assessment_pages import offer_levels as _offer_levels
@@ -184,14 +184,24 @@ def section(uid: str, section_id: str):
     errors: list[str] = []
     hidden_answered: list[str] = []
     status = 200
+    page_items = _section_items(inst, section_id)
+    # answers offered from the previous occasion: on the page only, until a person saves it
+    offered, source = prefill.offers(inst, row, data, page_items)
+    if request.method == "POST":
+        named = set((request.form.get("carried") or "").split(","))
+        offered = {k: v for k, v in offered.items() if k in named}
     if request.method == "GET":
         access.audit_view("assessment", row["id"])
         formbuild.fill(form, inst, section_id, data)
+        prefill.offer(form, inst, offered)
         form.revision.data = str(row["revision"])
         if section_id == formbuild.DETAILS:
             _offer_details(form, inst, row, data)
     elif form.validate_on_submit():
         merged, after, dropped = formbuild.merge_section(form, inst, section_id, data)
+        merged, carried, offered = prefill.confirm(
+            inst, row, data, merged, page_items, request.form.get("carried") or "",
+            idle=bool(request.headers.get("X-Idle-Save")))
         # answers the posted answers hide are never dropped unsaid: the page asks first
         # (a save sent by the idle timer has nobody to ask, and keeps what it can)
         if dropped and request.form.get("remove_hidden") != "yes" \
@@ -208,7 +218,8 @@ def section(uid: str, section_id: str):
                 access.store().update_draft(
                     row["id"], sub, expected_revision=expected, actor=g.user["username"],
                     request_id=g.request_id,
-                    previous=row["answers"] if expected == row["revision"] else None)
+                    previous=row["answers"] if expected == row["revision"] else None,
+                    carried_forward=carried)
             except SubmissionError as exc:
                 errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
@@ -243,7 +254,8 @@ def section(uid: str, section_id: str):
                 return redirect(url_for("assessments.check", uid=uid))
     else:
         status = 400
-    shown = formbuild.visible_items(inst, data["answers"],
+    view = {**data, "answers": {**data["answers"], **offered}}
+    shown = formbuild.visible_items(inst, view["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
     title = "Assessment details" if section_id == formbuild.DETAILS else next(
         s.title for s in inst.sections if s.id == section_id)
@@ -254,8 +266,10 @@ def section(uid: str, section_id: str):
         section_id=section_id, heading=title, number=order.index(section_id) + 1,
         to_check=to_check,
         total=len(order), description=description, shown=shown,
-        problems=errors, formbuild=formbuild, item_ids=_section_items(inst, section_id),
-        programs=formbuild.page_programs(inst, _section_items(inst, section_id), data),
+        problems=errors, formbuild=formbuild, item_ids=page_items,
+        programs=formbuild.page_programs(inst, page_items, view),
+        offered=list(offered),
+        carried=prefill.notices(inst, data, page_items, offered, source),
         hidden_answered=[inst.items[i] for i in hidden_answered],
         calculated=_calculated(inst, row, data).get(section_id)), status
 

@@ -269,7 +269,8 @@ def merge_section(form, inst, section_id: str,
     comment or source the merge removed because the merged answers hide them (the page
     must say so before saving: see ``hidden_answered``)."""
     out = {**data, "answers": dict(data["answers"]), "fields": dict(data.get("fields", {})),
-           "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {}))}
+           "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {})),
+           "carried": dict(data.get("carried", {}))}
     if section_id == DETAILS:
         for f in inst.fields.values():
             value = getattr(form, field_name(f.id)).data
@@ -288,6 +289,9 @@ def merge_section(form, inst, section_id: str,
                 out["answers"].pop(item_id, None)
             else:
                 out["answers"][item_id] = value
+            if item_id in out["carried"] and not same_answer(
+                    item, data["answers"].get(item_id), out["answers"].get(item_id)):
+                del out["carried"][item_id]  # changed: an answer given on this occasion
             for kind, name_of, on in (("comments", comment_name, item.comment),
                                       ("sources", source_name, item.source)):
                 if on:
@@ -296,8 +300,21 @@ def merge_section(form, inst, section_id: str,
                         out[kind][item_id] = text
                     else:
                         out[kind].pop(item_id, None)
+    if not out["carried"]:
+        del out["carried"]
     dropped = hidden_answered(inst, out)
     return out, prune(inst, out), dropped
+
+
+def same_answer(item, before: Any, after: Any) -> bool:
+    """Whether two answers to an item are the same answer once checked (``"3"`` and 3 are;
+    a missing answer is the same only as another missing one)."""
+    if before in (None, "", []) or after in (None, "", []):
+        return before in (None, "", []) and after in (None, "", [])
+    try:
+        return check_value(item, before) == check_value(item, after)
+    except ValueError:
+        return False
 
 
 def hidden_answered(inst, data: dict[str, Any]) -> list[str]:
@@ -358,7 +375,7 @@ def prune(inst, data: dict[str, Any]) -> set[str]:
     """Remove answers, comments and sources of items not shown; returns the items shown
     (the same for the pruned answers)."""
     shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
-    for kind in ("answers", "comments", "sources"):
+    for kind in ("answers", "comments", "sources", "carried"):
         for item_id in [k for k in data.get(kind, {}) if k not in shown]:
             del data[kind][item_id]
     return shown

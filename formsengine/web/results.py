@@ -137,7 +137,8 @@ def calculated(inst, result: dict[str, Any] | None) -> dict[str, list[dict[str, 
 
 def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
     """Per section, every shown question with the answer given (or 'Not answered'); a
-    question that pipes in an earlier answer shows it (``piping.py``)."""
+    question that pipes in an earlier answer shows it (``piping.py``); an answer carried
+    forward from an earlier assessment has the date it was carried from (``carried``)."""
     fields = formbuild.typed_fields(inst, data.get("fields", {}))
     shown = formbuild.visible_items(inst, data["answers"], fields)
     typed, _fields = formbuild.shown_answers(inst, data)
@@ -164,7 +165,9 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
                 answer = date_text(value)
             else:
                 answer = text["options"].get(value, str(value)) if text["options"] else str(value)
+            carried = data.get("carried", {}).get(item_id)
             rows.append({"question": text["label"], "answer": answer,
+                         "carried": date_text(carried) if carried else None,
                          "comment": data.get("comments", {}).get(item_id),
                          "source": data.get("sources", {}).get(item_id),
                          "anchor": "question-" + formbuild.answer_name(item_id)})

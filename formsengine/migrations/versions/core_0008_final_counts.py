@@ -5,7 +5,7 @@ whose SQL this revision holds as it stood here) and filled here from the assessm
 already stored. Until now the page counted every final assessment at each request.
 
 Revision ID: core_0008
-Revises: core_0004
+Revises: core_0007
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "core_0008"
-down_revision = "core_0004"
+down_revision = "core_0007"
 branch_labels = None
 depends_on = None
 
