@@ -212,6 +212,8 @@ def count_text(summary: dict[str, Any]) -> str:
     text = f"{items:>3} item{'' if items == 1 else 's'}"
     if details:
         text += f" + {details} detail{'' if details == 1 else 's'}"
+    for group, limits in summary.get("repeats", {}).items():  # counted once, as declared
+        text += f", {group} x{limits['min']}-{limits['max']}"
     return text
 
 
@@ -724,18 +726,26 @@ def schedule_group() -> None:
 
 @schedule_group.command("rebuild")
 @click.option("--actor", default="cli", show_default=True, help=ACTOR_HELP)
+@click.option("--drop-not-installed", is_flag=True,
+              help="Also remove the entries of instruments not installed here (by default "
+                   "they are kept: another installation may use them).")
 @click.pass_obj
-def schedule_rebuild(state: State, actor: str) -> None:
+def schedule_rebuild(state: State, actor: str, drop_not_installed: bool) -> None:
     """Write every open case's schedule entries again from its instruments, opening date
     and final assessments, with the configured occasion offsets (opening the database
-    already does this when the offsets have changed). Audited; all or nothing."""
-    from .store.schedule import offsets_hash, rebuild, stored_offsets
+    already does this for an instrument whose offsets have changed). Audited; all or
+    nothing."""
+    from .store.schedule import offsets_hash, rebuild, stale_instruments, stored_offsets
 
     with state.store() as store:
-        entries = rebuild(store, actor=actor)
+        _changed, foreign = stale_instruments(store)
+        entries = rebuild(store, actor=actor, keep_not_installed=not drop_not_installed)
         offsets = stored_offsets(store)
     click.echo(f"{entries} schedule entries written ({len(offsets)} occasion offsets, "
                f"{offsets_hash(offsets)})")
+    if foreign:
+        click.echo(f"{'removed' if drop_not_installed else 'kept'}: the offsets of instrument(s)"
+                   f" not installed here: {', '.join(sorted(foreign))}", err=True)
 
 
 @cli.group("counts")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .instruments import instance_item_id, split_instance_id
+
 if TYPE_CHECKING:
     from .instruments import Instrument
 
@@ -119,6 +121,7 @@ def semantic_problems(inst: Instrument) -> list[str]:
     problems.extend(show_when_cycles(inst))
     problems.extend(pipe_problems(inst))
     problems.extend(grid_problems(inst))
+    problems.extend(repeat_reference_problems(inst))
 
     # Scores.
     for index, score in enumerate(scoring.get("scores", [])):
@@ -133,6 +136,9 @@ def semantic_problems(inst: Instrument) -> list[str]:
             if key in score:
                 problems.append(f"{path}.{key}: only an age score reads dates "
                                 f"(this is a {score['type']} score)")
+        if "repeat" in score or score["type"] == "instances" or "over" in score:
+            problems.extend(repeat_score_problems(inst, score, path))
+            continue
         problems.extend(_sum_problems(path, score, score_ids[:-1], scoring, items))
         if score["type"] == "indicator":
             item_ids = check_item_set([score["item"]], f"{path}.item")
@@ -881,3 +887,119 @@ def check_condition(cond: dict, path: str, problems: list[str], inst: Instrument
                             f"(flags: {', '.join(flag_ids) or 'none'})")
         elif "level" in c and not inst.scoring.get("level"):
             problems.append(f"{sub_path}.level: the instrument declares no level")
+
+
+def repeat_score_problems(inst: Instrument, score: dict[str, Any], path: str) -> list[str]:
+    """A score over a repeating group's instances: the group exists, the items named are
+    its items as declared (``children.age``), of a type the score can use."""
+    kind = score["type"]
+    group = inst.repeats.get(score.get("repeat", ""))
+    if "repeat" not in score:
+        return [f"{path}: only a score over a repeating group (\"repeat\") takes "
+                + ("\"over\"" if "over" in score else "the type instances")]
+    if group is None:
+        return [f"{path}.repeat: unknown repeating group {score['repeat']!r} "
+                f"(groups: {', '.join(inst.repeats) or 'none'})"]
+    if kind == "instances":
+        extra = sorted(set(score) & {"items", "item", "values", "order", "over"})
+        return [f"{path}: an instances score counts the instances and takes no "
+                f"{', '.join(extra)}"] if extra else []
+    if kind not in ("count", "sum", "max", "indicator"):
+        return [f"{path}.type: a score over a repeating group is instances, count, sum, max "
+                "or indicator (with over any or all)"]
+    if kind == "indicator" and "over" not in score:
+        return [f"{path}: an indicator over a repeating group says \"over\": \"any\" or "
+                "\"all\" (any instance, or every instance)"]
+    if "missing" in score or "scores" in score or "when_unknown" in score:
+        return [f"{path}: a score over a repeating group takes no missing, scores or "
+                "when_unknown (it reads the instances given)"]
+    named = [score["item"]] if kind == "indicator" else score.get("items", [])
+    if not isinstance(named, list) or not named:
+        return [f"{path}.items: name the group's items, for example "
+                f"[\"{group.item_ids[0]}\"]"]
+    problems = []
+    for i, item_id in enumerate(named):
+        if item_id not in group.item_ids:
+            problems.append(f"{path}.items[{i}]: {item_id!r} is not an item of repeating group "
+                            f"{group.id!r} (its items: {', '.join(group.item_ids)})")
+    if problems:
+        return problems
+    specs = [inst.items[instance_item_id(i, 1)] for i in named]
+    for item in specs:
+        numeric = item.type in ("integer", "number")
+        if kind in ("count", "indicator") and item.type not in ("choice", "multi_choice"):
+            problems.append(f"{path}: {item.base!r} is of type {item.type}; a {kind} takes "
+                            "choice items")
+        elif kind == "sum" and not (numeric or item.type == "choice"):
+            problems.append(f"{path}: {item.base!r} is of type {item.type}; a sum takes "
+                            "numbers or single-choice items with numbered options")
+        elif kind == "sum" and item.type == "choice":
+            for opt in item.options:
+                if (score.get("weights", {}).get(opt.value) is None and opt.numeric is None
+                        and opt.missing is None):
+                    problems.append(f"{path}: option {opt.value!r} of item {item.base!r} has "
+                                    "no number (give it 'numeric' or add it to 'weights')")
+        elif kind == "max" and numeric and "order" in score:
+            problems.append(f"{path}.order: {item.base!r} is a number; a max of numbers is "
+                            "the highest number and takes no order")
+        elif kind == "max" and not numeric and (item.type != "choice" or "order" not in score):
+            problems.append(f"{path}: {item.base!r} is of type {item.type}; a max takes "
+                            "numbers, or single-choice items and an order")
+    for key in ("values", "order"):
+        allowed = {v for item in specs for v in item.values}
+        for value in score.get(key, []):
+            if value not in allowed:
+                problems.append(f"{path}.{key}: value {value!r} is not an answer option of "
+                                f"{', '.join(i.base or i.id for i in specs)} "
+                                f"(options: {', '.join(sorted(allowed))})")
+    return problems
+
+
+def repeat_reference_problems(inst: Instrument) -> list[str]:
+    """Items of a repeating group are tested only inside the group (an instance's show
+    condition): a condition elsewhere, a required_to_finalise entry or a score that names
+    one instance would read one child of many."""
+    if not inst.repeats:
+        return []
+    problems = []
+
+    def named(cond: Any) -> list[str]:
+        return [c["item"] for _, c in _walk_conditions(cond, "$") if "item" in c]
+
+    def in_group(item_id: str) -> str | None:
+        parts = split_instance_id(item_id)
+        if parts is not None and parts[0] in inst.repeats:
+            return parts[0]
+        head = item_id.split(".")[0]
+        return head if head in inst.repeats and item_id in inst.repeats[head].item_ids else None
+
+    for item in inst.items.values():
+        if item.repeat is not None or item.show_when is None:
+            continue
+        for ref in named(item.show_when):
+            if in_group(ref):
+                problems.append(f"$.items[{item.id}].show_when: {ref!r} is an item of "
+                                f"repeating group {in_group(ref)!r}; only the group's own "
+                                "items can test it (score it with \"repeat\" instead)")
+    scoring = inst.scoring
+    for kind in ("flags", "criteria"):
+        for index, entry in enumerate(scoring.get(kind, [])):
+            for ref in named(entry["when"]):
+                if in_group(ref):
+                    problems.append(f"$.scoring.{kind}[{index}].when: {ref!r} is an item of "
+                                    f"repeating group {in_group(ref)!r}; test a score over "
+                                    "the group (\"repeat\") instead")
+    for index, score in enumerate(scoring.get("scores", [])):
+        if "repeat" in score:
+            continue
+        refs = [score["item"]] if "item" in score else score.get("items", [])
+        for ref in refs if isinstance(refs, list) else []:
+            if in_group(ref):
+                problems.append(f"$.scoring.scores[{index}]: {ref!r} is an item of repeating "
+                                f"group {in_group(ref)!r}; a score over the group gives "
+                                "\"repeat\"")
+    for index, ref in enumerate(inst.definition.get("required_to_finalise", [])):
+        if in_group(ref):
+            problems.append(f"$.required_to_finalise[{index}]: {ref!r} is an item of "
+                            f"repeating group {in_group(ref)!r}; give the group a min instead")
+    return problems

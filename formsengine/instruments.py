@@ -9,8 +9,9 @@ JSON path, and what would be valid.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -280,6 +281,11 @@ class Item:
     reverse: bool = False
     # the id of the grid (a Likert or matrix layout of its section) it is a row of
     grid: str | None = None
+    # an item of one instance of a repeating group: the group's id, the instance (from 1)
+    # and the item as the definition declares it (``children.age`` for ``children[2].age``)
+    repeat: str | None = None
+    instance: int = 0
+    base: str | None = None
     # offered from the person's latest finalised assessment when a new one is started
     prefill: bool = False
 
@@ -332,6 +338,68 @@ class Grid:
     help: str | None = None
 
 
+INSTANCE_ID = re.compile(r"([a-z][a-z0-9_]*)\[([0-9]{1,3})\](\.[a-z0-9_.]+)")
+
+
+def instance_item_id(item_id: str, n: int) -> str:
+    """The id under which instance ``n`` of a repeating group stores an answer to the
+    group's item ``item_id``: ``children.age`` -> ``children[2].age``."""
+    group, _, rest = item_id.partition(".")
+    return f"{group}[{n}].{rest}"
+
+
+def split_instance_id(item_id: str) -> tuple[str, int, str] | None:
+    """(group, instance, declared item id) of an instance item id, or None."""
+    found = INSTANCE_ID.fullmatch(item_id)
+    if found is None:
+        return None
+    return found.group(1), int(found.group(2)), found.group(1) + found.group(3)
+
+
+def instance_condition(cond: Any, group: str, n: int) -> Any:
+    """A show condition of a repeating group's item, for instance ``n``: a test of another
+    item of the group tests that item of the same instance."""
+    if isinstance(cond, dict):
+        out = {k: instance_condition(v, group, n) if k in ("all", "any", "not") else v
+               for k, v in cond.items()}
+        item = cond.get("item")
+        if isinstance(item, str) and item.startswith(group + "."):
+            out["item"] = instance_item_id(item, n)
+        return out
+    if isinstance(cond, list):
+        return [instance_condition(c, group, n) for c in cond]
+    return cond
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A repeating group: a block of items asked once per instance (one per child of the
+    household), from ``min`` to ``max`` instances. Instance ``n`` of item ``children.age``
+    is stored as item ``children[n].age``; the number of instances is the highest instance
+    with an answer (no separate count is stored)."""
+
+    id: str
+    label: str
+    section: str
+    minimum: int
+    maximum: int
+    item_ids: tuple[str, ...]  # as declared: ``children.age``
+    help: str | None = None
+    add_label: str | None = None
+
+    def ids(self, n: int) -> tuple[str, ...]:
+        """The stored item ids of instance ``n``."""
+        return tuple(instance_item_id(i, n) for i in self.item_ids)
+
+    def count(self, answers: Any, *others: Any) -> int:
+        """The number of instances: the highest with an answer (or a comment or source in
+        ``others``)."""
+        for n in range(self.maximum, 0, -1):
+            if any(i in answers or any(i in o for o in others) for i in self.ids(n)):
+                return n
+        return 0
+
+
 @dataclass(frozen=True)
 class Section:
     id: str
@@ -339,6 +407,8 @@ class Section:
     description: str | None
     item_ids: tuple[str, ...]
     grids: tuple[Grid, ...] = ()
+    # its repeating group, asked after its items (``item_ids`` never holds its items)
+    repeat: Repeat | None = None
 
     def grid(self, grid_id: str) -> Grid | None:
         """The section's grid with this id, or None."""
@@ -404,6 +474,11 @@ class Instrument:
                 out.append(companion)
         return out
 
+    @cached_property
+    def repeats(self) -> dict[str, Repeat]:
+        """The repeating groups by id."""
+        return {s.repeat.id: s.repeat for s in self.sections if s.repeat is not None}
+
     @property
     def parameters(self) -> dict[str, dict[str, Any]]:
         return self.definition.get("parameters", {})
@@ -428,8 +503,8 @@ class Instrument:
 
     def item_set(self, spec: Any) -> list[str]:
         """Resolve an item-set spec (list, {"section": id} or "all") to item ids."""
-        if spec == "all":
-            return [i.id for i in self.items.values() if i.type == "choice"]
+        if spec == "all":  # a repeating group's items are scored with "repeat"
+            return [i.id for i in self.items.values() if i.type == "choice" and not i.repeat]
         if isinstance(spec, dict):
             sec = next(s for s in self.sections if s.id == spec["section"])
             return [i for i in sec.item_ids if self.items[i].type == "choice"]
@@ -439,23 +514,32 @@ class Instrument:
         spec = self.scoring.get("completeness_items")
         if spec is not None:
             return self.item_set(spec)
-        return [i.id for i in self.items.values() if i.type == "choice" and i.required]
+        return [i.id for i in self.items.values()
+                if i.type == "choice" and i.required and not i.repeat]
 
     def summary(self) -> dict[str, Any]:
         """What ``formsengine instruments list`` shows: ``details`` counts the optional
-        follow-up questions (see ``Item.detail``), ``items`` every other item."""
-        details = sum(1 for i in self.items.values() if i.detail)
-        return {
+        follow-up questions (see ``Item.detail``), ``items`` every other item; a repeating
+        group's items are counted once, as declared, and ``repeats`` (only when there are
+        groups) gives each group's min and max."""
+        declared = [i for i in self.items.values() if i.instance <= 1]
+        details = sum(1 for i in declared if i.detail)
+        out: dict[str, Any] = {
             "id": self.id,
             "version": self.version,
             "title": self.title,
             "plugin": self.plugin,
             "plugin_version": self.plugin_version,
             "subject_role": self.subject_role,
-            "items": len(self.items) - details,
+            "items": len(declared) - details,
             "details": details,
+
             "occasions": self.occasions,
         }
+        if self.repeats:
+            out["repeats"] = {g.id: {"min": g.minimum, "max": g.maximum}
+                              for g in self.repeats.values()}
+        return out
 
 
 def _options(raw: Any, option_sets: dict[str, Any]) -> tuple[Option, ...]:
@@ -489,7 +573,7 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
     where = f"plugin {plugin!r}" + (f" file {source}" if source else "")
     if isinstance(data, dict) and "id" in data:
         where += f" instrument {data.get('id')!r}"
-    problems = schema_problems("instrument", data)
+    problems = nested_repeat_problems(data) or schema_problems("instrument", data)
     if problems:
         raise DefinitionError(where, problems)
     option_sets = data.get("option_sets", {})
@@ -515,38 +599,23 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
     sections = []
     for s_index, sec in enumerate(data["sections"]):
         ids = []
-        for i_index, raw in enumerate(sec["items"]):
+        for i_index, raw in enumerate(sec.get("items", [])):
             if raw["id"] in items:
                 problems.append(
                     f"$.sections[{s_index}].items[{i_index}].id: item id {raw['id']!r} "
                     "is used twice"
                 )
                 continue
-            items[raw["id"]] = Item(
-                id=raw["id"],
-                type=raw["type"],
-                label=with_fallbacks(raw["label"]) or raw["label"],
-                section=sec["id"],
-                help=with_fallbacks(raw.get("help")),
-                label_source=raw["label"] if has_pipes(raw["label"]) else None,
-                help_source=raw["help"] if has_pipes(raw.get("help")) else None,
-                options=_options(raw.get("options"), option_sets),
-                required=raw.get("required", True),
-                show_when=raw.get("show_when"),
-                comment=raw.get("comment", False),
-                source=raw.get("source", False),
-                minimum=raw.get("minimum"),
-                maximum=raw.get("maximum"),
-                max_length=raw.get("max_length"),
-                reverse=bool(raw.get("reverse", False)),
-                **_answer_checks(raw),
-                grid=raw.get("grid"),
-                prefill=bool(raw.get("prefill", False)),
-            )
+            items[raw["id"]] = _item(raw, sec["id"], option_sets, grid=raw.get("grid"),
+                                     prefill=bool(raw.get("prefill", False)))
             ids.append(raw["id"])
         grids = tuple(Grid(g["id"], g["label"], g.get("help")) for g in sec.get("grids", []))
+        repeat = None
+        if "repeat" in sec:
+            repeat = _repeat(sec["repeat"], sec["id"], f"$.sections[{s_index}].repeat",
+                             option_sets, items, problems)
         sections.append(Section(sec["id"], sec["title"], sec.get("description"), tuple(ids),
-                                grids))
+                                grids, repeat))
     fields = {}
     date_field = data.get("assessment_date_field", DEFAULT_DATE_FIELD)
     for f_index, raw in enumerate(data.get("fields", [])):
@@ -596,11 +665,99 @@ def build_instrument(data: dict[str, Any], *, plugin: str, plugin_version: str,
     return instrument
 
 
+def _item(raw: dict[str, Any], section: str, option_sets: dict[str, Any],
+          **extra: Any) -> Item:
+    return Item(
+        id=raw["id"],
+        type=raw["type"],
+        label=with_fallbacks(raw["label"]) or raw["label"],
+        section=section,
+        help=with_fallbacks(raw.get("help")),
+        label_source=raw["label"] if has_pipes(raw["label"]) else None,
+        help_source=raw["help"] if has_pipes(raw.get("help")) else None,
+        options=_options(raw.get("options"), option_sets),
+        required=raw.get("required", True),
+        show_when=raw.get("show_when"),
+        comment=raw.get("comment", False),
+        source=raw.get("source", False),
+        minimum=raw.get("minimum"),
+        maximum=raw.get("maximum"),
+        max_length=raw.get("max_length"),
+        reverse=bool(raw.get("reverse", False)),
+        **_answer_checks(raw),
+        **extra,
+    )
+
+
+def _repeat(raw: dict[str, Any], section: str, path: str, option_sets: dict[str, Any],
+            items: dict[str, Item], problems: list[str]) -> Repeat:
+    """A section's repeating group; its items of every instance go into ``items`` (as
+    ``<group>[n].<name>``, their show conditions made to test the same instance)."""
+    group = raw["id"]
+    declared = []
+    for i_index, item in enumerate(raw["items"]):
+        if not item["id"].startswith(group + "."):
+            problems.append(f"{path}.items[{i_index}].id: an item of repeating group "
+                            f"{group!r} has an id that starts with '{group}.' "
+                            f"(for example '{group}.{item['id'].split('.')[-1]}')")
+        elif "grid" in item:
+            problems.append(f"{path}.items[{i_index}].grid: an item of a repeating group "
+                            "cannot be a grid row")
+        elif item.get("prefill"):
+            problems.append(f"{path}.items[{i_index}].prefill: answers of a repeating group "
+                            "are not carried forward from the previous assessment (the "
+                            "children may not be the same ones)")
+        elif item["id"] in declared:
+            problems.append(f"{path}.items[{i_index}].id: item id {item['id']!r} is used twice")
+        else:
+            declared.append(item["id"])
+    repeat = Repeat(group, raw["label"], section, raw.get("min", 0), raw["max"],
+                    tuple(declared), raw.get("help"), raw.get("add_label"))
+    if raw.get("min", 0) > raw["max"]:
+        problems.append(f"{path}: min ({raw.get('min', 0)}) is more than max ({raw['max']})")
+        return repeat
+    by_id = {item["id"]: item for item in raw["items"]}
+    for n in range(1, repeat.maximum + 1):
+        for base in declared:
+            spec = by_id[base]
+            item = _item(spec, section, option_sets, repeat=group, instance=n, base=base)
+            cond = spec.get("show_when")
+            item = replace(item, id=instance_item_id(base, n),
+                           show_when=None if cond is None else instance_condition(cond, group, n))
+            if item.id in items:
+                problems.append(f"{path}: item id {item.id!r} is used twice")
+            items[item.id] = item
+    return repeat
+
+
+def nested_repeat_problems(data: Any) -> list[str]:
+    """Repeating groups inside repeating groups, which the language does not support (said
+    before the schema's own message)."""
+    out: list[str] = []
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
+        return out
+    for s_index, sec in enumerate(data["sections"]):
+        rep = sec.get("repeat") if isinstance(sec, dict) else None
+        if not isinstance(rep, dict) or not isinstance(rep.get("items"), list):
+            continue
+        for i_index, item in enumerate(rep["items"]):
+            if isinstance(item, dict) and ("repeat" in item or "items" in item):
+                out.append(f"$.sections[{s_index}].repeat.items[{i_index}]: repeating groups "
+                           "cannot be nested (a group inside a group is not supported); "
+                           "ask about each instance's own list in a separate group or as a "
+                           "multiple-choice item")
+    return out
+
+
 def _option_set_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for s, sec in enumerate(data["sections"]):
-        for i, item in enumerate(sec["items"]):
+        listed = list(enumerate(sec.get("items", [])))
+        for i, item in listed:
             if isinstance(item.get("options"), str):
                 yield f"$.sections[{s}].items[{i}].options", item["options"]
+        for i, item in enumerate(sec.get("repeat", {}).get("items", [])):
+            if isinstance(item.get("options"), str):
+                yield f"$.sections[{s}].repeat.items[{i}].options", item["options"]
 
 
 class InstrumentRegistry:

@@ -27,7 +27,7 @@ from .conditions import (
     resolve,
     unknown_inputs,
 )
-from .instruments import AT_LEAST
+from .instruments import AT_LEAST, instance_item_id
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -62,6 +62,12 @@ class Plan:
         self.always_asked = tuple(i for i in completeness if inst.items[i].show_when is None)
         self.sometimes_asked = [(i, shown) for i in completeness
                                 if (shown := inst.items[i].show_when) is not None]
+        # per repeating group: its required choice items as declared (each instance given
+        # asks them, as the section's own items are asked)
+        self.repeat_asked = [(group, [i for i in group.item_ids
+                                      if inst.items[instance_item_id(i, 1)].type == "choice"
+                                      and inst.items[instance_item_id(i, 1)].required])
+                             for group in inst.repeats.values()]
         self.scores = [(spec["id"], self._compile_score(spec)) for spec in inst.score_specs
                        if spec["type"] != "age"]
         # ages read fields as well as answers: (id, function of answers and fields)
@@ -118,6 +124,8 @@ class Plan:
     def _compile_score(self, spec: dict[str, Any]) -> Callable[[Answers, Known], Any]:
         inst = self.inst
         kind = spec["type"]
+        if "repeat" in spec:
+            return self._repeat_score(spec)
         if kind == "indicator":
             item, values = spec["item"], frozenset(spec["values"])
 
@@ -132,7 +140,7 @@ class Plan:
         value_fn = self._value_fn(kind, spec, items)
         if not strict:
             return value_fn
-        top = spec["order"][-1] if kind == "max" else None
+        top = spec["order"][-1] if kind == "max" and "order" in spec else None
 
         def strict_score(answers: Answers, known: Known) -> Any:
             if any(i not in known for i in items):
@@ -143,6 +151,57 @@ class Plan:
             return value_fn(answers, known)
 
         return strict_score
+
+    def _repeat_score(self, spec: dict[str, Any]) -> Callable[[Answers, Known], Any]:
+        """A score over a repeating group's instances (those given: 1 to the highest
+        instance with an answer). A not-known answer of an instance counts as it does
+        among ordinary items: never as a no."""
+        group = self.inst.repeats[spec["repeat"]]
+        if spec["type"] == "instances":
+            return lambda answers, known: group.count(answers)
+        if spec["type"] == "indicator":
+            return self._over_instances(spec, group)
+        named = spec.get("items", [])
+        # one function per number of instances, over the items of those instances
+        per_count = []
+        for n in range(group.maximum + 1):
+            ids = [instance_item_id(i, k) for k in range(1, n + 1) for i in named]
+            flat = {k: v for k, v in spec.items() if k != "repeat"}
+            flat["items"] = ids
+            per_count.append(self._compile_score(flat) if ids else None)
+        kind = spec["type"]
+        empty = {"count": 0, "sum": 0, "max": None}[kind]
+
+        def over(answers: Answers, known: Known) -> Any:
+            fn = per_count[group.count(answers)]
+            return empty if fn is None else fn(answers, known)
+
+        return over
+
+    def _over_instances(self, spec: dict[str, Any], group: Any
+                        ) -> Callable[[Answers, Known], Any]:
+        """``over: any``: true when an instance's answer is one of ``values``, false when
+        every instance's answer is known and none is, not known (None) otherwise.
+        ``over: all``: true when every instance's answer is one of them, false when a known
+        answer is not, not known otherwise. Both are false with no instances."""
+        values = frozenset(spec["values"])
+        every = spec["over"] == "all"
+
+        def indicator(answers: Answers, known: Known) -> Any:
+            n = group.count(answers)
+            if n == 0:
+                return False
+            found = [known.get(instance_item_id(spec["item"], k)) for k in range(1, n + 1)]
+            hits = [v is not None and _matches(v, values) for v in found]
+            if every:
+                if any(v is not None and not h for v, h in zip(found, hits, strict=True)):
+                    return False
+                return True if all(hits) else None
+            if any(hits):
+                return True
+            return False if all(v is not None for v in found) else None
+
+        return indicator
 
     def _value_fn(self, kind: str, spec: dict[str, Any],
                   items: tuple[str, ...]) -> Callable[[Answers, Known], Any]:
@@ -170,6 +229,7 @@ class Plan:
             weights = spec.get("weights", {})
             reversed_items = set(spec.get("reverse", ()))
             numbers = {}
+            plain = {i for i in items if inst.items[i].type in ("integer", "number")}
             for i in items:
                 item = inst.items[i]
                 number = {o.value: weights.get(o.value, o.numeric) for o in item.options}
@@ -180,11 +240,22 @@ class Plan:
             def total(answers: Answers, known: Known) -> Any:
                 result: float = 0
                 for i in items:
-                    if i in known:
+                    if i in plain:
+                        value = known.get(i)
+                        result += value if isinstance(value, (int, float)) else 0
+                    elif i in known:
                         result += numbers[i].get(known[i]) or 0
                 return int(result) if float(result).is_integer() else result
 
             return total
+        if kind == "max" and "order" not in spec:  # numbers (a repeating group's)
+
+            def highest_number(answers: Answers, known: Known) -> Any:
+                present = [v for i in items if isinstance(v := known.get(i), (int, float))
+                           and not isinstance(v, bool)]
+                return max(present) if present else None
+
+            return highest_number
         if kind == "max":
             order = spec["order"]
             rank = {v: n for n, v in enumerate(order)}
@@ -322,6 +393,13 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
     asked = list(plan.always_asked)
     asked += [i for i, cond in plan.sometimes_asked
               if evaluate_form_condition(cond, answers, sub.fields)]
+    for group, named in plan.repeat_asked:
+        for k in range(1, group.count(answers) + 1):
+            for base in named:
+                item = inst.items[instance_item_id(base, k)]
+                if item.show_when is None or evaluate_form_condition(item.show_when, answers,
+                                                                     sub.fields):
+                    asked.append(item.id)
     unanswered = [i for i in asked if i not in answers]
     inc = plan.incomplete_values
     incomplete = {i: answers[i] for i in asked

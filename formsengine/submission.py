@@ -236,7 +236,15 @@ def missing_required_fields(inst: Instrument, sub: Submission) -> list[str]:
     """Required fields (for example the assessment date), then the items of the
     definition's ``required_to_finalise``, that a final record lacks."""
     return ([f.id for f in inst.fields.values() if f.required and f.id not in sub.fields]
-            + missing_required_items(inst, sub.answers, sub.fields))
+            + missing_required_items(inst, sub.answers, sub.fields)
+            + too_few_instances(inst, sub.answers))
+
+
+def too_few_instances(inst: Instrument, answers: dict[str, Any]) -> list[str]:
+    """The repeating groups with fewer instances given than their ``min``, each said as
+    '<group> (at least <min>)'."""
+    return [f"{g.id} (at least {g.minimum})" for g in inst.repeats.values()
+            if g.count(answers) < g.minimum]
 
 
 def missing_required_items(inst: Instrument, answers: dict[str, Any],

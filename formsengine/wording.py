@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .definition_checks import text_pipe_problems
 from .errors import DefinitionError
-from .instruments import read_json_file, schema_problems
+from .instruments import instance_item_id, read_json_file, schema_problems
 from .piping import answer_texts, fill, with_fallbacks
 
 if TYPE_CHECKING:
@@ -66,14 +66,15 @@ class WordingRegistry:
             raise DefinitionError(where, ["$.instrument_versions: fits no registered version"])
         for inst in targets:
             for item_id, text in pack["items"].items():
-                item = inst.items.get(item_id)
+                # a repeating group's item is worded once, under its declared id
+                item = inst.items.get(item_id) or _declared_group_item(inst, item_id)
                 if item is None:
                     problems.append(
                         f"$.items.{item_id}: {inst.id} v{inst.version} has no such item")
                     continue
                 for key in ("label", "help"):
                     problems.extend(text_pipe_problems(
-                        inst, item_id, text.get(key), f"$.items.{item_id}.{key}"))
+                        inst, item.id, text.get(key), f"$.items.{item_id}.{key}"))
                 for value in text.get("options", {}):
                     if value not in item.values:
                         problems.append(
@@ -101,6 +102,15 @@ class WordingRegistry:
 
     def __iter__(self):
         return iter(sorted(self._packs.values(), key=lambda p: p.ref))
+
+
+def _declared_group_item(inst: Instrument, item_id: str) -> Any:
+    """The first instance's item of a repeating group's item named as declared
+    (``children.age``), or None."""
+    group = inst.repeats.get(item_id.split(".")[0])
+    if group is None or item_id not in group.item_ids:
+        return None
+    return inst.items.get(instance_item_id(item_id, 1))
 
 
 def _grid_wording_problems(inst: Instrument, items: dict[str, Any]) -> list[str]:
@@ -145,8 +155,9 @@ def item_text(inst: Instrument, item_id: str, pack: WordingPack | None,
     label = item.label_source or item.label
     help_text = item.help_source or item.help
     text: dict[str, Any] = {"options": {o.value: o.label for o in item.options}}
-    if pack is not None and pack.fits(inst) and item_id in pack.items:
-        override = pack.items[item_id]
+    worded = item_id if item.base is None else item.base  # an instance: its group's item
+    if pack is not None and pack.fits(inst) and worded in pack.items:
+        override = pack.items[worded]
         label = override["label"]
         help_text = override.get("help", help_text)
         text["options"] = {**text["options"], **override.get("options", {})}

@@ -39,6 +39,7 @@ def schema_keys() -> dict[str, list[str]]:
         "missing kind": list(defs["option"]["properties"]["missing"]["enum"]),
         "section": list(defs["section"]["properties"]),
         "grid": list(defs["grid"]["properties"]),
+        "repeat": list(defs["repeat"]["properties"]),
         "item": list(defs["item"]["properties"]),
         "item type": list(defs["item"]["properties"]["type"]["enum"]),
         "field": list(defs["field"]["properties"]),

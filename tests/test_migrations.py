@@ -119,7 +119,7 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
     conn = connect(tmp_path / "old.db")
     assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003",
                                                 "core:core_0004", "core:core_0007",
-                                                "core:core_0008"]
+                                                "core:core_0009", "core:core_0008"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
@@ -162,7 +162,7 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     with Store.open(path, engine, upgrade=True) as store:
         # stamped at the baseline, then upgraded from there
         assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
-                                     "core:core_0007", "core:core_0008"]
+                                     "core:core_0007", "core:core_0009", "core:core_0008"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
@@ -263,7 +263,7 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
     for t in threads:
         t.join()
     assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003", "core:core_0004",
-                                         "core:core_0007", "core:core_0008"]]
+                                         "core:core_0007", "core:core_0009", "core:core_0008"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -501,7 +501,7 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
     with Store.open(where, engine, upgrade=True) as store:
         assert store.last_upgrade == [
             "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0007",
-            "core:core_0008",
+            "core:core_0009", "core:core_0008",
             f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
             f"moved person(s) {first} to case_people_set_aside"]
         after = _everything(store)

@@ -66,14 +66,15 @@ def test_migrations_are_recorded_and_idempotent(store):
 def as_release_0_1(store, *, missing: str) -> None:
     """Make the store's database look as release 0.1 left it, with ``missing`` (one of its
     sqlite-utils migrations) not applied yet: no Alembic table, the old record instead."""
+    from formsengine.migrations.versions import core_0009_score_values_check as values_check
     from formsengine.store_schema import core_migrations
     from formsengine.web.schema import web_migrations
 
     with store.write():
         store.conn.execute("DROP TABLE alembic_version")
         # (what later revisions added: core_0002; core_0003, the stored schedule;
-        # core_0004, the team lists' indexes; core_0007, answers carried forward;
-        # core_0008, the research counts)
+        # core_0004, the team lists' indexes; core_0007, answers carried forward; core_0009,
+        # score_values' check as comparisons; core_0008, the research counts)
         store.conn.execute("ALTER TABLE answers DROP COLUMN carried_from")
         for name in ("insert", "update_old", "update_new", "delete"):
             store.conn.execute(f"DROP TRIGGER final_counts_{name}")
@@ -81,6 +82,10 @@ def as_release_0_1(store, *, missing: str) -> None:
         store.conn.execute("DROP TABLE final_people")
         for name in ("cases_list_open", "cases_list_all", "cases_by_ref"):
             store.conn.execute(f"DROP INDEX {name}")
+        store.conn.execute(values_check._sqlite_table("score_values_0_1", values_check.OLD_CHECK))
+        store.conn.execute("INSERT INTO score_values_0_1 SELECT * FROM score_values")
+        store.conn.execute("DROP TABLE score_values")
+        store.conn.execute("ALTER TABLE score_values_0_1 RENAME TO score_values")
         store.conn.execute("DROP INDEX case_people_role")
         store.conn.execute("DROP TABLE case_people_set_aside")
         for name in ("case_insert", "case_update", "case_delete", "assessment_insert",
@@ -361,10 +366,13 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
             [(draft, "toy.a", '"yes"', "a comment", None),
              (draft, "toy.a.what", '["one", "two"]', None, "a source"),
              (draft, "toy.b", '"dont_know"', None, None)])
+    values = store.all("SELECT * FROM score_values ORDER BY score_id, kind, name")
     as_release_0_1(store, missing="m003_draft_answers")
+    assert " IN (" in store.one("SELECT sql FROM sqlite_master WHERE name = 'score_values'"
+                                )["sql"]
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
                                "core:core_0003", "core:core_0004", "core:core_0007",
-                               "core:core_0008"]
+                               "core:core_0009", "core:core_0008"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
         {"version_num": "core_0008"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)
@@ -375,6 +383,11 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
     assert store.one("SELECT COUNT(*) AS n FROM answers WHERE assessment_id = ?",
                      [draft])["n"] == 0
     assert store.get_assessment(final)["answers"]["toy.a"] == "yes"  # finals keep their rows
+    # core_0009 rebuilt score_values with its check as comparisons, every row kept
+    assert values and store.all("SELECT * FROM score_values ORDER BY score_id, kind, name"
+                                ) == values
+    assert " IN (" not in store.one("SELECT sql FROM sqlite_master WHERE name = 'score_values'"
+                                    )["sql"]
 
 
 def test_saving_a_missing_assessment_is_a_clear_error(store):

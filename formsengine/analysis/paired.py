@@ -92,10 +92,10 @@ def variables(store: Store, inst: Instrument) -> list[Var]:
         label = labels[("score", spec["id"])]
         if spec["type"] == "indicator":
             out.append(Var(f"score:{spec['id']}", label, "score", "binary"))
-        elif spec["type"] == "max":
+        elif spec["type"] == "max" and "order" in spec:
             out.append(Var(f"score:{spec['id']}", label, "score", "ordinal",
                            orders[("score", spec["id"])]))
-        elif spec["type"] in ("count", "sum", "age"):
+        elif spec["type"] in ("count", "sum", "age", "max", "instances"):
             out.append(Var(f"score:{spec['id']}", label, "score", "numeric"))
     for band in scoring.get("bands", []):
         out.append(Var(f"band:{band['id']}", labels[("band", band["id"])], "band", "ordinal",

@@ -150,7 +150,7 @@ def category_order(inst: Instrument, params: dict[str, Any]) -> dict[tuple[str, 
         for which in ("computed", "judged", "final"):
             orders[("level", which)] = list(level["order"])
     for spec in inst.score_specs:
-        if spec["type"] == "max":
+        if spec["type"] == "max" and "order" in spec:  # a max of numbers is a number
             orders[("score", spec["id"])] = list(spec["order"])
     return orders
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ..instruments import split_instance_id
 from ..store.exports import assessment_fields, carried_answers
 from .coding import (
     MISSING_CODES,
@@ -115,9 +117,13 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
             continue
         idx = by_item.get(item.id, np.array([], dtype=np.int64))
         rows, codes = answer_row[idx], value_code[idx]
-        name = safe_name(item.id)
+        name = item_column(item)
         base: dict[str, Any] = dict(role="item", instrument=inst_id, item=item.id,
                                     wording=wording)
+        if item.repeat is not None:  # "Child 2: Age in years"
+            group = inst.repeats.get(item.repeat)
+            item = replace(item, label=f"{group.label if group else item.repeat} "
+                                       f"{item.instance}: {item.label}")
 
         def column(convert, rows=rows, codes=codes) -> np.ndarray:
             """The item's values: ``convert`` applied once per distinct stored value."""
@@ -157,6 +163,60 @@ def build_items(store: Store, engine: Engine, c: Collected, a_all: pd.DataFrame,
     _add_carried(store, a, items, data, variables, inst_id, answer_row, item_code, answers)
     _add_fields(store, a, fields, data, variables, left_out, inst_id)
     return pd.DataFrame(data), variables, left_out
+
+
+def item_column(item: Item) -> str:
+    """An item's column name: its id made a variable name (``dash.injury`` ->
+    ``dash_injury``); an instance of a repeating group's item ends in its instance number
+    (``children[2].age`` -> ``children_age_2``)."""
+    if item.repeat is not None and item.base is not None:
+        return f"{safe_name(item.base)}_{item.instance}"
+    return safe_name(item.id)
+
+
+def repeat_tables(frame: pd.DataFrame, variables: list[Variable], inst: Instrument
+                  ) -> list[tuple[str, pd.DataFrame, list[Variable]]]:
+    """For each repeating group, the items of its instances as a long table: one row per
+    assessment and instance given (an instance with at least one value), the ``instance``
+    number (from 1) beside the assessment's pid, occasion and day, and one column per item
+    of the group under the group's own name (``children_age``)."""
+    out = []
+    keys = [v for v in variables if v.name in ("pid", "occasion", "day")]
+    for group in inst.repeats.values():
+        columns: dict[str, list[tuple[int, Variable]]] = {}
+        for var in variables:
+            parts = split_instance_id(var.item or "")
+            if parts is None or parts[0] != group.id:
+                continue
+            _g, n, base_id = parts
+            long_name = safe_name(base_id) + var.name[len(f"{safe_name(base_id)}_{n}"):]
+            columns.setdefault(long_name, []).append((n, var))
+        if not columns:
+            continue
+        pieces = []
+        for n in range(1, group.maximum + 1):
+            part = {k.name: frame[k.name] for k in keys}
+            part["instance"] = pd.Series(np.full(len(frame), n, dtype=np.int64),
+                                         index=frame.index)
+            for long_name, by_n in columns.items():
+                found = next((v for k, v in by_n if k == n), None)
+                part[long_name] = (frame[found.name] if found is not None
+                                   else pd.Series(np.nan, index=frame.index))
+            piece = pd.DataFrame(part)
+            given = piece[list(columns)].notna().any(axis=1)
+            pieces.append(piece[given])
+        long = pd.concat(pieces).sort_values(["pid", "day", "instance"], kind="stable") \
+            .reset_index(drop=True) if pieces else pd.DataFrame()
+        long_vars = keys + [Variable("instance", f"{group.label} number (1 to the number "
+                                     "given)", "integer", "meta", instrument=inst.id)]
+        for long_name, by_n in columns.items():
+            first = by_n[0][1]
+            label = first.label.split(": ", 1)[-1]
+            parts = split_instance_id(first.item or "")
+            long_vars.append(replace(first, name=long_name, label=label,
+                                     item=parts[2] if parts else first.item))
+        out.append((group.id, long, long_vars))
+    return out
 
 
 CARRIED_NOTE = ("1: the answer was carried forward from the person's previous assessment "

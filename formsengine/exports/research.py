@@ -28,7 +28,7 @@ from . import tables as T
 from .codebook import Table
 from .collect import collect
 from .formats import format_registry
-from .items import build_items
+from .items import build_items, repeat_tables
 from .keys import load_key_file
 from .privacy import AGE_BANDS, ExportRefused, check_k_anonymity, refusal_message
 from .writer import FileWriter, auto_workers, file_records, write_codebook, write_datapackage
@@ -176,6 +176,9 @@ def export_research(store: Store, opts: ResearchOptions,
                         f"{len(table.variables)} variables")
                     writer.add(table)
                     out_tables.append(table)
+                    for extra_table in _repeat_tables(store, table, inst_id):
+                        writer.add(extra_table)
+                        out_tables.append(extra_table)
             table = Table("aggregates", "Aggregate counts", "People at each value of each "
                           "categorical result, per instrument and occasion; counts from 1 "
                           f"to {threshold - 1} suppressed, and further cells of the same "
@@ -240,6 +243,17 @@ def _items_table(store: Store, c, a, inst_id: str) -> Table:
                  f"One row per final {inst_id} assessment; one column per item (one per "
                  "option for multiple-choice items).", frame, variables, wording=wording,
                  left_out=left_out)
+
+
+def _repeat_tables(store: Store, items: Table, inst_id: str) -> list[Table]:
+    """The long tables of the instrument's repeating groups (``items_<id>__<group>``)."""
+    inst = store.engine.instruments.get(inst_id)
+    return [Table(f"{items.name}__{group_id}", f"Items of {inst_id}: {group_id}",
+                  f"One row per final {inst_id} assessment and instance of repeating group "
+                  f"{group_id} given; the instance number in column instance.", frame,
+                  variables, wording=items.wording)
+            for group_id, frame, variables in repeat_tables(items.frame, items.variables,
+                                                            inst)]
 
 
 def _results(specs) -> list[dict[str, Any]]:

@@ -27,6 +27,9 @@ Mapping:
   exclusive option carries ``questionnaire-optionExclusive``; an item of
   ``required_to_finalise`` stays ``required`` under its ``enableWhen``;
 * items that take a comment get a ``<id>.comment`` text child;
+* a repeating group is a ``group`` item that ``repeats`` (``minOccurs`` and ``maxOccurs``
+  extensions) inside its section's group, its items with their declared ids
+  (``children.age``); the response repeats it once per instance given, in order;
 * non-item fields are a ``fields`` group; the scored result is a read-only ``result`` group
   (scores, bands, level, flags, criteria), filled in the response from the stored score,
   which the server computed.
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import StorageError
+from ..instruments import instance_condition, instance_item_id, split_instance_id
 from ..store.reading import person_by_id
 
 if TYPE_CHECKING:
@@ -343,6 +347,8 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
                     0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
                      "required": False})
             children.append((item_id, item))
+        if section.repeat is not None:
+            children.append((section.repeat.id, _repeating_group(inst, section.repeat)))
         items = [_grid_group(c, section) if c["linkId"].startswith("grid.") else c
                  for c in _in_grids(section, inst, children)]
         groups.append({"linkId": section.id, "text": section.title, "type": "group",
@@ -364,6 +370,76 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
         "publisher": f"formsengine {__version__}, plugin {inst.plugin} {inst.plugin_version}",
         "item": groups,
     }
+
+
+MIN_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccurs"
+MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
+
+
+def _repeating_group(inst: Instrument, group: Any) -> dict[str, Any]:
+    """A repeating group as a ``group`` item that ``repeats``: its items keep their ids as
+    declared (``children.age``), and a condition between them is an ``enableWhen`` on the
+    sibling of the same repetition; ``min`` and ``max`` are the ``minOccurs`` and
+    ``maxOccurs`` extensions."""
+    children = []
+    for item_id in group.item_ids:
+        spec = inst.items[instance_item_id(item_id, 1)]
+        item = _question(inst, spec, item_id)
+        declared = _declared_condition(spec.show_when, group.id)
+        enable, behaviour, note = _enable_when_declared(inst, declared, group.id)
+        if enable:
+            item["enableWhen"] = enable
+            if behaviour:
+                item["enableBehavior"] = behaviour
+            item["required"] = False
+        elif note:
+            item["text"] += f" (asked only when {note})"
+            item["required"] = False
+        if spec.comment:
+            item.setdefault("item", []).insert(
+                0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
+                    "required": False})
+        children.append(item)
+    out: dict[str, Any] = {"linkId": group.id, "text": group.label, "type": "group",
+                           "repeats": True, "required": group.minimum > 0,
+                           "extension": [{"url": MAX_OCCURS, "valueInteger": group.maximum}],
+                           "item": children}
+    if group.minimum > 0:
+        out["extension"].insert(0, {"url": MIN_OCCURS, "valueInteger": group.minimum})
+    return out
+
+
+def _declared_condition(cond: Any, group_id: str) -> Any:
+    """An instance's show condition with its own instance's ids back to the declared ids
+    (``children[1].witnessed`` -> ``children.witnessed``)."""
+    if isinstance(cond, dict):
+        out = {k: _declared_condition(v, group_id) if k in ("all", "any", "not") else v
+               for k, v in cond.items()}
+        parts = split_instance_id(cond.get("item", "")) if isinstance(cond.get("item"),
+                                                                       str) else None
+        if parts is not None and parts[0] == group_id:
+            out["item"] = parts[2]
+        return out
+    if isinstance(cond, list):
+        return [_declared_condition(c, group_id) for c in cond]
+    return cond
+
+
+def _enable_when_declared(inst: Instrument, cond: Any, group_id: str
+                          ) -> tuple[list[dict], str | None, str | None]:
+    """``_enable_when`` for a condition between a group's declared items: read against
+    instance 1 (every instance has the same items and options), written with the declared
+    ids."""
+    if cond is None:
+        return [], None, None
+    enable, behaviour, note = _enable_when(inst, instance_condition(cond, group_id, 1))
+    for entry in enable:
+        parts = split_instance_id(entry.get("question", ""))
+        if parts is not None:
+            entry["question"] = parts[2]
+    if note:
+        note = note.replace(f"{group_id}[1].", f"{group_id}.")
+    return enable, behaviour, note
 
 
 def _result_items(inst: Instrument) -> list[dict[str, Any]]:
@@ -439,6 +515,28 @@ def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
                 entry["item"] = [{"linkId": f"{item_id}.comment",
                                   "answer": [{"valueString": comment}]}]
             children.append((item_id, entry))
+        group = section.repeat
+        if group is not None:  # one repetition of the group per instance given
+            for k in range(1, group.count(row["answers"], row["comments"]) + 1):
+                given = []
+                for item_id in group.item_ids:
+                    stored = instance_item_id(item_id, k)
+                    spec = inst.items[stored]
+                    answers = _answers(inst, spec, row["answers"].get(stored))
+                    comment = row["comments"].get(stored)
+                    if not answers and not comment:
+                        continue
+                    entry = {"linkId": item_id, "text": spec.label}
+                    if answers:
+                        entry["answer"] = answers
+                    if comment:
+                        entry["item"] = [{"linkId": f"{item_id}.comment",
+                                          "answer": [{"valueString": comment}]}]
+                    given.append(entry)
+                if given:
+                    children.append((group.id, {"linkId": group.id,
+                                                 "text": f"{group.label} {k}",
+                                                 "item": given}))
         if children:
             groups.append({"linkId": section.id, "text": section.title,
                            "item": _in_grids(section, inst, children)})

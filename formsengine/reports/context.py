@@ -93,14 +93,22 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
     sections = []
     for section in inst.sections:
         items = []
-        for item_id in section.item_ids:
+        every = [(item_id, "") for item_id in section.item_ids]
+        group = section.repeat
+        if group is not None:  # each instance given, its questions headed "Child 2: ..."
+            every += [(item_id, f"{group.label} {k}: ")
+                      for k in range(1, group.count(row["answers"], row["comments"],
+                                                    row["sources"]) + 1)
+                      for item_id in group.ids(k)]
+        for item_id, prefix in every:
             item = inst.items[item_id]
             value = row["answers"].get(item_id)
             if value is None and item.show_when is not None:
                 continue  # a follow-up question that was not asked
             text = item_text(inst, item_id, pack)
             shown, css = _answer_text(item, text, value)
-            items.append({"id": item_id, "label": text["label"], "answer": shown, "css": css,
+            items.append({"id": item_id, "label": prefix + text["label"], "answer": shown,
+                          "css": css,
                           "comment": row["comments"].get(item_id),
                           "source": row["sources"].get(item_id),
                           "carried": date_text(row["carried"][item_id])

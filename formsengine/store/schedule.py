@@ -10,9 +10,11 @@ in ``schedule_offsets`` (``sql.offset_date``: the month-end rule of ``add_months
 ``Occasion.due_date`` has it).
 
 ``schedule_offsets`` holds the organisation's offsets as they were when the entries were
-written. Opening the store compares them with the configuration's (``sync``); when they
-differ, it replaces them and rebuilds every entry in one transaction. ``formsengine
-schedule rebuild`` rebuilds them on demand (audited).
+written. Opening the store compares them with the configuration's (``sync``), instrument by
+instrument: the offsets and entries of an installed instrument whose offsets differ are
+replaced, in one transaction; those of instruments this process has not installed are
+kept as stored (another process with other plugins wrote them). ``formsengine schedule
+rebuild`` rebuilds every entry on demand (audited).
 
 Only open cases with an opening date have entries (an entry of a case without one would
 never fall due); an instrument that is not installed has no offsets, so no entries.
@@ -158,12 +160,27 @@ def has_schedule(store: Store) -> bool:
     return store.one(table_exists_sql(store.conn), ["schedule_offsets"]) is not None
 
 
+def installed_instruments(engine: Engine) -> set[str]:
+    """The ids of the instruments this process has installed (whether scheduled or not)."""
+    return {inst.id for inst in engine.instruments if not inst.retired}
+
+
+def _of(offsets: list[Offset], instruments: set[str]) -> list[Offset]:
+    return sorted(o for o in offsets if o[0] in instruments)
+
+
 def rebuild(store: Store, offsets: list[Offset] | None = None, *, actor: str | None = None,
-            reason: str = "requested") -> int:
-    """Replace the stored offsets (by default with the configuration's) and write every
-    case's entries again, in one transaction; audited when ``actor`` is given. Returns the
-    number of entries."""
-    from .sql import serialise_on
+            reason: str = "requested", instruments: set[str] | None = None,
+            keep_not_installed: bool = True) -> int:
+    """Replace the stored offsets and write the entries again, in one transaction; audited
+    when ``actor`` is given. Returns the number of entries written.
+
+    ``instruments``: only these instruments' offsets and entries are replaced (the others'
+    are left as they are); by default all of them. ``offsets`` by default are the
+    configuration's; with ``keep_not_installed`` (the default) the stored offsets of
+    instruments this process has not installed are kept, with their entries, so that a
+    process with fewer plugins does not take away the schedule of another's instruments."""
+    from .sql import in_list, serialise_on
 
     wanted = sorted(set(offsets if offsets is not None else configured_offsets(store.engine)))
     for _inst, _occ, unit, n in wanted:
@@ -172,33 +189,72 @@ def rebuild(store: Store, offsets: list[Offset] | None = None, *, actor: str | N
     with store.write():
         serialise_on(store.conn, "schedule")
         before = stored_offsets(store)
-        store.conn.execute("DELETE FROM schedule_offsets")
+        if instruments is None and offsets is None and keep_not_installed:
+            kept = {o[0] for o in before} - installed_instruments(store.engine)
+            wanted = sorted(set(wanted) | set(_of(before, kept)))
+        if instruments is None:
+            store.conn.execute("DELETE FROM schedule_offsets")
+            store.conn.execute("DELETE FROM schedule_entries")
+            which, params = "1 = 1", []  # type: tuple[str, list[Any]]
+        else:
+            wanted = _of(wanted, instruments)
+            marks, params = in_list(sorted(instruments))
+            store.conn.execute(f"DELETE FROM schedule_offsets WHERE instrument_id IN {marks}",  # nosec B608 (placeholders only)
+                               params)
+            store.conn.execute(f"DELETE FROM schedule_entries WHERE instrument_id IN {marks}",  # nosec B608 (placeholders only)
+                               params)
+            which = f"o.instrument_id IN {marks}"
         for row in wanted:
             store.conn.execute("INSERT INTO schedule_offsets (instrument_id, occasion, unit, n)"
                                " VALUES (?, ?, ?, ?)", list(row))
-        store.conn.execute("DELETE FROM schedule_entries")
-        store.conn.execute(INSERT + entries_select(store.dialect, "1 = 1"))  # nosec B608 (fixed SQL)
-        count = store.one("SELECT COUNT(*) AS n FROM schedule_entries")
-        total = int(count["n"]) if count else 0
+        written = int(store.conn.execute(INSERT + entries_select(store.dialect, which),  # nosec B608 (fixed SQL and placeholders)
+                                         params).rowcount)
         if actor is not None:
-            store.audit(REBUILD_ACTION, actor=actor, object_type="schedule",
-                        details={"reason": reason, "entries": total,
-                                 "offsets_before": offsets_hash(before),
-                                 "offsets": offsets_hash(wanted)})
-    return total
+            details: dict[str, Any] = {
+                "reason": reason, "entries": written,
+                "offsets_before": offsets_hash(before),
+                "offsets": offsets_hash(stored_offsets(store))}
+            if instruments is not None:
+                details["instruments"] = sorted(instruments)
+            store.audit(REBUILD_ACTION, actor=actor, object_type="schedule", details=details)
+    return written
+
+
+def stale_instruments(store: Store) -> tuple[set[str], set[str]]:
+    """(installed instruments whose configured offsets are not the stored ones, stored
+    instruments this process has not installed)."""
+    installed = installed_instruments(store.engine)
+    wanted = configured_offsets(store.engine)
+    before = stored_offsets(store)
+    changed = {i for i in installed if _of(wanted, {i}) != _of(before, {i})}
+    return changed, {o[0] for o in before} - installed
 
 
 def sync(store: Store) -> bool:
-    """Rebuild the entries when the configuration's offsets are not the stored ones (on
-    opening the store); True if it did. The first fill of a new database is not audited;
-    a change of offsets is."""
+    """On opening the store: rewrite the offsets and entries of the installed instruments
+    whose configured offsets are not the stored ones (only theirs); True if it did. The
+    offsets and entries of instruments this process has not installed are left as another
+    process wrote them (two processes with different plugins would otherwise rebuild every
+    entry in turn, each taking away the other's instruments), with a warning. The first fill
+    of a new database is not audited; a change of offsets is."""
+    from ..plugins import warn_once
+
     if not has_schedule(store):
         return False
-    wanted = configured_offsets(store.engine)
-    before = stored_offsets(store)
-    if before == wanted:
+    changed, foreign = stale_instruments(store)
+    if foreign:
+        warn_once("warning: the stored schedule has entries of instrument(s) not installed "
+                  f"here: {', '.join(sorted(foreign))}; kept as stored (formsengine schedule "
+                  "rebuild --drop-not-installed removes them)")
+    if not changed:
         return False
-    rebuild(store, wanted, actor="system" if before else None,
+    first = not stored_offsets(store)
+    if not first:
+        warn_once("warning: the configured occasion offsets of "
+                  f"{', '.join(sorted(changed))} are not the stored ones: their schedule "
+                  "entries are written again")
+    rebuild(store, configured_offsets(store.engine), instruments=changed,
+            actor=None if first else "system",
             reason="the configured occasion offsets changed")
     return True
 

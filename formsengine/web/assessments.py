@@ -178,7 +178,19 @@ def section(uid: str, section_id: str):
     pack = _pack(row)
     data = _data(row)
     form = formbuild.section_form(inst, section_id, pack)()
-    formbuild.pipe_labels(form, inst, _section_items(inst, section_id), pack, data)
+    group = formbuild.repeat_of(inst, section_id)
+    # instances of the section's repeating group shown (an added one is not saved until
+    # answered, so the page after "Add another" asks for one more than are saved)
+    instances = 0
+    remove = None
+    if group is not None:
+        if request.method == "POST":
+            instances = formbuild.posted_instances(group, request.form)
+            asked = (request.form.get("remove_instance") or "").strip()
+            remove = int(asked) if asked.isdigit() and len(asked) <= 3 else None
+        else:
+            instances = formbuild.instances_shown(group, data, request.args.get("instances"))
+    formbuild.pipe_labels(form, inst, _section_items(inst, section_id, instances), pack, data)
     # opened by "Change" on the check page: saving returns there (the only place offered)
     to_check = (request.args.get("back") or request.form.get("back")) == "check"
     errors: list[str] = []
@@ -198,7 +210,8 @@ def section(uid: str, section_id: str):
         if section_id == formbuild.DETAILS:
             _offer_details(form, inst, row, data)
     elif form.validate_on_submit():
-        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data)
+        merged, after, dropped = formbuild.merge_section(form, inst, section_id, data,
+                                                         request.form, remove)
         merged, carried, offered = prefill.confirm(
             inst, row, data, merged, page_items, request.form.get("carried") or "",
             idle=bool(request.headers.get("X-Idle-Save")))
@@ -230,13 +243,23 @@ def section(uid: str, section_id: str):
                 flash(str(exc))
                 return redirect(url_for("assessments.result", uid=uid))
             else:
+                added = group is not None and request.form.get("add_instance") == group.id
+                if group is not None and (added or remove is not None):
+                    # "Add another" and "Remove" save the page and show it again
+                    wanted = min(instances + 1, group.maximum) if added else max(
+                        instances - 1, 0)
+                    anchor = (f"#instance-{group.id}-{wanted}" if added and wanted
+                              else f"#repeat-{group.id}")
+                    return redirect(url_for("assessments.section", uid=uid,
+                                            section_id=section_id, instances=wanted,
+                                            back="check" if to_check else None) + anchor)
                 if section_id != formbuild.DETAILS:
-                    current = next(s for s in inst.sections if s.id == section_id)
+                    asked = _section_items(inst, section_id, instances)
                     posted = request.form.get("shown")
                     seen = set(posted.split(",")) if posted is not None else (
                         formbuild.visible_items(inst, data["answers"],
                                                 formbuild.typed_fields(inst, data["fields"])))
-                    appeared = [i for i in current.item_ids if i in after and i not in seen
+                    appeared = [i for i in asked if i in after and i not in seen
                                 and i not in merged["answers"]]
                     if appeared:
                         flash("More questions are now shown in this section: answer them or "
@@ -267,7 +290,10 @@ def section(uid: str, section_id: str):
         to_check=to_check,
         total=len(order), description=description, shown=shown,
         problems=errors, formbuild=formbuild, item_ids=page_items,
-        programs=formbuild.page_programs(inst, page_items, view),
+        asked_items=_section_items(inst, section_id, instances),
+        programs=formbuild.page_programs(inst, _section_items(inst, section_id, instances),
+                                         view),
+        repeat=group, instances=instances,
         offered=list(offered),
         carried=prefill.notices(inst, data, page_items, offered, source),
         hidden_answered=[inst.items[i] for i in hidden_answered],
@@ -308,10 +334,16 @@ def _offer_details(form, inst, row, data) -> None:
                               + (field.description or ""))
 
 
-def _section_items(inst, section_id):
+def _section_items(inst, section_id, instances: int = 0):
+    """The section's own items, then those of the first ``instances`` instances of its
+    repeating group."""
     if section_id == formbuild.DETAILS:
         return []
-    return list(next(s for s in inst.sections if s.id == section_id).item_ids)
+    section = next(s for s in inst.sections if s.id == section_id)
+    out = list(section.item_ids)
+    if section.repeat is not None and instances:
+        out += formbuild.repeat_item_ids(section.repeat, instances)
+    return out
 
 
 @bp.route("/assessments/<uid>/check", methods=["GET"])

@@ -21,6 +21,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..conditions import Context, evaluate_form_condition, page_program
+from ..instruments import instance_item_id
 from ..piping import has_pipes
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
 from ..wording import item_text
@@ -30,16 +31,75 @@ DETAILS = "details"
 SOURCE_LIMIT = 1000
 
 
+def _name_part(item_id: str) -> str:
+    """An item id as part of an HTML name or id: ``dash.injury`` -> ``dash-injury``, an
+    instance of a repeating group ``children[2].age`` -> ``children--2-age`` (an item id
+    never holds two dots together, so neither form can stand for another)."""
+    return item_id.replace("[", "--").replace("]", "").replace(".", "-")
+
+
 def answer_name(item_id: str) -> str:
-    return "q-" + item_id.replace(".", "-")
+    return "q-" + _name_part(item_id)
 
 
 def comment_name(item_id: str) -> str:
-    return "c-" + item_id.replace(".", "-")
+    return "c-" + _name_part(item_id)
 
 
 def source_name(item_id: str) -> str:
-    return "s-" + item_id.replace(".", "-")
+    return "s-" + _name_part(item_id)
+
+
+def instances_name(group_id: str) -> str:
+    """The hidden input that says how many instances of a repeating group a page shows."""
+    return "instances-" + group_id
+
+
+def repeat_of(inst, section_id: str):
+    """The section's repeating group, or None."""
+    if section_id == DETAILS:
+        return None
+    return next(s for s in inst.sections if s.id == section_id).repeat
+
+
+def instances_shown(group, data: dict[str, Any], wanted: Any = None) -> int:
+    """How many instances a page shows: those with an answer, comment or source, at least
+    ``min``, or ``wanted`` (an added instance, not saved until answered) up to ``max``."""
+    given = group.count(data["answers"], data.get("comments", {}), data.get("sources", {}))
+    n = max(group.minimum, given)
+    if isinstance(wanted, str) and wanted.isdigit() and len(wanted) <= 3:
+        n = max(n, int(wanted))
+    elif isinstance(wanted, int):
+        n = max(n, wanted)
+    return min(n, group.maximum)
+
+
+def repeat_item_ids(group, n: int) -> list[str]:
+    """The stored item ids of instances 1 to ``n`` of a repeating group, in page order."""
+    return [i for k in range(1, n + 1) for i in group.ids(k)]
+
+
+def posted_instances(group, formdata) -> int:
+    """The number of instances the posted page showed (its hidden input), within limits."""
+    text = (formdata.get(instances_name(group.id)) or "").strip()
+    if not (text.isdigit() and len(text) <= 3):
+        return group.minimum
+    return max(0, min(int(text), group.maximum))
+
+
+def remove_instance(group, data: dict[str, Any], k: int, n: int) -> None:
+    """Remove instance ``k`` of ``n``: the later instances move up one (instance k+1
+    becomes k), so that instances stay numbered 1 to n-1."""
+    for kind in ("answers", "comments", "sources"):
+        values = data.setdefault(kind, {})
+        for j in range(k, n + 1):
+            for base in group.item_ids:
+                here = instance_item_id(base, j)
+                values.pop(here, None)
+                if j < n:
+                    later = values.get(instance_item_id(base, j + 1))
+                    if later not in (None, "", []):
+                        values[here] = later
 
 
 def field_name(field_id: str) -> str:
@@ -181,7 +241,10 @@ def _attrs(inst, section_id: str, pack) -> dict[str, Any]:
             attrs[field_name(f.id)] = _input_for(f, f.label, f.help, opts)
     else:
         section = next(s for s in inst.sections if s.id == section_id)
-        for item_id in section.item_ids:
+        every = list(section.item_ids)
+        if section.repeat is not None:
+            every += repeat_item_ids(section.repeat, section.repeat.maximum)
+        for item_id in every:
             item = inst.items[item_id]
             text = item_text(inst, item_id, pack)
             attrs[answer_name(item_id)] = _input_for(item, text["label"], text["help"],
@@ -245,7 +308,10 @@ def fill(form, inst, section_id: str, data: dict[str, Any]) -> None:
             getattr(form, field_name(f.id)).data = "" if value is None else str(value)
         return
     section = next(s for s in inst.sections if s.id == section_id)
-    for item_id in section.item_ids:
+    every = list(section.item_ids)
+    if section.repeat is not None:
+        every += repeat_item_ids(section.repeat, section.repeat.maximum)
+    for item_id in every:
         value = data["answers"].get(item_id)
         field = getattr(form, answer_name(item_id))
         if inst.items[item_id].type in ("integer", "number") and value is not None:
@@ -263,8 +329,8 @@ def merge(form, inst, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return merge_section(form, inst, section_id, data)[0]
 
 
-def merge_section(form, inst, section_id: str,
-                  data: dict[str, Any]) -> tuple[dict[str, Any], set[str], list[str]]:
+def merge_section(form, inst, section_id: str, data: dict[str, Any], formdata: Any = None,
+                  remove: int | None = None) -> tuple[dict[str, Any], set[str], list[str]]:
     """``merge``, the items shown for the merged answers, and the items whose answer,
     comment or source the merge removed because the merged answers hide them (the page
     must say so before saving: see ``hidden_answered``)."""
@@ -280,7 +346,19 @@ def merge_section(form, inst, section_id: str,
                 del out["fields"][f.id]
     else:
         section = next(s for s in inst.sections if s.id == section_id)
-        for item_id in section.item_ids:
+        every = list(section.item_ids)
+        group = section.repeat
+        shown_n = 0
+        if group is not None and formdata is not None:
+            # the instances the page showed take the posted values; later ones are gone
+            # (without the posted page, as in an amendment, the instances are left as saved)
+            shown_n = posted_instances(group, formdata or {})
+            every += repeat_item_ids(group, shown_n)
+            for k in range(shown_n + 1, group.maximum + 1):
+                for item_id in group.ids(k):
+                    for kind in ("answers", "comments", "sources"):
+                        out[kind].pop(item_id, None)
+        for item_id in every:
             item = inst.items[item_id]
             value = getattr(form, answer_name(item_id)).data
             if isinstance(value, str):
@@ -300,6 +378,8 @@ def merge_section(form, inst, section_id: str,
                         out[kind][item_id] = text
                     else:
                         out[kind].pop(item_id, None)
+        if group is not None and remove is not None and 1 <= remove <= shown_n:
+            remove_instance(group, out, remove, shown_n)
     if not out["carried"]:
         del out["carried"]
     dropped = hidden_answered(inst, out)
@@ -406,7 +486,10 @@ def section_status(inst, section_id: str, data: dict[str, Any]) -> str:
             "in_progress")
     shown = visible_items(inst, data["answers"], _typed_fields(inst, data.get("fields", {})))
     section = next(s for s in inst.sections if s.id == section_id)
-    ids = [i for i in section.item_ids if i in shown]
+    every = list(section.item_ids)
+    if section.repeat is not None:  # the instances given ask their questions too
+        every += repeat_item_ids(section.repeat, instances_shown(section.repeat, data))
+    ids = [i for i in every if i in shown]
     answered = [i for i in ids if i in data["answers"]]
     required = [i for i in ids if inst.items[i].required]
     if not answered:

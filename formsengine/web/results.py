@@ -152,7 +152,14 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
         out.append({"id": formbuild.DETAILS, "title": "Assessment details", "rows": rows})
     for section in inst.sections:
         rows = []
-        for item_id in section.item_ids:
+        every = [(item_id, "") for item_id in section.item_ids]
+        group = section.repeat
+        if group is not None:  # each instance given, its questions headed "Child 2: ..."
+            every += [(item_id, f"{group.label} {k}: ")
+                      for k in range(1, group.count(data["answers"], data.get("comments", {}),
+                                                    data.get("sources", {})) + 1)
+                      for item_id in group.ids(k)]
+        for item_id, prefix in every:
             if item_id not in shown:
                 continue
             text = item_text(inst, item_id, pack, typed, fields)
@@ -166,7 +173,7 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
             else:
                 answer = text["options"].get(value, str(value)) if text["options"] else str(value)
             carried = data.get("carried", {}).get(item_id)
-            rows.append({"question": text["label"], "answer": answer,
+            rows.append({"question": prefix + text["label"], "answer": answer,
                          "carried": date_text(carried) if carried else None,
                          "comment": data.get("comments", {}).get(item_id),
                          "source": data.get("sources", {}).get(item_id),

@@ -129,3 +129,25 @@ def test_refused_rows_roll_back_with_the_write(store):
     with pytest.raises(Exception, match="(?i)check"), store.write():
         db.add_people(store, [(3, "P-3", "perpetrator", "2026-01-01T00:00:00Z")])
     assert _rows(store, "SELECT id, ref FROM people") == [(1, "P-1")]
+
+
+def test_score_values_kind_is_checked_by_comparisons(store):
+    """An IN (...) check made SQLite build a list of the six kinds for every score value
+    written (more than the rest of the row cost); the rule is the same written as
+    comparisons (core_0009)."""
+    aid = save_final(store, _person(store, "P-1"), "intake")
+    sid = store.one("SELECT id FROM scores WHERE assessment_id = ?", [aid])["id"]
+    if store.postgres:
+        rule = store.one("SELECT pg_get_constraintdef(oid) AS rule FROM pg_constraint"
+                         " WHERE conname = 'score_values_kind'")["rule"]
+    else:
+        rule = store.one("SELECT sql AS rule FROM sqlite_master WHERE name = 'score_values'"
+                         )["rule"]
+    assert "kind = 'score'" in rule.replace("'score'::text", "'score'")
+    assert " IN (" not in rule.upper() and "ANY" not in rule.upper()
+    with pytest.raises(Exception, match="(?i)check"), store.write():
+        db.add_score_values(store, [(sid, "other", "x", 1.0, None)])
+    with store.write():
+        db.add_score_values(store, [(sid, kind, "extra", None, "t") for kind in
+                                    ("score", "band", "level", "flag", "criterion", "group")])
+    assert store.one("SELECT COUNT(*) AS n FROM score_values WHERE name = 'extra'")["n"] == 6

@@ -23,6 +23,7 @@ from formsengine.store.schedule import (
     configured_offsets,
     entries_of,
     rebuild,
+    stale_instruments,
     stored_offsets,
 )
 from formsengine.web.schedule import case_schedule
@@ -292,6 +293,8 @@ def test_the_rebuild_command_writes_the_entries_and_is_audited(tmp_path):
         team = store.ensure_team("T")
         store.create_case("C-1", team_id=team, instruments=["toy-checklist"],
                           opened_on="2025-01-31")
+        # the offset of an instrument another installation has
+        rebuild(store, [*configured_offsets(engine), ("elsewhere", "intake", "months", 0)])
     env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA), "FORMSENGINE_DB": str(path)}
     env.pop("FORMSENGINE_CONFIG", None)
     out = subprocess.run([sys.executable, "-m", "formsengine.cli", "schedule", "rebuild",
@@ -307,3 +310,94 @@ def test_the_rebuild_command_writes_the_entries_and_is_audited(tmp_path):
         assert json.loads(row["details"])["entries"] == 3
         assert [(r["occasion"], r["due"]) for r in entries_of(store)] == [
             ("exit", "2025-07-31"), ("intake", "2025-01-31"), ("review", "2025-04-30")]
+        assert ("elsewhere", "intake", "months", 0) in stored_offsets(store)
+    assert out.stderr.endswith("kept: the offsets of instrument(s) not installed here: "
+                               "elsewhere\n")
+    out = subprocess.run([sys.executable, "-m", "formsengine.cli", "schedule", "rebuild",
+                          "--drop-not-installed"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.endswith("removed: the offsets of instrument(s) not installed here: "
+                               "elsewhere\n")
+    with Store.open(path, engine) as store:
+        assert "elsewhere" not in {o[0] for o in stored_offsets(store)}
+        assert len(entries_of(store)) == 3
+
+
+@pytest.fixture
+def location(backend, request, tmp_path) -> str:
+    """A database to open more than once: a SQLite file, or a fresh PostgreSQL schema."""
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_database")
+    return str(tmp_path / "s.db")
+
+
+def _rebuilds(store) -> list[dict]:
+    return [json.loads(r["details"]) for r in look.rows(store, "audit", "details",
+                                                        action="schedule_rebuild")]
+
+
+def test_processes_with_other_plugins_do_not_rebuild_each_others_schedule(location):
+    """Two processes sharing a database, one without the toy-weekly plugin: opening the
+    store in either keeps the other's instruments' offsets and entries, and rebuilds
+    nothing (each used to rebuild every entry, taking away the other's instruments)."""
+    from formsengine.store import Store
+
+    path = location
+    both = Engine(Settings(), load_entrypoints=False,
+                  plugins=[DefinitionsPlugin(toy_definition(), weekly_definition())])
+    fewer = Engine(Settings(), load_entrypoints=False,
+                   plugins=[DefinitionsPlugin(toy_definition())])
+    with Store.open(path, both, create=True) as store:
+        team = store.ensure_team("T")
+        store.create_case("C-1", team_id=team, instruments=["toy-checklist", "toy-weekly"],
+                          opened_on="2025-01-31")
+        entries, offsets = stored(store), stored_offsets(store)
+    assert {k[1] for k in entries} == {"toy-checklist", "toy-weekly"}
+    for engine in (fewer, both, fewer):
+        with Store.open(path, engine) as store:
+            assert stored(store) == entries and stored_offsets(store) == offsets
+            assert _rebuilds(store) == []
+            # (what the warning at start names: logged once per process)
+            assert stale_instruments(store) == (
+                set(), set() if engine is both else {"toy-weekly"})
+    # the rebuild command in the process without the plugin keeps them too, unless told
+    # to drop them
+    with Store.open(path, fewer) as store:
+        assert rebuild(store, actor="ops") == len(entries)
+        assert stored(store) == entries and stored_offsets(store) == offsets
+        rebuild(store, actor="ops", keep_not_installed=False)
+        assert {r["instrument_id"] for r in entries_of(store)} == {"toy-checklist"}
+        assert stored_offsets(store) == configured_offsets(fewer)
+    # the process with the plugin puts back its entries (only toy-weekly's), audited
+    with Store.open(path, both) as store:
+        assert stored(store) == expected(store)
+        assert {r["instrument_id"] for r in entries_of(store)} == {"toy-checklist",
+                                                                    "toy-weekly"}
+        assert _rebuilds(store)[-1]["instruments"] == ["toy-weekly"]
+
+
+def test_other_offsets_of_one_instrument_rewrite_only_its_entries(location, tmp_path):
+    from formsengine.store import Store
+
+    path = location
+    plugins = [DefinitionsPlugin(toy_definition(), weekly_definition())]
+    first = Engine(Settings(), load_entrypoints=False, plugins=plugins)
+    with Store.open(path, first, create=True) as store:
+        team = store.ensure_team("T")
+        store.create_case("C-1", team_id=team, instruments=["toy-checklist", "toy-weekly"],
+                          opened_on="2025-01-31")
+        before = stored(store)
+    config = tmp_path / "org.toml"
+    config.write_text('[instruments.toy-weekly.occasions]\nm1 = {months = 2}\n',
+                      encoding="utf-8")
+    second = Engine(Settings(config_file=config), load_entrypoints=False,
+                    plugins=[DefinitionsPlugin(toy_definition(), weekly_definition())])
+    with Store.open(path, second) as store:
+        after = stored(store)
+        assert after == expected(store)
+        assert {k: v for k, v in after.items() if k[1] == "toy-checklist"} == {
+            k: v for k, v in before.items() if k[1] == "toy-checklist"}
+        assert after != before
+        details = _rebuilds(store)
+        assert [(d["instruments"], d["entries"]) for d in details] == [(["toy-weekly"], 4)]

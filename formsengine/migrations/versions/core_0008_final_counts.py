@@ -5,7 +5,7 @@ whose SQL this revision holds as it stood here) and filled here from the assessm
 already stored. Until now the page counted every final assessment at each request.
 
 Revision ID: core_0008
-Revises: core_0007
+Revises: core_0009
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "core_0008"
-down_revision = "core_0007"
+down_revision = "core_0009"
 branch_labels = None
 depends_on = None
 

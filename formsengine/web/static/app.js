@@ -26,7 +26,8 @@ window.addEventListener('pageshow', dropRadioExpanded)
 function valueOf (form, itemId) {
   const question = form.querySelector('.app-question[data-item="' + CSS.escape(itemId) + '"]')
   if (!question || question.hidden) return undefined // not asked: not known
-  const name = 'q-' + itemId.split('.').join('-')
+  // formbuild.answer_name: an instance of a repeating group children[2].age is children--2-age
+  const name = 'q-' + itemId.split('[').join('--').split(']').join('').split('.').join('-')
   const kind = question.dataset.kind
   const inputs = Array.from(question.querySelectorAll('[name="' + name + '"]'))
   if (kind === 'date') {
