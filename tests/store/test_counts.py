@@ -176,7 +176,7 @@ def test_the_revision_holds_the_sql_the_store_describes():
     assert revision.TRIGGERS_SQLITE == counts.sqlite_triggers()
     assert revision.TRIGGERS_POSTGRESQL == counts.postgres_triggers()
     assert revision.FILL == counts.refresh_statements("1 = 1")
-    assert revision.down_revision == "core_0009"
+    assert revision.down_revision == "core_0005"
 
 
 def test_the_revision_counts_the_assessments_already_stored(store, engine):
@@ -187,7 +187,7 @@ def test_the_revision_counts_the_assessments_already_stored(store, engine):
             final(store, engine, person, "intake")
             final(store, engine, person, "exit")
     shown = counts.stored(store)
-    with store.write():  # the database as core_0009 left it
+    with store.write():  # the database as core_0005 left it
         if store.postgres:
             store.conn.execute("DROP TRIGGER final_counts_assessment ON assessments")
             store.conn.execute("DROP FUNCTION final_counts_assessment()")
@@ -196,7 +196,7 @@ def test_the_revision_counts_the_assessments_already_stored(store, engine):
                 store.conn.execute(f"DROP TRIGGER final_counts_{name}")
         store.conn.execute("DROP TABLE final_counts")
         store.conn.execute("DROP TABLE final_people")
-        store.conn.execute("UPDATE alembic_version SET version_num = 'core_0009'"
+        store.conn.execute("UPDATE alembic_version SET version_num = 'core_0005'"
                            " WHERE version_num = 'core_0008'")
     assert store.migrate() == ["core:core_0008"]
     assert shown == counts.stored(store) == [
