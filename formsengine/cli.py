@@ -748,6 +748,25 @@ def schedule_rebuild(state: State, actor: str, drop_not_installed: bool) -> None
                    f" not installed here: {', '.join(sorted(foreign))}", err=True)
 
 
+@cli.group("counts")
+def counts_group() -> None:
+    """The stored counts the researcher's page reads."""
+
+
+@counts_group.command("rebuild")
+@click.option("--actor", default="cli", show_default=True, help=ACTOR_HELP)
+@click.pass_obj
+def counts_rebuild(state: State, actor: str) -> None:
+    """Count the people with a final assessment of each instrument at each occasion again
+    from the stored assessments (the database keeps these counts as assessments are saved;
+    this is for after a bulk write that went around it). Audited; all or nothing."""
+    from .store.counts import rebuild
+
+    with state.store() as store:
+        result = rebuild(store, actor=actor)
+    click.echo(f"{result['counts']} counts written ({result['corrected']} corrected)")
+
+
 @cli.group("audit")
 def audit_group() -> None:
     """Check the audit trail."""

@@ -86,6 +86,11 @@ def without_carried_column(after: dict[str, list]) -> None:
     after["answers"] = [tuple(row[:-1]) for row in after["answers"]]
 
 
+def with_language(rows: list) -> list:
+    """Assessments as core_0010 leaves them: each completed in English."""
+    return [(*row, "en") for row in rows]
+
+
 def dump(path: Path) -> dict[str, list]:
     """Every row of every table but the migration bookkeeping."""
     conn = connect(path)
@@ -96,11 +101,6 @@ def dump(path: Path) -> dict[str, list]:
                 for n in names if n not in BOOKKEEPING}
     finally:
         conn.close()
-
-
-def with_language(rows: list) -> list:
-    """Assessments as core_0010 leaves them: each completed in English."""
-    return [(*row, "en") for row in rows]
 
 
 @pytest.fixture
@@ -127,9 +127,9 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
     baseline = schema_of(tmp_path / "old.db")
     conn = connect(tmp_path / "old.db")
     assert migrations.upgrade(conn, engine) == ["core:core_0002", "core:core_0003",
-                                                "core:core_0004",
-                                                "core:core_0007", "core:core_0009",
-                                                "core:core_0005", "core:core_0010"]
+                                                "core:core_0004", "core:core_0007",
+                                                "core:core_0009", "core:core_0005",
+                                                "core:core_0008", "core:core_0010"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
@@ -172,14 +172,15 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
     with Store.open(path, engine, upgrade=True) as store:
         # stamped at the baseline, then upgraded from there
         assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
-                                      "core:core_0007", "core:core_0009", "core:core_0005",
-                                      "core:core_0010"]
+                                     "core:core_0007", "core:core_0009", "core:core_0005",
+                                     "core:core_0008", "core:core_0010"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
     after = dump(path)
     assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
-    after = {k: v for k, v in after.items() if not k.startswith("schedule_")}  # core_0003's
+    after = {k: v for k, v in after.items()  # core_0003's and core_0008's
+             if not k.startswith(("schedule_", "final_"))}
     assert after.pop("view_log") == []  # core_0005's table, empty
     without_carried_column(after)
     assert after == before | {"assessments": with_language(before["assessments"])}
@@ -241,7 +242,8 @@ def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_
     conn.close()
     after = dump(path)
     assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
-    after = {k: v for k, v in after.items() if not k.startswith("schedule_")}  # core_0003's
+    after = {k: v for k, v in after.items()  # core_0003's and core_0008's
+             if not k.startswith(("schedule_", "final_"))}
     # one of them applied core_0002 and core_0003 (and audited it); the other found nothing
     assert [r[3] for r in after["audit"][len(before["audit"]):]] == ["db_upgrade"]
     after["audit"] = after["audit"][:len(before["audit"])]
@@ -274,8 +276,8 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
     for t in threads:
         t.join()
     assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003", "core:core_0004",
-                                        "core:core_0007", "core:core_0009", "core:core_0005",
-                                      "core:core_0010"]]
+                                         "core:core_0007", "core:core_0009", "core:core_0005",
+                                         "core:core_0008", "core:core_0010"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -450,6 +452,7 @@ def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_conne
     assert {"audit_no_update", "audit_no_delete", "audit_insert_in_chain",
             "case_risk_score", "case_risk_status", "case_risk_delete"} <= triggers
     assert {"schedule_case", "schedule_assessment"} <= triggers
+    assert "final_counts_assessment" in triggers
     assert {r[0] for r in pg_connection.execute(text(
         "SELECT version_num FROM alembic_version"))} == {"core_0010", "web_0001"}
     migrations.run_upgrade(pg_connection, engine)  # nothing left to do
@@ -515,7 +518,8 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
     with Store.open(where, engine, upgrade=True) as store:
         assert store.last_upgrade == [
             "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0007",
-            "core:core_0009", "core:core_0005", "core:core_0010",
+            "core:core_0009", "core:core_0005",
+            "core:core_0008", "core:core_0010",
             f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
             f"moved person(s) {first} to case_people_set_aside"]
         after = _everything(store)
@@ -576,16 +580,20 @@ def test_a_database_before_core_0005_gets_the_view_log_and_its_chain_still_verif
         for i in range(4):
             store.audit("view", actor=f"before{i}", object_type="case", object_id=i)
         before = look.rows(store, "audit")
-    conn = connect(path)  # back to core_0009: no view log (nor core_0010's language)
+    conn = connect(path)  # back to core_0009: no view log (nor core_0008's counts)
     conn.execute("DROP TABLE view_log")
-    conn.execute("ALTER TABLE assessments DROP COLUMN language")
+    for name in ("insert", "update_old", "update_new", "delete"):
+        conn.execute(f"DROP TRIGGER final_counts_{name}")
+    conn.execute("DROP TABLE final_counts")
+    conn.execute("DROP TABLE final_people")
+    conn.execute("ALTER TABLE assessments DROP COLUMN language")  # (and core_0010's)
     conn.execute("UPDATE alembic_version SET version_num = 'core_0009'"
                  " WHERE version_num = 'core_0010'")
     conn.close()
     with pytest.raises(SchemaBehindError):
         Store.open(path, engine)
     with Store.open(path, engine, upgrade=True) as store:
-        assert store.last_upgrade == ["core:core_0005", "core:core_0010"]
+        assert store.last_upgrade == ["core:core_0005", "core:core_0008", "core:core_0010"]
         assert look.rows(store, "audit") == before
         assert audit.verify(store.conn).ok
         store.log_view("view", actor="after", object_type="case", object_id=1)

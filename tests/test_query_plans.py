@@ -116,7 +116,7 @@ PAGES = [
     ("alice", "GET", "/due", None, "ca.user_id = "),
     ("sue", "GET", "/due?scope=team", None, "FROM schedule_entries e"),
     ("sue", "GET", "/", None, "c.status = 'open'"),
-    ("rita", "GET", "/research", None, "COUNT(DISTINCT person_id)"),
+    ("rita", "GET", "/research", None, "FROM final_counts"),
     ("admin", "GET", "/admin/audit", None, "FROM audit ORDER BY id DESC LIMIT"),
     ("admin", "GET", "/admin/audit", None, "FROM view_log ORDER BY id DESC LIMIT"),
     ("admin", "GET", "/admin/audit?before=20", None, "id < "),
@@ -211,6 +211,53 @@ def test_the_schedule_marks_of_a_page_read_its_cases_assessments_only(site, path
     assert done, statements
     plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + done[0])]
     assert any("INDEX assessments_case " in p for p in plan), plan
+
+
+def test_the_research_page_reads_the_stored_counts_only(site):
+    """The researcher's counts come from ``final_counts`` (one row per instrument and
+    occasion, kept by triggers: core_0008), not from the assessments: counted there, even
+    through an index, they cost a read of every final assessment of the database."""
+    app, clients = site
+    statements, conn = captured(app, clients["rita"], "GET", "/research")
+    counted = [sql for sql in statements if "FROM final_counts" in sql]
+    assert len(counted) == 1, statements
+    assert not [sql for sql in statements if re.search(r"\bassessments\b", sql)], statements
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + counted[0])]
+    assert plan == ["SCAN final_counts"], plan  # in key order: no sorting step
+
+
+def test_the_research_counts_read_no_assessment_on_postgresql(pg_store):
+    """On PostgreSQL too the research counts read ``final_counts`` alone, however many
+    final assessments there are."""
+    from formsengine.store.counts import stored
+
+    store = pg_store
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO people (ref, role, created_at) SELECT 'P-' || n, 'victim_survivor',"
+            " 'now' FROM generate_series(1, 2000) AS n")
+        store.conn.execute(
+            "INSERT INTO assessments (uid, person_id, instrument_id, instrument_version,"
+            " occasion, status, created_at, updated_at) SELECT 'a' || p.id, p.id,"
+            " 'toy-checklist', '1', CASE WHEN p.id % 2 = 0 THEN 'intake' ELSE 'exit' END,"
+            " 'final', 'now', 'now' FROM people p")
+    store.conn.execute("ANALYZE assessments")
+    sent: list[str] = []
+    reader = store.all
+
+    def recording(sql, params=()):
+        sent.append(sql)
+        return reader(sql, params)
+
+    store.all = recording  # type: ignore[method-assign]
+    try:
+        rows = stored(store)
+    finally:
+        del store.all
+    assert [(r["occasion"], r["people"]) for r in rows] == [("exit", 1000), ("intake", 1000)]
+    (sql,) = sent
+    plan = "\n".join(r["QUERY PLAN"] for r in store.all("EXPLAIN " + sql))
+    assert "final_counts" in plan and "assessments" not in plan, plan
 
 
 def test_the_due_lists_read_the_schedule_index_on_postgresql(pg_store):

@@ -74,10 +74,14 @@ def as_release_0_1(store, *, missing: str) -> None:
         store.conn.execute("DROP TABLE alembic_version")
         # (what later revisions added: core_0002; core_0003, the stored schedule;
         # core_0004, the team lists' indexes; core_0007, answers carried forward; core_0009,
-        # score_values' check as comparisons; core_0005, the view log; core_0010, the
-        # assessment's language)
+        # score_values' check as comparisons; core_0005, the view log;
+        # core_0008, the research counts; core_0010, the assessment's language)
         store.conn.execute("ALTER TABLE assessments DROP COLUMN language")
         store.conn.execute("ALTER TABLE answers DROP COLUMN carried_from")
+        for name in ("insert", "update_old", "update_new", "delete"):
+            store.conn.execute(f"DROP TRIGGER final_counts_{name}")
+        store.conn.execute("DROP TABLE final_counts")
+        store.conn.execute("DROP TABLE final_people")
         for name in ("cases_list_open", "cases_list_all", "cases_by_ref"):
             store.conn.execute(f"DROP INDEX {name}")
         store.conn.execute(values_check._sqlite_table("score_values_0_1", values_check.OLD_CHECK))
@@ -371,7 +375,8 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
                                 )["sql"]
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
                                "core:core_0003", "core:core_0004", "core:core_0007",
-                               "core:core_0009", "core:core_0005", "core:core_0010"]
+                               "core:core_0009", "core:core_0005",
+                               "core:core_0008", "core:core_0010"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
         {"version_num": "core_0010"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)

@@ -123,7 +123,8 @@ def amendment_uid(store: Store, assessment_id: int) -> str | None:
 # -- the research page --------------------------------------------------------------------
 def final_assessment_counts(store: Store) -> list[dict[str, Any]]:
     """Per instrument and occasion with final assessments: instrument_id, occasion and
-    ``people``, the number of people assessed (counts only, no case content)."""
-    return store.all(
-        "SELECT instrument_id, occasion, COUNT(DISTINCT person_id) AS people FROM assessments"
-        " WHERE status = 'final' GROUP BY instrument_id, occasion")
+    ``people``, the number of people assessed (counts only, no case content): read from
+    the counts the database keeps (``store.counts``), not counted at each request."""
+    from .counts import stored
+
+    return stored(store)

@@ -267,9 +267,29 @@ schedule_offsets = Table(
     CheckConstraint("unit IN ('months', 'weeks')", name="schedule_offsets_unit"),
 )
 
+# core_0008: the researcher's page's counts (formsengine.store.counts), kept by triggers
+final_people = Table(
+    "final_people", metadata,
+    Column("instrument_id", Text, nullable=False),
+    Column("occasion", Text, nullable=False),
+    Column("person_id", Integer, nullable=False),
+    Column("assessments", Integer, nullable=False),  # the person's final assessments there
+    PrimaryKeyConstraint("instrument_id", "occasion", "person_id"),
+    sqlite_with_rowid=False,
+)
+
+final_counts = Table(
+    "final_counts", metadata,
+    Column("instrument_id", Text, nullable=False),
+    Column("occasion", Text, nullable=False),
+    Column("people", Integer, nullable=False),  # people with a final assessment there
+    PrimaryKeyConstraint("instrument_id", "occasion"),
+    sqlite_with_rowid=False,
+)
+
 CORE_TABLES = (teams, people, cases, case_people, case_people_set_aside, definition_snapshots,
                assessments, answers, scores, score_values, audit, schedule_entries,
-               schedule_offsets, view_log)
+               schedule_offsets, view_log, final_people, final_counts)
 
 # -- the web plugin --------------------------------------------------------------------------
 web_users = Table(

@@ -7,7 +7,7 @@ installed) and for the report's own text. Every assessment stored before this re
 was completed in English.
 
 Revision ID: core_0010
-Revises: core_0005
+Revises: core_0008
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0010"
-down_revision = "core_0005"
+down_revision = "core_0008"
 branch_labels = None
 depends_on = None
 
