@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .instruments import instance_item_id, split_instance_id
+from .instance_ids import instance_item_id, split_instance_id
 
 if TYPE_CHECKING:
     from .instruments import Instrument

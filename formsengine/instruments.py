@@ -9,7 +9,6 @@ JSON path, and what would be valid.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
@@ -23,6 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .bounded import TooLarge, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
+from .instance_ids import instance_item_id
 from .occasions import AD_HOC, Occasion, declared
 from .piping import has_pipes, with_fallbacks
 
@@ -336,24 +336,6 @@ class Grid:
     id: str
     label: str
     help: str | None = None
-
-
-INSTANCE_ID = re.compile(r"([a-z][a-z0-9_]*)\[([0-9]{1,3})\](\.[a-z0-9_.]+)")
-
-
-def instance_item_id(item_id: str, n: int) -> str:
-    """The id under which instance ``n`` of a repeating group stores an answer to the
-    group's item ``item_id``: ``children.age`` -> ``children[2].age``."""
-    group, _, rest = item_id.partition(".")
-    return f"{group}[{n}].{rest}"
-
-
-def split_instance_id(item_id: str) -> tuple[str, int, str] | None:
-    """(group, instance, declared item id) of an instance item id, or None."""
-    found = INSTANCE_ID.fullmatch(item_id)
-    if found is None:
-        return None
-    return found.group(1), int(found.group(2)), found.group(1) + found.group(3)
 
 
 def instance_condition(cond: Any, group: str, n: int) -> Any:

@@ -27,7 +27,8 @@ from .conditions import (
     resolve,
     unknown_inputs,
 )
-from .instruments import AT_LEAST, instance_item_id
+from .instance_ids import instance_item_id
+from .instruments import AT_LEAST
 
 if TYPE_CHECKING:
     from .instruments import Instrument

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .definition_checks import text_pipe_problems
 from .errors import DefinitionError
-from .instruments import instance_item_id, read_json_file, schema_problems
+from .instance_ids import instance_item_id
+from .instruments import read_json_file, schema_problems
 from .piping import answer_texts, fill, with_fallbacks
 
 if TYPE_CHECKING:

@@ -291,6 +291,41 @@ def test_a_database_from_newer_code_is_refused(engine, tmp_path):
         Store.open(path, engine)
 
 
+def test_the_heads_read_from_the_files_are_alembics(engine, tmp_path):
+    assert migrations.quick_heads(engine) == frozenset(migrations.scripts(engine).heads.values())
+    # a revision file that does not say its revisions plainly: Alembic reads them
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "odd_0001_x.py").write_text("revision = make_id()\ndown_revision = None\n")
+    odd = make_engine(DefinitionsPlugin(), NotesPlugin(versions, "odd"))
+    assert migrations.quick_heads(odd) is None
+
+
+def test_a_command_on_a_current_database_starts_without_alembic(engine, tmp_path):
+    """A database at every head is known to be current from the revision files alone; one
+    that is behind is still refused (by Alembic's reading)."""
+    assert cli(tmp_path, "db", "init").returncode == 0
+    probe = ("import sys; from formsengine.cli import main\n"
+             "sys.argv = ['formsengine', 'cases', 'list', '--json']\n"
+             "try:\n    main()\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "print('alembic' in sys.modules)\n")
+    env = {**os.environ, "FORMSENGINE_DEFINITIONS": str(DATA),
+           "FORMSENGINE_DB": str(tmp_path / "cli.db")}
+    env.pop("FORMSENGINE_CONFIG", None)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "False"
+    conn = connect(tmp_path / "cli.db")
+    core_head = migrations.scripts(engine).heads["core"]
+    conn.execute("UPDATE alembic_version SET version_num = 'core_0004'"
+                 f" WHERE version_num = '{core_head}'")  # nosec B608 (a test's own value)
+    conn.close()
+    refused = cli(tmp_path, "cases", "list", "--json")
+    assert refused.returncode != 0 and "formsengine db upgrade" in refused.stderr
+
+
 # -- servers refuse a schema that is behind --------------------------------------------------
 class NotesPlugin:
     """A plugin with a branch of its own in ``directory``."""

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from formsengine.errors import DefinitionError
-from formsengine.instruments import build_instrument, split_instance_id
+from formsengine.instance_ids import split_instance_id
+from formsengine.instruments import build_instrument
 from formsengine.scoring import compute_score
 
 ROOT = Path(__file__).resolve().parents[1]

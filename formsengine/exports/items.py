@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..instruments import split_instance_id
+from ..instance_ids import split_instance_id
 from ..store.exports import assessment_fields, carried_answers
 from .coding import (
     MISSING_CODES,

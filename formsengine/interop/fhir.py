@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import StorageError
-from ..instruments import instance_condition, instance_item_id, split_instance_id
+from ..instance_ids import instance_item_id, split_instance_id
+from ..instruments import instance_condition
 from ..store.reading import person_by_id
 
 if TYPE_CHECKING:

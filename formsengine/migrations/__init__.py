@@ -223,8 +223,51 @@ def _with_ancestors(s: _Scripts, revisions: set[str]) -> set[str]:
     return seen
 
 
+_REVISION = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*[\"']([^\"']+)[\"']\s*$", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
+_quick_cache: dict[tuple, frozenset[str] | None] = {}
+
+
+def quick_heads(engine: Engine) -> frozenset[str] | None:
+    """The head revisions of every branch, read from the revision files' ``revision`` and
+    ``down_revision`` lines without loading Alembic (a command that only opens a database
+    that is up to date then starts without it); None when a file does not say them in that
+    plain form, and Alembic has to read it."""
+    found = branches(engine)
+    key = tuple((label, str(d)) for label, d in found)
+    if key in _quick_cache:
+        return _quick_cache[key]
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    heads: frozenset[str] | None = None
+    try:
+        for _label, directory in found:
+            for path in sorted(directory.glob("*.py")):
+                if path.name == "__init__.py":
+                    continue
+                text = path.read_text(encoding="utf-8")
+                rev, down = _REVISION.search(text), _DOWN.search(text)
+                if rev is None or down is None:
+                    raise ValueError(path.name)
+                revisions.add(rev.group(1))
+                if down.group(1) != "None":
+                    quoted = _QUOTED.fullmatch(down.group(1))
+                    if quoted is None:
+                        raise ValueError(path.name)
+                    downs.add(quoted.group(1))
+        heads = frozenset(revisions - downs)
+    except (OSError, UnicodeDecodeError, ValueError):
+        heads = None
+    _quick_cache[key] = heads
+    return heads
+
+
 def require_current(raw: Any, engine: Engine) -> None:
     """Refuse a database whose schema is behind the installed code."""
+    quick = quick_heads(engine)
+    if quick and current_revisions(raw) == quick:
+        return  # at the head of every branch, as the files say: Alembic need not load
     behind = [b for b in status(raw, engine) if b.behind]
     if behind:
         what = ", ".join(f"{b.label} at {b.current or 'nothing'} (code: {b.head})"

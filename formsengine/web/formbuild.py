@@ -23,7 +23,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..conditions import Context, evaluate_form_condition, page_program
-from ..instruments import instance_item_id
+from ..instance_ids import instance_item_id
 from ..piping import has_pipes
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
 from ..wording import item_text
