@@ -53,10 +53,10 @@ lock: $(BIN)/python
 # in formsengine/web/translations/cy/LC_MESSAGES/messages.po before compiling.
 TRANSLATIONS := formsengine/web/translations
 translations: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot --no-location -w 100 \
 	  --omit-header --sort-output .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l cy \
-	  --no-fuzzy-matching
+	  --no-fuzzy-matching -w 100
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) -l cy --statistics
 
 # npm runs only when the front-end packages change (the GOV.UK Frontend copy the application

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
 
 from .. import audit as audit_mod
 from ..errors import FormsEngineError
@@ -57,12 +58,12 @@ def common_passwords() -> frozenset[str]:
 def password_problem(password: str, username: str | None = None) -> str | None:
     """Why a new password is refused, or None. Length only: no composition rules."""
     if len(password) < MIN_PASSWORD:
-        return f"Password must be at least {MIN_PASSWORD} characters long"
+        return _("Password must be at least %(n)s characters long", n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        return f"Password must be {MAX_PASSWORD} characters or fewer"
+        return _("Password must be %(n)s characters or fewer", n=MAX_PASSWORD)
     lowered = password.lower()
     if lowered in common_passwords() or (username and lowered == username.lower()):
-        return "This password is too common or easy to guess: choose another"
+        return _("This password is too common or easy to guess: choose another")
     return _guessable(password, username)
 
 
@@ -71,9 +72,9 @@ def _guessable(password: str, username: str | None) -> str | None:
     (usernames of 3 characters or more), and one character repeated."""
     name = (username or "").strip().lower()
     if len(name) >= 3 and name in password.lower():
-        return "Your password must not contain your username: choose another"
+        return _("Your password must not contain your username: choose another")
     if len(set(password)) == 1:
-        return "Your password must not be one character repeated: choose another"
+        return _("Your password must not be one character repeated: choose another")
     return None
 
 
@@ -88,8 +89,8 @@ def generate_password(username: str | None = None) -> str:
     ``READABLE`` joined by hyphens ("hk4m-trwa-..."), one the policy accepts for
     ``username``."""
     while True:
-        password = "-".join("".join(secrets.choice(READABLE) for _ in range(4))
-                            for _ in range(PASSWORD_GROUPS))
+        password = "-".join("".join(secrets.choice(READABLE) for _n in range(4))
+                            for _n in range(PASSWORD_GROUPS))
         if password_problem(password, username) is None:
             return password
 

@@ -3,6 +3,7 @@ two-factor sign-in, extend the session, health check."""
 
 from __future__ import annotations
 
+import html
 import math
 import secrets
 import time
@@ -58,16 +59,16 @@ class CodeForm(FlaskForm):
 class ReplaceCodeForm(CodeForm):
     """Setting two-factor sign-in up again (a new phone) also takes the password, so that a
     session left open is not enough to move the second factor to another device."""
-    current = PasswordField("Your password",
-                            validators=[InputRequired("Enter your password")])
+    current = PasswordField(_l("Your password"),
+                            validators=[InputRequired(_l("Enter your password"))])
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Current password",
-                            validators=[InputRequired("Enter your current password")])
-    new = PasswordField("New password", validators=[InputRequired("Enter a new password")])
-    confirm = PasswordField("Confirm new password",
-                            validators=[InputRequired("Enter the new password again")])
+    current = PasswordField(_l("Current password"),
+                            validators=[InputRequired(_l("Enter your current password"))])
+    new = PasswordField(_l("New password"), validators=[InputRequired(_l("Enter a new password"))])
+    confirm = PasswordField(_l("Confirm new password"),
+                            validators=[InputRequired(_l("Enter the new password again"))])
 
 
 def _store():
@@ -373,13 +374,13 @@ def change_password():
     if form.validate_on_submit():
         store = _store()
         user = g.user
-        problem = _recheck_password(form.current.data, "Your current password is not right")
+        problem = _recheck_password(form.current.data, _("Your current password is not right"))
         if problem:
             errors["current"] = problem
         elif form.new.data != form.confirm.data:
-            errors["confirm"] = "The new passwords do not match"
+            errors["confirm"] = _("The new passwords do not match")
         elif form.new.data == form.current.data:
-            errors["new"] = "Choose a password different from the current one"
+            errors["new"] = _("Choose a password different from the current one")
         else:
             problem = accounts.password_problem(form.new.data, user["username"])
             if problem:
@@ -388,7 +389,7 @@ def change_password():
                 accounts.set_password(store, user["id"], form.new.data, params=_params(),
                                       actor=user["username"], request_id=g.request_id,
                                       keep_session=user["session_id"])
-                flash("Your password has been changed. Other sessions have been signed out.")
+                flash(_("Your password has been changed. Other sessions have been signed out."))
                 return redirect(url_for("cases.index"))
     elif request.method == "POST":
         errors = {k: v[0] for k, v in form.errors.items()}
@@ -405,11 +406,11 @@ def totp_setup():
     if form.validate_on_submit():
         step = _matching_step(secret, form.code.data.strip())
         problem = replacing and _recheck_password(form.current.data,
-                                                  "Your password is not right")
+                                                  _("Your password is not right"))
         if problem:
             error, error_field = problem, "current"
         elif step is None:
-            error = "The code is not right. Check the key and enter the current code"
+            error = _("The code is not right. Check the key and enter the current code")
         else:
             store = _store()
             with store.write():
@@ -417,7 +418,7 @@ def totp_setup():
                 store.audit("totp_enabled", actor=g.user["username"], object_type="user",
                             object_id=g.user["id"], request_id=g.request_id)
             accounts.set_pending_totp(store, g.user["session_id"], None)
-            flash("Two-factor sign-in is on for your account.")
+            flash(_("Two-factor sign-in is on for your account."))
             return redirect(url_for("cases.index"))
     elif request.method == "POST":
         error_field, messages = next(iter(form.errors.items()))
@@ -446,5 +447,6 @@ def qr_svg(text: str) -> Markup:
     svg = segno.make(text, error="m").svg_inline(
         scale=4, dark="#0b0c0c", light="#ffffff", svgclass="app-qr", lineclass=None)
     # its own markup, none of the text: safe to put in the page as it is
-    return Markup(svg.replace(  # nosec B704
-        "<svg ", '<svg role="img" aria-label="QR code of the set-up key" ', 1))
+    label = html.escape(_("QR code of the set-up key"), quote=True)
+    return Markup(svg.replace(  # nosec B704 (the label is escaped)
+        "<svg ", f'<svg role="img" aria-label="{label}" ', 1))

@@ -257,6 +257,16 @@ def test_the_practitioner_journey_has_no_english_left_in_welsh(welsh, store):
     _check(client, "/due")
     _check(client, "/caseload")
     _check(client, "/cases/no-such-case", status=404)
+    # the account's pages: changing the password (refused, then done) and two-factor sign-in
+    _check(client, "/account/password")
+    response = post(client, "/account/password",
+                    {"current": "wrong", "new": "aaaaaaaaaaaaaaaa", "confirm": "other"},
+                    token_from="/account/password")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and english_left(page) == [], english_left(page)
+    assert "Nid yw eich cyfrinair presennol yn gywir" in page
+    page = _check(client, "/account/two-factor")
+    assert "Gosod mewngofnodi dau gam" in page
     # signing out
     response = post(client, "/sign-out", token_from="/")
     _check(client, response.headers["Location"])
