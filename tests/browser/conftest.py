@@ -4,6 +4,7 @@ a skip: run scripts/setup-browser."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -36,6 +37,31 @@ def _cli(env, *args) -> str:
     return result.stdout
 
 
+# Several commands in one interpreter (the set-up of a server's accounts): the command
+# line's own code, started once instead of once a command.
+_MANY = """
+import json, sys
+from click.testing import CliRunner
+from formsengine.cli import _load_plugin_commands, cli
+_load_plugin_commands(cli)
+outputs = []
+for args in json.loads(sys.argv[1]):
+    result = CliRunner().invoke(cli, args, prog_name="formsengine")
+    if result.exit_code != 0:
+        sys.exit(f"formsengine {' '.join(args)}: {result.output}{result.exception!r}")
+    outputs.append(result.stdout)
+print(json.dumps(outputs))
+"""
+
+
+def _cli_many(env, *commands: list[str]) -> list[str]:
+    """What each command printed, the commands run in order in one process."""
+    result = subprocess.run([sys.executable, "-c", _MANY, json.dumps(commands)], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 def _password(output: str) -> str:
     return re.search(r"One-time password: (\S+)", output).group(1)
 
@@ -62,15 +88,17 @@ def run_server(tmp_path_factory, **settings):
     env["FORMSENGINE_DB"] = str(folder / "browser.db")
     if not dash_installed() and "FORMSENGINE_DEFINITIONS" not in settings:
         env["FORMSENGINE_DEFINITIONS"] = str(TEST_DEFINITIONS)
-    accounts = {"admin": _password(_cli(env, "users", "create-admin", "admin"))}
-    _cli(env, "teams", "create", "North")
-    _cli(env, "teams", "create", "South")
-    accounts["ana"] = _password(_cli(env, "users", "create", "ana", "--role", "practitioner",
-                                     "--team", "North", "--name", "Ana Practitioner"))
-    accounts["ben"] = _password(_cli(env, "users", "create", "ben", "--role", "practitioner",
-                                     "--team", "South", "--name", "Ben Practitioner"))
-    accounts["sol"] = _password(_cli(env, "users", "create", "sol", "--role", "supervisor",
-                                     "--team", "North", "--team", "South"))
+    admin, _north, _south, ana, ben, sol = _cli_many(
+        env, ["users", "create-admin", "admin"], ["teams", "create", "North"],
+        ["teams", "create", "South"],
+        ["users", "create", "ana", "--role", "practitioner", "--team", "North",
+         "--name", "Ana Practitioner"],
+        ["users", "create", "ben", "--role", "practitioner", "--team", "South",
+         "--name", "Ben Practitioner"],
+        ["users", "create", "sol", "--role", "supervisor", "--team", "North",
+         "--team", "South"])
+    accounts = {"admin": _password(admin), "ana": _password(ana), "ben": _password(ben),
+                "sol": _password(sol)}
     port = _free_port()
     log = open(folder / "server.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "formsengine.cli", "serve", "--host",
