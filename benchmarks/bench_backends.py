@@ -9,7 +9,10 @@ PostgreSQL 1, PostgreSQL 2, then again), so that a change in the machine's load 
 of them alike.
 
 Printed per backend and client count: saves a second, median and 95th percentile latency,
-and the server CPU per save (every process of the server: the supervisor and its workers).
+and the server CPU per save (every process of the server: the supervisor and its workers);
+beside them, where the rest of the machine went: the clients' CPU per save (this process),
+a local PostgreSQL's CPU per save (its processes, read from /proc), and how busy the whole
+machine was (its CPU time not idle, from /proc/stat).
 Targets (issue: PostgreSQL as the production database): PostgreSQL within 2x of SQLite on
 one machine (saves a second, one process), and two processes giving at least 1.6x the
 throughput of one. On a machine with 2 cores the clients, the database server and the
@@ -85,13 +88,42 @@ def tree_cpu(pid: int) -> float:
     return total + sum(tree_cpu(int(c)) for c in children)
 
 
-def run(port: int, pid: int, clients: int, seconds: float) -> tuple[dict, float]:
-    """The clients' results and the server's CPU seconds while they ran."""
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the local PostgreSQL server's processes (0 when it runs
+    elsewhere or cannot be read)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                if (proc / "comm").read_text().strip() == "postgres":
+                    used = cpu_seconds(int(proc.name))
+                    total += used if used == used else 0.0  # (NaN: it has just ended)
+    return total
+
+
+def machine_times() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle and waiting for I/O
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def snapshot(pid: int) -> dict[str, float]:
+    busy, every = machine_times()
+    return {"server": tree_cpu(pid), "clients": time.process_time(), "db": postgres_cpu(),
+            "busy": busy, "all": every}
+
+
+def run(port: int, pid: int, clients: int, seconds: float) -> tuple[dict, dict]:
+    """The clients' results and the CPU seconds used while they ran: by the server (its
+    processes), by the clients (this process), by a local PostgreSQL, and by the whole
+    machine (``busy`` of ``all``)."""
     import threading
 
     out: dict = {}
-    cpu: list[float] = []
-    barrier = threading.Barrier(clients, timeout=300, action=lambda: cpu.append(tree_cpu(pid)))
+    cpu: list[dict] = []
+    barrier = threading.Barrier(clients, timeout=300, action=lambda: cpu.append(snapshot(pid)))
 
     def start() -> float:
         barrier.wait()
@@ -105,7 +137,8 @@ def run(port: int, pid: int, clients: int, seconds: float) -> tuple[dict, float]
         t.join(timeout=seconds + 300)
     if len(out) != clients:
         raise RuntimeError(f"{clients - len(out)} clients did not finish")
-    return out, tree_cpu(pid) - cpu[0]
+    end = snapshot(pid)
+    return out, {k: end[k] - cpu[0][k] for k in end}
 
 
 def check(location: str, runs: list[dict]) -> list[str]:
@@ -152,7 +185,7 @@ def main() -> int:
     most = max(args.clients)
     configs = [(backend, workers) for backend in ("sqlite", "postgresql") for workers in (1, 2)]
     found: dict[tuple, list[dict]] = {}
-    cpu: dict[tuple, float] = {}
+    cpu: dict[tuple, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         where: dict[tuple, str] = {}
         servers: dict[str, list[str]] = {}
@@ -176,8 +209,9 @@ def main() -> int:
                     proc, port = procs[name]
                     out, used = run(port, proc.pid, clients, args.seconds)
                     found.setdefault((backend, workers, clients), []).append(out)
-                    cpu[(backend, workers, clients)] = cpu.get((backend, workers, clients),
-                                                               0.0) + used
+                    sums = cpu.setdefault((backend, workers, clients), {})
+                    for k, v in used.items():
+                        sums[k] = sums.get(k, 0.0) + v
         problems = []
         for backend, workers in configs:
             runs = [r for (b, w, _), rs in found.items() if (b, w) == (backend, workers)
@@ -189,8 +223,10 @@ def main() -> int:
     print(f"save-and-score, {args.rounds} round(s) of {args.seconds:g} s per configuration; "
           f"4 threads per process; load average {load:.1f} on {os.cpu_count()} cores")
     print(f"{'backend':<11} {'procs':>5} {'clients':>7} {'saves/s':>8} {'median':>9} "
-          f"{'p95':>9} {'CPU/save':>9} {'errors':>6}")
+          f"{'p95':>9} {'CPU/save':>9} {'errors':>6}   CPU per save of the clients and "
+          "of PostgreSQL; machine busy")
     for (backend, workers, clients), runs in sorted(found.items()):
+        used = cpu[(backend, workers, clients)]
         results = list(merged(runs).values())
         saves = sum(r["saves"] for r in results)
         latencies = sorted(t for r in results for t in r["latencies"])
@@ -200,7 +236,10 @@ def main() -> int:
         print(f"{backend:<11} {workers:>5} {clients:>7} "
               f"{rate[(backend, workers, clients)]:>8.1f} "
               f"{statistics.median(latencies) * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms "
-              f"{cpu[(backend, workers, clients)] / max(saves, 1) * 1000:>7.2f}ms {errors:>6}")
+              f"{used['server'] / max(saves, 1) * 1000:>7.2f}ms {errors:>6}   "
+              f"{used['clients'] / max(saves, 1) * 1000:.2f}ms, "
+              f"{used['db'] / max(saves, 1) * 1000:.2f}ms; "
+              f"{100 * used['busy'] / max(used['all'], 1e-9):.0f}%")
         if errors:
             problems.append(f"{backend}, {workers} process(es), {clients} clients: "
                             f"{errors} errors")

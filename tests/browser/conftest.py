@@ -165,3 +165,43 @@ def axe_check(page, label: str) -> None:
     problems = [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
                 for v in result["violations"]]
     assert not problems, f"axe on {label} ({page.url}):\n" + "\n".join(problems)
+
+
+# -- helpers of the modules that serve the documented example definitions --------------------
+EXAMPLES = ROOT / "docs" / "examples" / "definitions"
+
+
+def no_check(page, label):
+    """No axe run: a page seen with JavaScript off is checked as a copy (``check_copy``)."""
+
+
+def session(server, browser_factory, username, script: bool):
+    """A page signed in as ``username`` (first sign-in: a new password), with JavaScript
+    on or off."""
+    from .journey import sign_in
+
+    context = browser_factory(java_script_enabled=script)
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, server["url"], username, server["accounts"][username],
+            new_password="a calm long passphrase", check=axe_check if script else no_check)
+    return page
+
+
+@pytest.fixture(scope="module")
+def checker(browser_factory):
+    """A page that runs scripts, for axe on copies of pages seen with JavaScript off."""
+    context = browser_factory()
+    return context.pages[0] if context.pages else context.new_page()
+
+
+def check_copy(checker, page, base, label):
+    """axe on a copy of ``page`` (seen with JavaScript off) without its scripts, served at
+    the server's origin (so that its stylesheets load) in a page that runs scripts."""
+    html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.S)
+    copy = base + "/axe-copy-of-a-page"
+    checker.route(copy, lambda route: route.fulfill(body=html, content_type="text/html"))
+    checker.set_viewport_size(page.viewport_size)
+    checker.goto(copy)
+    assert checker.locator("script").count() == 0
+    axe_check(checker, label + " (JavaScript off)")
+    checker.unroute(copy)

@@ -10,17 +10,13 @@ The instrument is docs/examples/definitions/grid.json, the documented example.""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-from .conftest import axe_check, run_server
-from .journey import go, sign_in
+from .conftest import EXAMPLES, axe_check, check_copy, run_server, session
+from .journey import go
 
 pytestmark = pytest.mark.browser
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "definitions"
 ROWS = ["ex.on_edge", "ex.sleep", "ex.watched", "ex.afraid"]
 ROW_LABELS = ["On edge at home", "Unable to sleep", "Watched or followed",
               "Afraid of what might happen next"]
@@ -39,18 +35,6 @@ def server(tmp_path_factory):
     yield from run_server(tmp_path_factory, FORMSENGINE_DEFINITIONS=str(EXAMPLES))
 
 
-def no_check(page, label):
-    pass
-
-
-def session(server, browser_factory, username, script: bool):
-    context = browser_factory(java_script_enabled=script)
-    page = context.pages[0] if context.pages else context.new_page()
-    sign_in(page, server["url"], username, server["accounts"][username],
-            new_password="a calm long passphrase", check=axe_check if script else no_check)
-    return page
-
-
 @pytest.fixture(scope="module")
 def with_js(server, browser_factory):
     return session(server, browser_factory, "ana", True)
@@ -59,26 +43,6 @@ def with_js(server, browser_factory):
 @pytest.fixture(scope="module")
 def without_js(server, browser_factory):
     return session(server, browser_factory, "ben", False)
-
-
-@pytest.fixture(scope="module")
-def checker(browser_factory):
-    """A page that runs scripts, for axe on copies of pages seen with JavaScript off."""
-    context = browser_factory()
-    return context.pages[0] if context.pages else context.new_page()
-
-
-def check_copy(checker, page, base, label):
-    """axe on a copy of ``page`` (seen with JavaScript off) without its scripts, served at
-    the server's origin (so that its stylesheets load) in a page that runs scripts."""
-    html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.S)
-    copy = base + "/axe-copy-of-a-page"
-    checker.route(copy, lambda route: route.fulfill(body=html, content_type="text/html"))
-    checker.set_viewport_size(page.viewport_size)
-    checker.goto(copy)
-    assert checker.locator("script").count() == 0
-    axe_check(checker, label + " (JavaScript off)")
-    checker.unroute(copy)
 
 
 def start(page, base) -> str:

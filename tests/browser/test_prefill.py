@@ -10,17 +10,13 @@ The instrument is docs/examples/definitions/prefill.json, the documented example
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-from .conftest import axe_check, run_server
-from .journey import go, sign_in
+from .conftest import EXAMPLES, axe_check, check_copy, run_server, session
+from .journey import go
 
 pytestmark = pytest.mark.browser
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "definitions"
 OFFER = "Carried forward from 12 March 2026 \u2014 confirm or change"
 MARK = "Carried forward from the assessment of 12 March 2026"
 
@@ -30,35 +26,11 @@ def server(tmp_path_factory):
     yield from run_server(tmp_path_factory, FORMSENGINE_DEFINITIONS=str(EXAMPLES))
 
 
-def no_check(page, label):
-    pass
-
-
-def session(server, browser_factory, username, script: bool):
-    context = browser_factory(java_script_enabled=script)
-    page = context.pages[0] if context.pages else context.new_page()
-    sign_in(page, server["url"], username, server["accounts"][username],
-            new_password="a calm long passphrase", check=axe_check if script else no_check)
-    return page
-
-
-@pytest.fixture(scope="module")
-def checker(browser_factory):
-    """A page that runs scripts, for axe on copies of pages seen with JavaScript off."""
-    context = browser_factory()
-    return context.pages[0] if context.pages else context.new_page()
-
-
 def check(page, checker, base, script: bool, label: str) -> None:
     if script:
         axe_check(page, label)
-        return
-    html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.S)
-    copy = base + "/axe-copy-of-a-page"
-    checker.route(copy, lambda route: route.fulfill(body=html, content_type="text/html"))
-    checker.goto(copy)
-    axe_check(checker, label + " (JavaScript off)")
-    checker.unroute(copy)
+    else:
+        check_copy(checker, page, base, label)
 
 
 def start(page, case_url: str, occasion: str, date: tuple[str, str, str]) -> str:

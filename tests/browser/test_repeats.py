@@ -8,17 +8,12 @@ The instrument is docs/examples/definitions/household.json, the documented examp
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from .conftest import axe_check, run_server
-from .journey import go, sign_in
-from .test_grid import check_copy, no_check
+from .conftest import EXAMPLES, axe_check, check_copy, run_server, session
+from .journey import go
 
 pytestmark = pytest.mark.browser
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "definitions"
 
 
 def name(item_id: str) -> str:
@@ -28,20 +23,6 @@ def name(item_id: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from run_server(tmp_path_factory, FORMSENGINE_DEFINITIONS=str(EXAMPLES))
-
-
-def session(server, browser_factory, username, script: bool):
-    context = browser_factory(java_script_enabled=script)
-    page = context.pages[0] if context.pages else context.new_page()
-    sign_in(page, server["url"], username, server["accounts"][username],
-            new_password="a calm long passphrase", check=axe_check if script else no_check)
-    return page
-
-
-@pytest.fixture(scope="module")
-def checker(browser_factory):
-    context = browser_factory()
-    return context.pages[0] if context.pages else context.new_page()
 
 
 def start(page, base) -> str:
