@@ -148,6 +148,22 @@ def js_uid(server, with_js):
     return start(with_js, server["url"])
 
 
+@pytest.fixture(scope="module")
+def saved_uid(server, with_js):
+    """An assessment whose grid was answered and saved (with the follow-up), for the tests
+    that look at the saved answers: its own, so that they do not depend on another test
+    having run first on the same worker."""
+    page, base = with_js, server["url"]
+    uid = start(page, base)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    page.goto(f"{base}/assessments/{uid}/sections/feelings")
+    choose(page)
+    page.locator(f"[name='{name('ex.afraid.detail')}']").fill("More threats")
+    go(page, "button:has-text('Save and continue')")
+    assert page.url.split("#")[0].endswith("/check"), page.url
+    return uid
+
+
 def test_wide_with_javascript(server, with_js, js_uid):
     page, base = with_js, server["url"]
     page.set_viewport_size({"width": WIDE, "height": 900})
@@ -176,10 +192,10 @@ def test_wide_with_javascript(server, with_js, js_uid):
     assert_rows_listed(page)
 
 
-def test_phone_with_javascript(server, with_js, js_uid):
+def test_phone_with_javascript(server, with_js, saved_uid):
     page, base = with_js, server["url"]
     page.set_viewport_size({"width": PHONE, "height": 800})
-    page.goto(f"{base}/assessments/{js_uid}/sections/feelings")
+    page.goto(f"{base}/assessments/{saved_uid}/sections/feelings")
     axe_check(page, "grid, phone")
     assert_phone_layout(page)
     assert_checked(page)
@@ -236,10 +252,10 @@ def test_a_refused_row_shows_its_error_and_keeps_to_the_columns(server, with_js)
     page.screenshot(path="/tmp/grids/error.png", full_page=True)
 
 
-def test_tablet_width_has_the_columns_too(server, with_js, js_uid):
+def test_tablet_width_has_the_columns_too(server, with_js, saved_uid):
     page = with_js
     page.set_viewport_size({"width": 700, "height": 800})
-    page.goto(f"{server['url']}/assessments/{js_uid}/sections/feelings")
+    page.goto(f"{server['url']}/assessments/{saved_uid}/sections/feelings")
     assert_wide_layout(page)
     assert_checked(page)
     axe_check(page, "grid, tablet")
