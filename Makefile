@@ -74,18 +74,18 @@ run: setup
 
 test: setup node_modules/.installed
 	@if [ -x scripts/setup-browser ]; then scripts/setup-browser; fi
-	FORMSENGINE_TEST_BACKEND=sqlite $(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
+	FORMSENGINE_TEST_BACKEND=sqlite $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 	@if $(PG_AVAILABLE) 2>/dev/null; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "no PostgreSQL server: the PostgreSQL pass was not run" \
 	  "(set FORMSENGINE_TEST_DATABASE_URL, or run .ci/run)"; fi
 
 # the store, import, export, analysis and web (not browser) tests on PostgreSQL
 test-postgres: setup
-	FORMSENGINE_TEST_BACKEND=postgres $(BIN)/python -m pytest -n 2 --dist loadscope -m "not browser" \
+	FORMSENGINE_TEST_BACKEND=postgres $(BIN)/python -m pytest -n 2 -m "not browser" \
 	  $(PG_TESTS) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
