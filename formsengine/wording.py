@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .definition_checks import text_pipe_problems
+from .definition_checks import piped_item, text_pipe_problems
 from .errors import DefinitionError
 from .instance_ids import instance_item_id
 from .instruments import read_json_file, schema_problems
@@ -165,7 +165,12 @@ def item_text(inst: Instrument, item_id: str, pack: WordingPack | None,
     if answers is None:
         text["label"], text["help"] = with_fallbacks(label), with_fallbacks(help_text)
     else:
-        shown = answer_texts(inst, answers, fields or {},
-                             options=lambda other: item_text(inst, other, pack)["options"])
+        answer = answer_texts(inst, answers, fields or {},
+                              options=lambda other: item_text(inst, other, pack)["options"])
+
+        def shown(kind: str, target: str) -> str | None:
+            # in a repeating group's question, the group's item is this instance's
+            return answer(kind, piped_item(inst, item, target) if kind == "item" else target)
+
         text["label"], text["help"] = fill(label, shown), fill(help_text, shown)
     return text
