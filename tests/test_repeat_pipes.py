@@ -222,3 +222,16 @@ def test_a_date_check_names_the_instance_without_pipes_too():
     assert str(caught.value) == "Child 3: Date of birth of the child must not be in the future"
     assert inst.items["kids[3].born"].named == "Child 3: Date of birth of the child"
     assert inst.items["plan.school_contact"].named == inst.items["plan.school_contact"].label
+
+
+def test_the_documented_snippet_is_that_of_the_example():
+    text = (ROOT / "docs" / "definitions.md").read_text(encoding="utf-8")
+    i = text.index("[`docs/examples/definitions/children-named.json`]")
+    block = text[text.index("```json\n", i) + 8:]
+    assert json.loads(block[:block.index("```")]) == example()["sections"][0]["repeat"]
+    # what the section says is refused is what the validator says
+    data = example()
+    data["sections"][1]["items"][0]["help"] = "Ask {{item.kids.name|each child}}."
+    quoted = text[text.index("so the validator refuses it (", i):]
+    quoted = quoted[quoted.index("(") + 2:quoted.index('")')].replace("\n", " ")
+    assert any(quoted in p for p in problems(data)), quoted
