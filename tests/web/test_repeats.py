@@ -8,6 +8,7 @@ The instrument is docs/examples/definitions/household.json, the documented examp
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -316,9 +317,9 @@ def test_an_amendment_changes_an_instances_answer(alice, uid, store):
     assert store.get_assessment(old["id"])["answers"]["children[2].worry"] == "some"
     assert store.get_assessment(new["id"])["answers"]["children[2].worry"] == "very"
     assert store.get_assessment(new["id"])["answers"]["children[1].where"] == "Shouting"
-    audit = store.all("SELECT action, details FROM audit WHERE object_type = 'assessment' "
-                      "AND object_id = ?", [new["id"]])
-    assert [r["action"] for r in audit if r["action"] == "amend"] == ["amend"]
+    amended = look.rows(store, "audit", "object_id", "details", action="amend")
+    assert [str(r["object_id"]) for r in amended] == [str(new["id"])]
+    assert json.loads(amended[0]["details"])["items"] == 8  # every answer of the new version
 
 
 def test_an_amendment_adds_a_child_without_saving_until_asked(alice, uid, store):
@@ -434,3 +435,15 @@ def test_a_pipe_shows_each_instances_own_answer(alice, named_uid):
     check = named_page(alice, named_uid, "check")
     assert "Child 1: Does Sam go to school or nursery?" in check
     assert "Child 2: Does &lt;b&gt;Alex&lt;/b&gt; go to school or nursery?" in check
+
+
+def test_the_amendment_page_pipes_each_instances_answer(alice, named_uid):
+    save_section(alice, named_uid, "details", {"f-assessment_date": "2026-03-12"})
+    press_named(alice, named_uid, {"q-kids--1-name": "Sam", "q-kids--1-school": "yes",
+                                   "q-kids--2-name": "Alex", "q-kids--2-school": "no"},
+                instances=2)
+    assert finalise(alice, named_uid).status_code == 302
+    html = named_page(alice, named_uid, "amend")
+    assert legends(html) == ["Child 1", "Child 2"]
+    assert "Does Sam go to school or nursery?" in html
+    assert "Does Alex go to school or nursery?" in html
