@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..compare import band_cutoffs, charted_score, history, score_label, score_maximum
+from ..compare import (
+    band_cutoffs,
+    change_sentences,
+    charted_score,
+    history,
+    score_label,
+    score_maximum,
+)
+from .results import band_label
 from .schedule import occasion_label
 
 if TYPE_CHECKING:
@@ -41,7 +49,9 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
     label = score_label(inst, score_id) or _("Score")
     return {
         "instrument": inst, "person_role": person["role"], "rows": rows,
-        "score_label": label, "crossings": data["crossings"],
+        "score_label": label,
+        "crossings": change_sentences(inst, data, lambda v: band_label(inst, v),
+                                      lambda o: occasion_label(o, inst)),
         "chart": _geometry(rows, cutoffs, score_maximum(inst, score_id) if score_id else None,
                            inst.title, label),
     }
