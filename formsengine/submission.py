@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .conditions import evaluate_form_condition
 from .errors import SubmissionError
+from .instance_ids import same_instance
 from .instruments import schema_problems
 
 if TYPE_CHECKING:
@@ -212,8 +213,9 @@ def bound_problem(key: str, day: dt.date, limit: dt.date, bound: Any,
 def date_bound_problems(inst: Instrument, answers: dict[str, Any],
                         fields: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Date answers outside a bound that is another date of the form (``{"field": id}``
-    or ``{"item": id}``), as (``item`` or ``field``, id, message). A bound whose date is not
-    given is not checked."""
+    or ``{"item": id}``), as (``item`` or ``field``, id, message). A question of a repeating
+    group bounded by another of the group's questions is checked against the same
+    instance's date ("Child 2: ..."). A bound whose date is not given is not checked."""
     out = []
     specs: list[tuple[str, Any, dict[str, Any]]] = [
         ("field", f, fields) for f in inst.fields.values()]
@@ -228,8 +230,9 @@ def date_bound_problems(inst: Instrument, answers: dict[str, Any],
             other: Any
             if "field" in bound:
                 other, given = inst.fields.get(bound["field"]), fields.get(bound["field"])
-            else:
-                other, given = inst.items.get(bound["item"]), answers.get(bound["item"])
+            else:  # in a repeating group, its own item is the same instance's
+                target = same_instance(inst, spec, bound["item"])
+                other, given = inst.items.get(target), answers.get(target)
             if other is None or not isinstance(given, dt.date):
                 continue
             problem = bound_problem(key, values[spec.id], given, bound, other.label)

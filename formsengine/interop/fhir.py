@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import StorageError
-from ..instance_ids import instance_item_id, split_instance_id
+from ..instance_ids import instance_item_id, same_instance, split_instance_id
 from ..instruments import instance_condition
 from ..store.reading import person_by_id
 
@@ -222,6 +222,8 @@ def _details(inst: Instrument, spec, item: dict[str, Any], link_id: str) -> None
         for name, bound in (("minValue", spec.earliest), ("maxValue", spec.latest)):
             if isinstance(bound, str) and bound != "today":  # a written date
                 limits.append({"url": f"{EXTENSION}/{name}", "valueDate": bound})
+            elif isinstance(bound, dict) and _sibling(inst, spec, bound):
+                continue  # checked by the repeating group (_sibling_constraints)
             elif bound is not None:  # today, or another date of the form
                 limits.append(_date_constraint(inst, name, bound, link_id))
     if spec.type == "text":
@@ -268,6 +270,41 @@ def _date_constraint(inst: Instrument, name: str, bound: Any,
                                                   "expression": expression}},
         {"url": "human", "valueString": human},
     ]}
+
+
+def _sibling(inst: Instrument, spec: Any, bound: dict[str, Any]) -> bool:
+    """Whether a date bound names another question of the same repeating group."""
+    return "item" in bound and same_instance(inst, spec, bound["item"]) != bound["item"]
+
+
+def _sibling_constraints(inst: Instrument, group: Any) -> list[dict[str, Any]]:
+    """The date bounds between questions of a repeating group, as ``targetConstraint``s
+    of the group: tested in each repetition, so each instance's date is compared with the
+    date given in the same repetition."""
+    out = []
+    for item_id in group.item_ids:
+        spec = inst.items[instance_item_id(item_id, 1)]
+        for name, bound in (("minValue", spec.earliest), ("maxValue", spec.latest)):
+            if not isinstance(bound, dict) or not _sibling(inst, spec, bound):
+                continue
+            label = inst.items[instance_item_id(bound["item"], 1)].label
+            mine = f"item.where(linkId='{item_id}').answer.value"
+            other = f"item.where(linkId='{bound['item']}').answer.value"
+            test = ">=" if name == "minValue" else "<="
+            human = (f"\u201c{spec.label}\u201d cannot be "
+                     f"{'before' if name == 'minValue' else 'after'} the date given for "
+                     f"\u201c{label}\u201d for the same {group.label.lower()}")
+            out.append({"url": f"{EXTENSION}/targetConstraint", "extension": [
+                {"url": "key",
+                 "valueId": f"{item_id.replace('_', '-')}-{name.lower()}"[:64]},
+                {"url": "severity", "valueCode": "error"},
+                {"url": "expression", "valueExpression": {
+                    "language": "text/fhirpath",
+                    "expression": f"{mine}.empty() or {other}.empty() or "
+                                  f"{mine} {test} {other}"}},
+                {"url": "human", "valueString": human},
+            ]})
+    return out
 
 
 def _answer_option(inst: Instrument, option) -> dict[str, Any]:
@@ -407,6 +444,7 @@ def _repeating_group(inst: Instrument, group: Any) -> dict[str, Any]:
                            "item": children}
     if group.minimum > 0:
         out["extension"].insert(0, {"url": MIN_OCCURS, "valueInteger": group.minimum})
+    out["extension"] += _sibling_constraints(inst, group)
     return out
 
 
