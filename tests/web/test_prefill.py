@@ -252,3 +252,27 @@ def test_the_item_table_says_which_answers_were_carried_forward(alice, case, sto
     codebook = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").glob(
         "codebook*") if p.suffix in (".md", ".html", ".csv"))
     assert "ex_children__carried" in codebook and "carried forward from the person" in codebook
+
+
+def test_the_fhir_response_marks_the_answers_carried_forward(alice, case, store):
+    pytest.importorskip("fhir.resources")
+    from formsengine.interop.fhir import questionnaire_response, validate
+
+    first = intake(alice, case, FIRST)
+    uid = review(alice, case)
+    text = page(alice, uid)
+    save_section(alice, uid, "household", {**FIRST, "q-ex-children-count": "3",
+                                           "carried": offered_list(text)})
+    assert finalise(alice, uid).status_code == 302
+    resource = questionnaire_response(store, caseviews.assessment_id(store, uid))
+    validate(resource)
+    household = next(g for g in resource["item"] if g["linkId"] == "household")
+    marks = {i["linkId"]: i.get("extension") for i in household["item"]}
+    carried = [{"url": "urn:formsengine:extension:carried-forward",
+                "valueDate": "2026-03-12"}]
+    # kept: marked with the date carried from; changed or asked afresh: not marked
+    assert marks == {"ex.children": carried, "ex.children.count": None,
+                     "ex.separated_on": carried, "ex.afraid_now": None}
+    # the first occasion's answers were all given then
+    response = questionnaire_response(store, caseviews.assessment_id(store, first))
+    assert "carried-forward" not in json.dumps(response)
