@@ -37,6 +37,10 @@ class Submission:
     # answers carried forward from an earlier assessment and confirmed by a person:
     # item id -> the date (YYYY-MM-DD) of the assessment they were carried from
     carried: dict[str, str] = field(default_factory=dict)
+    # items that say prefill which a person deliberately left unanswered on this occasion
+    # (cleared the offered or saved answer and saved the page): kept with a draft so that
+    # the earlier answer is not offered again
+    declined: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,6 +59,8 @@ class Submission:
             out["judgement"] = self.judgement
         if self.carried:
             out["carried"] = self.carried
+        if self.declined:
+            out["declined"] = self.declined
         out["wording"] = self.wording
         return out
 
@@ -332,6 +338,16 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
             except ValueError as exc:
                 problems.append(f"{label}: carried forward item {item_id}: the date it was "
                                 f"carried from {exc}")
+    for item_id in data.get("declined") or []:
+        item = inst.items.get(item_id)
+        if item is None:
+            problems.append(f"{label}: declined offer for unknown item {item_id[:128]!r}")
+        elif not item.prefill:
+            problems.append(f"{label}: item {item_id} is offered nothing to decline (its "
+                            "definition does not say prefill)")
+        elif data["answers"].get(item_id) not in (None, "", []):
+            problems.append(f"{label}: item {item_id} is said to be left unanswered on "
+                            "purpose but has an answer")
     judgement = data.get("judgement")
     if judgement:
         level = inst.scoring.get("level")
@@ -368,5 +384,6 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         judgement=dict(judgement) if judgement else None,
         wording=data.get("wording", "paraphrase"),
         carried={k: str(v) for k, v in (data.get("carried") or {}).items()},
+        declined=list(dict.fromkeys(data.get("declined") or [])),
     )
     return inst, sub

@@ -221,9 +221,9 @@ def section(uid: str, section_id: str):
     elif form.validate_on_submit():
         merged, after, dropped = formbuild.merge_section(form, inst, section_id, data,
                                                          request.form, remove)
-        merged, carried, offered = prefill.confirm(
+        merged, carried, offered, declined = prefill.confirm(
             inst, row, data, merged, page_items, request.form.get("carried") or "",
-            idle=bool(request.headers.get("X-Idle-Save")))
+            idle=bool(request.headers.get("X-Idle-Save")), shown=_page_shown(inst, data))
         # answers the posted answers hide are never dropped unsaid: the page asks first
         # (a save sent by the idle timer has nobody to ask, and keeps what it can)
         if dropped and request.form.get("remove_hidden") != "yes" \
@@ -241,7 +241,7 @@ def section(uid: str, section_id: str):
                     row["id"], sub, expected_revision=expected, actor=g.user["username"],
                     request_id=g.request_id,
                     previous=row["answers"] if expected == row["revision"] else None,
-                    carried_forward=carried)
+                    carried_forward=carried, declined_offers=declined)
             except SubmissionError as exc:
                 errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
@@ -307,6 +307,16 @@ def section(uid: str, section_id: str):
         carried=prefill.notices(inst, data, page_items, offered, source),
         hidden_answered=[inst.items[i] for i in hidden_answered],
         calculated=_calculated(inst, row, data).get(section_id)), status
+
+
+def _page_shown(inst, data) -> set[str]:
+    """The questions the posted page showed: its ``shown`` list, or (a page without one)
+    those the stored answers show."""
+    posted = request.form.get("shown")
+    if posted is not None:
+        return {i for i in posted.split(",") if i}
+    return formbuild.visible_items(inst, data["answers"],
+                                   formbuild.typed_fields(inst, data.get("fields", {})))
 
 
 def _calculated(inst, row, data) -> dict:

@@ -339,7 +339,8 @@ def merge_section(form, inst, section_id: str, data: dict[str, Any], formdata: A
     must say so before saving: see ``hidden_answered``)."""
     out = {**data, "answers": dict(data["answers"]), "fields": dict(data.get("fields", {})),
            "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {})),
-           "carried": dict(data.get("carried", {}))}
+           "carried": dict(data.get("carried", {})),
+           "declined": list(data.get("declined", []))}
     if section_id == DETAILS:
         for f in inst.fields.values():
             value = getattr(form, field_name(f.id)).data
@@ -385,6 +386,9 @@ def merge_section(form, inst, section_id: str, data: dict[str, Any], formdata: A
             remove_instance(group, out, remove, shown_n)
     if not out["carried"]:
         del out["carried"]
+    out["declined"] = [i for i in out["declined"] if out["answers"].get(i) in (None, "", [])]
+    if not out["declined"]:
+        del out["declined"]
     dropped = hidden_answered(inst, out)
     return out, prune(inst, out), dropped
 
