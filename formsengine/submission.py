@@ -41,6 +41,9 @@ class Submission:
     # (cleared the offered or saved answer and saved the page): kept with a draft so that
     # the earlier answer is not offered again
     declined: list[str] = field(default_factory=list)
+    # fields the details page offers (today's date, what the case's previous assessment
+    # recorded) that a person saved empty on purpose: not offered again in the draft
+    declined_fields: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -61,6 +64,8 @@ class Submission:
             out["carried"] = self.carried
         if self.declined:
             out["declined"] = self.declined
+        if self.declined_fields:
+            out["declined_fields"] = self.declined_fields
         out["wording"] = self.wording
         return out
 
@@ -348,6 +353,12 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         elif data["answers"].get(item_id) not in (None, "", []):
             problems.append(f"{label}: item {item_id} is said to be left unanswered on "
                             "purpose but has an answer")
+    for field_id in data.get("declined_fields") or []:
+        if field_id not in inst.fields:
+            problems.append(f"{label}: declined offer for unknown field {field_id[:64]!r}")
+        elif (data.get("fields") or {}).get(field_id) not in (None, ""):
+            problems.append(f"{label}: field {field_id} is said to be left empty on purpose "
+                            "but has a value")
     judgement = data.get("judgement")
     if judgement:
         level = inst.scoring.get("level")
@@ -385,5 +396,6 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         wording=data.get("wording", "paraphrase"),
         carried={k: str(v) for k, v in (data.get("carried") or {}).items()},
         declined=list(dict.fromkeys(data.get("declined") or [])),
+        declined_fields=list(dict.fromkeys(data.get("declined_fields") or [])),
     )
     return inst, sub

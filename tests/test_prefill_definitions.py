@@ -119,6 +119,17 @@ def test_a_declined_offer_that_cannot_be_is_refused(engine, declined, message):
     assert [p.split(": ", 1)[1] for p in caught.value.problems] == [message]
 
 
+def test_an_answers_file_records_fields_left_empty_on_purpose(engine):
+    _inst, sub = engine.check(answers(fields={}, declined_fields=["assessment_date"]))
+    assert sub.declined_fields == ["assessment_date"] and sub.fields == {}
+    assert sub.to_json()["declined_fields"] == ["assessment_date"]
+    with pytest.raises(SubmissionError) as caught:
+        engine.check(answers(declined_fields=["assessment_date", "nothing"]))
+    assert [p.split(": ", 1)[1] for p in caught.value.problems] == [
+        "field assessment_date is said to be left empty on purpose but has a value",
+        "declined offer for unknown field 'nothing'"]
+
+
 def test_only_a_draft_imports_its_declined_offers(tmp_path, engine):
     assert run(tmp_path, "db", "init").returncode == 0
     row = answers(person="VS-1", role="victim_survivor", case="C-1", occasion="review",

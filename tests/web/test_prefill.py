@@ -313,7 +313,7 @@ def test_a_cleared_offer_is_remembered_and_not_offered_again(alice, case, store)
     assert "ex.separated_on" not in row["answers"]
     assert row["declined"] == ["ex.separated_on"]
     details = json.loads(store.audit_entries(action="update")[0]["details"])
-    assert details["carried_forward_declined"] == {"items": ["ex.separated_on"],
+    assert details["offers_declined"] == {"items": ["ex.separated_on"],
                                                    "from_assessment": first}
     # saving the page again as it stands leaves the date unanswered, not carried forward
     save_section(alice, uid, "household", as_posted(text, {
@@ -370,5 +370,5 @@ def test_an_offer_hidden_by_another_answer_is_not_declined(alice, case, store):
         "q-ex-afraid_now": "no", "remove_hidden": "yes"}))
     row = stored(store, uid)
     assert "ex.children.count" not in row["answers"] and not row.get("declined")
-    assert "carried_forward_declined" not in json.loads(
+    assert "offers_declined" not in json.loads(
         store.audit_entries(action="update")[0]["details"])
