@@ -103,12 +103,15 @@ def confirm(inst, row, data: dict[str, Any], merged: dict[str, Any], item_ids, p
     forward on the page), the offers still standing (for the page shown again), and the
     audit details of the offers declined by this save (None when none)."""
     named = {i for i in posted.split(",") if i}
-    candidates = [i for i in prefill_items(inst, item_ids) if i in named]
-    still_shown = formbuild.visible_items(inst, merged["answers"],
-                                          formbuild.typed_fields(inst, merged.get("fields", {})))
+    prefilled = prefill_items(inst, item_ids)
+    candidates = [i for i in prefilled if i in named]
     declined = [i for i in merged.get("declined") or [] if _blank(merged["answers"].get(i))]
-    blank = [i for i in prefill_items(inst, item_ids) if i in shown and i in still_shown
-             and _blank(merged["answers"].get(i)) and i not in declined]
+    blank = [i for i in prefilled if i in shown and _blank(merged["answers"].get(i))
+             and i not in declined]
+    if blank:  # a question the merged answers hide was not emptied by anyone
+        still_shown = formbuild.visible_items(
+            inst, merged["answers"], formbuild.typed_fields(inst, merged.get("fields", {})))
+        blank = [i for i in blank if i in still_shown]
     asked = list(dict.fromkeys(candidates + blank))
     source = access.store().prefill_source(row["id"], asked) if asked else None
     newly = [i for i in blank if source is not None and i in source["answers"]]
