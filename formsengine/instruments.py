@@ -20,7 +20,7 @@ import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from .bounded import TooLarge, read_bounded
+from .bounded import DuplicateKey, TooLarge, no_duplicate_keys, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
 from .instance_ids import instance_item_id
 from .occasions import AD_HOC, Occasion, declared
@@ -185,7 +185,8 @@ def schema_problems(name: str, data: Any) -> list[str]:
 
 
 def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
-    """Read a JSON file with a size limit and a clear message for each failure."""
+    """Read a JSON file with a size limit and a clear message for each failure (a key
+    written twice in one object is one)."""
     try:
         raw = read_bounded(path, max_bytes)
     except TooLarge:
@@ -201,11 +202,15 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
             str(path), [f"not UTF-8 text (bad byte at offset {exc.start})"]
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise DefinitionError(
             str(path), [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
         ) from None
+    except DuplicateKey as exc:
+        raise DefinitionError(
+            str(path), [f"the key {str(exc)[:80]!r} is written twice in one object: only the "
+                        "last would be kept; remove or merge the other"]) from None
     except RecursionError:
         raise DefinitionError(str(path), ["JSON nested too deeply"]) from None
     except ValueError as exc:  # for example a number with thousands of digits
