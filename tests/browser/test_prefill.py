@@ -26,6 +26,21 @@ def server(tmp_path_factory):
     yield from run_server(tmp_path_factory, FORMSENGINE_DEFINITIONS=str(EXAMPLES))
 
 
+@pytest.fixture(scope="module")
+def signed_in(server, browser_factory):
+    """One signed-in page per JavaScript setting, shared by the module's tests (an account
+    signs in for the first time once)."""
+    pages: dict[bool, object] = {}
+
+    def page_for(script: bool):
+        if script not in pages:
+            pages[script] = session(server, browser_factory, "ana" if script else "ben",
+                                    script)
+        return pages[script]
+
+    return page_for
+
+
 def check(page, checker, base, script: bool, label: str) -> None:
     if script:
         axe_check(page, label)
@@ -54,10 +69,10 @@ def described_by(page, selector: str) -> str:
 
 
 @pytest.mark.parametrize("script", [True, False], ids=["javascript", "no-javascript"])
-def test_a_review_carries_forward_what_the_practitioner_confirms(server, browser_factory,
-                                                                 checker, script):
+def test_a_review_carries_forward_what_the_practitioner_confirms(server, signed_in, checker,
+                                                                 script):
     base = server["url"]
-    page = session(server, browser_factory, "ana" if script else "ben", script)
+    page = signed_in(script)
     page.goto(base + "/cases/new")
     page.check("#victim_survivor")
     page.fill("#opened_on-year", "2025")
@@ -112,9 +127,9 @@ def test_a_review_carries_forward_what_the_practitioner_confirms(server, browser
 
 
 @pytest.mark.parametrize("script", [True, False], ids=["javascript", "no-javascript"])
-def test_a_cleared_offer_is_not_offered_again(server, browser_factory, script):
+def test_a_cleared_offer_is_not_offered_again(server, signed_in, script):
     base = server["url"]
-    page = session(server, browser_factory, "ana" if script else "ben", script)
+    page = signed_in(script)
     page.goto(base + "/cases/new")
     page.check("#victim_survivor")
     page.fill("#opened_on-year", "2025")
