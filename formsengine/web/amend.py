@@ -14,6 +14,7 @@ from wtforms.validators import Length
 
 from ..errors import StaleEditError, StorageError, SubmissionError
 from ..store.caseviews import assessment_uid
+from ..wording import Headings, item_text
 from . import access, formbuild, results
 from .assessment_pages import (
     assessment_data,
@@ -53,7 +54,8 @@ def _judgement_form(inst, row, formdata=None):
         return None
     form = AmendJudgementForm(formdata=formdata, prefix="judgement")
     offer_levels(form, inst, row["result"],
-                  none=_("No professional judgement (use the score-based level)"))
+                 none=_("No professional judgement (use the score-based level)"),
+                 pack=wording_pack(row))
     if formdata is None and row["judgement"]:
         form.level.data = row["judgement"].get("level") or ""
         form.reason.data = row["judgement"].get("reason") or ""
@@ -74,7 +76,7 @@ def _judgement(form, old):
     return new
 
 
-def _raises(inst, judgement, merged):
+def _raises(inst, judgement, merged, pack=None):
     """A problem when the amended answers already give the judged level or a higher one."""
     if not judgement:
         return None
@@ -83,7 +85,7 @@ def _raises(inst, judgement, merged):
     if computed in order and order.index(judgement["level"]) <= order.index(computed):
         return _("The amended answers give a score-based level of %(level)s: professional "
                  "judgement can only raise the level above it, so choose a higher level or "
-                 "none", level=results.band_label(inst, computed))
+                 "none", level=results.band_label(inst, computed, pack))
     return None
 
 
@@ -119,7 +121,8 @@ def amend(uid: str):
         if dropped and request.form.get("remove_hidden") != "yes":
             hidden_answered = dropped  # asked about, never dropped unsaid
             status = 400
-        elif judgement is not None and (problem := _raises(inst, chosen, merged)) is not None:
+        elif judgement is not None and (
+                problem := _raises(inst, chosen, merged, wording_pack(row))) is not None:
             judgement.level.errors = [problem]
             status = 400
         else:
@@ -140,8 +143,10 @@ def amend(uid: str):
         status = 400
     shown = formbuild.visible_items(inst, data["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
-    return render_template("assessments/amend.html", row=row, case=case, inst=inst, form=form,
+    return render_template("assessments/amend.html", row=row, case=case, inst=inst,
+                           words=Headings(inst, wording_pack(row)), form=form,
                            judgement=judgement, shown=shown, problems=problems,
                            formbuild=formbuild,
                            programs=formbuild.page_programs(inst, list(inst.items), data),
-                           hidden_answered=[inst.items[i] for i in hidden_answered]), status
+                           hidden_answered=[item_text(inst, i, wording_pack(row))
+                                            for i in hidden_answered]), status
