@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .definition_checks import text_pipe_problems
+from .definition_checks import piped_item, text_pipe_problems
 from .errors import DefinitionError
 from .instance_ids import instance_item_id
-from .instruments import read_json_file, schema_problems
+from .instruments import instance_label, read_json_file, schema_problems
 from .piping import answer_texts, fill, with_fallbacks
 
 if TYPE_CHECKING:
@@ -331,7 +331,14 @@ def item_text(inst: Instrument, item_id: str, pack: WordingPack | None,
     if answers is None:
         text["label"], text["help"] = with_fallbacks(label), with_fallbacks(help_text)
     else:
-        shown = answer_texts(inst, answers, fields or {},
-                             options=lambda other: item_text(inst, other, pack)["options"])
+        answer = answer_texts(inst, answers, fields or {},
+                              options=lambda other: item_text(inst, other, pack)["options"])
+
+        def shown(kind: str, target: str) -> str | None:
+            # in a repeating group's question, the group's item is this instance's
+            return answer(kind, piped_item(inst, item, target) if kind == "item" else target)
+
         text["label"], text["help"] = fill(label, shown), fill(help_text, shown)
+    # as a message names it: an instance of a repeating group with its instance first
+    text["named"] = instance_label(item, text["label"])
     return text

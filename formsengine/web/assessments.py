@@ -432,6 +432,7 @@ def _unanswered(inst, row, data) -> list[tuple[str, str]]:
     """What finalising needs and the assessment lacks (required fields, the items of
     ``required_to_finalise`` that are asked), each as (link to the question on its page,
     message), in the order of the form."""
+    from ..instruments import instance_label
     from ..submission import missing_required_items
 
     fields = formbuild.typed_fields(inst, data.get("fields", {}))
@@ -451,12 +452,21 @@ def _unanswered(inst, row, data) -> list[tuple[str, str]]:
         if item.id in missing:
             href = url_for("assessments.section", uid=row["uid"], section_id=item.section,
                            back="check")
-            label = item_text(inst, item.id, pack)["label"]
+            label = instance_label(item, item_text(inst, item.id, pack)["label"])
             unknown = " (\u2018not known\u2019 is an answer)" if any(
                 o.missing for o in item.options) else ""
             out.append((f"{href}#{formbuild.answer_name(item.id)}",
                         f"Answer \u201c{label}\u201d before finalising the assessment"
                         + unknown))
+    for group in inst.repeats.values():  # fewer instances given than the group's min
+        given = group.count(answers)
+        if given < group.minimum:
+            href = url_for("assessments.section", uid=row["uid"], section_id=group.section,
+                           back="check")
+            out.append((f"{href}#repeat-{group.id}",
+                        f"Answer the questions of {group.label.lower()} {given + 1} before "
+                        f"finalising the assessment (the form needs at least "
+                        f"{group.minimum})"))
     return out
 
 

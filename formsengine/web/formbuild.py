@@ -24,6 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..conditions import Context, evaluate_form_condition, page_program
 from ..instance_ids import instance_item_id
+from ..instruments import instance_label
 from ..piping import has_pipes
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
 from ..wording import Headings, item_text
@@ -161,7 +162,7 @@ def _input_for(spec, label: str, help_text: str | None, options: dict[str, str])
     if spec.type == "text":
         return TextAreaField(**kw)
     if spec.type == "date":
-        return DatePartsText(**kw)
+        return DatePartsText(named_prefix=instance_label(spec, ""), **kw)
     return StringField(**kw)
 
 
