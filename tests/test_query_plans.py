@@ -14,6 +14,7 @@ sorting step. With a condition the same plan would read every row that does not 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -448,3 +449,86 @@ def test_the_trigger_functions_read_the_case_index_on_postgresql(pg_store):
         assert "assessments_counts" not in plan, (name, plan)
         assert "hashed SubPlan" not in plan, (name, plan)
         assert "Seq Scan on assessments" not in plan, (name, plan)
+
+
+# -- one case's or person's final assessments -------------------------------------------------
+def _sent_by(store, calls) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that ``calls`` send to the store's connection:
+    SQLite's trace callback (values in place), or PostgreSQL's connection's ``execute``."""
+    sent: list[tuple[str, Any]] = []
+    if store.postgres:
+        execute = store.conn.execute
+
+        def recording(sql, params=()):
+            sent.append((sql, params))
+            return execute(sql, params)
+
+        store.conn.execute = recording
+        try:
+            calls()
+        finally:
+            del store.conn.execute
+    else:
+        store.conn.set_trace_callback(lambda sql: sent.append((sql, [])))
+        try:
+            calls()
+        finally:
+            store.conn.set_trace_callback(None)
+    return [(sql, params) for sql, params in sent if re.search(r"\bassessments\b", sql)
+            and re.match(r"\s*(SELECT|WITH)\b", sql, re.I)]
+
+
+def test_one_cases_or_persons_final_assessments_are_read_by_its_key(any_store):
+    """Without statistics, over 3,000 final assessments: the store's lookups of one case's
+    or one person's final assessments (the caseload's latest assessment and its sort by
+    date, the command line's case list, a carried-forward field, a person's instruments for
+    the report, the import's check of final occasions) read them through the case or person
+    index. Through ``assessments_counts`` (status first) they read every final assessment:
+    SQLite chose it for a person's instruments and the import's check, PostgreSQL beside the
+    case index for the others."""
+    from formsengine.store.importing import final_occasions
+    from formsengine.store.reading import person_final_instruments
+
+    store = any_store
+    team = store.ensure_team("T")
+    with store.write():
+        numbers = ("generate_series(1, 3000) AS n(i)" if store.postgres else
+                   "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                   " WHERE i < 3000) SELECT i FROM n) AS n")
+        store.conn.execute("INSERT INTO people (ref, role, created_at) SELECT 'P-' || i,"
+                           f" 'victim_survivor', 'now' FROM {numbers}")
+        store.conn.execute("INSERT INTO cases (uid, ref, team_id, created_at) SELECT"
+                           f" 'u-' || i, 'C-' || i, ?, 'now' FROM {numbers}", [team])
+        store.conn.execute(
+            "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
+            " instrument_version, occasion, status, assessment_date, created_at, updated_at)"
+            " SELECT 'a-' || c.id, p.id, c.id, 'toy-checklist', '1', 'intake', 'final',"
+            " '2025-01-01', 'now', 'now' FROM cases c JOIN people p ON p.ref = 'P-' ||"
+            " substr(c.ref, 3)")
+    case = store.one("SELECT id FROM cases WHERE ref = 'C-7'")["id"]
+    person = store.one("SELECT id FROM people WHERE ref = 'P-7'")["id"]
+
+    def calls() -> None:
+        store.caseload([team], sort="last", limit=5)
+        store.caseload([team], sort="reference", limit=5)
+        store.list_cases(limit=5)
+        store.carried_field(case, "toy.a", 0)
+        person_final_instruments(store, person)
+        final_occasions(store, [person, person + 1])
+
+    statements = _sent_by(store, calls)
+    assert len(statements) >= 6, statements
+    problems = {}
+    for sql, params in statements:
+        if store.postgres:
+            plan = [r["QUERY PLAN"] for r in store.all("EXPLAIN " + sql, params)]
+            # (not a sequential scan: PostgreSQL weighs one against the table's real size,
+            # and at 3,000 rows may rightly read them all for a page's join)
+            bad = [p for p in plan if "assessments_counts" in p]
+        else:
+            plan = [r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            bad = [p for p in plan if "assessments_counts" in p
+                   or re.match(r"SCAN (assessments|a)\b", p)]
+        if bad:
+            problems[sql[:120]] = bad
+    assert problems == {}
