@@ -360,7 +360,7 @@ def test_an_assessment_started_in_welsh_is_completed_and_reported_in_welsh(outco
         assert welsh in text, welsh
     for english in ("Assessment report", "Question", "Answer", "Assessor", "Page 1"):
         assert english not in text, english
-    assert "Tudalen 1 o 1" in text
+    assert re.search(r"Tudalen 1 o \d", text)
     # and it does so whatever language the person reading it has chosen now
     client.post("/language", data={"lang": "en", "next": "/",
                                    "csrf_token": csrf(client, "/")})
