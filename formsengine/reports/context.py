@@ -270,21 +270,17 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
 def _history_words(inst: Instrument, data: dict[str, Any]) -> dict[str, Any]:
     """Per occasion its level, flags and criteria met by their labels, and each change of
     level or band in words."""
+    from ..compare import change_sentences
+
     flags = {f["id"]: f.get("label", f["id"]) for f in inst.scoring.get("flags", [])}
     criteria = {c["id"]: c.get("label", c["id"]).split(":")[0]
                 for c in inst.scoring.get("criteria", [])}
-    bands = {b["id"]: b.get("label", b["id"]) for b in inst.scoring.get("bands", [])}
     rows = [{"occasion": occasion_text(o["occasion"]), "level": level_label(inst, o["level"])
              if o["level"] else "",
              "flags": [flags.get(f, f.replace("_", " ")) for f in o["flags"]],
              "criteria": [criteria.get(c, c.replace("_", " ")) for c in o["criteria_met"]]}
             for o in data["occasions"]]
-    changes = []
-    for t in data.get("transitions", []):
-        what = "Risk level" if t["what"] == "level" else bands.get(t["what"], t["what"])
-        changes.append(f"{what}: {level_label(inst, t['from'])} at "
-                       f"{occasion_text(t['from_occasion'])}, then {level_label(inst, t['to'])}"
-                       f" at {occasion_text(t['to_occasion'])}")
+    changes = change_sentences(inst, data, lambda v: level_label(inst, v), occasion_text)
     return {"rows": rows, "changes": changes}
 
 

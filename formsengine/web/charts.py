@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..compare import band_cutoffs, charted_score, history, score_label, score_maximum
+from ..compare import (
+    band_cutoffs,
+    change_sentences,
+    charted_score,
+    history,
+    score_label,
+    score_maximum,
+)
 from .assessment_pages import headings
+from .results import band_label
 from .schedule import occasion_label
 
 if TYPE_CHECKING:
@@ -46,7 +54,10 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
              else "") or _("Score")
     return {
         "instrument": inst, "person_role": person["role"], "rows": rows,
-        "score_label": label, "crossings": data["crossings"],
+        "score_label": label,
+        "crossings": change_sentences(inst, data,
+                                      lambda v: words.level(v) or band_label(inst, v),
+                                      lambda o: occasion_label(o, inst)),
         "chart": _geometry(rows, cutoffs, score_maximum(inst, score_id) if score_id else None,
                            words.title, label),
     }
