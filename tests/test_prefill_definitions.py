@@ -18,9 +18,10 @@ import pytest
 from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.errors import DefinitionError, SubmissionError
-from formsengine.instruments import build_instrument
 from formsengine.store import Store, caseviews
 from formsengine.store import inspection as look
+
+from .conftest import build_definition as build
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "prefill.json"
@@ -28,10 +29,6 @@ EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "prefill.json"
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
 
 
 def item(data: dict, item_id: str) -> dict:

@@ -19,8 +19,10 @@ import pytest
 
 from formsengine.config import Settings
 from formsengine.engine import Engine
-from formsengine.errors import DefinitionError, SubmissionError
-from formsengine.instruments import build_instrument
+from formsengine.errors import SubmissionError
+
+from .conftest import build_definition as build
+from .conftest import definition_problems as problems
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples" / "definitions"
@@ -38,16 +40,6 @@ MESSAGE = ("item kids[2].first_contact: Child 2: Date of first contact with the 
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
-
-
-def problems(data: dict) -> list[str]:
-    with pytest.raises(DefinitionError) as caught:
-        build(data)
-    return caught.value.problems
 
 
 def group_items(data: dict) -> list[dict]:
