@@ -138,7 +138,7 @@ def test_case_progress_report_has_the_change_chart(records):
     pdf = render_case_pdf(records["store"], records["case"])
     text = squash(text_of(pdf))
     assert "Case progress report" in text
-    assert "high (14+)" in text and "medium (10+)" in text  # band cut-offs in the chart
+    assert "High (14+)" in text and "Medium (10+)" in text  # band cut-offs by level name
     assert "intake" in text and "review" in text
     assert "Risk level: fell to Standard at review (from High at intake)" in text
     reader = PdfReader(io.BytesIO(pdf))
