@@ -212,7 +212,7 @@ def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
 
 def _schedule(case: dict, done: set[tuple[str, str]], today: dt.date) -> list[dict]:
     return case_schedule(get_engine(), case, done, today,
-                         lambda inst: assessment_pages.headings(inst).title)
+                         lambda inst: assessment_pages.headings(inst).title, occasion_name)
 
 
 @bp.get("/")

@@ -67,10 +67,12 @@ def _status(due: dt.date | None, today: dt.date) -> str:
 
 
 def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
-                  today: dt.date, title_of: Callable[[Any], str] | None = None) -> list[dict]:
+                  today: dt.date, title_of: Callable[[Any], str] | None = None,
+                  occasion_of: Callable[[Occasion, Any], str] | None = None) -> list[dict]:
     """Each scheduled occasion of each instrument the case follows, with its due date and
     status (done, overdue, due, upcoming), in the order they fall due; each instrument by
-    ``title_of(inst)`` (the page's reader's words), else its definition's title."""
+    ``title_of(inst)`` (the page's reader's words), else its definition's title, and each
+    occasion by ``occasion_of(occasion, inst)``, else its label."""
     rows = []
     for inst in followed(engine, case):
         title = title_of(inst) if title_of is not None else inst.title
@@ -79,7 +81,7 @@ def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
                 continue  # used when needed, never due
             due = occ.due_date(case["opened_on"])
             status = "done" if (inst.id, occ.id) in done else _status(due, today)
-            label = occasion_name(occ, inst)
+            label = occasion_of(occ, inst) if occasion_of is not None else gettext(occ.label)
             rows.append({"instrument": inst.id, "title": title, "occasion": occ.id,
                          "label": f"{title}: {label}",
                          "occasion_label": label,
