@@ -30,6 +30,10 @@ Mapping:
 * a repeating group is a ``group`` item that ``repeats`` (``minOccurs`` and ``maxOccurs``
   extensions) inside its section's group, its items with their declared ids
   (``children.age``); the response repeats it once per instance given, in order;
+* an answer carried forward from the person's previous assessment (an item that says
+  ``prefill``, confirmed by a person) has, on its response item, the project's extension
+  ``urn:formsengine:extension:carried-forward`` whose ``valueDate`` is the date of the
+  assessment it was carried from;
 * non-item fields are a ``fields`` group; the scored result is a read-only ``result`` group
   (scores, bands, level, flags, criteria), filled in the response from the stored score,
   which the server computed.
@@ -69,6 +73,9 @@ def _coding(inst: Instrument, option) -> dict[str, Any]:
 
 COMPARISONS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
 EXTENSION = "http://hl7.org/fhir/StructureDefinition"
+# the project's own extension on a QuestionnaireResponse item: the answer was carried forward
+# from the person's previous assessment and confirmed (valueDate: that assessment's date)
+CARRIED_FORWARD = f"{BASE}:extension:carried-forward"
 ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
 
 
@@ -291,6 +298,29 @@ def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
     return item
 
 
+def _condition_and_comment(item: dict[str, Any], spec,
+                           condition: tuple[list[dict], str | None, str | None], *,
+                           required: bool) -> None:
+    """Put a question's show condition on its Questionnaire item (``enableWhen`` with
+    ``enableBehavior``, or the condition in words in its text when ``enableWhen`` cannot say
+    it) and its comment child. FHIR asks a required question only while it is enabled:
+    under an ``enableWhen`` the item is ``required`` as ``required`` says; a condition left
+    to the form in words makes it not required."""
+    enable, behaviour, note = condition
+    if enable:
+        item["enableWhen"] = enable
+        if behaviour:
+            item["enableBehavior"] = behaviour
+        item["required"] = required
+    elif note:
+        item["text"] += f" (asked only when {note})"
+        item["required"] = False
+    if spec.comment:
+        item.setdefault("item", []).insert(
+            0, {"linkId": f"{item['linkId']}.comment", "text": "Comment", "type": "text",
+                "required": False})
+
+
 def _in_grids(section, inst: Instrument,
               children: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """A section's items with the rows of each grid gathered into a ``group`` under the
@@ -333,20 +363,8 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
         for item_id in section.item_ids:
             spec = inst.items[item_id]
             item = _question(inst, spec, item_id)
-            enable, behaviour, note = _enable_when(inst, spec.show_when)
-            if enable:
-                item["enableWhen"] = enable
-                if behaviour:
-                    item["enableBehavior"] = behaviour
-                # FHIR asks a required question only while it is enabled
-                item["required"] = item_id in finalise_needs
-            elif note:
-                item["text"] += f" (asked only when {note})"
-                item["required"] = False
-            if spec.comment:
-                item.setdefault("item", []).insert(
-                    0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
-                     "required": False})
+            _condition_and_comment(item, spec, _enable_when(inst, spec.show_when),
+                                   required=item_id in finalise_needs)
             children.append((item_id, item))
         if section.repeat is not None:
             children.append((section.repeat.id, _repeating_group(inst, section.repeat)))
@@ -387,19 +405,8 @@ def _repeating_group(inst: Instrument, group: Any) -> dict[str, Any]:
         spec = inst.items[instance_item_id(item_id, 1)]
         item = _question(inst, spec, item_id)
         declared = _declared_condition(spec.show_when, group.id)
-        enable, behaviour, note = _enable_when_declared(inst, declared, group.id)
-        if enable:
-            item["enableWhen"] = enable
-            if behaviour:
-                item["enableBehavior"] = behaviour
-            item["required"] = False
-        elif note:
-            item["text"] += f" (asked only when {note})"
-            item["required"] = False
-        if spec.comment:
-            item.setdefault("item", []).insert(
-                0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
-                    "required": False})
+        _condition_and_comment(item, spec, _enable_when_declared(inst, declared, group.id),
+                               required=False)
         children.append(item)
     out: dict[str, Any] = {"linkId": group.id, "text": group.label, "type": "group",
                            "repeats": True, "required": group.minimum > 0,
@@ -492,6 +499,27 @@ def _result_answer(kind: str, value: Any) -> list[dict[str, Any]]:
     return [{"valueString": str(value)}]
 
 
+def _response_item(inst: Instrument, row: dict[str, Any], stored: str,
+                   link_id: str) -> dict[str, Any] | None:
+    """The response's item for the answer and comment stored under ``stored`` (None when
+    there is neither); an answer carried forward from an earlier assessment carries the
+    ``CARRIED_FORWARD`` extension with the date of the assessment it came from."""
+    spec = inst.items[stored]
+    answers = _answers(inst, spec, row["answers"].get(stored))
+    comment = row["comments"].get(stored)
+    if not answers and not comment:
+        return None
+    entry: dict[str, Any] = {"linkId": link_id, "text": spec.label}
+    carried = (row.get("carried") or {}).get(stored)
+    if answers and carried:
+        entry["extension"] = [{"url": CARRIED_FORWARD, "valueDate": str(carried)}]
+    if answers:
+        entry["answer"] = answers
+    if comment:
+        entry["item"] = [{"linkId": f"{link_id}.comment", "answer": [{"valueString": comment}]}]
+    return entry
+
+
 def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
     row = store.get_assessment(assessment_id)
     if row is None:
@@ -504,36 +532,17 @@ def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
     for section in inst.sections:
         children = []
         for item_id in section.item_ids:
-            spec = inst.items[item_id]
-            answers = _answers(inst, spec, row["answers"].get(item_id))
-            comment = row["comments"].get(item_id)
-            if not answers and not comment:
-                continue
-            entry: dict[str, Any] = {"linkId": item_id, "text": spec.label}
-            if answers:
-                entry["answer"] = answers
-            if comment:
-                entry["item"] = [{"linkId": f"{item_id}.comment",
-                                  "answer": [{"valueString": comment}]}]
-            children.append((item_id, entry))
+            entry = _response_item(inst, row, item_id, item_id)
+            if entry is not None:
+                children.append((item_id, entry))
         group = section.repeat
         if group is not None:  # one repetition of the group per instance given
             for k in range(1, group.count(row["answers"], row["comments"]) + 1):
                 given = []
                 for item_id in group.item_ids:
-                    stored = instance_item_id(item_id, k)
-                    spec = inst.items[stored]
-                    answers = _answers(inst, spec, row["answers"].get(stored))
-                    comment = row["comments"].get(stored)
-                    if not answers and not comment:
-                        continue
-                    entry = {"linkId": item_id, "text": spec.label}
-                    if answers:
-                        entry["answer"] = answers
-                    if comment:
-                        entry["item"] = [{"linkId": f"{item_id}.comment",
-                                          "answer": [{"valueString": comment}]}]
-                    given.append(entry)
+                    entry = _response_item(inst, row, instance_item_id(item_id, k), item_id)
+                    if entry is not None:
+                        given.append(entry)
                 if given:
                     children.append((group.id, {"linkId": group.id,
                                                  "text": f"{group.label} {k}",

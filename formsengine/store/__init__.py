@@ -305,6 +305,10 @@ def draft_document(sub: Submission) -> str:
                            "comments": sub.comments, "sources": sub.sources}
     if sub.carried:
         doc["carried"] = sub.carried
+    if sub.declined:
+        doc["declined"] = sub.declined
+    if sub.declined_fields:
+        doc["declined_fields"] = sub.declined_fields
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -314,9 +318,13 @@ def read_draft_document(text: str | None) -> tuple[dict, dict, dict]:
     return doc.get("answers") or {}, doc.get("comments") or {}, doc.get("sources") or {}
 
 
-def read_draft_carried(text: str | None) -> dict[str, str]:
-    """The carried-forward answers of a draft document: item id -> the date carried from."""
-    return (json.loads(text) if text else {}).get("carried") or {}
+def read_draft_carried(text: str | None) -> tuple[dict[str, str], list[str], list[str]]:
+    """The carried-forward answers of a draft document (item id -> the date carried from),
+    the items whose offered answer a person declined (left unanswered on purpose) and the
+    fields whose offered value a person declined."""
+    doc = json.loads(text) if text else {}
+    return (doc.get("carried") or {}, doc.get("declined") or [],
+            doc.get("declined_fields") or [])
 
 
 def is_database_url(location: Any) -> bool:
@@ -556,9 +564,11 @@ class Store:
         if case_id is None:
             return None
         field = json_field(self.conn, "fields")
+        # by the case index (no_index: not the status index, every final assessment)
+        status = no_index(self.conn, "status")
         return self.one(
             f"SELECT {field} AS value, assessment_date"  # nosec B608: helper's constant SQL
-            " FROM assessments WHERE case_id = ? AND id != ? AND status = 'final'"
+            f" FROM assessments WHERE case_id = ? AND id != ? AND {status} = 'final'"
             f" AND {field} IS NOT NULL"
             " ORDER BY assessment_date DESC, id DESC LIMIT 1",
             [field_id, case_id, before_id, field_id])
@@ -614,13 +624,14 @@ class Store:
             where.append("c.id IN (SELECT cp.case_id FROM case_people cp JOIN people p"
                          " ON p.id = cp.person_id WHERE p.ref = ?)")
             params.append(person)
+        status = no_index(self.conn, "a.status")  # each case's by the case index
         sql = ("SELECT c.id, c.uid, c.ref, t.name AS team, c.status, c.opened_on, c.closed_on,"  # nosec B608: fragments are code constants; values are bound
                f" (SELECT {group_concat(self.conn, 'p.ref')} FROM case_people cp JOIN people p"
                "  ON p.id = cp.person_id WHERE cp.case_id = c.id) AS people,"
                " (SELECT COUNT(*) FROM assessments a WHERE a.case_id = c.id"
-               "  AND a.status = 'final') AS final,"
+               f"  AND {status} = 'final') AS final,"
                " (SELECT COUNT(*) FROM assessments a WHERE a.case_id = c.id"
-               "  AND a.status = 'draft') AS drafts"
+               f"  AND {status} = 'draft') AS drafts"
                " FROM cases c LEFT JOIN teams t ON t.id = c.team_id"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY c.id DESC LIMIT ?")
@@ -629,9 +640,13 @@ class Store:
     # -- the caseload: a team's cases with their latest risk, a page at a time --------------
     # The latest final assessment of case ``c``, its latest score and that score's level:
     # expressions over one case, each an index lookup (assessments_case, scores' unique
-    # (assessment_id, seq), score_values' primary key).
-    _LATEST = ("(SELECT a.id FROM assessments a WHERE a.case_id = c.id AND a.status = 'final'"
-               " ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)")
+    # (assessment_id, seq), score_values' primary key). The status is written so that no
+    # planner takes the status index beside or instead of the case index (``no_index``;
+    # this form is the same on both databases): PostgreSQL without statistics read it too,
+    # every final assessment of the database for each case of the page.
+    _FINAL = "(a.status || '') = 'final'"
+    _LATEST = ("(SELECT a.id FROM assessments a WHERE a.case_id = c.id AND " + _FINAL  # nosec B608: code constants
+               + " ORDER BY a.assessment_date DESC, a.id DESC LIMIT 1)")
     _SCORE = ("(SELECT s.id FROM scores s WHERE s.assessment_id = " + _LATEST  # nosec B608: fragments are code constants; values are bound
               + " ORDER BY s.seq DESC LIMIT 1)")
     CASELOAD_SORTS = {
@@ -640,8 +655,8 @@ class Store:
         "reference": "c.ref",
         "level": "c.risk_order",  # kept by triggers (store_schema m008), indexed
         # ({days} is the dialect's day number: sql.day_number)
-        "last": ("-COALESCE((SELECT {days} FROM assessments a"
-                 " WHERE a.case_id = c.id AND a.status = 'final'), 0)"),
+        "last": ("-COALESCE((SELECT {days} FROM assessments a"  # nosec B608: code constants
+                 " WHERE a.case_id = c.id AND " + _FINAL + "), 0)"),
     }
     CASELOAD_FILTERS = {
         "team": "",
@@ -1327,9 +1342,11 @@ class Store:
         draft, packed = row.pop("draft_answers"), row.pop("packed_answers")
         if row["status"] == "draft":
             row["answers"], row["comments"], row["sources"] = read_draft_document(draft)
-            row["carried"] = read_draft_carried(draft)
+            row["carried"], row["declined"], row["declined_fields"] = read_draft_carried(draft)
         else:
             row["answers"], row["comments"], row["sources"], row["carried"] = {}, {}, {}, {}
+            # a finalised assessment is offered nothing
+            row["declined"], row["declined_fields"] = [], []
             for item_id, value, comment, source, carried in json.loads(packed or "[]"):
                 row["answers"][item_id] = json.loads(value)
                 if comment:
@@ -1349,7 +1366,7 @@ class Store:
         """The stored assessment as answers-file data, for rescoring or editing."""
         data = {"instrument": row["instrument_id"], "version": row["instrument_version"],
                 "answers": row["answers"], "fields": row["fields"], "wording": row["wording"]}
-        for key in ("comments", "sources", "carried"):
+        for key in ("comments", "sources", "carried", "declined", "declined_fields"):
             if row.get(key):
                 data[key] = row[key]
         if row.get("judgement"):
@@ -1368,7 +1385,8 @@ class Store:
                      actor: str, request_id: str | None = None,
                      previous: dict[str, Any] | None = None,
                      judgement_before: dict[str, str] | None | object = KEEP,
-                     carried_forward: dict[str, Any] | None = None) -> int:
+                     carried_forward: dict[str, Any] | None = None,
+                     declined_offers: dict[str, Any] | None = None) -> int:
         """Replace a draft's answers and its provisional result (scored here, on the
         server, at every save). Fails cleanly when someone else saved first.
 
@@ -1379,7 +1397,10 @@ class Store:
         audit row then says how it changed).
         ``carried_forward``: the answers this save confirms as carried forward from an
         earlier assessment (``{"items": [...], "from_assessment": uid, "from_date": date}``),
-        recorded in the save's audit row."""
+        recorded in the save's audit row. ``declined_offers``: what was offered that this
+        save leaves empty on purpose (``{"items": [...], "from_assessment": uid}`` for
+        answers offered from an earlier assessment, ``{"fields": [...]}`` for the details
+        page's fields), recorded in the audit row as ``offers_declined``."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
         date = sub.fields.get(
@@ -1416,6 +1437,8 @@ class Store:
             details: dict[str, Any] = {"changed_items": changed}
             if carried_forward:
                 details["carried_forward"] = carried_forward
+            if declined_offers:
+                details["offers_declined"] = declined_offers
             if judgement_before is not KEEP:
                 details.update(judgement_details(cast("dict[str, str] | None", judgement_before),
                                                  sub.judgement) or {})

@@ -160,6 +160,11 @@ assessments = Table(
     Index("assessments_case", "case_id"),
     Index("assessments_counts", "status", "instrument_id", "occasion", "person_id"),
     Index("assessments_snapshot", "snapshot_id"),
+    # core_0011: the amendments of an assessment (the check of the foreign key when one is
+    # deleted), only rows that supersede another
+    Index("assessments_supersedes", "supersedes_id",
+          sqlite_where=text("supersedes_id IS NOT NULL"),
+          postgresql_where=text("supersedes_id IS NOT NULL")),
 )
 
 answers = Table(
