@@ -338,13 +338,15 @@ def test_the_case_progress_report_is_written_in_the_language_asked_for(records):
     welsh = squash(text_of(render_case_pdf(store, records["case"], language="cy")))
     for words in ("Adroddiad cynnydd achos", "Pobl", "Achlysur", "Dyddiad", "Lefel",
                   "Fflagiau", "Meini prawf wedi’u bodloni", "Derbyn", "Adolygiad",
-                  "Lefel risg: wedi gostwng i", "ar agor"):
+                  "Lefel risg: wedi gostwng i"):
         assert words in welsh, words
     for words in ("Case progress report", "People", "Occasion", "Criteria met", "intake",
-                  "fell to", "at each occasion", "Shaded bands", "(open"):
+                  "fell to", "at each occasion", "Shaded bands", "(open", "(closed"):
         assert words not in welsh, words
+    # (the case is open, or closed by the test above)
+    assert "(ar agor, agorwyd " in welsh or "(caewyd ar " in welsh
     english = squash(text_of(render_case_pdf(store, records["case"])))
-    assert "People" in english and "Occasion" in english and "(open" in english
+    assert "People" in english and "Occasion" in english and "Pobl" not in english
 
 
 def test_the_command_line_writes_the_case_report_in_the_language_asked_for(
