@@ -115,18 +115,21 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
 
 
 def change_sentences(inst: Any, data: dict[str, Any], level_label: Callable[[str | None], str],
-                     occasion_label: Callable[[str], str]) -> list[str]:
+                     occasion_label: Callable[[str], str],
+                     band_label: Callable[[str], str] | None = None) -> list[str]:
     """Each change of level or band in ``data`` (``history()``) as a sentence in the language
-    being written (a page's or a report's), with the definition's labels: "Risk level: fell to
-    Standard at Review at 3 months (from High at Intake)". ``crossings`` keeps the
-    identifiers and English the command line prints."""
+    being written (a page's or a report's), with the definition's labels (a band's by
+    ``band_label`` when given: a wording pack's): "Risk level: fell to Standard at Review at
+    3 months (from High at Intake)". ``crossings`` keeps the identifiers and English the
+    command line prints."""
     from .i18n import gettext
 
     bands = {b["id"]: b.get("label", b["id"]) for b in inst.scoring.get("bands", [])}
     out = []
     for c in data.get("changes", []):
-        values = {"what": gettext("Risk level") if c["what"] == "level"
-                  else bands.get(c["what"], c["what"]),
+        band = c["what"]
+        values = {"what": gettext("Risk level") if band == "level"
+                  else band_label(band) if band_label is not None else bands.get(band, band),
                   "old": level_label(c["from"]), "new": level_label(c["to"]),
                   "previous": occasion_label(c["from_occasion"]),
                   "occasion": occasion_label(c["to_occasion"])}

@@ -3,8 +3,8 @@ licensee (or shipped by a plugin for its own instruments). formsengine ships onl
 paraphrases; a pack replaces the label, help text and option labels of items, keyed by item
 id, and the instrument's own headings, keyed by the ids the definition gives them: its
 title, section titles, grid questions, repeating groups, fields, score, band and level
-names, flags and criteria (``Headings``). Every completed assessment records which wording
-was shown (``paraphrase`` or ``PACK@VERSION``).
+names, flags, criteria, criteria groups and occasions (``Headings``). Every completed
+assessment records which wording was shown (``paraphrase`` or ``PACK@VERSION``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .definition_checks import piped_item, text_pipe_problems
 from .errors import DefinitionError
 from .instance_ids import instance_item_id
 from .instruments import instance_label, read_json_file, schema_problems
+from .occasions import AD_HOC
 from .piping import answer_texts, fill, with_fallbacks
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ PARAPHRASE = "paraphrase"
 
 # the keys of a pack that word the instrument's own parts, each keyed by the part's id
 HEADING_PARTS = ("sections", "grids", "repeats", "fields", "scores", "bands", "flags",
-                 "criteria")
+                 "criteria", "criteria_groups", "occasions")
 HEADING_KEYS = ("instrument_title", "instrument_description", *HEADING_PARTS, "levels")
 
 
@@ -137,7 +138,14 @@ def part_ids(inst: Instrument) -> dict[str, list[str]]:
         "levels": levels,
         "flags": [f["id"] for f in scoring.get("flags", [])],
         "criteria": [c["id"] for c in scoring.get("criteria", [])],
+        "criteria_groups": list(scoring.get("criteria_groups") or {}),
+        # its declared occasions and the one any instrument may be used at
+        "occasions": [*(o.id for o in inst.declared_occasions
+                        if o.id != AD_HOC), AD_HOC],
     }
+
+
+PART_NAMES = {"levels": "level", "criteria": "criterion", "criteria_groups": "criteria group"}
 
 
 def _heading_problems(inst: Instrument, pack: dict[str, Any]) -> list[str]:
@@ -146,7 +154,7 @@ def _heading_problems(inst: Instrument, pack: dict[str, Any]) -> list[str]:
     problems = []
     known = part_ids(inst)
     for key, ids in known.items():
-        what = "level" if key == "levels" else key[:-1].replace("criteri", "criterion")
+        what = PART_NAMES.get(key, key[:-1])
         for part_id, text in pack.get(key, {}).items():
             if part_id not in ids:
                 problems.append(
@@ -261,6 +269,20 @@ class Headings:
     def criterion(self, criterion_id: str) -> dict[str, Any]:
         """A criterion's label and explanation."""
         return self._scored("criteria", criterion_id)
+
+    def criteria_group(self, group_id: str) -> dict[str, Any]:
+        """A criteria group's label and explanation."""
+        spec = (self.inst.scoring.get("criteria_groups") or {}).get(group_id, {})
+        return {"label": self._part("criteria_groups", group_id, "label",
+                                    spec.get("label", group_id.replace("_", " "))),
+                "explanation": self._part("criteria_groups", group_id, "explanation",
+                                          spec.get("explanation"))}
+
+    def occasion(self, occasion_id: str) -> str | None:
+        """The pack's name for one of the instrument's occasions, or None (the definition's
+        label, or the standard occasion's name in the catalogue, is shown)."""
+        worded = self._words.get("occasions", {}).get(occasion_id)
+        return str(worded["label"]) if worded else None
 
     def _scored(self, key: str, part_id: str) -> dict[str, Any]:
         spec: dict[str, Any] = next(

@@ -63,6 +63,43 @@ def test_the_documented_example_words_the_grid_examples_headings(instruments):
     assert words.score_label("distress") == "Gofid yn ystod y mis diwethaf"
     assert words.score_label("distress_at_least").startswith("Gofid yn ystod")
     assert words.flag("constant_fear") == {"label": "Ofn drwy’r amser", "explanation": None}
+    # an occasion the definition declares with its own label: the pack names it
+    assert words.occasion("follow_up") == "Galwad ddilynol"
+    assert words.occasion("review") is None  # a standard one: the catalogue names it
+    assert Headings(inst, None).occasion("follow_up") is None
+
+
+def test_a_pack_words_criteria_groups():
+    """A criteria group's heading and explanation in the pack's words (in the reports as
+    on the result page); the definition's where the pack gives none."""
+    import formsengine_dash
+
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+
+    engine = Engine(Settings(definitions_dir=EXAMPLES), load_entrypoints=False,
+                    plugins=[formsengine_dash])
+    inst = engine.instruments.get("dash-safelives")
+    pack = add({"id": "dash-cy", "version": "1.0", "instrument": "dash-safelives",
+                "language": "cy", "licence": "test", "holder": "test",
+                "items": {next(iter(inst.items)): {"label": "Cwestiwn"}},
+                "criteria_groups": {"marac": {"label": "Meini prawf MARAC",
+                                              "explanation": "Esboniad"}}},
+               engine.instruments)
+    words = Headings(inst, pack)
+    assert words.criteria_group("marac") == {"label": "Meini prawf MARAC",
+                                             "explanation": "Esboniad"}
+    spec = inst.scoring["criteria_groups"]["marac"]
+    assert Headings(inst, None).criteria_group("marac") == {
+        "label": spec["label"], "explanation": spec.get("explanation")}
+
+    from formsengine.reports.context import result_context
+
+    result = {"criteria": {c["id"]: True for c in inst.scoring["criteria"]
+                           if c.get("group") == "marac"}}
+    shown = result_context(inst, result, pack=pack)
+    assert [g["label"] for g in shown["criteria_groups"]] == ["Meini prawf MARAC"]
+    assert shown["criteria_groups"][0]["explanation"] == "Esboniad"
 
 
 def test_the_definitions_words_are_kept_where_a_pack_gives_none(instruments):
@@ -152,6 +189,12 @@ def test_bands_levels_repeats_and_field_options_are_worded(instruments):
      "$.fields.date_of_birth: example-grid v1.0 has no such field (fields: assessment_date)"),
     (lambda p: p["fields"]["assessment_date"].update(options={"today": "Heddiw"}),
      "$.fields.assessment_date.options.today: not an option of the field (options: none)"),
+    (lambda p: p.update(criteria_groups={"marac": {"label": "MARAC"}}),
+     "$.criteria_groups.marac: example-grid v1.0 has no such criteria group "
+     "(criteria_groups: none)"),
+    (lambda p: p["occasions"].update(exit={"label": "Gadael"}),
+     "$.occasions.exit: example-grid v1.0 has no such occasion (occasions: intake, review, "
+     "follow_up, after_incident)"),
 ])
 def test_a_part_the_instrument_does_not_have_is_refused(instruments, change, message):
     pack = example()
@@ -212,7 +255,8 @@ def test_the_documented_snippet_is_the_example_and_names_every_heading_key():
     block = text[text.index("```json\n", i) + 8:]
     assert json.loads(block[:block.index("```")]) == example()
     for key in ("instrument_title", "instrument_description", "sections", "grids",
-                "repeats", "fields", "scores", "bands", "levels", "flags", "criteria"):
+                "repeats", "fields", "scores", "bands", "levels", "flags", "criteria",
+                "criteria_groups", "occasions"):
         assert f"`{key}`" in text, key
 
 

@@ -86,10 +86,17 @@ def render_marac_html(store: Store, assessment_id: int) -> str:
         return _html(store, "marac", marac_context(store, assessment_id))
 
 
-def render_case_html(store: Store, case_id: int) -> str:
+def render_case_html(store: Store, case_id: int, *, language: str | None = None) -> str:
+    """A case's progress report in the language of whoever asks for it: ``language``, else
+    the language being written (a web page's reader's), with the instruments' headings from
+    a wording pack in that language where one is installed."""
+    import contextlib
+
+    from ..i18n import using
     from .context import case_context
 
-    return _html(store, "case", case_context(store, case_id))
+    with using(language) if language else contextlib.nullcontext():
+        return _html(store, "case", case_context(store, case_id))
 
 
 def render_assessment_pdf(store: Store, assessment_id: int, *, actor: str = "system",
@@ -105,6 +112,6 @@ def render_marac_pdf(store: Store, assessment_id: int, *, actor: str = "system",
 
 
 def render_case_pdf(store: Store, case_id: int, *, actor: str = "system",
-                    request_id: str | None = None) -> bytes:
-    return _pdf(store, "case", "case", case_id, render_case_html(store, case_id), actor,
-                request_id)
+                    request_id: str | None = None, language: str | None = None) -> bytes:
+    return _pdf(store, "case", "case", case_id,
+                render_case_html(store, case_id, language=language), actor, request_id)

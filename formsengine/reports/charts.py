@@ -7,17 +7,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..compare import band_cutoffs, charted_score, score_label, score_maximum
+from ..i18n import gettext as _
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
     from ..store import Store
+    from ..wording import Headings
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 150, 16, 40
 SHADES = ["#ffffff", "#f3f2f1", "#fff2d6", "#f6d7d2", "#eed2d0"]
 
 
-def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str, Any] | None:
+def chart_for(store: Store, inst: Instrument, data: dict[str, Any],
+              words: Headings) -> dict[str, Any] | None:
+    """The chart's geometry, its words in the report's language and the instrument's
+    headings in ``words`` (the wording pack's where it gives them)."""
+    from .context import level_label, occasion_text
+
     occasions = data["occasions"]
     score_id, band = charted_score(inst, occasions)
     if score_id is None or not occasions:
@@ -40,7 +47,7 @@ def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str,
         height = round(y(c["min"]) - y(upper), 1)
         regions.append({"y": y(upper), "height": height,
                         "fill": SHADES[min(i, len(SHADES) - 1)],
-                        "label": f"{c['band'].replace('_', ' ')} ({c['min']:g}+)"
+                        "label": f"{level_label(inst, c['band'], words.pack)} ({c['min']:g}+)"
                         if height >= 10 else "",
                         "label_y": round((y(upper) + y(c["min"])) / 2 + 4, 1)})
     n = len(occasions)
@@ -49,9 +56,10 @@ def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str,
         x = round(LEFT + plot_w * (i + 0.5) / n, 1)
         ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         points.append({"x": x, "y": y(v) if ok else None, "value": v if ok else None,
-                       "label": occ["occasion"].replace("_", " ")})
-    label = score_label(inst, score_id)
-    described = "; ".join(f"{p['label']}: {p['value'] if p['value'] is not None else 'not known'}"
+                       "label": occasion_text(occ["occasion"], words)})
+    label = words.score_label(score_id, score_label(inst, score_id))
+    unknown = _("not known")
+    described = "; ".join(f"{p['label']}: {p['value'] if p['value'] is not None else unknown}"
                           for p in points)
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
@@ -59,6 +67,6 @@ def chart_for(store: Store, inst: Instrument, data: dict[str, Any]) -> dict[str,
         "path": " ".join(f"{p['x']},{p['y']}" for p in points if p["y"] is not None),
         "ticks": [{"y": y(t), "value": f"{t:g}"} for t in sorted({0, round(top / 2),
                                                                    round(top)})],
-        "title": f"{inst.title}: {label} at each occasion",
-        "desc": f"{label} by occasion. {described}.",
+        "title": _("%(title)s: %(score)s at each occasion", title=words.title, score=label),
+        "desc": _("%(score)s by occasion. %(described)s.", score=label, described=described),
     }

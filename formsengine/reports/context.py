@@ -16,6 +16,7 @@ from ..i18n import gettext as _
 from ..i18n import language
 from ..occasions import standard_label
 from ..plainwords import STATUS_LABELS, criterion_status, plain, warnings
+from ..store.accounts import stored_setting
 from ..store.reading import (
     assessment_id_by_uid,
     case_people,
@@ -130,15 +131,26 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
                                  {i.id for i in store.engine.instruments}, pack),
         "recorded": {"created": time_text(row["created_at"]),
                      "finalised": time_text(row.get("finalised_at"))},
-        "occasion": occasion_text(row["occasion"]),
+        "occasion": occasion_text(row["occasion"], words),
     }
 
 
-def occasion_text(occasion: str | None) -> str:
-    """An occasion as words ("after incident"); in Welsh, the standard occasion's name."""
-    if language() != "en" and occasion:
+def occasion_text(occasion: str | None, words: Headings | None = None) -> str:
+    """An occasion as words: the wording pack's name for it; else an occasion the
+    instrument declares with its own label by that label, and a standard one as words
+    ("after incident"), in the report's language (in Welsh, the standard occasion's name)."""
+    if not occasion:
+        return ""
+    worded = words.occasion(occasion) if words is not None else None
+    if worded:
+        return worded
+    declared = next((o.label for o in words.inst.declared_occasions if o.id == occasion),
+                    None) if words is not None else None
+    if declared and declared != standard_label(occasion):
+        return _(declared)  # the instrument's own occasion, as its definition names it
+    if language() != "en":
         return _(standard_label(occasion))
-    return (occasion or "").replace("_", " ")
+    return occasion.replace("_", " ")
 
 
 def level_label(inst: Instrument, value: str | None, pack: Any = None) -> str:
@@ -177,7 +189,7 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
         return level_label(inst, value, pack)
 
     groups = []
-    for gid, spec in scoring.get("criteria_groups", {}).items():
+    for gid in scoring.get("criteria_groups") or {}:
         members = [c for c in scoring.get("criteria", []) if c.get("group") == gid]
         rows = []
         for c in members:
@@ -188,13 +200,13 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
                          "met": status == "met", "status": _(STATUS_LABELS[status])})
         met = any(r["met"] for r in rows)
         groups.append({
-            "id": gid, "label": _group_heading(gid, spec, met),
-            "explanation": plain(spec.get("explanation"), instrument_ids),
+            "id": gid, "label": _group_heading(gid, words.criteria_group(gid)["label"], met),
+            "explanation": plain(words.criteria_group(gid)["explanation"], instrument_ids),
             "met": met, "criteria": rows})
     level = result.get("level")
     return {
         "complete": result.get("complete"),
-        "scores": [{"label": labels.get(k, k), "value": words.score_value(k, v)}
+        "scores": [{"label": labels.get(k, k), "value": shown_value(words.score_value(k, v))}
                    for k, v in (result.get("scores") or {}).items()],
         "bands": [{"label": band_labels.get(k, k),
                    "value": level_name(v) if v is not None else None}
@@ -215,13 +227,22 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
     }
 
 
-def _group_heading(group_id: str, spec: dict[str, Any], met: bool) -> str:
-    """``plainwords.group_heading`` in the report's language."""
+def shown_value(value: Any) -> Any:
+    """A score's value as the result page shows it: an indicator (true or false) as yes or
+    no in the report's language; any other value as it is."""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return value
+
+
+def _group_heading(group_id: str, label: str, met: bool) -> str:
+    """``plainwords.group_heading`` in the report's language, with the group's label in
+    the wording shown."""
     if met:
-        return spec["label"]
+        return label
     if group_id == "marac":
         return _("MARAC referral criteria")
-    return _("Criteria: %(label)s", label=spec["label"])
+    return _("Criteria: %(label)s", label=label)
 
 
 def has_marac(inst: Instrument) -> bool:
@@ -259,32 +280,53 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
             if inst_id not in store.engine.instruments:
                 continue
             inst = store.engine.instruments.get(inst_id)
+            words = Headings(inst, reader_pack(store, inst))
             data = history(store, person["ref"], inst_id)
-            blocks.append({"person": person, "instrument": inst, "history": data,
-                           "chart": chart_for(store, inst, data),
-                           "columns": _history_columns(inst, data),
-                           "words": _history_words(inst, data)})
+            blocks.append({"person": person, "instrument": inst, "title": words.title,
+                           "history": data,
+                           "chart": chart_for(store, inst, data, words),
+                           "columns": _history_columns(inst, data, words),
+                           "words": _history_words(inst, data, words)})
     return {"case": case, "people": people, "blocks": blocks}
 
 
-def _history_words(inst: Instrument, data: dict[str, Any]) -> dict[str, Any]:
-    """Per occasion its level, flags and criteria met by their labels, and each change of
-    level or band in words."""
+def reader_pack(store: Store, inst: Instrument) -> Any:
+    """The wording pack whose headings a report about a case (not one assessment, which
+    has its own recorded wording) shows: the organisation's chosen pack when it is in the
+    report's language, else an installed pack in that language, else the organisation's
+    choice (None: the definition's own words). As the case page chooses it."""
+    lang = language()
+    chosen = json.loads(stored_setting(store, "wording") or "{}").get(inst.id)
+    pack = store.engine.wording.get(chosen) if chosen else None
+    if pack is None or pack.language != lang:
+        pack = next((p for p in store.engine.wording.for_instrument(inst)
+                     if p.language == lang), pack)
+    return pack if pack is not None and pack.fits(inst) else None
+
+
+def _history_words(inst: Instrument, data: dict[str, Any], words: Headings) -> dict[str, Any]:
+    """Per occasion its level, flags and criteria met by their labels (in the wording
+    pack's words where it gives them), and each change of level or band in words."""
     from ..compare import change_sentences
 
-    flags = {f["id"]: f.get("label", f["id"]) for f in inst.scoring.get("flags", [])}
-    criteria = {c["id"]: c.get("label", c["id"]).split(":")[0]
-                for c in inst.scoring.get("criteria", [])}
-    rows = [{"occasion": occasion_text(o["occasion"]), "level": level_label(inst, o["level"])
+    def level(value: str | None) -> str:
+        return level_label(inst, value, words.pack)
+
+    def occasion(value: str) -> str:
+        return occasion_text(value, words)
+
+    rows = [{"occasion": occasion(o["occasion"]), "level": level(o["level"])
              if o["level"] else "",
-             "flags": [flags.get(f, f.replace("_", " ")) for f in o["flags"]],
-             "criteria": [criteria.get(c, c.replace("_", " ")) for c in o["criteria_met"]]}
+             "flags": [words.flag(f)["label"] for f in o["flags"]],
+             "criteria": [words.criterion(c)["label"].split(":")[0]
+                          for c in o["criteria_met"]]}
             for o in data["occasions"]]
-    changes = change_sentences(inst, data, lambda v: level_label(inst, v), occasion_text)
+    changes = change_sentences(inst, data, level, occasion, band_label=words.band_label)
     return {"rows": rows, "changes": changes}
 
 
-def _history_columns(inst: Instrument, data: dict[str, Any]) -> list[dict[str, str]]:
+def _history_columns(inst: Instrument, data: dict[str, Any],
+                     words: Headings) -> list[dict[str, str]]:
     """The score charted (the one the level is based on), or else the first two numeric
     scores, with their labels."""
     from ..compare import charted_score, score_label
@@ -295,4 +337,5 @@ def _history_columns(inst: Instrument, data: dict[str, Any]) -> list[dict[str, s
         for k, v in occ["scores"].items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in names:
                 names.append(k)
-    return [{"id": n, "label": score_label(inst, n)} for n in names[:1 if score_id else 2]]
+    return [{"id": n, "label": words.score_label(n, score_label(inst, n))}
+            for n in names[:1 if score_id else 2]]

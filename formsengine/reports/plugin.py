@@ -38,13 +38,15 @@ def register_commands(cli: click.Group) -> None:
     actor = click.option("--actor", default="cli", show_default=True,
                          help="Name recorded in the audit.")
 
-    def run(state, kind: str, uid: str, folder: Path, who: str) -> None:
+    def run(state, kind: str, uid: str, folder: Path, who: str,
+            language: str | None = None) -> None:
         from . import render_assessment_pdf, render_case_pdf, render_marac_pdf
         from .context import assessment_id_for, case_id_for
 
         with state.store() as store:
             if kind == "case":
-                pdf = render_case_pdf(store, case_id_for(store, uid), actor=who)
+                pdf = render_case_pdf(store, case_id_for(store, uid), actor=who,
+                                      language=language)
             else:
                 render = render_marac_pdf if kind == "marac" else render_assessment_pdf
                 pdf = render(store, assessment_id_for(store, uid), actor=who)
@@ -74,8 +76,12 @@ def register_commands(cli: click.Group) -> None:
     @click.argument("uid")
     @out_dir
     @actor
+    @click.option("--language", type=click.Choice(["en", "cy"]), default="en",
+                  show_default=True,
+                  help="Language of the report (an assessment's reports are in the language "
+                       "it was completed in).")
     @click.pass_obj
-    def case_cmd(state, uid: str, out_dir: Path, actor: str) -> None:
+    def case_cmd(state, uid: str, out_dir: Path, actor: str, language: str) -> None:
         """Case progress report for the case with this UID or reference: every instrument across
         occasions, with change charts."""
-        run(state, "case", uid, out_dir, actor)
+        run(state, "case", uid, out_dir, actor, language)

@@ -29,7 +29,7 @@ from .assessment_pages import strip_problem as _strip
 from .assessment_pages import takes_judgement as _takes_judgement
 from .assessment_pages import wording_pack as _pack
 from .db import get_engine
-from .schedule import occasion_label, occasions_of
+from .schedule import occasion_label, occasion_name, occasions_of
 
 bp = Blueprint("assessments", __name__)
 
@@ -108,7 +108,7 @@ def start(uid: str):
     form.instrument.choices = [SelectChoice(i.id, headings(i).title) for i in latest.values()]
     chosen = latest.get(form.instrument.data or "")
     offered = occasions_of(engine, chosen) if chosen else []
-    form.occasion.choices = [SelectChoice(o.id, o.label) for o in offered]
+    form.occasion.choices = [SelectChoice(o.id, occasion_name(o, chosen)) for o in offered]
     if not form.validate_on_submit() or chosen is None:
         if form.csrf_token.errors:
             flash(_("Choose an assessment and an occasion it is used at."))
@@ -121,8 +121,9 @@ def start(uid: str):
         else:
             errors = {"occasion": _("Choose an occasion at which %(title)s is used: %(list)s "
                                     "or %(last)s", title=headings(chosen).title,
-                                    list=", ".join(o.label for o in offered[:-1]),
-                                    last=offered[-1].label)}
+                                    list=", ".join(occasion_name(o, chosen)
+                                                   for o in offered[:-1]),
+                                    last=occasion_name(offered[-1], chosen))}
         return start_refused(case, form.instrument.data, form.occasion.data, errors)
     person = next(p for p in people if p["role"] == chosen.subject_role)
     # the language the assessment is completed in is the person's (the header's switch):
@@ -167,7 +168,7 @@ def tasks(uid: str):
     return render_template("assessments/tasks.html", row=row, case=case, inst=inst,
                            words=words, sections=sections,
                            preview=results.result_view(inst, _so_far(inst, row, data), pack),
-                           occasion=occasion_label(row["occasion"]))
+                           occasion=occasion_label(row["occasion"], inst, words))
 
 
 @bp.route("/assessments/<uid>/sections/<section_id>", methods=["GET", "POST"])
@@ -602,7 +603,8 @@ def result(uid: str):
         offers=offers,
         view=results.result_view(inst, row["result"], pack),
         summary=results.answer_summary(inst, _data(row), pack), newer=newer,
-        occasion=occasion_label(row["occasion"]), finalised=time_text(row["finalised_at"]))
+        occasion=occasion_label(row["occasion"], inst, Headings(inst, pack)),
+        finalised=time_text(row["finalised_at"]))
 
 
 from . import amend  # noqa: E402, F401  (registers the amend routes on bp)

@@ -9,9 +9,9 @@ import secrets
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -31,6 +31,7 @@ from .schedule import (
     default_occasion,
     next_due,
     occasion_label,
+    occasion_name,
     occasions_of,
 )
 
@@ -154,10 +155,19 @@ def _when(occasion) -> str:
     return ngettext("%(num)s month after opening", "%(num)s months after opening", n)
 
 
+def _occasion_of(occasion: str, instrument_id: str | None = None) -> str:
+    """An assessment's occasion on the case page, in the reader's words for its instrument
+    (when it is installed)."""
+    engine = get_engine()
+    if instrument_id is None or instrument_id not in engine.instruments:
+        return occasion_label(occasion)
+    return occasion_label(occasion, engine.instruments.get(instrument_id))
+
+
 def when_text(engine, inst) -> str:
     """An instrument's scheduled occasions in words: "Intake at opening, Review 3 months
     after opening"."""
-    parts = [f"{gettext(o.label)} {_when(o)}" for o in engine.occasions_for(inst)
+    parts = [f"{occasion_name(o, inst)} {_when(o)}" for o in engine.occasions_for(inst)
              if o.due is not None]
     return ", ".join(parts) if parts else _("Used when needed: nothing is scheduled")
 
@@ -202,7 +212,7 @@ def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
 
 def _schedule(case: dict, done: set[tuple[str, str]], today: dt.date) -> list[dict]:
     return case_schedule(get_engine(), case, done, today,
-                         lambda inst: assessment_pages.headings(inst).title)
+                         lambda inst: assessment_pages.headings(inst).title, occasion_name)
 
 
 @bp.get("/")
@@ -395,7 +405,7 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
         "cases/view.html", case=case, people=people, assessments=assessments,
         titles=titles, schedule=schedule, schedule_groups=_by_instrument(schedule),
         instruments=list(latest.values()),
-        changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=occasion_label,
+        changes=[c for c in changes if c["rows"]], roles=ROLES, occasion_label=_occasion_of,
         assigned=assigned, team_name=team_name, close_form=close_form, assign_form=assign_form,
         schedule_form=schedule_form, person_form=person_form, move_form=move_form,
         remove_form=remove_form, start=start,
@@ -499,7 +509,7 @@ def _start_choices(engine, insts: list, schedule: list[dict], done: set[tuple[st
                     _("due %(day)s", day=date_text(entry["due"])) if entry and entry["due"]
                     else None)
             occasions.append({"id": occ.id,
-                              "label": gettext(occ.label) + (f" ({note})" if note else "")})
+                              "label": occasion_name(occ, inst) + (f" ({note})" if note else "")})
         groups.append({"inst": inst, "occasions": occasions,
                        "next": default_occasion(engine, inst, schedule, done)})
     if refused:
@@ -658,7 +668,7 @@ def due():
         # names one this server may not have: shown by its id until the next rebuild)
         inst = engine.instruments.get(r["instrument_id"]) \
             if r["instrument_id"] in engine.instruments else None
-        label = next((gettext(o.label) for o in engine.occasions_for(inst)
+        label = next((occasion_name(o, inst) for o in engine.occasions_for(inst)
                       if o.id == r["occasion"]), None) if inst is not None else None
         label = label or occasion_label(r["occasion"])
         day = dt.date.fromisoformat(r["due"])
@@ -670,7 +680,9 @@ def due():
     for d in drafts["rows"]:
         d["case"] = {"ref": d["ref"], "uid": d["case_uid"]}
         d["title"] = titles.get(d["instrument_id"], d["instrument_id"])
-        d["occasion_label"] = occasion_label(d["occasion"])
+        d["occasion_label"] = occasion_label(
+            d["occasion"], engine.instruments.get(d["instrument_id"])
+            if d["instrument_id"] in engine.instruments else None)
     access.audit_view("due_list", None, "list")
     return render_template("cases/due.html", items=items, scope=scope, today=today,
                            drafts=drafts["rows"], drafts_total=drafts["total"],

@@ -36,7 +36,7 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
     rows = []
     for occ in data["occasions"]:
         rows.append({
-            "occasion": occasion_label(occ["occasion"]),
+            "occasion": occasion_label(occ["occasion"], inst, words),
             "date": occ["date"],
             "assessment": occ["assessment"],
             "score": occ["scores"].get(score_id) if score_id else None,
@@ -57,7 +57,8 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
         "score_label": label,
         "crossings": change_sentences(inst, data,
                                       lambda v: words.level(v) or band_label(inst, v),
-                                      lambda o: occasion_label(o, inst)),
+                                      lambda o: occasion_label(o, inst, words),
+                                      band_label=words.band_label),
         "chart": _geometry(rows, cutoffs, score_maximum(inst, score_id) if score_id else None,
                            words.title, label),
     }

@@ -51,8 +51,9 @@ def marac_pdf(uid: str):
 @bp.get("/cases/<uid>/progress.pdf")
 def case_pdf(uid: str):
     from ..reports import render_case_pdf
+    from . import i18n
 
     case = access.case_or_404(uid)
-    return _pdf_response(render_case_pdf(
-        access.store(), case["id"], actor=g.user["username"], request_id=g.request_id),
-        "case")
+    return _pdf_response(render_case_pdf(  # in the language of the person asking for it
+        access.store(), case["id"], actor=g.user["username"], request_id=g.request_id,
+        language=i18n.chosen()), "case")

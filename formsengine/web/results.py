@@ -72,12 +72,13 @@ def result_view(inst, result: dict[str, Any] | None, pack=None) -> dict[str, Any
         }
     criteria = criteria_view(inst, result, pack)
     groups = []
-    for gid, spec in (scoring.get("criteria_groups") or {}).items():
+    for gid in scoring.get("criteria_groups") or {}:
         members = [c for c in criteria if c["group"] == gid]
         met = [c for c in members if c["status"] == "met"]
         not_known = [c for c in members if c["status"] == "not_known"]
-        groups.append({"id": gid, "label": _group_heading(gid, spec, bool(met)),
-                       "explanation": plain(spec.get("explanation")), "met": bool(met),
+        worded = words.criteria_group(gid)
+        groups.append({"id": gid, "label": _group_heading(gid, worded["label"], bool(met)),
+                       "explanation": plain(worded["explanation"]), "met": bool(met),
                        "met_count": len(met), "not_known_count": len(not_known),
                        "criteria": members})
     flags_raised = result.get("flags") or {}
@@ -97,13 +98,14 @@ def result_view(inst, result: dict[str, Any] | None, pack=None) -> dict[str, Any
     }
 
 
-def _group_heading(group_id: str, spec: dict[str, Any], met: bool) -> str:
-    """``plainwords.group_heading`` in the page's language."""
+def _group_heading(group_id: str, label: str, met: bool) -> str:
+    """``plainwords.group_heading`` in the page's language, with the group's label in the
+    wording shown."""
     if met:
-        return spec["label"]
+        return label
     if group_id == "marac":
         return _("MARAC referral criteria")
-    return _("Criteria: %(label)s", label=spec["label"])
+    return _("Criteria: %(label)s", label=label)
 
 
 def plain(text: str | None) -> str | None:

@@ -15,13 +15,30 @@ from ..occasions import AD_HOC, Occasion, standard_label, with_ad_hoc
 DUE_SOON_DAYS = 14
 
 
-def occasion_label(occasion: str, instrument: Any = None) -> str:
-    """What people see for an occasion id: the instrument's own label if it has one."""
+def occasion_label(occasion: str, instrument: Any = None, words: Any = None) -> str:
+    """What people see for an occasion id: the wording pack's name for it (``words``, an
+    assessment's recorded wording; else the pack in the reader's language), else the
+    instrument's own label if it has one, else the standard occasion's name."""
     if instrument is not None:
+        if words is None:
+            from .assessment_pages import headings
+
+            words = headings(instrument)
+        worded = words.occasion(occasion)
+        if worded:
+            return str(worded)
         for o in instrument.declared_occasions:
             if o.id == occasion:
                 return gettext(o.label)
     return gettext(standard_label(occasion))
+
+
+def occasion_name(occ: Occasion, instrument: Any) -> str:
+    """An occasion of ``instrument`` as offered or scheduled: the reader's wording pack's
+    name for it, else its label (the catalogue's words for a standard one)."""
+    from .assessment_pages import headings
+
+    return headings(instrument).occasion(occ.id) or gettext(occ.label)
 
 
 def followed(engine, case: dict[str, Any]) -> list:
@@ -50,10 +67,12 @@ def _status(due: dt.date | None, today: dt.date) -> str:
 
 
 def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
-                  today: dt.date, title_of: Callable[[Any], str] | None = None) -> list[dict]:
+                  today: dt.date, title_of: Callable[[Any], str] | None = None,
+                  occasion_of: Callable[[Occasion, Any], str] | None = None) -> list[dict]:
     """Each scheduled occasion of each instrument the case follows, with its due date and
     status (done, overdue, due, upcoming), in the order they fall due; each instrument by
-    ``title_of(inst)`` (the page's reader's words), else its definition's title."""
+    ``title_of(inst)`` (the page's reader's words), else its definition's title, and each
+    occasion by ``occasion_of(occasion, inst)``, else its label."""
     rows = []
     for inst in followed(engine, case):
         title = title_of(inst) if title_of is not None else inst.title
@@ -62,9 +81,10 @@ def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
                 continue  # used when needed, never due
             due = occ.due_date(case["opened_on"])
             status = "done" if (inst.id, occ.id) in done else _status(due, today)
+            label = occasion_of(occ, inst) if occasion_of is not None else gettext(occ.label)
             rows.append({"instrument": inst.id, "title": title, "occasion": occ.id,
-                         "label": f"{title}: {gettext(occ.label)}",
-                         "occasion_label": gettext(occ.label),
+                         "label": f"{title}: {label}",
+                         "occasion_label": label,
                          "due": due, "status": status})
     return sorted(rows, key=lambda r: (r["due"] is None, r["due"] or dt.date.min))
 

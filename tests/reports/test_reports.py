@@ -138,7 +138,7 @@ def test_case_progress_report_has_the_change_chart(records):
     pdf = render_case_pdf(records["store"], records["case"])
     text = squash(text_of(pdf))
     assert "Case progress report" in text
-    assert "high (14+)" in text and "medium (10+)" in text  # band cut-offs in the chart
+    assert "High (14+)" in text and "Medium (10+)" in text  # band cut-offs by level name
     assert "intake" in text and "review" in text
     assert "Risk level: fell to Standard at review (from High at intake)" in text
     reader = PdfReader(io.BytesIO(pdf))
@@ -328,3 +328,48 @@ def test_cli_reports_by_uid_with_opaque_private_files(records, monkeypatch, tmp_
     run = invoke_cli(monkeypatch, store.engine, ["--db", db, "report", "assessment",
                                                  "--out-dir", str(tmp_path), "not-a-uid"])
     assert run.exit_code == 2 and "no assessment with that id" in run.output
+
+
+def test_the_case_progress_report_is_written_in_the_language_asked_for(records):
+    """The case report is in the language of whoever asks for it (the command line's
+    ``--language``, a web page's reader's): its own words, the occasions, levels and
+    change sentences; English when none is asked for."""
+    store = records["store"]
+    welsh = squash(text_of(render_case_pdf(store, records["case"], language="cy")))
+    for words in ("Adroddiad cynnydd achos", "Pobl", "Achlysur", "Dyddiad", "Lefel",
+                  "Fflagiau", "Meini prawf wedi’u bodloni", "Derbyn", "Adolygiad",
+                  "Lefel risg: wedi gostwng i"):
+        assert words in welsh, words
+    for words in ("Case progress report", "People", "Occasion", "Criteria met", "intake",
+                  "fell to", "at each occasion", "Shaded bands", "(open", "(closed"):
+        assert words not in welsh, words
+    # (the case is open, or closed by the test above)
+    assert "(ar agor, agorwyd " in welsh or "(caewyd ar " in welsh
+    english = squash(text_of(render_case_pdf(store, records["case"])))
+    assert "People" in english and "Occasion" in english and "Pobl" not in english
+
+
+def test_the_command_line_writes_the_case_report_in_the_language_asked_for(
+        records, tmp_path, monkeypatch):
+    import contextlib
+
+    import click
+    from click.testing import CliRunner
+
+    from formsengine.reports import plugin
+
+    written = []
+    monkeypatch.setattr(plugin, "write_private",
+                        lambda folder, kind, pdf: written.append(pdf) or folder / "r.pdf")
+
+    class State:
+        def store(self):
+            return contextlib.nullcontext(records["store"])
+
+    cli = click.Group()
+    plugin.register_commands(cli)
+    for language, title in (("cy", "Adroddiad cynnydd achos"), ("en", "Case progress report")):
+        out = CliRunner().invoke(cli, ["report", "case", "C-REPORT-1", "--language", language,
+                                       "--out-dir", str(tmp_path)], obj=State())
+        assert out.exit_code == 0, out.output
+        assert title in squash(text_of(written[-1]))
