@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from . import audit
 from .bounded import ReadsLines, TooLarge, bounded_lines
 from .errors import FormsEngineError, SubmissionError
-from .store import draft_document, encode_value, new_uid, score_value_rows
+from .store import (
+    configuration_text,
+    draft_document,
+    encode_value,
+    new_uid,
+    result_text,
+    score_value_rows,
+)
 from .store import importing as db
 from .store.snapshots import snapshot_id
 from .submission import missing_required_fields
@@ -385,6 +392,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
 
     scores: list[tuple] = []
     values: list[tuple] = []
+    configurations: dict[str, str] = {}  # each configuration record once (core_0011)
     ids = []
     snapshot_ids = {key: snapshot_id(store, inst)
                     for key, inst in {r.inst.key: r.inst for r in rows}.items()}
@@ -412,14 +420,18 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
         if r.result is not None:
             sid = next(score_ids)
             level = r.result.get("level") or {}
+            configuration = r.result["configuration"]
+            if configuration["hash"] not in configurations:
+                configurations[configuration["hash"]] = configuration_text(configuration)
             scores.append((
                 sid, aid, 1, r.inst.id, r.inst.version, r.result["scorer"]["plugin"],
-                r.result["scorer"]["version"], r.result["configuration"]["name"],
-                r.result["configuration"]["hash"], int(bool(r.result.get("complete"))),
-                level.get("final"), json.dumps(r.result, default=str), now))
+                r.result["scorer"]["version"], configuration["name"],
+                configuration["hash"], int(bool(r.result.get("complete"))),
+                level.get("final"), result_text(r.result), now))
             values.extend(score_value_rows(sid, r.result))
     db.add_assessments(store, assessments)
     db.add_answers(store, plain, annotated)
+    db.add_configurations(store, configurations)
     db.add_scores(store, scores)
     db.add_score_values(store, values)
     return ids

@@ -197,9 +197,10 @@ def test_the_revision_counts_the_assessments_already_stored(store, engine):
         store.conn.execute("DROP TABLE final_counts")
         store.conn.execute("DROP TABLE final_people")
         store.conn.execute("ALTER TABLE assessments DROP COLUMN language")  # core_0010's
+        store.conn.execute("DROP TABLE score_configurations")  # core_0011's
         store.conn.execute("UPDATE alembic_version SET version_num = 'core_0005'"
-                           " WHERE version_num = 'core_0010'")
-    assert store.migrate() == ["core:core_0008", "core:core_0010"]
+                           " WHERE version_num = 'core_0011'")
+    assert store.migrate() == ["core:core_0008", "core:core_0010", "core:core_0011"]
     assert shown == counts.stored(store) == [
         {"instrument_id": "toy-checklist", "occasion": "exit", "people": 2},
         {"instrument_id": "toy-checklist", "occasion": "intake", "people": 4}]
