@@ -36,7 +36,8 @@ def run(tmp_path, *args, env=None):
 
 def test_database_wal_and_shm_are_private_while_in_use(tmp_path):
     """Opened by the store in a process whose umask is loose: the database, its -wal and
-    -shm files (which SQLite makes with the database's permissions) and the audit key."""
+    -shm files (which SQLite makes with the database's permissions), the writers' lock file
+    and the audit key."""
     script = textwrap.dedent(f"""
         import json, os, stat
         from tests.conftest import make_engine, DefinitionsPlugin, toy_definition
@@ -45,7 +46,7 @@ def test_database_wal_and_shm_are_private_while_in_use(tmp_path):
         store = Store.open(path, make_engine(DefinitionsPlugin(toy_definition())),
                            create=True)
         store.audit("view", actor="a")
-        names = [path, path + "-wal", path + "-shm", path + ".audit-key"]
+        names = [path, path + "-wal", path + "-shm", path + "-wlock", path + ".audit-key"]
         print(json.dumps({{n[-8:]: stat.S_IMODE(os.stat(n).st_mode) for n in names}}))
         open({str(tmp_path / "after.txt")!r}, "w").close()
         store.close()
@@ -54,7 +55,7 @@ def test_database_wal_and_shm_are_private_while_in_use(tmp_path):
                          umask=LOOSE, cwd=os.path.dirname(DATA.parent), timeout=60)
     assert out.returncode == 0, out.stderr
     modes = json.loads(out.stdout)
-    assert len(modes) == 4 and set(modes.values()) == {0o600}, modes
+    assert len(modes) == 5 and set(modes.values()) == {0o600}, modes
     # and whatever else the process creates afterwards
     assert mode(tmp_path / "after.txt") == 0o600
 

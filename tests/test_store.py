@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -251,6 +252,76 @@ def test_writers_in_one_process_queue_on_one_lock_per_file(engine, tmp_path, mon
     assert "never" not in actions and actions[-2:] == ["hold", "after"]
     for s in (first, second, other):
         s.close()
+
+
+def _try_write_lock(file: str, timeout: float, out) -> None:
+    """In another process: whether this database's write lock can be had within ``timeout``."""
+    from formsengine.store import WriteLock
+
+    lock = WriteLock(file)
+    got = lock.acquire(timeout=timeout)
+    if got:
+        lock.release()
+    out.put(got)
+
+
+def _other_process_gets_lock(file: str, timeout: float) -> bool:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_try_write_lock, args=(file, timeout, out))
+    proc.start()
+    try:
+        return out.get(timeout=60)
+    finally:
+        proc.join(60)
+
+
+def test_writers_in_two_processes_queue_on_the_lock_file(engine, tmp_path):
+    """A write in one process holds the lock file: another process waits for it (and gives
+    up after its timeout) instead of polling SQLite's busy handler. Nested writes keep it
+    until the outermost one ends; it is free again after."""
+    path = tmp_path / "p.db"
+    s = Store.open(path, engine, create=True)
+    assert s.file is not None
+    with s.write():
+        with s.write():  # nested: a savepoint, the lock still held
+            s.audit("inner", actor="test")
+        assert not _other_process_gets_lock(s.file, 0.3)
+    assert _other_process_gets_lock(s.file, 5)
+    lock_file = Path(s.file + store_mod.LOCK_SUFFIX)
+    assert lock_file.exists() and lock_file.stat().st_mode & 0o077 == 0
+    assert lock_file.stat().st_size == 0  # it holds nothing but the lock
+    s.close()
+
+
+def test_a_forked_child_takes_the_write_lock_afresh(engine, tmp_path):
+    """A process forked while its parent's thread holds the lock is not stuck behind it."""
+    import multiprocessing
+
+    path = tmp_path / "f.db"
+    s = Store.open(path, engine, create=True)
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+
+    def child():
+        from formsengine.store import _write_lock
+
+        lock = _write_lock(s.file)
+        got = lock.acquire(timeout=0.3)  # the parent still holds the file lock
+        out.put(got)
+
+    with s.write():
+        proc = ctx.Process(target=child)
+        proc.start()
+        assert out.get(timeout=60) is False
+        proc.join(60)
+    proc = ctx.Process(target=lambda: out.put(store_mod._write_lock(s.file).acquire(timeout=5)))
+    proc.start()
+    assert out.get(timeout=60) is True
+    proc.join(60)
+    s.close()
 
 
 def test_final_assessment_needs_required_fields(store):

@@ -15,12 +15,14 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import heapq
 import itertools
 import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,23 +145,98 @@ CASE_CLOSE_REASONS: dict[str, str] = {
     "other": "Another reason",
 }
 
-# One lock per database file for the writers of this process. Threads that share a file
-# (the web server's) queue here and start their write the moment the last one ends, instead
-# of polling SQLite's busy handler, which sleeps 1, 2, 5, 10 ms and more between tries.
-# Other processes (the command line) still meet SQLite's own lock and busy timeout.
+# One lock per database file. Threads of one process (the web server's) queue on a thread
+# lock; processes (the workers of `serve --workers N`, the command line) then queue on an
+# exclusive ``flock`` of a lock file beside the database. Either way a writer starts as soon
+# as the one before it ends, instead of polling SQLite's busy handler, which sleeps 1, 2, 5,
+# 10 ms and more between tries and left two server processes waiting on each other with the
+# machine a third idle. Where no lock file can be made (a read-only folder), writers between
+# processes meet SQLite's own lock and busy timeout, as before.
 WRITE_WAIT = 10.0  # seconds, as the busy timeout
-_write_locks: dict[str, threading.RLock] = {}
+LOCK_SUFFIX = "-wlock"
+_POLL_FIRST, _POLL_MOST = 0.00005, 0.001  # seconds between tries for another process's lock
+
+
+class WriteLock:
+    """The write lock of one database file: re-entrant in a thread, exclusive between
+    processes. ``acquire`` takes the thread lock, then (on the outermost acquire only) the
+    file lock; ``release`` gives them back in the other order."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._no_file = False
+
+    def _open(self) -> int | None:
+        """The lock file, opened for this write only: closing it lets go of the flock, and
+        a process that forks or ends holds nothing behind it."""
+        if self._no_file:
+            return None
+        try:
+            return os.open(self.file + LOCK_SUFFIX,
+                           os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), PRIVATE_FILE)
+        except OSError:
+            self._no_file = True
+            return None
+
+    def acquire(self, timeout: float = WRITE_WAIT) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._thread_lock.acquire(timeout=timeout):
+            return False
+        if self._depth:
+            self._depth += 1
+            return True
+        fd = self._open()
+        pause = _POLL_FIRST
+        while fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    self._thread_lock.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, _POLL_MOST)
+        self._fd = fd
+        self._depth = 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+        self._thread_lock.release()
+
+
+_write_locks: dict[str, WriteLock] = {}
 _write_locks_guard = threading.Lock()
 
 
-def _write_lock(file: str | None) -> threading.RLock | None:
+def _write_lock(file: str | None) -> WriteLock | None:
     if file is None:
         return None
     with _write_locks_guard:
         lock = _write_locks.get(file)
         if lock is None:
-            lock = _write_locks[file] = threading.RLock()
+            lock = _write_locks[file] = WriteLock(file)
         return lock
+
+
+def _forget_write_locks() -> None:
+    """A forked child starts with no locks held: another thread of the parent may have held
+    one at the fork, and would never release it here."""
+    global _write_locks_guard
+    _write_locks.clear()
+    _write_locks_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_write_locks)
 
 
 SMALL_INSERT = 100  # rows: 100 rows of any table here stay far below SQLite's 32,766 parameters
