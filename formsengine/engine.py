@@ -214,8 +214,10 @@ class Engine:
                 ["no plugin can score this instrument (its definition declares no scoring, "
                  "and no plugin implements score_assessment for it)"],
             )
-        for extra in self.pm.hook.assessment_flags(instrument=inst, submission=sub,
-                                                   result=result):
+        flags_hook = self.pm.hook.assessment_flags
+        extras = flags_hook(instrument=inst, submission=sub, result=result) \
+            if flags_hook.get_hookimpls() else []  # (no call when no plugin adds flags)
+        for extra in extras:
             for flag, raised in (extra or {}).items():
                 result.setdefault("flags", {})
                 result["flags"][flag] = bool(result["flags"].get(flag)) or bool(raised)
