@@ -56,7 +56,7 @@ translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot --no-location -w 100 \
 	  --omit-header --sort-output .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l cy \
-	  --no-fuzzy-matching -w 100
+	  --no-fuzzy-matching --ignore-obsolete -w 100
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) -l cy --statistics
 
 # npm runs only when the front-end packages change (the GOV.UK Frontend copy the application

@@ -355,11 +355,11 @@ def seal_views_now(conn: Any, *, actor: str = "system") -> int:
 
 
 def _check_seals(conn: Any, seals: list[tuple[int, dict[str, Any]]],
-                 key: bytes) -> tuple[int, int, list[str]]:
-    """Check every sealed batch of view rows against its seal. Returns (rows sealed, last id
-    sealed, problems)."""
+                 key: bytes, *, after: int = 0) -> tuple[int, int, list[str]]:
+    """Check every sealed batch of view rows against its seal, the first starting after view
+    row ``after``. Returns (rows sealed, last id sealed, problems)."""
     problems: list[str] = []
-    expected_first, sealed = 1, 0
+    expected_first, sealed = after + 1, 0
     for audit_id, seal in seals:
         try:
             first, last, rows, digest = (int(seal["first_id"]), int(seal["last_id"]),
@@ -412,6 +412,7 @@ class VerifyReport:
     anchor_problems: list[str] = field(default_factory=list)
     views_sealed: int = 0
     views_unsealed: int = 0
+    views_sealed_upto: int = 0  # the last view row sealed
     view_problems: list[str] = field(default_factory=list)
 
     def _views_text(self) -> str:
@@ -510,6 +511,7 @@ def verify(conn: Any, anchors: list[Anchor] | None = None) -> VerifyReport:
     report = VerifyReport(problem is None and not missing, count, broken, problem, missing,
                           unkeyed, len(anchors))
     report.views_sealed, sealed_upto, report.view_problems = _check_seals(conn, seals, key)
+    report.views_sealed_upto = sealed_upto
     report.views_unsealed = _views().count_after(conn, sealed_upto)
     if report.view_problems:
         report.ok = False
@@ -592,6 +594,7 @@ class Anchorer:
         self.database, self.anchor_file, self.interval = database, anchor_file, interval
         self._stop = threading.Event()
         self._last: Anchor | None = None
+        self._views_upto = 0  # the last view row whose seal was checked
         self.thread = threading.Thread(target=self._run, name="audit-anchor", daemon=True)
 
     def start(self) -> Anchorer:
@@ -618,19 +621,27 @@ class Anchorer:
                        else None)
             report = verify(conn, earlier)
             problem = None if report.ok else report.message()
-        else:  # only the rows since the last anchor, from its hash on
+            views_upto = report.views_sealed_upto
+        else:  # only the rows since the last anchor, from its hash on, and the view rows
+            # behind the seals among them
+            seals: list[tuple[int, dict[str, Any]]] = []
             with _log().rows_in_order(conn, after=self._last.last_id,
                                         upto=now.last_id) as rows:
                 _, _, _, broken, problem = _walk(rows, key, prev_hash=self._last.hash,
                                                  expected_id=self._last.last_id + 1,
-                                                 keyed=True)
+                                                 keyed=True, seals=seals)
             if problem:
                 problem = f"audit chain broken at row {broken}: {problem}"
+            else:
+                _, views_upto, view_problems = _check_seals(conn, seals, key,
+                                                            after=self._views_upto)
+                if view_problems:
+                    problem = "; ".join(view_problems)
         if problem:
             log.error("audit chain not anchored: %s", problem)
             return None
         write_anchor(self.anchor_file, now)
-        self._last = now
+        self._last, self._views_upto = now, views_upto
         return now
 
     def _run(self) -> None:

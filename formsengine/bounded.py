@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class TooLarge(ValueError):
@@ -62,3 +62,18 @@ def bounded_lines(fh: ReadsLines, *, max_line: int, max_total: int
         if total > max_total:
             raise TooLarge(max_total)
         yield number, None if len(raw.rstrip(b"\r\n")) > max_line else raw
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice."""
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of the file, refused when it names a key twice: JSON readers keep only the
+    last, so the first would be lost without a word."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise DuplicateKey(twice)
+    return out

@@ -9,6 +9,7 @@ review_3m", "fell to standard at closure").
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import StorageError
@@ -71,6 +72,7 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
             if _number(value) and _number(first.get(name))
         }
     transitions = []
+    changes = []  # the transitions with their direction, for change_sentences
     crossings = []
     orders = _order_for(store, instrument_id, rows[-1]["instrument_version"]) if rows else {}
     for before, after in zip(occasions, occasions[1:]):
@@ -84,8 +86,13 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
             transitions.append({"what": label, "from": old, "to": new,
                                 "from_occasion": before["occasion"],
                                 "to_occasion": after["occasion"]})
+            rising = old in order and new in order and order.index(new) > order.index(old)
+            changes.append({"what": label, "from": old, "to": new,
+                            "from_occasion": before["occasion"],
+                            "to_occasion": after["occasion"],
+                            "direction": None if old not in order or new not in order
+                            else "up" if rising else "down"})
             if old in order and new in order:
-                rising = order.index(new) > order.index(old)
                 crossings.append(
                     f"{label}: {'crossed into' if rising else 'fell to'} {new} at "
                     f"{after['occasion']} (from {old} at {before['occasion']})")
@@ -102,8 +109,37 @@ def build_history(store: Store, person_ref: str, instrument_id: str,
         "flag_labels": {f: flag_labels.get(f, f) for occ in occasions for f in occ["flags"]},
         "occasions": occasions,
         "transitions": transitions,
+        "changes": changes,
         "crossings": crossings,
     }
+
+
+def change_sentences(inst: Any, data: dict[str, Any], level_label: Callable[[str | None], str],
+                     occasion_label: Callable[[str], str]) -> list[str]:
+    """Each change of level or band in ``data`` (``history()``) as a sentence in the language
+    being written (a page's or a report's), with the definition's labels: "Risk level: fell to
+    Standard at Review at 3 months (from High at Intake)". ``crossings`` keeps the
+    identifiers and English the command line prints."""
+    from .i18n import gettext
+
+    bands = {b["id"]: b.get("label", b["id"]) for b in inst.scoring.get("bands", [])}
+    out = []
+    for c in data.get("changes", []):
+        values = {"what": gettext("Risk level") if c["what"] == "level"
+                  else bands.get(c["what"], c["what"]),
+                  "old": level_label(c["from"]), "new": level_label(c["to"]),
+                  "previous": occasion_label(c["from_occasion"]),
+                  "occasion": occasion_label(c["to_occasion"])}
+        if c["direction"] == "up":
+            out.append(gettext("%(what)s: crossed into %(new)s at %(occasion)s (from %(old)s at "
+                               "%(previous)s)", **values))
+        elif c["direction"] == "down":
+            out.append(gettext("%(what)s: fell to %(new)s at %(occasion)s (from %(old)s at "
+                               "%(previous)s)", **values))
+        else:
+            out.append(gettext("%(what)s: %(old)s at %(previous)s, then %(new)s at %(occasion)s",
+                               **values))
+    return out
 
 
 def _number(value: Any) -> bool:

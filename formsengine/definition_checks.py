@@ -294,8 +294,11 @@ def pipe_problems(inst: Instrument) -> list[str]:
     name an item that comes earlier in the definition, or a field, and give a fallback."""
     problems = []
     for item in inst.items.values():
+        if item.instance > 1:  # a group's item is written once: checked at instance 1
+            continue
+        written = item.base or item.id
         for key, text in (("label", item.label_source), ("help", item.help_source)):
-            problems.extend(text_pipe_problems(inst, item.id, text, f"$.items[{item.id}].{key}"))
+            problems.extend(text_pipe_problems(inst, item.id, text, f"$.items[{written}].{key}"))
     problems.extend(misplaced_pipe_problems(inst.definition))
     return problems
 
@@ -344,6 +347,7 @@ def text_pipe_problems(inst: Instrument, item_id: str, text: str | None,
     problems = []
     order = list(inst.items)
     position = order.index(item_id)
+    item = inst.items[item_id]
     form = "{{item.<item id>|<fallback>}} or {{field.<field id>|<fallback>}}"
     found = list(pipes(text))
     if text.count(OPEN) != len(found):
@@ -359,16 +363,44 @@ def text_pipe_problems(inst: Instrument, item_id: str, text: str | None,
         elif pipe.kind == "field" and pipe.target not in inst.fields:
             problems.append(f"{path}: {shown} names unknown field {pipe.target!r} "
                             f"(fields: {', '.join(inst.fields) or 'none'})")
-        elif pipe.kind == "item" and pipe.target not in inst.items:
+        elif pipe.kind == "item" and (group := _group_of(inst, str(pipe.target))) is not None \
+                and group != item.repeat:
+            problems.append(f"{path}: {shown} names {pipe.target!r}, a question of repeating "
+                            f"group {group!r}, which is asked once for each "
+                            f"{inst.repeats[group].label.lower()}: only the group's own "
+                            "questions can pipe in its answers (each shows the answer given "
+                            "for the same one); elsewhere, show a score over the group "
+                            "instead")
+        elif pipe.kind == "item" and (target := piped_item(inst, item, str(pipe.target))
+                                      ) not in inst.items:
             problems.append(f"{path}: {shown} names unknown item {pipe.target!r}")
-        elif pipe.kind == "item" and pipe.target == item_id:
+        elif pipe.kind == "item" and target == item_id:
             problems.append(f"{path}: {shown} names the item itself; a pipe shows the "
                             "answer to an earlier question")
-        elif pipe.kind == "item" and order.index(str(pipe.target)) > position:
+        elif pipe.kind == "item" and order.index(target) > position:
             problems.append(f"{path}: {shown} names {pipe.target!r}, which comes "
                             "later in the definition; a pipe shows the answer to an "
                             "earlier question")
     return problems
+
+
+def _group_of(inst: Instrument, item_id: str) -> str | None:
+    """The repeating group whose item ``item_id`` is, as declared (``children.name``) or as
+    an instance stores it (``children[2].name``); None for any other id."""
+    parts = split_instance_id(item_id)
+    if parts is not None:
+        return parts[0] if parts[0] in inst.repeats else None
+    head = item_id.split(".")[0]
+    return head if head in inst.repeats and item_id in inst.repeats[head].item_ids else None
+
+
+def piped_item(inst: Instrument, item: Any, target: str) -> str:
+    """The item whose answer a pipe in ``item``'s label or hint shows: in a repeating
+    group's question, the group's item named as declared (``children.name``) is the same
+    instance's (``children[2].name``); any other name is the item itself."""
+    if item.repeat is not None and target in inst.repeats[item.repeat].item_ids:
+        return instance_item_id(target, item.instance)
+    return target
 
 
 TEXT_ONLY = ("min_length", "pattern", "pattern_message")

@@ -42,11 +42,13 @@ def register_instruments(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_wording_packs(register: Callable[..., None]) -> None:
-    """Offer licensed wording packs (official item wording keyed by item id).
+    """Offer wording packs: an instrument's wording in one language (licensed official
+    wording, or a plugin's own words), its items keyed by item id and its own headings by
+    the ids the definition gives them.
 
     Call ``register(pack)`` with a ``dict`` following ``schemas/wording-pack.schema.json``
-    or a path to a JSON file. Packs are validated on arrival and must name items that exist
-    in the instrument they target. Return value is ignored.
+    or a path to a JSON file. Packs are validated on arrival and must name items and parts
+    that exist in the instrument they target. Return value is ignored.
     """
 
 

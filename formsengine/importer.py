@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import audit
-from .bounded import ReadsLines, TooLarge, bounded_lines
+from .bounded import DuplicateKey, ReadsLines, TooLarge, bounded_lines, no_duplicate_keys
 from .errors import FormsEngineError, SubmissionError
 from .store import (
     configuration_text,
@@ -102,9 +102,12 @@ def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str |
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text), None
+                yield number, json.loads(text, object_pairs_hook=no_duplicate_keys), None
             except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
+            except DuplicateKey as exc:
+                yield number, None, (f"the key {str(exc)[:80]!r} is written twice in one "
+                                     "object: only the last would be kept")
             except RecursionError:
                 yield number, None, "JSON nested too deeply"
 

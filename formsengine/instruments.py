@@ -20,7 +20,7 @@ import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from .bounded import TooLarge, read_bounded
+from .bounded import DuplicateKey, TooLarge, no_duplicate_keys, read_bounded
 from .errors import DefinitionError, DuplicateInstrumentError, UnknownInstrumentError
 from .instance_ids import instance_item_id
 from .occasions import AD_HOC, Occasion, declared
@@ -185,7 +185,8 @@ def schema_problems(name: str, data: Any) -> list[str]:
 
 
 def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
-    """Read a JSON file with a size limit and a clear message for each failure."""
+    """Read a JSON file with a size limit and a clear message for each failure (a key
+    written twice in one object is one)."""
     try:
         raw = read_bounded(path, max_bytes)
     except TooLarge:
@@ -201,11 +202,15 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_DEFINITION_BYTES) -> Any:
             str(path), [f"not UTF-8 text (bad byte at offset {exc.start})"]
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise DefinitionError(
             str(path), [f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
         ) from None
+    except DuplicateKey as exc:
+        raise DefinitionError(
+            str(path), [f"the key {str(exc)[:80]!r} is written twice in one object: only the "
+                        "last would be kept; remove or merge the other"]) from None
     except RecursionError:
         raise DefinitionError(str(path), ["JSON nested too deeply"]) from None
     except ValueError as exc:  # for example a number with thousands of digits
@@ -288,10 +293,18 @@ class Item:
     base: str | None = None
     # offered from the person's latest finalised assessment when a new one is started
     prefill: bool = False
+    # what one instance of its repeating group is called ("Child"), for ``named``
+    group_label: str | None = None
 
     @cached_property
     def values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
+
+    @property
+    def named(self) -> str:
+        """The item as a message names it: its label, and for an instance of a repeating
+        group the instance first ("Child 2: Age in years"), as check your answers heads it."""
+        return instance_label(self, self.label)
 
     @property
     def detail(self) -> bool:
@@ -326,6 +339,11 @@ class Field:
     # the field that dates the assessment (the definition's ``assessment_date_field``)
     assessment_date: bool = False
 
+    @property
+    def named(self) -> str:
+        """The field as a message names it: its label."""
+        return self.label
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -336,6 +354,15 @@ class Grid:
     id: str
     label: str
     help: str | None = None
+
+
+def instance_label(item: Any, label: str) -> str:
+    """``label`` (an item's label, perhaps in a wording pack's words) as a message or a list
+    of answers names the item: an instance's item with the instance before it ("Child 2:
+    Age in years"); any other item's label as it is."""
+    if getattr(item, "repeat", None) is None:
+        return label
+    return f"{item.group_label or item.repeat} {item.instance}: {label}"
 
 
 def instance_condition(cond: Any, group: str, n: int) -> Any:
@@ -702,7 +729,8 @@ def _repeat(raw: dict[str, Any], section: str, path: str, option_sets: dict[str,
     for n in range(1, repeat.maximum + 1):
         for base in declared:
             spec = by_id[base]
-            item = _item(spec, section, option_sets, repeat=group, instance=n, base=base)
+            item = _item(spec, section, option_sets, repeat=group, instance=n, base=base,
+                         group_label=repeat.label)
             cond = spec.get("show_when")
             item = replace(item, id=instance_item_id(base, n),
                            show_when=None if cond is None else instance_condition(cond, group, n))

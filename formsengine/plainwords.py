@@ -46,17 +46,22 @@ def group_heading(group_id: str, spec: dict[str, Any], met: bool) -> str:
 
 
 def warnings(result: dict[str, Any], level_label: Callable[[str | None], str]) -> list[str]:
-    """The scorer's notes in plain words; how complete the answers are is said elsewhere."""
+    """The scorer's notes in plain words, in the language being written (a page's or a
+    report's); how complete the answers are is said elsewhere. A note a plugin's scorer
+    writes is its own text, shown as it gives it."""
+    from .i18n import gettext
+
     out = []
     level = result.get("level") or {}
     for w in result.get("warnings") or []:
         if w.startswith("assessment is incomplete"):
             continue
         if w.startswith("professional judgement") and level.get("judged"):
-            out.append(f"The professional judgement ({level_label(level['judged'])}) is not "
-                       f"above the level from the score ({level_label(level.get('computed'))})"
-                       ", so it does not change the level: judgement can raise the level, "
-                       "never lower it.")
+            out.append(gettext(
+                "The professional judgement (%(judged)s) is not above the level from the score "
+                "(%(computed)s), so it does not change the level: judgement can raise the level, "
+                "never lower it.", judged=level_label(level["judged"]),
+                computed=level_label(level.get("computed"))))
             continue
         out.append(w[:1].upper() + w[1:])
     return out

@@ -98,6 +98,12 @@ def _number(value: Any, kind: str, minimum: float | None, maximum: float | None)
     return value
 
 
+def named(spec: Any) -> str:
+    """An item or field as a message names it (``Item.named``: an instance of a repeating
+    group with its instance, "Child 2: Date of birth")."""
+    return getattr(spec, "named", None) or spec.label
+
+
 def check_value(spec: Any, value: Any) -> Any:
     """Check one answer or field value against its item/field spec; return it normalised."""
     kind = spec.type
@@ -127,13 +133,13 @@ def check_value(spec: Any, value: Any) -> Any:
     if kind == "date":
         day = parse_date(value)
         if getattr(spec, "assessment_date", False) and day > dt.date.today():
-            raise ValueError(f"{spec.label} must be today or in the past")
+            raise ValueError(f"{named(spec)} must be today or in the past")
         for key in ("earliest", "latest"):
             bound = getattr(spec, key, None)
             if isinstance(bound, str):  # "today" or a date (another date: date_bound_problems)
                 problem = bound_problem(key, day, _fixed_date(bound), bound)
                 if problem:
-                    raise ValueError(f"{spec.label} {problem}")
+                    raise ValueError(f"{named(spec)} {problem}")
         return day
     if kind == "text":
         if not isinstance(value, str):
@@ -222,7 +228,7 @@ def date_bound_problems(inst: Instrument, answers: dict[str, Any],
             continue
         problem = bound_problem(key, values[spec.id], given, bound, other.label)
         if problem:
-            out.append((kind, spec.id, f"{spec.label} {problem}"))
+            out.append((kind, spec.id, f"{named(spec)} {problem}"))
     return out
 
 

@@ -79,6 +79,7 @@ def test_bad_lines_are_all_reported_and_nothing_written(store, tmp_path):
         record("P-4", occasion="week_32"),
         record("P-1"),  # second intake for the same person in one file
         json.dumps(record("P-5")).replace('"victim_survivor"', '"service_user"'),
+        json.dumps(record("P-6")).replace('"answers": {', '"answers": {"toy.a": "no", ', 1),
     ])
     with pytest.raises(ImportRefused) as exc:
         import_file(store, f, actor="tester")
@@ -88,7 +89,8 @@ def test_bad_lines_are_all_reported_and_nothing_written(store, tmp_path):
                      "line 4: missing person",
                      "line 5: instrument toy-checklist is not used at occasion 'week_32'",
                      "line 6: person 'P-1' already has a toy-checklist assessment at intake",
-                     "line 7: instrument toy-checklist is about a victim_survivor"]:
+                     "line 7: instrument toy-checklist is about a victim_survivor",
+                     "line 8: the key 'toy.a' is written twice in one object"]:
         assert expected in message
     assert "nothing was written" in message
     assert count(store, "assessments") == 0 and count(store, "people") == 0

@@ -115,6 +115,7 @@ def test_unknown_instrument_lists_known(engine):
     (b"{not json", "not valid JSON"),
     (b"\xff\xfe{}", "not UTF-8"),
     (b"[1, 2]", "must be a JSON object"),
+    (b'{"id": "x", "items": [], "items": []}', "'items' is written twice in one object"),
 ])
 def test_bad_definition_files(tmp_path, content, expected):
     (tmp_path / "bad.json").write_bytes(content)
@@ -290,3 +291,24 @@ def test_repeated_option_value_is_reported_once_at_the_option_set(toy):
     assert [p for p in problems if p.startswith("$.items[toy.a.what].options")] == [
         f"$.items[toy.a.what].options: option value {inline[0]['value']!r} is used more "
         "than once (each option needs its own value)"]
+
+
+def test_no_shipped_json_file_writes_a_key_twice():
+    """Definitions, wording packs and schemas: a key written twice in one object loses its
+    first value to JSON readers without a word (answers.schema.json once had two)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = [p for folder in ("formsengine", "plugins", "schemas")
+             for p in (root / folder).rglob("*.json")
+             if not p.name.endswith("-not-json.json")]  # a test's deliberately broken file
+    assert len(files) > 20
+
+    def refuse(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), (path, sorted(k for k in keys if keys.count(k) > 1))
+        return dict(pairs)
+
+    for path in files:
+        json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=refuse)

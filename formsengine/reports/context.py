@@ -24,7 +24,7 @@ from ..store.reading import (
     person_by_id,
     person_final_instruments,
 )
-from ..wording import PARAPHRASE, item_text
+from ..wording import PARAPHRASE, Headings, item_text
 
 if TYPE_CHECKING:
     from ..instruments import Instrument
@@ -75,12 +75,12 @@ def _answer_text(item, text: dict[str, Any], value: Any) -> tuple[str, str]:
     return str(value), ""
 
 
-def _field_text(field, value: Any) -> str:
+def _field_text(field, value: Any, options: dict[str, str] | None = None) -> str:
     if value is None or value == "":
         return _("Not recorded")
     if field.type == "choice":
-        option = next((o for o in field.options if o.value == value), None)
-        return option.label if option else str(value)
+        labels = options if options is not None else {o.value: o.label for o in field.options}
+        return labels.get(value, str(value))
     if field.type == "date":
         return date_text(value)
     return str(value)
@@ -92,6 +92,7 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
         raise StorageError("no assessment with that id")
     inst = store.engine.instruments.get(row["instrument_id"], row["instrument_version"])
     pack, wording_note = _wording(store, inst, row["wording"])
+    words = Headings(inst, pack)  # the instrument's headings in the wording shown
     person = person_by_id(store, row["person_id"])
     case = case_reference(store, row["case_id"]) if row["case_id"] else None
     sections = []
@@ -100,7 +101,7 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
         every = [(item_id, "") for item_id in section.item_ids]
         group = section.repeat
         if group is not None:  # each instance given, its questions headed "Child 2: ..."
-            every += [(item_id, f"{group.label} {k}: ")
+            every += [(item_id, f"{words.repeat(group)['label']} {k}: ")
                       for k in range(1, group.count(row["answers"], row["comments"],
                                                     row["sources"]) + 1)
                       for item_id in group.ids(k)]
@@ -117,14 +118,16 @@ def assessment_context(store: Store, assessment_id: int) -> dict[str, Any]:
                           "source": row["sources"].get(item_id),
                           "carried": date_text(row["carried"][item_id])
                           if item_id in row.get("carried", {}) else None})
-        sections.append({"title": section.title, "items": items})
-    fields = [{"label": f.label, "value": _field_text(f, row["fields"].get(f.id))}
+        sections.append({"title": words.section_title(section.id), "items": items})
+    fields = [{"label": words.field(f.id)["label"],
+               "value": _field_text(f, row["fields"].get(f.id), words.field(f.id)["options"])}
               for f in inst.fields.values()]
     return {
-        "assessment": row, "instrument": inst, "person": person, "case": case,
+        "assessment": row, "instrument": inst, "instrument_title": words.title,
+        "person": person, "case": case,
         "sections": sections, "fields": fields, "wording_note": wording_note,
         "result": result_context(inst, row.get("result"),
-                                 {i.id for i in store.engine.instruments}),
+                                 {i.id for i in store.engine.instruments}, pack),
         "recorded": {"created": time_text(row["created_at"]),
                      "finalised": time_text(row.get("finalised_at"))},
         "occasion": occasion_text(row["occasion"]),
@@ -138,10 +141,14 @@ def occasion_text(occasion: str | None) -> str:
     return (occasion or "").replace("_", " ")
 
 
-def level_label(inst: Instrument, value: str | None) -> str:
-    """A level or band by the label its definition gives it ("No risk factors identified")."""
+def level_label(inst: Instrument, value: str | None, pack: Any = None) -> str:
+    """A level or band by the label the wording pack gives it, else its definition's ("No
+    risk factors identified")."""
     if value is None:
         return _("not known")
+    worded = Headings(inst, pack).level(value)
+    if worded:
+        return worded
     params = inst.default_parameters()
     for band in inst.scoring.get("bands", []):
         raw = band["cutoffs"]
@@ -152,22 +159,32 @@ def level_label(inst: Instrument, value: str | None) -> str:
 
 
 def result_context(inst: Instrument, result: dict[str, Any] | None,
-                   instrument_ids: Any = ()) -> dict[str, Any] | None:
+                   instrument_ids: Any = (), pack: Any = None) -> dict[str, Any] | None:
+    """A result for the reports, its labels in the wording ``pack``'s words where it gives
+    them (else the definition's)."""
     if not result:
         return None
     scoring = inst.scoring
+    words = Headings(inst, pack)
+    # a declared score or band without a label is shown by its id, as the exports name it
     labels = {s["id"]: s.get("label", s["id"]) for s in inst.score_specs}
+    labels.update(words.worded("scores"))
     band_labels = {b["id"]: b.get("label", b["id"]) for b in scoring.get("bands", [])}
-    flags = {f["id"]: f for f in scoring.get("flags", [])}
+    band_labels.update(words.worded("bands"))
     criteria = {c["id"]: c for c in scoring.get("criteria", [])}
+
+    def level_name(value):
+        return level_label(inst, value, pack)
+
     groups = []
     for gid, spec in scoring.get("criteria_groups", {}).items():
         members = [c for c in scoring.get("criteria", []) if c.get("group") == gid]
         rows = []
         for c in members:
             status = criterion_status(result, c["id"])
-            rows.append({"label": c["label"],
-                         "explanation": plain(c.get("explanation"), instrument_ids),
+            worded = words.criterion(c["id"])
+            rows.append({"label": worded["label"],
+                         "explanation": plain(worded["explanation"], instrument_ids),
                          "met": status == "met", "status": _(STATUS_LABELS[status])})
         met = any(r["met"] for r in rows)
         groups.append({
@@ -177,22 +194,22 @@ def result_context(inst: Instrument, result: dict[str, Any] | None,
     level = result.get("level")
     return {
         "complete": result.get("complete"),
-        "scores": [{"label": labels.get(k, k), "value": v}
+        "scores": [{"label": labels.get(k, k), "value": words.score_value(k, v)}
                    for k, v in (result.get("scores") or {}).items()],
         "bands": [{"label": band_labels.get(k, k),
-                   "value": level_label(inst, v) if v is not None else None}
+                   "value": level_name(v) if v is not None else None}
                   for k, v in (result.get("bands") or {}).items()],
         "level": level,
-        "level_labels": {k: level_label(inst, (level or {}).get(k))
+        "level_labels": {k: level_name((level or {}).get(k))
                          for k in ("final", "computed", "judged")},
-        "flags": [{"label": flags.get(k, {}).get("label", k.replace("_", " ")),
-                   "explanation": plain(flags.get(k, {}).get("explanation"), instrument_ids)}
+        "flags": [{"label": words.flag(k)["label"],
+                   "explanation": plain(words.flag(k)["explanation"], instrument_ids)}
                   for k, v in (result.get("flags") or {}).items() if v],
         "criteria_groups": groups,
-        "other_criteria": [{"label": criteria[k]["label"], "met": bool(v)}
+        "other_criteria": [{"label": words.criterion(k)["label"], "met": bool(v)}
                            for k, v in (result.get("criteria") or {}).items()
                            if k in criteria and not criteria[k].get("group")],
-        "warnings": warnings(result, lambda v: level_label(inst, v)),
+        "warnings": warnings(result, level_name),
         "scorer": result.get("scorer"), "configuration": result.get("configuration"),
         "wording": result.get("wording"),
     }
@@ -253,21 +270,17 @@ def case_context(store: Store, case_id: int) -> dict[str, Any]:
 def _history_words(inst: Instrument, data: dict[str, Any]) -> dict[str, Any]:
     """Per occasion its level, flags and criteria met by their labels, and each change of
     level or band in words."""
+    from ..compare import change_sentences
+
     flags = {f["id"]: f.get("label", f["id"]) for f in inst.scoring.get("flags", [])}
     criteria = {c["id"]: c.get("label", c["id"]).split(":")[0]
                 for c in inst.scoring.get("criteria", [])}
-    bands = {b["id"]: b.get("label", b["id"]) for b in inst.scoring.get("bands", [])}
     rows = [{"occasion": occasion_text(o["occasion"]), "level": level_label(inst, o["level"])
              if o["level"] else "",
              "flags": [flags.get(f, f.replace("_", " ")) for f in o["flags"]],
              "criteria": [criteria.get(c, c.replace("_", " ")) for c in o["criteria_met"]]}
             for o in data["occasions"]]
-    changes = []
-    for t in data.get("transitions", []):
-        what = "Risk level" if t["what"] == "level" else bands.get(t["what"], t["what"])
-        changes.append(f"{what}: {level_label(inst, t['from'])} at "
-                       f"{occasion_text(t['from_occasion'])}, then {level_label(inst, t['to'])}"
-                       f" at {occasion_text(t['to_occasion'])}")
+    changes = change_sentences(inst, data, lambda v: level_label(inst, v), occasion_text)
     return {"rows": rows, "changes": changes}
 
 

@@ -98,9 +98,9 @@ def generate_password(username: str | None = None) -> str:
 # -- users --------------------------------------------------------------------------------
 def username_problem(username: str) -> str | None:
     if not username or len(username) > USERNAME_MAX:
-        return f"Username must be 1 to {USERNAME_MAX} characters"
+        return _("Username must be 1 to %(n)s characters", n=USERNAME_MAX)
     if not all(c.isalnum() or c in "._-@" for c in username):
-        return "Username may use letters, digits and . _ - @ only"
+        return _("Username may use letters, digits and . _ - @ only")
     return None
 
 
@@ -119,7 +119,8 @@ def create_user(store: Store, username: str, *, role: str, password: str, params
     digest = hasher(**params).hash(password)
     with store.write():
         if rows.user_id_by_name(store, username) is not None:
-            raise AccountError(f"username {username!r} is already in use")
+            raise AccountError(_("The username %(name)s is already in use: choose another",
+                                 name=username))
         user_id = rows.add_user(store, uid=new_uid(), username=username,
                                 display_name=display_name or username, role=role,
                                 password_hash=digest, must_change=must_change,

@@ -14,6 +14,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -42,12 +45,16 @@ from .schema import ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# The roles by name, in the page's language.
+ROLE_LABELS = {"practitioner": _l("Practitioner"), "supervisor": _l("Supervisor"),
+               "administrator": _l("Administrator"), "researcher": _l("Researcher")}
+
 
 class TeamCheckboxes(SelectMultipleField):
     """Teams as checkboxes; anything but the teams offered gets one plain message."""
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-    MESSAGE = "Choose teams from the list"
+    MESSAGE = _l("Choose teams from the list")
 
     def __init__(self, label=None, **kw):
         super().__init__(label, coerce=int, **kw)
@@ -65,43 +72,41 @@ class TeamCheckboxes(SelectMultipleField):
 
 
 class AuditFilterForm(FlaskForm):
-    actor = StringField("Username", validators=[Optional(), Length(
-        max=100, message="A username is 100 characters or fewer")])
-    action = StringField("Action", description="For example: view, update, lock, login_failed",
-                         validators=[Optional(), Length(
-                             max=50, message="An action is 50 characters or fewer")])
-
-
-    record = StringField("Case reference", description=(
+    actor = StringField(_l("Username"), validators=[Optional(), Length(
+        max=100, message=_l("A username is 100 characters or fewer"))])
+    action = StringField(_l("Action"), description=_l(
+        "As the trail records it, for example: view, update, lock, login_failed"),
+        validators=[Optional(), Length(max=50, message=_l("An action is 50 characters or fewer"))])
+    record = StringField(_l("Case reference"), description=_l(
         "The case and its assessments, for example C-7KQ2MX"), validators=[Optional(), Length(
-            max=32, message="A case reference is 32 characters or fewer")])
-    since = DatePartsField("From", validators=[Optional()])
-    until = DatePartsField("To", validators=[Optional()])
+            max=32, message=_l("A case reference is 32 characters or fewer"))])
+    since = DatePartsField(_l("From"), validators=[Optional()])
+    until = DatePartsField(_l("To"), validators=[Optional()])
 
     def validate_until(self, field):
         if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError("The date to must be the same as or after the date from")
+            raise ValidationError(_("The date to must be the same as or after the date from"))
 
 
 AUDIT_PAGE = 50
 
 
 class TeamForm(FlaskForm):
-    name = StringField("Team name", validators=[
-        InputRequired("Enter a team name"),
-        Length(max=100, message="A team name must be 100 characters or fewer")])
+    name = StringField(_l("Team name"), validators=[
+        InputRequired(_l("Enter a team name")),
+        Length(max=100, message=_l("A team name must be 100 characters or fewer"))])
 
 
 class UserForm(FlaskForm):
-    username = StringField("Username", validators=[
-        InputRequired("Enter a username"),
-        Length(max=64, message="A username must be 64 characters or fewer")])
-    display_name = StringField("Name shown to colleagues", validators=[
-        Optional(), Length(max=100, message="A name must be 100 characters or fewer")])
-    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES],
+    username = StringField(_l("Username"), validators=[
+        InputRequired(_l("Enter a username")),
+        Length(max=64, message=_l("A username must be 64 characters or fewer"))])
+    display_name = StringField(_l("Name shown to colleagues"), validators=[
+        Optional(), Length(max=100, message=_l("A name must be 100 characters or fewer"))])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
                        validate_choice=False,
-                       validators=[AnyOf(ROLES, message="Choose a role from the list")])
-    teams = TeamCheckboxes("Teams")
+                       validators=[AnyOf(ROLES, message=_l("Choose a role from the list"))])
+    teams = TeamCheckboxes(_l("Teams"))
 
 
 class ActionForm(FlaskForm):
@@ -109,17 +114,17 @@ class ActionForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
 
 
 class TeamsForm(FlaskForm):
-    teams = TeamCheckboxes("Teams",
-                            description="Cases belong to teams: the account sees the cases of "
-                                       "the teams ticked here.")
+    teams = TeamCheckboxes(_l("Teams"),
+                            description=_l("Cases belong to teams: the account sees the cases "
+                                           "of the teams ticked here."))
 
 
 class SessionsField(IntegerField):
-    MESSAGE = "Enter a number of sessions from 0 to 20"
+    MESSAGE = _l("Enter a number of sessions from 0 to 20")
 
     def process_formdata(self, valuelist):
         try:
@@ -129,27 +134,27 @@ class SessionsField(IntegerField):
 
 
 class SettingsForm(FlaskForm):
-    require_totp = BooleanField("Require two-factor sign-in (TOTP) for everyone")
+    require_totp = BooleanField(_l("Require two-factor sign-in (TOTP) for everyone"))
     max_sessions = SessionsField(
-        "Sessions one account may have at once",
-        description="A sign-in beyond it ends the account's oldest session. 0 for no limit.",
+        _l("Sessions one account may have at once"),
+        description=_l("A sign-in beyond it ends the account's oldest session. 0 for no limit."),
         validators=[Optional(), NumberRange(0, 20, SessionsField.MESSAGE)])
-    exit_url = StringField("Where “Exit this page” goes", validators=[
-        InputRequired("Enter the address of a neutral website"),
-        Length(max=300, message="The address must be 300 characters or fewer")])
+    exit_url = StringField(_l("Where “Exit this page” goes"), validators=[
+        InputRequired(_l("Enter the address of a neutral website")),
+        Length(max=300, message=_l("The address must be 300 characters or fewer"))])
 
     default_instrument = SelectField(
-        "Assessment chosen first", validate_choice=False,
-        description="Ticked on a new case, and chosen first when starting an assessment on a "
-                    "case with nothing due.")
+        _l("Assessment chosen first"), validate_choice=False,
+        description=_l("Ticked on a new case, and chosen first when starting an assessment on "
+                       "a case with nothing due."))
 
     def validate_exit_url(self, field):
         if not field.data.strip().startswith("https://"):
-            raise ValidationError("The exit address must start with https://")
+            raise ValidationError(_("The exit address must start with https://"))
 
     def validate_default_instrument(self, field):
         if field.data and field.data not in {c.value for c in field.choices}:
-            raise ValidationError("Choose the assessment chosen first from the list")
+            raise ValidationError(_("Choose the assessment chosen first from the list"))
 
 
 def _settings_form(**kw) -> SettingsForm:
@@ -208,6 +213,7 @@ def _index(user_form: UserForm | None = None, team_form: TeamForm | None = None,
         settings.max_sessions.data = accounts.get_setting(store, "max_sessions")
     access.audit_view("user_list", None, "list")
     return render_template("admin/index.html", users=users, teams=_teams(),
+                           role_labels=ROLE_LABELS,
                            team_form=team_form or TeamForm(formdata=None),
                            user_form=user_form or _user_form(formdata=None),
                            settings=settings, action=ActionForm(), role_form=RoleForm(),
@@ -237,14 +243,15 @@ def wording():
     for inst, packs in _wording_choices():
         ref = request.form.get(f"wording-{inst.id}", "")
         if ref not in {"", *(p.ref for p in packs)}:  # checked before anything is saved
-            flash(f"Choose one of the wordings offered for {inst.title}. Nothing was changed.")
+            flash(_("Choose one of the wordings offered for %(title)s. Nothing was changed.",
+                    title=inst.title))
             return redirect(url_for("admin.index"))
         if ref != current.get(inst.id, ""):
             changes.append((inst.id, ref))
     for inst_id, ref in changes:
         accounts.set_wording(store, get_engine(), inst_id, ref or None,
                              actor=g.user["username"], request_id=g.request_id)
-    flash("Question wording saved. Assessments started from now on use it.")
+    flash(_("Question wording saved. Assessments started from now on use it."))
     return redirect(url_for("admin.index"))
 
 
@@ -254,7 +261,7 @@ def create_team():
     if not form.validate_on_submit():
         return _index(team_form=form, status=400)
     _store().ensure_team(form.name.data.strip(), actor=g.user["username"])
-    flash("Team saved.")
+    flash(_("Team saved."))
     return redirect(url_for("admin.index"))
 
 
@@ -301,7 +308,7 @@ def disable(uid: str):
     if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
     if user["id"] == g.user["id"]:
-        flash("You cannot disable your own account.")
+        flash(_("You cannot disable your own account."))
         return redirect(url_for("admin.index"))
     if not user["disabled"] and not _confirmed():
         return _confirm(user, "disable")
@@ -309,8 +316,10 @@ def disable(uid: str):
         return redirect(url_for("admin.index"))
     accounts.set_disabled(_store(), user["id"], not user["disabled"],
                           actor=g.user["username"], request_id=g.request_id)
-    flash(f"{user['username']} is {'enabled' if user['disabled'] else 'disabled'}"
-          f"{'' if user['disabled'] else ' and signed out'}.")
+    if user["disabled"]:
+        flash(_("%(user)s is enabled.", user=user["username"]))
+    else:
+        flash(_("%(user)s is disabled and signed out.", user=user["username"]))
     return redirect(url_for("admin.index"))
 
 
@@ -336,13 +345,13 @@ def two_factor_off(uid: str):
     if user["totp_secret"]:
         accounts.turn_off_totp(_store(), user["id"], actor=g.user["username"],
                                request_id=g.request_id)
-    flash(f"Two-factor sign-in is off for {user['username']}, who must sign in again"
-          " (and set it up again where the organisation requires it).")
+    flash(_("Two-factor sign-in is off for %(user)s, who must sign in again (and set it up "
+            "again where the organisation requires it).", user=user["username"]))
     return redirect(url_for("admin.index"))
 
 
-OWN = ("You cannot change your own role or teams: another administrator must make the "
-       "change, so that no one gives themselves access to case records.")
+OWN = _l("You cannot change your own role or teams: another administrator must make the "
+         "change, so that no one gives themselves access to case records.")
 
 
 def _own_account(user: dict, change: str) -> bool:
@@ -361,7 +370,7 @@ def change_role(uid: str):
     if not form.validate_on_submit():
         abort(400)
     if _own_account(user, "role"):
-        flash(OWN)
+        flash(str(OWN))
         return redirect(url_for("admin.index"))
     store = _store()
     with store.write():
@@ -370,7 +379,7 @@ def change_role(uid: str):
         store.audit("role_change", actor=g.user["username"], object_type="user",
                     object_id=user["id"], request_id=g.request_id,
                     details={"from": user["role"], "to": form.role.data})
-    flash("Role changed. The user must sign in again.")
+    flash(_("Role changed. The user must sign in again."))
     return redirect(url_for("admin.index"))
 
 
@@ -384,18 +393,24 @@ def user_teams(uid: str):
         access.audit_view("user", user["id"])
         form.teams.data = accounts.user_teams(store, user["id"])
     elif _own_account(user, "teams"):
-        form.teams.errors = [OWN]
+        form.teams.errors = [str(OWN)]
         return render_template("admin/teams.html", user=user, form=form), 403
     elif form.validate_on_submit():
         try:
             unassigned = accounts.set_teams(store, user["id"], form.teams.data or [],
                                             actor=g.user["username"], request_id=g.request_id)
         except accounts.AccountError:  # a team removed since the page was read
-            form.teams.errors = [TeamCheckboxes.MESSAGE]
+            form.teams.errors = [str(TeamCheckboxes.MESSAGE)]
         else:
-            flash(f"Teams of {user['username']} changed."
-                  + (f" They were unassigned from {unassigned} case(s) of teams they left: "
-                     "a supervisor can assign someone else." if unassigned else ""))
+            if unassigned:
+                flash(ngettext(
+                    "Teams of %(user)s changed. They were unassigned from %(num)s case of a "
+                    "team they left: a supervisor can assign someone else.",
+                    "Teams of %(user)s changed. They were unassigned from %(num)s cases of "
+                    "teams they left: a supervisor can assign someone else.",
+                    unassigned, user=user["username"]))
+            else:
+                flash(_("Teams of %(user)s changed.", user=user["username"]))
             return redirect(url_for("admin.index"))
     return render_template("admin/teams.html", user=user, form=form), (
         400 if form.teams.errors else 200)
@@ -419,7 +434,7 @@ def settings():
     if form.default_instrument.data:  # (not sent: unchanged)
         accounts.set_setting(store, "default_instrument", form.default_instrument.data,
                              actor=g.user["username"], request_id=g.request_id)
-    flash("Settings saved.")
+    flash(_("Settings saved."))
     return redirect(url_for("admin.index"))
 
 
@@ -451,7 +466,7 @@ def audit_log():
             start[name] = int(raw)
     rows = _store().audit_entries(**filters, **start, limit=AUDIT_PAGE + 1)
     if rows is None:
-        form.record.errors = ["No case has that reference"]
+        form.record.errors = [_("No case has that reference")]
         rows = []
     more = len(rows) > AUDIT_PAGE and not form.errors  # one row past the page: older exist
     rows = rows[:AUDIT_PAGE]
@@ -466,6 +481,21 @@ def audit_log():
                            filtered=filtered), (400 if form.errors else 200)
 
 
+# What an audit row's record is, in the page's language; a kind not listed here (one a
+# plugin records) is shown as the trail names it.
+RECORD_KINDS = {
+    "case": _l("Case"), "assessment": _l("Assessment"), "assessments": _l("Assessments"),
+    "person": _l("Person"), "person_history": _l("Change over time of a person"),
+    "user": _l("Account"), "user_list": _l("List of accounts"), "team": _l("Team"),
+    "setting": _l("Setting"), "role": _l("Role"), "schedule": _l("Schedule"),
+    "admin": _l("Administration"), "audit": _l("Audit trail"), "view_log": _l("Log of views"),
+    "case_list": _l("List of cases"), "caseload": _l("Caseload"),
+    "due_list": _l("Due and overdue assessments"), "research_summary": _l("Research data"),
+    "research_export": _l("Research export"), "final_counts": _l("Counts of final assessments"),
+    "paired_comparison": _l("Paired comparison"),
+}
+
+
 def _record_text(row: dict, names: dict) -> str:
     """An audit row's record in words, by its references."""
     from .schedule import occasion_label
@@ -473,13 +503,13 @@ def _record_text(row: dict, names: dict) -> str:
     kind, key = row["object_type"], row["object_id"]
     if not kind:
         return ""
-    words = kind.replace("_", " ").capitalize()
+    words = str(RECORD_KINDS.get(kind, kind.replace("_", " ").capitalize()))
     if key is None:
         return words
     found = names.get((kind, str(key)))
     if found is None:
-        return f"{words} (since removed)" if kind in ("case", "assessment", "person") \
-            else words
+        return _("%(record)s (since removed)", record=words) \
+            if kind in ("case", "assessment", "person") else words
     if kind != "assessment":
         return f"{words} {found['ref']}"
     try:
@@ -487,31 +517,39 @@ def _record_text(row: dict, names: dict) -> str:
         title = inst.title
     except Exception:  # an instrument no longer installed: its id is what is known
         inst, title = None, found["instrument_id"]
-    occasion = occasion_label(found["occasion"], inst)
-    version = f", version {found['version_no']}" if found["version_no"] > 1 else ""
-    case = f"case {found['ref']}" if found["ref"] else "no case"
-    return f"Assessment of {case}: {title}, {occasion}{version}"
+    values = {"ref": found["ref"], "title": title,
+              "occasion": occasion_label(found["occasion"], inst),
+              "version": found["version_no"]}
+    if found["ref"] and found["version_no"] > 1:
+        return _("Assessment of case %(ref)s: %(title)s, %(occasion)s, version %(version)s",
+                 **values)
+    if found["ref"]:
+        return _("Assessment of case %(ref)s: %(title)s, %(occasion)s", **values)
+    if found["version_no"] > 1:
+        return _("Assessment of no case: %(title)s, %(occasion)s, version %(version)s",
+                 **values)
+    return _("Assessment of no case: %(title)s, %(occasion)s", **values)
 
 
 def _detail_rows(details: str | None) -> list[tuple[str, str]]:
     """An audit row's details as (key, value) rows in words; text that is not a JSON
-    object is shown as it is."""
+    object is shown as it is. The keys are the names the trail records them by."""
     import json
 
     try:
         data = json.loads(details or "{}")
     except ValueError:
-        return [("Details", details or "")]
+        return [(_("Details"), details or "")]
     if not isinstance(data, dict):
-        return [("Details", str(data))]
+        return [(_("Details"), str(data))]
 
     def text(value) -> str:
         if isinstance(value, bool):
-            return "Yes" if value else "No"
+            return _("Yes") if value else _("No")
         if value is None:
-            return "None"
+            return _("None")
         if isinstance(value, list):
-            return ", ".join(text(v) for v in value) or "None"
+            return ", ".join(text(v) for v in value) or _("None")
         if isinstance(value, dict):
             return "; ".join(f"{k.replace('_', ' ')}: {text(v)}" for k, v in value.items())
         return str(value)

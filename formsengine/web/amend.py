@@ -14,6 +14,7 @@ from wtforms.validators import Length
 
 from ..errors import StaleEditError, StorageError, SubmissionError
 from ..store.caseviews import assessment_uid
+from ..wording import Headings, item_text
 from . import access, formbuild, results
 from .assessment_pages import (
     assessment_data,
@@ -53,7 +54,8 @@ def _judgement_form(inst, row, formdata=None):
         return None
     form = AmendJudgementForm(formdata=formdata, prefix="judgement")
     offer_levels(form, inst, row["result"],
-                  none=_("No professional judgement (use the score-based level)"))
+                 none=_("No professional judgement (use the score-based level)"),
+                 pack=wording_pack(row))
     if formdata is None and row["judgement"]:
         form.level.data = row["judgement"].get("level") or ""
         form.reason.data = row["judgement"].get("reason") or ""
@@ -74,7 +76,7 @@ def _judgement(form, old):
     return new
 
 
-def _raises(inst, judgement, merged):
+def _raises(inst, judgement, merged, pack=None):
     """A problem when the amended answers already give the judged level or a higher one."""
     if not judgement:
         return None
@@ -83,7 +85,7 @@ def _raises(inst, judgement, merged):
     if computed in order and order.index(judgement["level"]) <= order.index(computed):
         return _("The amended answers give a score-based level of %(level)s: professional "
                  "judgement can only raise the level above it, so choose a higher level or "
-                 "none", level=results.band_label(inst, computed))
+                 "none", level=results.band_label(inst, computed, pack))
     return None
 
 
@@ -96,9 +98,15 @@ def amend(uid: str):
         return redirect(url_for("assessments.tasks", uid=uid))
     inst = instrument(row)
     data = assessment_data(row)
-    form = formbuild.whole_form(inst, wording_pack(row))()
-    formbuild.pipe_labels(form, inst, list(inst.items), wording_pack(row), data)
+    pack = wording_pack(row)
+    form = formbuild.whole_form(inst, pack)()
     judgement = _judgement_form(inst, row, request.form if request.method == "POST" else None)
+    # the instances of each repeating group the page shows (as the section pages do)
+    instances = {g.id: formbuild.instances_shown(g, data) for g in inst.repeats.values()}
+    posted = _posted_instances(inst) if request.method == "POST" else {}
+    instances.update(posted)
+    added, removed = _instance_buttons(inst, posted)
+    formbuild.pipe_labels(form, inst, _asked(inst, instances), pack, data)
     problems: list[str] = []
     hidden_answered: list[str] = []
     status = 200
@@ -110,7 +118,13 @@ def amend(uid: str):
         merged = data
         dropped: list[str] = []
         for sid in formbuild.section_ids(inst):
-            merged, _shown, hidden = formbuild.merge_section(form, inst, sid, merged)
+            group = formbuild.repeat_of(inst, sid)
+            # a group's instances take the posted values when the page said how many it
+            # showed; a post without that number (a script's) keeps them as saved
+            shown_group = group is not None and group.id in posted
+            merged, _shown, hidden = formbuild.merge_section(
+                form, inst, sid, merged, request.form if shown_group else None,
+                removed[1] if shown_group and removed and removed[0] == group.id else None)
             dropped += [i for i in hidden if i not in dropped]
         merged.pop("judgement", None)
         chosen = _judgement(judgement, row["judgement"])
@@ -119,7 +133,22 @@ def amend(uid: str):
         if dropped and request.form.get("remove_hidden") != "yes":
             hidden_answered = dropped  # asked about, never dropped unsaid
             status = 400
-        elif judgement is not None and (problem := _raises(inst, chosen, merged)) is not None:
+        elif added or removed:
+            # "Add another" and "Remove" show the page again with the answers as typed
+            # (and the later instances moved up); nothing is saved until the amendment is
+            if added:
+                instances[added] = min(instances[added] + 1, inst.repeats[added].maximum)
+            elif removed:
+                instances[removed[0]] = max(instances[removed[0]] - 1, 0)
+            reason = form.reason.data
+            form = formbuild.whole_form(inst, pack)(formdata=None)
+            for sid in formbuild.section_ids(inst):
+                formbuild.fill(form, inst, sid, merged)
+            form.reason.data = reason
+            formbuild.pipe_labels(form, inst, _asked(inst, instances), pack, merged)
+            data = merged
+        elif judgement is not None and (
+                problem := _raises(inst, chosen, merged, wording_pack(row))) is not None:
             judgement.level.errors = [problem]
             status = 400
         else:
@@ -140,8 +169,42 @@ def amend(uid: str):
         status = 400
     shown = formbuild.visible_items(inst, data["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
-    return render_template("assessments/amend.html", row=row, case=case, inst=inst, form=form,
+    return render_template("assessments/amend.html", row=row, case=case, inst=inst,
+                           words=Headings(inst, wording_pack(row)), form=form,
                            judgement=judgement, shown=shown, problems=problems,
-                           formbuild=formbuild,
-                           programs=formbuild.page_programs(inst, list(inst.items), data),
-                           hidden_answered=[inst.items[i] for i in hidden_answered]), status
+                           formbuild=formbuild, instances=instances,
+                           programs=formbuild.page_programs(inst, _asked(inst, instances),
+                                                            data),
+                           hidden_answered=[item_text(inst, i, wording_pack(row))
+                                            for i in hidden_answered]), status
+
+
+def _asked(inst, instances: dict[str, int]) -> list[str]:
+    """The items the amendment page shows: every section's own, and those of the
+    instances shown of each repeating group."""
+    out = []
+    for section in inst.sections:
+        out += list(section.item_ids)
+        if section.repeat is not None:
+            out += formbuild.repeat_item_ids(section.repeat, instances[section.repeat.id])
+    return out
+
+
+def _posted_instances(inst) -> dict[str, int]:
+    """The number of instances of each repeating group the posted page showed (only the
+    groups whose number was posted)."""
+    return {g.id: formbuild.posted_instances(g, request.form) for g in inst.repeats.values()
+            if formbuild.instances_name(g.id) in request.form}
+
+
+def _instance_buttons(inst, posted: dict[str, int]) -> tuple[str | None, tuple[str, int] | None]:
+    """The group whose "Add another" button was pressed, and the (group, instance) whose
+    "Remove" button was; None for each when it was not (the page's main button saves)."""
+    asked = (request.form.get("add_instance") or "").strip()
+    added = asked if asked in posted and posted[asked] < inst.repeats[asked].maximum else None
+    group, _sep, number = (request.form.get("remove_instance") or "").strip().partition(":")
+    removed = None
+    if group in posted and number.isdigit() and len(number) <= 3 \
+            and 1 <= int(number) <= posted[group]:
+        removed = (group, int(number))
+    return added, removed

@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import (
         admin,
+        assessment_pages,
         assessments,
         auth,
         cases,
@@ -98,6 +99,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(app_version=_version(), date_parts=dates.parts_of,
                                  date_example=dates.EXAMPLE, once_token=once.token)
     app.jinja_env.filters["date_text"] = date_text
+    # an instrument's title in the reader's language (its wording pack in that language)
+    app.jinja_env.globals["instrument_title"] = lambda inst: assessment_pages.headings(
+        inst).title
     return app
 
 

@@ -5,6 +5,7 @@ with a reason (a new version; the old one is kept)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,8 +18,10 @@ from wtforms.validators import Length, ValidationError
 from ..dates import date_text, time_text
 from ..errors import LockedError, StaleEditError, StorageError, SubmissionError
 from ..store import KEEP, caseviews
+from ..wording import Headings, item_text
 from . import access, formbuild, i18n, once, prefill, results
 from .assessment_pages import assessment_data as _data
+from .assessment_pages import headings, pack_in_language
 from .assessment_pages import instrument as _instrument
 from .assessment_pages import offer_levels as _offer_levels
 from .assessment_pages import preview as _preview
@@ -102,7 +105,7 @@ def start(uid: str):
     form = StartForm()
     engine = get_engine()
     latest = {i.id: i for i in engine.instruments if i.subject_role in {p["role"] for p in people}}
-    form.instrument.choices = [SelectChoice(i.id, i.title) for i in latest.values()]
+    form.instrument.choices = [SelectChoice(i.id, headings(i).title) for i in latest.values()]
     chosen = latest.get(form.instrument.data or "")
     offered = occasions_of(engine, chosen) if chosen else []
     form.occasion.choices = [SelectChoice(o.id, o.label) for o in offered]
@@ -117,7 +120,7 @@ def start(uid: str):
             errors = {"instrument": _("Choose an assessment from the list")}
         else:
             errors = {"occasion": _("Choose an occasion at which %(title)s is used: %(list)s "
-                                    "or %(last)s", title=chosen.title,
+                                    "or %(last)s", title=headings(chosen).title,
                                     list=", ".join(o.label for o in offered[:-1]),
                                     last=offered[-1].label)}
         return start_refused(case, form.instrument.data, form.occasion.data, errors)
@@ -125,15 +128,11 @@ def start(uid: str):
     # the language the assessment is completed in is the person's (the header's switch):
     # a wording pack in that language when one is installed, else the organisation's choice
     language = i18n.chosen()
-    wording = (_setting("wording") or {}).get(chosen.id)
-    pack = engine.wording.get(wording) if wording else None
-    if pack is None or pack.language != language:
-        pack = next((p for p in engine.wording.for_instrument(chosen)
-                     if p.language == language), pack)
+    pack = pack_in_language(chosen, language)
     # Nothing is filled in before the details page is opened (it offers today's date and
     # what earlier assessments recorded), so the task list does not call it complete.
-    data = {"instrument": chosen.id, "version": chosen.version, "answers": {},
-            "fields": {}, "wording": pack.ref if pack and pack.fits(chosen) else "paraphrase"}
+    data: dict[str, Any] = {"instrument": chosen.id, "version": chosen.version, "answers": {},
+                            "fields": {}, "wording": pack.ref if pack else "paraphrase"}
     inst, sub = engine.check(data)
     with store.write():
         sent = once.earlier(store)
@@ -149,12 +148,6 @@ def start(uid: str):
     return redirect(location)
 
 
-def _setting(key):
-    from .accounts import get_setting
-
-    return get_setting(access.store(), key)
-
-
 @bp.get("/assessments/<uid>")
 def tasks(uid: str):
     row, case = access.assessment_or_404(uid)
@@ -163,15 +156,17 @@ def tasks(uid: str):
     access.audit_view("assessment", row["id"])
     inst = _instrument(row)
     data = _data(row)
+    pack = _pack(row)
+    words = Headings(inst, pack)
     sections = []
     titles = {formbuild.DETAILS: _("Assessment details")}
-    titles.update({s.id: s.title for s in inst.sections})
+    titles.update({s.id: words.section_title(s.id) for s in inst.sections})
     for sid in formbuild.section_ids(inst):
         sections.append({"id": sid, "title": titles[sid],
                          "status": formbuild.section_status(inst, sid, data)})
     return render_template("assessments/tasks.html", row=row, case=case, inst=inst,
-                           sections=sections,
-                           preview=results.result_view(inst, _so_far(inst, row, data)),
+                           words=words, sections=sections,
+                           preview=results.result_view(inst, _so_far(inst, row, data), pack),
                            occasion=occasion_label(row["occasion"]))
 
 
@@ -289,12 +284,13 @@ def section(uid: str, section_id: str):
     view = {**data, "answers": {**data["answers"], **offered}}
     shown = formbuild.visible_items(inst, view["answers"],
                                     formbuild.typed_fields(inst, data["fields"]))
-    title = _("Assessment details") if section_id == formbuild.DETAILS else next(
-        s.title for s in inst.sections if s.id == section_id)
-    description = None if section_id == formbuild.DETAILS else next(
-        s.description for s in inst.sections if s.id == section_id)
+    words = Headings(inst, pack)
+    title = (_("Assessment details") if section_id == formbuild.DETAILS
+             else words.section_title(section_id))
+    description = (None if section_id == formbuild.DETAILS
+                   else words.section_description(section_id))
     return render_template(
-        "assessments/section.html", row=row, case=case, inst=inst, form=form,
+        "assessments/section.html", row=row, case=case, inst=inst, words=words, form=form,
         section_id=section_id, heading=title, number=order.index(section_id) + 1,
         to_check=to_check,
         total=len(order), description=description, shown=shown,
@@ -305,16 +301,16 @@ def section(uid: str, section_id: str):
         repeat=group, instances=instances,
         offered=list(offered),
         carried=prefill.notices(inst, data, page_items, offered, source),
-        hidden_answered=[inst.items[i] for i in hidden_answered],
-        calculated=_calculated(inst, row, data).get(section_id)), status
+        hidden_answered=[item_text(inst, i, pack) for i in hidden_answered],
+        calculated=_calculated(inst, row, data, pack).get(section_id)), status
 
 
-def _calculated(inst, row, data) -> dict:
+def _calculated(inst, row, data, pack) -> dict:
     """The section's calculated values from the answers saved so far (none to compute
     when the definition shows none)."""
     if not any(sec.get("calculated") for sec in inst.definition.get("sections", [])):
         return {}
-    return results.calculated(inst, _so_far(inst, row, data))
+    return results.calculated(inst, _so_far(inst, row, data), pack)
 
 
 # Fields a new assessment takes from the case's latest finalised assessment.
@@ -392,30 +388,41 @@ def _unanswered(inst, row, data) -> list[tuple[str, str]]:
     """What finalising needs and the assessment lacks (required fields, the items of
     ``required_to_finalise`` that are asked), each as (link to the question on its page,
     message), in the order of the form."""
+    from ..instruments import instance_label
     from ..submission import missing_required_items
-    from ..wording import item_text
 
     fields = formbuild.typed_fields(inst, data.get("fields", {}))
     answers = formbuild.typed_answers(inst, data["answers"])
     out = []
+    pack = _pack(row)
+    words = Headings(inst, pack)
     for f in inst.fields.values():
         if f.required and f.id not in fields:
             href = url_for("assessments.section", uid=row["uid"],
                            section_id=formbuild.DETAILS, back="check")
+            label = words.field(f.id)["label"]
             out.append((f"{href}#{formbuild.field_name(f.id)}",
-                        f"Enter \u201c{f.label}\u201d before finalising the assessment"))
+                        f"Enter \u201c{label}\u201d before finalising the assessment"))
     missing = set(missing_required_items(inst, answers, fields))
-    pack = _pack(row)
     for item in inst.items.values():
         if item.id in missing:
             href = url_for("assessments.section", uid=row["uid"], section_id=item.section,
                            back="check")
-            label = item_text(inst, item.id, pack)["label"]
+            label = instance_label(item, item_text(inst, item.id, pack)["label"])
             unknown = " (\u2018not known\u2019 is an answer)" if any(
                 o.missing for o in item.options) else ""
             out.append((f"{href}#{formbuild.answer_name(item.id)}",
                         f"Answer \u201c{label}\u201d before finalising the assessment"
                         + unknown))
+    for group in inst.repeats.values():  # fewer instances given than the group's min
+        given = group.count(answers)
+        if given < group.minimum:
+            href = url_for("assessments.section", uid=row["uid"], section_id=group.section,
+                           back="check")
+            out.append((f"{href}#repeat-{group.id}",
+                        f"Answer the questions of {group.label.lower()} {given + 1} before "
+                        f"finalising the assessment (the form needs at least "
+                        f"{group.minimum})"))
     return out
 
 
@@ -427,32 +434,33 @@ def _check_page(row, case, form=None, status: int = 200, problems=(), changed=Fa
     access.audit_view("assessment", row["id"])
     inst = _instrument(row)
     data = _data(row)
+    pack = _pack(row)
     preview = _preview(inst, data)
     if form is None:
-        form = _check_form(inst, preview)
+        form = _check_form(inst, preview, pack=pack)
         if "level" in form and row["judgement"]:
             form.level.data = row["judgement"].get("level") or ""
             form.reason.data = row["judgement"].get("reason") or ""
     else:
-        _offer_levels(form, inst, preview)
+        _offer_levels(form, inst, preview, pack=pack)
     form.revision.data = str(row["revision"])  # the answers this page shows
     saved = row["judgement"]
     return render_template(
-        "assessments/check.html", row=row, case=case, inst=inst,
-        summary=results.answer_summary(inst, data, _pack(row)), preview=preview, form=form,
+        "assessments/check.html", row=row, case=case, inst=inst, words=Headings(inst, pack),
+        summary=results.answer_summary(inst, data, pack), preview=preview, form=form,
         problems=list(problems), changed=changed, unanswered=list(unanswered),
-        calculated=results.calculated(inst, preview),
+        calculated=results.calculated(inst, preview, pack),
         stranded=saved if saved and "level" in form and saved.get("level") not in {
             c.value for c in form.level.choices} else None,
-        stranded_label=results.band_label(inst, saved.get("level")) if saved else None,
-        view=results.result_view(inst, preview) if preview else None), status
+        stranded_label=results.band_label(inst, saved.get("level"), pack) if saved else None,
+        view=results.result_view(inst, preview, pack) if preview else None), status
 
 
-def _check_form(inst, preview, formdata=None):
+def _check_form(inst, preview, formdata=None, pack=None):
     """The check page's form: a judgement form when the instrument takes one."""
     cls = JudgementForm if _takes_judgement(inst) else FinaliseForm
     form = cls(formdata=formdata)
-    _offer_levels(form, inst, preview)
+    _offer_levels(form, inst, preview, pack=pack)
     return form
 
 
@@ -471,7 +479,8 @@ def finalise(uid: str):
     if (moved := _draft_or_redirect(row)) is not None:
         return moved
     inst = _instrument(row)
-    form = _check_form(inst, _preview(inst, _data(row)), formdata=request.form)
+    form = _check_form(inst, _preview(inst, _data(row)), formdata=request.form,
+                       pack=_pack(row))
     if _posted_revision(form) != row["revision"]:
         return _changed(row, case, form)
     if not form.validate_on_submit():
@@ -539,10 +548,12 @@ def result(uid: str):
     inst = _instrument(row)
     newer = caseviews.amendment_uid(access.store(), row["id"])
     offers = get_engine().offers_for(inst, row["answers"]) if row["status"] == "final" else []
+    pack = _pack(row)
     return render_template(
-        "assessments/result.html", row=row, case=case, inst=inst, offers=offers,
-        view=results.result_view(inst, row["result"]),
-        summary=results.answer_summary(inst, _data(row), _pack(row)), newer=newer,
+        "assessments/result.html", row=row, case=case, inst=inst, words=Headings(inst, pack),
+        offers=offers,
+        view=results.result_view(inst, row["result"], pack),
+        summary=results.answer_summary(inst, _data(row), pack), newer=newer,
         occasion=occasion_label(row["occasion"]), finalised=time_text(row["finalised_at"]))
 
 

@@ -22,7 +22,7 @@ from ..dates import date_text
 from ..errors import StorageError, UnknownInstrumentError
 from ..store import CASE_CLOSE_REASONS, caseviews
 from ..store.accounts import teams as all_teams
-from . import access, charts, once
+from . import access, assessment_pages, charts, once
 from .dates import DatePartsField
 from .db import get_engine
 from .schedule import (
@@ -86,7 +86,8 @@ def _check_followed(field, roles: set[str]) -> None:
         if inst.subject_role not in roles:
             raise ValidationError(
                 _("%(title)s is about a %(role)s, and this case has none: untick it, or add "
-                  "them to the case", title=inst.title, role=str(ROLES[inst.subject_role]).lower()))
+                  "them to the case", title=assessment_pages.headings(inst).title,
+                  role=str(ROLES[inst.subject_role]).lower()))
     if any(v not in offered for v in field.data or []):
         raise ValidationError(_("Choose assessments from the list"))
 
@@ -166,7 +167,7 @@ def _instrument_choices(field, roles: set[str] | None = None, keep=()) -> dict[s
     returns the hint for each, its occasions and when they fall due."""
     engine = get_engine()
     insts = [i for i in _latest() if roles is None or i.subject_role in roles or i.id in keep]
-    field.choices = [SelectChoice(i.id, i.title) for i in insts]
+    field.choices = [SelectChoice(i.id, assessment_pages.headings(i).title) for i in insts]
     return {i.id: when_text(engine, i) for i in insts}
 
 
@@ -200,7 +201,8 @@ def _done(case_ids: list[int]) -> dict[int, set[tuple[str, str]]]:
 
 
 def _schedule(case: dict, done: set[tuple[str, str]], today: dt.date) -> list[dict]:
-    return case_schedule(get_engine(), case, done, today)
+    return case_schedule(get_engine(), case, done, today,
+                         lambda inst: assessment_pages.headings(inst).title)
 
 
 @bp.get("/")
@@ -347,7 +349,7 @@ def _case_page(case: dict, close_form: CloseForm | None = None,
     engine = get_engine()
     for a in assessments:
         a["level_so_far"] = _level_so_far(engine, a)
-    titles = {i.id: i.title for i in engine.instruments}
+    titles = assessment_pages.instrument_titles()
     done = _done([case["id"]])[case["id"]]
     schedule = _schedule(case, done, dt.date.today())
     if case["status"] == "closed":  # nothing is due or overdue on a closed case
@@ -649,7 +651,7 @@ def due():
                        until=today + dt.timedelta(days=DUE_SOON_DAYS), user_id=user_id,
                        after=request.args.get("after"), before=request.args.get("before"),
                        limit=DUE_PAGE)
-    titles = {i.id: i.title for i in engine.instruments}
+    titles = assessment_pages.instrument_titles()
     items = []
     for r in page["rows"]:
         # (an entry written while another installation's instruments were configured
@@ -689,8 +691,9 @@ def _labels(engine, row: dict) -> tuple[list[str], list[str]]:
     except UnknownInstrumentError:
         return [], []
     scoring = inst.scoring or {}
-    crit = {c["id"]: c.get("label", c["id"]) for c in scoring.get("criteria", [])}
-    flags = {f["id"]: f.get("label", f["id"]) for f in scoring.get("flags", [])}
+    words = assessment_pages.headings(inst)
+    crit = {c["id"]: words.criterion(c["id"])["label"] for c in scoring.get("criteria", [])}
+    flags = {f["id"]: words.flag(f["id"])["label"] for f in scoring.get("flags", [])}
     return ([crit.get(n, _("A criterion of this assessment")) for n in
              (row["criteria_met"] or "").split()],
             [flags.get(n, _("A flag of this assessment")) for n in (row["flags"] or "").split()])

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 
-from ..compare import band_cutoffs, charted_score, history, score_label, score_maximum
+from ..compare import (
+    band_cutoffs,
+    change_sentences,
+    charted_score,
+    history,
+    score_label,
+    score_maximum,
+)
+from .assessment_pages import headings
+from .results import band_label
 from .schedule import occasion_label
 
 if TYPE_CHECKING:
@@ -23,6 +32,7 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
                        ) -> dict[str, Any]:
     data = history(store, person["ref"], inst.id)
     score_id, band = charted_score(inst, data["occasions"])
+    words = headings(inst)  # the reader's language's wording pack, else the definition's
     rows = []
     for occ in data["occasions"]:
         rows.append({
@@ -32,18 +42,24 @@ def instrument_history(store: Store, case: dict, person: dict, inst: Instrument
             "score": occ["scores"].get(score_id) if score_id else None,
             "band": occ["bands"].get(band["id"]) if band else None,
             "level": occ["level"],
+            "level_name": words.level(occ["level"]) if occ["level"] else None,
             "change": occ["change_from_first"].get(score_id) if score_id else None,
             "flags": occ["flags"],
             "criteria": occ["criteria_met"],
             "complete": occ["complete"],
         })
-    cutoffs = band_cutoffs(store.engine, inst, band)
-    label = score_label(inst, score_id) or _("Score")
+    cutoffs = [{**c, "label": words.level(c["band"]) or c.get("label", c["band"])}
+               for c in band_cutoffs(store.engine, inst, band)]
+    label = (words.score_label(score_id, score_label(inst, score_id)) if score_id
+             else "") or _("Score")
     return {
         "instrument": inst, "person_role": person["role"], "rows": rows,
-        "score_label": label, "crossings": data["crossings"],
+        "score_label": label,
+        "crossings": change_sentences(inst, data,
+                                      lambda v: words.level(v) or band_label(inst, v),
+                                      lambda o: occasion_label(o, inst)),
         "chart": _geometry(rows, cutoffs, score_maximum(inst, score_id) if score_id else None,
-                           inst.title, label),
+                           words.title, label),
     }
 
 

@@ -67,6 +67,9 @@ class DatePartsMixin(Field):
 
     typed: list[str] | None = None
     data: Any  # a date, a string or None, by the field the mixin is used with
+    # put before the label where a message names the question: an instance of a repeating
+    # group's date is "Child 2: Date of birth", its label on the page only "Date of birth"
+    named_prefix: str = ""
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         problem = None
@@ -74,7 +77,7 @@ class DatePartsMixin(Field):
         if formdata is not None and self.name not in formdata:
             typed = [formdata.get(f"{self.name}-{part}", "") for part in PARTS]
             if any(t.strip() for t in typed):
-                value, problem = read_parts(typed, self.label.text)
+                value, problem = read_parts(typed, self.named_prefix + self.label.text)
                 formdata = MultiDict({self.name: value or ""})
                 if problem:
                     self.typed = typed
@@ -94,3 +97,7 @@ class DatePartsField(DatePartsMixin, DateField):
 class DatePartsText(DatePartsMixin, StringField):
     """A date kept as its ISO text (for instrument fields, checked against the definition)
     entered in three boxes."""
+
+    def __init__(self, *args: Any, named_prefix: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.named_prefix = named_prefix

@@ -24,9 +24,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..conditions import Context, evaluate_form_condition, page_program
 from ..instance_ids import instance_item_id
+from ..instruments import instance_label
 from ..piping import has_pipes
 from ..submission import DEFAULT_TEXT_LIMIT, check_value
-from ..wording import item_text
+from ..wording import Headings, item_text
 from .dates import DatePartsText
 
 DETAILS = "details"
@@ -161,7 +162,7 @@ def _input_for(spec, label: str, help_text: str | None, options: dict[str, str])
     if spec.type == "text":
         return TextAreaField(**kw)
     if spec.type == "date":
-        return DatePartsText(**kw)
+        return DatePartsText(named_prefix=instance_label(spec, ""), **kw)
     return StringField(**kw)
 
 
@@ -239,9 +240,11 @@ def _build(inst, section_id: str, pack) -> type[FlaskForm]:
 def _attrs(inst, section_id: str, pack) -> dict[str, Any]:
     attrs: dict[str, Any] = {"revision": HiddenField()}
     if section_id == DETAILS:
+        words = Headings(inst, pack)
         for f in inst.fields.values():
-            opts = {o.value: o.label for o in f.options}
-            attrs[field_name(f.id)] = _input_for(f, f.label, f.help, opts)
+            text = words.field(f.id)
+            attrs[field_name(f.id)] = _input_for(f, text["label"], text["help"],
+                                                 text["options"])
     else:
         section = next(s for s in inst.sections if s.id == section_id)
         every = list(section.item_ids)

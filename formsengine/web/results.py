@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import plainwords
 from ..dates import date_text
-from ..wording import item_text
+from ..wording import Headings, item_text
 from . import formbuild
 from .db import get_engine
 
@@ -24,9 +24,14 @@ def _cutoff_lists(inst) -> list[list[dict]]:
     return out
 
 
-def band_label(inst, value: str | None) -> str:
+def band_label(inst, value: str | None, pack=None) -> str:
+    """A level's name: the wording pack's, else the definition's cut-off label (the usual
+    level names in the page's language)."""
     if value is None:
         return _("Not known")
+    worded = Headings(inst, pack).level(value)
+    if worded:
+        return worded
     for cutoffs in _cutoff_lists(inst):
         for c in cutoffs:
             if c["band"] == value and c.get("label"):
@@ -35,26 +40,29 @@ def band_label(inst, value: str | None) -> str:
     return _(value.replace("_", " ").capitalize())
 
 
-def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
+def result_view(inst, result: dict[str, Any] | None, pack=None) -> dict[str, Any] | None:
+    """A result for the pages, its labels in the wording ``pack``'s words where it gives
+    them (else the definition's)."""
     if not result:
         return None
     scoring = inst.scoring
-    score_labels = {s["id"]: s.get("label", s["id"].replace("_", " ").capitalize())
-                    for s in inst.score_specs}
-    scores = [{"label": score_labels.get(k, k), "value": _shown(v)}
+    words = Headings(inst, pack)
+
+    def level_name(value):
+        return band_label(inst, value, pack)
+
+    scores = [{"label": words.score_label(k), "value": _shown(words.score_value(k, v))}
               for k, v in (result.get("scores") or {}).items()]
-    band_labels = {b["id"]: b.get("label", b["id"].replace("_", " ").capitalize())
-                   for b in scoring.get("bands", [])}
-    bands = [{"label": band_labels.get(k, k), "value": band_label(inst, v)}
+    bands = [{"label": words.band_label(k), "value": level_name(v)}
              for k, v in (result.get("bands") or {}).items()]
     level = result.get("level")
     level_view = None
     if level:
         judgement = level.get("judgement") or {}
         level_view = {
-            "computed": band_label(inst, level.get("computed")),
-            "judged": band_label(inst, level["judged"]) if level.get("judged") else None,
-            "final": band_label(inst, level.get("final")),
+            "computed": level_name(level.get("computed")),
+            "judged": level_name(level["judged"]) if level.get("judged") else None,
+            "final": level_name(level.get("final")),
             "final_value": level.get("final"),
             "high": level.get("final") is not None and level.get("final") == scoring["level"][
                 "order"][-1],
@@ -62,7 +70,7 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
             "by": judgement.get("by"),
             "applied": judgement.get("applied"),
         }
-    criteria = criteria_view(inst, result)
+    criteria = criteria_view(inst, result, pack)
     groups = []
     for gid, spec in (scoring.get("criteria_groups") or {}).items():
         members = [c for c in criteria if c["group"] == gid]
@@ -73,16 +81,15 @@ def result_view(inst, result: dict[str, Any] | None) -> dict[str, Any] | None:
                        "met_count": len(met), "not_known_count": len(not_known),
                        "criteria": members})
     flags_raised = result.get("flags") or {}
-    flag_specs = {f["id"]: f for f in scoring.get("flags", [])}
-    flags = [{"id": k, "label": flag_specs.get(k, {}).get("label", k.replace("_", " ")),
-              "explanation": plain(flag_specs.get(k, {}).get("explanation"))}
+    flags = [{"id": k, "label": words.flag(k)["label"],
+              "explanation": plain(words.flag(k)["explanation"])}
              for k, v in flags_raised.items() if v]
     return {
         "scores": scores, "bands": bands, "level": level_view, "criteria": criteria,
         "ungrouped": [c for c in criteria if not c["group"] or c["group"] not in
                       (scoring.get("criteria_groups") or {})],
         "groups": groups, "flags": flags, "complete": result.get("complete"),
-        "warnings": plainwords.warnings(result, lambda v: band_label(inst, v)),
+        "warnings": plainwords.warnings(result, level_name),
         "unanswered": len(result.get("unanswered_items") or []),
         "incomplete": len(result.get("incomplete_items") or {}),
         "wording": result.get("wording"),
@@ -107,12 +114,15 @@ def _instrument_ids() -> set[str]:
     return {i.id for i in get_engine().instruments}
 
 
-def criteria_view(inst, result: dict[str, Any]) -> list[dict[str, Any]]:
+def criteria_view(inst, result: dict[str, Any], pack=None) -> list[dict[str, Any]]:
     """Each criterion as met, not met, or not known (what it needs was not recorded)."""
     out = []
+    words = Headings(inst, pack)
     for c in inst.scoring.get("criteria", []):
         status = plainwords.criterion_status(result, c["id"])
-        out.append({"id": c["id"], "label": c["label"], "explanation": plain(c.get("explanation")),
+        worded = words.criterion(c["id"])
+        out.append({"id": c["id"], "label": worded["label"],
+                    "explanation": plain(worded["explanation"]),
                     "group": c.get("group"), "met": status == "met", "status": status,
                     "status_label": _(plainwords.STATUS_LABELS[status])})
     return out
@@ -129,20 +139,23 @@ def _shown(value: Any) -> str:
 NOT_KNOWN_YET = _l("Not known yet")
 
 
-def calculated(inst, result: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+def calculated(inst, result: dict[str, Any] | None,
+               pack=None) -> dict[str, list[dict[str, Any]]]:
     """Per section, the scores it shows while the assessment is completed (the section's
     ``calculated``), from a result the engine scored from the answers saved so far: each
     with its label, its value as shown, and whether it is known yet."""
     scores = (result or {}).get("scores") or {}
-    labels = {s["id"]: s.get("label", s["id"].replace("_", " ").capitalize())
-              for s in inst.score_specs}
+    words = Headings(inst, pack)
+    worded = (pack.headings.get("scores", {}) if words.pack is not None else {})
     out: dict[str, list[dict[str, Any]]] = {}
     for sec in inst.definition.get("sections", []):
         for entry in sec.get("calculated", []):
             value = scores.get(entry["score"])
             out.setdefault(sec["id"], []).append({
                 "score": entry["score"],
-                "label": entry.get("label") or labels.get(entry["score"], entry["score"]),
+                # the pack's name for the score, else the definition's for this place
+                "label": (worded[entry["score"]]["label"] if entry["score"] in worded
+                          else entry.get("label") or words.score_label(entry["score"])),
                 "value": str(NOT_KNOWN_YET) if value is None else _shown(value),
                 "known": value is not None})
     return out
@@ -155,11 +168,12 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
     fields = formbuild.typed_fields(inst, data.get("fields", {}))
     shown = formbuild.visible_items(inst, data["answers"], fields)
     typed, _fields = formbuild.shown_answers(inst, data)
+    words = Headings(inst, pack)
     out = []
     if inst.fields:
         given = data.get("fields", {})
-        rows = [{"question": f.label, "answer": (date_text(given.get(f.id)) if f.type == "date"
-                                                 else str(given.get(f.id, ""))) or _("Not given"),
+        rows = [{"question": words.field(f.id)["label"],
+                 "answer": _field_answer(f, given.get(f.id), words.field(f.id)["options"]),
                  "comment": None, "source": None, "anchor": formbuild.field_name(f.id)}
                 for f in inst.fields.values()]
         out.append({"id": formbuild.DETAILS, "title": _("Assessment details"), "rows": rows})
@@ -168,7 +182,7 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
         every = [(item_id, "") for item_id in section.item_ids]
         group = section.repeat
         if group is not None:  # each instance given, its questions headed "Child 2: ..."
-            every += [(item_id, f"{group.label} {k}: ")
+            every += [(item_id, f"{words.repeat(group)['label']} {k}: ")
                       for k in range(1, group.count(data["answers"], data.get("comments", {}),
                                                     data.get("sources", {})) + 1)
                       for item_id in group.ids(k)]
@@ -191,5 +205,15 @@ def answer_summary(inst, data: dict[str, Any], pack) -> list[dict[str, Any]]:
                          "comment": data.get("comments", {}).get(item_id),
                          "source": data.get("sources", {}).get(item_id),
                          "anchor": "question-" + formbuild.answer_name(item_id)})
-        out.append({"id": section.id, "title": section.title, "rows": rows})
+        out.append({"id": section.id, "title": words.section_title(section.id), "rows": rows})
     return out
+
+
+def _field_answer(f, value: Any, options: dict[str, str]) -> str:
+    """A field's recorded value as shown: a date as people read it, an option by its label
+    (in the wording shown), else as recorded."""
+    if f.type == "date":
+        return date_text(value) or _("Not given")
+    if value is None or value == "":
+        return _("Not given")
+    return options.get(str(value), str(value))

@@ -5,6 +5,7 @@ an assessment of that instrument at that occasion is finalised."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext
@@ -49,18 +50,20 @@ def _status(due: dt.date | None, today: dt.date) -> str:
 
 
 def case_schedule(engine, case: dict[str, Any], done: set[tuple[str, str]],
-                  today: dt.date) -> list[dict]:
+                  today: dt.date, title_of: Callable[[Any], str] | None = None) -> list[dict]:
     """Each scheduled occasion of each instrument the case follows, with its due date and
-    status (done, overdue, due, upcoming), in the order they fall due."""
+    status (done, overdue, due, upcoming), in the order they fall due; each instrument by
+    ``title_of(inst)`` (the page's reader's words), else its definition's title."""
     rows = []
     for inst in followed(engine, case):
+        title = title_of(inst) if title_of is not None else inst.title
         for occ in engine.occasions_for(inst):
             if occ.due is None or occ.id == AD_HOC:
                 continue  # used when needed, never due
             due = occ.due_date(case["opened_on"])
             status = "done" if (inst.id, occ.id) in done else _status(due, today)
-            rows.append({"instrument": inst.id, "title": inst.title, "occasion": occ.id,
-                         "label": f"{inst.title}: {gettext(occ.label)}",
+            rows.append({"instrument": inst.id, "title": title, "occasion": occ.id,
+                         "label": f"{title}: {gettext(occ.label)}",
                          "occasion_label": gettext(occ.label),
                          "due": due, "status": status})
     return sorted(rows, key=lambda r: (r["due"] is None, r["due"] or dt.date.min))

@@ -140,7 +140,7 @@ def test_case_progress_report_has_the_change_chart(records):
     assert "Case progress report" in text
     assert "high (14+)" in text and "medium (10+)" in text  # band cut-offs in the chart
     assert "intake" in text and "review" in text
-    assert "Risk level: High at intake, then Standard at review" in text
+    assert "Risk level: fell to Standard at review (from High at intake)" in text
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) >= 1
 

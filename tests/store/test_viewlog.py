@@ -236,3 +236,25 @@ def test_a_database_in_memory_needs_no_location(engine):
     with Store.open(":memory:", engine) as memory:
         views(memory, 2)
         assert memory.seal_views() == 2 and verify(memory.conn).ok
+
+
+def test_the_anchoring_thread_checks_the_view_rows_behind_new_seals(store, tmp_path, caplog):
+    """After its first anchor the thread checks only the chain's new rows; the view rows a new
+    seal among them covers are checked too, so a sealed view row changed before the next
+    anchor is not anchored over."""
+    anchors = tmp_path / "anchors.jsonl"
+    anchorer = audit.Anchorer(store.location or ":memory:", anchors)
+    views(store, 3)
+    assert anchorer.anchor_once(store.conn) is not None  # seals the three, checks them all
+    views(store, 2)
+    store.seal_views()
+    views(store, 1)
+    assert anchorer.anchor_once(store.conn) is not None  # untouched: anchored
+    views(store, 2)
+    store.seal_views()
+    _tamper(store, "UPDATE view_log SET actor = 'someone else' WHERE id = 7")
+    lines = anchors.read_text().count("\n")
+    with caplog.at_level("ERROR", logger="formsengine.audit"):
+        assert anchorer.anchor_once(store.conn) is None
+    assert anchors.read_text().count("\n") == lines  # no anchor over the changed row
+    assert "view rows 7 to 8" in caplog.text and "do not match their seal" in caplog.text

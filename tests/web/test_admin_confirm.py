@@ -21,7 +21,7 @@ def test_disable_asks_for_confirmation_first(store, users, admin):
     page = admin.get(f"/admin/users/{uid}/disable")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Disable alice&#39;s account?" in text and "Yes, disable the account" in text
+    assert "Disable alice's account?" in text and "Yes, disable the account" in text
     assert look.value(store, "web_users", "disabled", uid=uid) == 0
     # a POST without the confirmation (an old form) only shows the question
     token = csrf(admin, f"/admin/users/{uid}/disable")
@@ -40,7 +40,7 @@ def test_disable_asks_for_confirmation_first(store, users, admin):
 def test_reset_password_asks_first_and_needs_the_csrf_token(app, store, users, admin):
     uid = _uid(store, "alice")
     page = admin.get(f"/admin/users/{uid}/reset-password").get_data(as_text=True)
-    assert "Reset alice&#39;s password?" in page and "Yes, reset the password" in page
+    assert "Reset alice's password?" in page and "Yes, reset the password" in page
     other = app.test_client()
     assert login(other, "alice", PASSWORD).status_code == 302  # still the old password
     other = app.test_client()

@@ -272,7 +272,7 @@ def test_change_over_time_table_and_chart(alice, store):
     assert "Intake: 5; Review at 3 months: 1" in svg
     table = page.split("Test risk checklist at each occasion")[1].split("</table>")[0]
     assert ">5<" in table and ">1<" in table and "-4" in table
-    assert "fell to standard" in page
+    assert "Risk level: fell to Standard at Review at 3 months (from High at Intake)" in page
 
 
 def test_a_schedule_is_listed_in_the_order_it_falls_due(engine):

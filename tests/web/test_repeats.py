@@ -8,6 +8,7 @@ The instrument is docs/examples/definitions/household.json, the documented examp
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -176,7 +177,11 @@ def test_finalising_needs_the_minimum(alice, uid):
     press(alice, uid, {"q-hh-pregnant": "no"}, instances=1)
     response = finalise(alice, uid)
     assert response.status_code == 400
-    assert "children (at least 1)" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    # the error summary says which instance is missing, linked to the group on its page
+    assert re.search(rf'<a href="/assessments/{uid}/sections/{PAGE}\?back=check#repeat-children">'
+                     r"Answer the questions of child 1 before finalising the assessment "
+                     r"\(the form needs at least 1\)</a>", html), html
 
 
 def test_an_amendment_keeps_the_instances(alice, uid):
@@ -247,3 +252,198 @@ def test_the_pdf_report_lists_each_instance(alice, uid, store):
     assert ("Child 1: What did the child see or hear?", "Shouting") in labels
     assert ("Child 2: Age in years", "9") in labels
     assert not any(label.startswith("Child 2: What did") for label, _ in labels)
+
+
+# --- the amendment page ---------------------------------------------------------------
+TWO_CHILDREN = {"q-hh-pregnant": "no",
+                "q-children--1-age": "4", "q-children--1-witnessed": "yes",
+                "q-children--1-where": "Shouting", "q-children--1-worry": "very",
+                "q-children--2-age": "9", "q-children--2-witnessed": "no",
+                "q-children--2-worry": "some"}
+DETAILS = {"f-assessment_date-day": "12", "f-assessment_date-month": "3",
+           "f-assessment_date-year": "2026"}
+
+
+def finalised(client, uid: str) -> None:
+    save_section(client, uid, "details", {"f-assessment_date": "2026-03-12"})
+    press(client, uid, TWO_CHILDREN, instances=2, query="?instances=2")
+    assert finalise(client, uid).status_code == 302
+
+
+def amend(client, uid: str, data: dict, *, expect=302):
+    response = post(client, f"/assessments/{uid}/amend", data,
+                    token_from=f"/assessments/{uid}/amend")
+    assert response.status_code == expect, response.get_data(as_text=True)[:3000]
+    return response
+
+
+def result_score(html: str, label: str) -> str:
+    found = re.search(re.escape(label) + r'</dt><dd class="govuk-summary-list__value">'
+                      r"([^<]*)</dd>", html)
+    assert found, label
+    return found.group(1)
+
+
+def test_the_amendment_page_shows_each_instances_questions(alice, uid):
+    finalised(alice, uid)
+    html = alice.get(f"/assessments/{uid}/amend").get_data(as_text=True)
+    assert legends(html) == ["Child 1", "Child 2"]
+    assert 'name="instances-children" value="2"' in html
+    assert re.search(r'name="q-children--2-age"[^>]*value="9"', html)
+    assert re.search(r'name="q-children--1-worry"[^>]*value="very"[^>]*checked', html)
+    assert "Shouting" in html
+    assert ">Add another child</button>" in html
+    assert 'name="remove_instance" value="children:2"' in html
+    # Enter in a box saves the amendment: the first submit button is no Remove button
+    first = re.search(r'<button[^>]*type="submit"[^>]*>', html).group(0)
+    assert "remove_instance" not in first and "add_instance" not in first
+
+
+def test_an_amendment_changes_an_instances_answer(alice, uid, store):
+    from formsengine.store import inspection as look
+
+    finalised(alice, uid)
+    response = amend(alice, uid, {**DETAILS, **TWO_CHILDREN, "instances-children": "2",
+                                  "q-children--2-worry": "very", "q-children--2-age": "10",
+                                  "reason": "Child 2's worry was recorded wrongly"})
+    result = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert result_score(result, "Worry about the children (total)") == "4"
+    assert result_score(result, "Children&#39;s ages added up") == "14"
+    check = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Child 2" in check
+    # the earlier version is kept with its answers; the amendment is in the audit
+    old = look.first(store, "assessments", "id", status="superseded")
+    new = look.first(store, "assessments", "id", status="final")
+    assert store.get_assessment(old["id"])["answers"]["children[2].worry"] == "some"
+    assert store.get_assessment(new["id"])["answers"]["children[2].worry"] == "very"
+    assert store.get_assessment(new["id"])["answers"]["children[1].where"] == "Shouting"
+    amended = look.rows(store, "audit", "object_id", "details", action="amend")
+    assert [str(r["object_id"]) for r in amended] == [str(new["id"])]
+    assert json.loads(amended[0]["details"])["items"] == 8  # every answer of the new version
+
+
+def test_an_amendment_adds_a_child_without_saving_until_asked(alice, uid, store):
+    from formsengine.store import inspection as look
+
+    finalised(alice, uid)
+    response = amend(alice, uid, {**DETAILS, **TWO_CHILDREN, "instances-children": "2",
+                                  "q-children--1-age": "5", "reason": "A third child",
+                                  "add_instance": "children"}, expect=200)
+    html = response.get_data(as_text=True)
+    assert legends(html) == ["Child 1", "Child 2", "Child 3"]
+    assert re.search(r'name="q-children--1-age"[^>]*value="5"', html)  # typed, kept
+    assert "A third child" in html
+    assert look.first(store, "assessments", "id", status="superseded") is None  # not saved
+    response = amend(alice, uid, {**DETAILS, **TWO_CHILDREN, "instances-children": "3",
+                                  "q-children--3-age": "1", "q-children--3-witnessed": "no",
+                                  "q-children--3-worry": "none", "reason": "A third child"})
+    result = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert result_score(result, "Children in the household") == "3"
+
+
+def test_an_amendment_removes_a_child_and_moves_the_later_ones_up(alice, uid, store):
+    from formsengine.store import inspection as look
+
+    finalised(alice, uid)
+    response = amend(alice, uid, {**DETAILS, **TWO_CHILDREN, "instances-children": "2",
+                                  "reason": "Child 1 does not live here",
+                                  "remove_instance": "children:1"}, expect=200)
+    html = response.get_data(as_text=True)
+    assert legends(html) == ["Child 1"]
+    assert re.search(r'name="q-children--1-age"[^>]*value="9"', html)
+    assert 'name="remove_instance"' not in html  # the minimum is 1
+    assert "Shouting" not in html
+    response = amend(alice, uid, {**DETAILS, "q-hh-pregnant": "no", "instances-children": "1",
+                                  "q-children--1-age": "9", "q-children--1-witnessed": "no",
+                                  "q-children--1-worry": "some",
+                                  "reason": "Child 1 does not live here"})
+    result = alice.get(response.headers["Location"]).get_data(as_text=True)
+    assert result_score(result, "Children in the household") == "1"
+    new = look.first(store, "assessments", "id", status="final")
+    answers = store.get_assessment(new["id"])["answers"]
+    assert answers["children[1].age"] == 9 and "children[2].age" not in answers
+
+
+def test_an_amendment_that_hides_an_instances_answer_names_the_instance(alice, uid):
+    finalised(alice, uid)
+    response = amend(alice, uid, {**DETAILS, **TWO_CHILDREN, "instances-children": "2",
+                                  "q-children--1-witnessed": "no", "reason": "Corrected"},
+                     expect=400)
+    html = response.get_data(as_text=True)
+    assert "<li>Child 1: What did the child see or hear?</li>" in html
+
+
+# --- messages and pipes ---------------------------------------------------------------
+def test_a_hidden_answer_of_an_instance_is_named_with_its_instance(alice, uid):
+    press(alice, uid, TWO_CHILDREN, instances=2, query="?instances=2")
+    response = press(alice, uid, {**TWO_CHILDREN, "q-children--1-witnessed": "no"},
+                     instances=2, expect=400)
+    assert "<li>Child 1: What did the child see or hear?</li>" in response.get_data(
+        as_text=True)
+
+
+NAMED = "children"
+
+
+@pytest.fixture
+def named_uid(alice):
+    case = create_case(alice, instruments=["example-children-named"])
+    return start_assessment(alice, case, instrument="example-children-named")
+
+
+def named_page(client, uid: str, path: str = f"sections/{NAMED}") -> str:
+    response = client.get(f"/assessments/{uid}/{path}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def press_named(client, uid: str, data: dict, *, instances: int, expect=302):
+    shown = named_page(client, uid, f"sections/{NAMED}?instances={instances}")
+    form = {"revision": REV.search(shown).group(1), "instances-kids": str(instances), **data}
+    response = post(client, f"/assessments/{uid}/sections/{NAMED}", form,
+                    token_from=f"/assessments/{uid}/sections/{NAMED}")
+    assert response.status_code == expect, response.get_data(as_text=True)[:3000]
+    return response
+
+
+def summary(html: str) -> list[tuple[str, str]]:
+    box = re.search(r'<ul class="govuk-list govuk-error-summary__list">(.*?)</ul>', html, re.S)
+    assert box, html[:3000]
+    return re.findall(r'<a href="([^"]*)">([^<]*)</a>', box.group(1))
+
+
+def test_the_error_summary_names_an_instances_question(alice, named_uid):
+    response = press_named(alice, named_uid, {
+        "q-kids--1-name": "Sam",
+        "q-kids--2-name": "Alex", "q-kids--2-born-day": "1", "q-kids--2-born-month": "1",
+        "q-kids--2-born-year": "2999",
+        "q-kids--3-born-day": "4", "q-kids--3-born-year": "2020"}, instances=3, expect=400)
+    assert summary(response.get_data(as_text=True)) == [
+        ("#q-kids--2-born", "Child 2: Date of birth of the child must not be in the future"),
+        ("#q-kids--3-born", "Child 3: Date of birth of the child must include a month")]
+
+
+def test_a_pipe_shows_each_instances_own_answer(alice, named_uid):
+    press_named(alice, named_uid, {"q-kids--1-name": "Sam", "q-kids--2-name": "<b>Alex</b>",
+                                   "q-kids--2-school": "no"}, instances=3)
+    html = named_page(alice, named_uid)
+    assert "Does Sam go to school or nursery?" in html
+    assert "Does &lt;b&gt;Alex&lt;/b&gt; go to school or nursery?" in html
+    assert "<b>Alex</b>" not in html.replace('value="<b>Alex</b>"', "")
+    assert "Answer for Sam only." in html
+    assert "Date of birth of Sam" in html and "Date of birth of &lt;b&gt;Alex&lt;/b&gt;" in html
+    check = named_page(alice, named_uid, "check")
+    assert "Child 1: Does Sam go to school or nursery?" in check
+    assert "Child 2: Does &lt;b&gt;Alex&lt;/b&gt; go to school or nursery?" in check
+
+
+def test_the_amendment_page_pipes_each_instances_answer(alice, named_uid):
+    save_section(alice, named_uid, "details", {"f-assessment_date": "2026-03-12"})
+    press_named(alice, named_uid, {"q-kids--1-name": "Sam", "q-kids--1-school": "yes",
+                                   "q-kids--2-name": "Alex", "q-kids--2-school": "no"},
+                instances=2)
+    assert finalise(alice, named_uid).status_code == 302
+    html = named_page(alice, named_uid, "amend")
+    assert legends(html) == ["Child 1", "Child 2"]
+    assert "Does Sam go to school or nursery?" in html
+    assert "Does Alex go to school or nursery?" in html
