@@ -244,3 +244,19 @@ def test_the_database_is_read_once_a_chunk_not_once_a_line(store, tmp_path):
     assert sum("FROM people" in s for s in reads) == 1
     assert sum("FROM assessments" in s and "status = 'final'" in s for s in reads) == 1
     assert len(reads) < 20, reads
+
+
+def test_an_import_runs_the_garbage_collector_less_often_and_puts_it_back(store, tmp_path):
+    import gc
+
+    from formsengine.importer import IMPORT_GC_THRESHOLD
+
+    before = gc.get_threshold()
+    seen = []
+    f = write(tmp_path / "in.jsonl", [record("P-1"), record("P-2")])
+    import_file(store, f, actor="tester", progress=lambda _: seen.append(gc.get_threshold()))
+    assert seen and all(t == (IMPORT_GC_THRESHOLD, *before[1:]) for t in seen)
+    assert gc.get_threshold() == before and gc.isenabled()
+    with pytest.raises(ImportRefused):  # and after a refused import
+        import_file(store, write(tmp_path / "bad.jsonl", ["{broken"]), actor="tester")
+    assert gc.get_threshold() == before
