@@ -776,10 +776,14 @@ def audit_group() -> None:
 @click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Anchor file to check against (default: FORMSENGINE_AUDIT_ANCHOR, when it "
                    "exists): finds rows removed from the end and a rewritten chain.")
+@click.option("--no-seal", is_flag=True,
+              help="Only read: do not seal the page views not sealed yet before checking (for "
+                   "a copy or backup of the database); they are counted as not yet sealed.")
 @click.pass_obj
-def audit_verify(state: State, anchor_file: Path | None) -> None:
+def audit_verify(state: State, anchor_file: Path | None, no_seal: bool) -> None:
     """Recompute the keyed audit chain; report the first broken row, and any anchor that the
-    trail no longer agrees with."""
+    trail no longer agrees with. The page views not sealed yet are sealed first (one audit
+    row), unless --no-seal."""
     from .audit import ANCHOR_ENV, read_anchors
     from .store.maintenance import verify_audit
 
@@ -790,7 +794,7 @@ def audit_verify(state: State, anchor_file: Path | None) -> None:
         fail(f"anchor file {anchor_file} does not exist")
     anchors = read_anchors(anchor_file) if anchor_file else None
     with state.store() as store:
-        report = verify_audit(store, anchors)
+        report = verify_audit(store, anchors, seal=not no_seal)
     if not report.ok:
         fail(report.message(), 1)
     click.echo(report.message())

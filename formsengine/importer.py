@@ -421,7 +421,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
 
     scores: list[tuple] = []
     values: list[tuple] = []
-    configurations: dict[str, str] = {}  # each configuration record once (core_0011)
+    configurations: dict[str, str] = {}  # each configuration record once (core_0012)
     ids = []
     snapshot_ids = {key: snapshot_id(store, inst)
                     for key, inst in {r.inst.key: r.inst for r in rows}.items()}

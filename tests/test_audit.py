@@ -520,6 +520,11 @@ def test_command_line_seals_views_and_verify_seals_them_first(tmp_path):
     with Store.open(tmp_path / "cli.db", engine) as cli_store:
         cli_store.log_view("list", actor="alice", object_type="case_list")
         assert verify(cli_store.conn).views_unsealed == 1
+        rows = look.count(cli_store, "audit")
+    out = run(tmp_path, "audit", "verify", "--no-seal")  # only reads: a copy, a backup
+    assert out.returncode == 0 and "3 view rows sealed, 1 not yet sealed" in out.stdout
+    with Store.open(tmp_path / "cli.db", engine) as cli_store:
+        assert look.count(cli_store, "audit") == rows
     out = run(tmp_path, "audit", "verify")
     assert out.returncode == 0 and "4 view rows sealed" in out.stdout, out.stderr
     assert "not yet sealed" not in out.stdout

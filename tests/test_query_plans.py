@@ -14,6 +14,7 @@ sorting step. With a condition the same plan would read every row that does not 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -93,8 +94,8 @@ def watched_names(sql: str) -> set[str]:
     return names
 
 
-def full_scans(conn, sql: str) -> list[str]:
-    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+def full_scans(conn, sql: str, params: list | tuple = ()) -> list[str]:
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     names = watched_names(sql)
     scans = []
     for line in plan:
@@ -297,3 +298,237 @@ def test_the_due_lists_read_the_schedule_index_on_postgresql(pg_store):
     plan = "\n".join(r["QUERY PLAN"] for r in store.all("EXPLAIN " + sql, params))
     assert "schedule_due" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+# -- the triggers' statements ----------------------------------------------------------------
+# A trigger runs for one row; what it reads must be that row's record(s), found by a key. A
+# search of a watched table (or of the scores) through an index must name one of these
+# columns: through an index on other columns only (the status index, say) it reads every
+# row sharing that value, as the schedule's triggers did (core_0011).
+KEYS = ("rowid", "id", "case_id", "person_id", "assessment_id", "supersedes_id")
+SEARCH = re.compile(r"^SEARCH (\w+)(?: USING (?:COVERING |INTEGER PRIMARY KEY |PRIMARY KEY )?"
+                    r"(?:INDEX (\w+) )?\((.*)\))?")
+
+
+def trigger_statements(sql: str) -> list[str]:
+    """The statements of a trigger (its ``WHEN`` condition as a SELECT, then each statement
+    of its body), with each ``NEW.x`` and ``OLD.x`` a parameter (as the planner sees it:
+    a value it does not know). A statement that only raises an error reads nothing."""
+    import sqlite3
+
+    begin = re.search(r"\bBEGIN\b", sql, re.I)
+    assert begin, sql
+    head, body = sql[:begin.start()], re.sub(r"\bEND\s*$", "", sql[begin.end():].strip(),
+                                             flags=re.I)
+    out = []
+    when = re.search(r"\bWHEN\b(.*)$", head, re.I | re.S)
+    if when:
+        out.append("SELECT " + when.group(1))
+    pending = ""
+    for part in body.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" ;\n") and "RAISE(" not in pending:
+                out.append(pending.strip())
+            pending = ""
+    return [re.sub(r"\b(?:NEW|OLD)\.\w+", "?", s) for s in out]
+
+
+def unkeyed_reads(conn, sql: str) -> list[str]:
+    """The plan's lines that read a watched table by a scan, or through an index without
+    one of its keys."""
+    params = [None] * sql.count("?")
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    names = watched_names(sql) | {"scores", "s", "s2"}
+    bad = full_scans(conn, sql, params)
+    for line in plan:
+        match = SEARCH.match(line.strip())
+        if not match or match.group(1) not in names:
+            continue
+        used = match.group(3) or ""
+        if not any(re.search(rf"\b{key}=", used) for key in KEYS) and not (
+                match.group(1) == "audit" and not used):  # (MAX(id): the last row)
+            bad.append(line)
+    return bad
+
+
+def _triggers(conn) -> list[tuple[str, str]]:
+    return conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                        " ORDER BY name").fetchall()
+
+
+def test_every_trigger_reads_its_rows_by_a_key(site):
+    """Every statement of every trigger of the database (the schedule's, the research
+    counts', the risk order's, the audit's and the view log's) reads the watched tables by a
+    key: no scan, and no search through an index of shared values alone (the schedule's
+    triggers read every final assessment of an occasion through ``assessments_counts``)."""
+    app, _ = site
+    with app.app_context():
+        from formsengine.web.db import get_store
+
+        conn = get_store().conn
+    triggers = _triggers(conn)
+    assert {name for name, _ in triggers} >= {
+        "schedule_case_insert", "schedule_case_update", "schedule_assessment_insert",
+        "schedule_assessment_update", "schedule_assessment_delete", "final_counts_insert",
+        "case_risk_status", "audit_insert_in_chain", "view_log_no_update"}
+    problems = {}
+    for name, sql in triggers:
+        for statement in trigger_statements(sql):
+            if bad := unkeyed_reads(conn, statement):
+                problems[f"{name}: {statement[:80]}"] = bad
+    assert problems == {}
+
+
+def test_the_trigger_check_sees_a_read_of_shared_values(site):
+    """The check itself, on core_0003's schedule trigger (as it was before core_0011) and on
+    plain statements."""
+    import importlib
+
+    app, _ = site
+    with app.app_context():
+        from formsengine.web.db import get_store
+
+        conn = get_store().conn
+    before = importlib.import_module("formsengine.migrations.versions.core_0003_schedule")
+    (old,) = [s for s in before.TRIGGERS_SQLITE if "schedule_assessment_insert" in s]
+    (statement,) = [s for s in trigger_statements(old) if s.startswith("UPDATE")]
+    assert unkeyed_reads(conn, statement) == [
+        "SEARCH a USING INDEX assessments_counts (status=? AND instrument_id=? AND"
+        " occasion=?)"]
+    assert unkeyed_reads(conn, "SELECT 1 FROM assessments WHERE status = ?") != []
+    assert unkeyed_reads(conn, "SELECT 1 FROM assessments WHERE case_id = ?") == []
+    assert unkeyed_reads(conn, "DELETE FROM assessments WHERE id = ?") == []
+    assert unkeyed_reads(conn, "SELECT 1 FROM audit WHERE details = ?") == ["SCAN audit"]
+    assert trigger_statements(
+        "CREATE TRIGGER t AFTER UPDATE ON cases WHEN NEW.status = 'x' BEGIN"
+        " UPDATE cases SET ref = OLD.ref WHERE id = NEW.id; SELECT RAISE(ABORT, 'no'); END") == [
+        "SELECT  ? = 'x' ", "UPDATE cases SET ref = ? WHERE id = ?;"]
+
+
+def test_the_trigger_functions_read_the_case_index_on_postgresql(pg_store):
+    """On PostgreSQL, without statistics, over 4,000 final assessments of one occasion: the
+    statements of the schedule's trigger functions and of the risk order, planned as the
+    functions run them (generic plans: the case a parameter), look up the case's own
+    assessments through the case index, for each row. Written as core_0003 had them they
+    read ``assessments_counts`` (every final assessment of the occasion), or read every final
+    assessment once into a hash; the risk order intersected the case index with the status
+    index."""
+    from formsengine.store.schedule import done_update, entries_select
+    from formsengine.store.triggers import CASE_RISK_ORDER
+
+    store = pg_store
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO people (ref, role, created_at) VALUES ('P-1', 'victim_survivor', 'now')")
+        store.conn.execute(
+            "INSERT INTO cases (uid, ref, instruments, opened_on, created_at) SELECT 'u' || n,"
+            " 'C-' || n, '[\"toy-checklist\"]', '2025-01-01', 'now'"
+            " FROM generate_series(1, 4000) AS n")
+        store.conn.execute(
+            "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
+            " instrument_version, occasion, status, created_at, updated_at) SELECT 'a' || id,"
+            " (SELECT MIN(id) FROM people), id, 'toy-checklist', '1', 'intake', 'final', 'now',"
+            " 'now' FROM cases")
+    risk = CASE_RISK_ORDER.split("$$")[1].replace("case_risk_order.case_id", "$1")
+    prepared = {
+        "entries": ("(integer)", entries_select("postgresql", "c.id = $1"), "(7)"),
+        "done": ("(integer, text, text)", done_update("postgresql", "$1", "$2", "$3"),
+                 "(7, 'toy-checklist', 'intake')"),
+        "risk order": ("(integer)", risk, "(7)"),
+    }
+    store.conn.execute("SET plan_cache_mode = force_generic_plan")
+    plans = {}
+    for name, (types, sql, values) in prepared.items():
+        label = name.replace(" ", "_")
+        store.conn.execute(f"PREPARE {label} {types} AS {sql}")
+        plans[name] = "\n".join(r["QUERY PLAN"] for r in store.all(
+            f"EXPLAIN EXECUTE {label} {values}"))
+    for name, plan in plans.items():
+        assert "assessments_case" in plan, (name, plan)
+        assert "assessments_counts" not in plan, (name, plan)
+        assert "hashed SubPlan" not in plan, (name, plan)
+        assert "Seq Scan on assessments" not in plan, (name, plan)
+
+
+# -- one case's or person's final assessments -------------------------------------------------
+def _sent_by(store, calls) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that ``calls`` send to the store's connection:
+    SQLite's trace callback (values in place), or PostgreSQL's connection's ``execute``."""
+    sent: list[tuple[str, Any]] = []
+    if store.postgres:
+        execute = store.conn.execute
+
+        def recording(sql, params=()):
+            sent.append((sql, params))
+            return execute(sql, params)
+
+        store.conn.execute = recording
+        try:
+            calls()
+        finally:
+            del store.conn.execute
+    else:
+        store.conn.set_trace_callback(lambda sql: sent.append((sql, [])))
+        try:
+            calls()
+        finally:
+            store.conn.set_trace_callback(None)
+    return [(sql, params) for sql, params in sent if re.search(r"\bassessments\b", sql)
+            and re.match(r"\s*(SELECT|WITH)\b", sql, re.I)]
+
+
+def test_one_cases_or_persons_final_assessments_are_read_by_its_key(any_store):
+    """Without statistics, over 3,000 final assessments: the store's lookups of one case's
+    or one person's final assessments (the caseload's latest assessment and its sort by
+    date, the command line's case list, a carried-forward field, a person's instruments for
+    the report, the import's check of final occasions) read them through the case or person
+    index. Through ``assessments_counts`` (status first) they read every final assessment:
+    SQLite chose it for a person's instruments and the import's check, PostgreSQL beside the
+    case index for the others."""
+    from formsengine.store.importing import final_occasions
+    from formsengine.store.reading import person_final_instruments
+
+    store = any_store
+    team = store.ensure_team("T")
+    with store.write():
+        numbers = ("generate_series(1, 3000) AS n(i)" if store.postgres else
+                   "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                   " WHERE i < 3000) SELECT i FROM n) AS n")
+        store.conn.execute("INSERT INTO people (ref, role, created_at) SELECT 'P-' || i,"
+                           f" 'victim_survivor', 'now' FROM {numbers}")
+        store.conn.execute("INSERT INTO cases (uid, ref, team_id, created_at) SELECT"
+                           f" 'u-' || i, 'C-' || i, ?, 'now' FROM {numbers}", [team])
+        store.conn.execute(
+            "INSERT INTO assessments (uid, person_id, case_id, instrument_id,"
+            " instrument_version, occasion, status, assessment_date, created_at, updated_at)"
+            " SELECT 'a-' || c.id, p.id, c.id, 'toy-checklist', '1', 'intake', 'final',"
+            " '2025-01-01', 'now', 'now' FROM cases c JOIN people p ON p.ref = 'P-' ||"
+            " substr(c.ref, 3)")
+    case = store.one("SELECT id FROM cases WHERE ref = 'C-7'")["id"]
+    person = store.one("SELECT id FROM people WHERE ref = 'P-7'")["id"]
+
+    def calls() -> None:
+        store.caseload([team], sort="last", limit=5)
+        store.caseload([team], sort="reference", limit=5)
+        store.list_cases(limit=5)
+        store.carried_field(case, "toy.a", 0)
+        person_final_instruments(store, person)
+        final_occasions(store, [person, person + 1])
+
+    statements = _sent_by(store, calls)
+    assert len(statements) >= 6, statements
+    problems = {}
+    for sql, params in statements:
+        if store.postgres:
+            plan = [r["QUERY PLAN"] for r in store.all("EXPLAIN " + sql, params)]
+            # (not a sequential scan: PostgreSQL weighs one against the table's real size,
+            # and at 3,000 rows may rightly read them all for a page's join)
+            bad = [p for p in plan if "assessments_counts" in p]
+        else:
+            plan = [r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            bad = [p for p in plan if "assessments_counts" in p
+                   or re.match(r"SCAN (assessments|a)\b", p)]
+        if bad:
+            problems[sql[:120]] = bad
+    assert problems == {}

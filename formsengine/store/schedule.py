@@ -60,32 +60,53 @@ def offsets_hash(offsets: list[Offset]) -> str:
 
 
 # -- the SQL the triggers and the rebuild share ------------------------------------------------
-def entries_select(dialect: str, case_filter: str) -> str:
+def final_exists(dialect: str, case_id: str, instrument_id: str, occasion: str, *,
+                 each: bool = True) -> str:
+    """Whether the case has a final assessment of the instrument at the occasion (each given
+    as an expression), looked up through the case index: a case has a few assessments. The
+    databases have no statistics, and by the number of equalities alone both planners would
+    rather take ``assessments_counts`` (status, instrument, occasion), reading every final
+    assessment of that occasion in the database for each case: setting the opening date of
+    each case of 100,000 assessments did not finish in 25 minutes (core_0011).
+
+    ``each``: looked up for each row even where PostgreSQL expects many (a trigger's rows of
+    one case); without it PostgreSQL may read every final assessment once, into a hash (the
+    better plan for a rebuild of every case's entries)."""
+    from .sql import no_index, read_through, row_by_row
+
+    source = read_through(dialect, "assessments a", "assessments_case")
+    return (f"EXISTS (SELECT 1 FROM {source} WHERE a.case_id = {case_id}"  # nosec B608 (fixed SQL: names written here)
+            f" AND a.instrument_id = {instrument_id} AND a.occasion = {occasion}"
+            f" AND {no_index(dialect, 'a.status')} = 'final'"
+            f"{row_by_row(dialect) if each else ''})")
+
+
+def entries_select(dialect: str, case_filter: str, *, one_case: bool = True) -> str:
     """The schedule entries of the cases matching ``case_filter`` (a condition on ``c``),
-    as the columns of ``schedule_entries`` in order."""
+    as the columns of ``schedule_entries`` in order. ``one_case``: the filter picks one case
+    (the triggers'); False for many (a rebuild: see ``final_exists``)."""
     from .sql import json_array_items
 
     due = offset_date(dialect, "c.opened_on", "o.unit", "o.n")
+    done = final_exists(dialect, "c.id", "o.instrument_id", "o.occasion", each=one_case)
     return (
         "SELECT case_id, instrument_id, occasion, team_id, due, done FROM ("  # nosec B608 (fixed SQL: names written here)
         "SELECT DISTINCT c.id AS case_id, o.instrument_id, o.occasion, c.team_id,"
         f" {due} AS due,"
-        " CASE WHEN EXISTS (SELECT 1 FROM assessments a WHERE a.case_id = c.id"
-        " AND a.instrument_id = o.instrument_id AND a.occasion = o.occasion"
-        " AND a.status = 'final') THEN 1 ELSE 0 END AS done"
+        f" CASE WHEN {done}"
+        " THEN 1 ELSE 0 END AS done"
         f" FROM cases c JOIN {json_array_items(dialect, 'c.instruments', 'ji')} ON 1 = 1"
         " JOIN schedule_offsets o ON o.instrument_id = ji.value"
         f" WHERE c.status = 'open' AND c.opened_on IS NOT NULL AND {case_filter}) e"
         " WHERE due IS NOT NULL")
 
 
-def done_update(case_id: str, instrument_id: str, occasion: str) -> str:
+def done_update(dialect: str, case_id: str, instrument_id: str, occasion: str) -> str:
     """Set ``done`` again for one entry (given as expressions, e.g. ``NEW.case_id``)."""
+    final = final_exists(dialect, "schedule_entries.case_id", "schedule_entries.instrument_id",
+                         "schedule_entries.occasion")
     return (
-        "UPDATE schedule_entries SET done = CASE WHEN EXISTS (SELECT 1 FROM assessments a"  # nosec B608 (fixed SQL: names written here)
-        " WHERE a.case_id = schedule_entries.case_id"
-        " AND a.instrument_id = schedule_entries.instrument_id"
-        " AND a.occasion = schedule_entries.occasion AND a.status = 'final')"
+        f"UPDATE schedule_entries SET done = CASE WHEN {final}"  # nosec B608 (fixed SQL: names written here)
         f" THEN 1 ELSE 0 END WHERE case_id = {case_id} AND instrument_id = {instrument_id}"
         f" AND occasion = {occasion}")
 
@@ -95,7 +116,8 @@ INSERT = ("INSERT INTO schedule_entries (case_id, instrument_id, occasion, team_
 
 def sqlite_triggers() -> list[str]:
     """The SQLite triggers that keep ``schedule_entries``."""
-    rows = INSERT + entries_select("sqlite", "c.id = NEW.id")
+    d = "sqlite"
+    rows = INSERT + entries_select(d, "c.id = NEW.id")
     return [
         f"CREATE TRIGGER schedule_case_insert AFTER INSERT ON cases BEGIN {rows}; END",
         "CREATE TRIGGER schedule_case_update AFTER UPDATE OF instruments, opened_on, status,"  # nosec B608 (fixed SQL: names written here)
@@ -105,19 +127,20 @@ def sqlite_triggers() -> list[str]:
         " DELETE FROM schedule_entries WHERE case_id = OLD.id; END",
         "CREATE TRIGGER schedule_assessment_insert AFTER INSERT ON assessments"
         " WHEN NEW.case_id IS NOT NULL AND NEW.status = 'final' BEGIN"
-        f" {done_update('NEW.case_id', 'NEW.instrument_id', 'NEW.occasion')}; END",
+        f" {done_update(d, 'NEW.case_id', 'NEW.instrument_id', 'NEW.occasion')}; END",
         "CREATE TRIGGER schedule_assessment_update AFTER UPDATE OF status, case_id,"
         " instrument_id, occasion ON assessments BEGIN"
-        f" {done_update('OLD.case_id', 'OLD.instrument_id', 'OLD.occasion')};"
-        f" {done_update('NEW.case_id', 'NEW.instrument_id', 'NEW.occasion')}; END",
+        f" {done_update(d, 'OLD.case_id', 'OLD.instrument_id', 'OLD.occasion')};"
+        f" {done_update(d, 'NEW.case_id', 'NEW.instrument_id', 'NEW.occasion')}; END",
         "CREATE TRIGGER schedule_assessment_delete AFTER DELETE ON assessments BEGIN"
-        f" {done_update('OLD.case_id', 'OLD.instrument_id', 'OLD.occasion')}; END",
+        f" {done_update(d, 'OLD.case_id', 'OLD.instrument_id', 'OLD.occasion')}; END",
     ]
 
 
 def postgres_triggers() -> list[str]:
     """The same rules in PL/pgSQL."""
-    rows = INSERT + entries_select("postgresql", "c.id = NEW.id")
+    d = "postgresql"
+    rows = INSERT + entries_select(d, "c.id = NEW.id")
     return [
         "CREATE FUNCTION schedule_case() RETURNS trigger LANGUAGE plpgsql AS $$\n"  # nosec B608 (fixed SQL)
         "    BEGIN\n"
@@ -135,10 +158,10 @@ def postgres_triggers() -> list[str]:
         f"""CREATE FUNCTION schedule_assessment() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP <> 'INSERT' THEN
-        {done_update('OLD.case_id', 'OLD.instrument_id', 'OLD.occasion')};
+        {done_update(d, 'OLD.case_id', 'OLD.instrument_id', 'OLD.occasion')};
       END IF;
       IF TG_OP <> 'DELETE' THEN
-        {done_update('NEW.case_id', 'NEW.instrument_id', 'NEW.occasion')};
+        {done_update(d, 'NEW.case_id', 'NEW.instrument_id', 'NEW.occasion')};
       END IF;
       RETURN NULL;
     END $$""",
@@ -207,8 +230,8 @@ def rebuild(store: Store, offsets: list[Offset] | None = None, *, actor: str | N
         for row in wanted:
             store.conn.execute("INSERT INTO schedule_offsets (instrument_id, occasion, unit, n)"
                                " VALUES (?, ?, ?, ?)", list(row))
-        written = int(store.conn.execute(INSERT + entries_select(store.dialect, which),  # nosec B608 (fixed SQL and placeholders)
-                                         params).rowcount)
+        written = int(store.conn.execute(  # nosec B608 (fixed SQL and placeholders)
+            INSERT + entries_select(store.dialect, which, one_case=False), params).rowcount)
         if actor is not None:
             details: dict[str, Any] = {
                 "reason": reason, "entries": written,

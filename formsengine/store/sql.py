@@ -259,10 +259,30 @@ def offset_date(where: Any, date: str, unit: str, n: str) -> str:
 
 
 def no_index(where: Any, column: str) -> str:
-    """``column`` written so that SQLite's planner does not choose an index on it (the
-    unary ``+``), where a query knows a better one; PostgreSQL has no ``+`` on text and
-    plans by statistics: the column as it is."""
-    return column if _pg(where) else f"+{column}"
+    """The text ``column`` written so that the planner does not choose an index on it,
+    where a query knows a better one: SQLite's unary ``+``; on PostgreSQL, which has no
+    ``+`` on text, the column with the empty string appended. Neither database is given
+    statistics (no ``ANALYZE``): without them both would prefer an index matching more of a
+    query's equalities, such as ``assessments_counts`` (status, instrument, occasion), to
+    the case index, and read every final assessment of an occasion to find one case's."""
+    return f"({column} || '')" if _pg(where) else f"+{column}"
+
+
+def row_by_row(where: Any) -> str:
+    """What ends a correlated ``EXISTS`` subquery that is to be looked up for each outer row
+    (through an index) however many rows the planner expects. PostgreSQL would otherwise
+    turn it into one hashed read of every matching row of the table when it guesses many
+    outer rows (as it does, without statistics, for rows from a JSON array): ``OFFSET 0``
+    keeps the subquery as written. SQLite looks up each row: nothing."""
+    return " OFFSET 0" if _pg(where) else ""
+
+
+def read_through(where: Any, source: str, index: str) -> str:
+    """The table ``source`` (with its alias) read through ``index``: SQLite's ``INDEXED
+    BY``, which makes a statement that could not use that index an error instead of a
+    slower plan. PostgreSQL has no such clause: the table as it is (pair it with
+    ``no_index`` on the columns of the index to avoid)."""
+    return source if _pg(where) else f"{source} INDEXED BY {index}"
 
 
 def serialise_on(conn: Any, key: str) -> None:

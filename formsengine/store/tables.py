@@ -160,6 +160,11 @@ assessments = Table(
     Index("assessments_case", "case_id"),
     Index("assessments_counts", "status", "instrument_id", "occasion", "person_id"),
     Index("assessments_snapshot", "snapshot_id"),
+    # core_0011: the amendments of an assessment (the check of the foreign key when one is
+    # deleted), only rows that supersede another
+    Index("assessments_supersedes", "supersedes_id",
+          sqlite_where=text("supersedes_id IS NOT NULL"),
+          postgresql_where=text("supersedes_id IS NOT NULL")),
 )
 
 answers = Table(
@@ -195,7 +200,7 @@ scores = Table(
     UniqueConstraint("assessment_id", "seq"),
 )
 
-# Each configuration record once (core_0011): its hash -> the record without its name (the
+# Each configuration record once (core_0012): its hash -> the record without its name (the
 # score row's ``config_name`` holds that); a stored result whose record is kept here leaves
 # it out, and reading the score puts it back.
 score_configurations = Table(

@@ -10,6 +10,17 @@ from typing import Any
 from sqlalchemy import text
 
 from ..store_schema import _RISK_ORDER
+from .sql import no_index
+
+# A case's risk order finds its latest final assessment through the case index: written as
+# release 0.1 wrote it, PostgreSQL without statistics also read ``assessments_counts`` for
+# the status (every final assessment of the database) and intersected the two (core_0011).
+_FINAL = "a.status = 'final'"
+assert _FINAL in _RISK_ORDER  # nosec B101 (a code constant, checked at import)
+CASE_RISK_ORDER = (
+    "CREATE FUNCTION case_risk_order(case_id integer) RETURNS integer LANGUAGE sql STABLE AS"
+    " $$ SELECT " + _RISK_ORDER.replace("{case}", "case_risk_order.case_id").replace(
+        _FINAL, f"{no_index('postgresql', 'a.status')} = 'final'") + " $$")
 
 POSTGRES_TRIGGERS_DDL = [
     """CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -29,8 +40,7 @@ POSTGRES_TRIGGERS_DDL = [
     END $$""",
     """CREATE TRIGGER audit_insert_in_chain BEFORE INSERT ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_in_chain()""",
-    "CREATE FUNCTION case_risk_order(case_id integer) RETURNS integer LANGUAGE sql STABLE AS "
-    "$$ SELECT " + _RISK_ORDER.replace("{case}", "case_risk_order.case_id") + " $$",
+    CASE_RISK_ORDER,
     """CREATE FUNCTION case_risk_score() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       UPDATE cases SET risk_order = case_risk_order(cases.id)

@@ -402,27 +402,31 @@ def _unanswered(inst, row, data) -> list[tuple[str, str]]:
                            section_id=formbuild.DETAILS, back="check")
             label = words.field(f.id)["label"]
             out.append((f"{href}#{formbuild.field_name(f.id)}",
-                        f"Enter \u201c{label}\u201d before finalising the assessment"))
+                        _("Enter \u201c%(label)s\u201d before finalising the assessment",
+                          label=label)))
     missing = set(missing_required_items(inst, answers, fields))
     for item in inst.items.values():
         if item.id in missing:
             href = url_for("assessments.section", uid=row["uid"], section_id=item.section,
                            back="check")
             label = instance_label(item, item_text(inst, item.id, pack)["label"])
-            unknown = " (\u2018not known\u2019 is an answer)" if any(
-                o.missing for o in item.options) else ""
-            out.append((f"{href}#{formbuild.answer_name(item.id)}",
-                        f"Answer \u201c{label}\u201d before finalising the assessment"
-                        + unknown))
+            if any(o.missing for o in item.options):
+                text = _("Answer \u201c%(label)s\u201d before finalising the assessment "
+                         "(\u2018not known\u2019 is an answer)", label=label)
+            else:
+                text = _("Answer \u201c%(label)s\u201d before finalising the assessment",
+                         label=label)
+            out.append((f"{href}#{formbuild.answer_name(item.id)}", text))
     for group in inst.repeats.values():  # fewer instances given than the group's min
         given = group.count(answers)
         if given < group.minimum:
             href = url_for("assessments.section", uid=row["uid"], section_id=group.section,
                            back="check")
             out.append((f"{href}#repeat-{group.id}",
-                        f"Answer the questions of {group.label.lower()} {given + 1} before "
-                        f"finalising the assessment (the form needs at least "
-                        f"{group.minimum})"))
+                        _("Answer the questions of %(group)s %(number)d before finalising "
+                          "the assessment (the form needs at least %(minimum)d)",
+                          group=words.repeat(group)["label"].lower(), number=given + 1,
+                          minimum=group.minimum)))
     return out
 
 

@@ -86,9 +86,10 @@ def _geometry(rows, cutoffs, maximum, title, score_label) -> dict[str, Any] | No
     for c in cutoffs:
         if c["min"] <= 0 or c["min"] > top:
             continue
+        lowest = format(c["min"], "g")
         lines.append({"y": y(c["min"]), "label": _("%(band)s from %(min)s",
                                                     band=c.get("label", c["band"]),
-                                                    min=f"{c['min']:g}")})
+                                                    min=lowest)})
     ticks = sorted({0, round(top / 2), round(top)})
     unknown = _("not known")
     described = "; ".join(f"{p['label']}: {p['value'] if p['value'] is not None else unknown}"

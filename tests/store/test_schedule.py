@@ -268,15 +268,21 @@ def test_a_case_without_an_opening_date_or_instruments_has_no_entries(store):
 
 
 def test_the_revision_holds_the_triggers_the_store_describes():
-    """core_0003 keeps its SQL as it stood; while it is the newest revision to touch the
-    schedule, that is the SQL ``store.schedule`` describes."""
+    """core_0011 keeps its SQL as it stood; while it is the newest revision to touch the
+    schedule's triggers, that is the SQL ``store.schedule`` describes. (core_0003 keeps the
+    triggers it wrote, which core_0011's downgrade puts back.)"""
     import importlib
 
     from formsengine.store.schedule import postgres_triggers, sqlite_triggers
 
-    revision = importlib.import_module("formsengine.migrations.versions.core_0003_schedule")
+    revision = importlib.import_module(
+        "formsengine.migrations.versions.core_0011_schedule_by_case")
     assert revision.TRIGGERS_SQLITE == sqlite_triggers()
     assert revision.TRIGGERS_POSTGRESQL == postgres_triggers()
+    first = importlib.import_module("formsengine.migrations.versions.core_0003_schedule")
+    assert [s.split(" BEGIN")[0] for s in first.TRIGGERS_SQLITE] == [
+        s.split(" BEGIN")[0] for s in sqlite_triggers()]
+    assert "INDEXED BY" not in " ".join(first.TRIGGERS_SQLITE)
 
 
 def test_the_rebuild_command_writes_the_entries_and_is_audited(tmp_path):
@@ -401,3 +407,4 @@ def test_other_offsets_of_one_instrument_rewrite_only_its_entries(location, tmp_
         assert after != before
         details = _rebuilds(store)
         assert [(d["instruments"], d["entries"]) for d in details] == [(["toy-weekly"], 4)]
+

@@ -447,3 +447,21 @@ def test_the_amendment_page_pipes_each_instances_answer(alice, named_uid):
     assert legends(html) == ["Child 1", "Child 2"]
     assert "Does Sam go to school or nursery?" in html
     assert "Does Alex go to school or nursery?" in html
+
+
+def test_the_groups_buttons_and_messages_follow_the_language(alice, uid):
+    """The page's own words around a group (remove, and add where the definition gives no
+    add_label) and the check page's finalise messages are the application's, so they follow
+    the switch; the definition's own words (this one's add_label) stay as a pack gives them."""
+    from tests.web.test_welsh import to_welsh
+
+    to_welsh(alice, f"/assessments/{uid}/sections/{PAGE}")
+    html = page(alice, uid, "?instances=2")
+    assert ">Tynnu child 1</button>" in html and ">Tynnu child 2</button>" in html
+    assert "Remove child" not in html
+    assert ">Add another child</button>" in html  # the definition's add_label
+    assert 'aria-hidden="true">Cadw</button>' in html  # the hidden button Enter presses
+    response = finalise(alice, uid)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "cyn cwblhau’r asesiad" in html and "before finalising" not in html

@@ -14,8 +14,8 @@ The hash covers the instrument, its version and every parameter (and a scorer's 
 configuration, when it folds one in), so every record with one hash is the same but for its
 name.
 
-Revision ID: core_0011
-Revises: core_0010
+Revision ID: core_0012
+Revises: core_0011
 Create Date: 2026-12-07
 """
 
@@ -27,8 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "core_0011"
-down_revision = "core_0010"
+revision = "core_0012"
+down_revision = "core_0011"
 branch_labels = None
 depends_on = None
 
