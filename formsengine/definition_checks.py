@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .instance_ids import instance_item_id, split_instance_id
+from .instance_ids import instance_item_id, same_instance, split_instance_id
 
 if TYPE_CHECKING:
     from .instruments import Instrument
@@ -55,6 +55,13 @@ def semantic_problems(inst: Instrument) -> list[str]:
 
     def check_item_set(spec: Any, path: str) -> list[str]:
         if spec == "all":
+            groups = list(inst.repeats.values())
+            if groups:  # "all" would leave out the groups' questions without a word
+                problems.append(
+                    f"{path}: \"all\" is every choice question asked once, and this "
+                    f"instrument has repeating group {groups[0].id!r}, whose questions are "
+                    f"asked once for each {groups[0].label.lower()} and would be left out: "
+                    "list the items, and score the group with \"repeat\"")
             return inst.item_set(spec)
         if isinstance(spec, dict):
             if spec["section"] not in section_ids:
@@ -63,6 +70,14 @@ def semantic_problems(inst: Instrument) -> list[str]:
                     f"{one_of('sections', section_ids)}"
                 )
                 return []
+            group = next((s.repeat for s in inst.sections
+                          if s.id == spec["section"] and s.repeat is not None), None)
+            if group is not None:  # the section's item set would leave out its group
+                problems.append(
+                    f"{path}.section: section {spec['section']!r} holds repeating group "
+                    f"{group.id!r}, whose questions are asked once for each "
+                    f"{group.label.lower()} and would be left out: list the section's own "
+                    "items, and score the group with \"repeat\"")
             return inst.item_set(spec)
         out = []
         for i, item_id in enumerate(spec):
@@ -271,7 +286,13 @@ def age_problems(score: dict[str, Any], path: str, inst: Instrument) -> list[str
     for key, ref in refs:
         if "item" in ref:
             item = inst.items.get(ref["item"])
-            if item is None:
+            group = _group_of(inst, ref["item"])
+            if group is not None:
+                problems.append(f"{path}.{key}.item: {ref['item']!r} is a question of "
+                                f"repeating group {group!r}, asked once for each "
+                                f"{inst.repeats[group].label.lower()}; an age reads a date "
+                                "asked once (a date item outside the group or a date field)")
+            elif item is None:
                 problems.append(f"{path}.{key}.item: unknown item {ref['item']!r}")
             elif item.type != "date":
                 problems.append(f"{path}.{key}.item: {ref['item']!r} is a {item.type} item; "
@@ -398,9 +419,7 @@ def piped_item(inst: Instrument, item: Any, target: str) -> str:
     """The item whose answer a pipe in ``item``'s label or hint shows: in a repeating
     group's question, the group's item named as declared (``children.name``) is the same
     instance's (``children[2].name``); any other name is the item itself."""
-    if item.repeat is not None and target in inst.repeats[item.repeat].item_ids:
-        return instance_item_id(target, item.instance)
-    return target
+    return same_instance(inst, item, target)
 
 
 TEXT_ONLY = ("min_length", "pattern", "pattern_message")
@@ -468,8 +487,10 @@ def answer_check_problems(inst: Instrument) -> list[str]:
                 slow = slow_pattern(spec.pattern)
                 if slow:
                     problems.append(f"{path}.pattern: {slow}")
-        if spec.type == "date":
-            problems.extend(_bound_problems(path, kind, spec, inst, order))
+        if spec.type == "date" and getattr(spec, "instance", 0) <= 1:
+            # a repeating group's question is checked once, as declared
+            where = f"$.items[{spec.base}]" if getattr(spec, "repeat", None) else path
+            problems.extend(_bound_problems(where, kind, spec, inst, order))
     required = inst.definition.get("required_to_finalise", [])
     for index, item_id in enumerate(required):
         if item_id not in inst.items:
@@ -534,22 +555,44 @@ def _bound_problems(path: str, kind: str, spec: Any, inst: Instrument,
                             "rescoring")
         if not isinstance(bound, dict):
             continue
-        target = ("field", bound["field"]) if "field" in bound else ("item", bound["item"])
+        if "item" in bound:
+            refused = _group_bound_problem(inst, spec, str(bound["item"]))
+            if refused:
+                problems.append(f"{path}.{key}: {refused}")
+                continue
+            target = ("item", same_instance(inst, spec, bound["item"]))
+        else:
+            target = ("field", bound["field"])
         other = (inst.fields if target[0] == "field" else inst.items).get(target[1])
+        named = bound.get("item", bound.get("field"))  # as written: ``kids.born``
         if other is None:
-            problems.append(f"{path}.{key}: unknown {target[0]} {target[1]!r}")
+            problems.append(f"{path}.{key}: unknown {target[0]} {named!r}")
         elif other.type != "date":
-            problems.append(f"{path}.{key}: {target[0]} {target[1]!r} is {other.type}, "
+            problems.append(f"{path}.{key}: {target[0]} {named!r} is {other.type}, "
                             "not a date")
         elif target == (kind, spec.id):
             problems.append(f"{path}.{key}: a date cannot be bounded by itself")
         elif order.index(target) > order.index((kind, spec.id)):
-            problems.append(f"{path}.{key}: {target[0]} {target[1]!r} comes later in the "
+            problems.append(f"{path}.{key}: {target[0]} {named!r} comes later in the "
                             "form; a date can only be bounded by one asked before it")
     if len(fixed) == 2 and fixed["earliest"] > fixed["latest"]:
         problems.append(f"{path}.earliest: the earliest date ({fixed['earliest']}) is after "
                         f"the latest ({fixed['latest']})")
     return problems
+
+
+def _group_bound_problem(inst: Instrument, spec: Any, target: str) -> str | None:
+    """Why a date bound naming item ``target`` cannot be checked, when it names a question
+    of a repeating group from outside the group (which instance's date would it be?). An
+    instance's stored id (``kids[1].born``) never gets here: the schema refuses it."""
+    group = _group_of(inst, target)
+    if group is None or group == getattr(spec, "repeat", None):
+        return None
+    one = inst.repeats[group].label.lower()
+    return (f"names {target!r}, a question of repeating group {group!r}, which is asked "
+            f"once for each {one}: only the group's own date questions can be bounded by it "
+            f"(each by the date given for the same {one}); elsewhere, bound the date by a "
+            "question or field asked once")
 
 
 def _sum_problems(path: str, score: dict[str, Any], earlier: list[str],
@@ -1006,10 +1049,15 @@ def repeat_reference_problems(inst: Instrument) -> list[str]:
         return head if head in inst.repeats and item_id in inst.repeats[head].item_ids else None
 
     for item in inst.items.values():
-        if item.repeat is not None or item.show_when is None:
+        if item.show_when is None or item.instance > 1:
             continue
         for ref in named(item.show_when):
-            if in_group(ref):
+            if item.repeat is not None and in_group(ref) not in (None, item.repeat):
+                problems.append(f"$.items[{item.base}].show_when: {ref!r} is an item of "
+                                f"repeating group {in_group(ref)!r}; a group's items can "
+                                "test only the group's own items (of the same instance), "
+                                "ordinary items and fields")
+            elif item.repeat is None and in_group(ref):
                 problems.append(f"$.items[{item.id}].show_when: {ref!r} is an item of "
                                 f"repeating group {in_group(ref)!r}; only the group's own "
                                 "items can test it (score it with \"repeat\" instead)")

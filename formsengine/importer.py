@@ -170,6 +170,11 @@ def checked_rows(store: Store, path: Path, problems: list[str], *, digest: Any =
                             f"{occasion!r} (occasions: {', '.join(inst.occasions)})")
             continue
         status = data.get("status", "final")
+        if status == "final" and (data.get("declined") or data.get("declined_fields")):
+            problems.append(f"line {number}: declined offers are kept only with a draft (a "
+                            "finalised assessment is offered nothing): remove \"declined\" "
+                            "(and \"declined_fields\") or import the row as a draft")
+            continue
         if status == "final":
             missing = missing_required_fields(inst, sub)
             if missing:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .conditions import FormContext, evaluate_form_condition, form_condition
 from .errors import SubmissionError, UnknownInstrumentError
+from .instance_ids import same_instance
 from .instruments import schema_problems
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ class Submission:
     # answers carried forward from an earlier assessment and confirmed by a person:
     # item id -> the date (YYYY-MM-DD) of the assessment they were carried from
     carried: dict[str, str] = field(default_factory=dict)
+    # items that say prefill which a person deliberately left unanswered on this occasion
+    # (cleared the offered or saved answer and saved the page): kept with a draft so that
+    # the earlier answer is not offered again
+    declined: list[str] = field(default_factory=list)
+    # fields the details page offers (today's date, what the case's previous assessment
+    # recorded) that a person saved empty on purpose: not offered again in the draft
+    declined_fields: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,6 +63,10 @@ class Submission:
             out["judgement"] = self.judgement
         if self.carried:
             out["carried"] = self.carried
+        if self.declined:
+            out["declined"] = self.declined
+        if self.declined_fields:
+            out["declined_fields"] = self.declined_fields
         out["wording"] = self.wording
         return out
 
@@ -212,8 +224,9 @@ def bound_problem(key: str, day: dt.date, limit: dt.date, bound: Any,
 def date_bound_problems(inst: Instrument, answers: dict[str, Any],
                         fields: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Date answers outside a bound that is another date of the form (``{"field": id}``
-    or ``{"item": id}``), as (``item`` or ``field``, id, message). A bound whose date is not
-    given is not checked."""
+    or ``{"item": id}``), as (``item`` or ``field``, id, message). A question of a repeating
+    group bounded by another of the group's questions is checked against the same
+    instance's date ("Child 2: ..."). A bound whose date is not given is not checked."""
     out = []
     for kind, spec, key, bound in _date_bounds(inst):
         values = fields if kind == "field" else answers
@@ -222,8 +235,9 @@ def date_bound_problems(inst: Instrument, answers: dict[str, Any],
         other: Any
         if "field" in bound:
             other, given = inst.fields.get(bound["field"]), fields.get(bound["field"])
-        else:
-            other, given = inst.items.get(bound["item"]), answers.get(bound["item"])
+        else:  # in a repeating group, its own item is the same instance's
+            target = same_instance(inst, spec, bound["item"])
+            other, given = inst.items.get(target), answers.get(target)
         if other is None or not isinstance(given, dt.date):
             continue
         problem = bound_problem(key, values[spec.id], given, bound, other.label)
@@ -344,6 +358,22 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
             except ValueError as exc:
                 problems.append(f"{label}: carried forward item {item_id}: the date it was "
                                 f"carried from {exc}")
+    for item_id in data.get("declined") or []:
+        item = inst.items.get(item_id)
+        if item is None:
+            problems.append(f"{label}: declined offer for unknown item {item_id[:128]!r}")
+        elif not item.prefill:
+            problems.append(f"{label}: item {item_id} is offered nothing to decline (its "
+                            "definition does not say prefill)")
+        elif data["answers"].get(item_id) not in (None, "", []):
+            problems.append(f"{label}: item {item_id} is said to be left unanswered on "
+                            "purpose but has an answer")
+    for field_id in data.get("declined_fields") or []:
+        if field_id not in inst.fields:
+            problems.append(f"{label}: declined offer for unknown field {field_id[:64]!r}")
+        elif (data.get("fields") or {}).get(field_id) not in (None, ""):
+            problems.append(f"{label}: field {field_id} is said to be left empty on purpose "
+                            "but has a value")
     judgement = data.get("judgement")
     if judgement:
         level = inst.scoring.get("level")
@@ -381,5 +411,7 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
         judgement=dict(judgement) if judgement else None,
         wording=data.get("wording", "paraphrase"),
         carried={k: str(v) for k, v in (data.get("carried") or {}).items()},
+        declined=list(dict.fromkeys(data.get("declined") or [])),
+        declined_fields=list(dict.fromkeys(data.get("declined_fields") or [])),
     )
     return inst, sub

@@ -39,6 +39,23 @@ class DefinitionsPlugin:
             register(copy.deepcopy(d))
 
 
+def build_definition(data: dict, **where):
+    """An instrument built from a definition as a plugin's would be (no file behind it)."""
+    from formsengine.instruments import build_instrument
+
+    return build_instrument(data, **{"plugin": "test", "plugin_version": "0", "source": None,
+                                     **where})
+
+
+def definition_problems(data: dict) -> list[str]:
+    """What the validator says of a definition it refuses (the test fails if it does not)."""
+    from formsengine.errors import DefinitionError
+
+    with pytest.raises(DefinitionError) as caught:
+        build_definition(data)
+    return caught.value.problems
+
+
 def make_engine(*plugins, **kwargs) -> Engine:
     return Engine(Settings(), load_entrypoints=False, plugins=plugins, **kwargs)
 

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from formsengine.errors import DefinitionError
-from formsengine.instruments import build_instrument
 from formsengine.piping import answer_texts, fill, pipes, with_fallbacks
 from formsengine.scoring import compute_score, whole_years
 from formsengine.vectors import run_vectors
 from formsengine.wording import item_text
 from tests.conftest import DefinitionsPlugin, make_engine
+
+from .conftest import build_definition as build
+from .conftest import definition_problems as problems_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "calculated.json"
@@ -27,16 +29,6 @@ PLANTED = "Quillon-Plantedchild"
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
-
-
-def problems_of(data: dict) -> list[str]:
-    with pytest.raises(DefinitionError) as caught:
-        build(data)
-    return caught.value.problems
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from formsengine.errors import DefinitionError
-from formsengine.instruments import Grid, build_instrument
+from formsengine.instruments import Grid
 from formsengine.web import formbuild
+
+from .conftest import build_definition as build
+from .conftest import definition_problems as problems
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "grid.json"
@@ -24,16 +27,6 @@ ROWS = ["ex.on_edge", "ex.sleep", "ex.watched", "ex.afraid"]
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
-
-
-def problems(data: dict) -> list[str]:
-    with pytest.raises(DefinitionError) as caught:
-        build(data)
-    return caught.value.problems
 
 
 def items(data: dict) -> list[dict]:

@@ -18,9 +18,10 @@ import pytest
 from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.errors import DefinitionError, SubmissionError
-from formsengine.instruments import build_instrument
 from formsengine.store import Store, caseviews
 from formsengine.store import inspection as look
+
+from .conftest import build_definition as build
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "prefill.json"
@@ -28,10 +29,6 @@ EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "prefill.json"
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
 
 
 def item(data: dict, item_id: str) -> dict:
@@ -96,6 +93,56 @@ def test_a_carried_forward_answer_that_cannot_be_is_refused(engine, carried, mes
     with pytest.raises(SubmissionError) as caught:
         engine.check(answers(carried=carried))
     assert [p.split(": ", 1)[1] for p in caught.value.problems] == [message]
+
+
+def test_an_answers_file_records_offers_declined(engine):
+    _inst, sub = engine.check(answers(declined=["ex.separated_on", "ex.separated_on"]))
+    assert sub.declined == ["ex.separated_on"]
+    assert "ex.separated_on" not in sub.answers  # nothing is stored as its answer
+    assert sub.to_json()["declined"] == ["ex.separated_on"]
+    assert "declined" not in engine.check(answers())[1].to_json()
+
+
+@pytest.mark.parametrize("declined,message", [
+    (["ex.afraid_now"],
+     "item ex.afraid_now is offered nothing to decline (its definition does not say prefill)"),
+    (["ex.children"],
+     "item ex.children is said to be left unanswered on purpose but has an answer"),
+    (["ex.nothing"], "declined offer for unknown item 'ex.nothing'"),
+])
+def test_a_declined_offer_that_cannot_be_is_refused(engine, declined, message):
+    with pytest.raises(SubmissionError) as caught:
+        engine.check(answers(declined=declined))
+    assert [p.split(": ", 1)[1] for p in caught.value.problems] == [message]
+
+
+def test_an_answers_file_records_fields_left_empty_on_purpose(engine):
+    _inst, sub = engine.check(answers(fields={}, declined_fields=["assessment_date"]))
+    assert sub.declined_fields == ["assessment_date"] and sub.fields == {}
+    assert sub.to_json()["declined_fields"] == ["assessment_date"]
+    with pytest.raises(SubmissionError) as caught:
+        engine.check(answers(declined_fields=["assessment_date", "nothing"]))
+    assert [p.split(": ", 1)[1] for p in caught.value.problems] == [
+        "field assessment_date is said to be left empty on purpose but has a value",
+        "declined offer for unknown field 'nothing'"]
+
+
+def test_only_a_draft_imports_its_declined_offers(tmp_path, engine):
+    assert run(tmp_path, "db", "init").returncode == 0
+    row = answers(person="VS-1", role="victim_survivor", case="C-1", occasion="review",
+                  fields={"assessment_date": "2026-06-12"}, declined=["ex.separated_on"])
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps(row) + "\n")
+    out = run(tmp_path, "assessments", "import", str(f))
+    assert out.returncode != 0
+    assert "line 1: declined offers are kept only with a draft" in out.stderr
+    f.write_text(json.dumps({**row, "status": "draft"}) + "\n")
+    out = run(tmp_path, "assessments", "import", str(f))
+    assert out.returncode == 0, out.stderr
+    with Store.open(tmp_path / "cli.db", engine) as store:
+        (draft,) = look.rows(store, "assessments", "id", "status")
+        assert draft["status"] == "draft"
+        assert store.get_assessment(draft["id"])["declined"] == ["ex.separated_on"]
 
 
 def run(tmp_path, *args):

@@ -19,8 +19,10 @@ import pytest
 from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.errors import DefinitionError, SubmissionError
-from formsengine.instruments import build_instrument
 from formsengine.wording import item_text
+
+from .conftest import build_definition as build
+from .conftest import definition_problems as problems
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples" / "definitions"
@@ -29,16 +31,6 @@ EXAMPLE = EXAMPLES / "children-named.json"
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
-
-
-def problems(data: dict) -> list[str]:
-    with pytest.raises(DefinitionError) as caught:
-        build(data)
-    return caught.value.problems
 
 
 def group_items(data: dict) -> list[dict]:

@@ -20,8 +20,10 @@ import pytest
 
 from formsengine.errors import DefinitionError
 from formsengine.instance_ids import split_instance_id
-from formsengine.instruments import build_instrument
 from formsengine.scoring import compute_score
+
+from .conftest import build_definition as build
+from .conftest import definition_problems as problems
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "household.json"
@@ -29,16 +31,6 @@ EXAMPLE = ROOT / "docs" / "examples" / "definitions" / "household.json"
 
 def example() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
-
-
-def build(data: dict):
-    return build_instrument(data, plugin="test", plugin_version="0", source=None)
-
-
-def problems(data: dict) -> list[str]:
-    with pytest.raises(DefinitionError) as caught:
-        build(data)
-    return caught.value.problems
 
 
 def group(data: dict) -> dict:

@@ -30,6 +30,10 @@ Mapping:
 * a repeating group is a ``group`` item that ``repeats`` (``minOccurs`` and ``maxOccurs``
   extensions) inside its section's group, its items with their declared ids
   (``children.age``); the response repeats it once per instance given, in order;
+* an answer carried forward from the person's previous assessment (an item that says
+  ``prefill``, confirmed by a person) has, on its response item, the project's extension
+  ``urn:formsengine:extension:carried-forward`` whose ``valueDate`` is the date of the
+  assessment it was carried from;
 * non-item fields are a ``fields`` group; the scored result is a read-only ``result`` group
   (scores, bands, level, flags, criteria), filled in the response from the stored score,
   which the server computed.
@@ -41,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import StorageError
-from ..instance_ids import instance_item_id, split_instance_id
+from ..instance_ids import instance_item_id, same_instance, split_instance_id
 from ..instruments import instance_condition
 from ..store.reading import person_by_id
 
@@ -69,6 +73,9 @@ def _coding(inst: Instrument, option) -> dict[str, Any]:
 
 COMPARISONS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
 EXTENSION = "http://hl7.org/fhir/StructureDefinition"
+# the project's own extension on a QuestionnaireResponse item: the answer was carried forward
+# from the person's previous assessment and confirmed (valueDate: that assessment's date)
+CARRIED_FORWARD = f"{BASE}:extension:carried-forward"
 ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
 
 
@@ -222,6 +229,8 @@ def _details(inst: Instrument, spec, item: dict[str, Any], link_id: str) -> None
         for name, bound in (("minValue", spec.earliest), ("maxValue", spec.latest)):
             if isinstance(bound, str) and bound != "today":  # a written date
                 limits.append({"url": f"{EXTENSION}/{name}", "valueDate": bound})
+            elif isinstance(bound, dict) and _sibling(inst, spec, bound):
+                continue  # checked by the repeating group (_sibling_constraints)
             elif bound is not None:  # today, or another date of the form
                 limits.append(_date_constraint(inst, name, bound, link_id))
     if spec.type == "text":
@@ -270,6 +279,41 @@ def _date_constraint(inst: Instrument, name: str, bound: Any,
     ]}
 
 
+def _sibling(inst: Instrument, spec: Any, bound: dict[str, Any]) -> bool:
+    """Whether a date bound names another question of the same repeating group."""
+    return "item" in bound and same_instance(inst, spec, bound["item"]) != bound["item"]
+
+
+def _sibling_constraints(inst: Instrument, group: Any) -> list[dict[str, Any]]:
+    """The date bounds between questions of a repeating group, as ``targetConstraint``s
+    of the group: tested in each repetition, so each instance's date is compared with the
+    date given in the same repetition."""
+    out = []
+    for item_id in group.item_ids:
+        spec = inst.items[instance_item_id(item_id, 1)]
+        for name, bound in (("minValue", spec.earliest), ("maxValue", spec.latest)):
+            if not isinstance(bound, dict) or not _sibling(inst, spec, bound):
+                continue
+            label = inst.items[instance_item_id(bound["item"], 1)].label
+            mine = f"item.where(linkId='{item_id}').answer.value"
+            other = f"item.where(linkId='{bound['item']}').answer.value"
+            test = ">=" if name == "minValue" else "<="
+            human = (f"\u201c{spec.label}\u201d cannot be "
+                     f"{'before' if name == 'minValue' else 'after'} the date given for "
+                     f"\u201c{label}\u201d for the same {group.label.lower()}")
+            out.append({"url": f"{EXTENSION}/targetConstraint", "extension": [
+                {"url": "key",
+                 "valueId": f"{item_id.replace('_', '-')}-{name.lower()}"[:64]},
+                {"url": "severity", "valueCode": "error"},
+                {"url": "expression", "valueExpression": {
+                    "language": "text/fhirpath",
+                    "expression": f"{mine}.empty() or {other}.empty() or "
+                                  f"{mine} {test} {other}"}},
+                {"url": "human", "valueString": human},
+            ]})
+    return out
+
+
 def _answer_option(inst: Instrument, option) -> dict[str, Any]:
     out: dict[str, Any] = {"valueCoding": _coding(inst, option)}
     if option.exclusive:  # "none of these": stands alone
@@ -289,6 +333,29 @@ def _question(inst: Instrument, spec, link_id: str) -> dict[str, Any]:
         item["maxLength"] = int(spec.max_length)
     _details(inst, spec, item, link_id)
     return item
+
+
+def _condition_and_comment(item: dict[str, Any], spec,
+                           condition: tuple[list[dict], str | None, str | None], *,
+                           required: bool) -> None:
+    """Put a question's show condition on its Questionnaire item (``enableWhen`` with
+    ``enableBehavior``, or the condition in words in its text when ``enableWhen`` cannot say
+    it) and its comment child. FHIR asks a required question only while it is enabled:
+    under an ``enableWhen`` the item is ``required`` as ``required`` says; a condition left
+    to the form in words makes it not required."""
+    enable, behaviour, note = condition
+    if enable:
+        item["enableWhen"] = enable
+        if behaviour:
+            item["enableBehavior"] = behaviour
+        item["required"] = required
+    elif note:
+        item["text"] += f" (asked only when {note})"
+        item["required"] = False
+    if spec.comment:
+        item.setdefault("item", []).insert(
+            0, {"linkId": f"{item['linkId']}.comment", "text": "Comment", "type": "text",
+                "required": False})
 
 
 def _in_grids(section, inst: Instrument,
@@ -333,20 +400,8 @@ def questionnaire(inst: Instrument) -> dict[str, Any]:
         for item_id in section.item_ids:
             spec = inst.items[item_id]
             item = _question(inst, spec, item_id)
-            enable, behaviour, note = _enable_when(inst, spec.show_when)
-            if enable:
-                item["enableWhen"] = enable
-                if behaviour:
-                    item["enableBehavior"] = behaviour
-                # FHIR asks a required question only while it is enabled
-                item["required"] = item_id in finalise_needs
-            elif note:
-                item["text"] += f" (asked only when {note})"
-                item["required"] = False
-            if spec.comment:
-                item.setdefault("item", []).insert(
-                    0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
-                     "required": False})
+            _condition_and_comment(item, spec, _enable_when(inst, spec.show_when),
+                                   required=item_id in finalise_needs)
             children.append((item_id, item))
         if section.repeat is not None:
             children.append((section.repeat.id, _repeating_group(inst, section.repeat)))
@@ -387,19 +442,8 @@ def _repeating_group(inst: Instrument, group: Any) -> dict[str, Any]:
         spec = inst.items[instance_item_id(item_id, 1)]
         item = _question(inst, spec, item_id)
         declared = _declared_condition(spec.show_when, group.id)
-        enable, behaviour, note = _enable_when_declared(inst, declared, group.id)
-        if enable:
-            item["enableWhen"] = enable
-            if behaviour:
-                item["enableBehavior"] = behaviour
-            item["required"] = False
-        elif note:
-            item["text"] += f" (asked only when {note})"
-            item["required"] = False
-        if spec.comment:
-            item.setdefault("item", []).insert(
-                0, {"linkId": f"{item_id}.comment", "text": "Comment", "type": "text",
-                    "required": False})
+        _condition_and_comment(item, spec, _enable_when_declared(inst, declared, group.id),
+                               required=False)
         children.append(item)
     out: dict[str, Any] = {"linkId": group.id, "text": group.label, "type": "group",
                            "repeats": True, "required": group.minimum > 0,
@@ -407,6 +451,7 @@ def _repeating_group(inst: Instrument, group: Any) -> dict[str, Any]:
                            "item": children}
     if group.minimum > 0:
         out["extension"].insert(0, {"url": MIN_OCCURS, "valueInteger": group.minimum})
+    out["extension"] += _sibling_constraints(inst, group)
     return out
 
 
@@ -492,6 +537,27 @@ def _result_answer(kind: str, value: Any) -> list[dict[str, Any]]:
     return [{"valueString": str(value)}]
 
 
+def _response_item(inst: Instrument, row: dict[str, Any], stored: str,
+                   link_id: str) -> dict[str, Any] | None:
+    """The response's item for the answer and comment stored under ``stored`` (None when
+    there is neither); an answer carried forward from an earlier assessment carries the
+    ``CARRIED_FORWARD`` extension with the date of the assessment it came from."""
+    spec = inst.items[stored]
+    answers = _answers(inst, spec, row["answers"].get(stored))
+    comment = row["comments"].get(stored)
+    if not answers and not comment:
+        return None
+    entry: dict[str, Any] = {"linkId": link_id, "text": spec.label}
+    carried = (row.get("carried") or {}).get(stored)
+    if answers and carried:
+        entry["extension"] = [{"url": CARRIED_FORWARD, "valueDate": str(carried)}]
+    if answers:
+        entry["answer"] = answers
+    if comment:
+        entry["item"] = [{"linkId": f"{link_id}.comment", "answer": [{"valueString": comment}]}]
+    return entry
+
+
 def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
     row = store.get_assessment(assessment_id)
     if row is None:
@@ -504,36 +570,17 @@ def questionnaire_response(store: Store, assessment_id: int) -> dict[str, Any]:
     for section in inst.sections:
         children = []
         for item_id in section.item_ids:
-            spec = inst.items[item_id]
-            answers = _answers(inst, spec, row["answers"].get(item_id))
-            comment = row["comments"].get(item_id)
-            if not answers and not comment:
-                continue
-            entry: dict[str, Any] = {"linkId": item_id, "text": spec.label}
-            if answers:
-                entry["answer"] = answers
-            if comment:
-                entry["item"] = [{"linkId": f"{item_id}.comment",
-                                  "answer": [{"valueString": comment}]}]
-            children.append((item_id, entry))
+            entry = _response_item(inst, row, item_id, item_id)
+            if entry is not None:
+                children.append((item_id, entry))
         group = section.repeat
         if group is not None:  # one repetition of the group per instance given
             for k in range(1, group.count(row["answers"], row["comments"]) + 1):
                 given = []
                 for item_id in group.item_ids:
-                    stored = instance_item_id(item_id, k)
-                    spec = inst.items[stored]
-                    answers = _answers(inst, spec, row["answers"].get(stored))
-                    comment = row["comments"].get(stored)
-                    if not answers and not comment:
-                        continue
-                    entry = {"linkId": item_id, "text": spec.label}
-                    if answers:
-                        entry["answer"] = answers
-                    if comment:
-                        entry["item"] = [{"linkId": f"{item_id}.comment",
-                                          "answer": [{"valueString": comment}]}]
-                    given.append(entry)
+                    entry = _response_item(inst, row, instance_item_id(item_id, k), item_id)
+                    if entry is not None:
+                        given.append(entry)
                 if given:
                     children.append((group.id, {"linkId": group.id,
                                                  "text": f"{group.label} {k}",

@@ -305,6 +305,10 @@ def draft_document(sub: Submission) -> str:
                            "comments": sub.comments, "sources": sub.sources}
     if sub.carried:
         doc["carried"] = sub.carried
+    if sub.declined:
+        doc["declined"] = sub.declined
+    if sub.declined_fields:
+        doc["declined_fields"] = sub.declined_fields
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -314,9 +318,13 @@ def read_draft_document(text: str | None) -> tuple[dict, dict, dict]:
     return doc.get("answers") or {}, doc.get("comments") or {}, doc.get("sources") or {}
 
 
-def read_draft_carried(text: str | None) -> dict[str, str]:
-    """The carried-forward answers of a draft document: item id -> the date carried from."""
-    return (json.loads(text) if text else {}).get("carried") or {}
+def read_draft_carried(text: str | None) -> tuple[dict[str, str], list[str], list[str]]:
+    """The carried-forward answers of a draft document (item id -> the date carried from),
+    the items whose offered answer a person declined (left unanswered on purpose) and the
+    fields whose offered value a person declined."""
+    doc = json.loads(text) if text else {}
+    return (doc.get("carried") or {}, doc.get("declined") or [],
+            doc.get("declined_fields") or [])
 
 
 def is_database_url(location: Any) -> bool:
@@ -1338,9 +1346,11 @@ class Store:
         draft, packed = row.pop("draft_answers"), row.pop("packed_answers")
         if row["status"] == "draft":
             row["answers"], row["comments"], row["sources"] = read_draft_document(draft)
-            row["carried"] = read_draft_carried(draft)
+            row["carried"], row["declined"], row["declined_fields"] = read_draft_carried(draft)
         else:
             row["answers"], row["comments"], row["sources"], row["carried"] = {}, {}, {}, {}
+            # a finalised assessment is offered nothing
+            row["declined"], row["declined_fields"] = [], []
             for item_id, value, comment, source, carried in json.loads(packed or "[]"):
                 row["answers"][item_id] = json.loads(value)
                 if comment:
@@ -1362,7 +1372,7 @@ class Store:
         """The stored assessment as answers-file data, for rescoring or editing."""
         data = {"instrument": row["instrument_id"], "version": row["instrument_version"],
                 "answers": row["answers"], "fields": row["fields"], "wording": row["wording"]}
-        for key in ("comments", "sources", "carried"):
+        for key in ("comments", "sources", "carried", "declined", "declined_fields"):
             if row.get(key):
                 data[key] = row[key]
         if row.get("judgement"):
@@ -1381,7 +1391,8 @@ class Store:
                      actor: str, request_id: str | None = None,
                      previous: dict[str, Any] | None = None,
                      judgement_before: dict[str, str] | None | object = KEEP,
-                     carried_forward: dict[str, Any] | None = None) -> int:
+                     carried_forward: dict[str, Any] | None = None,
+                     declined_offers: dict[str, Any] | None = None) -> int:
         """Replace a draft's answers and its provisional result (scored here, on the
         server, at every save). Fails cleanly when someone else saved first.
 
@@ -1392,7 +1403,10 @@ class Store:
         audit row then says how it changed).
         ``carried_forward``: the answers this save confirms as carried forward from an
         earlier assessment (``{"items": [...], "from_assessment": uid, "from_date": date}``),
-        recorded in the save's audit row."""
+        recorded in the save's audit row. ``declined_offers``: what was offered that this
+        save leaves empty on purpose (``{"items": [...], "from_assessment": uid}`` for
+        answers offered from an earlier assessment, ``{"fields": [...]}`` for the details
+        page's fields), recorded in the audit row as ``offers_declined``."""
         draft_result = self.draft_score(sub)
         # Everything that can be prepared is prepared before the write lock is taken.
         date = sub.fields.get(
@@ -1429,6 +1443,8 @@ class Store:
             details: dict[str, Any] = {"changed_items": changed}
             if carried_forward:
                 details["carried_forward"] = carried_forward
+            if declined_offers:
+                details["offers_declined"] = declined_offers
             if judgement_before is not KEEP:
                 details.update(judgement_details(cast("dict[str, str] | None", judgement_before),
                                                  sub.judgement) or {})

@@ -216,9 +216,11 @@ def section(uid: str, section_id: str):
     elif form.validate_on_submit():
         merged, after, dropped = formbuild.merge_section(form, inst, section_id, data,
                                                          request.form, remove)
-        merged, carried, offered = prefill.confirm(
+        merged, carried, offered, declined = prefill.confirm(
             inst, row, data, merged, page_items, request.form.get("carried") or "",
-            idle=bool(request.headers.get("X-Idle-Save")))
+            idle=bool(request.headers.get("X-Idle-Save")), shown=_page_shown(inst, data))
+        if section_id == formbuild.DETAILS:
+            declined = _decline_details(inst, row, merged)
         # answers the posted answers hide are never dropped unsaid: the page asks first
         # (a save sent by the idle timer has nobody to ask, and keeps what it can)
         if dropped and request.form.get("remove_hidden") != "yes" \
@@ -236,7 +238,7 @@ def section(uid: str, section_id: str):
                     row["id"], sub, expected_revision=expected, actor=g.user["username"],
                     request_id=g.request_id,
                     previous=row["answers"] if expected == row["revision"] else None,
-                    carried_forward=carried)
+                    carried_forward=carried, declined_offers=declined)
             except SubmissionError as exc:
                 errors, status = _place_problems(form, inst, exc.problems, uid), 400
             except StaleEditError:
@@ -305,6 +307,16 @@ def section(uid: str, section_id: str):
         calculated=_calculated(inst, row, data, pack).get(section_id)), status
 
 
+def _page_shown(inst, data) -> set[str]:
+    """The questions the posted page showed: its ``shown`` list, or (a page without one)
+    those the stored answers show."""
+    posted = request.form.get("shown")
+    if posted is not None:
+        return {i for i in posted.split(",") if i}
+    return formbuild.visible_items(inst, data["answers"],
+                                   formbuild.typed_fields(inst, data.get("fields", {})))
+
+
 def _calculated(inst, row, data, pack) -> dict:
     """The section's calculated values from the answers saved so far (none to compute
     when the definition shows none)."""
@@ -320,14 +332,18 @@ CARRIED = ("last_marac_referral",)
 def _offer_details(form, inst, row, data) -> None:
     """Fill what the details page can offer: today's date for the assessment and, for a
     field not yet recorded here, what the case's latest finalised assessment recorded
-    (shown, editable, and said to be carried forward)."""
+    (shown, editable, and said to be carried forward); nothing for a field a person has
+    saved empty on purpose in this draft (``declined_fields``)."""
     given = data.get("fields", {})
+    declined = set(data.get("declined_fields") or [])  # left empty on purpose: not again
     date_id = inst.assessment_date_field
     date_field = inst.fields.get(date_id)
-    if date_field is not None and date_field.type == "date" and not given.get(date_id):
+    if date_field is not None and date_field.type == "date" and not given.get(date_id) \
+            and date_id not in declined:
         getattr(form, formbuild.field_name(date_id)).data = dt.date.today().isoformat()
     for field_id in CARRIED:
-        if field_id not in inst.fields or given.get(field_id) not in (None, ""):
+        if field_id not in inst.fields or given.get(field_id) not in (None, "") \
+                or field_id in declined:
             continue
         carried = access.store().carried_field(row["case_id"], field_id, row["id"])
         if carried is None:
@@ -337,6 +353,34 @@ def _offer_details(form, inst, row, data) -> None:
         field.description = (_("Carried forward from the assessment of %(day)s: check it.",
                                 day=date_text(carried["assessment_date"])) + " "
                               + (field.description or ""))
+
+
+def _offered_fields(inst) -> list[str]:
+    """The fields the details page fills in when they are empty: the assessment's date
+    (today) and those carried from the case's latest finalised assessment."""
+    date_id = inst.assessment_date_field
+    date_field = inst.fields.get(date_id)
+    out = [date_id] if date_field is not None and date_field.type == "date" else []
+    return out + [f for f in CARRIED if f in inst.fields]
+
+
+def _decline_details(inst, row, merged) -> dict | None:
+    """A saved details page's offered fields left empty (today's date, or a value carried
+    from an earlier assessment that the page filled in): remembered in ``merged`` as
+    declined, so that the page does not fill them in again. Returns the audit details of
+    those declined by this save (None when none)."""
+    declined = list(merged.get("declined_fields") or [])
+    newly = []
+    for field_id in _offered_fields(inst):
+        if merged["fields"].get(field_id) not in (None, "") or field_id in declined:
+            continue
+        if field_id in CARRIED and access.store().carried_field(
+                row["case_id"], field_id, row["id"]) is None:
+            continue  # nothing was offered
+        newly.append(field_id)
+    if newly:
+        merged["declined_fields"] = declined + newly
+    return {"fields": newly} if newly else None
 
 
 def _section_items(inst, section_id, instances: int = 0):

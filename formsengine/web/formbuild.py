@@ -342,7 +342,9 @@ def merge_section(form, inst, section_id: str, data: dict[str, Any], formdata: A
     must say so before saving: see ``hidden_answered``)."""
     out = {**data, "answers": dict(data["answers"]), "fields": dict(data.get("fields", {})),
            "comments": dict(data.get("comments", {})), "sources": dict(data.get("sources", {})),
-           "carried": dict(data.get("carried", {}))}
+           "carried": dict(data.get("carried", {})),
+           "declined": list(data.get("declined", [])),
+           "declined_fields": list(data.get("declined_fields", []))}
     if section_id == DETAILS:
         for f in inst.fields.values():
             value = getattr(form, field_name(f.id)).data
@@ -388,6 +390,13 @@ def merge_section(form, inst, section_id: str, data: dict[str, Any], formdata: A
             remove_instance(group, out, remove, shown_n)
     if not out["carried"]:
         del out["carried"]
+    out["declined"] = [i for i in out["declined"] if out["answers"].get(i) in (None, "", [])]
+    if not out["declined"]:
+        del out["declined"]
+    out["declined_fields"] = [f for f in out["declined_fields"]
+                              if out["fields"].get(f) in (None, "")]
+    if not out["declined_fields"]:
+        del out["declined_fields"]
     dropped = hidden_answered(inst, out)
     return out, prune(inst, out), dropped
 

@@ -9,6 +9,12 @@ the page with it. Saving the page with the offered answer unchanged records it a
 forward (with the date it was carried from; the save's audit row lists the items and the
 assessment they came from); a changed answer is an ordinary answer. A save sent by the idle
 timer confirms nothing: offered answers nobody saved are left out of it.
+
+A question the page showed that a person saves unanswered while the earlier assessment has
+an answer to it (an offered answer cleared, or a saved one removed) is *declined*: the draft
+remembers it (``declined``), the save's audit row lists it, and the earlier answer is not
+offered for it again in this assessment. Nothing is stored as its answer: it stays
+unanswered until a person answers it.
 """
 
 from __future__ import annotations
@@ -35,8 +41,9 @@ def offers(inst, row, data: dict[str, Any], item_ids) -> tuple[dict[str, Any], d
     assessment they come from (None when nothing is offered). Only questions not answered
     yet, whose earlier answer is still a valid answer to this version of the question, and
     that are shown once the offered answers are put in."""
+    declined = set(data.get("declined") or [])
     wanted = [i for i in prefill_items(inst, item_ids)
-              if data["answers"].get(i) in (None, "", [])]
+              if data["answers"].get(i) in (None, "", []) and i not in declined]
     if not wanted:
         return {}, None
     source = access.store().prefill_source(row["id"], wanted)
@@ -81,15 +88,39 @@ def notices(inst, data: dict[str, Any], item_ids, offered: dict[str, Any],
     return out
 
 
+def _blank(value: Any) -> bool:
+    return value in (None, "", [])
+
+
 def confirm(inst, row, data: dict[str, Any], merged: dict[str, Any], item_ids, posted: str,
-            idle: bool) -> tuple[dict[str, Any], dict | None, dict[str, Any]]:
+            idle: bool, shown: set[str]
+            ) -> tuple[dict[str, Any], dict | None, dict[str, Any], dict | None]:
     """A saved page's offered answers: those posted unchanged are marked carried forward in
-    ``merged`` (a save by the idle timer leaves them out instead: nobody confirmed them).
+    ``merged`` (a save by the idle timer leaves them out instead: nobody confirmed them);
+    the page's questions that were ``shown``, are still shown, and are saved unanswered
+    although the earlier assessment answered them are marked declined.
     Returns the answers data to save, the audit details (None when nothing is carried
-    forward on the page), and the offers still standing (for the page shown again)."""
+    forward on the page), the offers still standing (for the page shown again), and the
+    audit details of the offers declined by this save (None when none)."""
     named = {i for i in posted.split(",") if i}
-    candidates = [i for i in prefill_items(inst, item_ids) if i in named]
-    source = access.store().prefill_source(row["id"], candidates) if candidates else None
+    prefilled = prefill_items(inst, item_ids)
+    candidates = [i for i in prefilled if i in named]
+    declined = [i for i in merged.get("declined") or [] if _blank(merged["answers"].get(i))]
+    blank = [i for i in prefilled if i in shown and _blank(merged["answers"].get(i))
+             and i not in declined]
+    if blank:  # a question the merged answers hide was not emptied by anyone
+        still_shown = formbuild.visible_items(
+            inst, merged["answers"], formbuild.typed_fields(inst, merged.get("fields", {})))
+        blank = [i for i in blank if i in still_shown]
+    asked = list(dict.fromkeys(candidates + blank))
+    source = access.store().prefill_source(row["id"], asked) if asked else None
+    newly = [i for i in blank if source is not None and i in source["answers"]]
+    declined += newly
+    merged.pop("declined", None)
+    if declined:
+        merged["declined"] = [i for i in inst.items if i in set(declined)]
+    refused = ({"items": newly, "from_assessment": source["uid"]}
+               if newly and source is not None else None)
     standing: dict[str, Any] = {}
     if source is not None:
         for item_id in candidates:
@@ -112,4 +143,4 @@ def confirm(inst, row, data: dict[str, Any], merged: dict[str, Any], item_ids, p
         details = {"items": carried,
                    "from_assessment": source["uid"] if source is not None else None,
                    "from_date": min(froms) if len(froms) == 1 else sorted(froms)}
-    return merged, details, (standing if source is not None else {})
+    return merged, details, (standing if source is not None else {}), refused

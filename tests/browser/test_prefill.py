@@ -26,6 +26,21 @@ def server(tmp_path_factory):
     yield from run_server(tmp_path_factory, FORMSENGINE_DEFINITIONS=str(EXAMPLES))
 
 
+@pytest.fixture(scope="module")
+def signed_in(server, browser_factory):
+    """One signed-in page per JavaScript setting, shared by the module's tests (an account
+    signs in for the first time once)."""
+    pages: dict[bool, object] = {}
+
+    def page_for(script: bool):
+        if script not in pages:
+            pages[script] = session(server, browser_factory, "ana" if script else "ben",
+                                    script)
+        return pages[script]
+
+    return page_for
+
+
 def check(page, checker, base, script: bool, label: str) -> None:
     if script:
         axe_check(page, label)
@@ -54,10 +69,10 @@ def described_by(page, selector: str) -> str:
 
 
 @pytest.mark.parametrize("script", [True, False], ids=["javascript", "no-javascript"])
-def test_a_review_carries_forward_what_the_practitioner_confirms(server, browser_factory,
-                                                                 checker, script):
+def test_a_review_carries_forward_what_the_practitioner_confirms(server, signed_in, checker,
+                                                                 script):
     base = server["url"]
-    page = session(server, browser_factory, "ana" if script else "ben", script)
+    page = signed_in(script)
     page.goto(base + "/cases/new")
     page.check("#victim_survivor")
     page.fill("#opened_on-year", "2025")
@@ -109,3 +124,45 @@ def test_a_review_carries_forward_what_the_practitioner_confirms(server, browser
         "Are there children in the household?": True, "How many children?": False,
         "When did the relationship end?": True,
         "Are you afraid of the other person now?": False}
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["javascript", "no-javascript"])
+def test_a_cleared_offer_is_not_offered_again(server, signed_in, script):
+    base = server["url"]
+    page = signed_in(script)
+    page.goto(base + "/cases/new")
+    page.check("#victim_survivor")
+    page.fill("#opened_on-year", "2025")
+    go(page, "button:has-text('Create case')")
+    case_url = page.url
+    start(page, case_url, "intake", ("12", "3", "2026"))
+    page.check("input[name='q-ex-children'][value='no']")
+    for part, value in (("", "1"), ("-month", "2"), ("-year", "2026")):
+        page.fill(f"#q-ex-separated_on{part}", value)
+    page.check("input[name='q-ex-afraid_now'][value='yes']")
+    go(page, "button:has-text('Save and continue')")
+    go(page, "button:has-text('Finalise assessment')")
+    assert page.url.split("#")[0].endswith("/result"), page.url
+    uid = start(page, case_url, "review", ("12", "6", "2026"))
+    assert page.input_value("#q-ex-separated_on-year") == "2026"
+    # nobody knows when the relationship ended now: the practitioner clears the date
+    for part in ("", "-month", "-year"):
+        page.fill(f"#q-ex-separated_on{part}", "")
+    page.check("input[name='q-ex-afraid_now'][value='no']")
+    go(page, "button:has-text('Save and continue')")
+    assert page.url.split("#")[0].endswith("/check"), page.url
+    # back to the page: the cleared date stays cleared, with no notice; the kept answer
+    # says it was confirmed
+    page.goto(f"{base}/assessments/{uid}/sections/household")
+    assert page.input_value("#q-ex-separated_on-year") == ""
+    notices = page.locator("[data-carried]")
+    assert [notices.nth(i).inner_text() for i in range(notices.count())] == [
+        "Carried forward from 12 March 2026 and confirmed \u2014 change it if it no longer "
+        "holds"]
+    # saving the page again does not bring it back
+    go(page, "button:has-text('Save and continue')")
+    rows = page.locator(".govuk-summary-list__row")
+    answers = {rows.nth(i).locator("dt").inner_text(): rows.nth(i).locator("dd").first
+               .inner_text() for i in range(rows.count())}
+    assert "2026" not in answers["When did the relationship end?"]
+    assert MARK not in answers["When did the relationship end?"]

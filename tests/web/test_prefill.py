@@ -252,3 +252,123 @@ def test_the_item_table_says_which_answers_were_carried_forward(alice, case, sto
     codebook = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").glob(
         "codebook*") if p.suffix in (".md", ".html", ".csv"))
     assert "ex_children__carried" in codebook and "carried forward from the person" in codebook
+
+
+def test_the_fhir_response_marks_the_answers_carried_forward(alice, case, store):
+    pytest.importorskip("fhir.resources")
+    from formsengine.interop.fhir import questionnaire_response, validate
+
+    first = intake(alice, case, FIRST)
+    uid = review(alice, case)
+    text = page(alice, uid)
+    save_section(alice, uid, "household", {**FIRST, "q-ex-children-count": "3",
+                                           "carried": offered_list(text)})
+    assert finalise(alice, uid).status_code == 302
+    resource = questionnaire_response(store, caseviews.assessment_id(store, uid))
+    validate(resource)
+    household = next(g for g in resource["item"] if g["linkId"] == "household")
+    marks = {i["linkId"]: i.get("extension") for i in household["item"]}
+    carried = [{"url": "urn:formsengine:extension:carried-forward",
+                "valueDate": "2026-03-12"}]
+    # kept: marked with the date carried from; changed or asked afresh: not marked
+    assert marks == {"ex.children": carried, "ex.children.count": None,
+                     "ex.separated_on": carried, "ex.afraid_now": None}
+    # the first occasion's answers were all given then
+    response = questionnaire_response(store, caseviews.assessment_id(store, first))
+    assert "carried-forward" not in json.dumps(response)
+
+
+def shown_list(text: str) -> str:
+    return re.search(r'name="shown" value="([^"]*)"', text).group(1)
+
+
+def as_posted(text: str, answers: dict) -> dict:
+    """The page's form as a browser without JavaScript posts it: the offers it names, the
+    questions it showed, and the answers as the person left them."""
+    form = {"shown": shown_list(text), **answers}
+    if offered_list(text) is not None:
+        form["carried"] = offered_list(text)
+    return form
+
+
+BLANK_DATE = {"q-ex-separated_on-day": "", "q-ex-separated_on-month": "",
+              "q-ex-separated_on-year": ""}
+
+
+def test_a_cleared_offer_is_remembered_and_not_offered_again(alice, case, store):
+    first = intake(alice, case, FIRST)
+    uid = review(alice, case)
+    text = page(alice, uid)
+    # the practitioner keeps the children's answers and clears the date: nobody knows it now
+    save_section(alice, uid, "household", as_posted(text, {
+        "q-ex-children": "yes", "q-ex-children-count": "2", **BLANK_DATE,
+        "q-ex-afraid_now": "no"}))
+    # the page again: the date is not offered again, and its boxes are empty
+    text = page(alice, uid)
+    assert offered_list(text) is None
+    assert "q-ex-separated_on-carried" not in text
+    assert not re.search(r'name="q-ex-separated_on-year"[^>]*value="2026"', text)
+    aid = caseviews.assessment_id(store, uid)
+    row = store.get_assessment(aid)
+    assert "ex.separated_on" not in row["answers"]
+    assert row["declined"] == ["ex.separated_on"]
+    details = json.loads(store.audit_entries(action="update")[0]["details"])
+    assert details["offers_declined"] == {"items": ["ex.separated_on"],
+                                                   "from_assessment": first}
+    # saving the page again as it stands leaves the date unanswered, not carried forward
+    save_section(alice, uid, "household", as_posted(text, {
+        "q-ex-children": "yes", "q-ex-children-count": "2", **BLANK_DATE,
+        "q-ex-afraid_now": "no"}))
+    row = store.get_assessment(aid)
+    assert "ex.separated_on" not in row["answers"]
+    assert row["carried"] == {"ex.children": "2026-03-12", "ex.children.count": "2026-03-12"}
+    assert row["declined"] == ["ex.separated_on"]
+    assert finalise(alice, uid).status_code == 302
+    rows = look.rows(store, "answers", "item_id", "carried_from", assessment_id=aid)
+    assert {r["item_id"]: r["carried_from"] for r in rows} == {
+        "ex.afraid_now": None, "ex.children": "2026-03-12", "ex.children.count": "2026-03-12"}
+
+
+def test_clearing_a_confirmed_answer_is_remembered_and_answering_lifts_it(alice, case, store):
+    intake(alice, case, {"q-ex-children": "not_known", **{
+        k: v for k, v in FIRST.items() if k.startswith("q-ex-separated_on")},
+        "q-ex-afraid_now": "yes"})
+    uid = review(alice, case)
+    text = page(alice, uid)
+    kept = {"q-ex-children": "not_known", **{k: v for k, v in FIRST.items()
+                                            if k.startswith("q-ex-separated_on")},
+            "q-ex-afraid_now": "yes"}
+    save_section(alice, uid, "household", as_posted(text, kept))
+    row = stored(store, uid)
+    assert row["carried"] == {"ex.children": "2026-03-12", "ex.separated_on": "2026-03-12"}
+    # later the practitioner removes the confirmed date: it stays unanswered, "not known"
+    # stays "not known", and nothing is offered in its place
+    text = page(alice, uid)
+    save_section(alice, uid, "household", as_posted(text, {**kept, **BLANK_DATE}))
+    text = page(alice, uid)
+    assert offered_list(text) is None and "q-ex-separated_on-carried" not in text
+    row = stored(store, uid)
+    assert row["answers"] == {"ex.children": "not_known", "ex.afraid_now": "yes"}
+    assert row["carried"] == {"ex.children": "2026-03-12"} and row["declined"] == [
+        "ex.separated_on"]
+    # answering it afterwards is an ordinary answer; the declined mark goes with it
+    save_section(alice, uid, "household", as_posted(text, {
+        **kept, "q-ex-separated_on-day": "9"}))
+    row = stored(store, uid)
+    assert row["answers"]["ex.separated_on"] == "2026-02-09"
+    assert "ex.separated_on" not in row["carried"] and row["declined"] == []
+
+
+def test_an_offer_hidden_by_another_answer_is_not_declined(alice, case, store):
+    intake(alice, case, FIRST)
+    uid = review(alice, case)
+    text = page(alice, uid)
+    # "no children" hides the count: the count was not cleared by anyone
+    save_section(alice, uid, "household", as_posted(text, {
+        "q-ex-children": "no", "q-ex-children-count": "2", **{
+            k: v for k, v in FIRST.items() if k.startswith("q-ex-separated_on")},
+        "q-ex-afraid_now": "no", "remove_hidden": "yes"}))
+    row = stored(store, uid)
+    assert "ex.children.count" not in row["answers"] and not row.get("declined")
+    assert "offers_declined" not in json.loads(
+        store.audit_entries(action="update")[0]["details"])

@@ -423,6 +423,36 @@ def test_the_error_summary_names_an_instances_question(alice, named_uid):
         ("#q-kids--3-born", "Child 3: Date of birth of the child must include a month")]
 
 
+def test_a_childs_first_contact_before_its_own_birth_is_refused_with_the_child_named(
+        alice, named_uid):
+    def dates(n: int, born: tuple[str, str, str], contact: tuple[str, str, str]) -> dict:
+        out = {}
+        for item, (d, m, y) in (("born", born), ("first_contact", contact)):
+            out.update({f"q-kids--{n}-{item}-day": d, f"q-kids--{n}-{item}-month": m,
+                        f"q-kids--{n}-{item}-year": y})
+        return out
+
+    # child 1's first contact is after their birth; child 2's is before theirs (and after
+    # child 1's birth, which does not bound child 2)
+    typed = {"q-kids--1-name": "Sam", **dates(1, ("2", "5", "2019"), ("10", "1", "2020")),
+             "q-kids--2-name": "Alex", **dates(2, ("2", "5", "2021"), ("10", "1", "2020"))}
+    response = press_named(alice, named_uid, typed, instances=2, expect=400)
+    html = response.get_data(as_text=True)
+    # messages name a question by the definition's wording (a pipe's fallback)
+    message = ("Child 2: Date of first contact with the child must be on or after the date "
+               "of birth of the child (2 May 2021)")
+    assert summary(html) == [("#q-kids--2-first_contact", message)]
+    assert re.search(r'id="q-kids--2-first_contact-error" class="govuk-error-message">'
+                     r'<span class="govuk-visually-hidden">Error:</span>\s*'
+                     + re.escape(message), html)
+    # what was typed is shown again, and nothing was stored
+    assert re.search(r'name="q-kids--2-first_contact-year"[^>]*value="2020"', html)
+    assert "Alex" not in named_page(alice, named_uid)
+    typed.update({"q-kids--2-first_contact-year": "2021", "q-kids--2-first_contact-month": "6"})
+    press_named(alice, named_uid, typed, instances=2)
+    assert "Alex" in named_page(alice, named_uid)
+
+
 def test_a_pipe_shows_each_instances_own_answer(alice, named_uid):
     press_named(alice, named_uid, {"q-kids--1-name": "Sam", "q-kids--2-name": "<b>Alex</b>",
                                    "q-kids--2-school": "no"}, instances=3)
