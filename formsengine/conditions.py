@@ -179,8 +179,41 @@ def page_program(cond: dict, on_page: set[str] | frozenset[str], ctx: Context) -
 
 
 def evaluate_form_condition(cond: dict, answers: dict[str, Any], fields: dict[str, Any]) -> bool:
-    """Conditions used by forms (``show_when``): items and fields only."""
-    return evaluate(cond, Context(answers=answers, fields=fields))
+    """Conditions used by forms (``show_when``): items and fields only. Each condition is
+    compiled once (``form_condition``): every line of an import and every score checks the
+    same few conditions of a definition."""
+    return form_condition(cond)(FormContext(answers, fields))
+
+
+_NOTHING: dict[str, Any] = {}
+
+
+class FormContext:
+    """What a form's condition reads: the answers and fields (nothing scored yet). Lighter
+    than a ``Context`` made for each condition checked; read only."""
+
+    __slots__ = ("answers", "fields")
+    parameters = scores = bands = levels = flags = _NOTHING
+
+    def __init__(self, answers: dict[str, Any], fields: dict[str, Any]) -> None:
+        self.answers, self.fields = answers, fields
+
+
+_FORM_CONDITIONS: dict[int, tuple[dict, Callable[[Any], bool]]] = {}
+_FORM_CONDITIONS_KEPT = 4096  # conditions of every installed definition, with room
+
+
+def form_condition(cond: dict) -> Callable[[Any], bool]:
+    """``cond`` compiled (``compile_condition``), kept for the next call with the same
+    condition object (the definition's own: definitions are not changed once built)."""
+    kept = _FORM_CONDITIONS.get(id(cond))
+    if kept is not None and kept[0] is cond:
+        return kept[1]
+    if len(_FORM_CONDITIONS) >= _FORM_CONDITIONS_KEPT:
+        _FORM_CONDITIONS.clear()
+    compiled = compile_condition(cond)
+    _FORM_CONDITIONS[id(cond)] = (cond, compiled)
+    return compiled
 
 
 def compile_condition(cond: dict) -> Callable[[Context], bool]:

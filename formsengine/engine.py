@@ -67,6 +67,8 @@ class Engine:
         self.org_config = org_config or OrgConfig.load(self.settings.config_file)
         self.instruments = InstrumentRegistry()
         self._config_cache: dict[tuple[str, str], tuple[dict, dict]] = {}
+        # each scorer plugin's version, looked up once (every scored result records it)
+        self._scorer_versions: dict[str, str] = {}
         self._occasions_cache: dict[tuple[str, str], list[Occasion]] = {}
         self.wording = WordingRegistry()
         problems: list[str] = []
@@ -212,8 +214,10 @@ class Engine:
                 ["no plugin can score this instrument (its definition declares no scoring, "
                  "and no plugin implements score_assessment for it)"],
             )
-        for extra in self.pm.hook.assessment_flags(instrument=inst, submission=sub,
-                                                   result=result):
+        flags_hook = self.pm.hook.assessment_flags
+        extras = flags_hook(instrument=inst, submission=sub, result=result) \
+            if flags_hook.get_hookimpls() else []  # (no call when no plugin adds flags)
+        for extra in extras:
             for flag, raised in (extra or {}).items():
                 result.setdefault("flags", {})
                 result["flags"][flag] = bool(result["flags"].get(flag)) or bool(raised)
@@ -221,7 +225,7 @@ class Engine:
             "instrument": {"id": inst.id, "version": inst.version, "title": inst.title,
                            "plugin": inst.plugin, "plugin_version": inst.plugin_version},
             "scorer": {"plugin": scorer,
-                       "version": self._plugin_version(scorer) if scorer else "unknown",
+                       "version": self._scorer_version(scorer) if scorer else "unknown",
                        "engine": "formsengine " + __version__},
             "configuration": {**config, "parameters": dict(config["parameters"])},
             "wording": sub.wording,
@@ -238,6 +242,12 @@ class Engine:
             record["hash"] = "sha256:" + hashlib.sha256(combined.encode()).hexdigest()
         ordered.update(result)
         return ordered
+
+    def _scorer_version(self, name: str) -> str:
+        version = self._scorer_versions.get(name)
+        if version is None:
+            version = self._scorer_versions[name] = self._plugin_version(name)
+        return version
 
     def _configuration(self, inst: Instrument) -> tuple[dict[str, Any], dict[str, Any]]:
         """(parameters, configuration record) of the organisation's configuration."""

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from .conditions import (
     Context,
+    FormContext,
     compile_condition,
-    evaluate_form_condition,
+    form_condition,
     resolve,
     unknown_inputs,
 )
@@ -392,14 +393,13 @@ def declarative_score(inst: Instrument, sub: Submission, params: dict[str, Any])
     # Completeness: every item that is shown must be answered, and not with a value that
     # makes the assessment incomplete (declined, not asked).
     asked = list(plan.always_asked)
-    asked += [i for i, cond in plan.sometimes_asked
-              if evaluate_form_condition(cond, answers, sub.fields)]
+    form = FormContext(answers, sub.fields)
+    asked += [i for i, cond in plan.sometimes_asked if form_condition(cond)(form)]
     for group, named in plan.repeat_asked:
         for k in range(1, group.count(answers) + 1):
             for base in named:
                 item = inst.items[instance_item_id(base, k)]
-                if item.show_when is None or evaluate_form_condition(item.show_when, answers,
-                                                                     sub.fields):
+                if item.show_when is None or form_condition(item.show_when)(form):
                     asked.append(item.id)
     unanswered = [i for i in asked if i not in answers]
     inc = plan.incomplete_values

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .conditions import evaluate_form_condition
-from .errors import SubmissionError
+from .conditions import FormContext, evaluate_form_condition, form_condition
+from .errors import SubmissionError, UnknownInstrumentError
 from .instance_ids import same_instance
 from .instruments import schema_problems
 
@@ -228,28 +228,36 @@ def date_bound_problems(inst: Instrument, answers: dict[str, Any],
     group bounded by another of the group's questions is checked against the same
     instance's date ("Child 2: ..."). A bound whose date is not given is not checked."""
     out = []
-    specs: list[tuple[str, Any, dict[str, Any]]] = [
-        ("field", f, fields) for f in inst.fields.values()]
-    specs += [("item", i, answers) for i in inst.items.values()]
-    for kind, spec, values in specs:
-        if spec.type != "date" or not isinstance(values.get(spec.id), dt.date):
+    for kind, spec, key, bound in _date_bounds(inst):
+        values = fields if kind == "field" else answers
+        if not isinstance(values.get(spec.id), dt.date):
             continue
-        for key in ("earliest", "latest"):
-            bound = getattr(spec, key, None)
-            if not isinstance(bound, dict):
-                continue
-            other: Any
-            if "field" in bound:
-                other, given = inst.fields.get(bound["field"]), fields.get(bound["field"])
-            else:  # in a repeating group, its own item is the same instance's
-                target = same_instance(inst, spec, bound["item"])
-                other, given = inst.items.get(target), answers.get(target)
-            if other is None or not isinstance(given, dt.date):
-                continue
-            problem = bound_problem(key, values[spec.id], given, bound, other.label)
-            if problem:
-                out.append((kind, spec.id, f"{named(spec)} {problem}"))
+        other: Any
+        if "field" in bound:
+            other, given = inst.fields.get(bound["field"]), fields.get(bound["field"])
+        else:  # in a repeating group, its own item is the same instance's
+            target = same_instance(inst, spec, bound["item"])
+            other, given = inst.items.get(target), answers.get(target)
+        if other is None or not isinstance(given, dt.date):
+            continue
+        problem = bound_problem(key, values[spec.id], given, bound, other.label)
+        if problem:
+            out.append((kind, spec.id, f"{named(spec)} {problem}"))
     return out
+
+
+def _date_bounds(inst: Instrument) -> list[tuple[str, Any, str, dict[str, Any]]]:
+    """(``field`` or ``item``, spec, ``earliest`` or ``latest``, bound) of every date bound
+    that is another date of the form: worked out once per instrument (most have none)."""
+    found = inst.__dict__.get("_date_bounds")
+    if found is None:
+        found = [(kind, spec, key, getattr(spec, key, None))
+                 for kind, specs in (("field", inst.fields), ("item", inst.items))
+                 for spec in specs.values() if spec.type == "date"
+                 for key in ("earliest", "latest")
+                 if isinstance(getattr(spec, key, None), dict)]
+        inst.__dict__["_date_bounds"] = found
+    return found
 
 
 def missing_required_fields(inst: Instrument, sub: Submission) -> list[str]:
@@ -295,8 +303,6 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
     problems = schema_problems("answers", data)
     if problems:
         raise SubmissionError(where, problems)
-    from .errors import UnknownInstrumentError
-
     try:
         inst = registry.get(data["instrument"], data.get("version"))
     except UnknownInstrumentError as exc:
@@ -385,9 +391,10 @@ def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "a
     if not problems:
         for kind, spec_id, message in date_bound_problems(inst, answers, fields):
             problems.append(f"{label}: {kind} {spec_id}: {message}")
+        form = FormContext(answers, fields)
         for item_id in list(answers):
             cond = inst.items[item_id].show_when
-            if cond is not None and not evaluate_form_condition(cond, answers, fields):
+            if cond is not None and not form_condition(cond)(form):
                 problems.append(
                     f"{label}: item {item_id} is answered but is only asked when its condition "
                     "holds; remove the answer or answer the question it depends on"

@@ -120,7 +120,7 @@ def test_hook_register_migrations(toy, tmp_path):
     (versions / "org_extras_0001_notes.py").write_text(
         "from alembic import op\nimport sqlalchemy as sa\n"
         "revision = 'org_extras_0001'\ndown_revision = None\n"
-        "branch_labels = ('org_extras',)\ndepends_on = 'core_0010'\n"
+        "branch_labels = ('org_extras',)\ndepends_on = 'core_0012'\n"
         "def upgrade():\n"
         "    op.create_table('org_notes', sa.Column('id', sa.Integer, primary_key=True),"
         " sa.Column('text', sa.Text))\n")

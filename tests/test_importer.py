@@ -42,6 +42,31 @@ def test_import_writes_everything(store, tmp_path):
     assert verify_audit(store).ok
 
 
+def test_an_import_keeps_each_configuration_record_once_and_reads_give_it_back(
+        store, engine, tmp_path):
+    from formsengine.store.reading import final_history
+
+    f = write(tmp_path / "in.jsonl", [record("P-1"), record("P-1", "review", a="yes"),
+                                      record("P-2", case="C-1")])
+    import_file(store, f, actor="tester")
+    kept = look.rows(store, "score_configurations")
+    stored = look.rows(store, "scores", order_by="id")
+    assert len(kept) == 1 and {s["config_hash"] for s in stored} == {kept[0]["hash"]}
+    assert not any("configuration" in json.loads(s["result"]) for s in stored)
+    inst, sub = engine.check(record("P-1", "review", a="yes"))
+    scored = engine.score(inst, sub)
+    read = store.get_assessment(stored[1]["assessment_id"])["result"]
+    assert read == scored and list(read) == list(scored)  # the same keys in the same order
+    person = store.get_person("P-1")
+    history = final_history(store, person["id"], "toy-checklist")
+    assert [json.loads(r["result"])["configuration"] for r in history] == [
+        scored["configuration"]] * 2
+    # a later save of the same configuration adds no record
+    store.create_assessment(inst, sub, person_id=person["id"], occasion="after_incident",
+                            assessor="t", status="final")
+    assert count(store, "score_configurations") == 1 and count(store, "scores") == 4
+
+
 def test_bad_lines_are_all_reported_and_nothing_written(store, tmp_path):
     bad_value = record("P-3", a="maybe")
     no_person = record()
@@ -219,3 +244,19 @@ def test_the_database_is_read_once_a_chunk_not_once_a_line(store, tmp_path):
     assert sum("FROM people" in s for s in reads) == 1
     assert sum("FROM assessments" in s and "status = 'final'" in s for s in reads) == 1
     assert len(reads) < 20, reads
+
+
+def test_an_import_runs_the_garbage_collector_less_often_and_puts_it_back(store, tmp_path):
+    import gc
+
+    from formsengine.importer import IMPORT_GC_THRESHOLD
+
+    before = gc.get_threshold()
+    seen = []
+    f = write(tmp_path / "in.jsonl", [record("P-1"), record("P-2")])
+    import_file(store, f, actor="tester", progress=lambda _: seen.append(gc.get_threshold()))
+    assert seen and all(t == (IMPORT_GC_THRESHOLD, *before[1:]) for t in seen)
+    assert gc.get_threshold() == before and gc.isenabled()
+    with pytest.raises(ImportRefused):  # and after a refused import
+        import_file(store, write(tmp_path / "bad.jsonl", ["{broken"]), actor="tester")
+    assert gc.get_threshold() == before

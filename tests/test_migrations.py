@@ -4,6 +4,7 @@ schema that is behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from tests.conftest import (
 from tests.test_store_tables import _describe
 
 BOOKKEEPING = {"alembic_version", "_sqlite_migrations"}
+CONFIGURATIONS_TABLE = ("CREATE TABLE score_configurations (hash TEXT NOT NULL PRIMARY KEY,"
+                        " record TEXT NOT NULL)")
 
 
 def schema_of(path: Path) -> dict:
@@ -68,14 +71,17 @@ def legacy_database(path: Path, engine, *, stop_before: str | None = None) -> No
                          params={"time_cost": 1, "memory_cost": 8, "parallelism": 1},
                          teams=[team], actor="old")
     # today's store writes the assessments: the column it names that release 0.1 did not
-    # have (core_0010's language) is there only while it writes them
+    # have (core_0010's language) and the table of configuration records (core_0012's) are
+    # there only while it writes them
     conn.execute("ALTER TABLE assessments ADD COLUMN language TEXT NOT NULL DEFAULT 'en'")
+    conn.execute(CONFIGURATIONS_TABLE)
     for n, status in enumerate(["final", "final", "draft"]):
         inst, sub = engine.check(answers(a="yes" if n else "no"))
         pid = store.ensure_person(f"P-{n}", "victim_survivor")
         store.create_assessment(inst, sub, person_id=pid, occasion="intake",
                                 assessor="old", status=status)
     conn.execute("ALTER TABLE assessments DROP COLUMN language")
+    with_whole_results(conn)
     conn.close()
 
 
@@ -89,6 +95,41 @@ def without_carried_column(after: dict[str, list]) -> None:
 def with_language(rows: list) -> list:
     """Assessments as core_0010 leaves them: each completed in English."""
     return [(*row, "en") for row in rows]
+
+
+def with_whole_results(conn) -> None:
+    """Scores as the store wrote them before core_0012: each result with its configuration
+    record in it, and no ``score_configurations`` (today's store, which wrote them, keeps
+    the record there)."""
+    from formsengine.store import read_result
+
+    rows = conn.execute("SELECT s.id, s.result, s.config_name, c.record FROM scores s"
+                        " JOIN score_configurations c ON c.hash = s.config_hash").fetchall()
+    for score_id, result, name, record in rows:
+        whole = json.dumps(read_result(result, name, record), ensure_ascii=False)
+        conn.execute("UPDATE scores SET result = ? WHERE id = ?", [whole, score_id])
+    conn.execute("DROP TABLE score_configurations")
+
+
+def read_scores(rows: list, configurations: list | None = None) -> list:
+    """Score rows (as ``SELECT *`` reads them) with their result as the store reads it: parsed,
+    its configuration record put back from ``configurations`` (core_0012's rows)."""
+    from formsengine.store import read_result
+
+    records = dict(configurations or [])
+    return [(*row[:11], read_result(row[11], row[7], records.get(row[8])), *row[12:])
+            for row in rows]
+
+
+def as_upgraded(after: dict[str, list], before: dict[str, list]) -> None:
+    """core_0012 on the dumps of a database before and after it: each configuration record
+    taken out of the results and kept once (here, one configuration), every result read as
+    it was."""
+    configurations = after.pop("score_configurations")
+    assert len(configurations) == 1 and all(
+        '"configuration"' not in row[11] for row in after["scores"])
+    after["scores"] = read_scores(after["scores"], configurations)
+    before["scores"] = read_scores(before["scores"])
 
 
 def dump(path: Path) -> dict[str, list]:
@@ -130,13 +171,13 @@ def test_a_new_database_is_built_exactly_as_release_0_1_built_it_then_upgraded(e
                                                 "core:core_0004", "core:core_0007",
                                                 "core:core_0009", "core:core_0005",
                                                 "core:core_0008", "core:core_0010",
-                                                "core:core_0011"]
+                                                "core:core_0011", "core:core_0012"]
     conn.close()
     assert schema_of(tmp_path / "new.db") == schema_of(tmp_path / "old.db") != baseline
     conn = connect(tmp_path / "new.db")
     assert [b.behind for b in migrations.status(conn, engine)] == [False, False]
     assert {b.label: b.current for b in migrations.status(conn, engine)} == {
-        "core": "core_0011", "web": "web_0001"}
+        "core": "core_0012", "web": "web_0001"}
     # the keyed audit chain starts as the release's m005 started it
     assert audit.verify(conn).ok
     conn.close()
@@ -154,7 +195,7 @@ def test_the_comparison_notices_a_missing_trigger(engine, tmp_path):
 def test_upgrading_a_current_database_applies_nothing(store):
     assert store.migrate() == []
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
-        {"version_num": "core_0011"}, {"version_num": "web_0001"}]
+        {"version_num": "core_0012"}, {"version_num": "web_0001"}]
 
 
 # -- a database made by release 0.1 -----------------------------------------------------------
@@ -175,7 +216,7 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
         assert store.last_upgrade == ["core:core_0002", "core:core_0003", "core:core_0004",
                                      "core:core_0007", "core:core_0009", "core:core_0005",
                                      "core:core_0008", "core:core_0010",
-                                     "core:core_0011"]
+                                     "core:core_0011", "core:core_0012"]
         assert audit.verify(store.conn).ok
         # the old record is kept
         assert store.one("SELECT COUNT(*) AS n FROM _sqlite_migrations")["n"] == 11
@@ -185,13 +226,14 @@ def test_a_release_0_1_database_is_stamped_and_upgraded_in_place(engine, tmp_pat
              if not k.startswith(("schedule_", "final_"))}
     assert after.pop("view_log") == []  # core_0005's table, empty
     without_carried_column(after)
+    as_upgraded(after, before)
     assert after == before | {"assessments": with_language(before["assessments"])}
     fresh = tmp_path / "fresh.db"
     Store.open(fresh, engine, create=True).close()
     assert schema_of(path) == schema_of(fresh)
     status = cli(tmp_path, "db", "status")
     assert status.returncode == 0, status.stderr
-    assert "core    core_0011  core_0011  current" in status.stdout
+    assert "core    core_0012  core_0012  current" in status.stdout
     with Store.open(path, engine) as store:  # opens without complaint now
         assert store.get_person("P-1") is not None
 
@@ -240,7 +282,7 @@ def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_
     assert [p.returncode for p in procs] == [0, 0], outs
     conn = connect(path)
     assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
-        "core_0011", "web_0001"}
+        "core_0012", "web_0001"}
     conn.close()
     after = dump(path)
     assert after.pop("case_people_set_aside") == []  # core_0002's table: no case had two
@@ -251,6 +293,7 @@ def test_two_upgrades_at_once_take_a_release_0_1_database_over_once(engine, tmp_
     after["audit"] = after["audit"][:len(before["audit"])]
     assert after.pop("view_log") == []  # core_0005's table, empty
     without_carried_column(after)
+    as_upgraded(after, before)
     assert after == before | {"assessments": with_language(before["assessments"])}
 
 
@@ -280,7 +323,7 @@ def test_upgrades_in_threads_of_one_process_take_turns(engine, tmp_path):
     assert sorted(results) == [[], [], ["core:core_0002", "core:core_0003", "core:core_0004",
                                          "core:core_0007", "core:core_0009", "core:core_0005",
                                          "core:core_0008", "core:core_0010",
-                                         "core:core_0011"]]
+                                         "core:core_0011", "core:core_0012"]]
 
 
 def test_a_database_from_newer_code_is_refused(engine, tmp_path):
@@ -288,7 +331,7 @@ def test_a_database_from_newer_code_is_refused(engine, tmp_path):
     Store.open(path, engine, create=True).close()
     conn = connect(path)
     conn.execute("UPDATE alembic_version SET version_num = 'core_0099'"
-                 " WHERE version_num = 'core_0011'")
+                 " WHERE version_num = 'core_0012'")
     conn.close()
     with pytest.raises(SchemaBehindError, match="newer formsengine"):
         Store.open(path, engine)
@@ -354,7 +397,7 @@ def test_a_plugin_branch_is_written_applied_and_required(toy, tmp_path):
     first = migrations.new_revision(engine, "notes table", "org_notes")
     assert first.parent == versions and first.name.startswith("org_notes_0001_")
     text = first.read_text()
-    assert "branch_labels = ('org_notes',)" in text and "depends_on = 'core_0011'" in text
+    assert "branch_labels = ('org_notes',)" in text and "depends_on = 'core_0012'" in text
     first.write_text(text.replace(
         "def upgrade() -> None:\n    pass",
         "def upgrade() -> None:\n    op.create_table('org_notes', sa.Column('id', sa.Integer,"
@@ -378,7 +421,7 @@ def test_a_plugin_branch_is_written_applied_and_required(toy, tmp_path):
         assert [r["name"] for r in store.all("PRAGMA table_info(org_notes)")] == [
             "id", "case_id", "text"]
         assert {b.label: b.current for b in migrations.status(store.conn, engine)} == {
-            "core": "core_0011", "web": "web_0001", "org_notes": "org_notes_0002"}
+            "core": "core_0012", "web": "web_0001", "org_notes": "org_notes_0002"}
     create_app({"DATABASE": str(path), "ENGINE": engine, "TESTING": True})
     # a new database gets the plugin's branch with the rest
     with Store.open(tmp_path / "new.db", engine, create=True) as store:
@@ -403,7 +446,7 @@ def test_a_failing_revision_leaves_the_database_as_it_was(toy, tmp_path):
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "org_half" not in names
     assert {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")} == {
-        "core_0011", "web_0001"}
+        "core_0012", "web_0001"}
     conn.close()
 
 
@@ -492,7 +535,7 @@ def test_the_baseline_builds_the_described_schema_on_postgresql(engine, pg_conne
     assert {"schedule_case", "schedule_assessment"} <= triggers
     assert "final_counts_assessment" in triggers
     assert {r[0] for r in pg_connection.execute(text(
-        "SELECT version_num FROM alembic_version"))} == {"core_0011", "web_0001"}
+        "SELECT version_num FROM alembic_version"))} == {"core_0012", "web_0001"}
     migrations.run_upgrade(pg_connection, engine)  # nothing left to do
 
 
@@ -525,10 +568,13 @@ def at_core_0001(backend, request, engine, tmp_path):
                                             (second, "victim_survivor"),
                                             (other, "service_user")])
     inst, sub = engine.check(answers(a="yes"))
-    # (the column core_0010 adds is there only while today's store writes the assessment)
+    # (the column core_0010 adds and core_0012's table are there only while today's store
+    # writes the assessment)
     conn.execute("ALTER TABLE assessments ADD COLUMN language TEXT NOT NULL DEFAULT 'en'")
+    conn.execute(CONFIGURATIONS_TABLE)
     store.create_assessment(inst, sub, person_id=second, occasion="intake", case_id=case)
     conn.execute("ALTER TABLE assessments DROP COLUMN language")
+    with_whole_results(conn)
     conn.close()
     return where, case, first, second, other
 
@@ -558,6 +604,7 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
             "core:core_0002", "core:core_0003", "core:core_0004", "core:core_0007",
             "core:core_0009", "core:core_0005",
             "core:core_0008", "core:core_0010", "core:core_0011",
+            "core:core_0012",
             f"note: case {case} had 2 people as victim_survivor: kept person {second}, "
             f"moved person(s) {first} to case_people_set_aside"]
         after = _everything(store)
@@ -571,7 +618,10 @@ def test_core_0002_keeps_one_person_a_role_and_sets_the_others_aside(at_core_000
         for table, rows in before.items():
             if table == "assessments":  # core_0010: each completed in English
                 rows = sorted(with_language(rows), key=repr)
-            if table != "case_people":
+            if table == "scores":  # core_0012: read with the configuration record kept once
+                assert read_scores(after[table], after["score_configurations"]) == \
+                    read_scores(rows), table
+            elif table != "case_people":
                 assert after[table] == rows, table
         assert audit.verify(store.conn).ok
         # and the rule holds from now on
@@ -594,7 +644,7 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
                               capture_output=True, text=True, env=env, timeout=120)
 
     status = run("db", "status")
-    assert status.returncode == 1 and "core    core_0001  core_0011  behind" in status.stdout
+    assert status.returncode == 1 and "core    core_0001  core_0012  behind" in status.stdout
     serve = run("serve", "--port", "1")
     assert serve.returncode != 0 and "formsengine db upgrade" in serve.stderr
     assert "Traceback" not in serve.stderr
@@ -602,7 +652,7 @@ def test_db_upgrade_and_status_on_postgresql(at_core_0001, engine, backend):
     assert up.returncode == 0, up.stderr
     assert "applied core:core_0002" in up.stdout and "note: case" in up.stdout
     status = run("db", "status")
-    assert status.returncode == 0 and "core    core_0011  core_0011  current" in status.stdout
+    assert status.returncode == 0 and "core    core_0012  core_0012  current" in status.stdout
     assert "applied" not in run("db", "upgrade").stdout
 
 
@@ -626,14 +676,15 @@ def test_a_database_before_core_0005_gets_the_view_log_and_its_chain_still_verif
     conn.execute("DROP TABLE final_people")
     conn.execute("DROP INDEX assessments_supersedes")  # (core_0011's index)
     conn.execute("ALTER TABLE assessments DROP COLUMN language")  # (and core_0010's)
+    conn.execute("DROP TABLE score_configurations")  # (and core_0012's: no score here)
     conn.execute("UPDATE alembic_version SET version_num = 'core_0009'"
-                 " WHERE version_num = 'core_0011'")
+                 " WHERE version_num = 'core_0012'")
     conn.close()
     with pytest.raises(SchemaBehindError):
         Store.open(path, engine)
     with Store.open(path, engine, upgrade=True) as store:
         assert store.last_upgrade == ["core:core_0005", "core:core_0008", "core:core_0010",
-                                      "core:core_0011"]
+                                      "core:core_0011", "core:core_0012"]
         assert look.rows(store, "audit") == before
         assert audit.verify(store.conn).ok
         store.log_view("view", actor="after", object_type="case", object_id=1)
@@ -642,3 +693,34 @@ def test_a_database_before_core_0005_gets_the_view_log_and_its_chain_still_verif
         assert report.ok and report.views_sealed == 1 and report.rows == len(before) + 1
         assert set(look.schema_sql(store)) >= {"view_log", "view_log_no_update",
                                                "view_log_no_delete", "view_log_actor"}
+
+
+# -- core_0012: each configuration record kept once ------------------------------------------
+def test_core_0012_keeps_each_configuration_record_once_and_every_result_reads_the_same(
+        engine, tmp_path):
+    path = tmp_path / "c.db"
+    with Store.open(path, engine, create=True) as store:
+        for n in range(3):
+            inst, sub = engine.check(answers(a="yes" if n else "no"))
+            pid = store.ensure_person(f"P-{n}", "victim_survivor")
+            store.create_assessment(inst, sub, person_id=pid, occasion="intake",
+                                    assessor="t", status="final")
+    conn = connect(path)  # back to core_0010: every result with its own record
+    with_whole_results(conn)
+    odd = json.loads(conn.execute("SELECT result FROM scores WHERE id = 3").fetchone()[0])
+    odd["configuration"]["overridden"] = ["said otherwise"]  # not the record of its hash
+    conn.execute("UPDATE scores SET result = ? WHERE id = 3", [json.dumps(odd)])
+    whole = {i: json.loads(r) for i, r in conn.execute("SELECT id, result FROM scores")}
+    conn.execute("UPDATE alembic_version SET version_num = 'core_0011'"
+                 " WHERE version_num = 'core_0012'")
+    conn.close()
+    with Store.open(path, engine, upgrade=True) as store:
+        assert store.last_upgrade == ["core:core_0012"]
+        kept = store.all("SELECT hash, record FROM score_configurations")
+        assert len(kept) == 1 and "name" not in json.loads(kept[0]["record"])
+        stored = {r["id"]: json.loads(r["result"]) for r in store.all(
+            "SELECT id, result FROM scores")}
+        assert ["configuration" in stored[i] for i in (1, 2, 3)] == [False, False, True]
+        for score_id, result in whole.items():
+            read = store.get_assessment(score_id)["result"]  # (assessment n has score n)
+            assert read == result and list(read) == list(result)

@@ -56,7 +56,7 @@ def test_missing_database_needs_init(engine, tmp_path):
 def test_migrations_are_recorded_and_idempotent(store):
     rows = store.all("SELECT version_num FROM alembic_version ORDER BY 1")
     # (web_0001 depends on core_0001, which core_0002 and core_0003 follow)
-    assert rows == [{"version_num": "core_0011"}, {"version_num": "web_0001"}]
+    assert rows == [{"version_num": "core_0012"}, {"version_num": "web_0001"}]
     columns = {r["name"] for r in store.all("PRAGMA table_info(assessments)")}
     assert {"draft_result", "draft_answers"} <= columns
     columns = {r["name"] for r in store.all("PRAGMA table_info(cases)")}
@@ -77,8 +77,10 @@ def as_release_0_1(store, *, missing: str) -> None:
         # core_0004, the team lists' indexes; core_0007, answers carried forward; core_0009,
         # score_values' check as comparisons; core_0005, the view log;
         # core_0008, the research counts; core_0010, the assessment's language;
-        # core_0011, the index of amendments)
+        # core_0011, the index of amendments; core_0012, the configuration records kept
+        # once, which has no score here to take them from)
         store.conn.execute("DROP INDEX assessments_supersedes")
+        store.conn.execute("DROP TABLE score_configurations")
         store.conn.execute("ALTER TABLE assessments DROP COLUMN language")
         store.conn.execute("ALTER TABLE answers DROP COLUMN carried_from")
         for name in ("insert", "update_old", "update_new", "delete"):
@@ -449,9 +451,10 @@ def test_migration_moves_the_answer_rows_of_drafts_into_their_documents(store):
     assert store.migrate() == ["formsengine:m003_draft_answers", "core:core_0002",
                                "core:core_0003", "core:core_0004", "core:core_0007",
                                "core:core_0009", "core:core_0005",
-                               "core:core_0008", "core:core_0010", "core:core_0011"]
+                               "core:core_0008", "core:core_0010", "core:core_0011",
+                               "core:core_0012"]
     assert store.all("SELECT version_num FROM alembic_version ORDER BY 1") == [
-        {"version_num": "core_0011"}, {"version_num": "web_0001"}]
+        {"version_num": "core_0012"}, {"version_num": "web_0001"}]
     row = store.get_assessment(draft)
     assert row["answers"] == {"toy.a": "yes", "toy.a.what": ["one", "two"],
                               "toy.b": "dont_know"}

@@ -1276,12 +1276,14 @@ class Store:
             return
         for start in range(first_id, last_id + 1, 500):
             rows = self.all(
-                "SELECT a.id, (SELECT s.result FROM scores s WHERE s.assessment_id = a.id"
-                " ORDER BY s.seq DESC LIMIT 1) AS result FROM assessments a"
-                " WHERE a.id BETWEEN ? AND ? ORDER BY a.id",
+                "SELECT a.id, s.result, s.config_name, sc.record FROM assessments a"  # nosec B608: a code constant
+                " LEFT JOIN scores s ON s.id = (SELECT s2.id FROM scores s2"
+                " WHERE s2.assessment_id = a.id ORDER BY s2.seq DESC LIMIT 1) "
+                + RESULT_CONFIGURATION + " WHERE a.id BETWEEN ? AND ? ORDER BY a.id",
                 [start, min(last_id, start + 499)])
             for row in rows:
-                self._saved(row["id"], json.loads(row["result"]) if row["result"] else None)
+                self._saved(row["id"], read_result(row["result"], row["config_name"],
+                                                   row["record"]) if row["result"] else None)
 
     def _saved(self, assessment_id: int, result: dict | None) -> None:
         import logging
@@ -1304,8 +1306,10 @@ class Store:
                   result["scorer"]["plugin"], result["scorer"]["version"],
                   result["configuration"]["name"], result["configuration"]["hash"],
                   int(bool(result.get("complete"))), level.get("final"),
-                  json.dumps(result, ensure_ascii=False, default=str), audit.utcnow()]
+                  result_text(result), audit.utcnow()]
         with self.write():
+            add_configurations(self.conn, {result["configuration"]["hash"]:
+                                           configuration_text(result["configuration"])})
             for _attempt in range(SCORE_ATTEMPTS):
                 score_id = insert_or_nothing(
                     self.conn,
@@ -1356,9 +1360,11 @@ class Store:
                 if carried:
                     row["carried"][item_id] = carried
         score = None if row["status"] == "draft" else self.one(  # drafts have no score rows
-            "SELECT result FROM scores WHERE assessment_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT s.result, s.config_name, sc.record FROM scores s "  # nosec B608: a code constant
+            + RESULT_CONFIGURATION + " WHERE s.assessment_id = ? ORDER BY s.seq DESC LIMIT 1",
             [assessment_id])
-        row["result"] = json.loads(score["result"]) if score else None
+        row["result"] = read_result(score["result"], score["config_name"],
+                                    score["record"]) if score else None
         row["draft_result"] = json.loads(row["draft_result"]) if row["draft_result"] else None
         return row
 
@@ -1574,3 +1580,48 @@ def score_value_rows(score_id: int, result: dict[str, Any]) -> Iterator[tuple]:
         yield row("criterion", name, value)
     for name, value in (result.get("criteria_groups") or {}).items():
         yield row("group", name, value.get("met"))
+
+
+# -- a score's configuration record, stored once per configuration hash (core_0012) ----------
+RESULT_CONFIGURATION = ("LEFT JOIN score_configurations sc ON sc.hash = s.config_hash")
+
+
+def configuration_text(configuration: dict[str, Any]) -> str:
+    """The stored text of a configuration record: the record without its name (which the
+    score row's ``config_name`` holds). The hash covers the instrument, its version and every
+    parameter (and a scorer's own configuration), so every record of one hash is the same
+    but for its name."""
+    return json.dumps({k: v for k, v in configuration.items() if k != "name"},
+                      ensure_ascii=False, default=str)
+
+
+def result_text(result: dict[str, Any]) -> str:
+    """A result as a score row stores it: without its configuration record, which
+    ``score_configurations`` keeps once for its hash (``configuration_text``)."""
+    return json.dumps({k: v for k, v in result.items() if k != "configuration"},
+                      ensure_ascii=False, default=str)
+
+
+def add_configurations(conn: Any, records: dict[str, str]) -> None:
+    """Keep these configuration records (hash -> ``configuration_text``), each once: a hash
+    already kept is left as it is. Inside the caller's write."""
+    if records:
+        conn.executemany("INSERT INTO score_configurations (hash, record) VALUES (?, ?)"
+                         " ON CONFLICT (hash) DO NOTHING", list(records.items()))
+
+
+def read_result(text: str, config_name: str, record: str | None) -> dict[str, Any]:
+    """A stored result with its configuration record put back where scoring put it (after
+    the scorer's record). ``record``: the kept record of the score's hash (read through
+    ``RESULT_CONFIGURATION``); a result that holds its own record is returned as stored."""
+    result: dict[str, Any] = json.loads(text)
+    if "configuration" in result or record is None:
+        return result
+    configuration = {"name": config_name, **json.loads(record)}
+    whole: dict[str, Any] = {}
+    for key, value in result.items():
+        whole[key] = value
+        if key == "scorer":
+            whole["configuration"] = configuration
+    whole.setdefault("configuration", configuration)
+    return whole

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import ANSWER_COLUMNS, SCORE_VALUE_COLUMNS, insert_many
+from . import add_configurations as keep_configurations
 from .sql import chunks, in_list, new_ids_sql, no_index
 
 if TYPE_CHECKING:
@@ -149,6 +150,12 @@ def add_answers(store: Store, plain: list[tuple[int, str, str]],
         store.conn.executemany(
             "INSERT INTO answers (assessment_id, item_id, value) VALUES (?, ?, ?)", plain)
     insert_many(store.conn, "answers", ANSWER_COLUMNS, annotated)
+
+
+def add_configurations(store: Store, records: dict[str, str]) -> None:
+    """Keep the configuration records of a chunk's scores (hash -> record text), each
+    once. Inside the caller's write."""
+    keep_configurations(store.conn, records)
 
 
 def add_scores(store: Store, rows: Iterable[tuple]) -> None:

@@ -8,8 +8,11 @@ their assessment date, or when it is missing the time the record was created, th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from . import RESULT_CONFIGURATION, read_result
 
 if TYPE_CHECKING:
     from . import Store
@@ -65,13 +68,20 @@ def final_history(store: Store, person_id: int, instrument_id: str) -> list[dict
     """The person's final assessments of the instrument with their latest score: id, uid,
     occasion, assessment_date, instrument_version and result (JSON text), by assessment
     date (those without one last), then creation time and id."""
-    return store.all(
-        "SELECT a.id, a.uid, a.occasion, a.assessment_date, a.instrument_version, s.result"
-        " FROM assessments a JOIN scores s ON s.assessment_id = a.id"
-        " AND s.seq = (SELECT MAX(seq) FROM scores WHERE assessment_id = a.id)"
-        " WHERE a.person_id = ? AND a.instrument_id = ? AND a.status = 'final'"
+    rows = store.all(
+        "SELECT a.id, a.uid, a.occasion, a.assessment_date, a.instrument_version, s.result,"  # nosec B608: a code constant
+        " s.config_name, sc.record FROM assessments a JOIN scores s ON s.assessment_id = a.id"
+        " AND s.seq = (SELECT MAX(seq) FROM scores WHERE assessment_id = a.id) "
+        + RESULT_CONFIGURATION
+        + " WHERE a.person_id = ? AND a.instrument_id = ? AND a.status = 'final'"
         " ORDER BY a.assessment_date IS NULL, a.assessment_date, a.created_at, a.id",
         [person_id, instrument_id])
+    for row in rows:
+        name, record = row.pop("config_name"), row.pop("record")
+        if record is not None:
+            row["result"] = json.dumps(read_result(row["result"], name, record),
+                                       ensure_ascii=False)
+    return rows
 
 
 # -- paired comparisons and grouping --------------------------------------------------------------

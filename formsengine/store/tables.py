@@ -200,6 +200,15 @@ scores = Table(
     UniqueConstraint("assessment_id", "seq"),
 )
 
+# Each configuration record once (core_0012): its hash -> the record without its name (the
+# score row's ``config_name`` holds that); a stored result whose record is kept here leaves
+# it out, and reading the score puts it back.
+score_configurations = Table(
+    "score_configurations", metadata,
+    Column("hash", Text, primary_key=True, nullable=False),
+    Column("record", Text, nullable=False),
+)
+
 score_values = Table(
     "score_values", metadata,
     Column("score_id", Integer, ForeignKey("scores.id", ondelete="CASCADE"), nullable=False),
@@ -293,8 +302,8 @@ final_counts = Table(
 )
 
 CORE_TABLES = (teams, people, cases, case_people, case_people_set_aside, definition_snapshots,
-               assessments, answers, scores, score_values, audit, schedule_entries,
-               schedule_offsets, view_log, final_people, final_counts)
+               assessments, answers, scores, score_configurations, score_values, audit,
+               schedule_entries, schedule_offsets, view_log, final_people, final_counts)
 
 # -- the web plugin --------------------------------------------------------------------------
 web_users = Table(

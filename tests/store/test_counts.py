@@ -198,9 +198,11 @@ def test_the_revision_counts_the_assessments_already_stored(store, engine):
         store.conn.execute("DROP TABLE final_people")
         store.conn.execute("DROP INDEX assessments_supersedes")  # core_0011's
         store.conn.execute("ALTER TABLE assessments DROP COLUMN language")  # core_0010's
+        store.conn.execute("DROP TABLE score_configurations")  # core_0012's
         store.conn.execute("UPDATE alembic_version SET version_num = 'core_0005'"
-                           " WHERE version_num = 'core_0011'")
-    assert store.migrate() == ["core:core_0008", "core:core_0010", "core:core_0011"]
+                           " WHERE version_num = 'core_0012'")
+    assert store.migrate() == ["core:core_0008", "core:core_0010", "core:core_0011",
+                               "core:core_0012"]
     assert shown == counts.stored(store) == [
         {"instrument_id": "toy-checklist", "occasion": "exit", "people": 2},
         {"instrument_id": "toy-checklist", "occasion": "intake", "people": 4}]

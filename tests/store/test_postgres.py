@@ -258,7 +258,7 @@ def test_a_schema_made_before_the_stored_schedule_gets_it_on_upgrade(engine, pg_
         assert store.last_upgrade == ["core:core_0003", "core:core_0004", "core:core_0007",
                                       "core:core_0009", "core:core_0005",
                                       "core:core_0008", "core:core_0010",
-                                      "core:core_0011"]
+                                      "core:core_0011", "core:core_0012"]
         assert [(r["occasion"], r["due"]) for r in entries_of(store, [case])] == [
             ("exit", "2025-07-31"), ("intake", "2025-01-31"), ("review", "2025-04-30")]
         store.close_case(case, closed_on="2025-02-01", reason="other")  # the triggers too
@@ -357,7 +357,7 @@ def test_a_schema_before_core_0005_gets_the_view_log_and_its_chain_still_verifie
     older.close()
     with Store.open(pg_database, engine, upgrade=True) as store:
         assert store.last_upgrade == ["core:core_0005", "core:core_0008", "core:core_0010",
-                                      "core:core_0011"]
+                                      "core:core_0011", "core:core_0012"]
         assert store.all("SELECT * FROM audit ORDER BY id") == before
         assert verify(store.conn).ok
         store.log_view("view", actor="after", object_type="case", object_id=1)
