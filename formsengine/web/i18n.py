@@ -11,8 +11,10 @@ wording pack in that language when one is installed, else the definition's words
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, redirect, request, session, url_for
-from flask_babel import Babel, force_locale, get_locale, gettext
+from typing import Any
+
+from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask_babel import Babel, force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
 from .sessions import LANGUAGE_KEY, clear_session, safe_next
@@ -41,12 +43,33 @@ KNOWN_WORDS = (
 )
 
 
+def translations() -> Any:
+    """This request's catalogue, looked up once for each locale it is written in (a page of
+    50 cases asks for some 1,300 messages; Flask-Babel finds the catalogue again at each,
+    through about ten context look-ups, a fifth of the page's time). A forced locale
+    (``force_locale``: a report in an assessment's language) is a locale of its own."""
+    try:
+        ns = g._flask_babel
+        cached = ns.__dict__.get("fe_translations")
+        if cached is not None and cached[0] is getattr(ns, "babel_locale", None):
+            return cached[1]
+    except (AttributeError, RuntimeError):  # before the first look-up; outside a request
+        pass
+    found = get_translations()
+    try:
+        ns = g._flask_babel
+        ns.fe_translations = (getattr(ns, "babel_locale", None), found)
+    except (AttributeError, RuntimeError):
+        pass
+    return found
+
+
 def tr(text) -> str:
     """``text`` in the page's language when the catalogue has it, else unchanged (an
     instrument's or an organisation's own words)."""
     if text is None or text == "":
         return ""
-    return gettext(str(text))
+    return translations().ugettext(str(text))
 
 
 def level_text(value) -> str:
@@ -86,6 +109,13 @@ def switch():
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=chosen, default_translation_directories="translations")
     app.register_blueprint(bp)
+    # the templates' _() and ngettext() through the catalogue found once per locale
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.jinja_env.filters["tr"] = tr
     app.jinja_env.filters["level_text"] = level_text
 

@@ -537,3 +537,24 @@ def test_an_assessment_started_in_english_keeps_the_english_words(outcomes_app):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
         client.get(f"/assessments/{uid}/report.pdf").data)).pages)
     assert "Assessment report" in text and "Physical abuse" in text
+
+
+def test_the_catalogue_found_once_a_request_follows_a_forced_locale(app):
+    """The pages look the catalogue up once per locale of a request; a report written in an
+    assessment's language (a forced locale) inside a Welsh request is in that language, and
+    the page is Welsh again after it."""
+    from flask import render_template_string, session
+
+    from formsengine.web.i18n import force_locale, tr
+    from formsengine.web.sessions import LANGUAGE_KEY
+
+    page = ("{{ _('Intake') }} {{ 'Intake'|tr }} "
+            "{{ ngettext('%(num)s minute', '%(num)s minutes', 2) }}")
+    with app.test_request_context("/"):
+        session[LANGUAGE_KEY] = "cy"
+        welsh = render_template_string(page)
+        assert welsh.startswith("Derbyn Derbyn") and "minute" not in welsh
+        with force_locale("en"):
+            assert render_template_string(page) == "Intake Intake 2 minutes"
+            assert tr("Intake") == "Intake"
+        assert render_template_string(page) == welsh and tr("Intake") == "Derbyn"
