@@ -50,7 +50,8 @@ def test_an_administrator_moves_a_practitioner_to_another_team(app, alice, store
     assert entry["actor"] == "admin" and entry["object_id"] == str(users["alice"])
     assert json.loads(entry["details"]) == {"from": [teams["Team A"]], "to": [teams["Team B"]],
                                             "unassigned_cases": 1}
-    assert "unassigned from 1 case(s)" in admin.get("/admin/").get_data(as_text=True)
+    assert "unassigned from 1 case of a team they left" in admin.get("/admin/").get_data(
+        as_text=True)
     # at once, in the session alice already has
     assert alice.get(f"/cases/{case}").status_code == 404
     bob_case = create_case(_sign_in(app, "bob"))

@@ -152,7 +152,9 @@ def visible_text(page: str) -> str:
 
 def english_left(page: str, *extra: str) -> list[str]:
     text = visible_text(page)
-    for words in (*INSTRUMENT_WORDS, *extra):  # (a label may be shown in lower case)
+    # (a label may be shown in lower case; the longest first, so that a pack named
+    # "test-pack" goes whole before an instrument's "test" could leave "-pack" behind)
+    for words in sorted({*INSTRUMENT_WORDS, *extra}, key=len, reverse=True):
         text = re.sub(re.escape(words), " ", text, flags=re.IGNORECASE)
     return sorted({w for w in re.findall(r"[A-Za-z’']+", text)
                    if w.lower() in ENGLISH})
