@@ -71,9 +71,9 @@ class DuplicateKey(ValueError):
 def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object of the file, refused when it names a key twice: JSON readers keep only the
     last, so the first would be lost without a word."""
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise DuplicateKey(twice)
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
     return out

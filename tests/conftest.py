@@ -39,6 +39,15 @@ class DefinitionsPlugin:
             register(copy.deepcopy(d))
 
 
+EXAMPLE_DEFINITIONS = Path(__file__).resolve().parent.parent / "docs" / "examples" / "definitions"
+
+
+def example_definition(name: str) -> dict:
+    """One of the documentation's example definitions (``docs/examples/definitions``), read
+    afresh so that a test may change it."""
+    return json.loads((EXAMPLE_DEFINITIONS / name).read_text(encoding="utf-8"))
+
+
 def build_definition(data: dict, **where):
     """An instrument built from a definition as a plugin's would be (no file behind it)."""
     from formsengine.instruments import build_instrument

@@ -21,11 +21,11 @@ from formsengine.config import Settings
 from formsengine.engine import Engine
 from formsengine.errors import SubmissionError
 
+from .conftest import EXAMPLE_DEFINITIONS, example_definition
 from .conftest import build_definition as build
 from .conftest import definition_problems as problems
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "docs" / "examples" / "definitions"
+EXAMPLES = EXAMPLE_DEFINITIONS
 EXAMPLE = EXAMPLES / "children-named.json"
 INSTRUMENT = "example-children-named"
 
@@ -39,7 +39,7 @@ MESSAGE = ("item kids[2].first_contact: Child 2: Date of first contact with the 
 
 
 def example() -> dict:
-    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    return example_definition(EXAMPLE.name)
 
 
 def group_items(data: dict) -> list[dict]:

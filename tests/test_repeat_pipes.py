@@ -21,16 +21,16 @@ from formsengine.engine import Engine
 from formsengine.errors import DefinitionError, SubmissionError
 from formsengine.wording import item_text
 
+from .conftest import EXAMPLE_DEFINITIONS, example_definition
 from .conftest import build_definition as build
 from .conftest import definition_problems as problems
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "docs" / "examples" / "definitions"
+EXAMPLES = EXAMPLE_DEFINITIONS
 EXAMPLE = EXAMPLES / "children-named.json"
 
 
 def example() -> dict:
-    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    return example_definition(EXAMPLE.name)
 
 
 def group_items(data: dict) -> list[dict]:
@@ -217,7 +217,7 @@ def test_a_date_check_names_the_instance_without_pipes_too():
 
 
 def test_the_documented_snippet_is_that_of_the_example():
-    text = (ROOT / "docs" / "definitions.md").read_text(encoding="utf-8")
+    text = (EXAMPLES.parents[1] / "definitions.md").read_text(encoding="utf-8")
     i = text.index("[`docs/examples/definitions/children-named.json`]")
     block = text[text.index("```json\n", i) + 8:]
     assert json.loads(block[:block.index("```")]) == example()["sections"][0]["repeat"]
