@@ -195,17 +195,20 @@ class Client:
 
     def __init__(self, port: int):
         self.port = port
-        self.conn = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn: socket.socket | None = None  # opened by the first request, as a browser
         self.cookie = ""
         self._buffer = b""
 
-    def reconnect(self) -> None:
-        """A new connection (the same session cookie), as a browser opens one."""
-        self.conn.close()
-        self.conn = socket.create_connection(("127.0.0.1", self.port), timeout=60)
-        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
         self._buffer = b""
+
+    def reconnect(self) -> None:
+        """A new connection at the next request (the same session cookie), as a browser
+        opens one."""
+        self.close()
 
     def request(self, method: str, path: str, form: dict | list | str | None = None):
         """(status, Location, body) of one request; ``form`` a dict or list of pairs, or
@@ -220,10 +223,14 @@ class Client:
             head.append("Content-Type: application/x-www-form-urlencoded")
         if body or method == "POST":
             head.append(f"Content-Length: {len(body)}")
+        if self.conn is None:
+            self.conn = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         return self._response()
 
     def _read(self) -> bytes:
+        assert self.conn is not None
         chunk = self.conn.recv(262144)
         if not chunk:
             raise ConnectionError("the server closed the connection")
@@ -268,6 +275,8 @@ class Client:
                 while True:
                     data += self._read()
             body, self._buffer = data, b""
+        if headers.get("connection", "").lower() == "close":
+            self.close()  # the next request opens a new connection
         return status, headers.get("location", ""), body.decode("utf-8", "replace")
 
     def token(self, path: str) -> str:
@@ -279,7 +288,7 @@ def formsengine_client(port: int, index: int, start, out: dict, follow: bool = F
     try:
         _formsengine_client(c, index, start, out, follow)
     finally:
-        c.conn.close()
+        c.close()
 
 
 def page_client(port: int, index: int, start, out: dict) -> None:
@@ -405,7 +414,7 @@ def floor_client(port: int, index: int, start, out: dict, first: int = 0) -> Non
             latencies.append(time.perf_counter() - began)
             errors += not (status == 302 and location.endswith("/"))
     finally:
-        c.conn.close()
+        c.close()
     out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors}
 
 
@@ -419,7 +428,7 @@ def bare_client(port: int, index: int, start, out: dict, first: int = 0) -> None
         status, _, _ = c.request("POST", "/insert", {"client": str(index), "n": str(first + n)})
         latencies.append(time.perf_counter() - start)
         errors += status != 200
-    c.conn.close()
+    c.close()
     out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors}
 
 
@@ -628,7 +637,7 @@ def keepalive_client(port: int, index: int, start, out: dict, think: float = 3.0
             errors += not ok
             time.sleep(rng.uniform(0.5, 1.5) * think)
     finally:
-        c.conn.close()
+        c.close()
     out[index] = {"latencies": latencies, "errors": errors, "saves": n - errors,
                   "reconnects": reconnects}
 
