@@ -119,6 +119,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pages", type=int, default=5,
                         help="pages followed through 'Next' on each list")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (`formsengine serve --workers N`)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per server process")
     parser.add_argument("--quick", action="store_true", help="2,000 cases, 1 round of 4 s")
     args = parser.parse_args()
     if args.quick:
@@ -140,7 +143,8 @@ def main() -> int:
         env["FORMSENGINE_DB"] = str(db)
         env["FORMSENGINE_SECRET_KEY"] = secrets.token_hex(32)
         found: dict[str, list[dict]] = {"alone": [], "paging": []}
-        with running({"formsengine": formsengine_server(4)}, env) as procs:
+        command = [*formsengine_server(args.threads), "--workers", str(args.workers)]
+        with running({"formsengine": command}, env) as procs:
             _, port = procs["formsengine"]
             for round_no in range(args.rounds):
                 for kind in ("alone", "paging"):
