@@ -115,7 +115,8 @@ def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str |
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text, object_pairs_hook=no_duplicate_keys), None
+                yield number, (_decode(text) if not text.startswith("\ufeff") else
+                               json.loads(text, object_pairs_hook=no_duplicate_keys)), None
             except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
             except DuplicateKey as exc:
@@ -123,6 +124,11 @@ def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str |
                                      "object: only the last would be kept")
             except RecursionError:
                 yield number, None, "JSON nested too deeply"
+
+
+# One decoder for every line (json.loads with a hook makes a decoder a call); a line that
+# begins with a byte order mark goes to json.loads, which names it
+_decode = json.JSONDecoder(object_pairs_hook=no_duplicate_keys).decode
 
 
 class _Hashed:

@@ -260,3 +260,20 @@ def test_an_import_runs_the_garbage_collector_less_often_and_puts_it_back(store,
     with pytest.raises(ImportRefused):  # and after a refused import
         import_file(store, write(tmp_path / "bad.jsonl", ["{broken"]), actor="tester")
     assert gc.get_threshold() == before
+
+
+def test_a_byte_order_mark_and_repeated_keys_are_named(store, tmp_path):
+    """Each line is read by one decoder kept for the file; a line that begins with a byte
+    order mark is still named as such, and of several keys written twice in one object the
+    first is named."""
+    twice = json.dumps(record("P-2")).replace(
+        '"answers": {', '"answers": {"toy.b": "no", "toy.a": "no", ', 1)
+    f = write(tmp_path / "in.jsonl", ["\ufeff" + json.dumps(record("P-1")), twice])
+    with pytest.raises(ImportRefused) as exc:
+        import_file(store, f, actor="tester")
+    message = str(exc.value)
+    assert "line 1: not valid JSON: Unexpected UTF-8 BOM" in message
+    # toy.b, toy.a, then the record's own toy.a, toy.b, ...: toy.a is the first seen again
+    assert "line 2: the key 'toy.a' is written twice in one object" in message
+    assert "'toy.b' is written twice" not in message
+    assert count(store, "assessments") == 0
