@@ -27,7 +27,8 @@ After the runs every client's assessment must be stored, final, at the revision 
 imply, with one audited save per acknowledged save, and each audit chain intact.
 
     python benchmarks/bench_backends.py [--seconds 15] [--rounds 2] [--clients 8 20]
-                                        [--database-url URL] [--quick]
+                                        [--database-url URL] [--backends sqlite postgresql]
+                                        [--quick]
 """
 
 from __future__ import annotations
@@ -177,6 +178,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 20])
     parser.add_argument("--database-url", help=f"PostgreSQL server (default: "
                         f"FORMSENGINE_BENCH_DATABASE_URL, else {DEFAULT_URL})")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per server process (4, as `formsengine serve`)")
+    parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"],
+                        default=["sqlite", "postgresql"], help="the backends to run (both)")
     parser.add_argument("--quick", action="store_true", help="2 x 4 s, 8 clients")
     args = parser.parse_args()
     if args.quick:
@@ -186,7 +191,7 @@ def main() -> int:
     os.environ.setdefault("FORMSENGINE_AUDIT_KEY", secrets.token_hex(32))
     load_before = os.getloadavg()[0]
     most = max(args.clients)
-    configs = [(backend, workers) for backend in ("sqlite", "postgresql") for workers in (1, 2)]
+    configs = [(backend, workers) for backend in args.backends for workers in (1, 2)]
     found: dict[tuple, list[dict]] = {}
     cpu: dict[tuple, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -199,7 +204,7 @@ def main() -> int:
                                          if backend == "postgresql"
                                          else str(Path(tmp) / f"{name}.db"))
             envs[name] = prepare(where[(backend, workers)], most)
-            servers[name] = [*formsengine_server(4), "--workers", str(workers)]
+            servers[name] = [*formsengine_server(args.threads), "--workers", str(workers)]
         procs = {}
         for name, command in servers.items():  # each server with its own environment
             procs.update(stack.enter_context(running({name: command}, envs[name])))
@@ -224,8 +229,8 @@ def main() -> int:
     load = max(load_before, os.getloadavg()[0])
     rate: dict[tuple, float] = {}
     print(f"save-and-score, {args.rounds} round(s) of {args.seconds:g} s per configuration; "
-          f"4 threads per process; load average {load_before:.1f} before, {load:.1f} after, "
-          f"on {os.cpu_count()} cores")
+          f"{args.threads} threads per process; load average {load_before:.1f} before, "
+          f"{load:.1f} after, on {os.cpu_count()} cores")
     print(f"{'backend':<11} {'procs':>5} {'clients':>7} {'saves/s':>8} {'median':>9} "
           f"{'p95':>9} {'CPU/save':>9} {'errors':>6}   CPU per save of the clients and "
           "of PostgreSQL; machine busy; other processes (cores)")
@@ -255,11 +260,12 @@ def main() -> int:
             problems.append(f"{backend}, {workers} process(es), {clients} clients: "
                             f"{errors} errors")
     for clients in args.clients:
-        pg_vs = rate[("sqlite", 1, clients)] / rate[("postgresql", 1, clients)]
-        print(f"{clients} clients: SQLite / PostgreSQL saves a second (1 process): "
-              f"{pg_vs:.2f}x (target <= 2x) -> "
-              f"{verdict_alone(pg_vs <= 2, load_before, others)}")
-        for backend in ("sqlite", "postgresql"):
+        if len(args.backends) == 2:
+            pg_vs = rate[("sqlite", 1, clients)] / rate[("postgresql", 1, clients)]
+            print(f"{clients} clients: SQLite / PostgreSQL saves a second (1 process): "
+                  f"{pg_vs:.2f}x (target <= 2x) -> "
+                  f"{verdict_alone(pg_vs <= 2, load_before, others)}")
+        for backend in args.backends:
             gain = rate[(backend, 2, clients)] / rate[(backend, 1, clients)]
             print(f"{clients} clients, {backend}: 2 processes / 1 process: {gain:.2f}x "
                   f"(target >= 1.6x) -> {verdict_alone(gain >= 1.6, load_before, others)}")

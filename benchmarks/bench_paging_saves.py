@@ -79,7 +79,7 @@ def supervisor(port: int, stop: threading.Event, pages: int, out: dict) -> None:
                     found = NEXT.search(body)
                     url = found.group(1).replace("&amp;", "&") if found else None
     finally:
-        c.conn.close()
+        c.close()
         out["times"], out["errors"] = times, errors
 
 

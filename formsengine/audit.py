@@ -218,11 +218,14 @@ _HEADS: dict[str, tuple[int, str]] = {}
 
 def append(conn: Any, action: str, *, actor: str, object_type: str | None = None,
            object_id: Any = None, details: dict[str, Any] | None = None,
-           request_id: str | None = None, head_key: str | None = None) -> int:
+           request_id: str | None = None, head_key: str | None = None,
+           keeper: Any = None) -> int:
     """Append one audit row. Must run inside a write transaction (BEGIN IMMEDIATE), so that
     reading the last hash and appending are one step for every writer.
 
-    ``head_key``: the database file's name, to remember the row appended (see _HEADS)."""
+    ``head_key``: the database file's name, to remember the row appended (see _HEADS).
+    ``keeper``: where the processes writing that file share the last row appended (the
+    store's write lock: ``head()`` and ``remember((id, hash))``), used before _HEADS."""
     if not _log().in_write_transaction(conn):
         raise RuntimeError("audit.append must run inside a write transaction")
     key = key_for(conn, file=head_key)
@@ -237,22 +240,30 @@ def append(conn: Any, action: str, *, actor: str, object_type: str | None = None
         "details": _details(details),
     }
     _log().lock_chain(conn)
-    head = _HEADS.get(head_key) if head_key else None
-    if head_key and head is not None:
+    head = keeper.head() if keeper is not None else None
+    if head is None and head_key:
+        head = _HEADS.get(head_key)
+    if head is not None:
         row["id"] = head[0] + 1
         digest = row_hash(row, head[1], key)
         if _log().append_row_after(conn, [row[f] for f in FIELDS] + [head[1], digest],
                                      head[1]):
-            _HEADS[head_key] = (row["id"], digest)
+            _remember(head_key, keeper, (row["id"], digest))
             return row["id"]
     last = _log().last_row(conn)
     prev_hash = last[1] if last else GENESIS
     row["id"] = (last[0] + 1) if last else 1
     digest = row_hash(row, prev_hash, key)
     _log().append_row(conn, [row[f] for f in FIELDS] + [prev_hash, digest])
-    if head_key:
-        _HEADS[head_key] = (row["id"], digest)
+    _remember(head_key, keeper, (row["id"], digest))
     return row["id"]
+
+
+def _remember(head_key: str | None, keeper: Any, head: tuple[int, str]) -> None:
+    if keeper is not None and keeper.remember(head):
+        return
+    if head_key:
+        _HEADS[head_key] = head
 
 
 def append_many(conn: Any, entries: list[dict[str, Any]], *, actor: str) -> None:

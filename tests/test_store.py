@@ -294,7 +294,83 @@ def test_writers_in_two_processes_queue_on_the_lock_file(engine, tmp_path):
     assert _other_process_gets_lock(s.file, 5)
     lock_file = Path(s.file + store_mod.LOCK_SUFFIX)
     assert lock_file.exists() and lock_file.stat().st_mode & 0o077 == 0
-    assert lock_file.stat().st_size == 0  # it holds nothing but the lock
+    # beside the lock it holds only the audit chain's last id and hash (72 bytes)
+    assert lock_file.stat().st_size == store_mod._HEAD.size
+    s.close()
+
+
+def _last_audit_row(s: Store) -> tuple[int, str]:
+    row = s.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+    assert row is not None
+    return row["id"], row["hash"]
+
+
+def _append_in_another_process(file: str, out) -> None:
+    from formsengine.config import Settings
+    from formsengine.engine import Engine
+
+    with Store.open(file, Engine(Settings(), load_entrypoints=False)) as other:
+        other.audit("from_the_other_process", actor="test")
+    out.put(True)
+
+
+def test_the_lock_file_hands_the_chains_last_row_to_the_next_process(engine, tmp_path):
+    """A row appended by another process is the one this process's next append follows,
+    found in the lock file: one conditional insert, without reading the last row first."""
+    import multiprocessing
+
+    from formsengine import audit
+
+    s = Store.open(tmp_path / "h.db", engine, create=True)
+    assert s.file is not None
+    s.audit("here", actor="test")
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_append_in_another_process, args=(s.file, out))
+    proc.start()
+    assert out.get(timeout=60) is True
+    proc.join(60)
+    appended = _last_audit_row(s)
+    lock = store_mod._write_lock(s.file)
+    assert lock is not None and lock.acquire()
+    try:
+        assert lock.head() == appended  # as the other process left it
+    finally:
+        lock.release()
+    statements: list[str] = []
+    s.conn.set_trace_callback(statements.append)
+    try:
+        s.audit("after_it", actor="test")
+    finally:
+        s.conn.set_trace_callback(None)
+    assert not [q for q in statements if q.startswith("SELECT id, hash FROM audit")]
+    assert _last_audit_row(s)[0] == appended[0] + 1
+    assert audit.verify(s.conn).ok
+    s.close()
+
+
+@pytest.mark.parametrize("planted", [(1, "0" * 64), (10**9, "f" * 64), (-5, "x" * 64)])
+def test_a_wrong_chain_head_in_the_lock_file_costs_only_the_long_way(engine, tmp_path,
+                                                                       planted):
+    """Whatever the lock file says (stale, another database's, written by hand), each row
+    is appended after the chain's real last row and the chain verifies."""
+    from formsengine import audit
+
+    s = Store.open(tmp_path / "w.db", engine, create=True)
+    assert s.file is not None
+    s.audit("first", actor="test")
+    lock = store_mod._write_lock(s.file)
+    assert lock is not None and lock.acquire()
+    try:
+        assert lock.remember(planted)
+    finally:
+        lock.release()
+    audit._HEADS.pop(s.file, None)
+    before = _last_audit_row(s)
+    s.audit("second", actor="test")
+    s.audit("third", actor="test")
+    assert _last_audit_row(s)[0] == before[0] + 2
+    assert audit.verify(s.conn).ok
     s.close()
 
 

@@ -14,13 +14,16 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import heapq
 import itertools
 import json
+import mmap
 import os
 import secrets
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -155,31 +158,41 @@ CASE_CLOSE_REASONS: dict[str, str] = {
 WRITE_WAIT = 10.0  # seconds, as the busy timeout
 LOCK_SUFFIX = "-wlock"
 _POLL_FIRST, _POLL_MOST = 0.00005, 0.001  # seconds between tries for another process's lock
+# The lock file also keeps the audit chain's last row (id, hash), written by the writer that
+# appended it, so that the next writer of any process appends in one statement (see
+# ``audit.append``): a wrong or stale value only sends that writer the long way.
+_HEAD = struct.Struct("<q64s")
 
 
 class WriteLock:
     """The write lock of one database file: re-entrant in a thread, exclusive between
     processes. ``acquire`` takes the thread lock, then (on the outermost acquire only) the
-    file lock; ``release`` gives them back in the other order."""
+    file lock; ``release`` gives them back in the other order.
+
+    The lock file stays open in the process and is unlocked (not closed) after each write:
+    one system call instead of two, each of which lets the process's other threads take the
+    interpreter while the lock is held. A forked child closes its copy and opens its own
+    (``_forget_write_locks``); a process that ends lets go with its files."""
 
     def __init__(self, file: str) -> None:
         self.file = file
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
+        self._held = False
+        self._map: mmap.mmap | None = None
+        self._map_failed = False
         self._no_file = False
 
     def _open(self) -> int | None:
-        """The lock file, opened for this write only: closing it lets go of the flock, and
-        a process that forks or ends holds nothing behind it."""
-        if self._no_file:
-            return None
-        try:
-            return os.open(self.file + LOCK_SUFFIX,
-                           os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), PRIVATE_FILE)
-        except OSError:
-            self._no_file = True
-            return None
+        if self._fd is None and not self._no_file:
+            try:
+                self._fd = os.open(self.file + LOCK_SUFFIX,
+                                   os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                                   PRIVATE_FILE)
+            except OSError:
+                self._no_file = True
+        return self._fd
 
     def acquire(self, timeout: float = WRITE_WAIT) -> bool:
         deadline = time.monotonic() + timeout
@@ -193,24 +206,67 @@ class WriteLock:
         while fd is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._held = True
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    os.close(fd)
                     self._thread_lock.release()
                     return False
                 time.sleep(pause)
                 pause = min(pause * 2, _POLL_MOST)
-        self._fd = fd
         self._depth = 1
         return True
 
     def release(self) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
+        if self._depth == 0 and self._held:
+            self._held = False
+            fcntl.flock(cast(int, self._fd), fcntl.LOCK_UN)
         self._thread_lock.release()
+
+    # -- the audit chain's last row, shared by the processes writing this file -----------
+    def _shared(self) -> mmap.mmap | None:
+        """The lock file's bytes, mapped (only while this process holds the lock)."""
+        if not self._held or self._map_failed:
+            return None
+        if self._map is None:
+            fd = cast(int, self._fd)
+            try:
+                if os.fstat(fd).st_size < _HEAD.size:
+                    os.ftruncate(fd, _HEAD.size)
+                self._map = mmap.mmap(fd, _HEAD.size)
+            except (OSError, ValueError):  # (a full disk): the long way, every time
+                self._map_failed = True
+                return None
+        return self._map
+
+    def head(self) -> tuple[int, str] | None:
+        """(id, hash) of the audit row the last writer appended, as it left it."""
+        shared = self._shared()
+        if shared is None:
+            return None
+        last_id, digest = _HEAD.unpack_from(shared)
+        if last_id <= 0:
+            return None
+        return last_id, digest.decode("ascii", "replace")
+
+    def remember(self, head: tuple[int, str]) -> bool:
+        """Keep (id, hash) for the next writer; False when it cannot be kept here."""
+        shared = self._shared()
+        encoded = head[1].encode("ascii", "replace")
+        if shared is None or len(encoded) != 64:
+            return False
+        _HEAD.pack_into(shared, 0, head[0], encoded)
+        return True
+
+    def close_inherited(self) -> None:
+        """In a forked child: let go of the parent's file (its lock stays the parent's)."""
+        if self._map is not None:
+            with contextlib.suppress(Exception):
+                self._map.close()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
 
 
 _write_locks: dict[str, WriteLock] = {}
@@ -231,6 +287,8 @@ def _forget_write_locks() -> None:
     """A forked child starts with no locks held: another thread of the parent may have held
     one at the fork, and would never release it here."""
     global _write_locks_guard
+    for lock in _write_locks.values():
+        lock.close_inherited()
     _write_locks.clear()
     _write_locks_guard = threading.Lock()
 
@@ -490,7 +548,8 @@ class Store:
               object_id: Any = None, details: dict[str, Any] | None = None,
               request_id: str | None = None) -> int:
         kw = {"actor": actor, "object_type": object_type, "object_id": object_id,
-              "details": details, "request_id": request_id, "head_key": self.file}
+              "details": details, "request_id": request_id, "head_key": self.file,
+              "keeper": self._write_lock}
         if self.conn.in_transaction:  # part of the caller's write: stands or falls with it
             return audit.append(self.conn, action, **kw)
         with self.write():

@@ -27,7 +27,8 @@ _INSERT = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, re
 # Inserted only while the row ending the chain has the hash given as the last parameter.
 _INSERT_AFTER = ("INSERT INTO audit (id, at, actor, action, object_type, object_id, request_id,"
                  " details, prev_hash, hash) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-                 " WHERE (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) = ?")
+                 " WHERE (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) = ?"
+                 " AND (SELECT MAX(id) FROM audit) = ?")
 _SELECT_ROWS = ("SELECT id, at, actor, action, object_type, object_id, request_id, details,"
                 " prev_hash, hash FROM audit")
 
@@ -73,9 +74,9 @@ def append_row(conn: Any, values: Sequence[Any]) -> None:
 
 def append_row_after(conn: Any, values: Sequence[Any], last_hash: str) -> bool:
     """Insert one row (values in ``COLUMNS`` order) in a single statement, but only if the
-    chain still ends with the row whose hash is ``last_hash``. True when it was inserted.
-    Inside a write transaction."""
-    return conn.execute(_INSERT_AFTER, [*values, last_hash]).rowcount == 1
+    chain still ends with the row whose hash is ``last_hash`` and whose id is the one before
+    this row's. True when it was inserted. Inside a write transaction."""
+    return conn.execute(_INSERT_AFTER, [*values, last_hash, values[0] - 1]).rowcount == 1
 
 
 def append_rows(conn: Any, rows: Iterable[Sequence[Any]]) -> None:
