@@ -71,9 +71,12 @@ class DuplicateKey(ValueError):
 def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object of the file, refused when it names a key twice: JSON readers keep only the
     last, so the first would be lost without a word."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    for key, _ in pairs:  # the first key written twice
+        if key in seen:
             raise DuplicateKey(key)
-        out[key] = value
-    return out
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs")  # pragma: no cover

@@ -12,6 +12,7 @@ the file as read.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import json
@@ -30,7 +31,7 @@ from .store import (
     encode_value,
     new_uid,
     result_text,
-    score_value_rows,
+    sort_score_values,
 )
 from .store import importing as db
 from .store.snapshots import snapshot_id
@@ -50,6 +51,10 @@ CHUNK = 1000  # lines checked, scored and written together
 IMPORT_GC_THRESHOLD = 100_000
 MAX_IMPORT_BYTES = 200_000_000
 MAX_LINE_BYTES = 1_000_000
+# Short answers (an option's value, the options chosen) kept with their stored text while an
+# import runs, so that each is encoded once: at most this many, then the store starts again
+ENCODED_KEPT = 10_000
+ENCODED_LENGTH = 64
 REPEATABLE_OCCASIONS = {"after_incident"}
 
 
@@ -110,7 +115,8 @@ def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str |
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text, object_pairs_hook=no_duplicate_keys), None
+                yield number, (_decode(text) if not text.startswith("\ufeff") else
+                               json.loads(text, object_pairs_hook=no_duplicate_keys)), None
             except json.JSONDecodeError as exc:
                 yield number, None, f"not valid JSON: {exc.msg} at column {exc.colno}"
             except DuplicateKey as exc:
@@ -118,6 +124,11 @@ def read_lines(path: Path, digest: Any = None) -> Iterable[tuple[int, Any, str |
                                      "object: only the last would be kept")
             except RecursionError:
                 yield number, None, "JSON nested too deeply"
+
+
+# One decoder for every line (json.loads with a hook makes a decoder a call); a line that
+# begins with a byte order mark goes to json.loads, which names it
+_decode = json.JSONDecoder(object_pairs_hook=no_duplicate_keys).decode
 
 
 class _Hashed:
@@ -240,6 +251,7 @@ def _import_file(store: Store, path: Path, *, actor: str,
     written: list[int] = []  # first and last assessment id
     count = 0
     people_seen: set[str] = set()
+    encoded: dict[Any, str] = {}  # short answers -> their stored text, made once
     with store.write():
         rows = checked_rows(store, path, problems, digest=digest, counter=made,
                             progress=(lambda n: progress(f"checked {n} lines"))
@@ -255,7 +267,9 @@ def _import_file(store: Store, path: Path, *, actor: str,
                 continue
             people = _people(store, chunk, made, known, problems)
             cases = _cases(store, chunk, people, made, actor, problems)
-            ids = _bulk_insert(store, chunk, people, cases)
+            if len(encoded) > ENCODED_KEPT:
+                encoded.clear()
+            ids = _bulk_insert(store, chunk, people, cases, encoded)
             written = [written[0] if written else ids[0], ids[-1]]
             count += len(ids)
             people_seen.update(people)
@@ -408,24 +422,48 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     return cases
 
 
+def _stored(value: Any, encoded: dict[Any, str]) -> str:
+    """An answer's stored text (``encode_value``), kept in ``encoded`` for the next line
+    when it is a short text (an option's value, the same in most lines; the key: the text)
+    or a list of short texts (the options chosen for a multiple-choice item; the key: the
+    tuple of them)."""
+    cls = value.__class__
+    if cls is str:
+        key: Any = value if len(value) <= ENCODED_LENGTH else None
+    elif cls is list and len(value) <= ENCODED_LENGTH and all(
+            v.__class__ is str and len(v) <= ENCODED_LENGTH for v in value):
+        key = tuple(value)
+    else:
+        return encode_value(value)
+    text = encoded.get(key) if key is not None else None
+    if text is None:
+        text = encode_value(value)
+        if key is not None:
+            encoded[key] = text
+    return text
+
+
+def _fields_text(fields: dict[str, Any]) -> str:
+    """A submission's fields as the assessment row stores them (dates as ISO text)."""
+    return json.dumps({k: (v.isoformat() if isinstance(v, dt.date) else v)
+                       for k, v in fields.items()})
+
+
 def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
-                 cases: dict[str, int]) -> list[int]:
+                 cases: dict[str, int], encoded: dict[Any, str]) -> list[int]:
+    """Write a chunk's assessments, answers, scores and score values, each table with as
+    few statements as the columns its rows fill allow. ``encoded``: short answers and their
+    stored text (``_stored``), kept by the caller from chunk to chunk."""
     assessment_ids = iter(db.new_ids(store, "assessments", len(rows)))
     score_ids = iter(db.new_ids(store, "scores", sum(r.result is not None for r in rows)))
     now = audit.utcnow()
     assessments: list[tuple] = []
     plain: list[tuple[int, str, str]] = []  # answers with no comment or source
     annotated: list[tuple] = []
-    encoded: dict[str, str] = {}  # an option's stored text, made once a chunk
-
-    def encode(value: Any) -> str:
-        text = encode_value(value)
-        if type(value) is str and len(value) <= 64:
-            encoded[value] = text
-        return text
-
     scores: list[tuple] = []
-    values: list[tuple] = []
+    numbers: list[tuple] = []  # score values by the column they fill (sort_score_values)
+    texts: list[tuple] = []
+    empty: list[tuple] = []
     configurations: dict[str, str] = {}  # each configuration record once (core_0012)
     ids = []
     snapshot_ids = {key: snapshot_id(store, inst)
@@ -433,39 +471,45 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     for r in rows:
         aid = next(assessment_ids)
         ids.append(aid)
-        date = r.sub.fields.get(r.inst.assessment_date_field)
+        sub = r.sub
+        date = sub.fields.get(r.inst.assessment_date_field)
+        final = r.status == "final"
         assessments.append((
             aid, new_uid(), people[r.person], cases.get(r.case) if r.case else None, r.inst.id,
             r.inst.version, snapshot_ids[r.inst.key], r.occasion,
             date.isoformat() if date else None, r.assessor,
-            r.status, r.sub.wording, json.dumps(r.sub.to_json().get("fields", {})),
-            json.dumps(r.sub.judgement) if r.sub.judgement else None, now, now,
-            now if r.status == "final" else None,
-            draft_document(r.sub) if r.status == "draft" else None))
+            r.status, sub.wording, _fields_text(sub.fields) if sub.fields else "{}",
+            json.dumps(sub.judgement) if sub.judgement else None, now, now,
+            now if final else None,
+            draft_document(sub) if r.status == "draft" else None))
         if r.status == "draft":  # a draft's answers are in its draft_answers document
             pass
-        elif r.sub.comments or r.sub.sources or r.sub.carried:
-            annotated.extend((aid, item, encode_value(v), r.sub.comments.get(item),
-                              r.sub.sources.get(item), r.sub.carried.get(item))
-                             for item, v in r.sub.answers.items())
+        elif sub.comments or sub.sources or sub.carried:
+            annotated.extend((aid, item, encode_value(v), sub.comments.get(item),
+                              sub.sources.get(item), sub.carried.get(item))
+                             for item, v in sub.answers.items())
         else:
-            plain.extend((aid, item, encoded[v] if type(v) is str and v in encoded
-                          else encode(v)) for item, v in r.sub.answers.items())
-        if r.result is not None:
+            try:  # every answer a short text seen before: no call per answer
+                plain.extend([(aid, item, encoded[v]) for item, v in sub.answers.items()])
+            except (KeyError, TypeError):  # one not seen yet, a list, a number, a date
+                plain.extend([(aid, item, encoded[v] if v.__class__ is str and v in encoded
+                               else _stored(v, encoded)) for item, v in sub.answers.items()])
+        result = r.result
+        if result is not None:
             sid = next(score_ids)
-            level = r.result.get("level") or {}
-            configuration = r.result["configuration"]
+            level = result.get("level") or {}
+            configuration = result["configuration"]
             if configuration["hash"] not in configurations:
                 configurations[configuration["hash"]] = configuration_text(configuration)
+            scorer = result["scorer"]
             scores.append((
-                sid, aid, 1, r.inst.id, r.inst.version, r.result["scorer"]["plugin"],
-                r.result["scorer"]["version"], configuration["name"],
-                configuration["hash"], int(bool(r.result.get("complete"))),
-                level.get("final"), result_text(r.result), now))
-            values.extend(score_value_rows(sid, r.result))
+                sid, aid, 1, r.inst.id, r.inst.version, scorer["plugin"], scorer["version"],
+                configuration["name"], configuration["hash"], int(bool(result.get("complete"))),
+                level.get("final"), result_text(result), now))
+            sort_score_values(sid, result, numbers, texts, empty)
     db.add_assessments(store, assessments)
     db.add_answers(store, plain, annotated)
     db.add_configurations(store, configurations)
     db.add_scores(store, scores)
-    db.add_score_values(store, values)
+    db.add_score_values(store, numbers, texts, empty)
     return ids

@@ -154,6 +154,26 @@ def fast_validator(name: str) -> Any:
 
 
 FAST_SCHEMAS = frozenset({"answers"})
+ANSWER_NAME_LIMIT = 128  # the answers schema's propertyNames maxLength
+
+
+@cache
+def answers_validators() -> tuple[Any, Any]:
+    """The answers schema compiled in two parts: (the document without its answers' names
+    and values, one answer's value). A document passes the whole schema when it passes the
+    first, each answer's name is at most ``ANSWER_NAME_LIMIT`` characters and each value
+    passes the second: ``check_submission`` checks the values it cannot take as one of a
+    choice item's options (which satisfy both) with the second."""
+    schema = {k: v for k, v in load_schema("answers").items() if k not in ("$schema", "$id")}
+    answers = schema["properties"]["answers"]
+    if set(answers) != {"type", "maxProperties", "propertyNames", "additionalProperties"} \
+            or answers["propertyNames"] != {"maxLength": ANSWER_NAME_LIMIT}:
+        raise ValueError("the answers schema's answers are not what answers_validators splits")
+    document = dict(schema, properties={
+        **schema["properties"],
+        "answers": {"type": "object", "maxProperties": answers["maxProperties"]}})
+    return fastjsonschema.compile(document), fastjsonschema.compile(
+        answers["additionalProperties"])
 
 
 def schema_problems(name: str, data: Any) -> list[str]:
@@ -453,6 +473,16 @@ class Instrument:
     @property
     def key(self) -> tuple[str, str]:
         return (self.id, self.version)
+
+    @cached_property
+    def choice_values(self) -> dict[str, frozenset[str]]:
+        """The options of each single-choice item, by item id: an answer that is one of
+        them needs no other check, against the answers schema (an option is a short text,
+        an item id at most ``ANSWER_NAME_LIMIT`` characters: an id longer than that, which
+        an instance of a repeating group could reach, is left out) or the item
+        (``check_submission`` takes it as it is)."""
+        return {item_id: frozenset(item.values) for item_id, item in self.items.items()
+                if item.type == "choice" and len(item_id) <= ANSWER_NAME_LIMIT}
 
     @property
     def assessment_date_field(self) -> str:

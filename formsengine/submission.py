@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from fastjsonschema import JsonSchemaException
+
 from .conditions import FormContext, evaluate_form_condition, form_condition
 from .errors import SubmissionError, UnknownInstrumentError
 from .instance_ids import same_instance
-from .instruments import schema_problems
+from .instruments import ANSWER_NAME_LIMIT, answers_validators, schema_problems
 
 if TYPE_CHECKING:
     from .instruments import Instrument, InstrumentRegistry
@@ -297,19 +299,45 @@ def require_fields_for_final(inst: Instrument, sub: Submission, where: str) -> N
             f"{'is' if len(missing) == 1 else 'are'} required before the assessment is final"])
 
 
+def _schema_refusal(where: str, data: Any) -> SubmissionError:
+    """The refusal of data that fails the answers schema: every problem the schema finds."""
+    return SubmissionError(where, schema_problems("answers", data)
+                           or ["does not match the answers schema"])
+
+
 def check_submission(registry: InstrumentRegistry, data: Any, *, where: str = "answers",
                      require_judgement_reason: bool = True) -> tuple[Instrument, Submission]:
-    """Validate raw answers data; return the instrument and a normalised Submission."""
-    problems = schema_problems("answers", data)
-    if problems:
-        raise SubmissionError(where, problems)
+    """Validate raw answers data; return the instrument and a normalised Submission.
+
+    The answers schema is checked in two parts (``answers_validators``): the document but
+    its answers first, then each answer that is not one of its choice item's options (an
+    option passes the schema). Whatever fails either part is reported as the whole schema
+    reports it, before anything else, as when the schema was checked in one go."""
+    document, answer_value = answers_validators()
+    try:
+        document(data)
+    except (JsonSchemaException, RecursionError):
+        raise _schema_refusal(where, data) from None
     try:
         inst = registry.get(data["instrument"], data.get("version"))
     except UnknownInstrumentError as exc:
-        raise SubmissionError(where, [str(exc)]) from None
+        problems = schema_problems("answers", data)  # the answers' own come first
+        raise SubmissionError(where, problems or [str(exc)]) from None
     label = f"instrument {inst.id} v{inst.version}"
+    problems = []
     answers: dict[str, Any] = {}
+    choices = inst.choice_values
+    nothing: frozenset[str] = frozenset()
     for item_id, value in data["answers"].items():
+        if value.__class__ is str and value in choices.get(item_id, nothing):
+            answers[item_id] = value  # one of a choice item's options: all check_value asks
+            continue
+        try:
+            answer_value(value)
+        except (JsonSchemaException, RecursionError):
+            raise _schema_refusal(where, data) from None
+        if len(item_id) > ANSWER_NAME_LIMIT:
+            raise _schema_refusal(where, data)
         item = inst.items.get(item_id)
         if item is None:
             problems.append(f"{label}: unknown item {item_id[:128]!r}")

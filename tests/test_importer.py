@@ -260,3 +260,69 @@ def test_an_import_runs_the_garbage_collector_less_often_and_puts_it_back(store,
     with pytest.raises(ImportRefused):  # and after a refused import
         import_file(store, write(tmp_path / "bad.jsonl", ["{broken"]), actor="tester")
     assert gc.get_threshold() == before
+
+
+def test_a_byte_order_mark_and_repeated_keys_are_named(store, tmp_path):
+    """Each line is read by one decoder kept for the file; a line that begins with a byte
+    order mark is still named as such, and of several keys written twice in one object the
+    first is named."""
+    twice = json.dumps(record("P-2")).replace(
+        '"answers": {', '"answers": {"toy.b": "no", "toy.a": "no", ', 1)
+    f = write(tmp_path / "in.jsonl", ["\ufeff" + json.dumps(record("P-1")), twice])
+    with pytest.raises(ImportRefused) as exc:
+        import_file(store, f, actor="tester")
+    message = str(exc.value)
+    assert "line 1: not valid JSON: Unexpected UTF-8 BOM" in message
+    # toy.b, toy.a, then the record's own toy.a, toy.b, ...: toy.a is the first seen again
+    assert "line 2: the key 'toy.a' is written twice in one object" in message
+    assert "'toy.b' is written twice" not in message
+    assert count(store, "assessments") == 0
+
+
+def test_imported_rows_are_those_of_a_save(tmp_path):
+    """What the import writes row by row (answer texts kept from line to line, score values
+    sorted by the column they fill) is what saving each assessment writes: the same
+    answers, score values and results, multiple-choice answers and numbers included."""
+    import formsengine_dash
+
+    from formsengine.store import Store
+    from formsengine.synthetic import generate
+
+    from .conftest import make_engine
+
+    engine = make_engine(formsengine_dash)
+    records = [r for r in generate(engine, people=12, instruments=["dash-safelives"], seed=5)
+               if r["occasion"] != "after_incident"]
+    assert any(isinstance(v, list) for r in records for v in r["answers"].values())
+    imported = Store.open(tmp_path / "imported.db", engine, create=True)
+    import_file(imported, write(tmp_path / "in.jsonl", records), actor="tester")
+    saved = Store.open(tmp_path / "saved.db", engine, create=True)
+    for r in records:
+        inst, sub = engine.check(r)
+        person = saved.ensure_person(r["person"], r["role"], actor="t")
+        saved.create_assessment(inst, sub, person_id=person, occasion=r["occasion"])
+
+    def rows(store, sql):
+        return [tuple(r.values()) for r in store.all(sql)]
+
+    for sql in ("SELECT p.ref, a.occasion, w.item_id, w.value, w.comment, w.source"
+                " FROM answers w JOIN assessments a ON a.id = w.assessment_id"
+                " JOIN people p ON p.id = a.person_id ORDER BY 1, 2, 3",
+                "SELECT p.ref, a.occasion, v.kind, v.name, v.value_num, v.value_text"
+                " FROM score_values v JOIN scores s ON s.id = v.score_id"
+                " JOIN assessments a ON a.id = s.assessment_id"
+                " JOIN people p ON p.id = a.person_id ORDER BY 1, 2, 3, 4",
+                "SELECT p.ref, a.occasion, a.fields, a.assessment_date, s.level_final,"
+                " s.complete, s.config_hash FROM assessments a JOIN scores s"
+                " ON s.assessment_id = a.id JOIN people p ON p.id = a.person_id ORDER BY 1, 2"):
+        assert rows(imported, sql) == rows(saved, sql) != []
+    ids = {tuple(r.values()) for r in imported.all(
+        "SELECT a.id, p.ref, a.occasion FROM assessments a JOIN people p ON p.id = a.person_id")}
+    saved_ids = {(p, o): i for i, p, o in (tuple(r.values()) for r in saved.all(
+        "SELECT a.id, p.ref, a.occasion FROM assessments a JOIN people p ON p.id = a.person_id"))}
+    for aid, ref, occasion in ids:
+        mine = imported.get_assessment(aid)["result"]
+        theirs = saved.get_assessment(saved_ids[(ref, occasion)])["result"]
+        assert mine == theirs and mine["scores"]
+    imported.close()
+    saved.close()

@@ -322,9 +322,11 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
             return
     groups: dict[tuple[bool, ...], list[tuple]] = {}
     for row in rows:
-        key = tuple(v is not None for v in row)
-        groups.setdefault(key, []).append(row if all(key) else
-                                          tuple(v for v in row if v is not None))
+        if None in row:  # (list comprehensions: cheaper than generators for a short row)
+            key = tuple([v is not None for v in row])
+            groups.setdefault(key, []).append(tuple([v for v in row if v is not None]))
+        else:
+            groups.setdefault((True,) * len(row), []).append(row)
     for key, group in groups.items():
         names = [c for c, present in zip(columns, key) if present]
         marks = "(" + ", ".join("?" * len(names)) + ")"
@@ -1641,6 +1643,47 @@ def score_value_rows(score_id: int, result: dict[str, Any]) -> Iterator[tuple]:
         yield row("group", name, value.get("met"))
 
 
+# The kinds of score value whose rows are one per name of a mapping of the result: those
+# before the level's rows, then those after them (score_value_rows' order)
+_VALUE_MAPPINGS = ((("score", "scores"), ("band", "bands")),
+                   (("flag", "flags"), ("criterion", "criteria")))
+
+
+def _sort_value(row: tuple, value: Any, numbers: list[tuple], texts: list[tuple],
+                empty: list[tuple]) -> None:
+    if value is None:
+        empty.append(row)
+    elif isinstance(value, (int, float)):
+        numbers.append((*row, float(value)))
+    else:
+        texts.append((*row, str(value)))
+
+
+def sort_score_values(score_id: int, result: dict[str, Any], numbers: list[tuple],
+                      texts: list[tuple], empty: list[tuple]) -> None:
+    """The rows of ``score_value_rows(score_id, result)``, appended by which value column
+    they fill: (score_id, kind, name, number) to ``numbers``, (score_id, kind, name, text) to
+    ``texts`` and (score_id, kind, name) to ``empty``. The same values as
+    ``score_value_rows`` (in its order within each list), made without a call per score or
+    flag: a bulk import writes each list with one statement that names only its columns."""
+    for part, mappings in enumerate(_VALUE_MAPPINGS):
+        if part:
+            level = result.get("level")
+            if level:
+                for name in ("computed", "judged", "final"):
+                    _sort_value((score_id, "level", name), level.get(name), numbers, texts,
+                                empty)
+        for kind, key in mappings:
+            for name, value in (result.get(key) or {}).items():
+                cls = value.__class__
+                if cls is bool or cls is int or cls is float:
+                    numbers.append((score_id, kind, name, float(value)))
+                else:
+                    _sort_value((score_id, kind, name), value, numbers, texts, empty)
+    for name, group in (result.get("criteria_groups") or {}).items():
+        _sort_value((score_id, "group", name), group.get("met"), numbers, texts, empty)
+
+
 # -- a score's configuration record, stored once per configuration hash (core_0012) ----------
 RESULT_CONFIGURATION = ("LEFT JOIN score_configurations sc ON sc.hash = s.config_hash")
 
@@ -1657,8 +1700,11 @@ def configuration_text(configuration: dict[str, Any]) -> str:
 def result_text(result: dict[str, Any]) -> str:
     """A result as a score row stores it: without its configuration record, which
     ``score_configurations`` keeps once for its hash (``configuration_text``)."""
-    return json.dumps({k: v for k, v in result.items() if k != "configuration"},
-                      ensure_ascii=False, default=str)
+    return _result_json({k: v for k, v in result.items() if k != "configuration"})
+
+
+# what json.dumps(..., ensure_ascii=False, default=str) gives, without making an encoder a call
+_result_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def add_configurations(conn: Any, records: dict[str, str]) -> None:

@@ -163,23 +163,18 @@ def add_scores(store: Store, rows: Iterable[tuple]) -> None:
     insert_many(store.conn, "scores", SCORE_COLUMNS, rows)
 
 
-def add_score_values(store: Store, rows: Iterable[tuple]) -> None:
-    """Store score values: rows in the order of ``SCORE_VALUE_COLUMNS`` (as
-    ``score_value_rows`` gives them: a number, a text or neither). Inside the caller's
+def add_score_values(store: Store, numbers: list[tuple], texts: list[tuple],
+                     empty: list[tuple]) -> None:
+    """Store score values as ``sort_score_values`` sorts them: (score_id, kind, name,
+    number) rows, (score_id, kind, name, text) rows and (score_id, kind, name) rows, each
+    list with one statement naming only its columns (no NULL bound). Inside the caller's
     write."""
     if store.postgres:
-        insert_many(store.conn, "score_values", SCORE_VALUE_COLUMNS, list(rows))
+        insert_many(store.conn, "score_values", SCORE_VALUE_COLUMNS,
+                    [*((*row, None) for row in numbers),
+                     *((row[0], row[1], row[2], None, row[3]) for row in texts),
+                     *((*row, None, None) for row in empty)])
         return
-    numbers: list[tuple] = []
-    texts: list[tuple] = []
-    empty: list[tuple] = []
-    for row in rows:
-        if row[3] is not None:
-            numbers.append(row[:4])
-        elif row[4] is not None:
-            texts.append((row[0], row[1], row[2], row[4]))
-        else:
-            empty.append(row[:3])
     names = ", ".join(SCORE_VALUE_COLUMNS[:3])
     if numbers:
         store.conn.executemany(

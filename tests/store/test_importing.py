@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from formsengine.store import importing as db
-from formsengine.store import score_value_rows
+from formsengine.store import score_value_rows, sort_score_values
 
 from ..conftest import answers
 
@@ -104,13 +104,39 @@ def test_score_values_numbers_texts_and_nothing(store):
               "level": {"computed": "standard", "judged": None, "final": "standard"},
               "flags": {"x": False}, "criteria": {}, "criteria_groups": {"g": {"met": True}}}
     rows = list(score_value_rows(sid, result))
+    numbers, texts, empty = [], [], []
+    sort_score_values(sid, result, numbers, texts, empty)
     with store.write():
         store.conn.execute("DELETE FROM score_values")
-        db.add_score_values(store, rows)
+        db.add_score_values(store, numbers, texts, empty)
     stored = _rows(store, "SELECT score_id, kind, name, value_num, value_text"
                           " FROM score_values ORDER BY kind, name")
     assert stored == sorted(rows, key=lambda r: (r[1], r[2]))
     assert (sid, "level", "judged", None, None) in stored
+
+
+@pytest.mark.parametrize("result", [
+    {"scores": {"total": 3, "known": True, "ratio": 0.5, "missing": None},
+     "bands": {"total": "low", "other": None},
+     "level": {"computed": "standard", "judged": None, "final": "standard",
+               "judgement": None},
+     "flags": {"x": False, "y": True}, "criteria": {"c": False, "d": None},
+     "criteria_groups": {"g": {"met": True, "met_criteria": ["c"]}, "h": {}}},
+    {"scores": {"n": 1}, "level": None, "flags": {}, "bands": {}},
+    {"level": {"computed": None, "judged": None, "final": None}},
+    {},
+])
+def test_sorted_score_values_are_the_rows_of_the_result(result):
+    """The import sorts a result's values by the column they fill; together they are
+    every row ``score_value_rows`` gives (what every other write of a score stores), in its
+    order within each column."""
+    rows = list(score_value_rows(7, result))
+    numbers, texts, empty = [], [], []
+    sort_score_values(7, result, numbers, texts, empty)
+    assert numbers == [r[:4] for r in rows if r[3] is not None]
+    assert texts == [(*r[:3], r[4]) for r in rows if r[3] is None and r[4] is not None]
+    assert empty == [r[:3] for r in rows if r[3] is None and r[4] is None]
+    assert all(type(r[3]) is float for r in numbers)
 
 
 def test_refused_rows_roll_back_with_the_write(store):
@@ -146,8 +172,9 @@ def test_score_values_kind_is_checked_by_comparisons(store):
     assert "kind = 'score'" in rule.replace("'score'::text", "'score'")
     assert " IN (" not in rule.upper() and "ANY" not in rule.upper()
     with pytest.raises(Exception, match="(?i)check"), store.write():
-        db.add_score_values(store, [(sid, "other", "x", 1.0, None)])
+        db.add_score_values(store, [(sid, "other", "x", 1.0)], [], [])
     with store.write():
-        db.add_score_values(store, [(sid, kind, "extra", None, "t") for kind in
-                                    ("score", "band", "level", "flag", "criterion", "group")])
+        db.add_score_values(store, [], [(sid, kind, "extra", "t") for kind in
+                                        ("score", "band", "level", "flag", "criterion",
+                                         "group")], [])
     assert store.one("SELECT COUNT(*) AS n FROM score_values WHERE name = 'extra'")["n"] == 6
