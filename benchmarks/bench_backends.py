@@ -2,7 +2,9 @@
 
 The same request as `bench_web.py`'s save (a DASH section posted as a browser posts it:
 checked, stored, audited, scored on the server, provisional result stored) through
-`formsengine serve --workers N --threads 4` on loopback, for 8 and for 20 concurrent clients.
+`formsengine serve --workers N --threads 2` on loopback (2 threads a process, as
+docs/deployment.md advises for several processes; `--threads 4` to compare), for 8 and for
+20 concurrent clients.
 Each server has a database of its own (a SQLite file; a throwaway PostgreSQL schema) with the
 same accounts. The configurations take turns in every round (SQLite 1 process, SQLite 2,
 PostgreSQL 1, PostgreSQL 2, then again), so that a change in the machine's load falls on all
@@ -27,7 +29,8 @@ After the runs every client's assessment must be stored, final, at the revision 
 imply, with one audited save per acknowledged save, and each audit chain intact.
 
     python benchmarks/bench_backends.py [--seconds 15] [--rounds 2] [--clients 8 20]
-                                        [--database-url URL] [--backends sqlite postgresql]
+                                        [--database-url URL] [--threads 2]
+                                        [--backends sqlite postgresql]
                                         [--quick]
 """
 
@@ -178,8 +181,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 20])
     parser.add_argument("--database-url", help=f"PostgreSQL server (default: "
                         f"FORMSENGINE_BENCH_DATABASE_URL, else {DEFAULT_URL})")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per server process (4, as `formsengine serve`)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads per server process (default 2, as docs/deployment.md "
+                        "advises with several processes)")
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"],
                         default=["sqlite", "postgresql"], help="the backends to run (both)")
     parser.add_argument("--quick", action="store_true", help="2 x 4 s, 8 clients")
