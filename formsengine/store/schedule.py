@@ -271,14 +271,24 @@ def sync(store: Store) -> bool:
                   "rebuild --drop-not-installed removes them)")
     if not changed:
         return False
-    first = not stored_offsets(store)
-    if not first:
-        warn_once("warning: the configured occasion offsets of "
-                  f"{', '.join(sorted(changed))} are not the stored ones: their schedule "
-                  "entries are written again")
-    rebuild(store, configured_offsets(store.engine), instruments=changed,
-            actor=None if first else "system",
-            reason="the configured occasion offsets changed")
+    from .sql import serialise_on
+
+    # Looked at again inside the write, one process at a time: another process opening a
+    # new database at the same moment may have filled the schedule meanwhile (its first
+    # fill is then not this one's change of offsets).
+    with store.write():
+        serialise_on(store.conn, "schedule")
+        changed, _foreign = stale_instruments(store)
+        if not changed:
+            return False
+        first = not stored_offsets(store)
+        if not first:
+            warn_once("warning: the configured occasion offsets of "
+                      f"{', '.join(sorted(changed))} are not the stored ones: their schedule "
+                      "entries are written again")
+        rebuild(store, configured_offsets(store.engine), instruments=changed,
+                actor=None if first else "system",
+                reason="the configured occasion offsets changed")
     return True
 
 

@@ -408,3 +408,41 @@ def test_other_offsets_of_one_instrument_rewrite_only_its_entries(location, tmp_
         details = _rebuilds(store)
         assert [(d["instruments"], d["entries"]) for d in details] == [(["toy-weekly"], 4)]
 
+
+
+def test_a_schedule_filled_by_another_process_meanwhile_is_not_rebuilt_again(location,
+                                                                               monkeypatch):
+    """Two processes opening a new database at once: when the other one fills the schedule
+    between this one's first look and its write, this one finds nothing left to do (before,
+    it took the other's first fill for a change of offsets and rebuilt it, audited)."""
+    from formsengine.store import Store
+    from formsengine.store import schedule as schedule_mod
+
+    engine = Engine(Settings(), load_entrypoints=False,
+                    plugins=[DefinitionsPlugin(toy_definition(), weekly_definition())])
+    with Store.open(location, engine, create=True) as store:
+        offsets = stored_offsets(store)
+        rebuild(store, offsets=[], keep_not_installed=False)  # as a database not filled yet
+        assert stored_offsets(store) == []
+        audited = look.count(store, "audit", action="schedule_rebuild")
+        real = schedule_mod.stale_instruments
+        looks: list[tuple[set[str], set[str]]] = []
+        other: list[bool] = []
+
+        def first_look_then_the_other_process(s):
+            if s is not store:  # the other process's own look
+                return real(s)
+            found = real(s)
+            if not other:  # the other process opens the database and fills the schedule
+                other.append(True)
+                with Store.open(location, engine):
+                    pass
+            looks.append(found)
+            return found
+
+        monkeypatch.setattr(schedule_mod, "stale_instruments",
+                            first_look_then_the_other_process)
+        assert schedule_mod.sync(store) is False
+        assert looks[0][0] == {"toy-checklist", "toy-weekly"} and looks[1] == (set(), set())
+        assert stored_offsets(store) == offsets
+        assert look.count(store, "audit", action="schedule_rebuild") == audited
