@@ -637,3 +637,32 @@ def test_uids_never_begin_with_a_dash_which_the_command_line_reads_as_an_option(
     uids = [new_uid() for _ in range(3000)]  # about 47 would begin with "-" by chance
     assert not [u for u in uids if u.startswith("-")]
     assert len(set(uids)) == len(uids) and all(len(u) == 16 for u in uids)
+
+
+def _open_lock_files() -> set[str]:
+    """The lock files this process has open (a mapped one shows twice: mmap keeps a copy of
+    its descriptor)."""
+    import os
+
+    names = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            names.add(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # (the directory's own descriptor, closed meanwhile)
+            continue
+    return {n for n in names if n.endswith(store_mod.LOCK_SUFFIX)}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
+def test_a_closed_database_leaves_no_lock_file_open(engine, tmp_path):
+    """The lock file stays open while a store of the process uses the database, and is
+    closed with the last one: a process opening many databases in turn keeps none open."""
+    before = _open_lock_files()
+    for i in range(5):
+        with Store.open(tmp_path / f"m{i}.db", engine, create=True) as s:
+            s.audit("one", actor="test")
+            with Store.open(tmp_path / f"m{i}.db", engine) as again:  # the same file
+                again.audit("two", actor="test")
+            assert _open_lock_files() - before == {s.file + store_mod.LOCK_SUFFIX}
+            s.audit("three", actor="test")
+    assert _open_lock_files() == before

@@ -183,6 +183,7 @@ class WriteLock:
         self._map: mmap.mmap | None = None
         self._map_failed = False
         self._no_file = False
+        self.users = 0  # the stores of this process using it
 
     def _open(self) -> int | None:
         if self._fd is None and not self._no_file:
@@ -259,14 +260,18 @@ class WriteLock:
         _HEAD.pack_into(shared, 0, head[0], encoded)
         return True
 
-    def close_inherited(self) -> None:
-        """In a forked child: let go of the parent's file (its lock stays the parent's)."""
+    def close_file(self) -> None:
+        """Close the lock file (not while held): when no store of this process uses the
+        database any more, and in a forked child for the parent's copy (the lock, if the
+        parent holds it, stays the parent's). Used again, it opens the file again."""
         if self._map is not None:
             with contextlib.suppress(Exception):
                 self._map.close()
+            self._map = None
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
+            self._fd = None
 
 
 _write_locks: dict[str, WriteLock] = {}
@@ -274,13 +279,30 @@ _write_locks_guard = threading.Lock()
 
 
 def _write_lock(file: str | None) -> WriteLock | None:
+    """The write lock of ``file`` for one more store of this process."""
     if file is None:
         return None
     with _write_locks_guard:
         lock = _write_locks.get(file)
         if lock is None:
             lock = _write_locks[file] = WriteLock(file)
+        lock.users += 1
         return lock
+
+
+def _let_go_write_lock(lock: WriteLock) -> None:
+    """A store of this process closed: the last one closes the lock file (a process that
+    opens many databases in turn, as the tests do, keeps no file of each open)."""
+    with _write_locks_guard:
+        lock.users -= 1
+        if lock.users <= 0 and _write_locks.get(lock.file) is lock and \
+                lock._thread_lock.acquire(blocking=False):
+            try:
+                if not lock._depth:
+                    del _write_locks[lock.file]
+                    lock.close_file()
+            finally:
+                lock._thread_lock.release()
 
 
 def _forget_write_locks() -> None:
@@ -288,7 +310,7 @@ def _forget_write_locks() -> None:
     one at the fork, and would never release it here."""
     global _write_locks_guard
     for lock in _write_locks.values():
-        lock.close_inherited()
+        lock.close_file()
     _write_locks.clear()
     _write_locks_guard = threading.Lock()
 
@@ -492,6 +514,9 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        lock, self._write_lock = self._write_lock, None
+        if lock is not None:
+            _let_go_write_lock(lock)
 
     def __enter__(self) -> Store:
         return self
