@@ -169,10 +169,11 @@ class WriteLock:
     processes. ``acquire`` takes the thread lock, then (on the outermost acquire only) the
     file lock; ``release`` gives them back in the other order.
 
-    The lock file stays open in the process and is unlocked (not closed) after each write:
-    one system call instead of two, each of which lets the process's other threads take the
-    interpreter while the lock is held. A forked child closes its copy and opens its own
-    (``_forget_write_locks``); a process that ends lets go with its files."""
+    The lock file stays open while a store of the process uses the database, and is
+    unlocked (not closed) after each write: one system call instead of two, each of which
+    lets the process's other threads take the interpreter while the lock is held. The last
+    store to close closes it (``_let_go_write_lock``); a forked child closes its copy and
+    opens its own (``_forget_write_locks``); a process that ends lets go with its files."""
 
     def __init__(self, file: str) -> None:
         self.file = file
