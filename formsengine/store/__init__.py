@@ -1385,18 +1385,26 @@ class Store:
     def add_score(self, assessment_id: int, result: dict[str, Any]) -> int:
         """Add a score row (never overwrite) with the assessment's next sequence number.
 
-        The number is worked out in the INSERT itself, and a row another writer numbered
-        the same meanwhile (``UNIQUE (assessment_id, seq)``: this one waits for it) makes
-        this one try the next number, so that concurrent saves neither collide nor fail."""
+        The number is worked out in the INSERT itself, one writer of the assessment's scores
+        at a time (on PostgreSQL a transaction-scoped lock on the assessment's scores); a
+        row numbered the same meanwhile by a writer that did not take it (``UNIQUE
+        (assessment_id, seq)``) makes this one try the next number, so that concurrent saves
+        neither collide nor fail."""
         level = result.get("level") or {}
         values = [assessment_id, result["instrument"]["id"], result["instrument"]["version"],
                   result["scorer"]["plugin"], result["scorer"]["version"],
                   result["configuration"]["name"], result["configuration"]["hash"],
                   int(bool(result.get("complete"))), level.get("final"),
                   result_text(result), audit.utcnow()]
+        from .sql import serialise_on
+
         with self.write():
             add_configurations(self.conn, {result["configuration"]["hash"]:
                                            configuration_text(result["configuration"])})
+            # PostgreSQL: writers numbering the same assessment's scores take turns, so that
+            # none loses the race for the next number every time under load (SQLite's
+            # writers already take turns)
+            serialise_on(self.conn, f"scores:{assessment_id}")
             for _attempt in range(SCORE_ATTEMPTS):
                 score_id = insert_or_nothing(
                     self.conn,
