@@ -81,7 +81,8 @@ def test_serve_writes_json_access_lines_to_standard_error(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=fh)
     try:
         bench.wait_ready(port, proc, "/health")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in?next=/cases/ABC") as r:
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/sign-in?next=/cases/PLANTED-NEXT-QZX") as r:
             assert r.status == 200
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/cases/SECRET-REF-1")
@@ -95,4 +96,4 @@ def test_serve_writes_json_access_lines_to_standard_error(tmp_path):
     access = [r for r in records if r["logger"] == "formsengine.access"]
     assert {"/health", "/sign-in", "/cases/<uid>"} <= {r["route"] for r in access}, access
     assert all(r["level"] == "info" and isinstance(r["ms"], float) for r in access)
-    assert "SECRET-REF-1" not in err.read_text() and "ABC" not in err.read_text()
+    assert "SECRET-REF-1" not in err.read_text() and "PLANTED-NEXT-QZX" not in err.read_text()
