@@ -2,9 +2,11 @@
 
 The same request as `bench_web.py`'s save (a DASH section posted as a browser posts it:
 checked, stored, audited, scored on the server, provisional result stored) through
-`formsengine serve --workers N --threads 2` on loopback (2 threads a process, as
-docs/deployment.md advises for several processes; `--threads 4` to compare), for 8 and for
-20 concurrent clients.
+`formsengine serve --workers N --threads T` on loopback, for 8 and for 20 concurrent clients.
+Each process count runs with 1 and with 2 threads a process (`--threads`; docs/deployment.md
+advises few threads a process with several processes), and each process count is judged by
+its best thread count, so that the one-process baseline is the best that one process did in
+the same run.
 Each server has a database of its own (a SQLite file; a throwaway PostgreSQL schema) with the
 same accounts. The configurations take turns in every round (SQLite 1 process, SQLite 2,
 PostgreSQL 1, PostgreSQL 2, then again), so that a change in the machine's load falls on all
@@ -29,7 +31,7 @@ After the runs every client's assessment must be stored, final, at the revision 
 imply, with one audited save per acknowledged save, and each audit chain intact.
 
     python benchmarks/bench_backends.py [--seconds 15] [--rounds 2] [--clients 8 20]
-                                        [--database-url URL] [--threads 2]
+                                        [--database-url URL] [--threads 1 2]
                                         [--backends sqlite postgresql]
                                         [--quick]
 """
@@ -181,9 +183,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 20])
     parser.add_argument("--database-url", help=f"PostgreSQL server (default: "
                         f"FORMSENGINE_BENCH_DATABASE_URL, else {DEFAULT_URL})")
-    parser.add_argument("--threads", type=int, default=2,
-                        help="threads per server process (default 2, as docs/deployment.md "
-                        "advises with several processes)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="threads per server process to run, each a configuration of "
+                        "its own (default: 1 and 2); each process count is judged by its "
+                        "best")
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"],
                         default=["sqlite", "postgresql"], help="the backends to run (both)")
     parser.add_argument("--quick", action="store_true", help="2 x 4 s, 8 clients")
@@ -195,65 +198,66 @@ def main() -> int:
     os.environ.setdefault("FORMSENGINE_AUDIT_KEY", secrets.token_hex(32))
     load_before = os.getloadavg()[0]
     most = max(args.clients)
-    configs = [(backend, workers) for backend in args.backends for workers in (1, 2)]
+    configs = [(backend, workers, threads) for backend in args.backends
+               for workers in (1, 2) for threads in args.threads]
     found: dict[tuple, list[dict]] = {}
     cpu: dict[tuple, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         where: dict[tuple, str] = {}
         servers: dict[str, list[str]] = {}
         envs: dict[str, dict] = {}
-        for backend, workers in configs:
-            name = f"{backend}-{workers}"
-            where[(backend, workers)] = (stack.enter_context(scratch_url(url))
-                                         if backend == "postgresql"
-                                         else str(Path(tmp) / f"{name}.db"))
-            envs[name] = prepare(where[(backend, workers)], most)
-            servers[name] = [*formsengine_server(args.threads), "--workers", str(workers)]
+        for backend, workers, threads in configs:
+            name = f"{backend}-{workers}x{threads}"
+            where[(backend, workers, threads)] = (stack.enter_context(scratch_url(url))
+                                                  if backend == "postgresql"
+                                                  else str(Path(tmp) / f"{name}.db"))
+            envs[name] = prepare(where[(backend, workers, threads)], most)
+            servers[name] = [*formsengine_server(threads), "--workers", str(workers)]
         procs = {}
         for name, command in servers.items():  # each server with its own environment
             procs.update(stack.enter_context(running({name: command}, envs[name])))
         for round_no in range(args.rounds):
             for clients in args.clients:
-                for backend, workers in configs:
-                    name = f"{backend}-{workers}"
+                for backend, workers, threads in configs:
+                    name = f"{backend}-{workers}x{threads}"
                     print(f"  round {round_no + 1}/{args.rounds}: {name}, {clients} clients "
                           f"({args.seconds:g} s)...", file=sys.stderr, flush=True)
                     proc, port = procs[name]
                     out, used = run(port, proc.pid, clients, args.seconds)
-                    found.setdefault((backend, workers, clients), []).append(out)
-                    sums = cpu.setdefault((backend, workers, clients), {})
+                    found.setdefault((backend, workers, threads, clients), []).append(out)
+                    sums = cpu.setdefault((backend, workers, threads, clients), {})
                     for k, v in used.items():
                         sums[k] = sums.get(k, 0.0) + v
         problems = []
-        for backend, workers in configs:
-            runs = [r for (b, w, _), rs in found.items() if (b, w) == (backend, workers)
-                    for r in rs]
-            problems += [f"{backend}, {workers} process(es): {p}"
-                         for p in check(where[(backend, workers)], runs)]
+        for config in configs:
+            runs = [r for key, rs in found.items() if key[:3] == config for r in rs]
+            problems += [f"{config[0]}, {config[1]} process(es) x {config[2]} thread(s): {p}"
+                         for p in check(where[config], runs)]
     load = max(load_before, os.getloadavg()[0])
     rate: dict[tuple, float] = {}
     print(f"save-and-score, {args.rounds} round(s) of {args.seconds:g} s per configuration; "
-          f"{args.threads} threads per process; load average {load_before:.1f} before, "
+          f"threads per process: {', '.join(map(str, args.threads))}; "
+          f"load average {load_before:.1f} before, "
           f"{load:.1f} after, on {os.cpu_count()} cores")
-    print(f"{'backend':<11} {'procs':>5} {'clients':>7} {'saves/s':>8} {'median':>9} "
+    print(f"{'backend':<11} {'procs':>5} {'thr':>3} {'clients':>7} {'saves/s':>8} {'median':>9} "
           f"{'p95':>9} {'CPU/save':>9} {'errors':>6}   CPU per save of the clients and "
           "of PostgreSQL; machine busy; other processes (cores)")
     others = 0.0  # the most CPU a second that processes not the benchmark's used in a run
-    for (backend, workers, clients), runs in sorted(found.items()):
-        used = cpu[(backend, workers, clients)]
+    for (backend, workers, threads, clients), runs in sorted(found.items()):
+        used = cpu[(backend, workers, threads, clients)]
         results = list(merged(runs).values())
         saves = sum(r["saves"] for r in results)
         latencies = sorted(t for r in results for t in r["latencies"])
         errors = sum(r["errors"] for r in results)
-        rate[(backend, workers, clients)] = saves / (args.seconds * args.rounds)
+        rate[(backend, workers, threads, clients)] = saves / (args.seconds * args.rounds)
         p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
         # what the rest of the machine used meanwhile: busy CPU not the server's, the
         # clients' or PostgreSQL's, per second of the runs
         rest = max(0.0, used["busy"] - used["server"] - used["clients"] - used["db"]) / (
             args.seconds * args.rounds)
         others = max(others, rest)
-        print(f"{backend:<11} {workers:>5} {clients:>7} "
-              f"{rate[(backend, workers, clients)]:>8.1f} "
+        print(f"{backend:<11} {workers:>5} {threads:>3} {clients:>7} "
+              f"{rate[(backend, workers, threads, clients)]:>8.1f} "
               f"{statistics.median(latencies) * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms "
               f"{used['server'] / max(saves, 1) * 1000:>7.2f}ms {errors:>6}   "
               f"{used['clients'] / max(saves, 1) * 1000:.2f}ms, "
@@ -261,17 +265,25 @@ def main() -> int:
               f"{100 * used['busy'] / max(used['all'], 1e-9):.0f}%; "
               f"{rest:.2f}")
         if errors:
-            problems.append(f"{backend}, {workers} process(es), {clients} clients: "
-                            f"{errors} errors")
+            problems.append(f"{backend}, {workers} process(es) x {threads} thread(s), "
+                            f"{clients} clients: {errors} errors")
+
+    def best(backend: str, workers: int, clients: int) -> tuple[float, int]:
+        """The most saves a second of ``workers`` processes, and with how many threads."""
+        return max((rate[(backend, workers, t, clients)], t) for t in args.threads)
+
     for clients in args.clients:
         if len(args.backends) == 2:
-            pg_vs = rate[("sqlite", 1, clients)] / rate[("postgresql", 1, clients)]
-            print(f"{clients} clients: SQLite / PostgreSQL saves a second (1 process): "
+            pg_vs = best("sqlite", 1, clients)[0] / best("postgresql", 1, clients)[0]
+            print(f"{clients} clients: SQLite / PostgreSQL saves a second (1 process, "
+                  f"each at its best thread count): "
                   f"{pg_vs:.2f}x (target <= 2x) -> "
                   f"{verdict_alone(pg_vs <= 2, load_before, others)}")
         for backend in args.backends:
-            gain = rate[(backend, 2, clients)] / rate[(backend, 1, clients)]
-            print(f"{clients} clients, {backend}: 2 processes / 1 process: {gain:.2f}x "
+            (two, t2), (one, t1) = best(backend, 2, clients), best(backend, 1, clients)
+            gain = two / one
+            print(f"{clients} clients, {backend}: 2 processes ({t2} thread(s) each) / "
+                  f"1 process ({t1} thread(s)): {gain:.2f}x "
                   f"(target >= 1.6x) -> {verdict_alone(gain >= 1.6, load_before, others)}")
     for p in problems:
         print("PROBLEM:", p)
