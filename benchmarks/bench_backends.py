@@ -8,9 +8,9 @@ advises few threads a process with several processes), and each process count is
 its best thread count, so that the one-process baseline is the best that one process did in
 the same run.
 Each server has a database of its own (a SQLite file; a throwaway PostgreSQL schema) with the
-same accounts. The configurations take turns in every round (SQLite 1 process, SQLite 2,
-PostgreSQL 1, PostgreSQL 2, then again), so that a change in the machine's load falls on all
-of them alike.
+same accounts. The configurations take turns in every round (SQLite 1 process of 1 thread,
+of 2 threads, SQLite 2 processes of 1 thread, of 2, then PostgreSQL's, then again), so that a
+change in the machine's load falls on all of them alike.
 
 Printed per backend and client count: saves a second, median and 95th percentile latency,
 and the server CPU per save (every process of the server: the supervisor and its workers);
