@@ -124,6 +124,13 @@ def snapshot(pid: int) -> dict[str, float]:
             "busy": busy, "all": every}
 
 
+def others(used: dict[str, float], seconds: float) -> float:
+    """The CPU seconds a second that the machine's other processes used meanwhile: its busy
+    CPU less the server's, the clients' and PostgreSQL's (``used``: the difference of two
+    ``snapshot``s ``seconds`` apart)."""
+    return max(0.0, used["busy"] - used["server"] - used["clients"] - used["db"]) / seconds
+
+
 def run(port: int, pid: int, clients: int, seconds: float) -> tuple[dict, dict]:
     """The clients' results and the CPU seconds used while they ran: by the server (its
     processes), by the clients (this process), by a local PostgreSQL, and by the whole
@@ -242,7 +249,7 @@ def main() -> int:
     print(f"{'backend':<11} {'procs':>5} {'thr':>3} {'clients':>7} {'saves/s':>8} {'median':>9} "
           f"{'p95':>9} {'CPU/save':>9} {'errors':>6}   CPU per save of the clients and "
           "of PostgreSQL; machine busy; other processes (cores)")
-    others = 0.0  # the most CPU a second that processes not the benchmark's used in a run
+    busiest = 0.0  # the most CPU a second that processes not the benchmark's used in a run
     for (backend, workers, threads, clients), runs in sorted(found.items()):
         used = cpu[(backend, workers, threads, clients)]
         results = list(merged(runs).values())
@@ -251,11 +258,8 @@ def main() -> int:
         errors = sum(r["errors"] for r in results)
         rate[(backend, workers, threads, clients)] = saves / (args.seconds * args.rounds)
         p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
-        # what the rest of the machine used meanwhile: busy CPU not the server's, the
-        # clients' or PostgreSQL's, per second of the runs
-        rest = max(0.0, used["busy"] - used["server"] - used["clients"] - used["db"]) / (
-            args.seconds * args.rounds)
-        others = max(others, rest)
+        rest = others(used, args.seconds * args.rounds)
+        busiest = max(busiest, rest)
         print(f"{backend:<11} {workers:>5} {threads:>3} {clients:>7} "
               f"{rate[(backend, workers, threads, clients)]:>8.1f} "
               f"{statistics.median(latencies) * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms "
@@ -278,13 +282,13 @@ def main() -> int:
             print(f"{clients} clients: SQLite / PostgreSQL saves a second (1 process, "
                   f"each at its best thread count): "
                   f"{pg_vs:.2f}x (target <= 2x) -> "
-                  f"{verdict_alone(pg_vs <= 2, load_before, others)}")
+                  f"{verdict_alone(pg_vs <= 2, load_before, busiest)}")
         for backend in args.backends:
             (two, t2), (one, t1) = best(backend, 2, clients), best(backend, 1, clients)
             gain = two / one
             print(f"{clients} clients, {backend}: 2 processes ({t2} thread(s) each) / "
                   f"1 process ({t1} thread(s)): {gain:.2f}x "
-                  f"(target >= 1.6x) -> {verdict_alone(gain >= 1.6, load_before, others)}")
+                  f"(target >= 1.6x) -> {verdict_alone(gain >= 1.6, load_before, busiest)}")
     for p in problems:
         print("PROBLEM:", p)
     return 1 if problems else 0
