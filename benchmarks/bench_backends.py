@@ -27,6 +27,10 @@ the number of cores and the other processes of the machine used at most a quarte
 during every run (the last column: the machine's busy CPU less the server's, the clients'
 and PostgreSQL's, per second).
 
+With more than one round, the 2 / 1 processes line also gives each round's ratio (the same
+thread counts), so that the spread inside one run is seen beside the verdict, which is on all
+rounds together.
+
 After the runs every client's assessment must be stored, final, at the revision its saves
 imply, with one audited save per acknowledged save, and each audit chain intact.
 
@@ -272,6 +276,10 @@ def main() -> int:
             problems.append(f"{backend}, {workers} process(es) x {threads} thread(s), "
                             f"{clients} clients: {errors} errors")
 
+    def saves_in(run: dict) -> int:
+        """The saves acknowledged in one round of one configuration."""
+        return sum(r["saves"] for r in run.values())
+
     def best(backend: str, workers: int, clients: int) -> tuple[float, int]:
         """The most saves a second of ``workers`` processes, and with how many threads."""
         return max((rate[(backend, workers, t, clients)], t) for t in args.threads)
@@ -286,9 +294,15 @@ def main() -> int:
         for backend in args.backends:
             (two, t2), (one, t1) = best(backend, 2, clients), best(backend, 1, clients)
             gain = two / one
+            rounds = ""
+            if args.rounds > 1:  # the spread inside this run; the verdict is on all rounds
+                rounds = "; each round: " + ", ".join(
+                    f"{saves_in(r2) / max(saves_in(r1), 1):.2f}x" for r2, r1 in
+                    zip(found[(backend, 2, t2, clients)], found[(backend, 1, t1, clients)]))
             print(f"{clients} clients, {backend}: 2 processes ({t2} thread(s) each) / "
                   f"1 process ({t1} thread(s)): {gain:.2f}x "
-                  f"(target >= 1.6x) -> {verdict_alone(gain >= 1.6, load_before, busiest)}")
+                  f"(target >= 1.6x) -> {verdict_alone(gain >= 1.6, load_before, busiest)}"
+                  f"{rounds}")
     for p in problems:
         print("PROBLEM:", p)
     return 1 if problems else 0
