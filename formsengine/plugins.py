@@ -177,6 +177,13 @@ def warn_once(message: str) -> None:
         log.warning(message)
 
 
+def forget_warnings() -> None:
+    """Forget which warnings ``warn_once`` has logged, so that each is logged again: for
+    test suites, where one process runs many tests and each should see the warnings its
+    own set-up causes (the test suite does this before every test)."""
+    _warned.clear()
+
+
 def load_entry_point_plugins(pm: PluginManager, environ: Mapping[str, str]) -> None:
     """Register every installed ``formsengine`` entry point that is chosen: all of them,
     or only those named in ``FORMSENGINE_LOAD_PLUGINS`` (comma-separated entry-point names),

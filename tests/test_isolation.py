@@ -1,0 +1,39 @@
+"""Tests that share a process do not share what was warned: a warning logged once per process
+(``warn_once``) is logged again for the next test that causes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+
+INNER = '''
+import logging
+
+import pytest
+
+from formsengine.plugins import warn_once
+
+
+@pytest.mark.parametrize("turn", [1, 2, 3])
+def test_the_same_warning_in_each_test(turn, caplog):
+    with caplog.at_level(logging.WARNING):
+        warn_once("warning: the definition file of an isolation check is missing")
+    assert "isolation check is missing" in caplog.text
+'''
+
+
+def test_a_warning_logged_in_one_test_is_logged_again_in_the_next(pytester):
+    # the repository's own conftest, as every test of the suite runs under it
+    pytester.makeconftest(ROOT_CONFTEST.read_text().replace(
+        'pytest_plugins = ["pytester"]', ""))
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=3)
+
+
+def test_without_forgetting_the_second_test_would_see_nothing(pytester):
+    # the same tests with no conftest: the check above is one that could fail
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=1, failed=2)
