@@ -11,7 +11,7 @@ pytest_plugins = ["pytester"]
 def _warnings_seen_afresh():
     """Each test sees the once-per-process warnings its own set-up causes, whatever tests
     the same process ran before it (``formsengine.plugins.warn_once``)."""
-    from formsengine.plugins import forget_warnings
+    from formsengine.testing import forget_warnings
 
     forget_warnings()
     yield

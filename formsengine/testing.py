@@ -9,7 +9,10 @@ shipped with formsengine do:
   line can find it, and says which ``pip install -e`` to run if it is not;
 - :func:`run_cli` runs the real ``formsengine`` command line in a subprocess, without the
   ``FORMSENGINE_*`` settings of the environment the tests happen to run in, and returns a
-  :class:`CliResult`.
+  :class:`CliResult`;
+- :func:`forget_warnings` makes the warnings logged once per process (a plugin that cannot
+  be loaded, a definition file that is gone) be logged again, for a test that checks one
+  after other tests in the same process may have caused it (call it in an autouse fixture).
 
 For example::
 
@@ -44,9 +47,9 @@ from typing import Any
 
 from formsengine.config import OrgConfig, Settings
 from formsengine.engine import Engine
-from formsengine.plugins import ENTRY_POINT_GROUP
+from formsengine.plugins import ENTRY_POINT_GROUP, forget_warnings
 
-__all__ = ["CliResult", "plugin_engine", "require_entry_point", "run_cli"]
+__all__ = ["CliResult", "forget_warnings", "plugin_engine", "require_entry_point", "run_cli"]
 
 ENV_PREFIX = "FORMSENGINE_"
 
