@@ -92,7 +92,7 @@ bench: setup
 
 # mypy checks formsengine and each plugin's package (settings: [tool.mypy] in pyproject.toml)
 lint: setup
-	$(BIN)/ruff check formsengine plugins tests benchmarks
+	$(BIN)/ruff check formsengine plugins tests benchmarks conftest.py
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r formsengine $(foreach p,$(PLUGINS),$(p)formsengine_*) -ll
 

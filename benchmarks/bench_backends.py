@@ -15,8 +15,10 @@ change in the machine's load falls on all of them alike.
 Printed per backend and client count: saves a second, median and 95th percentile latency,
 and the server CPU per save (every process of the server: the supervisor and its workers);
 beside them, where the rest of the machine went: the clients' CPU per save (this process),
-a local PostgreSQL's CPU per save (its processes, read from /proc), and how busy the whole
-machine was (its CPU time not idle, from /proc/stat).
+a local PostgreSQL's CPU per save (its processes, read from /proc), how busy the whole
+machine was (its CPU time not idle, from /proc/stat), and the server's read system calls a
+save (a SQLite connection reads again the pages it had cached whenever another connection
+has written, as a second process does at every save).
 Targets (issue: PostgreSQL as the production database): PostgreSQL within 2x of SQLite on
 one machine (saves a second, one process), and two processes giving at least 1.6x the
 throughput of one. On a machine with 2 cores the clients, the database server and the
@@ -101,6 +103,22 @@ def tree_cpu(pid: int) -> float:
     return total + sum(tree_cpu(int(c)) for c in children)
 
 
+def tree_reads(pid: int) -> float:
+    """Read system calls made so far by a process and its children (Linux; 0 where
+    /proc/PID/io cannot be read). SQLite reads a page it does not hold in its cache with
+    one such call, so the count per save shows how much of its page cache a save finds."""
+    total = 0.0
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("syscr:"):
+                total = float(line.split()[1])
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return total + sum(tree_reads(int(c)) for c in children)
+
+
 def postgres_cpu() -> float:
     """CPU seconds used so far by the local PostgreSQL server's processes (0 when it runs
     elsewhere or cannot be read)."""
@@ -124,8 +142,8 @@ def machine_times() -> tuple[float, float]:
 
 def snapshot(pid: int) -> dict[str, float]:
     busy, every = machine_times()
-    return {"server": tree_cpu(pid), "clients": time.process_time(), "db": postgres_cpu(),
-            "busy": busy, "all": every}
+    return {"server": tree_cpu(pid), "reads": tree_reads(pid), "clients": time.process_time(),
+            "db": postgres_cpu(), "busy": busy, "all": every}
 
 
 def others(used: dict[str, float], seconds: float) -> float:
@@ -271,7 +289,7 @@ def main() -> int:
               f"{used['clients'] / max(saves, 1) * 1000:.2f}ms, "
               f"{used['db'] / max(saves, 1) * 1000:.2f}ms; "
               f"{100 * used['busy'] / max(used['all'], 1e-9):.0f}%; "
-              f"{rest:.2f}")
+              f"{rest:.2f}; server read calls a save {used['reads'] / max(saves, 1):.1f}")
         if errors:
             problems.append(f"{backend}, {workers} process(es) x {threads} thread(s), "
                             f"{clients} clients: {errors} errors")
