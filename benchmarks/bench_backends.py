@@ -93,30 +93,29 @@ def prepare(location: str, clients: int) -> dict:
     return env
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and its children (Linux)."""
-    total = cpu_seconds(pid)
+def tree(pid: int) -> list[int]:
+    """A process and its descendants (Linux)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         children = []
-    return total + sum(tree_cpu(int(c)) for c in children)
+    return [pid, *(p for c in children for p in tree(int(c)))]
 
 
-def tree_reads(pid: int) -> float:
-    """Read system calls made so far by a process and its children (Linux; 0 where
-    /proc/PID/io cannot be read). SQLite reads a page it does not hold in its cache with
-    one such call, so the count per save shows how much of its page cache a save finds."""
-    total = 0.0
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (Linux)."""
+    return sum(cpu_seconds(p) for p in tree(pid))
+
+
+def read_calls(pid: int) -> float:
+    """Read system calls a process has made so far (Linux; 0 where /proc/PID/io cannot be
+    read). SQLite reads a page it does not hold in its cache with one such call, so the
+    count per save shows how much of its page cache a save finds."""
     with contextlib.suppress(OSError, ValueError):
         for line in Path(f"/proc/{pid}/io").read_text().splitlines():
             if line.startswith("syscr:"):
-                total = float(line.split()[1])
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return total + sum(tree_reads(int(c)) for c in children)
+                return float(line.split()[1])
+    return 0.0
 
 
 def postgres_cpu() -> float:
@@ -142,8 +141,8 @@ def machine_times() -> tuple[float, float]:
 
 def snapshot(pid: int) -> dict[str, float]:
     busy, every = machine_times()
-    return {"server": tree_cpu(pid), "reads": tree_reads(pid), "clients": time.process_time(),
-            "db": postgres_cpu(), "busy": busy, "all": every}
+    return {"server": tree_cpu(pid), "reads": sum(read_calls(p) for p in tree(pid)),
+            "clients": time.process_time(), "db": postgres_cpu(), "busy": busy, "all": every}
 
 
 def others(used: dict[str, float], seconds: float) -> float:
