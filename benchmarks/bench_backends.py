@@ -102,11 +102,6 @@ def tree(pid: int) -> list[int]:
     return [pid, *(p for c in children for p in tree(int(c)))]
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and its children (Linux)."""
-    return sum(cpu_seconds(p) for p in tree(pid))
-
-
 def read_calls(pid: int) -> float:
     """Read system calls a process has made so far (Linux; 0 where /proc/PID/io cannot be
     read). SQLite reads a page it does not hold in its cache with one such call, so the
@@ -141,7 +136,9 @@ def machine_times() -> tuple[float, float]:
 
 def snapshot(pid: int) -> dict[str, float]:
     busy, every = machine_times()
-    return {"server": tree_cpu(pid), "reads": sum(read_calls(p) for p in tree(pid)),
+    server = tree(pid)
+    return {"server": sum(cpu_seconds(p) for p in server),
+            "reads": sum(read_calls(p) for p in server),
             "clients": time.process_time(), "db": postgres_cpu(), "busy": busy, "all": every}
 
 
