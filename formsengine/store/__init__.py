@@ -855,9 +855,9 @@ class Store:
             return [], ""
         teams = ",".join("?" for _ in team_ids)
         upper = text.upper().replace(" ", "")
-        refs = {upper, "C-" + upper.removeprefix("C-").removeprefix("C")}
-        if not upper.startswith("C"):
-            refs.add("C-" + upper)
+        # as typed, with the prefix added (a reference's own characters may begin with C:
+        # CP7RYU is C-CP7RYU), and with a C typed without its dash (CABCDEF: C-ABCDEF)
+        refs = {upper, "C-" + upper.removeprefix("C-")}
         if upper.startswith("C") and not upper.startswith("C-"):
             refs.add("C-" + upper[1:])
         marks = ",".join("?" for _ in refs)

@@ -181,3 +181,19 @@ def test_a_cases_risk_order_follows_its_latest_final_assessment(store, users, al
     assert order() == 0
     look.delete_rows(store, "assessments", id=row["id"])
     assert order() == 3
+
+
+def test_search_finds_a_reference_whose_own_characters_begin_with_c(store):
+    """A reference's six characters may begin with C (C-CP7RYU): typed without its prefix
+    (CP7RYU) it is still found, and not mistaken for C-P7RYU."""
+    team_id = store.ensure_team("Search team")
+    with store.write():
+        for ref in ("C-CP7RYU", "C-ABCDEF"):
+            store.create_case(ref, team_id=team_id, instruments=["test-risk"],
+                              opened_on="2025-01-06", people=[])
+    for typed, ref in (("CP7RYU", "C-CP7RYU"), ("cp7ryu", "C-CP7RYU"),
+                       ("C-CP7RYU", "C-CP7RYU"), (" c-cp7ryu ", "C-CP7RYU"),
+                       ("CABCDEF", "C-ABCDEF"), ("ABCDEF", "C-ABCDEF"), ("c-abcdef", "C-ABCDEF")):
+        found, how = store.search_cases([team_id], typed)
+        assert how == "reference" and [r["ref"] for r in found] == [ref], typed
+    assert store.search_cases([team_id], "P7RYU") == ([], "")
