@@ -23,10 +23,18 @@ def test_the_same_warning_in_each_test(turn, caplog):
 '''
 
 
+def _root_conftest_without_its_plugins() -> str:
+    """The root conftest without its ``pytest_plugins`` line (pytester is loaded already);
+    fails plainly if that line is no longer there to strip."""
+    text = ROOT_CONFTEST.read_text()
+    kept = [line for line in text.splitlines() if not line.startswith("pytest_plugins")]
+    assert len(kept) == len(text.splitlines()) - 1, "the root conftest's pytest_plugins line"
+    return "\n".join(kept) + "\n"
+
+
 def test_a_warning_logged_in_one_test_is_logged_again_in_the_next(pytester):
     # the repository's own conftest, as every test of the suite runs under it
-    pytester.makeconftest(ROOT_CONFTEST.read_text().replace(
-        'pytest_plugins = ["pytester"]', ""))
+    pytester.makeconftest(_root_conftest_without_its_plugins())
     pytester.makepyfile(test_inner=INNER)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=3)
