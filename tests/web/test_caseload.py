@@ -183,10 +183,10 @@ def test_a_cases_risk_order_follows_its_latest_final_assessment(store, users, al
     assert order() == 3
 
 
-def test_search_finds_a_reference_whose_own_characters_begin_with_c(store):
+def test_search_finds_a_reference_whose_own_characters_begin_with_c(store, users, alice):
     """A reference's six characters may begin with C (C-CP7RYU): typed without its prefix
-    (CP7RYU) it is still found, and not mistaken for C-P7RYU."""
-    team_id = store.ensure_team("Search team")
+    (CP7RYU), in any letter case, it is still found, from the search box too."""
+    team_id = store.ensure_team("Team A")
     with store.write():
         for ref in ("C-CP7RYU", "C-ABCDEF"):
             store.create_case(ref, team_id=team_id, instruments=["test-risk"],
@@ -197,3 +197,7 @@ def test_search_finds_a_reference_whose_own_characters_begin_with_c(store):
         found, how = store.search_cases([team_id], typed)
         assert how == "reference" and [r["ref"] for r in found] == [ref], typed
     assert store.search_cases([team_id], "P7RYU") == ([], "")
+    uid = look.value(store, "cases", "uid", ref="C-CP7RYU")
+    response = post(alice, "/cases/search", {"reference": "cp7ryu"}, token_from="/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/cases/{uid}")
