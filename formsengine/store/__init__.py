@@ -373,6 +373,17 @@ def new_uid() -> str:
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
+def reference_forms(text: str) -> list[str]:
+    """The case references a person may mean by ``text``, in upper case without spaces:
+    as typed, with the ``C-`` prefix added (a reference's own characters may begin with C:
+    CP7RYU is C-CP7RYU), and with a C typed without its dash (CABCDEF: C-ABCDEF)."""
+    upper = "".join(text.split()).upper()
+    forms = {upper, "C-" + upper.removeprefix("C-")}
+    if upper.startswith("C") and not upper.startswith("C-"):
+        forms.add("C-" + upper[1:])
+    return sorted(forms)
+
+
 def encode_value(value: Any) -> str:
     """An answer as stored: JSON text, so that "yes", 3 and ["a", "b"] stay distinct."""
     if hasattr(value, "isoformat"):
@@ -854,12 +865,7 @@ class Store:
         if not team_ids or not text:
             return [], ""
         teams = ",".join("?" for _ in team_ids)
-        upper = text.upper().replace(" ", "")
-        # as typed, with the prefix added (a reference's own characters may begin with C:
-        # CP7RYU is C-CP7RYU), and with a C typed without its dash (CABCDEF: C-ABCDEF)
-        refs = {upper, "C-" + upper.removeprefix("C-")}
-        if upper.startswith("C") and not upper.startswith("C-"):
-            refs.add("C-" + upper[1:])
+        refs = reference_forms(text)
         marks = ",".join("?" for _ in refs)
         columns = ("SELECT c.id, c.uid, c.ref, c.status, c.opened_on, t.name AS team_name,"
                    " u.display_name AS practitioner, u.id AS user_id FROM cases c"
@@ -869,7 +875,7 @@ class Store:
         found = self.all(
             f"{columns} WHERE c.team_id IN ({teams})"  # nosec B608
             f" AND {nocase(self.conn, 'c.ref')} IN ({marks}) ORDER BY c.ref LIMIT ?",
-            [*team_ids, *sorted(refs), limit])
+            [*team_ids, *refs, limit])
         if found:
             return found, "reference"
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -903,9 +909,10 @@ class Store:
                 where.append(f"{column} = ?")  # column names from this tuple, never input
                 params.append(value)
         if case_ref:
-            upper = case_ref.strip().upper()
-            case = self.one("SELECT id FROM cases WHERE ref IN (?, ?)",
-                            [upper, "C-" + upper.removeprefix("C-")])
+            forms = reference_forms(case_ref)
+            marks = ",".join("?" for _ in forms)
+            case = self.one(f"SELECT id FROM cases WHERE ref IN ({marks})"  # nosec B608
+                            " ORDER BY ref LIMIT 1", forms)  # (marks: one ? a form)
             if case is None:
                 return None
             where.append("((object_type = 'case' AND object_id = ?) OR (object_type ="

@@ -197,6 +197,10 @@ def test_search_finds_a_reference_whose_own_characters_begin_with_c(store, users
         found, how = store.search_cases([team_id], typed)
         assert how == "reference" and [r["ref"] for r in found] == [ref], typed
     assert store.search_cases([team_id], "P7RYU") == ([], "")
+    # the audit page's record filter reads a typed reference the same way
+    for typed in ("CP7RYU", " cp7 ryu ", "c-cp7ryu", "CABCDEF", "abcdef"):
+        assert store.audit_entries(case_ref=typed) is not None, typed
+    assert store.audit_entries(case_ref="P7RYU") is None
     uid = look.value(store, "cases", "uid", ref="C-CP7RYU")
     response = post(alice, "/cases/search", {"reference": "cp7ryu"}, token_from="/")
     assert response.status_code == 302 and response.headers["Location"].endswith(
