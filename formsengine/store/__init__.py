@@ -1431,18 +1431,27 @@ class Store:
             return score_id
 
     def get_assessment(self, assessment_id: int) -> dict[str, Any] | None:
-        # The assessment and every answer in one row: each statement and each row fetched is
-        # a step into SQLite (which lets other server threads run and then waits to get back
-        # in).
+        row = self.one(self.assessment_query("a.id = ?"), [assessment_id])
+        return None if row is None else self.assessment_from_row(row)
+
+    def assessment_query(self, where: str, *, columns: str = "", joins: str = "") -> str:
+        """The statement that reads assessments (``a``) with every answer in one row, as
+        ``assessment_from_row`` takes them: ``where`` (code constants and placeholders)
+        chooses them; ``columns`` (each after a comma) and ``joins`` add to the row, under
+        names that no assessment column has. One row: each statement and each row fetched
+        is a step into SQLite (which lets other server threads run and then waits to get
+        back in), and on PostgreSQL a round trip."""
         packed = json_array_agg(
             self.conn, json_array(self.conn, "item_id", "value", "comment", "source",
                                   "carried_from"))
-        row = self.one(
-            "SELECT a.*, CASE WHEN a.status = 'draft' THEN NULL ELSE"  # nosec B608: helpers' SQL
-            f" (SELECT {packed} FROM answers WHERE assessment_id = a.id) END AS packed_answers"
-            " FROM assessments a WHERE a.id = ?", [assessment_id])
-        if row is None:
-            return None
+        return ("SELECT a.*, CASE WHEN a.status = 'draft' THEN NULL ELSE"  # nosec B608: helpers' SQL and the caller's code constants
+                f" (SELECT {packed} FROM answers WHERE assessment_id = a.id) END AS"
+                f" packed_answers{columns} FROM assessments a{joins} WHERE {where}")
+
+    def assessment_from_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """An assessment as ``get_assessment`` gives it, from a row of ``assessment_query``
+        (with only its own columns left in it); a final one's latest result is read."""
+        assessment_id = row["id"]
         row["fields"] = json.loads(row["fields"])
         row["judgement"] = json.loads(row["judgement"]) if row["judgement"] else None
         draft, packed = row.pop("draft_answers"), row.pop("packed_answers")

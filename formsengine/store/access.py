@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from . import tables
 from .sql import in_list
 
 if TYPE_CHECKING:
@@ -31,13 +32,25 @@ def case_in_teams(store: Store, uid: str, team_ids: Collection[int]) -> dict[str
         [uid, *params])
 
 
-def assessment_case_in_teams(store: Store, uid: str,
-                             team_ids: Collection[int]) -> dict[str, Any] | None:
+def assessment_and_case_in_teams(store: Store, uid: str, team_ids: Collection[int]
+                                 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """For an assessment's opaque id, when its case belongs to one of ``team_ids``: the
-    case's row with ``assessment_id`` (the assessment's id) added; else None."""
-    if not is_uid(uid):
+    assessment (as ``store.get_assessment`` gives it) and its case's row (``schedule`` and
+    ``instruments`` as stored JSON text), read together in one statement; else None."""
+    if not is_uid(uid) or not team_ids:
         return None
     teams, params = in_list(team_ids)
-    return store.one(
-        "SELECT a.id AS assessment_id, c.* FROM assessments a JOIN cases c ON c.id = a.case_id"
-        f" WHERE a.uid = ? AND c.team_id IN {teams}", [uid, *params])  # nosec B608
+    row = store.one(store.assessment_query(
+        f"a.uid = ? AND c.team_id IN {teams}", columns=_CASE_COLUMNS,
+        joins=" JOIN cases c ON c.id = a.case_id"), [uid, *params])
+    if row is None:
+        return None
+    case = {name: row.pop(_CASE_PREFIX + name) for name in _CASE_NAMES}
+    return store.assessment_from_row(row), case
+
+
+# The case's columns in ``assessment_and_case_in_teams``' row, named apart from the
+# assessment's own (which has ``case_id``, ``uid``, ``status``...)
+_CASE_PREFIX = "fe_case__"
+_CASE_NAMES = tuple(column.name for column in tables.cases.c)
+_CASE_COLUMNS = "".join(f', c."{name}" AS "{_CASE_PREFIX}{name}"' for name in _CASE_NAMES)

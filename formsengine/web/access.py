@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import abort, g
 
-from ..store.access import assessment_case_in_teams, case_in_teams
+from ..store.access import assessment_and_case_in_teams, case_in_teams
 from .db import get_store
 
 CASE_ROLES = ("practitioner", "supervisor")
@@ -72,13 +72,13 @@ def case_or_404(uid: str) -> dict[str, Any]:
 def assessment_or_404(uid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(assessment, case) for an assessment of a case in one of the user's teams."""
     teams = team_ids()
-    case = None
+    found = None
     if teams and isinstance(uid, str) and len(uid) <= 64:
-        case = assessment_case_in_teams(store(), uid, teams)
-    if case is None:
+        found = assessment_and_case_in_teams(store(), uid, teams)
+    if found is None:
         audit_denial("assessment", uid)
         abort(404)
-    assessment = store().get_assessment(case.pop("assessment_id"))
+    assessment, case = found
     case["schedule"] = json.loads(case["schedule"])
     case["instruments"] = json.loads(case["instruments"])
     return assessment, case

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from formsengine.store import access as access_rows
 from formsengine.store import accounts as account_rows
 from formsengine.store import caseviews
@@ -35,15 +37,39 @@ def test_an_assessment_found_only_through_its_cases_team(alice, store):
     case_uid = create_case(alice)
     uid = start_assessment(alice, case_uid)
     a, b = store.team_id("Team A"), store.team_id("Team B")
-    row = access_rows.assessment_case_in_teams(store, uid, [a])
-    assert row["uid"] == case_uid  # the case's columns
-    assert caseviews.assessment_uid(store, row["assessment_id"]) == uid
-    assert caseviews.assessment_id(store, uid) == row["assessment_id"]
-    assert access_rows.assessment_case_in_teams(store, uid, [b]) is None
-    assert access_rows.assessment_case_in_teams(store, case_uid, [a]) is None  # a case's id
+    assessment, case = access_rows.assessment_and_case_in_teams(store, uid, [b, a])
+    # the assessment as get_assessment reads it, and its case's columns (none of them mixed
+    # with the assessment's, which share names such as uid, status and created_at)
+    assert assessment == store.get_assessment(assessment["id"]) and assessment["uid"] == uid
+    assert case == access_rows.case_in_teams(store, case_uid, [a])
+    assert case["uid"] == case_uid and case["id"] == assessment["case_id"]
+    assert caseviews.assessment_uid(store, assessment["id"]) == uid
+    assert caseviews.assessment_id(store, uid) == assessment["id"]
+    assert access_rows.assessment_and_case_in_teams(store, uid, [b]) is None
+    assert access_rows.assessment_and_case_in_teams(store, uid, []) is None
+    assert access_rows.assessment_and_case_in_teams(store, case_uid, [a]) is None  # a case's
+    assert access_rows.assessment_and_case_in_teams(store, "' OR 1=1 --", [a, b]) is None
     assert caseviews.assessment_id(store, "unknown") is None
     assert caseviews.assessment_uid(store, 10_000) is None
 
+
+
+@pytest.mark.sqlite_only  # counts statements with sqlite3's trace callback
+def test_a_draft_and_its_case_are_read_in_one_statement(alice, store):
+    """Every request for an assessment (each section page and each save) starts by finding
+    it through the user's teams: the draft, its answers and its case come in one statement
+    (on PostgreSQL one round trip), not one for the access check and another for the
+    assessment."""
+    uid = start_assessment(alice, create_case(alice))
+    teams = [store.team_id("Team A")]
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        found = access_rows.assessment_and_case_in_teams(store, uid, teams)
+    finally:
+        store.conn.set_trace_callback(None)
+    assert found is not None and found[0]["status"] == "draft"
+    assert len(statements) == 1, statements
 
 def test_a_cases_people_practitioner_and_team(alice, store, users):
     uid = create_case(alice, service_user="y", su_name="Sam")
