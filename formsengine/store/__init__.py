@@ -1435,23 +1435,29 @@ class Store:
         return None if row is None else self.assessment_from_row(row)
 
     def assessment_query(self, where: str, *, columns: str = "", joins: str = "") -> str:
-        """The statement that reads assessments (``a``) with every answer in one row, as
-        ``assessment_from_row`` takes them: ``where`` (code constants and placeholders)
-        chooses them; ``columns`` (each after a comma) and ``joins`` add to the row, under
-        names that no assessment column has. One row: each statement and each row fetched
-        is a step into SQLite (which lets other server threads run and then waits to get
-        back in), and on PostgreSQL a round trip."""
+        """The statement that reads assessments (``a``) with every answer and the latest
+        result in one row, as ``assessment_from_row`` takes them: ``where`` (code constants
+        and placeholders) chooses them; ``columns`` (each after a comma) and ``joins`` add
+        to the row, under names that no assessment column has. One row: each statement and
+        each row fetched is a step into SQLite (which lets other server threads run and then
+        waits to get back in), and on PostgreSQL a round trip."""
         packed = json_array_agg(
             self.conn, json_array(self.conn, "item_id", "value", "comment", "source",
                                   "carried_from"))
         return ("SELECT a.*, CASE WHEN a.status = 'draft' THEN NULL ELSE"  # nosec B608: helpers' SQL and the caller's code constants
                 f" (SELECT {packed} FROM answers WHERE assessment_id = a.id) END AS"
-                f" packed_answers{columns} FROM assessments a{joins} WHERE {where}")
+                " packed_answers, fe_s.result AS fe_score_result, fe_s.config_name AS"
+                f" fe_score_config, fe_sc.record AS fe_score_record{columns}"
+                " FROM assessments a"
+                # its latest score (drafts have none), by the (assessment_id, seq) index
+                " LEFT JOIN scores fe_s ON fe_s.id = (SELECT s.id FROM scores s"
+                " WHERE s.assessment_id = a.id ORDER BY s.seq DESC LIMIT 1)"
+                f" LEFT JOIN score_configurations fe_sc ON fe_sc.hash = fe_s.config_hash{joins}"
+                f" WHERE {where}")
 
     def assessment_from_row(self, row: dict[str, Any]) -> dict[str, Any]:
         """An assessment as ``get_assessment`` gives it, from a row of ``assessment_query``
-        (with only its own columns left in it); a final one's latest result is read."""
-        assessment_id = row["id"]
+        (with only its own columns left in it), its latest result included."""
         row["fields"] = json.loads(row["fields"])
         row["judgement"] = json.loads(row["judgement"]) if row["judgement"] else None
         draft, packed = row.pop("draft_answers"), row.pop("packed_answers")
@@ -1470,12 +1476,10 @@ class Store:
                     row["sources"][item_id] = source
                 if carried:
                     row["carried"][item_id] = carried
-        score = None if row["status"] == "draft" else self.one(  # drafts have no score rows
-            "SELECT s.result, s.config_name, sc.record FROM scores s "  # nosec B608: a code constant
-            + RESULT_CONFIGURATION + " WHERE s.assessment_id = ? ORDER BY s.seq DESC LIMIT 1",
-            [assessment_id])
-        row["result"] = read_result(score["result"], score["config_name"],
-                                    score["record"]) if score else None
+        result, config_name = row.pop("fe_score_result"), row.pop("fe_score_config")
+        record = row.pop("fe_score_record")
+        row["result"] = (None if result is None or row["status"] == "draft"  # (has none)
+                         else read_result(result, config_name, record))
         row["draft_result"] = json.loads(row["draft_result"]) if row["draft_result"] else None
         return row
 

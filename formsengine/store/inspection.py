@@ -17,7 +17,8 @@ Functions that change rows open their own write transaction (or join the caller'
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
@@ -169,6 +170,21 @@ def integrity(store: Store) -> str:
     """SQLite's own check of the database file: ``ok``, or what is wrong with it."""
     return str(store.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
+
+
+@contextmanager
+def statements_sent(store: Store) -> Iterator[list[str]]:
+    """The statements the store's connection runs inside the ``with`` block, each as SQLite
+    expands it (the list fills as they run): for checks that a read takes one statement.
+    SQLite only (its trace callback)."""
+    if store.postgres:
+        raise StorageError("statements are counted on SQLite only")
+    sent: list[str] = []
+    store.conn.set_trace_callback(sent.append)
+    try:
+        yield sent
+    finally:
+        store.conn.set_trace_callback(None)
 
 # -- setting up a check -------------------------------------------------------------------------
 def change_rows(store: Store, table: str, changes: Mapping[str, Any], **equal: Any) -> int:

@@ -85,3 +85,15 @@ def test_the_database_checks(store, saved):
     assert look.schema_sql(store)["assessments"].upper().startswith("CREATE")
     assert look.migration_revisions(store)  # each branch's head
     assert "audit_no_update" in look.schema_sql(store)  # triggers too
+
+
+def test_statements_sent_lists_what_the_block_runs_and_stops_after_it(store, saved):
+    if store.postgres:
+        with pytest.raises(StorageError, match="SQLite only"), look.statements_sent(store):
+            pass
+        return
+    with look.statements_sent(store) as sent:
+        assert look.count(store, "assessments") == len(saved)
+    assert len(sent) == 1 and "FROM \"assessments\"" in sent[0]
+    look.count(store, "people")  # after the block: not listed
+    assert len(sent) == 1

@@ -8,6 +8,7 @@ import pytest
 from formsengine.store import access as access_rows
 from formsengine.store import accounts as account_rows
 from formsengine.store import caseviews
+from formsengine.store import inspection as look
 
 from .conftest import complete, create_case, login, make_user, post, start_assessment
 
@@ -54,7 +55,7 @@ def test_an_assessment_found_only_through_its_cases_team(alice, store):
 
 
 
-@pytest.mark.sqlite_only  # counts statements with sqlite3's trace callback
+@pytest.mark.sqlite_only  # counts statements (SQLite's trace callback)
 def test_a_draft_and_its_case_are_read_in_one_statement(alice, store):
     """Every request for an assessment (each section page and each save) starts by finding
     it through the user's teams: the draft, its answers and its case come in one statement
@@ -62,14 +63,34 @@ def test_a_draft_and_its_case_are_read_in_one_statement(alice, store):
     assessment."""
     uid = start_assessment(alice, create_case(alice))
     teams = [store.team_id("Team A")]
-    statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
-    try:
+    with look.statements_sent(store) as statements:
         found = access_rows.assessment_and_case_in_teams(store, uid, teams)
-    finally:
-        store.conn.set_trace_callback(None)
     assert found is not None and found[0]["status"] == "draft"
     assert len(statements) == 1, statements
+
+
+@pytest.mark.sqlite_only  # counts statements (SQLite's trace callback)
+def test_a_final_assessment_with_its_latest_result_is_read_in_one_statement(alice, store):
+    """A finalised assessment's page reads the assessment, its answers, its latest score
+    (after a rescore, the newest) with its configuration record, and its case in one
+    statement; the result is the one scoring gave."""
+    uid = start_assessment(alice, create_case(alice))
+    complete(alice, uid)
+    teams = [store.team_id("Team A")]
+    assessment_id = caseviews.assessment_id(store, uid)
+    first = store.get_assessment(assessment_id)["result"]
+    inst, sub = store.engine.check(store.submission_data(store.get_assessment(assessment_id)))
+    rescored = store.engine.score(inst, sub)
+    rescored["warnings"] = [*rescored["warnings"], "a later score"]  # told apart from the first
+    with store.write():
+        store.add_score(assessment_id, rescored)
+    with look.statements_sent(store) as statements:
+        assessment, case = access_rows.assessment_and_case_in_teams(store, uid, teams)
+    assert len(statements) == 1, statements
+    assert assessment["status"] == "final" and assessment["result"] == rescored
+    assert first["warnings"] != rescored["warnings"]
+    assert assessment["result"]["configuration"] == first["configuration"]
+    assert case["id"] == assessment["case_id"]
 
 def test_a_cases_people_practitioner_and_team(alice, store, users):
     uid = create_case(alice, service_user="y", su_name="Sam")
