@@ -171,7 +171,6 @@ def integrity(store: Store) -> str:
     return str(store.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-
 @contextmanager
 def statements_sent(store: Store) -> Iterator[list[str]]:
     """The statements the store's connection runs inside the ``with`` block, each as SQLite
@@ -185,6 +184,7 @@ def statements_sent(store: Store) -> Iterator[list[str]]:
         yield sent
     finally:
         store.conn.set_trace_callback(None)
+
 
 # -- setting up a check -------------------------------------------------------------------------
 def change_rows(store: Store, table: str, changes: Mapping[str, Any], **equal: Any) -> int:

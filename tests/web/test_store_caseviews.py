@@ -54,7 +54,6 @@ def test_an_assessment_found_only_through_its_cases_team(alice, store):
     assert caseviews.assessment_uid(store, 10_000) is None
 
 
-
 @pytest.mark.sqlite_only  # counts statements (SQLite's trace callback)
 def test_a_draft_and_its_case_are_read_in_one_statement(alice, store):
     """Every request for an assessment (each section page and each save) starts by finding
@@ -91,6 +90,7 @@ def test_a_final_assessment_with_its_latest_result_is_read_in_one_statement(alic
     assert first["warnings"] != rescored["warnings"]
     assert assessment["result"]["configuration"] == first["configuration"]
     assert case["id"] == assessment["case_id"]
+
 
 def test_a_cases_people_practitioner_and_team(alice, store, users):
     uid = create_case(alice, service_user="y", su_name="Sam")
