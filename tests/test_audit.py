@@ -84,12 +84,8 @@ def test_append_outside_transaction_is_refused(store):
 
 def statements(store, action):
     """The SQL statements that ``action`` sends on the store's connection."""
-    sent = []
-    store.conn.set_trace_callback(sent.append)
-    try:
+    with look.statements_sent(store) as sent:
         action()
-    finally:
-        store.conn.set_trace_callback(None)
     # (the insert trigger's run is traced as the same statement again: not one more sent)
     sent = [s for i, s in enumerate(sent) if i == 0 or s != sent[i - 1]]
     return [s for s in sent if not s.startswith(("BEGIN", "COMMIT"))]

@@ -226,20 +226,16 @@ def test_a_long_file_is_written_in_chunks_and_still_all_or_nothing(store, tmp_pa
     assert summary["last_id"] - summary["first_id"] == 10
 
 
-@pytest.mark.sqlite_only  # counts statements with sqlite3's trace callback
+@pytest.mark.sqlite_only  # counts statements (SQLite's trace callback)
 def test_the_database_is_read_once_a_chunk_not_once_a_line(store, tmp_path):
     """People, their final assessments and cases are looked up for a chunk of lines at a
     time: the statements an import runs do not grow with its lines (up to a chunk)."""
     first = [record(f"P-{n}", case=f"C-{n}") for n in range(40)]
     import_file(store, write(tmp_path / "first.jsonl", first), actor="t")
-    statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
-    try:
-        again = [record(f"P-{n}", "review", case=f"C-{n}") for n in range(40)]
+    again = [record(f"P-{n}", "review", case=f"C-{n}") for n in range(40)]
+    with look.statements_sent(store) as statements:
         assert import_file(store, write(tmp_path / "again.jsonl", again),
                            actor="t")["imported"] == 40
-    finally:
-        store.conn.set_trace_callback(None)
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert sum("FROM people" in s for s in reads) == 1
     assert sum("FROM assessments" in s and "status = 'final'" in s for s in reads) == 1

@@ -12,6 +12,7 @@ import pytest
 from formsengine import store as store_mod
 from formsengine.errors import BusyError, LockedError, StaleEditError, StorageError
 from formsengine.store import Store
+from formsengine.store import inspection as look
 
 from .conftest import answers
 
@@ -337,12 +338,8 @@ def test_the_lock_file_hands_the_chains_last_row_to_the_next_process(engine, tmp
         assert lock.head() == appended  # as the other process left it
     finally:
         lock.release()
-    statements: list[str] = []
-    s.conn.set_trace_callback(statements.append)
-    try:
+    with look.statements_sent(s) as statements:
         s.audit("after_it", actor="test")
-    finally:
-        s.conn.set_trace_callback(None)
     assert not [q for q in statements if q.startswith("SELECT id, hash FROM audit")]
     assert _last_audit_row(s)[0] == appended[0] + 1
     assert audit.verify(s.conn).ok

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from formsengine.store import erasing
+from formsengine.store import inspection as look
 
 from ..conftest import answers
 
@@ -80,13 +81,9 @@ def test_on_sqlite_vacuum_does_nothing_and_says_what_remains(store):
     _, _, aid = save(store, "P-1")
     with store.write():
         erasing.delete_assessments(store, [aid])
-    sent = []
-    store.conn.set_trace_callback(sent.append)
-    try:
+    with look.statements_sent(store) as sent:
         message = erasing.vacuum_erased(store, erasing.PERSON_TABLES)
         left = erasing.vacuum_erased(store, erasing.ASSESSMENT_TABLES, wal_emptied=False)
-    finally:
-        store.conn.set_trace_callback(None)
     assert sent == []  # nothing sent to the database
     assert message.startswith("On SQLite the erased rows were overwritten")
     assert "secure_delete" in message and "write-ahead log was emptied" in message
