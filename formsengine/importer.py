@@ -29,7 +29,7 @@ from .store import (
     configuration_text,
     draft_document,
     encode_value,
-    new_uid,
+    new_uids,
     result_text,
     sort_score_values,
 )
@@ -398,8 +398,8 @@ def _cases(store: Store, rows: list[Row], people: dict[str, int], made: dict[str
     if new:
         now = audit.utcnow()
         cases.update(zip(new, db.new_ids(store, "cases", len(new))))
-        meanwhile = db.add_cases(store, [(cases[ref], new_uid(), ref, teams.get(ref), "[]",
-                                          now) for ref in new])
+        meanwhile = db.add_cases(store, [(cases[ref], uid, ref, teams.get(ref), "[]", now)
+                                         for ref, uid in zip(new, new_uids(len(new)))])
         cases.update(meanwhile)  # stored by a concurrent import
         new = [ref for ref in new if ref not in meanwhile]
         made["cases"] += len(new)
@@ -455,6 +455,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
     few statements as the columns its rows fill allow. ``encoded``: short answers and their
     stored text (``_stored``), kept by the caller from chunk to chunk."""
     assessment_ids = iter(db.new_ids(store, "assessments", len(rows)))
+    uids = iter(new_uids(len(rows)))
     score_ids = iter(db.new_ids(store, "scores", sum(r.result is not None for r in rows)))
     now = audit.utcnow()
     assessments: list[tuple] = []
@@ -475,7 +476,7 @@ def _bulk_insert(store: Store, rows: list[Row], people: dict[str, int],
         date = sub.fields.get(r.inst.assessment_date_field)
         final = r.status == "final"
         assessments.append((
-            aid, new_uid(), people[r.person], cases.get(r.case) if r.case else None, r.inst.id,
+            aid, next(uids), people[r.person], cases.get(r.case) if r.case else None, r.inst.id,
             r.inst.version, snapshot_ids[r.inst.key], r.occasion,
             date.isoformat() if date else None, r.assessor,
             r.status, sub.wording, _fields_text(sub.fields) if sub.fields else "{}",

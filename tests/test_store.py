@@ -636,6 +636,19 @@ def test_uids_never_begin_with_a_dash_which_the_command_line_reads_as_an_option(
     assert len(set(uids)) == len(uids) and all(len(u) == 16 for u in uids)
 
 
+def test_uids_made_in_bulk_are_like_those_made_one_at_a_time():
+    import re
+
+    from formsengine.store import new_uids
+
+    uids = new_uids(3000)  # about 47 would begin with "-" by chance
+    assert len(uids) == 3000 and new_uids(0) == [] and len(new_uids(1)) == 1
+    assert not [u for u in uids if u.startswith("-")]
+    assert len(set(uids)) == len(uids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16}", u) for u in uids)
+    assert set(new_uids(3000)).isdisjoint(uids)
+
+
 def _open_lock_files() -> set[str]:
     """The lock files this process has open (a mapped one shows twice: mmap keeps a copy of
     its descriptor)."""

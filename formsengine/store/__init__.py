@@ -14,6 +14,7 @@ rescoring adds a row with the next sequence number and the scorer and configurat
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import fcntl
@@ -157,7 +158,10 @@ CASE_CLOSE_REASONS: dict[str, str] = {
 # processes meet SQLite's own lock and busy timeout, as before.
 WRITE_WAIT = 10.0  # seconds, as the busy timeout
 LOCK_SUFFIX = "-wlock"
-_POLL_FIRST, _POLL_MOST = 0.00005, 0.001  # seconds between tries for another process's lock
+# Seconds between tries for another process's lock, doubling from the first to the most: a
+# waiter notices the lock is free about half a pause after its release (two server
+# processes hand it over hundreds of times a second)
+_POLL_FIRST, _POLL_MOST = 0.00005, 0.0002
 # The lock file also keeps the audit chain's last row (id, hash), written by the writer that
 # appended it, so that the next writer of any process appends in one statement (see
 # ``audit.append``): a wrong or stale value only sends that writer the long way.
@@ -365,9 +369,23 @@ def insert_many(conn: Any, table: str, columns: tuple[str, ...], rows: Iterable[
 def new_uid() -> str:
     """An opaque identifier for URLs and file names: says nothing about the record. Never
     begins with "-", which a command line would read as an option."""
-    while (uid := secrets.token_urlsafe(12)).startswith("-"):
+    while (uid := secrets.token_urlsafe(UID_BYTES)).startswith("-"):
         pass
     return uid
+
+
+UID_BYTES = 12  # 16 characters of URL-safe base64, no padding
+
+
+def new_uids(n: int) -> list[str]:
+    """``n`` identifiers as ``new_uid`` makes them, from one read of the system's random
+    source: a bulk import makes one for each of its rows. Twelve bytes encode to sixteen
+    characters with no padding, so the encoding of all the bytes at once is the encoding of
+    each twelve in turn."""
+    text = base64.urlsafe_b64encode(os.urandom(UID_BYTES * n)).decode("ascii")
+    size = UID_BYTES * 4 // 3
+    return [uid if not uid.startswith("-") else new_uid()
+            for uid in (text[k:k + size] for k in range(0, len(text), size))]
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -1532,27 +1550,9 @@ class Store:
                   json.dumps(draft_result, ensure_ascii=False, default=str)
                   if draft_result else None, audit.utcnow(), assessment_id]
         after = {k: encode_value(v) for k, v in sub.answers.items()}
-        with self.write():
-            if previous is None:  # read them (before they are replaced)
-                stored = self.one("SELECT draft_answers FROM assessments WHERE id = ?",
-                                  [assessment_id])
-                previous = read_draft_document(stored["draft_answers"])[0] if stored else {}
-            # The revision check is the update's own condition: one statement, not two.
-            updated = self.conn.execute(
-                "UPDATE assessments SET draft_answers = ?, fields = ?, judgement = ?,"
-                " wording = ?, assessment_date = ?, draft_result = ?, revision = revision + 1,"
-                " updated_at = ? WHERE id = ? AND status = 'draft' AND revision = ?",
-                [draft_document(sub), *values, expected_revision]).rowcount
-            if updated != 1:
-                row = self.one("SELECT status FROM assessments WHERE id = ?", [assessment_id])
-                if row is None:
-                    raise StorageError(f"no assessment {assessment_id}")
-                if row["status"] != "draft":
-                    raise LockedError("this assessment is finalised and locked; amend it "
-                                      "instead")
-                raise StaleEditError(
-                    "this assessment was changed by someone else since you opened it; "
-                    "nothing was saved: reload it to see their changes")
+        document = draft_document(sub)
+
+        def audit_details(previous: dict[str, Any]) -> dict[str, Any]:
             before = {k: encode_value(v) for k, v in previous.items()}
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             details: dict[str, Any] = {"changed_items": changed}
@@ -1563,6 +1563,32 @@ class Store:
             if judgement_before is not KEEP:
                 details.update(judgement_details(cast("dict[str, str] | None", judgement_before),
                                                  sub.judgement) or {})
+            return details
+
+        # (with the answers read by the caller, the audit row's details are ready too)
+        details = audit_details(previous) if previous is not None else None
+        with self.write():
+            if details is None:  # read the answers (before they are replaced)
+                stored = self.one("SELECT draft_answers FROM assessments WHERE id = ?",
+                                  [assessment_id])
+                details = audit_details(
+                    read_draft_document(stored["draft_answers"])[0] if stored else {})
+            # The revision check is the update's own condition: one statement, not two.
+            updated = self.conn.execute(
+                "UPDATE assessments SET draft_answers = ?, fields = ?, judgement = ?,"
+                " wording = ?, assessment_date = ?, draft_result = ?, revision = revision + 1,"
+                " updated_at = ? WHERE id = ? AND status = 'draft' AND revision = ?",
+                [document, *values, expected_revision]).rowcount
+            if updated != 1:
+                row = self.one("SELECT status FROM assessments WHERE id = ?", [assessment_id])
+                if row is None:
+                    raise StorageError(f"no assessment {assessment_id}")
+                if row["status"] != "draft":
+                    raise LockedError("this assessment is finalised and locked; amend it "
+                                      "instead")
+                raise StaleEditError(
+                    "this assessment was changed by someone else since you opened it; "
+                    "nothing was saved: reload it to see their changes")
             self.audit("update", actor=actor, object_type="assessment", object_id=assessment_id,
                        request_id=request_id, details=details)
             return expected_revision + 1
