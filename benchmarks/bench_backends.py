@@ -18,7 +18,9 @@ beside them, where the rest of the machine went: the clients' CPU per save (this
 a local PostgreSQL's CPU per save (its processes, read from /proc), how busy the whole
 machine was (its CPU time not idle, from /proc/stat), and the server's read system calls a
 save (a SQLite connection reads again the pages it had cached whenever another connection
-has written, as a second process does at every save).
+has written, as a second process does at every save); with two processes, how their CPU
+fell between them (each client keeps its connection on the process that accepted it: when
+most of them fall on one process, the other is left part idle, and the split shows it).
 Targets (issue: PostgreSQL as the production database): PostgreSQL within 2x of SQLite on
 one machine (saves a second, one process), and two processes giving at least 1.6x the
 throughput of one. On a machine with 2 cores the clients, the database server and the
@@ -135,11 +137,26 @@ def machine_times() -> tuple[float, float]:
 
 
 def snapshot(pid: int) -> dict[str, float]:
+    """CPU seconds so far: the server's (and each of its worker processes', as
+    ``worker <pid>``), this process's (the clients), PostgreSQL's and the machine's; the
+    server's read calls."""
     busy, every = machine_times()
     server = tree(pid)
-    return {"server": sum(cpu_seconds(p) for p in server),
+    used = {p: cpu_seconds(p) for p in server}
+    return {"server": sum(used.values()),
             "reads": sum(read_calls(p) for p in server),
-            "clients": time.process_time(), "db": postgres_cpu(), "busy": busy, "all": every}
+            "clients": time.process_time(), "db": postgres_cpu(), "busy": busy, "all": every,
+            **{f"worker {p}": used[p] for p in server[1:]}}
+
+
+def workers_split(used: dict[str, float]) -> str:
+    """How the worker processes' CPU fell between them, busiest first ("" for one
+    process): each client's connection stays on the process that accepted it, and when
+    most of them fall on one, the other is left part idle."""
+    shares = sorted((v for k, v in used.items() if k.startswith("worker ")), reverse=True)
+    if len(shares) < 2 or not sum(shares):
+        return ""
+    return "; workers' CPU " + "/".join(f"{100 * v / sum(shares):.0f}" for v in shares) + "%"
 
 
 def others(used: dict[str, float], seconds: float) -> float:
@@ -172,7 +189,7 @@ def run(port: int, pid: int, clients: int, seconds: float) -> tuple[dict, dict]:
     if len(out) != clients:
         raise RuntimeError(f"{clients - len(out)} clients did not finish")
     end = snapshot(pid)
-    return out, {k: end[k] - cpu[0][k] for k in end}
+    return out, {k: end[k] - cpu[0].get(k, 0.0) for k in end}  # (a worker started again)
 
 
 def check(location: str, runs: list[dict]) -> list[str]:
@@ -285,7 +302,8 @@ def main() -> int:
               f"{used['clients'] / max(saves, 1) * 1000:.2f}ms, "
               f"{used['db'] / max(saves, 1) * 1000:.2f}ms; "
               f"{100 * used['busy'] / max(used['all'], 1e-9):.0f}%; "
-              f"{rest:.2f}; server read calls a save {used['reads'] / max(saves, 1):.1f}")
+              f"{rest:.2f}; server read calls a save {used['reads'] / max(saves, 1):.1f}"
+              f"{workers_split(used)}")
         if errors:
             problems.append(f"{backend}, {workers} process(es) x {threads} thread(s), "
                             f"{clients} clients: {errors} errors")
